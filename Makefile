@@ -1,0 +1,40 @@
+# slotbook: `make run` starts it, `make test` proves it. Both set up .venv on first use.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+HOST ?= 127.0.0.1
+PORT ?= 8080
+DB ?= ./slotbook.db
+
+.PHONY: setup run serve test lint format clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+run: setup  ## until the terminal app lands, `run` is the server over ./slotbook.db
+	$(PY) -m backend serve --host $(HOST) --port $(PORT) --db $(DB) --no-auth
+
+serve: setup
+	$(PY) -m backend serve --host $(HOST) --port $(PORT) --db $(DB) --no-auth
+
+test: setup
+	$(PY) -m pytest --cov --cov-report=term-missing $(PYTEST_ARGS)
+
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
+
+format: setup
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage htmlcov

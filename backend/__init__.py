@@ -1,0 +1,1 @@
+"""The slotbook server: an aiohttp application over SQLite serving the availability API."""

@@ -1,0 +1,1 @@
+"""HTTP handlers, thin: parse the request, ask the rules and the store, present the answer."""

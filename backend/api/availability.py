@@ -1,0 +1,224 @@
+"""The original API: submit, list and remove availability; reserve and confirm a slot."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+
+import msgspec
+from aiohttp import web
+
+from backend.access import named_actor
+from backend.api.operation import (
+    Operation,
+    answer,
+    parse_times,
+    read_body,
+    read_query,
+    slot_id_from_path,
+)
+from backend.api.presenters import present_slot
+from backend.problems import invalid
+from backend.services import services
+from backend.store.base import OpenSlotsCursor
+from shared.wire import (
+    AvailabilityRemoved,
+    AvailabilitySubmitted,
+    AvailabilityWindow,
+    ConfirmRequest,
+    FieldError,
+    OpenSlotsPage,
+    OpenSlotsQuery,
+    ReservationAnswer,
+    ReserveRequest,
+    TimeSlotId,
+)
+
+
+async def submit_availability(request: web.Request) -> web.Response:
+    ctx = services(request)
+    body = await read_body(request, AvailabilityWindow)
+    provider_id = named_actor(body.provider_id, "providerId")
+    times = parse_times(startTime=body.start_time, endTime=body.end_time)
+    now = ctx.now()
+    start, end = ctx.rules.check_window(times["startTime"], times["endTime"], now)
+    result = await ctx.store.submit_availability(provider_id, start, end, now)
+    return answer(
+        AvailabilitySubmitted(
+            message="Availability submitted successfully",
+            created=result.created,
+            time_slots=[present_slot(s, now, with_client=True) for s in result.slots],
+        ),
+        status=201 if result.created else 200,
+    )
+
+
+async def remove_availability(request: web.Request) -> web.Response:
+    ctx = services(request)
+    body = await read_body(request, AvailabilityWindow)
+    provider_id = named_actor(body.provider_id, "providerId")
+    times = parse_times(startTime=body.start_time, endTime=body.end_time)
+    ctx.rules.check_range(times["startTime"], times["endTime"])
+    now = ctx.now()
+    result = await ctx.store.remove_availability(
+        provider_id, int(times["startTime"]), int(times["endTime"]), now
+    )
+    kept = len(result.kept)
+    message = f"Removed {result.deleted} open time slots" + (
+        f"; kept {kept} held or booked" if kept else ""
+    )
+    return answer(
+        AvailabilityRemoved(
+            message=message,
+            deleted=result.deleted,
+            kept=[present_slot(s, now, with_client=True) for s in result.kept],
+        )
+    )
+
+
+def encode_cursor(position: OpenSlotsCursor) -> str:
+    return base64.urlsafe_b64encode(msgspec.json.encode(tuple(position))).decode().rstrip("=")
+
+
+def decode_cursor(text: str) -> OpenSlotsCursor:
+    try:
+        raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+        start, provider_id = msgspec.json.decode(raw, type=tuple[int, str])
+    except (binascii.Error, ValueError, msgspec.DecodeError):
+        raise invalid(
+            [FieldError(field="cursor", message="must be the nextCursor of the previous page")]
+        ) from None
+    return OpenSlotsCursor(start, provider_id)
+
+
+async def list_open_slots(request: web.Request) -> web.Response:
+    ctx = services(request)
+    query = read_query(request, OpenSlotsQuery)
+    times = parse_times(startTime=query.start_time, endTime=query.end_time)
+    ctx.rules.check_range(times["startTime"], times["endTime"])
+    after = decode_cursor(query.cursor) if isinstance(query.cursor, str) else None
+    provider_id = query.provider_id if isinstance(query.provider_id, str) else None
+    now = ctx.now()
+    rows = await ctx.store.list_open(
+        times["startTime"], times["endTime"], provider_id, after, query.limit + 1, now
+    )
+    page = rows[: query.limit]
+    next_cursor = None
+    if len(rows) > query.limit:
+        last = page[-1]
+        next_cursor = encode_cursor(OpenSlotsCursor(last.start, last.provider_id))
+    return answer(
+        OpenSlotsPage(
+            available_time_slots=[present_slot(s, now, with_client=False) for s in page],
+            next_cursor=next_cursor,
+        )
+    )
+
+
+async def reserve_slot(request: web.Request) -> web.Response:
+    ctx = services(request)
+    body = await read_body(request, ReserveRequest)  # the query string is ignored, as it was
+    client_id = named_actor(body.client_id, "clientId")
+    time_slot = parse_times(timeSlot=body.time_slot)["timeSlot"]
+    now = ctx.now()
+    result = await ctx.store.reserve(body.time_slot_id, time_slot, client_id, now)
+    message = (
+        "Time slot already reserved by you"
+        if result.repeated
+        else "Time slot reserved successfully"
+    )
+    return answer(
+        ReservationAnswer(
+            message=message, reservation=present_slot(result.slot, now, with_client=True)
+        ),
+        status=200 if result.repeated else 201,
+    )
+
+
+async def confirm_reservation(request: web.Request) -> web.Response:
+    ctx = services(request)
+    slot_id = slot_id_from_path(request)
+    body = await read_body(request, ConfirmRequest)
+    client_id = body.client_id if isinstance(body.client_id, str) else None
+    time_slot = parse_times(timeSlot=body.time_slot)["timeSlot"]
+    now = ctx.now()
+    result = await ctx.store.confirm(slot_id, time_slot, client_id, now)
+    message = (
+        "Reservation already confirmed" if result.repeated else "Reservation confirmed successfully"
+    )
+    return answer(
+        ReservationAnswer(
+            message=message, reservation=present_slot(result.slot, now, with_client=True)
+        )
+    )
+
+
+OPERATIONS = [
+    Operation(
+        "POST",
+        "/availability",
+        submit_availability,
+        summary="Submit a provider's availability; the server cuts it into slots",
+        tag="availability",
+        body=AvailabilityWindow,
+        answers={
+            201: (AvailabilitySubmitted, "New slots were created"),
+            200: (AvailabilitySubmitted, "Every slot of the window already existed"),
+        },
+        problems={422: "Unaligned times, end not after start, a past start, or a window too long"},
+    ),
+    Operation(
+        "GET",
+        "/availability",
+        list_open_slots,
+        summary="List the slots a client could reserve now, by time then provider",
+        tag="availability",
+        query=OpenSlotsQuery,
+        answers={200: (OpenSlotsPage, "One page of open slots")},
+        problems={422: "End not after start, or a range too long"},
+    ),
+    Operation(
+        "DELETE",
+        "/availability",
+        remove_availability,
+        summary="Remove a provider's open slots in a range; held and booked ones are kept",
+        tag="availability",
+        body=AvailabilityWindow,
+        answers={200: (AvailabilityRemoved, "What was removed and what was kept")},
+        problems={422: "End not after start, or a range too long"},
+    ),
+    Operation(
+        "POST",
+        "/availability/reserve",
+        reserve_slot,
+        summary="Hold a slot for a client; the hold lapses unless confirmed",
+        tag="reservations",
+        body=ReserveRequest,
+        answers={
+            201: (ReservationAnswer, "The slot is now held by the client"),
+            200: (ReservationAnswer, "The client already held it: the same hold"),
+        },
+        problems={
+            404: "No slot has this id",
+            409: "The slot is held or booked by someone else, or the client holds too many",
+            422: "timeSlot does not match the slot, or the slot is inside the notice period",
+        },
+    ),
+    Operation(
+        "PUT",
+        "/availability/confirm/{timeSlotId}",
+        confirm_reservation,
+        summary="Confirm a held slot: it becomes a booking",
+        tag="reservations",
+        body=ConfirmRequest,
+        path_params={"timeSlotId": TimeSlotId},
+        answers={200: (ReservationAnswer, "Confirmed now, or already confirmed")},
+        problems={
+            403: "The slot is held or booked by another client",
+            404: "No slot has this id",
+            409: "The slot is not held",
+            410: "The hold lapsed before it was confirmed",
+            422: "timeSlot does not match the slot",
+        },
+    ),
+]

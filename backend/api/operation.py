@@ -1,0 +1,169 @@
+"""The route table's entries, and the parsing every handler shares.
+
+An Operation says what a route accepts and answers; app.py registers it and openapi.py documents
+it from the same entry, so the spec cannot drift from the server.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import msgspec
+from aiohttp import web
+
+from backend.problems import ProblemError, invalid
+from shared.timefmt import TimeFormatError, parse_time
+from shared.wire import FieldError, json_encoder
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+S = TypeVar("S", bound=msgspec.Struct)
+
+
+@dataclass(frozen=True)
+class Operation:
+    """One route: method, path, handler, and what it accepts and answers (for the spec)."""
+
+    method: str
+    path: str
+    handler: Handler
+    summary: str
+    tag: str
+    answers: Mapping[int, tuple[type | None, str]]
+    """Success statuses: (body Struct, description)."""
+    problems: Mapping[int, str] = field(default_factory=dict)
+    """Failure statuses this route itself produces: description."""
+    body: type[msgspec.Struct] | None = None
+    body_required: bool = True
+    query: type[msgspec.Struct] | None = None
+    path_params: Mapping[str, Any] = field(default_factory=dict)
+    description: str = ""
+
+    @property
+    def operation_id(self) -> str:
+        return self.handler.__name__
+
+
+def answer(
+    body: msgspec.Struct, status: int = 200, headers: Mapping[str, str] | None = None
+) -> web.Response:
+    """A JSON response from a wire Struct."""
+    return web.Response(
+        body=json_encoder.encode(body),
+        status=status,
+        content_type="application/json",
+        headers=headers,
+    )
+
+
+# --- turning msgspec's complaints into field errors ------------------------------------------
+
+_FIELD_HINTS = {
+    "timeSlotId": "must be the 32-hex-digit id the server gave the slot",
+    "providerId": "must be 1-128 printable characters, no leading or trailing spaces",
+    "clientId": "must be 1-128 printable characters, no leading or trailing spaces",
+    "limit": "must be a whole number from 1 to 5000",
+    "cursor": "must be the nextCursor of the previous page",
+}
+_AT = re.compile(r" - at `\$\.?([^`]*)`$")
+_NAMED = re.compile(r"field `([^`]+)`")
+
+
+def _field_error(error: msgspec.ValidationError) -> FieldError:
+    text = str(error)
+    where = _AT.search(text)
+    message = _AT.sub("", text)
+    named = _NAMED.search(message)
+    if where:
+        name = where.group(1).split(".")[0].split("[")[0]
+    elif named:
+        name = named.group(1)
+    else:
+        name = "body"
+    if message.startswith("Object missing required field"):
+        message = "is required"
+    elif message.startswith("Object contains unknown field"):
+        message = "is not a field of this request"
+    elif name in _FIELD_HINTS and message.startswith(("Expected `str` ", "Expected `int` ")):
+        message = _FIELD_HINTS[name]
+    return FieldError(field=name, message=message)
+
+
+def convert(data: Mapping[str, Any], kind: type[S], *, from_text: bool = False) -> S:
+    """Check a decoded object against a Struct, reporting every missing field at once."""
+    info = msgspec.inspect.type_info(kind)
+    assert isinstance(info, msgspec.inspect.StructType)
+    missing = [
+        FieldError(field=f.encode_name, message="is required")
+        for f in info.fields
+        if f.required and f.encode_name not in data
+    ]
+    if missing:
+        raise invalid(missing)
+    try:
+        return msgspec.convert(data, kind, strict=not from_text)
+    except msgspec.ValidationError as error:
+        raise invalid([_field_error(error)]) from None
+
+
+async def read_body(request: web.Request, kind: type[S], *, required: bool = True) -> S:
+    """Decode a JSON body into a Struct, or raise the problem that explains why not."""
+    raw = await request.read()
+    if not raw.strip():
+        if not required:
+            return kind()
+        raise invalid([FieldError(field="body", message="is empty; send a JSON object")])
+    if request.content_type != "application/json":
+        raise ProblemError(
+            "unsupported-media-type",
+            f"Body sent as '{request.content_type or 'nothing'}'; send JSON with"
+            " 'Content-Type: application/json'",
+        )
+    try:
+        data = msgspec.json.decode(raw)
+    except msgspec.DecodeError as error:
+        raise invalid([FieldError(field="body", message=f"is not valid JSON: {error}")]) from None
+    if not isinstance(data, dict):
+        raise invalid([FieldError(field="body", message="must be a JSON object")])
+    return convert(data, kind)
+
+
+def read_query(request: web.Request, kind: type[S]) -> S:
+    """Decode the query string into a Struct; a parameter given twice is an error."""
+    params: dict[str, str] = {}
+    for name, value in request.query.items():
+        if name in params:
+            raise invalid([FieldError(field=name, message="is given more than once")])
+        params[name] = value
+    return convert(params, kind, from_text=True)
+
+
+def parse_times(**texts: str) -> dict[str, float]:
+    """Parse several request times, reporting every bad one together."""
+    parsed: dict[str, float] = {}
+    errors: list[FieldError] = []
+    for name, text in texts.items():
+        try:
+            parsed[name] = parse_time(text)
+        except TimeFormatError as error:
+            errors.append(FieldError(field=name, message=str(error)))
+    if errors:
+        raise invalid(errors)
+    return parsed
+
+
+_SLOT_ID = re.compile(r"^[0-9a-f]{32}$")
+
+
+def slot_id_from_path(request: web.Request) -> str:
+    """The {timeSlotId} of the path; one that cannot exist is simply not found."""
+    slot_id = request.match_info["timeSlotId"]
+    if not _SLOT_ID.match(slot_id):
+        raise ProblemError(
+            "slot-not-found",
+            f"No time slot has id '{slot_id}';"
+            " ids are the 32 hex digits that GET /availability gives",
+        )
+    return slot_id

@@ -1,0 +1,35 @@
+"""Stored slots as the wire shows them."""
+
+from __future__ import annotations
+
+from backend.booking import SlotRow, effective_status
+from shared.timefmt import format_time
+from shared.wire import TimeSlot
+
+
+def minutes(seconds: int) -> int | float:
+    whole, part = divmod(seconds, 60)
+    return whole if part == 0 else seconds / 60
+
+
+def present_slot(slot: SlotRow, now: float, *, with_client: bool) -> TimeSlot:
+    """A slot as the caller may see it: a lapsed hold shows as AVAILABLE, with nobody's id."""
+    status = effective_status(slot, now)
+    shown = TimeSlot(
+        time_slot_id=slot.id,
+        provider_id=slot.provider_id,
+        timestamp=format_time(slot.start),
+        duration=minutes(slot.duration),
+        status=status,
+    )
+    if status == "AVAILABLE" or not with_client:
+        return shown
+    if slot.client_id is not None:
+        shown.client_id = slot.client_id
+    if slot.reserved_at is not None:
+        shown.reserved_at = format_time(slot.reserved_at)
+    if status == "RESERVED" and slot.held_until is not None:
+        shown.expires_at = format_time(slot.held_until)
+    if status == "CONFIRMED" and slot.confirmed_at is not None:
+        shown.confirmed_at = format_time(slot.confirmed_at)
+    return shown

@@ -1,0 +1,78 @@
+"""Who can be booked, and a provider's whole calendar."""
+
+from __future__ import annotations
+
+import re
+
+from aiohttp import web
+
+from backend.api.operation import Operation, answer, parse_times, read_query
+from backend.api.presenters import present_slot
+from backend.problems import invalid
+from backend.services import services
+from shared.timefmt import format_time
+from shared.wire import FieldError, PartyId, Provider, Providers, ProviderSlots, RangeQuery
+
+_PARTY_ID = re.compile(r"^[^\s\x00-\x1f\x7f](?:[^\x00-\x1f\x7f]*[^\s\x00-\x1f\x7f])?$")
+
+
+def provider_id_from_path(request: web.Request) -> str:
+    provider_id = request.match_info["providerId"]
+    if len(provider_id) > 128 or not _PARTY_ID.match(provider_id):
+        raise invalid(
+            [FieldError(field="providerId", message="must be 1-128 printable characters")]
+        )
+    return provider_id
+
+
+async def list_providers(request: web.Request) -> web.Response:
+    ctx = services(request)
+    summaries = await ctx.store.providers(ctx.now())
+    return answer(
+        Providers(
+            providers=[
+                Provider(
+                    provider_id=p.provider_id,
+                    name=p.name,
+                    next_available=None
+                    if p.next_available is None
+                    else format_time(p.next_available),
+                )
+                for p in summaries
+            ]
+        )
+    )
+
+
+async def provider_slots(request: web.Request) -> web.Response:
+    ctx = services(request)
+    provider_id = provider_id_from_path(request)
+    query = read_query(request, RangeQuery)
+    times = parse_times(startTime=query.start_time, endTime=query.end_time)
+    ctx.rules.check_range(times["startTime"], times["endTime"])
+    now = ctx.now()
+    rows = await ctx.store.provider_slots(provider_id, times["startTime"], times["endTime"])
+    return answer(ProviderSlots(time_slots=[present_slot(s, now, with_client=True) for s in rows]))
+
+
+OPERATIONS = [
+    Operation(
+        "GET",
+        "/providers",
+        list_providers,
+        summary="Providers who can be booked, each with its next open slot",
+        tag="providers",
+        answers={200: (Providers, "Every provider")},
+    ),
+    Operation(
+        "GET",
+        "/providers/{providerId}/slots",
+        provider_slots,
+        summary="Every slot of one provider in a range, whatever its status",
+        tag="providers",
+        query=RangeQuery,
+        path_params={"providerId": PartyId},
+        answers={200: (ProviderSlots, "The provider's slots, by time")},
+        problems={422: "End not after start, or a range too long"},
+    ),
+]

@@ -1,0 +1,69 @@
+"""The application factory: routes from the operation table, one problem middleware, and the store
+opened and closed with the application."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Callable
+from importlib.metadata import PackageNotFoundError, version
+
+from aiohttp import web
+
+from backend.api import availability, providers, reservations, system
+from backend.api.operation import Operation
+from backend.api.system import OPENAPI_KEY
+from backend.clock import Clock, SystemClock
+from backend.openapi import build_openapi
+from backend.problems import problem_middleware
+from backend.services import SERVICES, Services, rules_from
+from backend.settings import Settings
+from backend.store.base import Store
+from backend.store.sqlite import SQLiteStore
+
+MAX_BODY_BYTES = 1024 * 1024
+
+OPERATIONS: list[Operation] = [
+    *availability.OPERATIONS,
+    *reservations.OPERATIONS,
+    *providers.OPERATIONS,
+    *system.OPERATIONS,
+]
+
+StoreFactory = Callable[[Services], Store]
+
+
+def slotbook_version() -> str:
+    try:
+        return version("slotbook")
+    except PackageNotFoundError:  # pragma: no cover - running from a tree that is not installed
+        return "0.0.0"
+
+
+def open_sqlite_store(ctx: Services) -> Store:
+    s = ctx.settings
+    return SQLiteStore(s.db, ctx.rules, synchronous=s.synchronous, read_threads=s.read_threads)
+
+
+def create_app(
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    open_store: StoreFactory = open_sqlite_store,
+) -> web.Application:
+    """Build the server for these settings. The store opens at start-up and closes at clean-up."""
+    app = web.Application(middlewares=[problem_middleware], client_max_size=MAX_BODY_BYTES)
+    ctx = Services(settings=settings, rules=rules_from(settings), clock=clock or SystemClock())
+    app[SERVICES] = ctx
+    spec = build_openapi(OPERATIONS, title="slotbook", version=slotbook_version())
+    app[OPENAPI_KEY] = json.dumps(spec, indent=2).encode()
+    for op in OPERATIONS:
+        app.router.add_route(op.method, op.path, op.handler, name=op.operation_id)
+
+    async def store_lifetime(app: web.Application) -> AsyncIterator[None]:
+        store = open_store(ctx)
+        ctx.open(store)
+        yield
+        await store.close()
+
+    app.cleanup_ctx.append(store_lifetime)
+    return app

@@ -1,0 +1,105 @@
+"""The OpenAPI 3.1 document, generated from the route table and the wire Structs."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import msgspec
+
+from backend.api.operation import Operation
+from backend.problems import PROBLEM_CONTENT_TYPE
+from shared.wire import Problem
+
+_REF = "#/components/schemas/{name}"
+
+_COMMON_PROBLEMS = {
+    400: "Malformed request: the `errors` list names each bad field",
+    413: "Body larger than 1 MiB",
+    415: "Body not sent as application/json",
+}
+
+
+def _struct_types(operations: Iterable[Operation]) -> list[type]:
+    found: list[type] = [Problem]
+    for op in operations:
+        if op.body is not None:
+            found.append(op.body)
+        found.extend(kind for kind, _ in op.answers.values() if kind is not None)
+    return list(dict.fromkeys(found))
+
+
+def _ref(kind: type) -> dict[str, str]:
+    return {"$ref": _REF.format(name=kind.__name__)}
+
+
+def _parameters(op: Operation) -> list[dict[str, Any]]:
+    params: list[dict[str, Any]] = [
+        {"name": name, "in": "path", "required": True, "schema": msgspec.json.schema(kind)}
+        for name, kind in op.path_params.items()
+    ]
+    if op.query is not None:
+        schema = msgspec.json.schema(op.query)
+        body = schema["$defs"][op.query.__name__] if "$defs" in schema else schema
+        required = set(body.get("required", []))
+        for name, prop in body["properties"].items():
+            params.append(
+                {"name": name, "in": "query", "required": name in required, "schema": prop}
+            )
+    return params
+
+
+def _responses(op: Operation) -> dict[str, Any]:
+    responses: dict[str, Any] = {}
+    for status, (kind, description) in sorted(op.answers.items()):
+        entry: dict[str, Any] = {"description": description}
+        schema = {"type": "object"} if kind is None else _ref(kind)
+        entry["content"] = {"application/json": {"schema": schema}}
+        responses[str(status)] = entry
+    problems = dict(op.problems)
+    if op.body is not None or op.query is not None or op.path_params:
+        problems.setdefault(400, _COMMON_PROBLEMS[400])
+    if op.body is not None:
+        problems.setdefault(413, _COMMON_PROBLEMS[413])
+        problems.setdefault(415, _COMMON_PROBLEMS[415])
+    for status, description in sorted(problems.items()):
+        responses[str(status)] = {
+            "description": description,
+            "content": {PROBLEM_CONTENT_TYPE: {"schema": _ref(Problem)}},
+        }
+    return responses
+
+
+def build_openapi(operations: Sequence[Operation], *, title: str, version: str) -> dict[str, Any]:
+    """The whole document for these operations."""
+    _, components = msgspec.json.schema_components(_struct_types(operations), ref_template=_REF)
+    paths: dict[str, dict[str, Any]] = {}
+    for op in operations:
+        entry: dict[str, Any] = {
+            "operationId": op.operation_id,
+            "summary": op.summary,
+            "tags": [op.tag],
+            "responses": _responses(op),
+        }
+        if op.description:
+            entry["description"] = op.description
+        parameters = _parameters(op)
+        if parameters:
+            entry["parameters"] = parameters
+        if op.body is not None:
+            entry["requestBody"] = {
+                "required": op.body_required,
+                "content": {"application/json": {"schema": _ref(op.body)}},
+            }
+        paths.setdefault(op.path, {})[op.method.lower()] = entry
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": title,
+            "version": version,
+            "description": "Providers publish availability, the server cuts it into slots;"
+            " clients hold a slot and confirm it. Errors are RFC 9457 problem documents.",
+        },
+        "paths": paths,
+        "components": {"schemas": components},
+    }

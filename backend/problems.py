@@ -1,0 +1,201 @@
+"""Every failure becomes an RFC 9457 problem document, produced in one middleware.
+
+A problem's `type` is a relative URI, `/problems/<slug>`, that the server also serves, so a
+caller can look up what a problem means and what to do about it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+
+from aiohttp import web
+from msgspec import UNSET
+
+from backend import booking
+from shared.wire import FieldError, Problem, json_encoder
+
+log = logging.getLogger(__name__)
+
+PROBLEM_CONTENT_TYPE = "application/problem+json"
+
+
+@dataclass(frozen=True)
+class ProblemType:
+    slug: str
+    status: int
+    title: str
+    advice: str
+
+
+_TYPES = [
+    ProblemType("invalid-request", 400, "Invalid request", "Fix the fields listed in `errors`."),
+    ProblemType("unauthorized", 401, "Unauthorized", "Send `Authorization: Bearer <token>`."),
+    ProblemType("forbidden", 403, "Forbidden", "The token may not do this; use one that may."),
+    ProblemType("not-found", 404, "Not found", "See /openapi.json for the routes."),
+    ProblemType(
+        "method-not-allowed", 405, "Method not allowed", "The `Allow` header lists the methods."
+    ),
+    ProblemType("body-too-large", 413, "Request body too large", "Send at most 1 MiB."),
+    ProblemType(
+        "unsupported-media-type",
+        415,
+        "Unsupported media type",
+        "Send the body as JSON with `Content-Type: application/json`.",
+    ),
+    ProblemType(
+        "rule-violation", 422, "Request breaks a booking rule", "Fix the fields in `errors`."
+    ),
+    ProblemType(
+        "slot-not-found", 404, "Time slot not found", "List open slots with GET /availability."
+    ),
+    ProblemType(
+        "slot-time-mismatch",
+        422,
+        "timeSlot does not match the slot",
+        "Send the slot's own `timestamp` as `timeSlot`.",
+    ),
+    ProblemType(
+        "notice-too-short",
+        422,
+        "Too little notice",
+        "Choose a slot further ahead; bookings need the server's notice period.",
+    ),
+    ProblemType(
+        "slot-taken", 409, "Time slot not available", "Choose another slot from GET /availability."
+    ),
+    ProblemType(
+        "too-many-holds",
+        409,
+        "Too many holds",
+        "Confirm or cancel a hold you have (GET /reservations), then try again.",
+    ),
+    ProblemType(
+        "not-your-reservation",
+        403,
+        "Not your reservation",
+        "Only the client who holds a slot, or its provider, may act on it.",
+    ),
+    ProblemType("not-held", 409, "Time slot is not held", "Reserve the slot before confirming."),
+    ProblemType("hold-lapsed", 410, "Hold lapsed", "Reserve the slot again if it is still open."),
+    ProblemType(
+        "nothing-to-cancel", 409, "Nothing to cancel", "The slot has no live hold or booking."
+    ),
+    ProblemType("internal-error", 500, "Internal server error", "This is a bug; please report it."),
+    ProblemType(
+        "unavailable", 503, "Service unavailable", "The database is not answering; try later."
+    ),
+]
+PROBLEM_TYPES: Mapping[str, ProblemType] = {t.slug: t for t in _TYPES}
+
+_BOOKING_SLUGS: Mapping[type[booking.BookingError], str] = {
+    booking.SlotNotFound: "slot-not-found",
+    booking.SlotTimeMismatch: "slot-time-mismatch",
+    booking.NoticeTooShort: "notice-too-short",
+    booking.SlotTaken: "slot-taken",
+    booking.TooManyHolds: "too-many-holds",
+    booking.NotYourReservation: "not-your-reservation",
+    booking.NotHeld: "not-held",
+    booking.HoldLapsed: "hold-lapsed",
+    booking.NothingToCancel: "nothing-to-cancel",
+    booking.RuleViolation: "rule-violation",
+}
+
+
+class ProblemError(Exception):
+    """Raised by handlers to answer with a problem document."""
+
+    def __init__(
+        self,
+        slug: str,
+        detail: str,
+        *,
+        errors: list[FieldError] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.slug = slug
+        self.detail = detail
+        self.errors = errors
+        self.headers = headers
+
+
+def invalid(errors: list[FieldError]) -> ProblemError:
+    """A 400 listing every field that is malformed."""
+    detail = "; ".join(f"{e.field}: {e.message}" for e in errors)
+    return ProblemError("invalid-request", detail, errors=errors)
+
+
+def problem_response(
+    slug: str,
+    detail: str,
+    *,
+    errors: list[FieldError] | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> web.Response:
+    kind = PROBLEM_TYPES[slug]
+    body = Problem(
+        type=f"/problems/{slug}",
+        title=kind.title,
+        status=kind.status,
+        detail=detail,
+        message=detail,
+        errors=errors if errors else UNSET,
+    )
+    return web.Response(
+        body=json_encoder.encode(body),
+        status=kind.status,
+        content_type=PROBLEM_CONTENT_TYPE,
+        headers=headers,
+    )
+
+
+def _from_booking(error: booking.BookingError) -> web.Response:
+    errors = None
+    if isinstance(error, booking.RuleViolation):
+        errors = [FieldError(field=p.field, message=p.message) for p in error.problems]
+    return problem_response(_BOOKING_SLUGS[type(error)], error.detail, errors=errors)
+
+
+def _from_http(request: web.Request, error: web.HTTPException) -> web.Response:
+    headers = {k: v for k, v in error.headers.items() if k.lower() in {"allow", "retry-after"}}
+    if error.status == 404:
+        detail = f"No route {request.method} {request.path}; see /openapi.json for the routes"
+        return problem_response("not-found", detail)
+    if error.status == 405:
+        allowed = error.headers.get("Allow", "")
+        detail = f"{request.method} is not allowed on {request.path}; use {allowed}"
+        return problem_response("method-not-allowed", detail, headers=headers)
+    if error.status == 413:
+        return problem_response("body-too-large", "Request body is larger than 1 MiB")
+    slug = {400: "invalid-request", 415: "unsupported-media-type"}.get(error.status)
+    if slug is None:  # pragma: no cover - aiohttp raises no other error statuses for us
+        log.error("unexpected HTTP error %s on %s %s", error.status, request.method, request.path)
+        return problem_response("internal-error", "The server could not handle this request")
+    return problem_response(slug, error.text or error.reason)
+
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@web.middleware
+async def problem_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Turn every refusal and every failure into a problem document; never leak a traceback."""
+    try:
+        return await handler(request)
+    except ProblemError as problem:
+        return problem_response(
+            problem.slug, problem.detail, errors=problem.errors, headers=problem.headers
+        )
+    except booking.BookingError as error:
+        return _from_booking(error)
+    except web.HTTPException as error:
+        if error.status < 400:
+            raise
+        return _from_http(request, error)
+    except Exception:
+        log.exception("unhandled error on %s %s", request.method, request.path_qs)
+        return problem_response(
+            "internal-error", "The server failed to handle this request; it has been logged"
+        )

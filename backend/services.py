@@ -1,0 +1,49 @@
+"""What handlers reach through the application: settings, rules, clock and the open store."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from aiohttp import web
+
+from backend.booking import Rules
+from backend.clock import Clock
+from backend.settings import Settings
+from backend.store.base import Store
+
+
+@dataclass
+class Services:
+    settings: Settings
+    rules: Rules
+    clock: Clock
+    _store: Store | None = field(default=None, repr=False)
+
+    @property
+    def store(self) -> Store:
+        if self._store is None:  # pragma: no cover - routes run only after start-up
+            raise RuntimeError("the store is not open yet")
+        return self._store
+
+    def open(self, store: Store) -> None:
+        self._store = store
+
+    def now(self) -> float:
+        return self.clock.now()
+
+
+SERVICES = web.AppKey("services", Services)
+
+
+def services(request: web.Request) -> Services:
+    return request.app[SERVICES]
+
+
+def rules_from(settings: Settings) -> Rules:
+    return Rules(
+        slot_seconds=settings.slot_seconds,
+        hold_seconds=settings.hold_seconds,
+        notice_seconds=settings.notice_seconds,
+        max_holds=settings.max_holds,
+        max_window_seconds=settings.max_window_seconds,
+    )

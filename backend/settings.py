@@ -1,0 +1,152 @@
+"""Server settings: command-line flags, each with a SLOTBOOK_* environment variable as its default.
+
+This is the only module that reads the environment. Lengths of time may be fractional so that a
+demo or a test can run with a two-second hold.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from shared.grid import DAY_SECONDS, describe_length
+
+Synchronous = Literal["FULL", "NORMAL"]
+
+
+class SettingsError(ValueError):
+    """A setting that cannot work; the message names the flag and what would."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the server is configured with."""
+
+    host: str = "127.0.0.1"
+    port: int = 8080
+    db: str = "slotbook.db"
+    slot_minutes: float = 15
+    hold_minutes: float = 30
+    notice_hours: float = 24
+    max_holds: int = 5
+    no_auth: bool = False
+    synchronous: Synchronous = "FULL"
+    max_window_days: float = 31
+    read_threads: int = 4
+    log_level: str = "INFO"
+
+    @property
+    def slot_seconds(self) -> int:
+        return round(self.slot_minutes * 60)
+
+    @property
+    def hold_seconds(self) -> float:
+        return self.hold_minutes * 60
+
+    @property
+    def notice_seconds(self) -> float:
+        return self.notice_hours * 3600
+
+    @property
+    def max_window_seconds(self) -> float:
+        return self.max_window_days * DAY_SECONDS
+
+    def validate(self) -> Settings:
+        """Refuse settings the rules cannot honour; return self so calls can chain."""
+        slot = self.slot_minutes * 60
+        if slot <= 0 or abs(slot - round(slot)) > 1e-9 or DAY_SECONDS % round(slot) != 0:
+            raise SettingsError(
+                f"--slot-minutes {self.slot_minutes:g}: a slot must be a whole number of seconds"
+                " that divides a day evenly (15, 30, 60, or 0.05 for 3 seconds)"
+            )
+        if self.hold_minutes <= 0:
+            raise SettingsError(f"--hold-minutes {self.hold_minutes:g}: must be more than 0")
+        if self.notice_hours < 0:
+            raise SettingsError(f"--notice-hours {self.notice_hours:g}: must be 0 or more")
+        if self.max_holds < 1:
+            raise SettingsError(f"--max-holds {self.max_holds}: must be at least 1")
+        if not 0 <= self.port < 65536:
+            raise SettingsError(f"--port {self.port}: must be between 0 (any free port) and 65535")
+        if self.max_window_days <= 0:
+            raise SettingsError("--max-window-days: must be more than 0")
+        return self
+
+    def describe_rules(self) -> str:
+        """The rules in one phrase, for the start-up log line."""
+        return (
+            f"slots={describe_length(self.slot_seconds)} hold={describe_length(self.hold_seconds)}"
+            f" notice={describe_length(self.notice_seconds)} max-holds={self.max_holds}"
+        )
+
+
+def _env_default(environ: Mapping[str, str], name: str, fallback: object) -> object:
+    return environ.get(f"SLOTBOOK_{name}", fallback)
+
+
+def _flag_bool(text: object) -> bool:
+    if isinstance(text, bool):
+        return text
+    return str(text).strip().lower() in {"1", "true", "yes", "on"}
+
+
+def add_server_arguments(parser: argparse.ArgumentParser, environ: Mapping[str, str]) -> None:
+    """The serve command's flags; every one also reads SLOTBOOK_<NAME> from the environment."""
+    base = Settings()
+
+    def option(flag: str, kind: Callable[[str], object], help_text: str, default: object) -> None:
+        env_name = flag.lstrip("-").replace("-", "_").upper()
+        parser.add_argument(
+            flag,
+            type=kind,
+            default=_env_default(environ, env_name, default),
+            help=f"{help_text} (env SLOTBOOK_{env_name}; default %(default)s)",
+        )
+
+    option("--host", str, "address to listen on", base.host)
+    option("--port", int, "port to listen on", base.port)
+    option("--db", str, "SQLite database file, created if missing", base.db)
+    option("--slot-minutes", float, "length of a slot in minutes", base.slot_minutes)
+    option("--hold-minutes", float, "how long a hold lasts unless confirmed", base.hold_minutes)
+    option("--notice-hours", float, "how far ahead a booking must be", base.notice_hours)
+    option("--max-holds", int, "live holds a client may have at once", base.max_holds)
+    option("--max-window-days", float, "longest window or listing range", base.max_window_days)
+    option("--synchronous", str.upper, "SQLite synchronous mode: FULL or NORMAL", base.synchronous)
+    option("--read-threads", int, "threads answering database reads", base.read_threads)
+    option("--log-level", str.upper, "DEBUG, INFO, WARNING or ERROR", base.log_level)
+    parser.add_argument(
+        "--no-auth",
+        action="store_true",
+        default=_flag_bool(_env_default(environ, "NO_AUTH", False)),
+        help="local development only: trust the ids in requests as the original API did"
+        " (env SLOTBOOK_NO_AUTH)",
+    )
+
+
+def settings_from_namespace(args: argparse.Namespace) -> Settings:
+    """Build and check Settings from parsed serve flags."""
+    if args.synchronous not in ("FULL", "NORMAL"):
+        raise SettingsError(f"--synchronous {args.synchronous}: use FULL or NORMAL")
+    return Settings(
+        host=args.host,
+        port=int(args.port),
+        db=args.db,
+        slot_minutes=float(args.slot_minutes),
+        hold_minutes=float(args.hold_minutes),
+        notice_hours=float(args.notice_hours),
+        max_holds=int(args.max_holds),
+        max_window_days=float(args.max_window_days),
+        no_auth=bool(args.no_auth),
+        synchronous=args.synchronous,
+        read_threads=int(args.read_threads),
+        log_level=args.log_level,
+    ).validate()
+
+
+def parse_serve_args(argv: Sequence[str], environ: Mapping[str, str] | None = None) -> Settings:
+    """Settings from a serve command line (used by tests and the embedded server)."""
+    parser = argparse.ArgumentParser(prog="slotbook-server serve")
+    add_server_arguments(parser, os.environ if environ is None else environ)
+    return settings_from_namespace(parser.parse_args(list(argv)))

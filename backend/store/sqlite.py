@@ -1,0 +1,390 @@
+"""The SQLite store: schema through sqlite-utils, writes on one writer thread, reads on a pool.
+
+Each business operation is one function run by the writer inside a transaction; the decisive step
+of reserve, confirm and cancel is a single conditional UPDATE whose row count says who won.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import uuid
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from sqlite_utils import Database
+
+from backend.booking import (
+    SLOT_COLUMNS,
+    Rules,
+    SlotNotFound,
+    SlotRow,
+    effective_status,
+)
+from backend.store.base import (
+    CancelResult,
+    ConfirmResult,
+    OpenSlotsCursor,
+    ProviderSummary,
+    RemoveResult,
+    ReserveResult,
+    SubmitResult,
+)
+from backend.store.readers import SQLiteReaders
+from backend.store.schema import apply_migrations
+from backend.store.writer import SQLiteWriter
+from shared.grid import DAY_SECONDS, align_down, slot_starts
+
+BUSY_TIMEOUT_MS = 5_000
+
+_OPEN = "(status = 'AVAILABLE' OR (status = 'RESERVED' AND held_until <= :now))"
+_LIVE = "(status = 'CONFIRMED' OR (status = 'RESERVED' AND held_until > :now))"
+
+_RESERVE = f"""
+UPDATE slots
+   SET status = 'RESERVED', client_id = :client, reserved_at = :now,
+       held_until = MIN(:now + :hold, start - :notice), confirmed_at = NULL
+ WHERE id = :id AND start = :time_slot AND start >= :earliest AND {_OPEN}
+   AND (SELECT COUNT(*) FROM slots
+         WHERE client_id = :client AND status = 'RESERVED' AND held_until > :now) < :max_holds
+RETURNING {SLOT_COLUMNS}
+"""
+
+_CONFIRM = f"""
+UPDATE slots
+   SET status = 'CONFIRMED', confirmed_at = :now, held_until = NULL
+ WHERE id = :id AND start = :time_slot AND status = 'RESERVED' AND held_until > :now
+   AND (:client IS NULL OR client_id = :client)
+RETURNING {SLOT_COLUMNS}
+"""
+
+_CANCEL = f"""
+UPDATE slots
+   SET status = 'AVAILABLE', client_id = NULL, reserved_at = NULL, held_until = NULL,
+       confirmed_at = NULL
+ WHERE id = :id AND start > :now AND {_LIVE}
+   AND (:admin OR client_id = :client OR provider_id = :provider)
+RETURNING {SLOT_COLUMNS}
+"""
+
+_RELEASE_LAPSED = """
+UPDATE slots
+   SET status = 'AVAILABLE', client_id = NULL, reserved_at = NULL, held_until = NULL
+ WHERE id = :id AND status = 'RESERVED' AND held_until <= :now
+"""
+
+
+def _slot(row: Sequence[Any] | None) -> SlotRow | None:
+    return None if row is None else SlotRow._make(row)
+
+
+def _slots(rows: Iterable[Sequence[Any]]) -> list[SlotRow]:
+    return [SlotRow._make(row) for row in rows]
+
+
+def _fetch_slot(db: Database, slot_id: str) -> SlotRow | None:
+    return _slot(db.execute(f"SELECT {SLOT_COLUMNS} FROM slots WHERE id = ?", [slot_id]).fetchone())
+
+
+def _record_changes(
+    db: Database, kind: str, slots: Iterable[SlotRow], now: float, client_ids: Iterable[str | None]
+) -> None:
+    """Append to the change log, in the transaction that made the change."""
+    db.conn.executemany(
+        "INSERT INTO changes (kind, slot_id, provider_id, start, status, client_id, at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+        [
+            (kind, slot.id, slot.provider_id, slot.start, status_after(kind), client, now)
+            for slot, client in zip(slots, client_ids, strict=True)
+        ],
+    )
+
+
+def status_after(kind: str) -> str:
+    """The slot's status once a change of this kind has happened (a deleted slot was open)."""
+    return {"reserved": "RESERVED", "confirmed": "CONFIRMED"}.get(kind, "AVAILABLE")
+
+
+def _occupied_cells(existing: Iterable[tuple[int, int]], slot_seconds: int) -> set[int]:
+    """Grid cells touched by existing slots, whatever length they were made with."""
+    cells: set[int] = set()
+    for start, duration in existing:
+        cells.update(range(align_down(start, slot_seconds), start + duration, slot_seconds))
+    return cells
+
+
+def open_database(path: str, synchronous: str) -> Database:
+    """Open the write connection, set the pragmas, and migrate the schema."""
+    Path(path).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    db = Database(conn)
+    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    db.enable_wal()
+    conn.execute(f"PRAGMA synchronous = {synchronous}")
+    apply_migrations(db)
+    return db
+
+
+class SQLiteStore:
+    """A Store over one SQLite file."""
+
+    def __init__(
+        self, path: str, rules: Rules, *, synchronous: str = "FULL", read_threads: int = 4
+    ) -> None:
+        self.path = path
+        self.rules = rules
+        self._writer = SQLiteWriter(open_database(path, synchronous))
+        self._readers = SQLiteReaders(path, read_threads, BUSY_TIMEOUT_MS)
+
+    # --- writes ----------------------------------------------------------------------------
+
+    async def submit_availability(
+        self, provider_id: str, start: int, end: int, now: float
+    ) -> SubmitResult:
+        slot_seconds = self.rules.slot_seconds
+
+        def submit(db: Database) -> SubmitResult:
+            existing = db.execute(
+                "SELECT start, duration FROM slots"
+                " WHERE provider_id = ? AND start >= ? AND start < ?",
+                [provider_id, start - DAY_SECONDS, end],
+            ).fetchall()
+            taken = _occupied_cells(existing, slot_seconds)
+            new = [
+                SlotRow(uuid.uuid4().hex, provider_id, s, slot_seconds, "AVAILABLE", *([None] * 4))
+                for s in slot_starts(start, end, slot_seconds)
+                if s not in taken
+            ]
+            db.conn.executemany(
+                "INSERT INTO slots (id, provider_id, start, duration, status, created_at)"
+                " VALUES (?, ?, ?, ?, 'AVAILABLE', ?)",
+                [(s.id, s.provider_id, s.start, s.duration, now) for s in new],
+            )
+            _record_changes(db, "created", new, now, [None] * len(new))
+            db.execute(
+                "INSERT INTO providers (id, created_at) VALUES (?, ?) ON CONFLICT (id) DO NOTHING",
+                [provider_id, now],
+            )
+            window = db.execute(
+                f"SELECT {SLOT_COLUMNS} FROM slots WHERE provider_id = ? AND start >= ?"
+                " AND start < ? ORDER BY start",
+                [provider_id, start, end],
+            )
+            return SubmitResult(created=len(new), slots=_slots(window))
+
+        return await self._writer.run(submit)
+
+    async def remove_availability(
+        self, provider_id: str, start: int, end: int, now: float
+    ) -> RemoveResult:
+        def remove(db: Database) -> RemoveResult:
+            window = _slots(
+                db.execute(
+                    f"SELECT {SLOT_COLUMNS} FROM slots WHERE provider_id = ? AND start >= ?"
+                    " AND start < ? ORDER BY start",
+                    [provider_id, start, end],
+                )
+            )
+            doomed = [s for s in window if effective_status(s, now) == "AVAILABLE"]
+            db.conn.executemany(
+                f"DELETE FROM slots WHERE id = :id AND {_OPEN}",
+                [{"id": s.id, "now": now} for s in doomed],
+            )
+            _record_changes(db, "deleted", doomed, now, [None] * len(doomed))
+            kept = [s for s in window if effective_status(s, now) != "AVAILABLE"]
+            return RemoveResult(deleted=len(doomed), kept=kept)
+
+        return await self._writer.run(remove)
+
+    async def reserve(
+        self, slot_id: str, time_slot: float, client_id: str, now: float
+    ) -> ReserveResult:
+        rules = self.rules
+
+        def reserve(db: Database) -> ReserveResult:
+            before = _fetch_slot(db, slot_id)
+            if before is None:
+                raise SlotNotFound(f"No time slot has id {slot_id}")
+            won = _slot(
+                db.execute(
+                    _RESERVE,
+                    {
+                        "id": slot_id,
+                        "client": client_id,
+                        "time_slot": time_slot,
+                        "now": now,
+                        "hold": rules.hold_seconds,
+                        "notice": rules.notice_seconds,
+                        "earliest": rules.earliest_bookable(now),
+                        "max_holds": rules.max_holds,
+                    },
+                ).fetchone()
+            )
+            if won is not None:
+                if before.status == "RESERVED":  # took over a lapsed hold: it ends here
+                    _record_changes(db, "expired", [before], now, [before.client_id])
+                _record_changes(db, "reserved", [won], now, [client_id])
+                return ReserveResult(won, repeated=False)
+            live_holds = db.execute(
+                "SELECT COUNT(*) FROM slots WHERE client_id = ? AND status = 'RESERVED'"
+                " AND held_until > ?",
+                [client_id, now],
+            ).fetchone()[0]
+            refusal = rules.why_not_reserved(before, client_id, time_slot, live_holds, now)
+            if refusal is None:
+                return ReserveResult(before, repeated=True)
+            raise refusal
+
+        return await self._writer.run(reserve)
+
+    async def confirm(
+        self, slot_id: str, time_slot: float, client_id: str | None, now: float
+    ) -> ConfirmResult:
+        rules = self.rules
+
+        def confirm(db: Database) -> ConfirmResult:
+            won = _slot(
+                db.execute(
+                    _CONFIRM,
+                    {"id": slot_id, "time_slot": time_slot, "now": now, "client": client_id},
+                ).fetchone()
+            )
+            if won is not None:
+                _record_changes(db, "confirmed", [won], now, [won.client_id])
+                return ConfirmResult(won, repeated=False)
+            slot = _fetch_slot(db, slot_id)
+            if slot is None:
+                raise SlotNotFound(f"No time slot has id {slot_id}")
+            last = db.execute(
+                "SELECT kind FROM changes WHERE slot_id = :id"
+                " AND (:client IS NULL OR client_id = :client) ORDER BY seq DESC LIMIT 1",
+                {"id": slot_id, "client": client_id},
+            ).fetchone()
+            lapsed = last is not None and last[0] == "expired"
+            outcome = rules.why_not_confirmed(slot, client_id, time_slot, lapsed, now)
+            if outcome == "already confirmed":
+                return ConfirmResult(slot, repeated=True)
+            raise outcome
+
+        return await self._writer.run(confirm)
+
+    async def cancel(
+        self,
+        slot_id: str,
+        client_id: str | None,
+        provider_id: str | None,
+        now: float,
+        *,
+        admin: bool = False,
+    ) -> CancelResult:
+        rules = self.rules
+
+        def cancel(db: Database) -> CancelResult:
+            before = _fetch_slot(db, slot_id)
+            if before is None:
+                raise SlotNotFound(f"No time slot has id {slot_id}")
+            after = _slot(
+                db.execute(
+                    _CANCEL,
+                    {
+                        "id": slot_id,
+                        "now": now,
+                        "admin": admin,
+                        "client": client_id,
+                        "provider": provider_id,
+                    },
+                ).fetchone()
+            )
+            if after is None:
+                raise rules.why_not_cancelled(before, client_id, provider_id, now)
+            _record_changes(db, "cancelled", [after], now, [before.client_id])
+            return CancelResult(after, former_client_id=before.client_id)
+
+        return await self._writer.run(cancel)
+
+    async def expire_lapsed(self, now: float) -> int:
+        def expire(db: Database) -> int:
+            lapsed = _slots(
+                db.execute(
+                    f"SELECT {SLOT_COLUMNS} FROM slots"
+                    " WHERE held_until <= ? AND status = 'RESERVED'",
+                    [now],
+                )
+            )
+            db.conn.executemany(_RELEASE_LAPSED, [{"id": s.id, "now": now} for s in lapsed])
+            _record_changes(db, "expired", lapsed, now, [s.client_id for s in lapsed])
+            return len(lapsed)
+
+        return await self._writer.run(expire)
+
+    # --- reads -----------------------------------------------------------------------------
+
+    async def list_open(
+        self,
+        start: float,
+        end: float,
+        provider_id: str | None,
+        after: OpenSlotsCursor | None,
+        limit: int,
+        now: float,
+    ) -> list[SlotRow]:
+        conditions = ["start >= :start", "start < :end", "start >= :earliest", _OPEN]
+        params: dict[str, Any] = {
+            "start": start,
+            "end": end,
+            "earliest": self.rules.earliest_bookable(now),
+            "now": now,
+            "limit": limit,
+        }
+        if provider_id is not None:
+            conditions.append("provider_id = :provider")
+            params["provider"] = provider_id
+        if after is not None:
+            conditions.append(
+                "(start > :after_start OR (start = :after_start AND provider_id > :after_provider))"
+            )
+            params["after_start"], params["after_provider"] = after
+        sql = (
+            f"SELECT {SLOT_COLUMNS} FROM slots WHERE {' AND '.join(conditions)}"
+            " ORDER BY start, provider_id LIMIT :limit"
+        )
+        return await self._readers.run(lambda conn: _slots(conn.execute(sql, params)))
+
+    async def provider_slots(self, provider_id: str, start: float, end: float) -> list[SlotRow]:
+        sql = (
+            f"SELECT {SLOT_COLUMNS} FROM slots WHERE provider_id = ? AND start >= ? AND start < ?"
+            " ORDER BY start"
+        )
+        return await self._readers.run(
+            lambda conn: _slots(conn.execute(sql, [provider_id, start, end]))
+        )
+
+    async def client_reservations(self, client_id: str, now: float) -> list[SlotRow]:
+        sql = (
+            f"SELECT {SLOT_COLUMNS} FROM slots WHERE client_id = :client AND {_LIVE} ORDER BY start"
+        )
+        return await self._readers.run(
+            lambda conn: _slots(conn.execute(sql, {"client": client_id, "now": now}))
+        )
+
+    async def providers(self, now: float) -> list[ProviderSummary]:
+        sql = f"""
+            SELECT p.id, p.name,
+                   (SELECT MIN(start) FROM slots
+                     WHERE provider_id = p.id AND start >= :earliest AND {_OPEN})
+              FROM providers p ORDER BY p.id
+        """
+        params = {"earliest": self.rules.earliest_bookable(now), "now": now}
+        rows = await self._readers.run(lambda conn: conn.execute(sql, params).fetchall())
+        return [ProviderSummary(*row) for row in rows]
+
+    # --- upkeep ----------------------------------------------------------------------------
+
+    async def check(self) -> None:
+        if not self._writer.is_alive():
+            raise RuntimeError("the database writer has stopped")
+        await self._readers.run(lambda conn: conn.execute("SELECT 1 FROM slots LIMIT 1").fetchall())
+
+    async def close(self) -> None:
+        self._readers.close()
+        self._writer.close()

@@ -1,0 +1,121 @@
+"""One thread owns the SQLite write connection; every write is a function queued to it.
+
+The thread takes whatever writes are waiting, runs each inside its own SAVEPOINT of a single
+`BEGIN IMMEDIATE` transaction and commits them together (group commit): one durable fsync serves
+the whole batch, while an operation that raises is rolled back alone and writes nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import queue
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from sqlite_utils import Database
+
+T = TypeVar("T")
+
+log = logging.getLogger(__name__)
+
+MAX_BATCH = 256
+"""Writes folded into one transaction at most, so one batch cannot delay the next for long."""
+
+WriteOp = Callable[[Database], Any]
+
+
+@dataclass
+class _Job:
+    op: WriteOp
+    future: asyncio.Future[Any]
+    loop: asyncio.AbstractEventLoop
+
+
+_STOP = object()
+
+
+def _settle(future: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:
+    if future.cancelled():
+        return
+    if error is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(result)
+
+
+class SQLiteWriter:
+    """The single writer of one SQLite database file."""
+
+    def __init__(self, db: Database, *, name: str = "slotbook-writer") -> None:
+        self._db = db
+        self._queue: queue.SimpleQueue[_Job | object] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self._thread.start()
+
+    async def run(self, op: Callable[[Database], T]) -> T:
+        """Run `op` in a write transaction; return what it returned, or raise what it raised."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[T] = loop.create_future()
+        self._queue.put(_Job(op, future, loop))
+        return await future
+
+    def is_alive(self) -> bool:
+        return self._thread.is_alive()
+
+    def close(self) -> None:
+        """Finish the queued writes, then stop the thread and close the connection."""
+        if self._thread.is_alive():
+            self._queue.put(_STOP)
+            self._thread.join()
+
+    def _run(self) -> None:
+        stopping = False
+        while not stopping:
+            batch: list[_Job] = []
+            item = self._queue.get()
+            while True:
+                if item is _STOP:
+                    stopping = True
+                    break
+                assert isinstance(item, _Job)
+                batch.append(item)
+                if len(batch) >= MAX_BATCH:
+                    break
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+            if batch:
+                self._commit_batch(batch)
+        self._db.conn.close()
+
+    def _commit_batch(self, batch: list[_Job]) -> None:
+        conn = self._db.conn
+        outcomes: list[tuple[Any, BaseException | None]] = []
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            for job in batch:
+                conn.execute("SAVEPOINT op")
+                try:
+                    result = job.op(self._db)
+                except Exception as error:  # the op's own refusal, or a bug: undo just this op
+                    conn.execute("ROLLBACK TO op")
+                    conn.execute("RELEASE op")
+                    outcomes.append((None, error))
+                else:
+                    conn.execute("RELEASE op")
+                    outcomes.append((result, None))
+            conn.execute("COMMIT")
+        except Exception as error:  # the transaction itself failed: nothing in it was written
+            log.exception("write transaction failed")
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            outcomes = [(None, error)] * len(batch)
+        for job, (result, problem) in zip(batch, outcomes, strict=True):
+            # A closed event loop means nobody is waiting for the answer any more.
+            with contextlib.suppress(RuntimeError):
+                job.loop.call_soon_threadsafe(_settle, job.future, result, problem)

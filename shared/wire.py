@@ -1,0 +1,244 @@
+"""Request and response bodies of the slotbook HTTP API, as msgspec Structs.
+
+Field names on the wire are camelCase (the original API's); in Python they are snake_case. These
+Structs are the single source of truth: the server decodes and encodes with them, the terminal app
+decodes with them, and the OpenAPI document is generated from them.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+import msgspec
+from msgspec import UNSET, Meta, Struct, UnsetType
+
+SlotStatus = Literal["AVAILABLE", "RESERVED", "CONFIRMED"]
+
+_NO_CONTROL = r"^[^\s\x00-\x1f\x7f](?:[^\x00-\x1f\x7f]*[^\s\x00-\x1f\x7f])?$"
+
+PartyId = Annotated[
+    str,
+    Meta(
+        min_length=1,
+        max_length=128,
+        pattern=_NO_CONTROL,
+        description="An id chosen by the caller (a UUID is fine): 1-128 printable characters,"
+        " no leading or trailing spaces.",
+        examples=["9d3c1f0e-8a4b-4d6e-9f21-3b5a7c8d9e01"],
+    ),
+]
+TimeSlotId = Annotated[
+    str,
+    Meta(
+        pattern=r"^[0-9a-f]{32}$",
+        description="The id the server gave the slot: 32 lowercase hex digits.",
+        examples=["4f9a0c2e6b1d4e8f9a7c3b2d1e0f5a6b"],
+    ),
+]
+RequestTime = Annotated[
+    str,
+    Meta(
+        min_length=1,
+        max_length=64,
+        description="'YYYY-MM-DD HH:MM:SS' (UTC) or ISO 8601 with 'Z' or an offset.",
+        examples=["2030-08-30 12:00:00", "2030-08-30T14:00:00+02:00"],
+    ),
+]
+ResponseTime = Annotated[
+    str,
+    Meta(description="UTC, 'YYYY-MM-DD HH:MM:SS'.", examples=["2030-08-30 12:00:00"]),
+]
+
+
+class _Body(Struct, rename="camel", forbid_unknown_fields=True, omit_defaults=True, kw_only=True):
+    """Base of request bodies: camelCase names, unknown fields refused (they are usually typos)."""
+
+
+class _Answer(Struct, rename="camel", omit_defaults=True, kw_only=True):
+    """Base of response bodies: camelCase names, absent optional fields left out."""
+
+
+# --- requests ---------------------------------------------------------------------------------
+
+
+class AvailabilityWindow(_Body):
+    """A provider's window of availability: POST /availability adds it, DELETE removes it."""
+
+    start_time: RequestTime
+    end_time: RequestTime
+    provider_id: PartyId | UnsetType = UNSET
+
+
+class ReserveRequest(_Body):
+    """POST /availability/reserve: hold one slot for a client."""
+
+    time_slot: RequestTime
+    time_slot_id: TimeSlotId
+    client_id: PartyId | UnsetType = UNSET
+
+
+class ConfirmRequest(_Body):
+    """PUT /availability/confirm/{timeSlotId}: turn a live hold into a booking."""
+
+    time_slot: RequestTime
+    client_id: PartyId | UnsetType = UNSET
+
+
+class CancelRequest(_Body):
+    """DELETE /reservations/{timeSlotId}: optional body naming who cancels (no-auth mode)."""
+
+    client_id: PartyId | UnsetType = UNSET
+    provider_id: PartyId | UnsetType = UNSET
+
+
+# --- query strings ----------------------------------------------------------------------------
+
+
+class OpenSlotsQuery(_Body):
+    """GET /availability: open slots starting in [startTime, endTime)."""
+
+    start_time: RequestTime
+    end_time: RequestTime
+    provider_id: PartyId | UnsetType = UNSET
+    limit: Annotated[int, Meta(ge=1, le=5000, description="Page size, 1-5000.")] = 1000
+    cursor: (
+        Annotated[str, Meta(max_length=512, description="The nextCursor of the previous page.")]
+        | UnsetType
+    ) = UNSET
+
+
+class RangeQuery(_Body):
+    """GET /providers/{providerId}/slots: every slot starting in [startTime, endTime)."""
+
+    start_time: RequestTime
+    end_time: RequestTime
+
+
+class ReservationsQuery(_Body):
+    """GET /reservations: whose holds and bookings to list (no-auth mode)."""
+
+    client_id: PartyId | UnsetType = UNSET
+
+
+class CallerQuery(_Body):
+    """Who is acting, when the server trusts ids in the request (no-auth mode)."""
+
+    client_id: PartyId | UnsetType = UNSET
+    provider_id: PartyId | UnsetType = UNSET
+
+
+# --- responses --------------------------------------------------------------------------------
+
+
+class TimeSlot(_Answer):
+    """One slot. Reservation fields appear only while they mean something."""
+
+    time_slot_id: TimeSlotId
+    provider_id: str
+    timestamp: ResponseTime
+    duration: Annotated[int | float, Meta(description="Length in minutes.", examples=[15])]
+    status: SlotStatus
+    client_id: str | UnsetType = UNSET
+    reserved_at: ResponseTime | UnsetType = UNSET
+    expires_at: ResponseTime | UnsetType = UNSET
+    confirmed_at: ResponseTime | UnsetType = UNSET
+
+
+class AvailabilitySubmitted(_Answer):
+    """Answer to POST /availability: the window's slots, and how many were new."""
+
+    message: str
+    created: int
+    time_slots: list[TimeSlot]
+
+
+class AvailabilityRemoved(_Answer):
+    """Answer to DELETE /availability: open slots removed, held or booked ones kept."""
+
+    message: str
+    deleted: int
+    kept: list[TimeSlot]
+
+
+class OpenSlotsPage(_Answer):
+    """Answer to GET /availability."""
+
+    available_time_slots: list[TimeSlot]
+    next_cursor: str | None = None
+
+
+class ReservationAnswer(_Answer):
+    """Answer to reserve and confirm: what happened, and the slot as it now stands."""
+
+    message: str
+    reservation: TimeSlot
+
+
+class CancelAnswer(_Answer):
+    """Answer to DELETE /reservations/{timeSlotId}: the slot, open again."""
+
+    message: str
+    time_slot: TimeSlot
+
+
+class Reservations(_Answer):
+    """Answer to GET /reservations: live holds and bookings, soonest first."""
+
+    reservations: list[TimeSlot]
+
+
+class ProviderSlots(_Answer):
+    """Answer to GET /providers/{providerId}/slots."""
+
+    time_slots: list[TimeSlot]
+
+
+class Provider(_Answer):
+    """Someone who can be booked."""
+
+    provider_id: str
+    name: str | None = None
+    next_available: ResponseTime | None = None
+
+
+class Providers(_Answer):
+    """Answer to GET /providers."""
+
+    providers: list[Provider]
+
+
+class Health(_Answer):
+    """Answer to GET /healthz."""
+
+    status: Literal["ok", "failing"]
+    database: str
+
+
+class FieldError(_Answer):
+    """One invalid field of a request."""
+
+    field: str
+    message: str
+
+
+class Problem(_Answer):
+    """An RFC 9457 problem document; `message` repeats `detail` for clients of the original API."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    message: str
+    errors: list[FieldError] | UnsetType = UNSET
+
+
+class ProblemDescription(_Answer):
+    """Answer to GET /problems/{slug}: what a problem type means and what to do about it."""
+
+    type: str
+    title: str
+    status: int
+    advice: str
+
+
+json_encoder = msgspec.json.Encoder()

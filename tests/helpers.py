@@ -1,0 +1,106 @@
+"""Readable calls to the API for tests, and a dump of the database to compare before and after."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from shared.timefmt import format_time, parse_time
+
+T0 = parse_time("2030-03-04 09:00:00")
+"""The fake clock's starting moment: Monday 4 March 2030, 09:00 UTC."""
+
+JSON = {"Content-Type": "application/json; charset=utf-8"}
+
+
+def body(response: httpx.Response) -> Any:
+    return response.json()
+
+
+class Api:
+    """The seed API's calls, named for what they do (no-auth mode: ids go in the body)."""
+
+    def __init__(self, http: httpx.AsyncClient) -> None:
+        self.http = http
+
+    async def submit(self, provider: str, start: str, end: str) -> httpx.Response:
+        return await self.http.post(
+            "/availability", json={"providerId": provider, "startTime": start, "endTime": end}
+        )
+
+    async def remove(self, provider: str, start: str, end: str) -> httpx.Response:
+        return await self.http.request(
+            "DELETE",
+            "/availability",
+            json={"providerId": provider, "startTime": start, "endTime": end},
+        )
+
+    async def open_slots(self, start: str, end: str, **params: Any) -> list[dict[str, Any]]:
+        response = await self.http.get(
+            "/availability", params={"startTime": start, "endTime": end, **params}
+        )
+        assert response.status_code == 200, response.text
+        slots: list[dict[str, Any]] = response.json()["availableTimeSlots"]
+        return slots
+
+    async def slot_at(self, provider: str, timestamp: str) -> dict[str, Any]:
+        """The provider's slot starting at this time, whatever its status."""
+        end = format_time(parse_time(timestamp) + 3600)
+        response = await self.http.get(
+            f"/providers/{provider}/slots",
+            params={"startTime": timestamp, "endTime": end},
+        )
+        assert response.status_code == 200, response.text
+        for slot in response.json()["timeSlots"]:
+            if slot["timestamp"] == timestamp:
+                return dict(slot)
+        raise AssertionError(f"{provider} has no slot at {timestamp}")
+
+    async def reserve(self, client: str, slot: dict[str, Any]) -> httpx.Response:
+        return await self.http.post(
+            "/availability/reserve",
+            json={
+                "clientId": client,
+                "timeSlot": slot["timestamp"],
+                "timeSlotId": slot["timeSlotId"],
+            },
+        )
+
+    async def confirm(self, slot: dict[str, Any], client: str | None = None) -> httpx.Response:
+        payload = {"timeSlot": slot["timestamp"]}
+        if client is not None:
+            payload["clientId"] = client
+        return await self.http.put(f"/availability/confirm/{slot['timeSlotId']}", json=payload)
+
+    async def cancel(self, slot: dict[str, Any], **caller: str) -> httpx.Response:
+        return await self.http.delete(f"/reservations/{slot['timeSlotId']}", params=caller)
+
+    async def reservations(self, client: str) -> list[dict[str, Any]]:
+        response = await self.http.get("/reservations", params={"clientId": client})
+        assert response.status_code == 200, response.text
+        found: list[dict[str, Any]] = response.json()["reservations"]
+        return found
+
+
+def dump_database(path: Path) -> list[str]:
+    """Every statement needed to rebuild the database: equal dumps mean equal contents."""
+    with sqlite3.connect(path) as conn:
+        return list(conn.iterdump())
+
+
+def assert_problem(
+    response: httpx.Response, status: int, slug: str | None = None
+) -> dict[str, Any]:
+    """The response is an RFC 9457 problem document with this status (and type)."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    problem: dict[str, Any] = response.json()
+    assert problem["status"] == status
+    assert problem["detail"] == problem["message"]
+    assert problem["title"]
+    if slug is not None:
+        assert problem["type"] == f"/problems/{slug}"
+    return problem

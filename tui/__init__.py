@@ -1,0 +1,1 @@
+"""The slotbook terminal app (a Textual app talking to the server over HTTP)."""
