@@ -120,8 +120,9 @@ class Rules:
         """A hold ends after the hold period, or when the notice period begins if that is sooner."""
         return min(reserved_at + self.hold_seconds, slot_start - self.notice_seconds)
 
-    def earliest_bookable(self, now: float) -> float:
-        """The earliest slot start a client may reserve now."""
+    def notice_horizon(self, now: float) -> float:
+        """Slots must start after this moment to be reserved now: a slot exactly at the horizon
+        would get a hold that has already lapsed."""
         return now + self.notice_seconds
 
     @property
@@ -181,7 +182,7 @@ class Rules:
         status = effective_status(slot, now)
         if status == "RESERVED" and slot.client_id == client_id:
             return None
-        if slot.start < self.earliest_bookable(now):
+        if slot.start <= self.notice_horizon(now):
             return NoticeTooShort(self.notice_message)
         if status == "CONFIRMED" and slot.client_id == client_id:
             return SlotTaken("Time slot not available: you have already booked it")

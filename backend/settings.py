@@ -7,6 +7,7 @@ demo or a test can run with a two-second hold.
 from __future__ import annotations
 
 import argparse
+import math
 import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from typing import Literal
 from shared.grid import DAY_SECONDS, describe_length
 
 Synchronous = Literal["FULL", "NORMAL"]
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
 
 class SettingsError(ValueError):
@@ -56,6 +58,14 @@ class Settings:
 
     def validate(self) -> Settings:
         """Refuse settings the rules cannot honour; return self so calls can chain."""
+        for flag, value in (
+            ("--slot-minutes", self.slot_minutes),
+            ("--hold-minutes", self.hold_minutes),
+            ("--notice-hours", self.notice_hours),
+            ("--max-window-days", self.max_window_days),
+        ):
+            if not math.isfinite(value):
+                raise SettingsError(f"{flag} {value}: must be a finite number")
         slot = self.slot_minutes * 60
         if slot <= 0 or abs(slot - round(slot)) > 1e-9 or DAY_SECONDS % round(slot) != 0:
             raise SettingsError(
@@ -72,6 +82,10 @@ class Settings:
             raise SettingsError(f"--port {self.port}: must be between 0 (any free port) and 65535")
         if self.max_window_days <= 0:
             raise SettingsError("--max-window-days: must be more than 0")
+        if self.read_threads < 1:
+            raise SettingsError(f"--read-threads {self.read_threads}: must be at least 1")
+        if self.log_level not in LOG_LEVELS:
+            raise SettingsError(f"--log-level {self.log_level}: use one of {', '.join(LOG_LEVELS)}")
         return self
 
     def describe_rules(self) -> str:

@@ -164,7 +164,7 @@ class OpenSlotsPage(_Answer):
     """Answer to GET /availability."""
 
     available_time_slots: list[TimeSlot]
-    next_cursor: str | None = None
+    next_cursor: str | None
 
 
 class ReservationAnswer(_Answer):
@@ -197,8 +197,8 @@ class Provider(_Answer):
     """Someone who can be booked."""
 
     provider_id: str
-    name: str | None = None
-    next_available: ResponseTime | None = None
+    name: str | None
+    next_available: ResponseTime | None
 
 
 class Providers(_Answer):

@@ -44,7 +44,7 @@ _RESERVE = f"""
 UPDATE slots
    SET status = 'RESERVED', client_id = :client, reserved_at = :now,
        held_until = MIN(:now + :hold, start - :notice), confirmed_at = NULL
- WHERE id = :id AND start = :time_slot AND start >= :earliest AND {_OPEN}
+ WHERE id = :id AND start = :time_slot AND start > :horizon AND {_OPEN}
    AND (SELECT COUNT(*) FROM slots
          WHERE client_id = :client AND status = 'RESERVED' AND held_until > :now) < :max_holds
 RETURNING {SLOT_COLUMNS}
@@ -215,7 +215,7 @@ class SQLiteStore:
                         "now": now,
                         "hold": rules.hold_seconds,
                         "notice": rules.notice_seconds,
-                        "earliest": rules.earliest_bookable(now),
+                        "horizon": rules.notice_horizon(now),
                         "max_holds": rules.max_holds,
                     },
                 ).fetchone()
@@ -328,11 +328,11 @@ class SQLiteStore:
         limit: int,
         now: float,
     ) -> list[SlotRow]:
-        conditions = ["start >= :start", "start < :end", "start >= :earliest", _OPEN]
+        conditions = ["start >= :start", "start < :end", "start > :horizon", _OPEN]
         params: dict[str, Any] = {
             "start": start,
             "end": end,
-            "earliest": self.rules.earliest_bookable(now),
+            "horizon": self.rules.notice_horizon(now),
             "now": now,
             "limit": limit,
         }
@@ -371,10 +371,10 @@ class SQLiteStore:
         sql = f"""
             SELECT p.id, p.name,
                    (SELECT MIN(start) FROM slots
-                     WHERE provider_id = p.id AND start >= :earliest AND {_OPEN})
+                     WHERE provider_id = p.id AND start > :horizon AND {_OPEN})
               FROM providers p ORDER BY p.id
         """
-        params = {"earliest": self.rules.earliest_bookable(now), "now": now}
+        params = {"horizon": self.rules.notice_horizon(now), "now": now}
         rows = await self._readers.run(lambda conn: conn.execute(sql, params).fetchall())
         return [ProviderSummary(*row) for row in rows]
 

@@ -52,12 +52,15 @@ class SQLiteWriter:
 
     def __init__(self, db: Database, *, name: str = "slotbook-writer") -> None:
         self._db = db
+        self._closing = False
         self._queue: queue.SimpleQueue[_Job | object] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._thread.start()
 
     async def run(self, op: Callable[[Database], T]) -> T:
         """Run `op` in a write transaction; return what it returned, or raise what it raised."""
+        if self._closing or not self._thread.is_alive():
+            raise RuntimeError("the database writer has stopped")
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
         self._queue.put(_Job(op, future, loop))
@@ -68,6 +71,7 @@ class SQLiteWriter:
 
     def close(self) -> None:
         """Finish the queued writes, then stop the thread and close the connection."""
+        self._closing = True
         if self._thread.is_alive():
             self._queue.put(_STOP)
             self._thread.join()

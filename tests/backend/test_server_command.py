@@ -1,0 +1,464 @@
+"""`python -m backend serve` as a real process: what it says when it starts, how it stops, and how
+its settings are read from flags and SLOTBOOK_* environment variables.
+
+Processes are slow to start, so each fixture launches its processes all at once and the tests
+share them where that changes nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import re
+import signal
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import closing
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import pytest
+
+from shared.grid import align_up
+from shared.timefmt import format_time, parse_time
+
+OUTPUT_TIMEOUT = 20.0
+"""Seconds to wait for a line or an exit before calling the process stuck."""
+
+SERVER_SCRIPT = Path(sys.executable).with_name("slotbook-server")
+
+STARTUP_LINE = re.compile(
+    r"slotbook listening on (?P<url>http://127\.0\.0\.1:(?P<port>\d+))"
+    r" database=(?P<database>\S+) sqlite=(?P<sqlite>\S+)"
+    r" (?P<rules>slots=.+ hold=.+ notice=.+ max-holds=\d+) auth=(?P<auth>\S.*)$"
+)
+
+EVERY_FLAG = {
+    "--host": "SLOTBOOK_HOST",
+    "--port": "SLOTBOOK_PORT",
+    "--db": "SLOTBOOK_DB",
+    "--slot-minutes": "SLOTBOOK_SLOT_MINUTES",
+    "--hold-minutes": "SLOTBOOK_HOLD_MINUTES",
+    "--notice-hours": "SLOTBOOK_NOTICE_HOURS",
+    "--max-holds": "SLOTBOOK_MAX_HOLDS",
+    "--max-window-days": "SLOTBOOK_MAX_WINDOW_DAYS",
+    "--synchronous": "SLOTBOOK_SYNCHRONOUS",
+    "--read-threads": "SLOTBOOK_READ_THREADS",
+    "--log-level": "SLOTBOOK_LOG_LEVEL",
+    "--no-auth": "SLOTBOOK_NO_AUTH",
+}
+
+ENV_VALUES = {
+    "SLOTBOOK_HOST": "127.0.0.9",
+    "SLOTBOOK_PORT": "8123",
+    "SLOTBOOK_DB": "/srv/slotbook/from-env.db",
+    "SLOTBOOK_SLOT_MINUTES": "30",
+    "SLOTBOOK_HOLD_MINUTES": "0.05",
+    "SLOTBOOK_NOTICE_HOURS": "2",
+    "SLOTBOOK_MAX_HOLDS": "7",
+    "SLOTBOOK_MAX_WINDOW_DAYS": "3",
+    "SLOTBOOK_SYNCHRONOUS": "NORMAL",
+    "SLOTBOOK_READ_THREADS": "2",
+    "SLOTBOOK_LOG_LEVEL": "DEBUG",
+}
+"""A distinct value for every flag that shows its default in --help (--no-auth shows none)."""
+
+
+def environment(**variables: str) -> dict[str, str]:
+    """This process's environment without any SLOTBOOK_* setting, plus the given ones."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SLOTBOOK_")}
+    env.update(PYTHONUNBUFFERED="1", COLUMNS="100")
+    env.update(variables)
+    return env
+
+
+def backend_command(*args: str) -> list[str]:
+    return [sys.executable, "-m", "backend", *args]
+
+
+def one_line(text: str) -> str:
+    """Help text with its wrapping undone, so a phrase can be found whatever the terminal width."""
+    return " ".join(text.split())
+
+
+@dataclass(frozen=True)
+class Startup:
+    url: str
+    port: int
+    database: str
+    sqlite: str
+    rules: str
+    auth: str
+
+
+class Process:
+    """A child process whose stderr lines can be awaited one at a time, with a timeout."""
+
+    def __init__(self, command: list[str], env: Mapping[str, str], cwd: Path) -> None:
+        self.process = subprocess.Popen(
+            command,
+            env=dict(env),
+            cwd=cwd,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        self.log: list[str] = []
+        self.stdout = ""
+        self._lines: queue.Queue[str | None] = queue.Queue()
+        self._startup: Startup | None = None
+        self._closed = False
+        self._stdout_reader = threading.Thread(target=self._read_stdout, daemon=True)
+        self._stderr_reader = threading.Thread(target=self._read_stderr, daemon=True)
+        self._stdout_reader.start()
+        self._stderr_reader.start()
+
+    def _read_stdout(self) -> None:
+        assert self.process.stdout is not None
+        self.stdout = self.process.stdout.read()
+
+    def _read_stderr(self) -> None:
+        assert self.process.stderr is not None
+        for line in self.process.stderr:
+            self._lines.put(line.rstrip("\n"))
+        self._lines.put(None)
+
+    def next_line(self) -> str | None:
+        """The next line on stderr, or None once the process has closed it."""
+        if self._closed:
+            return None
+        try:
+            line = self._lines.get(timeout=OUTPUT_TIMEOUT)
+        except queue.Empty:
+            raise AssertionError(f"no output for {OUTPUT_TIMEOUT}s; so far {self.log}") from None
+        if line is None:
+            self._closed = True
+        else:
+            self.log.append(line)
+        return line
+
+    def started(self) -> Startup:
+        """Wait for the first line, which must say where the server listens and how it is set."""
+        if self._startup is None:
+            first = self.next_line()
+            assert first is not None, f"exited ({self.process.wait()}) without saying anything"
+            found = STARTUP_LINE.search(first)
+            assert found is not None, f"unexpected first line: {first!r}"
+            self._startup = Startup(
+                url=found["url"],
+                port=int(found["port"]),
+                database=found["database"],
+                sqlite=found["sqlite"],
+                rules=found["rules"],
+                auth=found["auth"],
+            )
+        return self._startup
+
+    def finish(self) -> int:
+        """Wait for the process to exit, and for everything it wrote; return its exit status."""
+        status = self.process.wait(timeout=OUTPUT_TIMEOUT)
+        while self.next_line() is not None:
+            pass
+        self._release()
+        return status
+
+    def exit_status(self) -> int | None:
+        """How a command that should answer and exit did exit; None if it started serving
+        instead (it is then stopped)."""
+        while (line := self.next_line()) is not None:
+            if STARTUP_LINE.search(line):
+                self.kill()
+                return None
+        return self.finish()
+
+    def stop(self, signum: int) -> int:
+        self.process.send_signal(signum)
+        return self.finish()
+
+    def kill(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait()
+        self._release()
+
+    def _release(self) -> None:
+        """Close the pipes once both readers have seen them end."""
+        self._stdout_reader.join(OUTPUT_TIMEOUT)
+        self._stderr_reader.join(OUTPUT_TIMEOUT)
+        for pipe in (self.process.stdout, self.process.stderr):
+            if pipe is not None:
+                pipe.close()
+
+
+# --- running servers ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("server-command")
+
+
+@pytest.fixture(scope="module")
+def servers(workdir: Path) -> Iterator[dict[str, Process]]:
+    """Every server these tests need, started together."""
+
+    def db(name: str) -> str:
+        return str(workdir / f"{name}.db")
+
+    def serve(flags: list[str], **env: str) -> Process:
+        return Process(backend_command("serve", *flags), environment(**env), workdir)
+
+    defaults = ["--port", "0", "--no-auth"]
+    launched = {
+        "defaults": serve([*defaults, "--db", db("defaults")]),
+        "SIGTERM": serve([*defaults, "--db", db("SIGTERM")]),
+        "SIGINT": serve([*defaults, "--db", db("SIGINT")]),
+        "env": serve(
+            [],
+            SLOTBOOK_HOST="127.0.0.1",
+            SLOTBOOK_PORT="0",
+            SLOTBOOK_DB=db("env"),
+            SLOTBOOK_NO_AUTH="1",
+            SLOTBOOK_SLOT_MINUTES="30",
+            SLOTBOOK_HOLD_MINUTES="0.05",
+            SLOTBOOK_NOTICE_HOURS="2",
+            SLOTBOOK_MAX_HOLDS="7",
+            SLOTBOOK_MAX_WINDOW_DAYS="2",
+            SLOTBOOK_SYNCHRONOUS="normal",
+            SLOTBOOK_READ_THREADS="2",
+            SLOTBOOK_LOG_LEVEL="info",
+        ),
+        "flags": serve(
+            [
+                *defaults,
+                "--db",
+                db("flags"),
+                "--slot-minutes",
+                "5",
+                "--hold-minutes",
+                "0.05",
+                "--notice-hours",
+                "0",
+                "--max-holds",
+                "2",
+            ],
+            SLOTBOOK_PORT="1",
+            SLOTBOOK_DB=db("env-loses"),
+            SLOTBOOK_SLOT_MINUTES="30",
+            SLOTBOOK_HOLD_MINUTES="10",
+            SLOTBOOK_NOTICE_HOURS="48",
+            SLOTBOOK_MAX_HOLDS="9",
+        ),
+    }
+    yield launched
+    for process in launched.values():
+        process.kill()
+
+
+def test_serve_starts_and_logs_one_line_with_address_database_and_rules(
+    servers: dict[str, Process], workdir: Path
+) -> None:
+    server = servers["defaults"]
+
+    started = server.started()
+
+    assert started.port > 0
+    assert started.database == str((workdir / "defaults.db").resolve())
+    assert started.sqlite == sqlite3.sqlite_version
+    assert started.rules == "slots=15 minutes hold=30 minutes notice=24 hours max-holds=5"
+    health = httpx.get(f"{started.url}/healthz", timeout=OUTPUT_TIMEOUT)
+    assert health.status_code == 200
+    assert health.json()["status"] == "ok"
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_signal_stops_the_server_cleanly(
+    servers: dict[str, Process], workdir: Path, signum: signal.Signals
+) -> None:
+    server = servers[signum.name]
+    started = server.started()
+    submitted = httpx.post(
+        f"{started.url}/availability",
+        json={
+            "providerId": "p1",
+            "startTime": "2100-01-04 10:00:00",
+            "endTime": "2100-01-04 11:00:00",
+        },
+        timeout=OUTPUT_TIMEOUT,
+    )
+    assert submitted.status_code == 201, submitted.text
+
+    status = server.stop(signum)
+
+    assert status == 0, server.log
+    messages = [line.split(": ", 1)[-1] for line in server.log]
+    assert messages[1:] == ["slotbook shutting down", "slotbook stopped"], server.log
+    database = workdir / f"{signum.name}.db"
+    wal = database.with_name(database.name + "-wal")
+    assert not wal.exists() or wal.stat().st_size == 0, "the WAL was checkpointed on close"
+    with closing(sqlite3.connect(database)) as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+        assert conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+        assert conn.execute("SELECT COUNT(*) FROM slots").fetchone() == (4,)
+
+
+def test_every_setting_is_read_from_its_environment_variable(
+    servers: dict[str, Process], workdir: Path
+) -> None:
+    started = servers["env"].started()
+
+    assert started.database == str((workdir / "env.db").resolve())
+    assert started.port > 0, "SLOTBOOK_PORT=0 picked a free port"
+    assert started.rules == "slots=30 minutes hold=3 seconds notice=2 hours max-holds=7"
+    assert started.auth.startswith("off")
+    three_days = httpx.get(
+        f"{started.url}/availability",
+        params={"startTime": "2100-01-04 00:00:00", "endTime": "2100-01-07 00:00:00"},
+        timeout=OUTPUT_TIMEOUT,
+    )
+    assert three_days.status_code == 422, "SLOTBOOK_MAX_WINDOW_DAYS=2 caps a listing at 2 days"
+
+
+def test_flags_beat_environment_variables(servers: dict[str, Process], workdir: Path) -> None:
+    started = servers["flags"].started()
+
+    assert started.database == str((workdir / "flags.db").resolve())
+    assert started.port > 1
+    assert started.rules == "slots=5 minutes hold=3 seconds notice=0 seconds max-holds=2"
+
+
+def test_fractional_hold_gives_a_three_second_hold(servers: dict[str, Process]) -> None:
+    started = servers["flags"].started()  # --hold-minutes 0.05 --notice-hours 0, 5-minute slots
+    start = align_up(time.time() + 60, 300)
+    window = {"providerId": "p1", "startTime": format_time(start)}
+    submitted = httpx.post(
+        f"{started.url}/availability",
+        json={**window, "endTime": format_time(start + 300)},
+        timeout=OUTPUT_TIMEOUT,
+    )
+    assert submitted.status_code == 201, submitted.text
+    [slot] = submitted.json()["timeSlots"]
+
+    reserved = httpx.post(
+        f"{started.url}/availability/reserve",
+        json={"clientId": "c1", "timeSlot": slot["timestamp"], "timeSlotId": slot["timeSlotId"]},
+        timeout=OUTPUT_TIMEOUT,
+    )
+
+    assert reserved.status_code == 201, reserved.text
+    hold = reserved.json()["reservation"]
+    assert parse_time(hold["expiresAt"]) - parse_time(hold["reservedAt"]) == 3
+
+
+# --- commands that answer and exit ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BadSetting:
+    flags: list[str]
+    names: str
+    """What the message must name: the flag at fault."""
+    env: dict[str, str] = field(default_factory=dict)
+
+
+BAD_SETTINGS = {
+    "slot-not-dividing-a-day": BadSetting(["--slot-minutes", "7.3"], "--slot-minutes"),
+    "slot-zero": BadSetting(["--slot-minutes", "0"], "--slot-minutes"),
+    "slot-nan": BadSetting(["--slot-minutes", "nan"], "--slot-minutes"),
+    "hold-zero": BadSetting(["--hold-minutes", "0"], "--hold-minutes"),
+    "hold-nan": BadSetting(["--hold-minutes", "nan"], "--hold-minutes"),
+    "max-holds-zero": BadSetting(["--max-holds", "0"], "--max-holds"),
+    "max-holds-zero-from-env": BadSetting([], "--max-holds", {"SLOTBOOK_MAX_HOLDS": "0"}),
+    "synchronous-unknown": BadSetting(["--synchronous", "SOMETIMES"], "--synchronous"),
+    "read-threads-zero": BadSetting(["--read-threads", "0"], "--read-threads"),
+    "log-level-unknown": BadSetting(["--log-level", "LOUD"], "--log-level"),
+}
+
+
+@dataclass(frozen=True)
+class Finished:
+    status: int | None
+    """None when it started serving instead of exiting (and was stopped)."""
+    stdout: str
+    stderr: str
+
+
+@pytest.fixture(scope="module")
+def finished(workdir: Path) -> dict[str, Finished]:
+    """Run every command that should answer and exit, all at once, and collect what they said."""
+    commands: dict[str, tuple[list[str], dict[str, str]]] = {
+        "help": (backend_command("--help"), environment()),
+        "serve-help": (backend_command("serve", "--help"), environment()),
+        "serve-help-env": (backend_command("serve", "--help"), environment(**ENV_VALUES)),
+        "script-help": ([str(SERVER_SCRIPT), "--help"], environment()),
+        "script-serve-help": ([str(SERVER_SCRIPT), "serve", "--help"], environment()),
+    }
+    for case, bad in BAD_SETTINGS.items():
+        db = str(workdir / f"bad-{case}.db")
+        commands[case] = (
+            backend_command("serve", "--port", "0", "--db", db, *bad.flags),
+            environment(**bad.env),
+        )
+    running = {name: Process(command, env, workdir) for name, (command, env) in commands.items()}
+    return {
+        name: Finished(process.exit_status(), process.stdout, "\n".join(process.log))
+        for name, process in running.items()
+    }
+
+
+@pytest.mark.parametrize("case", BAD_SETTINGS)
+def test_bad_setting_exits_2_with_a_one_line_message(
+    finished: dict[str, Finished], case: str
+) -> None:
+    result = finished[case]
+
+    assert result.status == 2, f"exit status {result.status}; stderr:\n{result.stderr}"
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("slotbook-server: ")
+    assert BAD_SETTINGS[case].names in lines[0]
+    assert "Traceback" not in result.stderr
+
+
+def test_serve_help_lists_every_flag_with_its_environment_variable(
+    finished: dict[str, Finished],
+) -> None:
+    result = finished["serve-help"]
+
+    assert result.status == 0
+    text = one_line(result.stdout)
+    for flag, variable in EVERY_FLAG.items():
+        assert f" {flag}" in text, flag
+        assert f"env {variable}" in text, variable
+
+
+def test_serve_help_shows_environment_values_as_the_defaults(
+    finished: dict[str, Finished],
+) -> None:
+    result = finished["serve-help-env"]
+
+    assert result.status == 0
+    text = one_line(result.stdout)
+    for variable, value in ENV_VALUES.items():
+        assert f"(env {variable}; default {value})" in text, variable
+
+
+def test_top_level_help_names_the_serve_command(finished: dict[str, Finished]) -> None:
+    result = finished["help"]
+
+    assert result.status == 0
+    assert "usage: slotbook-server" in result.stdout
+    assert re.search(r"^\s+serve\s+run the HTTP server", result.stdout, re.MULTILINE)
+
+
+def test_console_script_answers_like_python_dash_m(finished: dict[str, Finished]) -> None:
+    assert finished["script-help"].status == 0
+    assert finished["script-help"].stdout == finished["help"].stdout
+    assert finished["script-serve-help"].status == 0
+    assert finished["script-serve-help"].stdout == finished["serve-help"].stdout

@@ -1,0 +1,73 @@
+"""A real `python -m backend serve` child process on a free port, for end-to-end tests."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from types import TracebackType
+
+_LISTENING = re.compile(r"listening on (http://\S+)")
+
+
+class ServerProcess:
+    """Starts the server, waits for its 'listening' line, and stops it with SIGTERM."""
+
+    def __init__(self, db: Path, *flags: str, env: dict[str, str] | None = None) -> None:
+        self.command = [
+            sys.executable,
+            "-m",
+            "backend",
+            "serve",
+            "--port",
+            "0",
+            "--db",
+            str(db),
+            *flags,
+        ]
+        self.env = {**os.environ, **(env or {})}
+        self.url = ""
+        self.log: list[str] = []
+        self._process: subprocess.Popen[str] | None = None
+        self._ready = threading.Event()
+
+    def start(self, timeout: float = 20) -> ServerProcess:
+        self._process = subprocess.Popen(
+            self.command, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True, env=self.env
+        )
+        threading.Thread(target=self._read_log, daemon=True).start()
+        if not self._ready.wait(timeout) or not self.url:
+            self.stop()
+            raise RuntimeError("server did not start:\n" + "".join(self.log))
+        return self
+
+    def _read_log(self) -> None:
+        assert self._process is not None and self._process.stderr is not None
+        for line in self._process.stderr:
+            self.log.append(line)
+            found = _LISTENING.search(line)
+            if found and not self.url:
+                self.url = found.group(1)
+                self._ready.set()
+        self._ready.set()
+
+    def stop(self, timeout: float = 20) -> int:
+        if self._process is None:
+            return 0
+        if self._process.poll() is None:
+            self._process.terminate()
+        return self._process.wait(timeout)
+
+    def __enter__(self) -> ServerProcess:
+        return self.start()
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        self.stop()
