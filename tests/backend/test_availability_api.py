@@ -111,7 +111,11 @@ async def test_pages_follow_the_cursor_without_gaps_or_repeats(api: Api) -> None
     cursor: str | None = None
     pages = 0
     while True:
-        params = {"startTime": f"{DAY} 00:00:00", "endTime": "2030-03-07 00:00:00", "limit": 7}
+        params: dict[str, str | int] = {
+            "startTime": f"{DAY} 00:00:00",
+            "endTime": "2030-03-07 00:00:00",
+            "limit": 7,
+        }
         if cursor:
             params["cursor"] = cursor
         page = (await api.http.get("/availability", params=params)).json()
@@ -126,7 +130,11 @@ async def test_pages_follow_the_cursor_without_gaps_or_repeats(api: Api) -> None
 
 async def test_a_full_last_page_says_there_is_nothing_more(api: Api) -> None:
     await api.submit("p1", f"{DAY} 08:00:00", f"{DAY} 09:00:00")
-    params = {"startTime": f"{DAY} 00:00:00", "endTime": f"{DAY} 23:00:00", "limit": 4}
+    params: dict[str, str | int] = {
+        "startTime": f"{DAY} 00:00:00",
+        "endTime": f"{DAY} 23:00:00",
+        "limit": 4,
+    }
     page = (await api.http.get("/availability", params=params)).json()
     assert len(page["availableTimeSlots"]) == 4
     assert page["nextCursor"] is None

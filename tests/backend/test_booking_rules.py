@@ -6,10 +6,10 @@ import pytest
 
 from backend.booking import (
     HoldLapsed,
-    NoticeTooShort,
-    NotYourReservation,
     NotHeld,
     NothingToCancel,
+    NoticeTooShort,
+    NotYourReservation,
     Rules,
     RuleViolation,
     SlotRow,
@@ -25,7 +25,9 @@ DAY = 86_400
 RULES = Rules()
 
 
-def slot(start: float, status: str = "AVAILABLE", client: str | None = None, **kw: float) -> SlotRow:
+def slot(
+    start: float, status: str = "AVAILABLE", client: str | None = None, **kw: float
+) -> SlotRow:
     return SlotRow(
         id="a" * 32,
         provider_id="p",
@@ -134,7 +136,9 @@ class TestWhyAConfirmFailed:
         booked = slot(self.start, "CONFIRMED", "c2", confirmed_at=NOW)
         assert isinstance(RULES.why_not_confirmed(booked, "c1", self.start, True, NOW), HoldLapsed)
         reopened = slot(self.start)
-        assert isinstance(RULES.why_not_confirmed(reopened, "c1", self.start, True, NOW), HoldLapsed)
+        assert isinstance(
+            RULES.why_not_confirmed(reopened, "c1", self.start, True, NOW), HoldLapsed
+        )
 
     def test_a_lapsed_hold_not_yet_swept_is_lapsed(self) -> None:
         stale = slot(self.start, "RESERVED", "c1", reserved_at=NOW - 1800, held_until=NOW)
@@ -151,7 +155,9 @@ class TestWhyACancelFailed:
     start = NOW + 3 * DAY
 
     def test_an_open_slot_has_nothing_to_cancel(self) -> None:
-        assert isinstance(RULES.why_not_cancelled(slot(self.start), "c1", None, NOW), NothingToCancel)
+        assert isinstance(
+            RULES.why_not_cancelled(slot(self.start), "c1", None, NOW), NothingToCancel
+        )
 
     def test_strangers_may_not_cancel(self) -> None:
         booked = slot(self.start, "CONFIRMED", "c1", confirmed_at=NOW)

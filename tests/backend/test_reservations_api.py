@@ -60,9 +60,7 @@ async def test_a_provider_cancels_a_booking_on_its_own_slot(
     assert await api.reservations("c1") == []
 
 
-async def test_the_caller_may_name_itself_in_a_body(
-    api: Api, slots: list[dict[str, Any]]
-) -> None:
+async def test_the_caller_may_name_itself_in_a_body(api: Api, slots: list[dict[str, Any]]) -> None:
     await api.reserve("c1", slots[0])
     response = await api.http.request(
         "DELETE", f"/reservations/{slots[0]['timeSlotId']}", json={"clientId": "c1"}

@@ -44,7 +44,9 @@ async def test_the_listing_shows_neither_held_nor_booked_slots_nor_client_ids(
     await api.confirm(slots[1])
     listed = await api.open_slots(f"{DAY} 11:00:00", f"{DAY} 12:00:00")
     assert [s["timeSlotId"] for s in listed] == [slots[2]["timeSlotId"], slots[3]["timeSlotId"]]
-    assert all(set(s) == {"timeSlotId", "providerId", "timestamp", "duration", "status"} for s in listed)
+    assert all(
+        set(s) == {"timeSlotId", "providerId", "timestamp", "duration", "status"} for s in listed
+    )
 
 
 async def test_a_reservation_says_who_holds_it_and_until_when(

@@ -45,7 +45,8 @@ class ServerProcess:
         return self
 
     def _read_log(self) -> None:
-        assert self._process is not None and self._process.stderr is not None
+        assert self._process is not None
+        assert self._process.stderr is not None
         for line in self._process.stderr:
             self.log.append(line)
             found = _LISTENING.search(line)
