@@ -14,6 +14,11 @@ from datetime import UTC, datetime
 WIRE_FORMAT = "%Y-%m-%d %H:%M:%S"
 """The one format responses use: UTC, to the second."""
 
+EARLIEST = 0.0
+LATEST = datetime(9999, 1, 1, tzinfo=UTC).timestamp()
+"""Times are accepted from the epoch up to the start of 9999, so any window or range that
+starts inside (at most a month long) still formats as a four-digit year."""
+
 _ACCEPTED = re.compile(
     r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|z|[+-]\d{2}:?\d{2})?$"
 )
@@ -47,7 +52,10 @@ def parse_time(text: str) -> float:
         raise TimeFormatError(f"'{text}' is not a real date and time: {error}") from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    return moment.timestamp()
+    epoch = moment.timestamp()
+    if not EARLIEST <= epoch < LATEST:
+        raise TimeFormatError(f"'{text}' is outside the years 1970 to 9998 that slotbook handles")
+    return epoch
 
 
 def format_time(epoch: float) -> str:

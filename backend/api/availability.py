@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import base64
 import binascii
+from typing import Annotated
 
 import msgspec
 from aiohttp import web
 
-from backend.access import named_actor
+from backend.access import ids_to_name, named_actor
 from backend.api.operation import (
     Operation,
     answer,
@@ -37,7 +38,7 @@ from shared.wire import (
 
 async def submit_availability(request: web.Request) -> web.Response:
     ctx = services(request)
-    body = await read_body(request, AvailabilityWindow)
+    body = await read_body(request, AvailabilityWindow, also_required=ids_to_name("providerId"))
     provider_id = named_actor(body.provider_id, "providerId")
     times = parse_times(startTime=body.start_time, endTime=body.end_time)
     now = ctx.now()
@@ -55,7 +56,7 @@ async def submit_availability(request: web.Request) -> web.Response:
 
 async def remove_availability(request: web.Request) -> web.Response:
     ctx = services(request)
-    body = await read_body(request, AvailabilityWindow)
+    body = await read_body(request, AvailabilityWindow, also_required=ids_to_name("providerId"))
     provider_id = named_actor(body.provider_id, "providerId")
     times = parse_times(startTime=body.start_time, endTime=body.end_time)
     ctx.rules.check_range(times["startTime"], times["endTime"])
@@ -76,6 +77,9 @@ async def remove_availability(request: web.Request) -> web.Response:
     )
 
 
+CursorStart = Annotated[int, msgspec.Meta(ge=0, le=2**53)]
+
+
 def encode_cursor(position: OpenSlotsCursor) -> str:
     return base64.urlsafe_b64encode(msgspec.json.encode(tuple(position))).decode().rstrip("=")
 
@@ -83,8 +87,8 @@ def encode_cursor(position: OpenSlotsCursor) -> str:
 def decode_cursor(text: str) -> OpenSlotsCursor:
     try:
         raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-        start, provider_id = msgspec.json.decode(raw, type=tuple[int, str])
-    except (binascii.Error, ValueError, msgspec.DecodeError):
+        start, provider_id = msgspec.json.decode(raw, type=tuple[CursorStart, str])
+    except (binascii.Error, ValueError, msgspec.DecodeError, msgspec.ValidationError):
         raise invalid(
             [FieldError(field="cursor", message="must be the nextCursor of the previous page")]
         ) from None
@@ -117,7 +121,8 @@ async def list_open_slots(request: web.Request) -> web.Response:
 
 async def reserve_slot(request: web.Request) -> web.Response:
     ctx = services(request)
-    body = await read_body(request, ReserveRequest)  # the query string is ignored, as it was
+    # The query string is ignored, as it was in the original.
+    body = await read_body(request, ReserveRequest, also_required=ids_to_name("clientId"))
     client_id = named_actor(body.client_id, "clientId")
     time_slot = parse_times(timeSlot=body.time_slot)["timeSlot"]
     now = ctx.now()

@@ -7,7 +7,7 @@ it from the same entry, so the spec cannot drift from the server.
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -86,30 +86,52 @@ def _field_error(error: msgspec.ValidationError) -> FieldError:
         message = "is required"
     elif message.startswith("Object contains unknown field"):
         message = "is not a field of this request"
-    elif name in _FIELD_HINTS and message.startswith(("Expected `str` ", "Expected `int` ")):
+    elif name in _FIELD_HINTS and message.startswith(("Expected `str`", "Expected `int`")):
         message = _FIELD_HINTS[name]
     return FieldError(field=name, message=message)
 
 
-def convert(data: Mapping[str, Any], kind: type[S], *, from_text: bool = False) -> S:
+def convert(
+    data: Mapping[str, Any],
+    kind: type[S],
+    *,
+    from_text: bool = False,
+    also_required: Iterable[str] = (),
+) -> S:
     """Check a decoded object against a Struct, reporting every missing field at once."""
     info = msgspec.inspect.type_info(kind)
     assert isinstance(info, msgspec.inspect.StructType)
-    missing = [
+    extra = set(also_required)
+    known = {f.encode_name for f in info.fields}
+    wrong = [
         FieldError(field=f.encode_name, message="is required")
         for f in info.fields
-        if f.required and f.encode_name not in data
+        if (f.required or f.encode_name in extra) and f.encode_name not in data
     ]
-    if missing:
-        raise invalid(missing)
+    wrong += [
+        FieldError(field=str(name), message="is not a field of this request")
+        for name in data
+        if name not in known
+    ]
+    if wrong:
+        raise invalid(wrong)
     try:
         return msgspec.convert(data, kind, strict=not from_text)
     except msgspec.ValidationError as error:
         raise invalid([_field_error(error)]) from None
 
 
-async def read_body(request: web.Request, kind: type[S], *, required: bool = True) -> S:
-    """Decode a JSON body into a Struct, or raise the problem that explains why not."""
+async def read_body(
+    request: web.Request,
+    kind: type[S],
+    *,
+    required: bool = True,
+    also_required: Iterable[str] = (),
+) -> S:
+    """Decode a JSON body into a Struct, or raise the problem that explains why not.
+
+    `also_required` names optional fields this request must nevertheless carry (the actor's id,
+    when the server trusts ids in requests)."""
     raw = await request.read()
     if not raw.strip():
         if not required:
@@ -121,13 +143,20 @@ async def read_body(request: web.Request, kind: type[S], *, required: bool = Tru
             f"Body sent as '{request.content_type or 'nothing'}'; send JSON with"
             " 'Content-Type: application/json'",
         )
+    if (request.charset or "utf-8").lower() not in {"utf-8", "utf8"}:
+        raise ProblemError(
+            "unsupported-media-type",
+            f"Body sent in charset '{request.charset}'; send JSON in UTF-8",
+        )
     try:
         data = msgspec.json.decode(raw)
-    except msgspec.DecodeError as error:
+    except (msgspec.DecodeError, UnicodeDecodeError) as error:
         raise invalid([FieldError(field="body", message=f"is not valid JSON: {error}")]) from None
+    except RecursionError:
+        raise invalid([FieldError(field="body", message="is nested too deeply")]) from None
     if not isinstance(data, dict):
         raise invalid([FieldError(field="body", message="must be a JSON object")])
-    return convert(data, kind)
+    return convert(data, kind, also_required=also_required)
 
 
 def read_query(request: web.Request, kind: type[S]) -> S:

@@ -1,0 +1,357 @@
+"""GET /openapi.json is the spec the server really serves: every route it has, nothing it lacks, and
+bodies that match what the server actually sends back.
+
+The answers of real calls are validated against the schemas the document declares, with
+jsonschema-rs (the JSON Schema validator schemathesis brings along); importing it in tests is fine.
+"""
+
+from __future__ import annotations
+
+import copy
+import inspect
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import jsonschema_rs
+import msgspec
+import pytest
+from aiohttp.test_utils import TestServer
+
+import shared.wire
+from backend.app import OPERATIONS
+from backend.clock import ManualClock
+from tests.helpers import JSON
+
+HTTP_METHODS = {"get", "put", "post", "delete", "patch", "head", "options", "trace"}
+SCHEMAS = "#/components/schemas/"
+SPEC_URI = "urn:slotbook:openapi"
+PROBLEM_JSON = "application/problem+json"
+
+
+@pytest.fixture
+async def spec(http: httpx.AsyncClient) -> dict[str, Any]:
+    response = await http.get("/openapi.json")
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].startswith("application/json")
+    document: dict[str, Any] = response.json()
+    return document
+
+
+def operations(spec: Mapping[str, Any]) -> Iterator[tuple[str, str, dict[str, Any]]]:
+    """(path, method, operation) for every operation the document describes."""
+    for path, item in spec["paths"].items():
+        for method, operation in item.items():
+            if method in HTTP_METHODS:
+                yield path, method, operation
+
+
+def refs(node: Any) -> Iterator[str]:
+    """Every $ref anywhere below this node."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "$ref":
+                yield value
+            else:
+                yield from refs(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from refs(item)
+
+
+def wire_structs() -> dict[str, type[msgspec.Struct]]:
+    """The msgspec Structs that shared/wire.py defines, by name."""
+    return {
+        name: kind
+        for name, kind in vars(shared.wire).items()
+        if inspect.isclass(kind)
+        and issubclass(kind, msgspec.Struct)
+        and kind.__module__ == shared.wire.__name__
+    }
+
+
+# --- the document's shape --------------------------------------------------------------------
+
+
+async def test_the_document_is_openapi_3_1_with_a_title_and_version(spec: dict[str, Any]) -> None:
+    assert spec["openapi"] == "3.1.0"
+    assert spec["info"]["title"] == "slotbook"
+    assert spec["info"]["version"]
+    assert spec["components"]["schemas"]
+
+
+async def test_every_operation_in_the_route_table_is_documented_with_its_method(
+    spec: dict[str, Any],
+) -> None:
+    for op in OPERATIONS:
+        documented = spec["paths"].get(op.path, {}).get(op.method.lower())
+        assert documented is not None, f"{op.method} {op.path} is missing from paths"
+        assert documented["operationId"] == op.operation_id
+
+
+async def test_the_router_and_the_paths_list_exactly_the_same_routes(
+    spec: dict[str, Any], server: TestServer
+) -> None:
+    app = server.app
+    assert app is not None
+    routed = {
+        (resource.canonical, route.method.lower())
+        for resource in app.router.resources()
+        for route in resource
+    }
+    documented = {(path, method) for path, method, _ in operations(spec)}
+    assert routed - documented == set(), "routes the document does not describe"
+    assert documented - routed == set(), "documented routes the server does not have"
+
+
+async def test_every_operation_has_a_unique_id_and_declares_its_success_statuses(
+    spec: dict[str, Any],
+) -> None:
+    ids = []
+    for path, method, operation in operations(spec):
+        assert operation.get("operationId"), f"{method} {path} has no operationId"
+        ids.append(operation["operationId"])
+        successes = [status for status in operation["responses"] if status.startswith("2")]
+        assert successes, f"{method} {path} declares no success status"
+        for status in successes:
+            assert "application/json" in operation["responses"][status]["content"]
+    assert len(ids) == len(set(ids)), "two operations share an operationId"
+
+
+async def test_every_ref_resolves_to_a_component_schema(spec: dict[str, Any]) -> None:
+    schemas = spec["components"]["schemas"]
+    found = list(refs(spec))
+    assert found
+    for ref in found:
+        assert ref.startswith(SCHEMAS), ref
+        assert ref.removeprefix(SCHEMAS) in schemas, f"{ref} points at no schema"
+
+
+async def test_every_failure_is_a_problem_document_with_the_problem_schema(
+    spec: dict[str, Any],
+) -> None:
+    problem_schema = {"schema": {"$ref": SCHEMAS + "Problem"}}
+    for path, method, operation in operations(spec):
+        for status, response in operation["responses"].items():
+            if int(status) >= 400 and status != "503":
+                assert response["content"] == {PROBLEM_JSON: problem_schema}, (method, path, status)
+    problem = spec["components"]["schemas"]["Problem"]
+    assert set(problem["required"]) == {"type", "title", "status", "detail", "message"}
+    assert problem["properties"]["errors"]["items"] == {"$ref": SCHEMAS + "FieldError"}
+
+
+async def test_operations_that_read_a_body_declare_400_413_and_415(spec: dict[str, Any]) -> None:
+    for path, method, operation in operations(spec):
+        if "requestBody" in operation:
+            assert {"400", "413", "415"} <= set(operation["responses"]), (method, path)
+
+
+async def test_request_bodies_are_the_wire_structs_of_shared_wire(spec: dict[str, Any]) -> None:
+    structs = wire_structs()
+    by_route = {(op.path, op.method.lower()): op for op in OPERATIONS}
+    for path, method, operation in operations(spec):
+        body = operation.get("requestBody")
+        if method in {"post", "put"}:
+            assert body is not None, f"{method} {path} documents no request body"
+        if body is None:
+            continue
+        assert list(body["content"]) == ["application/json"]
+        name = body["content"]["application/json"]["schema"]["$ref"].removeprefix(SCHEMAS)
+        assert name in structs, f"{method} {path} takes {name}, which is not in shared/wire.py"
+        assert structs[name] is by_route[path, method].body
+        _, generated = msgspec.json.schema_components(
+            [structs[name]], ref_template=SCHEMAS + "{name}"
+        )
+        assert spec["components"]["schemas"][name] == generated[name]
+
+
+# --- real answers against the declared schemas -------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Seen:
+    """One real answer, and the operation it came from."""
+
+    method: str
+    path: str
+    """The path template, as the document writes it."""
+    response: httpx.Response
+
+
+@dataclass
+class Recorder:
+    """Makes calls by path template and remembers every answer."""
+
+    http: httpx.AsyncClient
+    seen: list[Seen] = field(default_factory=list)
+
+    async def call(
+        self,
+        method: str,
+        path: str,
+        expect: int,
+        *,
+        ids: Mapping[str, str] | None = None,
+        **kw: Any,
+    ) -> httpx.Response:
+        response = await self.http.request(method, path.format_map(ids or {}), **kw)
+        assert response.status_code == expect, f"{method} {path}: {response.text}"
+        self.seen.append(Seen(method.lower(), path, response))
+        return response
+
+
+def closed(components: Mapping[str, Any]) -> dict[str, Any]:
+    """The component schemas with no undeclared properties allowed: an answer carrying a field the
+    document does not describe fails validation."""
+    strict = copy.deepcopy(dict(components))
+
+    def close(node: Any) -> None:
+        if isinstance(node, dict):
+            if "properties" in node:
+                node.setdefault("additionalProperties", False)
+            for value in node.values():
+                close(value)
+        elif isinstance(node, list):
+            for item in node:
+                close(item)
+
+    close(strict)
+    return strict
+
+
+WINDOW = {"providerId": "p1", "startTime": "2030-03-06 10:00:00", "endTime": "2030-03-06 11:00:00"}
+LISTING = {"startTime": "2030-03-06 00:00:00", "endTime": "2030-03-07 00:00:00"}
+RESERVE = "/availability/reserve"
+CONFIRM = "/availability/confirm/{timeSlotId}"
+CANCEL = "/reservations/{timeSlotId}"
+
+
+def hold(slot: Mapping[str, Any], client: str) -> dict[str, str]:
+    return {"clientId": client, "timeSlot": slot["timestamp"], "timeSlotId": slot["timeSlotId"]}
+
+
+async def exercise_every_operation(rec: Recorder, clock: ManualClock) -> None:
+    """Real calls: each operation's successes, and the failures that are easy to provoke."""
+    slots = await exercise_availability(rec)
+    await exercise_reserve(rec, slots)
+    await exercise_confirm(rec, clock, slots)
+    await exercise_cancel_and_the_rest(rec, slots)
+
+
+async def exercise_availability(rec: Recorder) -> list[dict[str, Any]]:
+    """Submit p1's four slots on 6 March (201, then 200), list them in pages; return them."""
+    created = await rec.call("POST", "/availability", 201, json=WINDOW)
+    await rec.call("POST", "/availability", 200, json=WINDOW)
+    page = await rec.call("GET", "/availability", 200, params={**LISTING, "limit": 2})
+    cursor = page.json()["nextCursor"]
+    await rec.call("GET", "/availability", 200, params={**LISTING, "limit": 2, "cursor": cursor})
+    await rec.call("GET", "/availability", 400, params={"startTime": LISTING["startTime"]})
+    await rec.call(
+        "GET", "/availability", 422, params={**LISTING, "endTime": "2030-05-01 00:00:00"}
+    )
+    unaligned = {**WINDOW, "startTime": "2030-03-06 10:05:00"}
+    await rec.call("POST", "/availability", 422, json=unaligned)
+    slots: list[dict[str, Any]] = created.json()["timeSlots"]
+    return slots
+
+
+async def exercise_reserve(rec: Recorder, slots: list[dict[str, Any]]) -> None:
+    """c1 holds the first slot; c2 is refused it in every way there is."""
+    first, second = slots[0], slots[1]
+    await rec.call("POST", RESERVE, 201, json=hold(first, "c1"))
+    await rec.call("POST", RESERVE, 200, json=hold(first, "c1"))
+    await rec.call("POST", RESERVE, 409, json=hold(first, "c2"))
+    await rec.call("POST", RESERVE, 404, json={**hold(first, "c2"), "timeSlotId": "0" * 32})
+    mismatch = {**hold(first, "c2"), "timeSlot": second["timestamp"]}
+    await rec.call("POST", RESERVE, 422, json=mismatch)
+    await rec.call("POST", RESERVE, 400, json={"clientId": "c2"})
+    text = {"Content-Type": "text/plain"}
+    await rec.call("POST", RESERVE, 415, content=b"clientId=c2", headers=text)
+    too_big = b'{"clientId": "' + b"c" * (1024 * 1024) + b'"}'
+    await rec.call("POST", RESERVE, 413, content=too_big, headers=JSON)
+
+
+async def exercise_confirm(rec: Recorder, clock: ManualClock, slots: list[dict[str, Any]]) -> None:
+    """c1 confirms (twice); c2 may not; an open slot is not held; c2's own hold lapses."""
+    first, second, fourth = slots[0], slots[1], slots[3]
+    ids = {"timeSlotId": first["timeSlotId"]}
+    timed = {"timeSlot": first["timestamp"]}
+    await rec.call("PUT", CONFIRM, 403, ids=ids, json={**timed, "clientId": "c2"})
+    await rec.call("PUT", CONFIRM, 200, ids=ids, json={**timed, "clientId": "c1"})
+    await rec.call("PUT", CONFIRM, 200, ids=ids, json={**timed, "clientId": "c1"})
+    await rec.call("PUT", CONFIRM, 404, ids={"timeSlotId": "f" * 32}, json=timed)
+    open_ids = {"timeSlotId": fourth["timeSlotId"]}
+    await rec.call("PUT", CONFIRM, 409, ids=open_ids, json={"timeSlot": fourth["timestamp"]})
+    await rec.call("POST", RESERVE, 201, json=hold(second, "c2"))
+    clock.advance(31 * 60)  # c2's hold lapses: the fake clock moves, nobody waits
+    lapsed = {"timeSlot": second["timestamp"], "clientId": "c2"}
+    await rec.call("PUT", CONFIRM, 410, ids={"timeSlotId": second["timeSlotId"]}, json=lapsed)
+
+
+async def exercise_cancel_and_the_rest(rec: Recorder, slots: list[dict[str, Any]]) -> None:
+    """c3 holds, lists and cancels the third slot; then the provider and system routes."""
+    third = slots[2]
+    await rec.call("POST", RESERVE, 201, json=hold(third, "c3"))
+    await rec.call("GET", "/reservations", 200, params={"clientId": "c3"})
+    await rec.call("GET", "/reservations", 400)
+    ids = {"timeSlotId": third["timeSlotId"]}
+    await rec.call("DELETE", CANCEL, 403, ids=ids, params={"clientId": "c1"})
+    await rec.call("DELETE", CANCEL, 200, ids=ids, params={"clientId": "c3"})
+    await rec.call("DELETE", CANCEL, 409, ids=ids, params={"clientId": "c3"})
+    await rec.call("DELETE", CANCEL, 404, ids={"timeSlotId": "nope"}, params={"clientId": "c3"})
+
+    p1 = {"providerId": "p1"}
+    await rec.call("GET", "/providers", 200)
+    await rec.call("GET", "/providers/{providerId}/slots", 200, ids=p1, params=LISTING)
+    await rec.call("GET", "/providers/{providerId}/slots", 400, ids=p1)
+    await rec.call("DELETE", "/availability", 200, json=WINDOW)  # keeps c1's booking
+    backwards = {**WINDOW, "endTime": WINDOW["startTime"]}
+    await rec.call("DELETE", "/availability", 422, json=backwards)
+    await rec.call("GET", "/healthz", 200)
+    await rec.call("GET", "/openapi.json", 200)
+    await rec.call("GET", "/problems/{slug}", 200, ids={"slug": "slot-taken"})
+    await rec.call("GET", "/problems/{slug}", 404, ids={"slug": "no-such-problem"})
+
+
+async def test_real_answers_match_the_schemas_the_document_declares(
+    spec: dict[str, Any], http: httpx.AsyncClient, clock: ManualClock
+) -> None:
+
+    rec = Recorder(http)
+    await exercise_every_operation(rec, clock)
+
+    document = {**spec, "components": {"schemas": closed(spec["components"]["schemas"])}}
+    registry = jsonschema_rs.Registry([(SPEC_URI, document)], draft=jsonschema_rs.Draft202012)
+    failures = []
+    for seen in rec.seen:
+        where = f"{seen.method.upper()} {seen.path} -> {seen.response.status_code}"
+        declared = spec["paths"][seen.path][seen.method]["responses"]
+        assert str(seen.response.status_code) in declared, f"{where}: status not declared"
+        media_type = seen.response.headers["content-type"].split(";")[0].strip()
+        content = declared[str(seen.response.status_code)]["content"]
+        assert media_type in content, f"{where}: sent {media_type}, declared {list(content)}"
+        schema = content[media_type]["schema"]
+        if "$ref" in schema:
+            schema = {"$ref": SPEC_URI + schema["$ref"]}
+        validator = jsonschema_rs.validator_for(
+            {"$schema": "https://json-schema.org/draft/2020-12/schema", **schema},
+            registry=registry,
+        )
+        failures += [
+            f"{where}: {e.message} at {e.instance_path}"
+            for e in validator.iter_errors(seen.response.json())
+        ]
+    assert failures == []
+
+
+async def test_the_calls_above_reach_every_documented_operation(
+    spec: dict[str, Any], http: httpx.AsyncClient, clock: ManualClock
+) -> None:
+    rec = Recorder(http)
+    await exercise_every_operation(rec, clock)
+    reached = {(seen.path, seen.method) for seen in rec.seen}
+    assert reached == {(path, method) for path, method, _ in operations(spec)}
+    for seen in rec.seen:
+        declared = spec["paths"][seen.path][seen.method]["responses"]
+        assert str(seen.response.status_code) in declared, (seen.method, seen.path)
