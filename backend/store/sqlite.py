@@ -86,6 +86,13 @@ def _fetch_slot(db: Database, slot_id: str) -> SlotRow | None:
     return _slot(db.execute(f"SELECT {SLOT_COLUMNS} FROM slots WHERE id = ?", [slot_id]).fetchone())
 
 
+def _existing_slot(db: Database, slot_id: str) -> SlotRow:
+    slot = _fetch_slot(db, slot_id)
+    if slot is None:
+        raise SlotNotFound(f"No time slot has id {slot_id}")
+    return slot
+
+
 def _record_changes(
     db: Database, kind: str, slots: Iterable[SlotRow], now: float, client_ids: Iterable[str | None]
 ) -> None:
@@ -202,9 +209,7 @@ class SQLiteStore:
         rules = self.rules
 
         def reserve(db: Database) -> ReserveResult:
-            before = _fetch_slot(db, slot_id)
-            if before is None:
-                raise SlotNotFound(f"No time slot has id {slot_id}")
+            before = _existing_slot(db, slot_id)
             won = _slot(
                 db.execute(
                     _RESERVE,
@@ -252,9 +257,7 @@ class SQLiteStore:
             if won is not None:
                 _record_changes(db, "confirmed", [won], now, [won.client_id])
                 return ConfirmResult(won, repeated=False)
-            slot = _fetch_slot(db, slot_id)
-            if slot is None:
-                raise SlotNotFound(f"No time slot has id {slot_id}")
+            slot = _existing_slot(db, slot_id)
             last = db.execute(
                 "SELECT kind FROM changes WHERE slot_id = :id"
                 " AND (:client IS NULL OR client_id = :client) ORDER BY seq DESC LIMIT 1",
@@ -280,9 +283,7 @@ class SQLiteStore:
         rules = self.rules
 
         def cancel(db: Database) -> CancelResult:
-            before = _fetch_slot(db, slot_id)
-            if before is None:
-                raise SlotNotFound(f"No time slot has id {slot_id}")
+            before = _existing_slot(db, slot_id)
             after = _slot(
                 db.execute(
                     _CANCEL,
