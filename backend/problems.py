@@ -14,7 +14,7 @@ from aiohttp import web
 from msgspec import UNSET
 
 from backend import booking
-from shared.wire import FieldError, Problem, json_encoder
+from shared.wire import FieldError, Problem, encode_line
 
 log = logging.getLogger(__name__)
 
@@ -144,7 +144,7 @@ def problem_response(
         errors=errors if errors else UNSET,
     )
     return web.Response(
-        body=json_encoder.encode(body),
+        body=encode_line(body),
         status=kind.status,
         content_type=PROBLEM_CONTENT_TYPE,
         headers=headers,

@@ -242,3 +242,11 @@ class ProblemDescription(_Answer):
 
 
 json_encoder = msgspec.json.Encoder()
+
+
+def encode_line(body: Struct) -> bytes:
+    """JSON with a closing newline, so that answers read well in a terminal (curl)."""
+    buffer = bytearray()
+    json_encoder.encode_into(body, buffer)
+    buffer.extend(b"\n")
+    return bytes(buffer)

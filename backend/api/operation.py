@@ -16,7 +16,7 @@ from aiohttp import web
 
 from backend.problems import ProblemError, invalid
 from shared.timefmt import TimeFormatError, parse_time
-from shared.wire import FieldError, json_encoder
+from shared.wire import FieldError, encode_line
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 S = TypeVar("S", bound=msgspec.Struct)
@@ -51,7 +51,7 @@ def answer(
 ) -> web.Response:
     """A JSON response from a wire Struct."""
     return web.Response(
-        body=json_encoder.encode(body),
+        body=encode_line(body),
         status=status,
         content_type="application/json",
         headers=headers,
