@@ -20,8 +20,8 @@ setup: $(STAMP)
 run: setup  ## until the terminal app lands, `run` is the server over ./slotbook.db
 	$(PY) -m backend serve --host $(HOST) --port $(PORT) --db $(DB) --no-auth
 
-serve: setup
-	$(PY) -m backend serve --host $(HOST) --port $(PORT) --db $(DB) --no-auth
+serve: setup  ## the server with tokens required (see the README for making them)
+	$(PY) -m backend serve --host $(HOST) --port $(PORT) --db $(DB)
 
 test: setup
 	$(PY) -m pytest --cov --cov-report=term-missing $(PYTEST_ARGS)

@@ -1,24 +1,142 @@
-"""Who is acting on a request.
+"""Who is acting, and what they may do.
 
-Until tokens arrive the server runs as the original did (no-auth): the ids named in the request are
-trusted, so a call that changes something must name its actor.
+Every authenticated request carries a Caller (from its token); the decisions below say which ids it
+may act as. An id in a body or query that differs from the token's subject is refused (403); an id
+left out is taken from the token. In no-auth mode (local development) the caller is trusted and the
+ids named in requests are believed, as the original API did, so they must be named.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+from aiohttp import web
 from msgspec import UNSET, UnsetType
 
-from backend.problems import invalid
+from backend.problems import ProblemError, invalid
+from backend.store.base import Role
 from shared.wire import FieldError
 
 
-def ids_to_name(*fields: str) -> tuple[str, ...]:
-    """The actor ids a request must carry: all of them while ids in requests are trusted."""
-    return fields
+@dataclass(frozen=True)
+class Caller:
+    role: Role
+    subject: str | None
+    name: str
+    token_id: str | None = None
+    trusted: bool = False
+    """No-auth mode: believe the ids named in requests."""
+
+    @property
+    def rate_key(self) -> str | None:
+        return None if self.token_id is None else f"token:{self.token_id}"
+
+    def describe(self) -> str:
+        if self.trusted:
+            return "the no-auth caller"
+        who = f" {self.subject}" if self.subject else ""
+        return f"this {self.role} token ({self.name}{who})"
 
 
-def named_actor(name: str | UnsetType, field: str) -> str:
-    """The id a no-auth request names for its actor; it must name one."""
-    if name is UNSET:
+TRUSTED = Caller(role="admin", subject=None, name="no-auth mode", trusted=True)
+
+CALLER = web.RequestKey("caller", Caller)
+
+
+def caller_of(request: web.Request) -> Caller:
+    return request[CALLER]
+
+
+def forbidden(detail: str) -> ProblemError:
+    return ProblemError("forbidden", detail)
+
+
+def ids_required(caller: Caller, *fields: str) -> tuple[str, ...]:
+    """The actor ids a body must name: all of them for a trusted or admin caller, none otherwise
+    (the token says who is acting)."""
+    return fields if caller.trusted or caller.role == "admin" else ()
+
+
+def _required(named: str | UnsetType, field: str) -> str:
+    if named is UNSET:
         raise invalid([FieldError(field=field, message="is required")])
-    return name
+    return named
+
+
+def _as_subject(caller: Caller, named: str | UnsetType, field: str) -> str:
+    assert caller.subject is not None
+    if named is not UNSET and named != caller.subject:
+        raise forbidden(
+            f"{field} '{named}' is not {caller.describe()}; leave {field} out or send your own"
+        )
+    return caller.subject
+
+
+def acting_provider(caller: Caller, named: str | UnsetType) -> str:
+    """The provider whose availability this request changes."""
+    if caller.trusted or caller.role == "admin":
+        return _required(named, "providerId")
+    if caller.role == "provider":
+        return _as_subject(caller, named, "providerId")
+    raise forbidden(f"Only a provider manages availability; {caller.describe()} may not")
+
+
+def acting_client(caller: Caller, named: str | UnsetType) -> str:
+    """The client who holds, books or lists reservations in this request."""
+    if caller.trusted or caller.role == "admin":
+        return _required(named, "clientId")
+    if caller.role == "client":
+        return _as_subject(caller, named, "clientId")
+    raise forbidden(f"Only a client holds and books time slots; {caller.describe()} may not")
+
+
+def confirming_client(caller: Caller, named: str | UnsetType) -> str | None:
+    """Whose hold a confirm must be; None means any live hold (trusted or admin, no id named)."""
+    if caller.trusted or caller.role == "admin":
+        return None if named is UNSET else named
+    return acting_client(caller, named)
+
+
+@dataclass(frozen=True)
+class Canceller:
+    client_id: str | None
+    provider_id: str | None
+    admin: bool
+
+
+def cancelling(
+    caller: Caller, named_client: str | UnsetType, named_provider: str | UnsetType
+) -> Canceller:
+    """Who cancels: the holding client, the slot's provider, or an admin."""
+    if caller.trusted:
+        if named_client is UNSET and named_provider is UNSET:
+            wanted = "is required (or providerId, for a provider)"
+            raise invalid([FieldError(field="clientId", message=wanted)])
+        return Canceller(
+            None if named_client is UNSET else named_client,
+            None if named_provider is UNSET else named_provider,
+            admin=False,
+        )
+    if caller.role == "admin":
+        return Canceller(None, None, admin=True)
+    if caller.role == "client":
+        return Canceller(_as_subject(caller, named_client, "clientId"), None, admin=False)
+    return Canceller(None, _as_subject(caller, named_provider, "providerId"), admin=False)
+
+
+def may_see_calendar(caller: Caller, provider_id: str) -> None:
+    """A provider's calendar, with client ids, is for that provider and admins."""
+    if caller.trusted or caller.role == "admin":
+        return
+    if caller.role == "provider" and caller.subject == provider_id:
+        return
+    raise forbidden(
+        f"Only provider {provider_id} sees its calendar; {caller.describe()} may not."
+        " GET /availability lists its open slots"
+    )
+
+
+def must_be_admin(caller: Caller) -> None:
+    if caller.trusted or caller.role == "admin":
+        return
+    raise forbidden(f"Only an admin token manages tokens; {caller.describe()} may not")

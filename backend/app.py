@@ -1,5 +1,5 @@
-"""The application factory: routes from the operation table, one problem middleware, and the store
-opened and closed with the application."""
+"""The application factory: routes from the operation table, the problem and gate middlewares,
+and the store opened and closed with the application."""
 
 from __future__ import annotations
 
@@ -9,12 +9,15 @@ from importlib.metadata import PackageNotFoundError, version
 
 from aiohttp import web
 
-from backend.api import availability, providers, reservations, system
+from backend.api import availability, providers, reservations, system, tokens
 from backend.api.operation import Operation
 from backend.api.system import OPENAPI_KEY
+from backend.auth import gate_middleware
 from backend.clock import Clock, SystemClock
+from backend.idempotency import IN_FLIGHT
 from backend.openapi import build_openapi
 from backend.problems import problem_middleware
+from backend.ratelimit import RateLimiter
 from backend.services import SERVICES, Services, rules_from
 from backend.settings import Settings
 from backend.store.base import Store
@@ -26,6 +29,7 @@ OPERATIONS: list[Operation] = [
     *availability.OPERATIONS,
     *reservations.OPERATIONS,
     *providers.OPERATIONS,
+    *tokens.OPERATIONS,
     *system.OPERATIONS,
 ]
 
@@ -51,9 +55,13 @@ def create_app(
     open_store: StoreFactory = open_sqlite_store,
 ) -> web.Application:
     """Build the server for these settings. The store opens at start-up and closes at clean-up."""
-    app = web.Application(middlewares=[problem_middleware], client_max_size=MAX_BODY_BYTES)
     ctx = Services(settings=settings, rules=rules_from(settings), clock=clock or SystemClock())
+    limiter = RateLimiter(settings.rate, settings.burst, ctx.clock)
+    public = {op.operation_id for op in OPERATIONS if op.public}
+    gate = gate_middleware(ctx.authenticator, limiter, public, no_auth=settings.no_auth)
+    app = web.Application(middlewares=[problem_middleware, gate], client_max_size=MAX_BODY_BYTES)
     app[SERVICES] = ctx
+    app[IN_FLIGHT] = set()
     spec = build_openapi(OPERATIONS, title="slotbook", version=slotbook_version())
     app[OPENAPI_KEY] = json.dumps(spec, indent=2).encode()
     for op in OPERATIONS:

@@ -57,6 +57,9 @@ def _responses(op: Operation) -> dict[str, Any]:
         entry["content"] = {"application/json": {"schema": schema}}
         responses[str(status)] = entry
     problems = dict(op.problems)
+    problems.setdefault(429, "Too many requests: wait for the seconds in `Retry-After`")
+    if not op.public:
+        problems.setdefault(401, "Missing, unknown or revoked token (`WWW-Authenticate: Bearer`)")
     if op.body is not None or op.query is not None or op.path_params:
         problems.setdefault(400, _COMMON_PROBLEMS[400])
     if op.body is not None:
@@ -83,6 +86,8 @@ def build_openapi(operations: Sequence[Operation], *, title: str, version: str) 
         }
         if op.description:
             entry["description"] = op.description
+        if op.public:
+            entry["security"] = []
         parameters = _parameters(op)
         if parameters:
             entry["parameters"] = parameters
@@ -101,5 +106,16 @@ def build_openapi(operations: Sequence[Operation], *, title: str, version: str) 
             " clients hold a slot and confirm it. Errors are RFC 9457 problem documents.",
         },
         "paths": paths,
-        "components": {"schemas": components},
+        "security": [{"bearer": []}],
+        "components": {
+            "schemas": components,
+            "securitySchemes": {
+                "bearer": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "A token from `slotbook-server token create` or POST /tokens."
+                    " Servers started with --no-auth ignore it and trust ids in requests.",
+                }
+            },
+        },
     }

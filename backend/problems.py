@@ -14,7 +14,10 @@ from aiohttp import web
 from msgspec import UNSET
 
 from backend import booking
+from backend.store.base import Answer, IdempotencyKeyReused, Replayed, TokenNotFound
 from shared.wire import FieldError, Problem, encode_line
+
+REPLAYED_HEADER = "Idempotent-Replayed"
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +36,20 @@ _TYPES = [
     ProblemType("invalid-request", 400, "Invalid request", "Fix the fields listed in `errors`."),
     ProblemType("unauthorized", 401, "Unauthorized", "Send `Authorization: Bearer <token>`."),
     ProblemType("forbidden", 403, "Forbidden", "The token may not do this; use one that may."),
+    ProblemType("rate-limited", 429, "Too many requests", "Wait for the seconds in `Retry-After`."),
+    ProblemType(
+        "idempotency-key-reused",
+        422,
+        "Idempotency-Key used for another request",
+        "Use a new key for a new request; reuse a key only to retry the same request.",
+    ),
+    ProblemType(
+        "idempotency-key-in-use",
+        409,
+        "Request with this Idempotency-Key in progress",
+        "Retry in a moment to get its answer.",
+    ),
+    ProblemType("token-not-found", 404, "Token not found", "GET /tokens lists the tokens."),
     ProblemType("not-found", 404, "Not found", "See /openapi.json for the routes."),
     ProblemType(
         "method-not-allowed", 405, "Method not allowed", "The `Allow` header lists the methods."
@@ -100,6 +117,7 @@ _BOOKING_SLUGS: Mapping[type[booking.BookingError], str] = {
     booking.HoldLapsed: "hold-lapsed",
     booking.NothingToCancel: "nothing-to-cancel",
     booking.RuleViolation: "rule-violation",
+    TokenNotFound: "token-not-found",
 }
 
 
@@ -127,13 +145,7 @@ def invalid(errors: list[FieldError]) -> ProblemError:
     return ProblemError("invalid-request", detail, errors=errors)
 
 
-def problem_response(
-    slug: str,
-    detail: str,
-    *,
-    errors: list[FieldError] | None = None,
-    headers: Mapping[str, str] | None = None,
-) -> web.Response:
+def problem_answer(slug: str, detail: str, errors: list[FieldError] | None = None) -> Answer:
     kind = PROBLEM_TYPES[slug]
     body = Problem(
         type=f"/problems/{slug}",
@@ -143,19 +155,35 @@ def problem_response(
         message=detail,
         errors=errors if errors else UNSET,
     )
+    return Answer(kind.status, encode_line(body), PROBLEM_CONTENT_TYPE)
+
+
+def respond(answer: Answer, headers: Mapping[str, str] | None = None) -> web.Response:
+    """An Answer as an HTTP response; a replayed one says so."""
+    extra = dict(headers or {})
+    if answer.replayed:
+        extra[REPLAYED_HEADER] = "true"
     return web.Response(
-        body=encode_line(body),
-        status=kind.status,
-        content_type=PROBLEM_CONTENT_TYPE,
-        headers=headers,
+        body=answer.body, status=answer.status, content_type=answer.content_type, headers=extra
     )
 
 
-def _from_booking(error: booking.BookingError) -> web.Response:
+def problem_response(
+    slug: str,
+    detail: str,
+    *,
+    errors: list[FieldError] | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> web.Response:
+    return respond(problem_answer(slug, detail, errors), headers)
+
+
+def refusal_answer(error: booking.BookingError) -> Answer:
+    """The problem document for a refusal by the rules (stored for an Idempotency-Key too)."""
     errors = None
     if isinstance(error, booking.RuleViolation):
         errors = [FieldError(field=p.field, message=p.message) for p in error.problems]
-    return problem_response(_BOOKING_SLUGS[type(error)], error.detail, errors=errors)
+    return problem_answer(_BOOKING_SLUGS[type(error)], error.detail, errors)
 
 
 def _from_http(request: web.Request, error: web.HTTPException) -> web.Response:
@@ -189,7 +217,15 @@ async def problem_middleware(request: web.Request, handler: Handler) -> web.Stre
             problem.slug, problem.detail, errors=problem.errors, headers=problem.headers
         )
     except booking.BookingError as error:
-        return _from_booking(error)
+        return respond(refusal_answer(error))
+    except Replayed as replay:
+        return respond(replay.answer)
+    except IdempotencyKeyReused as reuse:
+        return problem_response(
+            "idempotency-key-reused",
+            f"Idempotency-Key '{reuse}' was first used for a different request;"
+            " use a new key for a new request",
+        )
     except web.HTTPException as error:
         if error.status < 400:
             raise

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from aiohttp import web
 
+from backend.auth import Authenticator
 from backend.booking import Rules
 from backend.clock import Clock
 from backend.settings import Settings
@@ -18,6 +19,10 @@ class Services:
     rules: Rules
     clock: Clock
     _store: Store | None = field(default=None, repr=False)
+    authenticator: Authenticator = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.authenticator = Authenticator(lambda: self.store, self.clock)
 
     @property
     def store(self) -> Store:

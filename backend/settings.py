@@ -7,6 +7,7 @@ demo or a test can run with a two-second hold.
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import math
 import os
 from collections.abc import Callable, Mapping, Sequence
@@ -39,6 +40,8 @@ class Settings:
     max_window_days: float = 31
     read_threads: int = 4
     log_level: str = "INFO"
+    rate: float = 20
+    burst: float = 100
 
     @property
     def slot_seconds(self) -> int:
@@ -84,6 +87,15 @@ class Settings:
             raise SettingsError("--max-window-days: must be more than 0")
         if self.read_threads < 1:
             raise SettingsError(f"--read-threads {self.read_threads}: must be at least 1")
+        if not math.isfinite(self.rate) or self.rate < 0:
+            raise SettingsError(f"--rate {self.rate:g}: must be 0 (no limit) or more")
+        if not math.isfinite(self.burst) or self.burst < 1:
+            raise SettingsError(f"--burst {self.burst:g}: must be at least 1")
+        if self.no_auth and not is_loopback(self.host):
+            raise SettingsError(
+                f"--no-auth trusts every caller, so it listens only on a loopback address"
+                f" (127.0.0.1, ::1, localhost), not on {self.host}"
+            )
         if self.log_level not in LOG_LEVELS:
             raise SettingsError(f"--log-level {self.log_level}: use one of {', '.join(LOG_LEVELS)}")
         return self
@@ -94,6 +106,15 @@ class Settings:
             f"slots={describe_length(self.slot_seconds)} hold={describe_length(self.hold_seconds)}"
             f" notice={describe_length(self.notice_seconds)} max-holds={self.max_holds}"
         )
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _env_default(environ: Mapping[str, str], name: str, fallback: object) -> object:
@@ -130,6 +151,8 @@ def add_server_arguments(parser: argparse.ArgumentParser, environ: Mapping[str, 
     option("--synchronous", str.upper, "SQLite synchronous mode: FULL or NORMAL", base.synchronous)
     option("--read-threads", int, "threads answering database reads", base.read_threads)
     option("--log-level", str.upper, "DEBUG, INFO, WARNING or ERROR", base.log_level)
+    option("--rate", float, "requests per second allowed per token (0: no limit)", base.rate)
+    option("--burst", float, "requests a token may make at once before --rate applies", base.burst)
     parser.add_argument(
         "--no-auth",
         action="store_true",
@@ -156,6 +179,8 @@ def settings_from_namespace(args: argparse.Namespace) -> Settings:
         synchronous=args.synchronous,
         read_threads=int(args.read_threads),
         log_level=args.log_level,
+        rate=float(args.rate),
+        burst=float(args.burst),
     ).validate()
 
 

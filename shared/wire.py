@@ -241,6 +241,76 @@ class ProblemDescription(_Answer):
     advice: str
 
 
+
+# --- access -----------------------------------------------------------------------------------
+
+Role = Literal["admin", "provider", "client"]
+TokenName = Annotated[
+    str,
+    Meta(
+        min_length=1,
+        max_length=100,
+        pattern=_NO_CONTROL,
+        description="Who the token is for, as people should see it (a provider's display name).",
+        examples=["Dr. Ada Lovelace"],
+    ),
+]
+
+
+class TokenRequest(_Body):
+    """POST /tokens: make a token for an admin, a provider or a client."""
+
+    role: Role
+    name: TokenName
+    subject: PartyId | UnsetType = UNSET
+    """The providerId or clientId the token acts as; admins have none."""
+
+
+class TokenInfo(_Answer):
+    """A token as listed: never its secret."""
+
+    token_id: str
+    role: Role
+    subject: str | None
+    name: str
+    created_at: ResponseTime
+    revoked_at: ResponseTime | None
+
+
+class TokenCreated(_Answer):
+    """Answer to POST /tokens. `token` is shown this once; a replay of the request has it null."""
+
+    message: str
+    token: str | None
+    token_id: str
+    role: Role
+    subject: str | None
+    name: str
+    created_at: ResponseTime
+
+
+class Tokens(_Answer):
+    """Answer to GET /tokens."""
+
+    tokens: list[TokenInfo]
+
+
+class TokenRevoked(_Answer):
+    """Answer to DELETE /tokens/{tokenId}."""
+
+    message: str
+    token: TokenInfo
+
+
+class Me(_Answer):
+    """Answer to GET /me: who the server takes the caller to be."""
+
+    role: Role
+    subject: str | None
+    name: str
+    token_id: str | None
+    auth: Literal["token", "none"]
+
 json_encoder = msgspec.json.Encoder()
 
 

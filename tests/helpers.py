@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
+from aiohttp.test_utils import TestServer
 
+from backend.services import SERVICES
+from backend.tokens import issue
 from shared.timefmt import format_time, parse_time
 
 T0 = parse_time("2030-03-04 09:00:00")
@@ -104,3 +109,45 @@ def assert_problem(
     if slug is not None:
         assert problem["type"] == f"/problems/{slug}"
     return problem
+
+
+class People:
+    """HTTP clients of a secure test server, each sending its own token."""
+
+    def __init__(self, base_url: str, tokens: dict[str, str]) -> None:
+        self.tokens = tokens
+        self._clients = {
+            who: httpx.AsyncClient(
+                base_url=base_url, timeout=60, headers={"Authorization": f"Bearer {token}"}
+            )
+            for who, token in tokens.items()
+        }
+
+    def __getitem__(self, who: str) -> httpx.AsyncClient:
+        return self._clients[who]
+
+    @classmethod
+    @asynccontextmanager
+    async def issue(cls, server: TestServer) -> AsyncIterator[People]:
+        store = server.app[SERVICES].store
+        now = server.app[SERVICES].now()
+        tokens: dict[str, str] = {}
+        for who, role, subject, name in [
+            ("admin", "admin", None, "Root"),
+            ("p1", "provider", "p1", "Dr One"),
+            ("p2", "provider", "p2", "Dr Two"),
+            ("c1", "client", "c1", "Client One"),
+            ("c2", "client", "c2", "Client Two"),
+            ("revoked", "client", "c1", "Old token of c1"),
+        ]:
+            new, record = issue(role, subject, name, now)  # type: ignore[arg-type]
+            await store.create_token(record, new.secret_hash)
+            tokens[who] = new.token
+            if who == "revoked":
+                await store.revoke_token(record.token_id, now)
+        people = cls(str(server.make_url("")), tokens)
+        try:
+            yield people
+        finally:
+            for client in people._clients.values():
+                await client.aclose()

@@ -9,19 +9,34 @@ from typing import Annotated
 import msgspec
 from aiohttp import web
 
-from backend.access import ids_to_name, named_actor
+from backend.access import (
+    acting_client,
+    acting_provider,
+    caller_of,
+    confirming_client,
+    ids_required,
+)
 from backend.api.operation import (
     Operation,
     answer,
+    answered,
     parse_times,
     read_body,
     read_query,
     slot_id_from_path,
 )
 from backend.api.presenters import present_slot
+from backend.idempotency import perform
 from backend.problems import invalid
 from backend.services import services
-from backend.store.base import OpenSlotsCursor
+from backend.store.base import (
+    Answer,
+    ConfirmResult,
+    OpenSlotsCursor,
+    RemoveResult,
+    ReserveResult,
+    SubmitResult,
+)
 from shared.wire import (
     AvailabilityRemoved,
     AvailabilitySubmitted,
@@ -37,43 +52,62 @@ from shared.wire import (
 
 
 async def submit_availability(request: web.Request) -> web.Response:
-    ctx = services(request)
-    body = await read_body(request, AvailabilityWindow, also_required=ids_to_name("providerId"))
-    provider_id = named_actor(body.provider_id, "providerId")
+    ctx, caller = services(request), caller_of(request)
+    body = await read_body(
+        request, AvailabilityWindow, also_required=ids_required(caller, "providerId")
+    )
+    provider_id = acting_provider(caller, body.provider_id)
     times = parse_times(startTime=body.start_time, endTime=body.end_time)
     now = ctx.now()
     start, end = ctx.rules.check_window(times["startTime"], times["endTime"], now)
-    result = await ctx.store.submit_availability(provider_id, start, end, now)
-    return answer(
-        AvailabilitySubmitted(
-            message="Availability submitted successfully",
-            created=result.created,
-            time_slots=[present_slot(s, now, with_client=True) for s in result.slots],
-        ),
-        status=201 if result.created else 200,
+
+    def render(result: SubmitResult) -> Answer:
+        return answered(
+            AvailabilitySubmitted(
+                message="Availability submitted successfully",
+                created=result.created,
+                time_slots=[present_slot(s, now, with_client=True) for s in result.slots],
+            ),
+            status=201 if result.created else 200,
+        )
+
+    return await perform(
+        request,
+        caller,
+        render,
+        lambda once: ctx.store.submit_availability(provider_id, start, end, now, once=once),
     )
 
 
 async def remove_availability(request: web.Request) -> web.Response:
-    ctx = services(request)
-    body = await read_body(request, AvailabilityWindow, also_required=ids_to_name("providerId"))
-    provider_id = named_actor(body.provider_id, "providerId")
+    ctx, caller = services(request), caller_of(request)
+    body = await read_body(
+        request, AvailabilityWindow, also_required=ids_required(caller, "providerId")
+    )
+    provider_id = acting_provider(caller, body.provider_id)
     times = parse_times(startTime=body.start_time, endTime=body.end_time)
     ctx.rules.check_range(times["startTime"], times["endTime"])
+    start, end = int(times["startTime"]), int(times["endTime"])
     now = ctx.now()
-    result = await ctx.store.remove_availability(
-        provider_id, int(times["startTime"]), int(times["endTime"]), now
-    )
-    kept = len(result.kept)
-    message = f"Removed {result.deleted} open time slots" + (
-        f"; kept {kept} held or booked" if kept else ""
-    )
-    return answer(
-        AvailabilityRemoved(
-            message=message,
-            deleted=result.deleted,
-            kept=[present_slot(s, now, with_client=True) for s in result.kept],
+
+    def render(result: RemoveResult) -> Answer:
+        kept = len(result.kept)
+        message = f"Removed {result.deleted} open time slots" + (
+            f"; kept {kept} held or booked" if kept else ""
         )
+        return answered(
+            AvailabilityRemoved(
+                message=message,
+                deleted=result.deleted,
+                kept=[present_slot(s, now, with_client=True) for s in result.kept],
+            )
+        )
+
+    return await perform(
+        request,
+        caller,
+        render,
+        lambda once: ctx.store.remove_availability(provider_id, start, end, now, once=once),
     )
 
 
@@ -120,41 +154,59 @@ async def list_open_slots(request: web.Request) -> web.Response:
 
 
 async def reserve_slot(request: web.Request) -> web.Response:
-    ctx = services(request)
+    ctx, caller = services(request), caller_of(request)
     # The query string is ignored, as it was in the original.
-    body = await read_body(request, ReserveRequest, also_required=ids_to_name("clientId"))
-    client_id = named_actor(body.client_id, "clientId")
+    body = await read_body(request, ReserveRequest, also_required=ids_required(caller, "clientId"))
+    client_id = acting_client(caller, body.client_id)
     time_slot = parse_times(timeSlot=body.time_slot)["timeSlot"]
     now = ctx.now()
-    result = await ctx.store.reserve(body.time_slot_id, time_slot, client_id, now)
-    message = (
-        "Time slot already reserved by you"
-        if result.repeated
-        else "Time slot reserved successfully"
-    )
-    return answer(
-        ReservationAnswer(
-            message=message, reservation=present_slot(result.slot, now, with_client=True)
-        ),
-        status=200 if result.repeated else 201,
+
+    def render(result: ReserveResult) -> Answer:
+        message = (
+            "Time slot already reserved by you"
+            if result.repeated
+            else "Time slot reserved successfully"
+        )
+        return answered(
+            ReservationAnswer(
+                message=message, reservation=present_slot(result.slot, now, with_client=True)
+            ),
+            status=200 if result.repeated else 201,
+        )
+
+    return await perform(
+        request,
+        caller,
+        render,
+        lambda once: ctx.store.reserve(body.time_slot_id, time_slot, client_id, now, once=once),
     )
 
 
 async def confirm_reservation(request: web.Request) -> web.Response:
-    ctx = services(request)
+    ctx, caller = services(request), caller_of(request)
     slot_id = slot_id_from_path(request)
     body = await read_body(request, ConfirmRequest)
-    client_id = body.client_id if isinstance(body.client_id, str) else None
+    client_id = confirming_client(caller, body.client_id)
     time_slot = parse_times(timeSlot=body.time_slot)["timeSlot"]
     now = ctx.now()
-    result = await ctx.store.confirm(slot_id, time_slot, client_id, now)
-    message = (
-        "Reservation already confirmed" if result.repeated else "Reservation confirmed successfully"
-    )
-    return answer(
-        ReservationAnswer(
-            message=message, reservation=present_slot(result.slot, now, with_client=True)
+
+    def render(result: ConfirmResult) -> Answer:
+        message = (
+            "Reservation already confirmed"
+            if result.repeated
+            else "Reservation confirmed successfully"
         )
+        return answered(
+            ReservationAnswer(
+                message=message, reservation=present_slot(result.slot, now, with_client=True)
+            )
+        )
+
+    return await perform(
+        request,
+        caller,
+        render,
+        lambda once: ctx.store.confirm(slot_id, time_slot, client_id, now, once=once),
     )
 
 
@@ -170,7 +222,11 @@ OPERATIONS = [
             201: (AvailabilitySubmitted, "New slots were created"),
             200: (AvailabilitySubmitted, "Every slot of the window already existed"),
         },
-        problems={422: "Unaligned times, end not after start, a past start, or a window too long"},
+        problems={
+            403: "Only the provider itself (or an admin) submits its availability",
+            422: "Unaligned times, end not after start, a past start, or a window too long",
+        },
+        description="`providerId` may be left out with a provider token: it is the token's.",
     ),
     Operation(
         "GET",
@@ -190,7 +246,10 @@ OPERATIONS = [
         tag="availability",
         body=AvailabilityWindow,
         answers={200: (AvailabilityRemoved, "What was removed and what was kept")},
-        problems={422: "End not after start, or a range too long"},
+        problems={
+            403: "Only the provider itself (or an admin) removes its availability",
+            422: "End not after start, or a range too long",
+        },
     ),
     Operation(
         "POST",
@@ -204,10 +263,12 @@ OPERATIONS = [
             200: (ReservationAnswer, "The client already held it: the same hold"),
         },
         problems={
+            403: "Only the client itself (or an admin) reserves for a client",
             404: "No slot has this id",
             409: "The slot is held or booked by someone else, or the client holds too many",
             422: "timeSlot does not match the slot, or the slot is inside the notice period",
         },
+        description="`clientId` may be left out with a client token: it is the token's.",
     ),
     Operation(
         "PUT",

@@ -15,6 +15,7 @@ import msgspec
 from aiohttp import web
 
 from backend.problems import ProblemError, invalid
+from backend.store.base import Answer
 from shared.timefmt import TimeFormatError, parse_time
 from shared.wire import FieldError, encode_line
 
@@ -40,22 +41,22 @@ class Operation:
     query: type[msgspec.Struct] | None = None
     path_params: Mapping[str, Any] = field(default_factory=dict)
     description: str = ""
+    public: bool = False
+    """Needs no token (health, the spec, problem types)."""
 
     @property
     def operation_id(self) -> str:
         return self.handler.__name__
 
 
-def answer(
-    body: msgspec.Struct, status: int = 200, headers: Mapping[str, str] | None = None
-) -> web.Response:
+def answered(body: msgspec.Struct, status: int = 200) -> Answer:
+    """A wire Struct as an Answer (what a write stores for its Idempotency-Key)."""
+    return Answer(status, encode_line(body))
+
+
+def answer(body: msgspec.Struct, status: int = 200) -> web.Response:
     """A JSON response from a wire Struct."""
-    return web.Response(
-        body=encode_line(body),
-        status=status,
-        content_type="application/json",
-        headers=headers,
-    )
+    return web.Response(body=encode_line(body), status=status, content_type="application/json")
 
 
 # --- turning msgspec's complaints into field errors ------------------------------------------

@@ -6,6 +6,7 @@ import re
 
 from aiohttp import web
 
+from backend.access import caller_of, may_see_calendar
 from backend.api.operation import Operation, answer, parse_times, read_query
 from backend.api.presenters import present_slot
 from backend.problems import invalid
@@ -47,6 +48,7 @@ async def list_providers(request: web.Request) -> web.Response:
 async def provider_slots(request: web.Request) -> web.Response:
     ctx = services(request)
     provider_id = provider_id_from_path(request)
+    may_see_calendar(caller_of(request), provider_id)
     query = read_query(request, RangeQuery)
     times = parse_times(startTime=query.start_time, endTime=query.end_time)
     ctx.rules.check_range(times["startTime"], times["endTime"])
@@ -73,6 +75,9 @@ OPERATIONS = [
         query=RangeQuery,
         path_params={"providerId": PartyId},
         answers={200: (ProviderSlots, "The provider's slots, by time")},
-        problems={422: "End not after start, or a range too long"},
+        problems={
+            403: "Only the provider itself (or an admin) sees its calendar",
+            422: "End not after start, or a range too long",
+        },
     ),
 ]

@@ -5,16 +5,23 @@ from __future__ import annotations
 from aiohttp import web
 from msgspec import UNSET
 
-from backend.access import named_actor
-from backend.api.operation import Operation, answer, read_body, read_query, slot_id_from_path
+from backend.access import acting_client, caller_of, cancelling
+from backend.api.operation import (
+    Operation,
+    answer,
+    answered,
+    read_body,
+    read_query,
+    slot_id_from_path,
+)
 from backend.api.presenters import present_slot
-from backend.problems import invalid
+from backend.idempotency import perform
 from backend.services import services
+from backend.store.base import Answer, CancelResult
 from shared.wire import (
     CallerQuery,
     CancelAnswer,
     CancelRequest,
-    FieldError,
     Reservations,
     ReservationsQuery,
     TimeSlotId,
@@ -22,37 +29,41 @@ from shared.wire import (
 
 
 async def list_reservations(request: web.Request) -> web.Response:
-    ctx = services(request)
+    ctx, caller = services(request), caller_of(request)
     query = read_query(request, ReservationsQuery)
-    client_id = named_actor(query.client_id, "clientId")
+    client_id = acting_client(caller, query.client_id)
     now = ctx.now()
     rows = await ctx.store.client_reservations(client_id, now)
     return answer(Reservations(reservations=[present_slot(s, now, with_client=True) for s in rows]))
 
 
 async def cancel_reservation(request: web.Request) -> web.Response:
-    ctx = services(request)
+    ctx, caller = services(request), caller_of(request)
     slot_id = slot_id_from_path(request)
     query = read_query(request, CallerQuery)
     body = await read_body(request, CancelRequest, required=False)
-    client_id = body.client_id if body.client_id is not UNSET else query.client_id
-    provider_id = body.provider_id if body.provider_id is not UNSET else query.provider_id
-    if client_id is UNSET and provider_id is UNSET:
-        raise invalid(
-            [FieldError(field="clientId", message="is required (or providerId, for a provider)")]
-        )
-    now = ctx.now()
-    result = await ctx.store.cancel(
-        slot_id,
-        client_id if isinstance(client_id, str) else None,
-        provider_id if isinstance(provider_id, str) else None,
-        now,
+    who = cancelling(
+        caller,
+        body.client_id if body.client_id is not UNSET else query.client_id,
+        body.provider_id if body.provider_id is not UNSET else query.provider_id,
     )
-    return answer(
-        CancelAnswer(
-            message="Reservation cancelled; the time slot is open again",
-            time_slot=present_slot(result.slot, now, with_client=True),
+    now = ctx.now()
+
+    def render(result: CancelResult) -> Answer:
+        return answered(
+            CancelAnswer(
+                message="Reservation cancelled; the time slot is open again",
+                time_slot=present_slot(result.slot, now, with_client=True),
+            )
         )
+
+    return await perform(
+        request,
+        caller,
+        render,
+        lambda once: ctx.store.cancel(
+            slot_id, who.client_id, who.provider_id, now, admin=who.admin, once=once
+        ),
     )
 
 
@@ -65,6 +76,8 @@ OPERATIONS = [
         tag="reservations",
         query=ReservationsQuery,
         answers={200: (Reservations, "Live holds and bookings")},
+        problems={403: "Only the client itself (or an admin) lists its reservations"},
+        description="`clientId` may be left out with a client token: it is the token's.",
     ),
     Operation(
         "DELETE",

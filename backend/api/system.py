@@ -45,6 +45,7 @@ OPERATIONS = [
         health,
         summary="Liveness, with a database check",
         tag="system",
+        public=True,
         answers={
             200: (Health, "The server and its database answer"),
             503: (Health, "The database does not answer"),
@@ -56,6 +57,7 @@ OPERATIONS = [
         openapi_document,
         summary="This document",
         tag="system",
+        public=True,
         answers={200: (None, "The OpenAPI 3.1 document the server serves")},
     ),
     Operation(
@@ -64,6 +66,7 @@ OPERATIONS = [
         describe_problem,
         summary="What a problem type means and what to do about it",
         tag="system",
+        public=True,
         path_params={"slug": str},
         answers={200: (ProblemDescription, "The problem type")},
         problems={404: "No such problem type"},

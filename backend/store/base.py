@@ -6,10 +6,17 @@ protocol and passes the same contract tests.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import NamedTuple, Protocol
+from typing import Any, Literal, NamedTuple, Protocol, TypeVar
 
-from backend.booking import SlotRow
+from backend.booking import BookingError, SlotRow
+
+R = TypeVar("R")
+Role = Literal["admin", "provider", "client"]
+
+IDEMPOTENCY_TTL = 24 * 3600
+"""How long a stored first answer is replayed for an Idempotency-Key."""
 
 
 class OpenSlotsCursor(NamedTuple):
@@ -58,15 +65,80 @@ class ProviderSummary:
     next_available: int | None
 
 
+@dataclass(frozen=True)
+class TokenRecord:
+    """A token as listed: everything but its secret."""
+
+    token_id: str
+    role: Role
+    subject: str | None
+    name: str
+    created_at: float
+    revoked_at: float | None
+
+
+@dataclass(frozen=True)
+class RevokeResult:
+    token: TokenRecord
+    already: bool
+    """True when the token had been revoked before: nothing changed."""
+
+
+@dataclass(frozen=True)
+class StoredToken:
+    record: TokenRecord
+    secret_hash: str
+
+
+@dataclass(frozen=True)
+class Answer:
+    """An HTTP answer as stored for an Idempotency-Key, and replayed from it."""
+
+    status: int
+    body: bytes
+    content_type: str = "application/json"
+    replayed: bool = False
+
+
+@dataclass(frozen=True)
+class Once:
+    """A write that must happen at most once per (scope, key): the first answer is stored in the
+    write's own transaction, and a retry with the same request gets that answer back."""
+
+    scope: str
+    key: str
+    fingerprint: str
+    render: Callable[[Any], Answer]
+    """The answer to a successful operation, as it is stored (and as the handler sends it)."""
+    refuse: Callable[[BookingError], Answer]
+    """The answer to a refusal by the rules, as it is stored."""
+
+
+class IdempotencyKeyReused(Exception):
+    """The key was first used with a different request."""
+
+
+class Replayed(Exception):
+    """The request was already answered under its Idempotency-Key: here is that answer."""
+
+    def __init__(self, answer: Answer) -> None:
+        super().__init__(answer.status)
+        self.answer = answer
+
+
+class TokenNotFound(BookingError):
+    """No token has this id."""
+
+
 class Store(Protocol):
     """Atomic booking operations over some database. Times are epoch seconds."""
 
     async def submit_availability(
-        self, provider_id: str, start: int, end: int, now: float
+        self, provider_id: str, start: int, end: int, now: float, *, once: Once | None = None
     ) -> SubmitResult: ...
 
     async def remove_availability(
-        self, provider_id: str, start: int, end: int, now: float
+        self, provider_id: str, start: int, end: int, now: float, *, once: Once | None = None
     ) -> RemoveResult: ...
 
     async def list_open(
@@ -80,11 +152,23 @@ class Store(Protocol):
     ) -> list[SlotRow]: ...
 
     async def reserve(
-        self, slot_id: str, time_slot: float, client_id: str, now: float
+        self,
+        slot_id: str,
+        time_slot: float,
+        client_id: str,
+        now: float,
+        *,
+        once: Once | None = None,
     ) -> ReserveResult: ...
 
     async def confirm(
-        self, slot_id: str, time_slot: float, client_id: str | None, now: float
+        self,
+        slot_id: str,
+        time_slot: float,
+        client_id: str | None,
+        now: float,
+        *,
+        once: Once | None = None,
     ) -> ConfirmResult: ...
 
     async def cancel(
@@ -95,6 +179,7 @@ class Store(Protocol):
         now: float,
         *,
         admin: bool = False,
+        once: Once | None = None,
     ) -> CancelResult: ...
 
     async def provider_slots(self, provider_id: str, start: float, end: float) -> list[SlotRow]: ...
@@ -104,6 +189,18 @@ class Store(Protocol):
     async def providers(self, now: float) -> list[ProviderSummary]: ...
 
     async def expire_lapsed(self, now: float) -> int: ...
+
+    async def create_token(
+        self, record: TokenRecord, secret_hash: str, *, once: Once | None = None
+    ) -> TokenRecord: ...
+
+    async def find_token(self, token_id: str) -> StoredToken | None: ...
+
+    async def list_tokens(self) -> list[TokenRecord]: ...
+
+    async def revoke_token(
+        self, token_id: str, now: float, *, once: Once | None = None
+    ) -> RevokeResult: ...
 
     async def check(self) -> None: ...
 

@@ -58,6 +58,39 @@ def _slots_and_changes(db: Database) -> None:
     db.table("changes").create_index(["slot_id", "seq"], index_name="changes_by_slot")
 
 
+@migrations(name="0002_tokens_and_idempotency")
+def _tokens_and_idempotency(db: Database) -> None:
+    db.table("tokens").create(
+        {
+            "id": str,
+            "secret_hash": str,
+            "role": str,
+            "subject": str,
+            "name": str,
+            "created_at": float,
+            "revoked_at": float,
+        },
+        pk="id",
+        not_null={"secret_hash", "role", "name", "created_at"},
+        strict=True,
+    )
+    db.table("idempotency").create(
+        {
+            "scope": str,
+            "key": str,
+            "fingerprint": str,
+            "status": int,
+            "body": bytes,
+            "content_type": str,
+            "created_at": float,
+        },
+        pk=("scope", "key"),
+        not_null={"fingerprint", "status", "body", "content_type", "created_at"},
+        strict=True,
+    )
+    db.table("idempotency").create_index(["created_at"], index_name="idempotency_by_age")
+
+
 def apply_migrations(db: Database) -> None:
     """Bring a database to the current schema."""
     migrations.apply(db)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sqlite3
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -16,23 +16,34 @@ from sqlite_utils import Database
 
 from backend.booking import (
     SLOT_COLUMNS,
+    BookingError,
     Rules,
     SlotNotFound,
     SlotRow,
     effective_status,
 )
 from backend.store.base import (
+    IDEMPOTENCY_TTL,
+    Answer,
     CancelResult,
     ConfirmResult,
+    IdempotencyKeyReused,
+    Once,
     OpenSlotsCursor,
     ProviderSummary,
+    R,
     RemoveResult,
+    Replayed,
     ReserveResult,
+    RevokeResult,
+    StoredToken,
     SubmitResult,
+    TokenNotFound,
+    TokenRecord,
 )
 from backend.store.readers import SQLiteReaders
 from backend.store.schema import apply_migrations
-from backend.store.writer import SQLiteWriter
+from backend.store.writer import CommitThenRaise, SQLiteWriter
 from shared.grid import DAY_SECONDS, align_down, slot_starts
 
 BUSY_TIMEOUT_MS = 5_000
@@ -120,6 +131,75 @@ def _occupied_cells(existing: Iterable[tuple[int, int]], slot_seconds: int) -> s
     return cells
 
 
+def _at_most_once(
+    once: Once | None, now: float, operation: Callable[[Database], R]
+) -> Callable[[Database], R]:
+    """Wrap a write so that, with an Idempotency-Key, its first answer is stored in the same
+    transaction and a retry of the same request gets that answer back instead of acting again.
+
+    A retry raises Replayed; a refusal is stored, committed and raised as it would be without a key.
+    """
+    if once is None:
+        return operation
+
+    def guarded(db: Database) -> R:
+        stored = db.execute(
+            "SELECT fingerprint, status, body, content_type FROM idempotency"
+            " WHERE scope = ? AND key = ? AND created_at > ?",
+            [once.scope, once.key, now - IDEMPOTENCY_TTL],
+        ).fetchone()
+        if stored is not None:
+            if stored[0] != once.fingerprint:
+                raise IdempotencyKeyReused(once.key)
+            raise Replayed(Answer(stored[1], stored[2], stored[3], replayed=True))
+        refusal: BookingError | None = None
+        db.conn.execute("SAVEPOINT attempt")
+        try:
+            result = operation(db)
+        except BookingError as error:
+            db.conn.execute("ROLLBACK TO attempt")
+            refusal = error
+        db.conn.execute("RELEASE attempt")
+        answer = once.refuse(refusal) if refusal is not None else once.render(result)
+        db.execute(
+            "INSERT OR REPLACE INTO idempotency"
+            " (scope, key, fingerprint, status, body, content_type, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [
+                once.scope,
+                once.key,
+                once.fingerprint,
+                answer.status,
+                answer.body,
+                answer.content_type,
+                now,
+            ],
+        )
+        if refusal is not None:
+            raise CommitThenRaise(refusal)
+        return result
+
+    return guarded
+
+
+def _token(row: Sequence[Any]) -> TokenRecord:
+    return TokenRecord(*row)
+
+
+def _token_values(record: TokenRecord) -> list[Any]:
+    return [
+        record.token_id,
+        record.role,
+        record.subject,
+        record.name,
+        record.created_at,
+        record.revoked_at,
+    ]
+
+
+_TOKEN_FIELDS = "id, role, subject, name, created_at, revoked_at"  # noqa: S105 - column names
+
+
 def open_database(path: str, synchronous: str) -> Database:
     """Open the write connection, set the pragmas, and migrate the schema."""
     Path(path).expanduser().parent.mkdir(parents=True, exist_ok=True)
@@ -146,7 +226,7 @@ class SQLiteStore:
     # --- writes ----------------------------------------------------------------------------
 
     async def submit_availability(
-        self, provider_id: str, start: int, end: int, now: float
+        self, provider_id: str, start: int, end: int, now: float, *, once: Once | None = None
     ) -> SubmitResult:
         slot_seconds = self.rules.slot_seconds
 
@@ -179,10 +259,10 @@ class SQLiteStore:
             )
             return SubmitResult(created=len(new), slots=_slots(window))
 
-        return await self._writer.run(submit)
+        return await self._writer.run(_at_most_once(once, now, submit))
 
     async def remove_availability(
-        self, provider_id: str, start: int, end: int, now: float
+        self, provider_id: str, start: int, end: int, now: float, *, once: Once | None = None
     ) -> RemoveResult:
         def remove(db: Database) -> RemoveResult:
             window = _slots(
@@ -201,10 +281,16 @@ class SQLiteStore:
             kept = [s for s in window if effective_status(s, now) != "AVAILABLE"]
             return RemoveResult(deleted=len(doomed), kept=kept)
 
-        return await self._writer.run(remove)
+        return await self._writer.run(_at_most_once(once, now, remove))
 
     async def reserve(
-        self, slot_id: str, time_slot: float, client_id: str, now: float
+        self,
+        slot_id: str,
+        time_slot: float,
+        client_id: str,
+        now: float,
+        *,
+        once: Once | None = None,
     ) -> ReserveResult:
         rules = self.rules
 
@@ -240,10 +326,16 @@ class SQLiteStore:
                 return ReserveResult(before, repeated=True)
             raise refusal
 
-        return await self._writer.run(reserve)
+        return await self._writer.run(_at_most_once(once, now, reserve))
 
     async def confirm(
-        self, slot_id: str, time_slot: float, client_id: str | None, now: float
+        self,
+        slot_id: str,
+        time_slot: float,
+        client_id: str | None,
+        now: float,
+        *,
+        once: Once | None = None,
     ) -> ConfirmResult:
         rules = self.rules
 
@@ -269,7 +361,7 @@ class SQLiteStore:
                 return ConfirmResult(slot, repeated=True)
             raise outcome
 
-        return await self._writer.run(confirm)
+        return await self._writer.run(_at_most_once(once, now, confirm))
 
     async def cancel(
         self,
@@ -279,6 +371,7 @@ class SQLiteStore:
         now: float,
         *,
         admin: bool = False,
+        once: Once | None = None,
     ) -> CancelResult:
         rules = self.rules
 
@@ -301,7 +394,7 @@ class SQLiteStore:
             _record_changes(db, "cancelled", [after], now, [before.client_id])
             return CancelResult(after, former_client_id=before.client_id)
 
-        return await self._writer.run(cancel)
+        return await self._writer.run(_at_most_once(once, now, cancel))
 
     async def expire_lapsed(self, now: float) -> int:
         def expire(db: Database) -> int:
@@ -317,6 +410,51 @@ class SQLiteStore:
             return len(lapsed)
 
         return await self._writer.run(expire)
+
+    async def create_token(
+        self, record: TokenRecord, secret_hash: str, *, once: Once | None = None
+    ) -> TokenRecord:
+        def create(db: Database) -> TokenRecord:
+            db.execute(
+                f"INSERT INTO tokens ({_TOKEN_FIELDS}, secret_hash) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [*_token_values(record), secret_hash],
+            )
+            if record.role == "provider":  # the provider can be booked, under this name
+                db.execute(
+                    "INSERT INTO providers (id, name, created_at) VALUES (?, ?, ?)"
+                    " ON CONFLICT (id) DO UPDATE SET name = excluded.name",
+                    [record.subject, record.name, record.created_at],
+                )
+            return record
+
+        return await self._writer.run(_at_most_once(once, record.created_at, create))
+
+    async def revoke_token(
+        self, token_id: str, now: float, *, once: Once | None = None
+    ) -> RevokeResult:
+        def revoke(db: Database) -> RevokeResult:
+            changed = db.execute(
+                "UPDATE tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
+                [now, token_id],
+            ).rowcount
+            row = db.execute(
+                f"SELECT {_TOKEN_FIELDS} FROM tokens WHERE id = ?", [token_id]
+            ).fetchone()
+            if row is None:
+                raise TokenNotFound(f"No token has id {token_id}; GET /tokens lists them")
+            return RevokeResult(_token(row), already=changed == 0)
+
+        return await self._writer.run(_at_most_once(once, now, revoke))
+
+    async def find_token(self, token_id: str) -> StoredToken | None:
+        sql = f"SELECT {_TOKEN_FIELDS}, secret_hash FROM tokens WHERE id = ?"
+        row = await self._readers.run(lambda conn: conn.execute(sql, [token_id]).fetchone())
+        return None if row is None else StoredToken(_token(row[:6]), row[6])
+
+    async def list_tokens(self) -> list[TokenRecord]:
+        sql = f"SELECT {_TOKEN_FIELDS} FROM tokens ORDER BY created_at, id"
+        rows = await self._readers.run(lambda conn: conn.execute(sql).fetchall())
+        return [_token(row) for row in rows]
 
     # --- reads -----------------------------------------------------------------------------
 

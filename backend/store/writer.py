@@ -38,6 +38,15 @@ class _Job:
 _STOP = object()
 
 
+class CommitThenRaise(Exception):
+    """Raised by a write that wrote something worth keeping and must still fail: the writer keeps
+    its writes and raises `error` to the caller."""
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
 def _settle(future: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:
     if future.cancelled():
         return
@@ -106,6 +115,9 @@ class SQLiteWriter:
                 conn.execute("SAVEPOINT op")
                 try:
                     result = job.op(self._db)
+                except CommitThenRaise as keep:
+                    conn.execute("RELEASE op")
+                    outcomes.append((None, keep.error))
                 except Exception as error:  # the op's own refusal, or a bug: undo just this op
                     conn.execute("ROLLBACK TO op")
                     conn.execute("RELEASE op")

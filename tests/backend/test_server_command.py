@@ -298,7 +298,11 @@ def test_signal_stops_the_server_cleanly(
 
     assert status == 0, server.log
     messages = [line.split(": ", 1)[-1] for line in server.log]
-    assert messages[1:] == ["slotbook shutting down", "slotbook stopped"], server.log
+    assert messages[1:] == [
+        "--no-auth: every caller is trusted and may act as anyone; for local development only",
+        "slotbook shutting down",
+        "slotbook stopped",
+    ], server.log
     database = workdir / f"{signum.name}.db"
     wal = database.with_name(database.name + "-wal")
     assert not wal.exists() or wal.stat().st_size == 0, "the WAL was checkpointed on close"

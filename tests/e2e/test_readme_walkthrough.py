@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import subprocess
+import sys
 from pathlib import Path
 
 from tests.e2e.server_process import ServerProcess
@@ -11,29 +12,53 @@ from tests.e2e.server_process import ServerProcess
 README = Path(__file__).resolve().parents[2] / "README.md"
 
 
-def walkthrough_script() -> str:
+def walkthrough_blocks() -> list[str]:
     text = README.read_text()
     section = text.split("## A walk-through with curl", 1)[1].split("\n## ", 1)[0]
     blocks = re.findall(r"```sh\n(.*?)```", section, flags=re.DOTALL)
-    assert len(blocks) == 4, "the walk-through has the seed's four steps"
-    return "\n".join(blocks)
+    assert len(blocks) == 5, "tokens, then the seed's four steps"
+    return blocks
 
 
-def test_the_readme_walkthrough_books_a_slot_as_written(tmp_path: Path) -> None:
-    with ServerProcess(tmp_path / "readme.db", "--no-auth") as server:
-        script = walkthrough_script().replace("http://127.0.0.1:8080", server.url)
-        done = subprocess.run(
-            ["bash", "-euo", "pipefail", "-c", script],
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
-    assert done.returncode == 0, done.stderr
-    out = done.stdout
+def run_script(script: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        cwd=cwd,
+    )
+
+
+def assert_booked(out: str) -> None:
     assert '"message":"Availability submitted successfully","created":12' in out
     assert out.count('"timestamp":"2030-08-30 12:') >= 4
     assert '"message":"Time slot reserved successfully"' in out
     assert '"message":"Reservation confirmed successfully"' in out
     assert '"status":"CONFIRMED"' in out
     assert "problems/" not in out
+
+
+def test_the_readme_walkthrough_books_a_slot_as_written(tmp_path: Path) -> None:
+    db = tmp_path / "slotbook.db"
+    with ServerProcess(db) as server:
+        script = "\n".join(walkthrough_blocks())
+        script = script.replace("http://127.0.0.1:8080", server.url)
+        script = script.replace(".venv/bin/slotbook-server", f"{sys.executable} -m backend")
+        done = run_script(script, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert_booked(done.stdout)
+
+
+def test_the_original_calls_work_without_tokens_in_no_auth_mode(tmp_path: Path) -> None:
+    """The take-home's four calls, unchanged but for the dates: no Authorization header."""
+    seed = "\n".join(walkthrough_blocks()[1:])
+    seed = re.sub(r'-H "Authorization: Bearer \$\w+" ?', "", seed)
+    seed = re.sub(r'-H "Idempotency-Key: [^"]*" ?', "", seed)
+    seed = "\n".join(line for line in seed.splitlines() if line.strip() != "\\")
+    assert "Authorization" not in seed
+    with ServerProcess(tmp_path / "open.db", "--no-auth") as server:
+        done = run_script(seed.replace("http://127.0.0.1:8080", server.url), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert_booked(done.stdout)

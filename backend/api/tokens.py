@@ -1,0 +1,161 @@
+"""Tokens (admin only) and GET /me (anyone with a token)."""
+
+from __future__ import annotations
+
+import re
+
+from aiohttp import web
+from msgspec import UNSET
+
+from backend.access import caller_of, must_be_admin
+from backend.api.operation import Operation, answer, answered, read_body
+from backend.idempotency import exclusive, once_for, perform
+from backend.problems import ProblemError
+from backend.services import services
+from backend.store.base import Answer, RevokeResult, TokenRecord
+from backend.tokens import TokenRequestError, issue
+from shared.timefmt import format_time
+from shared.wire import (
+    FieldError,
+    Me,
+    TokenCreated,
+    TokenInfo,
+    TokenRequest,
+    TokenRevoked,
+    Tokens,
+)
+
+_TOKEN_ID = re.compile(r"^[0-9a-f]{16}$")
+
+
+def token_info(record: TokenRecord) -> TokenInfo:
+    return TokenInfo(
+        token_id=record.token_id,
+        role=record.role,
+        subject=record.subject,
+        name=record.name,
+        created_at=format_time(record.created_at),
+        revoked_at=None if record.revoked_at is None else format_time(record.revoked_at),
+    )
+
+
+def _created(record: TokenRecord, token: str | None) -> TokenCreated:
+    message = (
+        "Token created; keep it secret, it is shown only this once"
+        if token
+        else "Token created by an earlier request with this Idempotency-Key;"
+        " its secret was shown only then"
+    )
+    return TokenCreated(
+        message=message,
+        token=token,
+        token_id=record.token_id,
+        role=record.role,
+        subject=record.subject,
+        name=record.name,
+        created_at=format_time(record.created_at),
+    )
+
+
+async def create_token(request: web.Request) -> web.Response:
+    ctx, caller = services(request), caller_of(request)
+    must_be_admin(caller)
+    body = await read_body(request, TokenRequest)
+    subject = None if body.subject is UNSET else body.subject
+    try:
+        new, record = issue(body.role, subject, body.name, ctx.now())
+    except TokenRequestError as error:
+        problem = [FieldError(field="subject", message=str(error))]
+        raise ProblemError("rule-violation", f"subject: {error}", errors=problem) from None
+
+    def stored(result: TokenRecord) -> Answer:
+        # The secret is never stored, not even in the answer kept for a retry.
+        return answered(_created(result, None), status=201)
+
+    once = await once_for(request, caller, stored)
+    async with exclusive(request, once):
+        await ctx.store.create_token(record, new.secret_hash, once=once)  # a retry: Replayed
+    return answer(_created(record, new.token), 201)
+
+
+async def list_tokens(request: web.Request) -> web.Response:
+    must_be_admin(caller_of(request))
+    records = await services(request).store.list_tokens()
+    return answer(Tokens(tokens=[token_info(r) for r in records]))
+
+
+async def revoke_token(request: web.Request) -> web.Response:
+    ctx, caller = services(request), caller_of(request)
+    must_be_admin(caller)
+    token_id = request.match_info["tokenId"]
+    if not _TOKEN_ID.match(token_id):
+        raise ProblemError(
+            "token-not-found", f"No token has id '{token_id}'; GET /tokens lists them"
+        )
+    now = ctx.now()
+
+    def render(result: RevokeResult) -> Answer:
+        when = "already" if result.already else "now"
+        return answered(
+            TokenRevoked(message=f"Token revoked {when}", token=token_info(result.token))
+        )
+
+    response = await perform(
+        request, caller, render, lambda once: ctx.store.revoke_token(token_id, now, once=once)
+    )
+    ctx.authenticator.forget(token_id)
+    return response
+
+
+async def who_am_i(request: web.Request) -> web.Response:
+    caller = caller_of(request)
+    return answer(
+        Me(
+            role=caller.role,
+            subject=caller.subject,
+            name=caller.name,
+            token_id=caller.token_id,
+            auth="none" if caller.trusted else "token",
+        )
+    )
+
+
+OPERATIONS = [
+    Operation(
+        "POST",
+        "/tokens",
+        create_token,
+        summary="Make a token for an admin, a provider or a client (admin only)",
+        tag="access",
+        body=TokenRequest,
+        answers={201: (TokenCreated, "The token; its secret is shown only in this answer")},
+        problems={403: "The caller is not an admin"},
+    ),
+    Operation(
+        "GET",
+        "/tokens",
+        list_tokens,
+        summary="Every token, without secrets (admin only)",
+        tag="access",
+        answers={200: (Tokens, "The tokens")},
+        problems={403: "The caller is not an admin"},
+    ),
+    Operation(
+        "DELETE",
+        "/tokens/{tokenId}",
+        revoke_token,
+        summary="Revoke a token: it stops working at once (admin only)",
+        tag="access",
+        path_params={"tokenId": str},
+        answers={200: (TokenRevoked, "Revoked now, or already revoked")},
+        problems={403: "The caller is not an admin", 404: "No token has this id"},
+    ),
+    Operation(
+        "GET",
+        "/me",
+        who_am_i,
+        summary="Who the server takes the caller to be",
+        tag="access",
+        answers={200: (Me, "The caller")},
+    ),
+]

@@ -1,0 +1,118 @@
+"""Authentication and rate limits: one middleware in front of every route.
+
+It reads `Authorization: Bearer <token>`, charges the caller's rate-limit bucket (the token's, or
+the address's when there is no valid token, so that guessing tokens is limited too), and refuses a
+missing, unknown or revoked token with 401. Public routes (health, the spec, problem types) need no
+token. Tokens are cached for a second; a revoke through this server drops the cache entry at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Collection
+from dataclasses import dataclass
+
+from aiohttp import web
+from aiohttp.typedefs import Middleware
+
+from backend.access import CALLER, TRUSTED, Caller
+from backend.clock import Clock
+from backend.problems import ProblemError
+from backend.ratelimit import RateLimiter, retry_after_header
+from backend.store.base import Store, StoredToken
+from backend.tokens import secret_matches, split_token
+
+CACHE_SECONDS = 1.0
+"""How long a looked-up token is trusted without asking the database again. A revoke made by this
+server takes effect at once; one made elsewhere (the `token revoke` command) within this long."""
+
+
+@dataclass(frozen=True)
+class _Cached:
+    stored: StoredToken | None
+    fetched: float
+
+
+class Authenticator:
+    """Turns an Authorization header into a Caller, or says why it cannot."""
+
+    def __init__(self, store: Callable[[], Store], clock: Clock) -> None:
+        self._store = store
+        self._clock = clock
+        self._cache: dict[str, _Cached] = {}
+
+    async def caller(self, header: str | None) -> Caller | str:
+        """The caller, or the reason (for the 401) when there is none."""
+        if header is None:
+            return "No token: send 'Authorization: Bearer <token>'"
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            return "Malformed Authorization header: send 'Authorization: Bearer <token>'"
+        parts = split_token(token.strip())
+        if parts is None:
+            return "Unknown token"
+        token_id, secret = parts
+        stored = await self._lookup(token_id)
+        if stored is None or not secret_matches(secret, stored.secret_hash):
+            return "Unknown token"
+        record = stored.record
+        if record.revoked_at is not None:
+            return "This token has been revoked"
+        return Caller(
+            role=record.role, subject=record.subject, name=record.name, token_id=record.token_id
+        )
+
+    async def _lookup(self, token_id: str) -> StoredToken | None:
+        now = self._clock.now()
+        cached = self._cache.get(token_id)
+        if cached is not None and 0 <= now - cached.fetched < CACHE_SECONDS:
+            return cached.stored
+        stored = await self._store().find_token(token_id)
+        if len(self._cache) > 10_000:
+            self._cache.clear()
+        self._cache[token_id] = _Cached(stored, now)
+        return stored
+
+    def forget(self, token_id: str) -> None:
+        """Drop a token from the cache (it was revoked here)."""
+        self._cache.pop(token_id, None)
+
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def gate_middleware(
+    authenticator: Authenticator,
+    limiter: RateLimiter,
+    public_routes: Collection[str],
+    *,
+    no_auth: bool,
+) -> Middleware:
+    """The middleware: identify, charge the rate limit, then let through or refuse."""
+
+    @web.middleware
+    async def gate(request: web.Request, handler: Handler) -> web.StreamResponse:
+        route = request.match_info.route.name
+        known = route is not None and request.match_info.http_exception is None
+        caller: Caller | str = (
+            TRUSTED if no_auth else await authenticator.caller(request.headers.get("Authorization"))
+        )
+        bucket = (
+            caller.rate_key if isinstance(caller, Caller) else None
+        ) or f"address:{request.remote}"
+        wait = limiter.take(bucket)
+        if wait is not None:
+            raise ProblemError(
+                "rate-limited",
+                f"Too many requests; try again in {retry_after_header(wait)} s",
+                headers={"Retry-After": retry_after_header(wait)},
+            )
+        if known and route not in public_routes:
+            if isinstance(caller, str):
+                challenge = 'Bearer realm="slotbook"'
+                if "Authorization" in request.headers:
+                    challenge += ', error="invalid_token"'
+                raise ProblemError("unauthorized", caller, headers={"WWW-Authenticate": challenge})
+            request[CALLER] = caller
+        return await handler(request)
+
+    return gate
