@@ -117,7 +117,13 @@ def cancelling(
             None if named_provider is UNSET else named_provider,
             admin=False,
         )
-    if caller.role == "admin":
+    if caller.role == "admin":  # acts as the client or provider it names, else as itself
+        if named_client is not UNSET or named_provider is not UNSET:
+            return Canceller(
+                None if named_client is UNSET else named_client,
+                None if named_provider is UNSET else named_provider,
+                admin=False,
+            )
         return Canceller(None, None, admin=True)
     if caller.role == "client":
         return Canceller(_as_subject(caller, named_client, "clientId"), None, admin=False)
@@ -140,3 +146,12 @@ def must_be_admin(caller: Caller) -> None:
     if caller.trusted or caller.role == "admin":
         return
     raise forbidden(f"Only an admin token manages tokens; {caller.describe()} may not")
+
+
+def sees_client(caller: Caller, provider_id: str, client_id: str | None) -> bool:
+    """A client id is shown to that client, to the slot's provider, and to admins."""
+    if caller.trusted or caller.role == "admin":
+        return True
+    if caller.role == "provider":
+        return caller.subject == provider_id
+    return client_id is not None and caller.subject == client_id

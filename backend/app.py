@@ -9,7 +9,7 @@ from importlib.metadata import PackageNotFoundError, version
 
 from aiohttp import web
 
-from backend.api import availability, providers, reservations, system, tokens
+from backend.api import availability, changes, providers, reservations, system, tokens
 from backend.api.operation import Operation
 from backend.api.system import OPENAPI_KEY
 from backend.auth import gate_middleware
@@ -30,6 +30,7 @@ OPERATIONS: list[Operation] = [
     *reservations.OPERATIONS,
     *providers.OPERATIONS,
     *tokens.OPERATIONS,
+    *changes.OPERATIONS,
     *system.OPERATIONS,
 ]
 
@@ -70,8 +71,16 @@ def create_app(
     async def store_lifetime(app: web.Application) -> AsyncIterator[None]:
         store = open_store(ctx)
         ctx.open(store)
+        await ctx.hub.start()
+        ctx.sweeper.start()
         yield
+        await ctx.sweeper.stop()
+        await ctx.hub.stop()
         await store.close()
 
+    async def end_streams(app: web.Application) -> None:
+        await ctx.hub.stop()  # open /events streams end now, so shutdown need not wait for them
+
     app.cleanup_ctx.append(store_lifetime)
+    app.on_shutdown.append(end_streams)
     return app

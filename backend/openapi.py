@@ -29,6 +29,22 @@ def _struct_types(operations: Iterable[Operation]) -> list[type]:
     return list(dict.fromkeys(found))
 
 
+WRITE_METHODS = {"POST", "PUT", "DELETE"}
+
+IDEMPOTENCY_KEY = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "description": "Makes a retry safe: the first answer is stored for 24 hours and given again"
+    " (with `Idempotent-Replayed: true`) to a retry of the same request.",
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[!-~]+$"},
+}
+
+
+def _joined(first: str | None, second: str) -> str:
+    return second[0].upper() + second[1:] if first is None else f"{first}; or {second}"
+
+
 def _ref(kind: type) -> dict[str, str]:
     return {"$ref": _REF.format(name=kind.__name__)}
 
@@ -38,6 +54,8 @@ def _parameters(op: Operation) -> list[dict[str, Any]]:
         {"name": name, "in": "path", "required": True, "schema": msgspec.json.schema(kind)}
         for name, kind in op.path_params.items()
     ]
+    if op.method in WRITE_METHODS:
+        params.append(IDEMPOTENCY_KEY)
     if op.query is not None:
         schema = msgspec.json.schema(op.query)
         body = schema["$defs"][op.query.__name__] if "$defs" in schema else schema
@@ -53,8 +71,11 @@ def _responses(op: Operation) -> dict[str, Any]:
     responses: dict[str, Any] = {}
     for status, (kind, description) in sorted(op.answers.items()):
         entry: dict[str, Any] = {"description": description}
-        schema = {"type": "object"} if kind is None else _ref(kind)
-        entry["content"] = {"application/json": {"schema": schema}}
+        if op.media_type != "application/json":
+            entry["content"] = {op.media_type: {"schema": {"type": "string"}}}
+        else:
+            schema = {"type": "object"} if kind is None else _ref(kind)
+            entry["content"] = {"application/json": {"schema": schema}}
         responses[str(status)] = entry
     problems = dict(op.problems)
     problems.setdefault(429, "Too many requests: wait for the seconds in `Retry-After`")
@@ -65,6 +86,11 @@ def _responses(op: Operation) -> dict[str, Any]:
     if op.body is not None:
         problems.setdefault(413, _COMMON_PROBLEMS[413])
         problems.setdefault(415, _COMMON_PROBLEMS[415])
+    if op.method in WRITE_METHODS:
+        problems[409] = _joined(problems.get(409), "a request with this Idempotency-Key is running")
+        problems[422] = _joined(
+            problems.get(422), "the Idempotency-Key was used for another request"
+        )
     for status, description in sorted(problems.items()):
         responses[str(status)] = {
             "description": description,

@@ -50,6 +50,12 @@ _TYPES = [
         "Retry in a moment to get its answer.",
     ),
     ProblemType("token-not-found", 404, "Token not found", "GET /tokens lists the tokens."),
+    ProblemType(
+        "changes-gone",
+        410,
+        "Changes no longer kept",
+        "Reload what you show (e.g. GET /availability), then follow the feed from its lastSeq.",
+    ),
     ProblemType("not-found", 404, "Not found", "See /openapi.json for the routes."),
     ProblemType(
         "method-not-allowed", 405, "Method not allowed", "The `Allow` header lists the methods."

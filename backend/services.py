@@ -9,8 +9,10 @@ from aiohttp import web
 from backend.auth import Authenticator
 from backend.booking import Rules
 from backend.clock import Clock
+from backend.feed import ChangeHub
 from backend.settings import Settings
 from backend.store.base import Store
+from backend.sweeper import Sweeper
 
 
 @dataclass
@@ -20,9 +22,18 @@ class Services:
     clock: Clock
     _store: Store | None = field(default=None, repr=False)
     authenticator: Authenticator = field(init=False, repr=False)
+    hub: ChangeHub = field(init=False, repr=False)
+    sweeper: Sweeper = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.authenticator = Authenticator(lambda: self.store, self.clock)
+        self.hub = ChangeHub(lambda: self.store, self.settings.feed_buffer)
+        self.sweeper = Sweeper(
+            lambda: self.store,
+            self.clock,
+            every=self.settings.sweep_seconds,
+            keep_changes=self.settings.retention_days * 86_400,
+        )
 
     @property
     def store(self) -> Store:

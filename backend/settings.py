@@ -42,6 +42,10 @@ class Settings:
     log_level: str = "INFO"
     rate: float = 20
     burst: float = 100
+    sweep_seconds: float = 1
+    retention_days: float = 7
+    heartbeat_seconds: float = 15
+    feed_buffer: int = 1000
 
     @property
     def slot_seconds(self) -> int:
@@ -91,6 +95,15 @@ class Settings:
             raise SettingsError(f"--rate {self.rate:g}: must be 0 (no limit) or more")
         if not math.isfinite(self.burst) or self.burst < 1:
             raise SettingsError(f"--burst {self.burst:g}: must be at least 1")
+        for flag, value in (
+            ("--sweep-seconds", self.sweep_seconds),
+            ("--retention-days", self.retention_days),
+            ("--heartbeat-seconds", self.heartbeat_seconds),
+        ):
+            if not math.isfinite(value) or value <= 0:
+                raise SettingsError(f"{flag} {value:g}: must be more than 0")
+        if self.feed_buffer < 1:
+            raise SettingsError(f"--feed-buffer {self.feed_buffer}: must be at least 1")
         if self.no_auth and not is_loopback(self.host):
             raise SettingsError(
                 f"--no-auth trusts every caller, so it listens only on a loopback address"
@@ -153,6 +166,15 @@ def add_server_arguments(parser: argparse.ArgumentParser, environ: Mapping[str, 
     option("--log-level", str.upper, "DEBUG, INFO, WARNING or ERROR", base.log_level)
     option("--rate", float, "requests per second allowed per token (0: no limit)", base.rate)
     option("--burst", float, "requests a token may make at once before --rate applies", base.burst)
+    option("--sweep-seconds", float, "how often lapsed holds are reopened", base.sweep_seconds)
+    option("--retention-days", float, "how long the change log is kept", base.retention_days)
+    option(
+        "--heartbeat-seconds",
+        float,
+        "quiet time before /events sends a ping",
+        base.heartbeat_seconds,
+    )
+    option("--feed-buffer", int, "changes queued per /events stream at most", base.feed_buffer)
     parser.add_argument(
         "--no-auth",
         action="store_true",
@@ -181,6 +203,10 @@ def settings_from_namespace(args: argparse.Namespace) -> Settings:
         log_level=args.log_level,
         rate=float(args.rate),
         burst=float(args.burst),
+        sweep_seconds=float(args.sweep_seconds),
+        retention_days=float(args.retention_days),
+        heartbeat_seconds=float(args.heartbeat_seconds),
+        feed_buffer=int(args.feed_buffer),
     ).validate()
 
 

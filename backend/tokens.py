@@ -12,7 +12,10 @@ import re
 import secrets
 from dataclasses import dataclass
 
+import msgspec
+
 from backend.store.base import Role, TokenRecord
+from shared.wire import TokenRequest
 
 PREFIX = "sbk"
 _SHAPE = re.compile(r"^sbk_([0-9a-f]{16})_([A-Za-z0-9_-]{43})$")
@@ -52,7 +55,16 @@ class TokenRequestError(ValueError):
 
 
 def issue(role: Role, subject: str | None, name: str, now: float) -> tuple[NewToken, TokenRecord]:
-    """A new token and the record to store for it."""
+    """A new token and the record to store for it, checked as POST /tokens checks it."""
+    fields: dict[str, str] = {"role": role, "name": name}
+    if subject is not None:
+        fields["subject"] = subject
+    try:
+        msgspec.convert(fields, TokenRequest)
+    except msgspec.ValidationError as error:
+        raise TokenRequestError(
+            str(error).replace(" - at `$.", " (").replace("`", "") + ")"
+        ) from None
     if role == "admin" and subject is not None:
         raise TokenRequestError("an admin token acts as nobody in particular: leave subject out")
     if role != "admin" and not subject:

@@ -241,7 +241,6 @@ class ProblemDescription(_Answer):
     advice: str
 
 
-
 # --- access -----------------------------------------------------------------------------------
 
 Role = Literal["admin", "provider", "client"]
@@ -310,6 +309,56 @@ class Me(_Answer):
     name: str
     token_id: str | None
     auth: Literal["token", "none"]
+
+
+# --- the change feed --------------------------------------------------------------------------
+
+ChangeKind = Literal["created", "deleted", "reserved", "confirmed", "cancelled", "expired"]
+Seq = Annotated[int, Meta(ge=0, le=2**53, description="A position in the change log.")]
+
+
+class ChangesQuery(_Body):
+    """GET /changes: what happened after `since`, oldest first."""
+
+    since: Seq | UnsetType = UNSET
+    """Leave out to learn the current lastSeq without any changes."""
+    limit: Annotated[int, Meta(ge=1, le=1000, description="Most changes to return.")] = 500
+    wait: Annotated[
+        float, Meta(ge=0, le=30, description="Seconds to wait for a change when none is new.")
+    ] = 0
+
+
+class EventsQuery(_Body):
+    """GET /events: resume after `since` (or the Last-Event-ID header)."""
+
+    since: Seq | UnsetType = UNSET
+
+
+class Change(_Answer):
+    """One change to one slot. `clientId` appears only to that client and to the slot's provider."""
+
+    seq: int
+    kind: ChangeKind
+    time_slot_id: str
+    provider_id: str
+    timestamp: ResponseTime
+    status: SlotStatus
+    client_id: str | UnsetType = UNSET
+
+
+class Changes(_Answer):
+    """Answer to GET /changes. Ask again with `since=lastSeq` for what comes next."""
+
+    changes: list[Change]
+    last_seq: int
+
+
+class Resync(_Answer):
+    """Data of the `resync` event: the stream fell behind or ended; reload, then resume."""
+
+    reason: str
+    last_seq: int
+
 
 json_encoder = msgspec.json.Encoder()
 

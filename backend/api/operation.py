@@ -43,6 +43,8 @@ class Operation:
     description: str = ""
     public: bool = False
     """Needs no token (health, the spec, problem types)."""
+    media_type: str = "application/json"
+    """What a successful answer is sent as."""
 
     @property
     def operation_id(self) -> str:

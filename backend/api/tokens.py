@@ -129,7 +129,10 @@ OPERATIONS = [
         tag="access",
         body=TokenRequest,
         answers={201: (TokenCreated, "The token; its secret is shown only in this answer")},
-        problems={403: "The caller is not an admin"},
+        problems={
+            403: "The caller is not an admin",
+            422: "A provider or client token without a subject, or an admin token with one",
+        },
     ),
     Operation(
         "GET",

@@ -65,6 +65,22 @@ class ProviderSummary:
     next_available: int | None
 
 
+ChangeKind = Literal["created", "deleted", "reserved", "confirmed", "cancelled", "expired"]
+
+
+class ChangeRow(NamedTuple):
+    """One entry of the change log, as stored."""
+
+    seq: int
+    kind: ChangeKind
+    slot_id: str
+    provider_id: str
+    start: int
+    status: str
+    client_id: str | None
+    at: float
+
+
 @dataclass(frozen=True)
 class TokenRecord:
     """A token as listed: everything but its secret."""
@@ -189,6 +205,22 @@ class Store(Protocol):
     async def providers(self, now: float) -> list[ProviderSummary]: ...
 
     async def expire_lapsed(self, now: float) -> int: ...
+
+    async def purge(self, now: float, keep_changes_seconds: float) -> None:
+        """Forget changes older than the retention (keeping the newest) and stale idempotency
+        answers."""
+        ...
+
+    async def changes_since(self, after: int, limit: int) -> list[ChangeRow]: ...
+
+    async def change_bounds(self) -> tuple[int, int]:
+        """(oldest, newest) seq kept; (0, 0) when the log is empty."""
+        ...
+
+    def on_commit(self, callback: Callable[[], None]) -> None:
+        """Have `callback` called, on the calling event loop, after each write commits (also one
+        made by another process sharing the database, where the store can tell)."""
+        ...
 
     async def create_token(
         self, record: TokenRecord, secret_hash: str, *, once: Once | None = None

@@ -6,6 +6,8 @@ of reserve, confirm and cancel is a single conditional UPDATE whose row count sa
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import sqlite3
 import uuid
 from collections.abc import Callable, Iterable, Sequence
@@ -26,6 +28,7 @@ from backend.store.base import (
     IDEMPOTENCY_TTL,
     Answer,
     CancelResult,
+    ChangeRow,
     ConfirmResult,
     IdempotencyKeyReused,
     Once,
@@ -197,6 +200,7 @@ def _token_values(record: TokenRecord) -> list[Any]:
     ]
 
 
+_CHANGE_FIELDS = "seq, kind, slot_id, provider_id, start, status, client_id, at"
 _TOKEN_FIELDS = "id, role, subject, name, created_at, revoked_at"  # noqa: S105 - column names
 
 
@@ -445,6 +449,36 @@ class SQLiteStore:
             return RevokeResult(_token(row), already=changed == 0)
 
         return await self._writer.run(_at_most_once(once, now, revoke))
+
+    async def purge(self, now: float, keep_changes_seconds: float) -> None:
+        def purge(db: Database) -> None:
+            db.execute(
+                "DELETE FROM changes WHERE at < ? AND seq < (SELECT MAX(seq) FROM changes)",
+                [now - keep_changes_seconds],
+            )
+            db.execute("DELETE FROM idempotency WHERE created_at <= ?", [now - IDEMPOTENCY_TTL])
+
+        await self._writer.run(purge)
+
+    async def changes_since(self, after: int, limit: int) -> list[ChangeRow]:
+        sql = f"SELECT {_CHANGE_FIELDS} FROM changes WHERE seq > ? ORDER BY seq LIMIT ?"
+        return await self._readers.run(
+            lambda conn: [ChangeRow._make(row) for row in conn.execute(sql, [after, limit])]
+        )
+
+    async def change_bounds(self) -> tuple[int, int]:
+        sql = "SELECT COALESCE(MIN(seq), 0), COALESCE(MAX(seq), 0) FROM changes"
+        oldest, newest = await self._readers.run(lambda conn: conn.execute(sql).fetchone())
+        return int(oldest), int(newest)
+
+    def on_commit(self, callback: Callable[[], None]) -> None:
+        loop = asyncio.get_running_loop()
+
+        def wake() -> None:
+            with contextlib.suppress(RuntimeError):  # the loop has closed: nobody listens
+                loop.call_soon_threadsafe(callback)
+
+        self._writer.after_commit = wake
 
     async def find_token(self, token_id: str) -> StoredToken | None:
         sql = f"SELECT {_TOKEN_FIELDS}, secret_hash FROM tokens WHERE id = ?"

@@ -62,6 +62,8 @@ class SQLiteWriter:
     def __init__(self, db: Database, *, name: str = "slotbook-writer") -> None:
         self._db = db
         self._closing = False
+        self.after_commit: Callable[[], None] | None = None
+        """Called on the writer thread after each commit (the change feed listens here)."""
         self._queue: queue.SimpleQueue[_Job | object] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._thread.start()
@@ -126,6 +128,8 @@ class SQLiteWriter:
                     conn.execute("RELEASE op")
                     outcomes.append((result, None))
             conn.execute("COMMIT")
+            if self.after_commit is not None:
+                self.after_commit()
         except Exception as error:  # the transaction itself failed: nothing in it was written
             log.exception("write transaction failed")
             if conn.in_transaction:

@@ -115,7 +115,8 @@ async def test_every_operation_has_a_unique_id_and_declares_its_success_statuses
         successes = [status for status in operation["responses"] if status.startswith("2")]
         assert successes, f"{method} {path} declares no success status"
         for status in successes:
-            assert "application/json" in operation["responses"][status]["content"]
+            media = "text/event-stream" if path == "/events" else "application/json"
+            assert list(operation["responses"][status]["content"]) == [media]
     assert len(ids) == len(set(ids)), "two operations share an operationId"
 
 
@@ -164,6 +165,41 @@ async def test_request_bodies_are_the_wire_structs_of_shared_wire(spec: dict[str
             [structs[name]], ref_template=SCHEMAS + "{name}"
         )
         assert spec["components"]["schemas"][name] == generated[name]
+
+
+# --- who may call what ---------------------------------------------------------------------------
+
+PUBLIC = {("/healthz", "get"), ("/openapi.json", "get"), ("/problems/{slug}", "get")}
+"""The operations anyone may call, without a token."""
+
+
+async def test_the_document_declares_bearer_tokens_and_requires_them_by_default(
+    spec: dict[str, Any],
+) -> None:
+    scheme = spec["components"]["securitySchemes"]["bearer"]
+    assert scheme["type"] == "http"
+    assert scheme["scheme"] == "bearer"
+    assert spec["security"] == [{"bearer": []}]
+
+
+async def test_public_operations_need_no_token_and_every_other_declares_401(
+    spec: dict[str, Any],
+) -> None:
+    assert {(op.path, op.method.lower()) for op in OPERATIONS if op.public} == PUBLIC
+    for path, method, operation in operations(spec):
+        responses = operation["responses"]
+        if (path, method) in PUBLIC:
+            assert operation.get("security") == [], (method, path)
+            assert "401" not in responses, (method, path)
+        else:
+            assert operation.get("security", spec["security"]) == [{"bearer": []}], (method, path)
+            assert "401" in responses, (method, path)
+            assert "WWW-Authenticate" in responses["401"]["description"], (method, path)
+
+
+async def test_every_operation_declares_429(spec: dict[str, Any]) -> None:
+    for path, method, operation in operations(spec):
+        assert "429" in operation["responses"], (method, path)
 
 
 # --- real answers against the declared schemas -------------------------------------------------
@@ -237,6 +273,25 @@ async def exercise_every_operation(rec: Recorder, clock: ManualClock) -> None:
     await exercise_reserve(rec, slots)
     await exercise_confirm(rec, clock, slots)
     await exercise_cancel_and_the_rest(rec, slots)
+    await exercise_access(rec)
+    await exercise_feed(rec)
+
+
+async def exercise_feed(rec: Recorder) -> None:
+    """The change log paged and streamed; a since it does not hold is 410."""
+    page = await rec.call("GET", "/changes", 200, params={"since": 0, "limit": 5})
+    assert page.json()["changes"]
+    await rec.call("GET", "/changes", 200)
+    await rec.call("GET", "/changes", 410, params={"since": 10**6})
+    await rec.call("GET", "/events", 410, params={"since": 10**6})
+    await rec.call("GET", "/changes", 400, params={"since": 0, "wait": 31})
+    async with rec.http.stream("GET", "/events", params={"since": 0}) as stream:
+        assert stream.status_code == 200
+        assert stream.headers["content-type"].startswith("text/event-stream")
+        async for line in stream.aiter_lines():
+            if line.startswith("id: "):
+                break
+        rec.seen.append(Seen("get", "/events", stream))
 
 
 async def exercise_availability(rec: Recorder) -> list[dict[str, Any]]:
@@ -314,6 +369,37 @@ async def exercise_cancel_and_the_rest(rec: Recorder, slots: list[dict[str, Any]
     await rec.call("GET", "/problems/{slug}", 404, ids={"slug": "no-such-problem"})
 
 
+TOKEN = "/tokens/{tokenId}"
+
+
+async def exercise_access(rec: Recorder) -> None:
+    """Tokens and /me. Without auth every caller is a trusted admin, so all of these work."""
+    dr_nine = {"role": "provider", "subject": "p9", "name": "Dr Nine"}
+    made = await rec.call("POST", "/tokens", 201, json=dr_nine)
+    assert made.json()["token"]
+    key = {"Idempotency-Key": "make-dr-nine"}
+    await rec.call("POST", "/tokens", 201, json={**dr_nine, "subject": "p10"}, headers=key)
+    replayed = await rec.call(
+        "POST", "/tokens", 201, json={**dr_nine, "subject": "p10"}, headers=key
+    )
+    assert replayed.json()["token"] is None
+    await rec.call("POST", "/tokens", 422, json={**dr_nine, "subject": "p11"}, headers=key)
+    await rec.call("POST", "/tokens", 400, json={"role": "root", "name": "x"})
+    await rec.call("POST", "/tokens", 422, json={"role": "provider", "name": "No Subject"})
+    await rec.call("GET", "/tokens", 200)
+    ids = {"tokenId": made.json()["tokenId"]}
+    await rec.call("DELETE", TOKEN, 200, ids=ids)
+    await rec.call("DELETE", TOKEN, 200, ids=ids)  # already revoked: the same answer
+    other = {"tokenId": replayed.json()["tokenId"]}
+    revoke_key = {"Idempotency-Key": "revoke-dr-nine"}
+    await rec.call("DELETE", TOKEN, 200, ids=ids, headers=revoke_key)
+    await rec.call("DELETE", TOKEN, 422, ids=other, headers=revoke_key)  # the key, reused
+    await rec.call("DELETE", TOKEN, 404, ids={"tokenId": "0123456789abcdef"})
+    await rec.call("DELETE", TOKEN, 404, ids={"tokenId": "not-a-token-id"})
+    me = await rec.call("GET", "/me", 200)
+    assert me.json()["auth"] == "none"
+
+
 async def test_real_answers_match_the_schemas_the_document_declares(
     spec: dict[str, Any], http: httpx.AsyncClient, clock: ManualClock
 ) -> None:
@@ -332,6 +418,8 @@ async def test_real_answers_match_the_schemas_the_document_declares(
         content = declared[str(seen.response.status_code)]["content"]
         assert media_type in content, f"{where}: sent {media_type}, declared {list(content)}"
         schema = content[media_type]["schema"]
+        if media_type == "text/event-stream":
+            continue  # a stream of events, checked by tests/e2e/test_event_stream.py
         if "$ref" in schema:
             schema = {"$ref": SPEC_URI + schema["$ref"]}
         validator = jsonschema_rs.validator_for(

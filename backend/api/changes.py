@@ -1,0 +1,175 @@
+"""The change feed: GET /changes (pages, with long-polling) and GET /events (Server-Sent Events).
+
+Both start after a `since` seq and hand out changes in commit order, each exactly once. A caller
+sees a `clientId` only on its own reservations (a client) or on its own slots (a provider).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+from aiohttp import web
+from msgspec import UNSET, UnsetType
+
+from backend.access import Caller, caller_of, sees_client
+from backend.api.operation import Operation, answer, read_query
+from backend.problems import ProblemError, invalid
+from backend.services import Services, services
+from backend.store.base import ChangeRow
+from shared.timefmt import format_time
+from shared.wire import (
+    Change,
+    Changes,
+    ChangesQuery,
+    EventsQuery,
+    FieldError,
+    Resync,
+    SlotStatus,
+    encode_line,
+    json_encoder,
+)
+
+BACKFILL_PAGE = 1000
+
+
+def present_change(change: ChangeRow, caller: Caller) -> Change:
+    shown = Change(
+        seq=change.seq,
+        kind=change.kind,
+        time_slot_id=change.slot_id,
+        provider_id=change.provider_id,
+        timestamp=format_time(change.start),
+        status=_status(change.status),
+    )
+    if change.client_id is not None and sees_client(caller, change.provider_id, change.client_id):
+        shown.client_id = change.client_id
+    return shown
+
+
+def _status(text: str) -> SlotStatus:
+    return "RESERVED" if text == "RESERVED" else "CONFIRMED" if text == "CONFIRMED" else "AVAILABLE"
+
+
+async def _checked_since(ctx: Services, since: int | UnsetType) -> tuple[int, int]:
+    """(since, newest): `since` must fall inside what the log still holds."""
+    oldest, newest = await ctx.store.change_bounds()
+    if since is UNSET:
+        return newest, newest
+    if since > newest or since < max(oldest - 1, 0):
+        raise ProblemError(
+            "changes-gone",
+            f"The change log holds changes {oldest} to {newest}; there is nothing to resume after"
+            f" {since}. Reload, then follow from lastSeq {newest}",
+        )
+    return since, newest
+
+
+async def list_changes(request: web.Request) -> web.Response:
+    ctx, caller = services(request), caller_of(request)
+    query = read_query(request, ChangesQuery)
+    since, newest = await _checked_since(ctx, query.since)
+    rows = await ctx.store.changes_since(since, query.limit)
+    if not rows and query.wait > 0 and query.since is not UNSET:
+        await ctx.hub.wait_beyond(since, query.wait)
+        rows = await ctx.store.changes_since(since, query.limit)
+    last = rows[-1].seq if rows else max(since, newest)
+    return answer(Changes(changes=[present_change(r, caller) for r in rows], last_seq=last))
+
+
+def _event(change: Change) -> bytes:
+    return b"id: %d\nevent: %s\ndata: %s\n\n" % (
+        change.seq,
+        change.kind.encode(),
+        json_encoder.encode(change),
+    )
+
+
+def _resync(reason: str, last_seq: int) -> bytes:
+    data = encode_line(Resync(reason=reason, last_seq=last_seq)).rstrip(b"\n")
+    return b"event: resync\ndata: %s\n\n" % data
+
+
+def _since_of(request: web.Request, query: EventsQuery) -> int | UnsetType:
+    header = request.headers.get("Last-Event-ID")
+    if header is None:
+        return query.since
+    if not header.isdigit():
+        raise invalid([FieldError(field="Last-Event-ID", message="must be a seq (a whole number)")])
+    return int(header)
+
+
+async def stream_events(request: web.Request) -> web.StreamResponse:
+    ctx, caller = services(request), caller_of(request)
+    query = read_query(request, EventsQuery)
+    subscription = ctx.hub.subscribe()  # before reading the log, so that nothing falls between
+    try:
+        last, _ = await _checked_since(ctx, _since_of(request, query))
+        response = web.StreamResponse(
+            headers={
+                "Content-Type": "text/event-stream",
+                "Cache-Control": "no-cache",
+                "X-Accel-Buffering": "no",
+            }
+        )
+        await response.prepare(request)
+        await response.write(b"retry: 2000\n\n")
+
+        async def send(rows: list[ChangeRow]) -> None:
+            nonlocal last
+            fresh = [r for r in rows if r.seq > last]
+            if fresh:
+                await response.write(b"".join(_event(present_change(r, caller)) for r in fresh))
+                last = fresh[-1].seq
+
+        while rows := await ctx.store.changes_since(last, BACKFILL_PAGE):
+            await send(rows)
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(subscription.ready.wait(), ctx.settings.heartbeat_seconds)
+            if not subscription.ready.is_set():
+                await response.write(b": keep-alive\n\n")
+                continue
+            if subscription.closed:  # the server is stopping: the client resumes elsewhere or later
+                break
+            if subscription.overflowed:
+                await response.write(_resync("this stream fell too far behind", last))
+                break
+            await send(subscription.take())
+        await response.write_eof()
+        return response
+    finally:
+        ctx.hub.unsubscribe(subscription)
+
+
+OPERATIONS = [
+    Operation(
+        "GET",
+        "/changes",
+        list_changes,
+        summary="Changes after `since`, oldest first; waits up to `wait` seconds for one",
+        tag="feed",
+        query=ChangesQuery,
+        answers={200: (Changes, "The changes, and the lastSeq to ask after next")},
+        problems={410: "The log no longer holds changes after `since`: reload, then resume"},
+    ),
+    Operation(
+        "GET",
+        "/events",
+        stream_events,
+        summary="Every change as it happens, as Server-Sent Events (resumable)",
+        tag="feed",
+        query=EventsQuery,
+        answers={
+            200: (
+                None,
+                "text/event-stream: `id: <seq>`, `event: <kind>`, `data: <Change>`; a `resync`"
+                " event ends a stream that fell behind; comments keep it alive",
+            )
+        },
+        problems={410: "The log no longer holds changes after `since`: reload, then resume"},
+        media_type="text/event-stream",
+        description="Resumes after the `Last-Event-ID` header (what EventSource sends when it"
+        " reconnects) or `since`; without either, starts from now.",
+    ),
+]

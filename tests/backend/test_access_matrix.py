@@ -1,0 +1,648 @@
+"""Who may call what: every route against every kind of caller, over real HTTP.
+
+The table ROWS has one row per request and one column per identity: no token, a malformed
+Authorization header, a well-formed token that was never issued, a revoked token, then the admin,
+the owning provider p1, another provider p2, the owning client c1 and another client c2.
+
+Every cell starts from the same state, built once through the API (with the admin, p1 and c1
+tokens) into a template database that each test copies into a fresh server:
+
+    p1 on 2030-03-06: A 11:00 held by c1, B 11:15 booked by c1, C 11:30 open, D 11:45 open
+    p2 on 2030-03-06: 11:00 and 11:15 open
+    a spare client token ("victim", for c3) to revoke
+
+The refused cells and the reads of a row share one server, and the database dump is compared
+before and after each of them: so they changed nothing, and each started from the template state.
+Every allowed write gets a server of its own, and the test checks that its effect happened.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import sqlite3
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from contextlib import closing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, get_args
+
+import httpx
+import pytest
+from aiohttp.test_utils import TestServer
+
+from backend.app import OPERATIONS, create_app
+from backend.clock import ManualClock
+from backend.settings import Settings
+from backend.tokens import split_token
+from tests.helpers import T0, People, assert_problem, dump_database
+
+Who = Literal["none", "malformed", "unknown", "revoked", "admin", "p1", "p2", "c1", "c2"]
+IDENTITIES: tuple[Who, ...] = get_args(Who)
+
+MALFORMED = ("Basic abc", "Bearer", "Bearer not-a-token", "Token sbk_0123456789abcdef_x")
+"""Authorization headers that are not a bearer token at all."""
+
+UNKNOWN = "sbk_00000000deadbeef_" + "A" * 43
+"""Well formed, but never issued."""
+
+NAMES = {"admin": "Root", "p1": "Dr One", "p2": "Dr Two", "c1": "Client One", "c2": "Client Two"}
+ROLES = {"admin": "admin", "p1": "provider", "p2": "provider", "c1": "client", "c2": "client"}
+SUBJECTS = {"admin": None, "p1": "p1", "p2": "p2", "c1": "c1", "c2": "c2"}
+
+DAY = "2030-03-06"
+A_AT, B_AT, C_AT, D_AT = (f"{DAY} 11:{m}:00" for m in ("00", "15", "30", "45"))
+WHOLE_DAY = {"startTime": f"{DAY} 00:00:00", "endTime": "2030-03-07 00:00:00"}
+NEW_WINDOW = {"startTime": f"{DAY} 14:00:00", "endTime": f"{DAY} 15:00:00"}
+NEW_SLOTS = [f"{DAY} 14:{m}:00" for m in ("00", "15", "30", "45")]
+TOKEN_SHAPE = re.compile(r"^sbk_[0-9a-f]{16}_[A-Za-z0-9_-]{43}$")
+
+
+# --- the state every cell starts from ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Template:
+    """A database holding the starting state, and what a test needs to know about it."""
+
+    path: Path
+    tokens: Mapping[str, str]
+    """By identity: admin, p1, p2, c1, c2, revoked (of c1), victim (of c3)."""
+    ids: Mapping[str, str]
+    """Placeholders of requests: A, B, C, D (slot ids) and victim (a token id)."""
+    dump: list[str]
+
+
+def token_id(token: str) -> str:
+    parts = split_token(token)
+    assert parts is not None, token
+    return parts[0]
+
+
+def secret_of(token: str) -> str:
+    parts = split_token(token)
+    assert parts is not None, token
+    return parts[1]
+
+
+async def build_template(path: Path) -> Template:
+    server = TestServer(create_app(Settings(db=str(path), rate=0), clock=ManualClock(T0)))
+    await server.start_server()
+    try:
+        async with People.issue(server) as people:
+            submitted = await people["p1"].post(
+                "/availability", json={"startTime": A_AT, "endTime": f"{DAY} 12:00:00"}
+            )
+            assert submitted.status_code == 201, submitted.text
+            slots = {s["timestamp"]: s for s in submitted.json()["timeSlots"]}
+            a, b, c, d = (slots[at] for at in (A_AT, B_AT, C_AT, D_AT))
+            theirs = await people["admin"].post(
+                "/availability", json={"providerId": "p2", "startTime": A_AT, "endTime": C_AT}
+            )
+            assert theirs.status_code == 201, theirs.text
+            for slot, expected in [(a, 201), (b, 201)]:
+                held = await people["c1"].post(
+                    "/availability/reserve",
+                    json={"timeSlotId": slot["timeSlotId"], "timeSlot": slot["timestamp"]},
+                )
+                assert held.status_code == expected, held.text
+            booked = await people["c1"].put(
+                f"/availability/confirm/{b['timeSlotId']}", json={"timeSlot": B_AT}
+            )
+            assert booked.status_code == 200, booked.text
+            victim = await people["admin"].post(
+                "/tokens", json={"role": "client", "subject": "c3", "name": "Victim"}
+            )
+            assert victim.status_code == 201, victim.text
+            tokens = {**people.tokens, "victim": victim.json()["token"]}
+    finally:
+        await server.close()
+    ids = {
+        "A": a["timeSlotId"],
+        "B": b["timeSlotId"],
+        "C": c["timeSlotId"],
+        "D": d["timeSlotId"],
+        "victim": token_id(tokens["victim"]),
+    }
+    return Template(path, tokens, ids, dump_database(path))
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory: pytest.TempPathFactory) -> Template:
+    """Built once for the module, in an event loop of its own."""
+    return asyncio.run(build_template(tmp_path_factory.mktemp("matrix") / "template.db"))
+
+
+def copy_database(source: Path, target: Path) -> None:
+    with closing(sqlite3.connect(source)) as src, closing(sqlite3.connect(target)) as dst:
+        src.backup(dst)
+
+
+# --- requests ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Request:
+    """One request of the table. `path` and string values of `json` may name placeholders of the
+    template ({A}, {B}, {C}, {D}, {victim}); `route` is the path as the route table writes it."""
+
+    method: str
+    route: str
+    note: str = ""
+    path: str = ""
+    json: Mapping[str, str] | None = None
+    params: Mapping[str, str] | None = None
+    stream: bool = False
+
+    @property
+    def label(self) -> str:
+        return f"{self.method} {self.path or self.route}" + (f" {self.note}" if self.note else "")
+
+    @property
+    def writes(self) -> bool:
+        return self.method != "GET"
+
+
+def fill(text: str, ids: Mapping[str, str]) -> str:
+    return text.format_map(ids) if "{" in text else text
+
+
+@dataclass
+class World:
+    """A server on a copy of the template database."""
+
+    template: Template
+    server: TestServer
+    http: httpx.AsyncClient
+    db: Path
+
+    async def send(self, request: Request, authorization: str | None) -> httpx.Response:
+        ids = self.template.ids
+        headers = {} if authorization is None else {"Authorization": authorization}
+        body = None if request.json is None else {k: fill(v, ids) for k, v in request.json.items()}
+        async with self.http.stream(
+            request.method,
+            fill(request.path or request.route, ids),
+            json=body,
+            params=request.params,
+            headers=headers,
+        ) as response:
+            if not (request.stream and response.status_code == 200):
+                await response.aread()
+                return response
+            first = await anext(response.aiter_bytes())  # the stream never ends: its first bytes
+            return httpx.Response(200, headers=response.headers, content=first)
+
+    def bearer(self, who: str) -> str:
+        return f"Bearer {self.template.tokens[who]}"
+
+    async def as_admin(self, method: str, path: str, **kw: Any) -> httpx.Response:
+        response = await self.http.request(
+            method, path, headers={"Authorization": self.bearer("admin")}, **kw
+        )
+        assert response.status_code < 300, response.text
+        return response
+
+    async def calendar(self, provider: str) -> dict[str, dict[str, Any]]:
+        """The provider's slots on DAY, by timestamp, as its admin sees them."""
+        found = await self.as_admin("GET", f"/providers/{provider}/slots", params=WHOLE_DAY)
+        return {s["timestamp"]: s for s in found.json()["timeSlots"]}
+
+
+WorldMaker = Callable[[], Awaitable[World]]
+
+
+@pytest.fixture
+async def worlds(template: Template, tmp_path: Path) -> AsyncIterator[WorldMaker]:
+    """Makes servers, each on its own copy of the template; closes them all afterwards."""
+    opened: list[World] = []
+
+    async def open_world() -> World:
+        db = tmp_path / f"world-{len(opened)}.db"
+        copy_database(template.path, db)
+        server = TestServer(create_app(Settings(db=str(db), rate=0), clock=ManualClock(T0)))
+        await server.start_server()
+        http = httpx.AsyncClient(base_url=str(server.make_url("")), timeout=30)
+        world = World(template, server, http, db)
+        opened.append(world)
+        return world
+
+    yield open_world
+    for world in opened:
+        await world.http.aclose()
+        await world.server.close()
+
+
+# --- what an allowed call must have done --------------------------------------------------------
+
+Check = Callable[[World, Who, httpx.Response], Awaitable[None]]
+
+
+async def window_added(world: World, provider: str, response: httpx.Response) -> None:
+    made = response.json()
+    assert made["created"] == 4
+    assert [(s["providerId"], s["timestamp"]) for s in made["timeSlots"]] == [
+        (provider, at) for at in NEW_SLOTS
+    ]
+    calendar = await world.calendar(provider)
+    assert all(calendar[at]["status"] == "AVAILABLE" for at in NEW_SLOTS)
+
+
+async def p1_window_added(world: World, who: Who, response: httpx.Response) -> None:
+    await window_added(world, "p1", response)
+
+
+async def own_window_added(world: World, who: Who, response: httpx.Response) -> None:
+    await window_added(world, who, response)
+    if who != "p1":
+        assert not set(NEW_SLOTS) & set(await world.calendar("p1"))
+
+
+async def open_slots_listed(world: World, who: Who, response: httpx.Response) -> None:
+    listed = response.json()["availableTimeSlots"]
+    ids = world.template.ids
+    assert {s["timeSlotId"] for s in listed if s["providerId"] == "p1"} == {ids["C"], ids["D"]}
+    assert sorted(s["timestamp"] for s in listed if s["providerId"] == "p2") == [A_AT, B_AT]
+    assert all(s["status"] == "AVAILABLE" and "clientId" not in s for s in listed)
+
+
+async def p1_window_removed(world: World, who: Who, response: httpx.Response) -> None:
+    removed = response.json()
+    ids = world.template.ids
+    assert removed["deleted"] == 2
+    assert {s["timeSlotId"] for s in removed["kept"]} == {ids["A"], ids["B"]}
+    assert sorted(await world.calendar("p1")) == [A_AT, B_AT]
+
+
+async def c_held_by(world: World, client: str, response: httpx.Response) -> None:
+    held = response.json()["reservation"]
+    assert (held["timeSlotId"], held["status"], held["clientId"]) == (
+        world.template.ids["C"],
+        "RESERVED",
+        client,
+    )
+    slot = (await world.calendar("p1"))[C_AT]
+    assert (slot["status"], slot["clientId"]) == ("RESERVED", client)
+
+
+async def c_held_by_c1(world: World, who: Who, response: httpx.Response) -> None:
+    await c_held_by(world, "c1", response)
+
+
+async def c_held_by_caller(world: World, who: Who, response: httpx.Response) -> None:
+    await c_held_by(world, who, response)
+
+
+async def a_booked(world: World, who: Who, response: httpx.Response) -> None:
+    assert response.json()["message"] == "Reservation confirmed successfully"
+    slot = (await world.calendar("p1"))[A_AT]
+    assert (slot["status"], slot["clientId"]) == ("CONFIRMED", "c1")
+
+
+async def c1_reservations(world: World, who: Who, response: httpx.Response) -> None:
+    ids = world.template.ids
+    found = response.json()["reservations"]
+    assert [(s["timeSlotId"], s["status"], s["clientId"]) for s in found] == [
+        (ids["A"], "RESERVED", "c1"),
+        (ids["B"], "CONFIRMED", "c1"),
+    ]
+
+
+async def own_reservations(world: World, who: Who, response: httpx.Response) -> None:
+    if who == "c1":
+        await c1_reservations(world, who, response)
+    else:
+        assert response.json()["reservations"] == []
+
+
+async def b_open_again(world: World, who: Who, response: httpx.Response) -> None:
+    assert response.json()["timeSlot"]["status"] == "AVAILABLE"
+    slot = (await world.calendar("p1"))[B_AT]
+    assert slot["status"] == "AVAILABLE"
+    assert "clientId" not in slot
+
+
+async def providers_named(world: World, who: Who, response: httpx.Response) -> None:
+    names = {p["providerId"]: p["name"] for p in response.json()["providers"]}
+    assert names == {"p1": "Dr One", "p2": "Dr Two"}
+
+
+async def p1_calendar(world: World, who: Who, response: httpx.Response) -> None:
+    shown = [(s["timestamp"], s["status"], s.get("clientId")) for s in response.json()["timeSlots"]]
+    assert shown == [
+        (A_AT, "RESERVED", "c1"),
+        (B_AT, "CONFIRMED", "c1"),
+        (C_AT, "AVAILABLE", None),
+        (D_AT, "AVAILABLE", None),
+    ]
+
+
+async def token_made(world: World, who: Who, response: httpx.Response) -> None:
+    made = response.json()
+    assert TOKEN_SHAPE.match(made["token"]), made
+    assert (made["role"], made["subject"], made["name"]) == ("client", "c9", "New")
+    me = await world.http.get("/me", headers={"Authorization": f"Bearer {made['token']}"})
+    assert me.status_code == 200, me.text
+    assert (me.json()["subject"], me.json()["tokenId"]) == ("c9", made["tokenId"])
+    listed = (await world.as_admin("GET", "/tokens")).json()["tokens"]
+    assert made["tokenId"] in {t["tokenId"] for t in listed}
+
+
+async def tokens_listed(world: World, who: Who, response: httpx.Response) -> None:
+    listed = {t["tokenId"]: t for t in response.json()["tokens"]}
+    tokens = world.template.tokens
+    assert set(listed) == {token_id(t) for t in tokens.values()}
+    for who_else, name in NAMES.items():
+        assert listed[token_id(tokens[who_else])]["name"] == name
+    assert listed[token_id(tokens["revoked"])]["revokedAt"] is not None
+    assert all("token" not in t and "secretHash" not in t for t in listed.values())
+    for token in tokens.values():
+        assert secret_of(token) not in response.text
+
+
+async def victim_revoked(world: World, who: Who, response: httpx.Response) -> None:
+    revoked = response.json()["token"]
+    assert (revoked["tokenId"], revoked["name"]) == (world.template.ids["victim"], "Victim")
+    assert revoked["revokedAt"] is not None
+    refused = await world.http.get("/me", headers={"Authorization": world.bearer("victim")})
+    assert_problem(refused, 401, "unauthorized")
+
+
+async def me_described(world: World, who: Who, response: httpx.Response) -> None:
+    assert response.json() == {
+        "role": ROLES[who],
+        "subject": SUBJECTS[who],
+        "name": NAMES[who],
+        "tokenId": token_id(world.template.tokens[who]),
+        "auth": "token",
+    }
+
+
+async def changes_listed(world: World, who: Who, response: httpx.Response) -> None:
+    assert isinstance(response.json()["changes"], list)
+    assert isinstance(response.json()["lastSeq"], int)
+
+
+async def events_streamed(world: World, who: Who, response: httpx.Response) -> None:
+    assert response.headers["content-type"].startswith("text/event-stream")
+    assert response.content.startswith(b"retry:")
+
+
+async def healthy(world: World, who: Who, response: httpx.Response) -> None:
+    assert response.json()["status"] == "ok"
+
+
+async def spec_served(world: World, who: Who, response: httpx.Response) -> None:
+    assert response.json()["openapi"] == "3.1.0"
+
+
+async def problem_described(world: World, who: Who, response: httpx.Response) -> None:
+    assert response.json()["type"] == "/problems/slot-taken"
+    assert response.json()["status"] == 409
+
+
+# --- the table ---------------------------------------------------------------------------------
+
+RESERVE, CONFIRM = "/availability/reserve", "/availability/confirm/{timeSlotId}"
+CANCEL, CALENDAR, TOKEN = (
+    "/reservations/{timeSlotId}",
+    "/providers/{providerId}/slots",
+    "/tokens/{tokenId}",
+)
+
+SUBMIT_FOR_P1 = Request(
+    "POST", "/availability", "providerId=p1", json={"providerId": "p1", **NEW_WINDOW}
+)
+SUBMIT_NO_ID = Request("POST", "/availability", "without providerId", json=NEW_WINDOW)
+LIST_OPEN = Request("GET", "/availability", params=WHOLE_DAY)
+REMOVE_FOR_P1 = Request(
+    "DELETE",
+    "/availability",
+    "providerId=p1",
+    json={"providerId": "p1", "startTime": A_AT, "endTime": f"{DAY} 12:00:00"},
+)
+RESERVE_C_FOR_C1 = Request(
+    "POST", RESERVE, "C clientId=c1", json={"clientId": "c1", "timeSlotId": "{C}", "timeSlot": C_AT}
+)
+RESERVE_C_NO_ID = Request(
+    "POST", RESERVE, "C without clientId", json={"timeSlotId": "{C}", "timeSlot": C_AT}
+)
+CONFIRM_A = Request("PUT", CONFIRM, path="/availability/confirm/{A}", json={"timeSlot": A_AT})
+MY_RESERVATIONS = Request("GET", "/reservations", "without clientId")
+RESERVATIONS_OF_C1 = Request("GET", "/reservations", "clientId=c1", params={"clientId": "c1"})
+CANCEL_B = Request("DELETE", CANCEL, path="/reservations/{B}")
+PROVIDERS = Request("GET", "/providers")
+P1_CALENDAR = Request("GET", CALENDAR, path="/providers/p1/slots", params=WHOLE_DAY)
+MAKE_TOKEN = Request(
+    "POST", "/tokens", "client c9", json={"role": "client", "subject": "c9", "name": "New"}
+)
+LIST_TOKENS = Request("GET", "/tokens")
+REVOKE_TOKEN = Request("DELETE", TOKEN, "(c3)", path="/tokens/{victim}")
+ME = Request("GET", "/me")
+CHANGES = Request("GET", "/changes")
+EVENTS = Request("GET", "/events", stream=True)
+HEALTH = Request("GET", "/healthz")
+SPEC = Request("GET", "/openapi.json")
+PROBLEM_TYPE = Request("GET", "/problems/{slug}", path="/problems/slot-taken")
+
+
+@dataclass(frozen=True)
+class Row:
+    request: Request
+    expected: dict[Who, int]
+    check: Check
+
+
+def row(
+    request: Request,
+    none: int,
+    malformed: int,
+    unknown: int,
+    revoked: int,
+    admin: int,
+    p1: int,
+    p2: int,
+    c1: int,
+    c2: int,
+    check: Check,
+) -> Row:
+    statuses = (none, malformed, unknown, revoked, admin, p1, p2, c1, c2)
+    return Row(request, dict(zip(IDENTITIES, statuses, strict=True)), check)
+
+
+# fmt: off
+ROWS = [
+    #   request             none malf unkn revk admn p1   p2   c1   c2   what an allowed call did
+    row(SUBMIT_FOR_P1,      401, 401, 401, 401, 201, 201, 403, 403, 403, p1_window_added),
+    row(SUBMIT_NO_ID,       401, 401, 401, 401, 400, 201, 201, 403, 403, own_window_added),
+    row(LIST_OPEN,          401, 401, 401, 401, 200, 200, 200, 200, 200, open_slots_listed),
+    row(REMOVE_FOR_P1,      401, 401, 401, 401, 200, 200, 403, 403, 403, p1_window_removed),
+    row(RESERVE_C_FOR_C1,   401, 401, 401, 401, 201, 403, 403, 201, 403, c_held_by_c1),
+    row(RESERVE_C_NO_ID,    401, 401, 401, 401, 400, 403, 403, 201, 201, c_held_by_caller),
+    row(CONFIRM_A,          401, 401, 401, 401, 200, 403, 403, 200, 403, a_booked),
+    row(MY_RESERVATIONS,    401, 401, 401, 401, 400, 403, 403, 200, 200, own_reservations),
+    row(RESERVATIONS_OF_C1, 401, 401, 401, 401, 200, 403, 403, 200, 403, c1_reservations),
+    row(CANCEL_B,           401, 401, 401, 401, 200, 200, 403, 200, 403, b_open_again),
+    row(PROVIDERS,          401, 401, 401, 401, 200, 200, 200, 200, 200, providers_named),
+    row(P1_CALENDAR,        401, 401, 401, 401, 200, 200, 403, 403, 403, p1_calendar),
+    row(MAKE_TOKEN,         401, 401, 401, 401, 201, 403, 403, 403, 403, token_made),
+    row(LIST_TOKENS,        401, 401, 401, 401, 200, 403, 403, 403, 403, tokens_listed),
+    row(REVOKE_TOKEN,       401, 401, 401, 401, 200, 403, 403, 403, 403, victim_revoked),
+    row(ME,                 401, 401, 401, 401, 200, 200, 200, 200, 200, me_described),
+    row(CHANGES,            401, 401, 401, 401, 200, 200, 200, 200, 200, changes_listed),
+    row(EVENTS,             401, 401, 401, 401, 200, 200, 200, 200, 200, events_streamed),
+    row(HEALTH,             200, 200, 200, 200, 200, 200, 200, 200, 200, healthy),
+    row(SPEC,               200, 200, 200, 200, 200, 200, 200, 200, 200, spec_served),
+    row(PROBLEM_TYPE,       200, 200, 200, 200, 200, 200, 200, 200, 200, problem_described),
+]
+# fmt: on
+
+
+def authorizations(who: Who, tokens: Mapping[str, str]) -> tuple[str | None, ...]:
+    """The Authorization headers an identity sends (the malformed column tries several)."""
+    if who == "none":
+        return (None,)
+    if who == "malformed":
+        return MALFORMED
+    if who == "unknown":
+        return (f"Bearer {UNKNOWN}",)
+    return (f"Bearer {tokens[who]}",)
+
+
+def assert_unauthorized(response: httpx.Response, authorization: str | None) -> None:
+    assert_problem(response, 401, "unauthorized")
+    challenge = response.headers.get("WWW-Authenticate", "")
+    assert challenge.startswith("Bearer"), challenge
+    if authorization is None:
+        assert "error=" not in challenge, challenge
+    elif authorization.startswith("Bearer sbk_"):
+        assert 'error="invalid_token"' in challenge, challenge
+
+
+async def run_cell(
+    world: World, row: Row, who: Who, authorization: str | None
+) -> httpx.Response | None:
+    """Send the row's request as this identity; check the answer, and that a refusal (or a read)
+    left the database as it was. Returns an allowed answer, for the effect check."""
+    expected = row.expected[who]
+    where = f"{row.request.label} as {who} ({authorization})"
+    before = dump_database(world.db)
+    response = await world.send(row.request, authorization)
+    assert response.status_code == expected, f"{where}: {response.text}"
+    if expected == 401:
+        assert_unauthorized(response, authorization)
+    elif expected == 400:
+        assert_problem(response, 400, "invalid-request")
+    elif expected == 403:
+        assert_problem(response, 403)
+    if expected >= 400 or not row.request.writes:
+        assert dump_database(world.db) == before, f"{where} changed the database"
+    return None if expected >= 400 else response
+
+
+@pytest.mark.parametrize("row", ROWS, ids=[r.request.label for r in ROWS])
+async def test_access_matrix_row(row: Row, worlds: WorldMaker) -> None:
+    shared = await worlds()
+    assert dump_database(shared.db) == shared.template.dump
+    for who in IDENTITIES:
+        tokens = shared.template.tokens
+        for authorization in authorizations(who, tokens):
+            allowed = row.expected[who] < 400
+            world = await worlds() if allowed and row.request.writes else shared
+            response = await run_cell(world, row, who, authorization)
+            if response is not None:
+                await row.check(world, who, response)
+    assert dump_database(shared.db) == shared.template.dump
+
+
+def test_the_table_has_a_row_for_every_route() -> None:
+    routed = {(op.method, op.path) for op in OPERATIONS}
+    tabled = {(r.request.method, r.request.route) for r in ROWS}
+    assert tabled == routed
+    public = {(op.method, op.path) for op in OPERATIONS if op.public}
+    open_to_all = {(r.request.method, r.request.route) for r in ROWS if r.expected["none"] == 200}
+    assert open_to_all == public
+
+
+# --- ids, query strings, and what one client sees of another ------------------------------------
+
+
+@dataclass
+class Refusal:
+    who: str
+    method: str
+    path: str
+    named: str
+    json: dict[str, str] | None = None
+    params: dict[str, str] = field(default_factory=dict)
+
+
+async def test_a_token_in_the_query_string_is_not_accepted(worlds: WorldMaker) -> None:
+    world = await worlds()
+    tokens = world.template.tokens
+    for name in ("token", "access_token"):
+        for who, method, path, body in [
+            ("admin", "GET", "/me", None),
+            ("c1", "GET", "/reservations", None),
+            ("p1", "POST", "/availability", NEW_WINDOW),
+        ]:
+            response = await world.http.request(method, path, params={name: tokens[who]}, json=body)
+            assert_unauthorized(response, None)
+            assert dump_database(world.db) == world.template.dump
+
+
+async def test_an_id_that_is_not_the_tokens_own_is_refused_with_advice(
+    worlds: WorldMaker,
+) -> None:
+    world = await worlds()
+    ids = world.template.ids
+    c_hold = {"timeSlotId": ids["C"], "timeSlot": C_AT}
+    for case in [
+        Refusal("p2", "POST", "/availability", "providerId", {"providerId": "p1", **NEW_WINDOW}),
+        Refusal("p2", "DELETE", "/availability", "providerId", {"providerId": "p1", **NEW_WINDOW}),
+        Refusal("c2", "POST", "/availability/reserve", "clientId", {"clientId": "c1", **c_hold}),
+        Refusal(
+            "c1",
+            "PUT",
+            f"/availability/confirm/{ids['A']}",
+            "clientId",
+            {"clientId": "c2", "timeSlot": A_AT},
+        ),
+        Refusal("c2", "GET", "/reservations", "clientId", params={"clientId": "c1"}),
+        Refusal("c2", "DELETE", f"/reservations/{ids['B']}", "clientId", {"clientId": "c1"}),
+        Refusal("c2", "DELETE", f"/reservations/{ids['B']}", "clientId", params={"clientId": "c1"}),
+        Refusal("p2", "DELETE", f"/reservations/{ids['B']}", "providerId", {"providerId": "p1"}),
+    ]:
+        response = await world.http.request(
+            case.method,
+            case.path,
+            json=case.json,
+            params=case.params,
+            headers={"Authorization": world.bearer(case.who)},
+        )
+        problem = assert_problem(response, 403, "forbidden")
+        assert f"leave {case.named} out or send your own" in problem["detail"], (case, problem)
+        assert dump_database(world.db) == world.template.dump, case
+
+
+async def test_a_client_never_sees_another_clients_reservations(worlds: WorldMaker) -> None:
+    world = await worlds()
+    ids = world.template.ids
+    theirs = await world.calendar("p2")
+    c2 = {"Authorization": world.bearer("c2")}
+    for slot in [theirs[A_AT], {"timeSlotId": ids["C"], "timestamp": C_AT}]:
+        held = await world.http.post(
+            "/availability/reserve",
+            json={"timeSlotId": slot["timeSlotId"], "timeSlot": slot["timestamp"]},
+            headers=c2,
+        )
+        assert held.status_code == 201, held.text
+    mine = await world.http.get("/reservations", headers={"Authorization": world.bearer("c1")})
+    assert mine.status_code == 200, mine.text
+    listed = mine.json()["reservations"]
+    assert [s["timeSlotId"] for s in listed] == [ids["A"], ids["B"]]
+    assert {s["clientId"] for s in listed} == {"c1"}
+    assert '"clientId":"c2"' not in mine.text.replace(" ", "")
+    seen_by_c2 = (await world.http.get("/reservations", headers=c2)).json()["reservations"]
+    assert {s["timeSlotId"] for s in seen_by_c2} == {theirs[A_AT]["timeSlotId"], ids["C"]}
+    assert {s["clientId"] for s in seen_by_c2} == {"c2"}
