@@ -214,6 +214,16 @@ class Health(_Answer):
     database: str
 
 
+class RulesInForce(_Answer):
+    """Answer to GET /rules: the booking rules this server applies."""
+
+    slot_minutes: float
+    hold_minutes: float
+    notice_hours: float
+    max_holds: int
+    max_window_days: float
+
+
 class FieldError(_Answer):
     """One invalid field of a request."""
 

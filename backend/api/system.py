@@ -9,7 +9,7 @@ from aiohttp import web
 from backend.api.operation import Operation, answer
 from backend.problems import PROBLEM_TYPES, ProblemError
 from backend.services import services
-from shared.wire import Health, ProblemDescription
+from shared.wire import Health, ProblemDescription, RulesInForce
 
 OPENAPI_KEY = web.AppKey("openapi", bytes)
 
@@ -20,6 +20,19 @@ async def health(request: web.Request) -> web.Response:
     except Exception as error:  # a failing database is what this route exists to report
         return answer(Health(status="failing", database=str(error) or type(error).__name__), 503)
     return answer(Health(status="ok", database=f"ok (SQLite {sqlite3.sqlite_version})"))
+
+
+async def rules_in_force(request: web.Request) -> web.Response:
+    s = services(request).settings
+    return answer(
+        RulesInForce(
+            slot_minutes=s.slot_minutes,
+            hold_minutes=s.hold_minutes,
+            notice_hours=s.notice_hours,
+            max_holds=s.max_holds,
+            max_window_days=s.max_window_days,
+        )
+    )
 
 
 async def openapi_document(request: web.Request) -> web.Response:
@@ -50,6 +63,15 @@ OPERATIONS = [
             200: (Health, "The server and its database answer"),
             503: (Health, "The database does not answer"),
         },
+    ),
+    Operation(
+        "GET",
+        "/rules",
+        rules_in_force,
+        summary="The booking rules in force: slot length, hold, notice and limits",
+        tag="system",
+        public=True,
+        answers={200: (RulesInForce, "The rules")},
     ),
     Operation(
         "GET",

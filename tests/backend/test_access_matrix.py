@@ -392,6 +392,10 @@ async def healthy(world: World, who: Who, response: httpx.Response) -> None:
     assert response.json()["status"] == "ok"
 
 
+async def rules_described(world: World, who: Who, response: httpx.Response) -> None:
+    assert response.json()["slotMinutes"] == 15
+
+
 async def spec_served(world: World, who: Who, response: httpx.Response) -> None:
     assert response.json()["openapi"] == "3.1.0"
 
@@ -442,6 +446,7 @@ ME = Request("GET", "/me")
 CHANGES = Request("GET", "/changes")
 EVENTS = Request("GET", "/events", stream=True)
 HEALTH = Request("GET", "/healthz")
+RULES = Request("GET", "/rules")
 SPEC = Request("GET", "/openapi.json")
 PROBLEM_TYPE = Request("GET", "/problems/{slug}", path="/problems/slot-taken")
 
@@ -492,6 +497,7 @@ ROWS = [
     row(CHANGES,            401, 401, 401, 401, 200, 200, 200, 200, 200, changes_listed),
     row(EVENTS,             401, 401, 401, 401, 200, 200, 200, 200, 200, events_streamed),
     row(HEALTH,             200, 200, 200, 200, 200, 200, 200, 200, 200, healthy),
+    row(RULES,              200, 200, 200, 200, 200, 200, 200, 200, 200, rules_described),
     row(SPEC,               200, 200, 200, 200, 200, 200, 200, 200, 200, spec_served),
     row(PROBLEM_TYPE,       200, 200, 200, 200, 200, 200, 200, 200, 200, problem_described),
 ]

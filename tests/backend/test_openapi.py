@@ -169,7 +169,12 @@ async def test_request_bodies_are_the_wire_structs_of_shared_wire(spec: dict[str
 
 # --- who may call what ---------------------------------------------------------------------------
 
-PUBLIC = {("/healthz", "get"), ("/openapi.json", "get"), ("/problems/{slug}", "get")}
+PUBLIC = {
+    ("/healthz", "get"),
+    ("/rules", "get"),
+    ("/openapi.json", "get"),
+    ("/problems/{slug}", "get"),
+}
 """The operations anyone may call, without a token."""
 
 
@@ -364,6 +369,14 @@ async def exercise_cancel_and_the_rest(rec: Recorder, slots: list[dict[str, Any]
     backwards = {**WINDOW, "endTime": WINDOW["startTime"]}
     await rec.call("DELETE", "/availability", 422, json=backwards)
     await rec.call("GET", "/healthz", 200)
+    rules = await rec.call("GET", "/rules", 200)
+    assert rules.json() == {
+        "slotMinutes": 15,
+        "holdMinutes": 30,
+        "noticeHours": 24,
+        "maxHolds": 5,
+        "maxWindowDays": 31,
+    }
     await rec.call("GET", "/openapi.json", 200)
     await rec.call("GET", "/problems/{slug}", 200, ids={"slug": "slot-taken"})
     await rec.call("GET", "/problems/{slug}", 404, ids={"slug": "no-such-problem"})
