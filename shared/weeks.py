@@ -62,6 +62,14 @@ class WeekLayout:
         return cached
 
     @property
+    def zone_label(self) -> str:
+        """The zone's abbreviation in the middle of the week (CET, EDT, UTC), else its name."""
+        middle = self.days[len(self.days) // 2]
+        moment = datetime.combine(middle, time(12), tzinfo=self.zone)
+        abbreviation = moment.tzname() or ""
+        return abbreviation if abbreviation and abbreviation[0] not in "+-" else str(self.zone)
+
+    @property
     def first_start(self) -> int:
         return min(s for row in self.cells for s in row if s is not None)
 

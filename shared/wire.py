@@ -354,6 +354,8 @@ class Change(_Answer):
     timestamp: ResponseTime
     status: SlotStatus
     client_id: str | UnsetType = UNSET
+    expires_at: ResponseTime | UnsetType = UNSET
+    """On a `reserved` change: when the hold lapses unless confirmed."""
 
 
 class Changes(_Answer):

@@ -1,0 +1,292 @@
+"""The slotbook HTTP API as Python calls: httpx underneath, the shared Structs on top.
+
+No Textual here. Every write sends an Idempotency-Key, so a write whose answer was lost to the
+network is retried safely with the same key. `follow` streams the change feed, resuming after the
+last change seen whenever the connection drops.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import httpx
+import msgspec
+from httpx_sse import aconnect_sse
+
+from shared.timefmt import format_time
+from shared.wire import (
+    AvailabilityRemoved,
+    AvailabilitySubmitted,
+    CancelAnswer,
+    Change,
+    Changes,
+    Me,
+    OpenSlotsPage,
+    Problem,
+    Provider,
+    Providers,
+    ProviderSlots,
+    ReservationAnswer,
+    Reservations,
+    Resync,
+    RulesInForce,
+    TimeSlot,
+    TokenCreated,
+)
+from tui.errors import ApiError, Gone, Unreachable, error_for
+
+T = TypeVar("T")
+
+WRITE_RETRIES = 2
+"""Extra attempts for a write whose answer was lost (same Idempotency-Key each time)."""
+
+
+@dataclass(frozen=True)
+class Connected:
+    """The feed is live again (after `since`)."""
+
+    since: int
+
+
+@dataclass(frozen=True)
+class Disconnected:
+    """The feed dropped; it retries in `retry_in` seconds."""
+
+    reason: str
+    retry_in: float
+
+
+FeedEvent = Change | Resync | Connected | Disconnected
+
+
+class SlotbookClient:
+    """One server, one token."""
+
+    def __init__(
+        self,
+        base_url: str,
+        token: str | None,
+        *,
+        timeout: float = 10.0,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self.base_url = base_url.rstrip("/")
+        self.token = token
+        self._http = httpx.AsyncClient(
+            base_url=self.base_url, headers=headers, timeout=timeout, transport=transport
+        )
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    # --- plumbing ------------------------------------------------------------------------------
+
+    async def _call(
+        self,
+        method: str,
+        path: str,
+        answer: type[T],
+        *,
+        params: Mapping[str, Any] | None = None,
+        body: Any = None,
+    ) -> T:
+        write = method in {"POST", "PUT", "DELETE"}
+        headers = {"Idempotency-Key": uuid.uuid4().hex} if write else {}
+        content = None if body is None else msgspec.json.encode(body)
+        if content is not None:
+            headers["Content-Type"] = "application/json"
+        attempts = 1 + (WRITE_RETRIES if write else 1)
+        for attempt in range(attempts):
+            try:
+                response = await self._http.request(
+                    method, path, params=params, content=content, headers=headers
+                )
+            except httpx.TransportError as error:
+                if attempt + 1 == attempts:
+                    raise Unreachable(
+                        f"{self.base_url} did not answer: {_describe(error)}"
+                    ) from None
+                await asyncio.sleep(0.2 * (attempt + 1))
+                continue
+            if response.status_code == 409 and _slug(response) == "idempotency-key-in-use":
+                await asyncio.sleep(0.2 * (attempt + 1))  # our first try is still running
+                continue
+            return _decode(response, answer)
+        raise Unreachable(f"{self.base_url} did not finish the request")
+
+    # --- reads -----------------------------------------------------------------------------------
+
+    async def me(self) -> Me:
+        return await self._call("GET", "/me", Me)
+
+    async def rules(self) -> RulesInForce:
+        return await self._call("GET", "/rules", RulesInForce)
+
+    async def providers(self) -> list[Provider]:
+        return (await self._call("GET", "/providers", Providers)).providers
+
+    async def open_slots(
+        self, start: float, end: float, provider_id: str | None = None
+    ) -> list[TimeSlot]:
+        """Every slot a client could reserve now in [start, end), following the pages."""
+        params: dict[str, Any] = {
+            "startTime": format_time(start),
+            "endTime": format_time(end),
+            "limit": 5000,
+        }
+        if provider_id is not None:
+            params["providerId"] = provider_id
+        found: list[TimeSlot] = []
+        while True:
+            page = await self._call("GET", "/availability", OpenSlotsPage, params=params)
+            found += page.available_time_slots
+            if page.next_cursor is None:
+                return found
+            params["cursor"] = page.next_cursor
+
+    async def provider_slots(self, provider_id: str, start: float, end: float) -> list[TimeSlot]:
+        params = {"startTime": format_time(start), "endTime": format_time(end)}
+        path = f"/providers/{httpx.URL(provider_id).raw_path.decode()}/slots"
+        return (await self._call("GET", path, ProviderSlots, params=params)).time_slots
+
+    async def reservations(self, client_id: str | None = None) -> list[TimeSlot]:
+        params = {"clientId": client_id} if client_id else None
+        return (await self._call("GET", "/reservations", Reservations, params=params)).reservations
+
+    async def head(self) -> int:
+        """Where the change log stands now."""
+        return (await self._call("GET", "/changes", Changes)).last_seq
+
+    async def changes(self, since: int, *, wait: float = 0, limit: int = 500) -> Changes:
+        params = {"since": since, "wait": wait, "limit": limit}
+        return await self._call("GET", "/changes", Changes, params=params)
+
+    # --- writes ----------------------------------------------------------------------------------
+
+    async def submit(
+        self, start: float, end: float, provider_id: str | None = None
+    ) -> AvailabilitySubmitted:
+        return await self._call(
+            "POST", "/availability", AvailabilitySubmitted, body=_window(start, end, provider_id)
+        )
+
+    async def remove(
+        self, start: float, end: float, provider_id: str | None = None
+    ) -> AvailabilityRemoved:
+        return await self._call(
+            "DELETE", "/availability", AvailabilityRemoved, body=_window(start, end, provider_id)
+        )
+
+    async def reserve(self, slot: TimeSlot, client_id: str | None = None) -> ReservationAnswer:
+        body = {"timeSlot": slot.timestamp, "timeSlotId": slot.time_slot_id}
+        if client_id:
+            body["clientId"] = client_id
+        return await self._call("POST", "/availability/reserve", ReservationAnswer, body=body)
+
+    async def confirm(self, slot: TimeSlot, client_id: str | None = None) -> ReservationAnswer:
+        body = {"timeSlot": slot.timestamp}
+        if client_id:
+            body["clientId"] = client_id
+        path = f"/availability/confirm/{slot.time_slot_id}"
+        return await self._call("PUT", path, ReservationAnswer, body=body)
+
+    async def cancel(self, slot_id: str) -> CancelAnswer:
+        return await self._call("DELETE", f"/reservations/{slot_id}", CancelAnswer)
+
+    async def create_token(self, role: str, subject: str | None, name: str) -> TokenCreated:
+        body = {"role": role, "name": name} | ({"subject": subject} if subject else {})
+        return await self._call("POST", "/tokens", TokenCreated, body=body)
+
+    # --- the feed --------------------------------------------------------------------------------
+
+    async def follow(
+        self, since: int, *, read_timeout: float = 45.0, max_backoff: float = 10.0
+    ) -> AsyncIterator[FeedEvent]:
+        """Changes after `since`, for as long as the caller iterates.
+
+        Drops are retried with backoff and resumed with Last-Event-ID, so no change is missed or
+        repeated. When the server cannot resume (its log moved on, or we fell behind) this yields a
+        Resync naming the seq to continue from: reload what you show, then carry on.
+        """
+        last = since
+        delay = 0.5
+        timeout = httpx.Timeout(10.0, read=read_timeout)
+        while True:
+            try:
+                async with aconnect_sse(
+                    self._http,
+                    "GET",
+                    "/events",
+                    headers={"Last-Event-ID": str(last)},
+                    timeout=timeout,
+                ) as source:
+                    if source.response.status_code != 200:
+                        await source.response.aread()
+                        _decode(source.response, Changes)  # raises the problem it carries
+                    yield Connected(last)
+                    delay = 0.5
+                    async for event in source.aiter_sse():
+                        if not event.data:  # the retry advice, or a comment
+                            continue
+                        if event.event == "resync":
+                            reason = msgspec.json.decode(event.data, type=Resync).reason
+                            last = await self.head()
+                            yield Resync(reason=reason, last_seq=last)
+                            break
+                        change = msgspec.json.decode(event.data, type=Change)
+                        last = change.seq
+                        yield change
+                    else:
+                        raise httpx.RemoteProtocolError("the server ended the stream")
+            except Gone:
+                head = await self.head()
+                yield Resync(
+                    reason="the server no longer holds our place in its log", last_seq=head
+                )
+                last = head
+            except (httpx.TransportError, Unreachable, ApiError, msgspec.DecodeError) as error:
+                yield Disconnected(_describe(error), delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, max_backoff)
+
+
+def _window(start: float, end: float, provider_id: str | None) -> dict[str, str]:
+    body = {"startTime": format_time(start), "endTime": format_time(end)}
+    if provider_id:
+        body["providerId"] = provider_id
+    return body
+
+
+def _slug(response: httpx.Response) -> str:
+    if not response.headers.get("content-type", "").startswith("application/problem+json"):
+        return ""
+    try:
+        return msgspec.json.decode(response.content, type=Problem).type.rsplit("/", 1)[-1]
+    except msgspec.MsgspecError:
+        return ""
+
+
+def _decode(response: httpx.Response, answer: type[T]) -> T:
+    if response.is_success:
+        return msgspec.json.decode(response.content, type=answer)
+    problem: Problem | None = None
+    if response.headers.get("content-type", "").startswith("application/problem+json"):
+        try:
+            problem = msgspec.json.decode(response.content, type=Problem)
+        except msgspec.MsgspecError:
+            problem = None
+    retry_after = float(response.headers.get("Retry-After", "1") or 1)
+    raise error_for(response.status_code, problem, retry_after, response.text)
+
+
+def _describe(error: Exception) -> str:
+    if isinstance(error, httpx.ConnectError):
+        return "connection refused"
+    if isinstance(error, httpx.TimeoutException):
+        return "timed out"
+    return str(error) or type(error).__name__

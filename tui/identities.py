@@ -1,0 +1,192 @@
+"""Who the user is on the embedded server: the providers and clients they have been, with tokens.
+
+With its own server the app makes a token for each person the user says they are (a provider
+called "Dr Ada Lovelace", a client called "Sam"), keeps those tokens in `identities.json` in the
+data folder, readable by the user alone, and remembers which one is in use, so the next start
+carries on as the same person.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import tempfile
+import unicodedata
+from collections.abc import Collection
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import msgspec
+
+IdentityRole = Literal["provider", "client"]
+
+FILE_NAME = "identities.json"
+CORRUPT_SUFFIX = ".corrupt"
+MAX_SUBJECT_LENGTH = 64
+FALLBACK_SUBJECT = "user"
+
+_SPELLED_OUT = str.maketrans(
+    {"ß": "ss", "æ": "ae", "Æ": "AE", "œ": "oe", "Œ": "OE", "ø": "o", "Ø": "O", "ł": "l",
+     "Ł": "L", "đ": "d", "Đ": "D", "þ": "th", "Þ": "TH", "ı": "i"}
+)  # fmt: skip
+"""Latin letters that Unicode does not decompose into a base letter and an accent."""
+
+
+@dataclass(frozen=True)
+class Identity:
+    """One person the user can act as on the embedded server."""
+
+    role: IdentityRole
+    """"provider" or "client"."""
+    subject: str
+    """The providerId or clientId the token acts as."""
+    name: str
+    """The name people see (a provider's display name)."""
+    token: str
+    """The bearer token, a secret."""
+
+
+class _Current(msgspec.Struct, forbid_unknown_fields=True):
+    """Which identity is in use, by its role and subject."""
+
+    role: IdentityRole
+    subject: str
+
+
+class _Stored(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """The file's contents."""
+
+    version: Literal[1] = 1
+    current: _Current | None = None
+    identities: list[Identity] = msgspec.field(default_factory=list)
+
+
+class UnknownIdentity(LookupError):
+    """IdentityStore.use was asked for someone the store does not hold."""
+
+
+class IdentityStore:
+    """The identities in `folder / identities.json`.
+
+    Every call reads the file afresh and every change rewrites it whole, atomically (a temporary
+    file renamed over it) and with mode 0600, so a crash never leaves half a file and two apps on
+    one data folder see each other's changes. A missing file is an empty store; an unreadable one
+    is moved aside to `identities.json.corrupt` and the store starts empty.
+    """
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.path = folder / FILE_NAME
+
+    def all(self) -> list[Identity]:
+        """Every identity, in the order they were added."""
+        return list(self._load().identities)
+
+    def current(self) -> Identity | None:
+        """The identity in use, if any."""
+        stored = self._load()
+        return (
+            _find(stored, stored.current.subject, stored.current.role) if stored.current else None
+        )
+
+    def add(self, identity: Identity, *, make_current: bool = True) -> None:
+        """Keep `identity` (replacing one with the same role and subject) and, unless told not
+        to, make it the one in use."""
+        stored = self._load()
+        others = [
+            i for i in stored.identities if (i.role, i.subject) != (identity.role, identity.subject)
+        ]
+        current = _Current(identity.role, identity.subject) if make_current else stored.current
+        self._save(_Stored(current=current, identities=[*others, identity]))
+
+    def use(self, subject: str, role: str) -> Identity:
+        """Switch to the identity with this subject and role, and return it."""
+        stored = self._load()
+        found = _find(stored, subject, role)
+        if found is None:
+            raise UnknownIdentity(f"no {role} '{subject}' among the saved identities")
+        self._save(
+            _Stored(current=_Current(found.role, found.subject), identities=stored.identities)
+        )
+        return found
+
+    def forget_all(self) -> None:
+        """Drop every identity (the tokens stay valid on the server until revoked there)."""
+        self.path.unlink(missing_ok=True)
+
+    # --- the file ----------------------------------------------------------------------------
+
+    def _load(self) -> _Stored:
+        """The file's contents; empty when missing, unreadable or not what we wrote."""
+        try:
+            raw = self.path.read_bytes()
+        except OSError:
+            return _Stored()
+        try:
+            return msgspec.json.decode(raw, type=_Stored)
+        except msgspec.MsgspecError:
+            self._move_aside()
+            return _Stored()
+
+    def _move_aside(self) -> None:
+        """Keep a corrupt file for inspection, out of the way of the next write."""
+        with contextlib.suppress(OSError):
+            os.replace(self.path, self.path.with_name(self.path.name + CORRUPT_SUFFIX))
+
+    def _save(self, stored: _Stored) -> None:
+        """Write the whole file atomically, readable and writable by the user alone."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        data = msgspec.json.format(msgspec.json.encode(stored), indent=2) + b"\n"
+        write_private_file(self.path, data)
+
+
+def write_private_file(path: Path, data: bytes) -> None:
+    """Replace `path` with `data` atomically, with mode 0600: other users cannot read it, and a
+    reader sees the old file or the new one, never part of either."""
+    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as file:
+            os.fchmod(file.fileno(), 0o600)
+            file.write(data)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
+
+
+def _find(stored: _Stored, subject: str, role: str) -> Identity | None:
+    """The stored identity with this subject and role."""
+    for identity in stored.identities:
+        if identity.subject == subject and identity.role == role:
+            return identity
+    return None
+
+
+def slug(name: str) -> str:
+    """A name as lowercase ASCII words joined by hyphens ("Zoë O'Neil" -> "zoe-o-neil"); ""
+    when nothing of it is Latin."""
+    ascii_text = (
+        unicodedata.normalize("NFKD", name.translate(_SPELLED_OUT))
+        .encode("ascii", "ignore")
+        .decode("ascii")
+    )
+    return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
+
+
+def subject_for(name: str, taken: Collection[str]) -> str:
+    """A readable id for a new provider or client: the name's slug ("Dr Ada Lovelace" ->
+    "dr-ada-lovelace"; "user" when the name has no Latin letters), made unique against `taken`
+    with "-2", "-3", ..., and at most 64 characters."""
+    base = slug(name) or FALLBACK_SUBJECT
+    number = 1
+    while True:
+        suffix = "" if number == 1 else f"-{number}"
+        candidate = base[: MAX_SUBJECT_LENGTH - len(suffix)].rstrip("-") + suffix
+        if candidate not in taken:
+            return candidate
+        number += 1

@@ -1,0 +1,89 @@
+"""? : the keys of the screen you are on, and what the grid's glyphs mean."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen, Screen
+from textual.widgets import Static
+
+from tui.widgets.week_grid import CellState
+
+LEGEND = [
+    (CellState.OPEN, "open: clients can book it"),
+    (CellState.HELD, "held by a client, lapses unless confirmed"),
+    (CellState.BOOKED, "booked"),
+    (CellState.MINE_HELD, "held by you (client view)"),
+    (CellState.TAKEN, "taken by someone else"),
+    (CellState.PAST, "past, or too soon to book"),
+    (CellState.PENDING_PAINT, "painted, not saved yet"),
+    (CellState.PENDING_ERASE, "to be removed, not saved yet"),
+    (CellState.EMPTY, "not open"),
+]
+
+
+class HelpScreen(ModalScreen[None]):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,question_mark,q", "dismiss", "Close", id="help.close"),
+    ]
+
+    DEFAULT_CSS = """
+    HelpScreen { align: center middle; }
+    HelpScreen > VerticalScroll {
+        width: 76; max-width: 100%; height: 90%; border: thick $accent; background: $surface;
+        padding: 0 1;
+    }
+    """
+
+    def __init__(self, screen: Screen[object]) -> None:
+        super().__init__()
+        self.for_screen = screen
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll():
+            yield Static(self._keys())
+            yield Static(self._legend())
+            yield Static(
+                Text(
+                    "ctrl+p opens the command palette: every action by name.\n"
+                    "Times are shown in your time zone; the grid's corner names it.",
+                    style="italic",
+                )
+            )
+
+    def _keys(self) -> Table:
+        table = Table(title="Keys", expand=True, show_edge=False, box=None)
+        table.add_column("Key", style="bold", no_wrap=True)
+        table.add_column("Does")
+        seen: set[str] = set()
+        for node in [self.for_screen.focused, self.for_screen, self.app]:
+            if node is None:
+                continue
+            for binding in node.BINDINGS:
+                if not isinstance(binding, Binding) or not binding.description:
+                    continue
+                keys = ", ".join(
+                    self.app.get_key_display(Binding(k, "")) for k in binding.key.split(",")
+                )
+                if binding.description in seen:
+                    continue
+                seen.add(binding.description)
+                table.add_row(keys, binding.description)
+        return table
+
+    @staticmethod
+    def _legend() -> Table:
+        table = Table(title="The grid", expand=True, show_edge=False, box=None)
+        table.add_column("Glyph", no_wrap=True)
+        table.add_column("Means")
+        for state, meaning in LEGEND:
+            table.add_row(state.glyph, meaning)
+        return table
+
+    def action_dismiss(self) -> None:  # type: ignore[override]
+        self.dismiss(None)

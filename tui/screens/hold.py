@@ -1,0 +1,132 @@
+"""The hold dialog: the slot you hold, how long it stays yours, confirm or release it."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Label, Static
+
+from shared.timefmt import parse_time
+from shared.wire import TimeSlot
+from tui.errors import ApiError, Gone, Unreachable
+from tui.messages import FeedChanged
+from tui.session import Session, countdown
+from tui.sync import start_of
+
+
+class HoldDialog(ModalScreen[str | None]):
+    """Shows a live countdown; answers "confirmed", "released", or None (kept, closed)."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("c", "confirm", "Confirm", id="hold.confirm"),
+        Binding("x", "release", "Release", id="hold.release"),
+        Binding("escape", "close", "Close (keep the hold)", id="hold.close"),
+    ]
+
+    DEFAULT_CSS = """
+    HoldDialog { align: center middle; }
+    HoldDialog > Vertical {
+        width: 60; max-width: 100%; height: auto; border: thick $accent; padding: 1 2;
+        background: $surface;
+    }
+    HoldDialog #title { text-style: bold; width: 100%; content-align: center middle; }
+    HoldDialog #when { width: 100%; text-align: center; margin: 1 0; }
+    HoldDialog #countdown { width: 100%; text-align: center; text-style: bold; }
+    HoldDialog #countdown.lapsed { color: $error; }
+    HoldDialog Horizontal { height: auto; align: center middle; margin-top: 1; }
+    HoldDialog Button { margin: 0 1; }
+    """
+
+    def __init__(self, session: Session, slot: TimeSlot, provider_name: str) -> None:
+        super().__init__()
+        self.session = session
+        self.slot = slot
+        self.provider_name = provider_name
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Label("Held for you", id="title")
+            yield Static(
+                f"{self.provider_name}\n{self.session.when(start_of(self.slot), '%A %d %B, %H:%M')}"
+                f" ({self.slot.duration:g} min)",
+                id="when",
+            )
+            yield Static("", id="countdown")
+            with Horizontal():
+                yield Button("Confirm (c)", variant="success", id="confirm")
+                yield Button("Release (x)", variant="error", id="release")
+                yield Button("Close (esc)", id="close")
+
+    def on_mount(self) -> None:
+        self.tick()
+        self.set_interval(1, self.tick)
+
+    @property
+    def expires(self) -> float | None:
+        return parse_time(self.slot.expires_at) if isinstance(self.slot.expires_at, str) else None
+
+    def tick(self) -> None:
+        expires = self.expires
+        shown = self.query_one("#countdown", Static)
+        if expires is None:
+            shown.update("")
+            return
+        left = expires - self.session.now()
+        until = self.session.when(expires, "%H:%M:%S")
+        shown.update(f"{countdown(left)} (until {until})")
+        shown.set_class(left <= 0, "lapsed")
+        self.query_one("#confirm", Button).disabled = left <= 0
+
+    def on_feed_changed(self, message: FeedChanged) -> None:
+        change = message.change
+        if change.time_slot_id != self.slot.time_slot_id:
+            return
+        if change.kind in ("expired", "cancelled", "deleted"):
+            self.notify("Your hold on this slot has ended.", severity="warning")
+            self.dismiss(None)
+
+    @on(Button.Pressed, "#confirm")
+    def action_confirm(self) -> None:
+        self.confirm()
+
+    @on(Button.Pressed, "#release")
+    def action_release(self) -> None:
+        self.release()
+
+    @on(Button.Pressed, "#close")
+    def action_close(self) -> None:
+        self.dismiss(None)
+
+    @work(exclusive=True, group="hold-dialog")
+    async def confirm(self) -> None:
+        try:
+            await self.session.client.confirm(self.slot)
+        except Gone:
+            self.notify(
+                "The hold lapsed before it was confirmed. Hold it again if it is free.",
+                title="Too late",
+                severity="warning",
+            )
+            self.dismiss(None)
+            return
+        except (ApiError, Unreachable) as error:
+            self.notify(f"Not confirmed: {error}. {error.advice}", severity="error")
+            return
+        when = self.session.when(start_of(self.slot))
+        self.notify(f"{when} with {self.provider_name}", title="Booked")
+        self.dismiss("confirmed")
+
+    @work(exclusive=True, group="hold-dialog")
+    async def release(self) -> None:
+        try:
+            await self.session.client.cancel(self.slot.time_slot_id)
+        except (ApiError, Unreachable) as error:
+            self.notify(f"Not released: {error}. {error.advice}", severity="error")
+            return
+        self.notify("Released: the slot is open for others again.")
+        self.dismiss("released")

@@ -1,0 +1,227 @@
+"""The provider's week: paint when clients can come, erase what is no longer free, save."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual import work
+from textual.binding import Binding, BindingType
+
+from shared.timefmt import parse_time
+from shared.wire import TimeSlot
+from tui.draft import Draft, Existing, Refusal
+from tui.errors import ApiError, Unreachable
+from tui.screens.week import WeekScreen
+from tui.session import Session, countdown
+from tui.sync import Window
+from tui.widgets.week_grid import Cell, CellState, WeekGrid
+
+
+class ProviderScreen(WeekScreen):
+    """Paint availability on the week; held and booked cells show who and stay put."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        *WeekScreen.BINDINGS,
+        Binding("ctrl+s", "save", "Save", id="provider.save"),
+        Binding("u", "undo", "Undo", id="provider.undo"),
+        Binding("b", "bookings", "Bookings", id="provider.bookings"),
+    ]
+
+    def __init__(self, session: Session, provider_id: str) -> None:
+        super().__init__(session, provider_id)
+        self.draft = Draft(session.slot_seconds)
+        self.saving = False
+        self.edits_handled = 0
+
+    @property
+    def acting_for(self) -> str | None:
+        """The providerId to name in requests: only an admin names one."""
+        return self.provider_id if self.session.me.role == "admin" else None
+
+    async def fetch(self, window: Window) -> list[TimeSlot]:
+        assert self.provider_id is not None
+        return await self.session.client.provider_slots(self.provider_id, window.start, window.end)
+
+    # --- what each cell shows ---------------------------------------------------------------
+
+    def existing(self, start: int) -> Existing:
+        slot = self.mirror.at(self.provider_id or "", start)
+        if start < self.session.now():
+            return Existing.PAST
+        if slot is None:
+            return Existing.NOTHING
+        if slot.status == "AVAILABLE":
+            return Existing.OPEN
+        return Existing.TAKEN
+
+    def cells(self) -> dict[int, Cell]:
+        shown: dict[int, Cell] = {}
+        now = self.session.now()
+        for row in self.week.cells:
+            for start in row:
+                if start is None:
+                    continue
+                cell = self._cell(start, now)
+                if cell is not None:
+                    shown[start] = cell
+        return shown
+
+    def _cell(self, start: int, now: float) -> Cell | None:
+        if start in self.draft.paint:
+            return Cell(CellState.PENDING_PAINT, "new")
+        if start in self.draft.erase:
+            return Cell(CellState.PENDING_ERASE, "remove")
+        slot = self.mirror.at(self.provider_id or "", start)
+        if slot is None:
+            return Cell(CellState.PAST) if start < now else None
+        if start < now:
+            return Cell(CellState.PAST, slot.client_id if isinstance(slot.client_id, str) else "")
+        if slot.status == "AVAILABLE":
+            return Cell(CellState.OPEN, "open")
+        who = slot.client_id if isinstance(slot.client_id, str) else "?"
+        state = CellState.HELD if slot.status == "RESERVED" else CellState.BOOKED
+        return Cell(state, who)
+
+    def describe_cursor(self) -> None:
+        start = self.grid.cursor_start
+        parts: list[str] = []
+        if start is not None:
+            parts.append(self.session.when(start))
+            slot = self.mirror.at(self.provider_id or "", start)
+            if start in self.draft.paint:
+                parts.append("new, not saved yet")
+            elif start in self.draft.erase:
+                parts.append("to be removed, not saved yet")
+            elif slot is None:
+                parts.append("past" if start < self.session.now() else "not open")
+            elif slot.status == "AVAILABLE":
+                parts.append("open")
+            else:
+                parts.append(self._who_holds(slot))
+        if self.draft.pending:
+            parts.append(f"{self.draft.pending} unsaved: ctrl+s saves, u undoes")
+        self.set_info("  ·  ".join(parts))
+        self._refresh_status()
+
+    def _who_holds(self, slot: TimeSlot) -> str:
+        who = slot.client_id if isinstance(slot.client_id, str) else "a client"
+        if slot.status == "CONFIRMED":
+            return f"booked by {who}"
+        left = ""
+        if isinstance(slot.expires_at, str):
+            left = f", {countdown(parse_time(slot.expires_at) - self.session.now())}"
+        return f"held by {who}{left}"
+
+    # --- painting --------------------------------------------------------------------------------
+
+    def _existing_map(self, starts: list[int]) -> dict[int, Existing]:
+        return {s: self.existing(s) for s in starts}
+
+    def on_week_grid_toggled(self, message: WeekGrid.Toggled) -> None:
+        self._after_edit(self.draft.toggle(message.starts, self._existing_map(message.starts)))
+
+    def on_week_grid_erased(self, message: WeekGrid.Erased) -> None:
+        refused = self.draft.apply(message.starts, self._existing_map(message.starts), erase=True)
+        self._after_edit(refused)
+
+    def on_week_grid_painted(self, message: WeekGrid.Painted) -> None:
+        refused = self.draft.apply(
+            message.starts, self._existing_map(message.starts), erase=message.erase
+        )
+        self._after_edit(refused)
+
+    def _after_edit(self, refused: list[Refusal]) -> None:
+        self.edits_handled += 1
+        self.redraw()
+        if not refused:
+            return
+        taken = [r for r in refused if r.why is Existing.TAKEN]
+        if taken:
+            holder = self.mirror.at(self.provider_id or "", taken[0].start)
+            who = self._who_holds(holder) if holder else "held or booked"
+            many = f" (and {len(taken) - 1} more)" if len(taken) > 1 else ""
+            self.notify(
+                f"{self.session.when(taken[0].start)} is {who}{many}: it cannot be removed."
+                " Cancel the booking first (b).",
+                title="Kept",
+                severity="warning",
+            )
+        elif refused:
+            self.notify("The past cannot be changed.", title="Kept", severity="warning")
+
+    def action_undo(self) -> None:
+        if self.draft.undo():
+            self.redraw()
+        else:
+            self.notify("Nothing to undo.")
+
+    # --- saving ----------------------------------------------------------------------------------
+
+    def action_save(self) -> None:
+        # Edits still on their way (keys typed just before ctrl+s) land first.
+        if self.edits_handled < self.grid.edits_posted:
+            self.call_later(self.action_save)
+            return
+        if not self.draft.pending:
+            self.notify("Nothing to save.")
+            return
+        if not self.saving:
+            self.save()
+
+    @work(exclusive=True, group="save")
+    async def save(self) -> None:
+        self.saving = True
+        client, provider = self.session.client, self.acting_for
+        opened = removed = 0
+        kept: list[TimeSlot] = []
+        slot: TimeSlot | None
+        try:
+            for start, end in self.draft.paint_runs():
+                submitted = await client.submit(start, end, provider)
+                for slot in submitted.time_slots:
+                    self.mirror.put(slot)
+                opened += submitted.created
+                self.draft.forget(range(start, end, self.session.slot_seconds))
+            for start, end in self.draft.erase_runs():
+                answer = await client.remove(start, end, provider)
+                for step in range(start, end, self.session.slot_seconds):
+                    slot = self.mirror.at(self.provider_id or "", step)
+                    if slot is not None and slot.status == "AVAILABLE":
+                        self.mirror.drop(slot.time_slot_id)
+                kept += answer.kept
+                removed += answer.deleted
+                self.draft.forget(range(start, end, self.session.slot_seconds))
+        except (ApiError, Unreachable) as error:
+            self.notify(
+                f"Saving stopped: {error}. {error.advice} Unsaved cells are still marked.",
+                title="Not saved",
+                severity="error",
+            )
+        else:
+            message = f"Opened {opened} slots, removed {removed}."
+            if kept:
+                message += f" Kept {len(kept)} that were just held or booked."
+            self.notify(message, title="Saved")
+            self.draft.clear()
+        finally:
+            self.saving = False
+            for slot in kept:
+                self.mirror.put(slot)
+            self.redraw()
+
+    def action_bookings(self) -> None:
+        from tui.screens.bookings import BookingsScreen
+
+        assert self.provider_id is not None
+        self.app.push_screen(BookingsScreen(self.session, self.provider_id))
+
+    def palette_commands(self) -> list[tuple[str, str, str]]:
+        return [
+            ("Save changes", "Send painted and erased cells to the server", "save"),
+            ("Undo", "Take back the last edit", "undo"),
+            ("Bookings", "Upcoming holds and bookings on your slots", "bookings"),
+            ("Previous week", "Show the week before", "week(-1)"),
+            ("Next week", "Show the week after", "week(1)"),
+            ("Today", "Jump to now", "today"),
+            ("Reload", "Load the week again from the server", "reload"),
+        ]

@@ -1,0 +1,67 @@
+"""What every screen needs to know: the API client, who we are, the rules, the zone and the time."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
+
+from shared.timefmt import parse_time
+from shared.wire import Me, RulesInForce
+from tui.client import SlotbookClient
+
+Clock = Callable[[], float]
+
+
+@dataclass
+class Session:
+    client: SlotbookClient
+    me: Me
+    rules: RulesInForce
+    zone: ZoneInfo
+    clock: Clock
+    server_label: str
+    first_hour: int = 8
+
+    @property
+    def slot_seconds(self) -> int:
+        return round(self.rules.slot_minutes * 60)
+
+    @property
+    def notice_seconds(self) -> float:
+        return self.rules.notice_hours * 3600
+
+    def now(self) -> float:
+        return self.clock()
+
+    def today(self) -> date:
+        return self.local(self.now()).date()
+
+    def local(self, epoch: float) -> datetime:
+        return datetime.fromtimestamp(epoch, UTC).astimezone(self.zone)
+
+    def when(self, epoch: float, pattern: str = "%a %d %b %H:%M") -> str:
+        """A moment as the user reads it: in their zone."""
+        return self.local(epoch).strftime(pattern)
+
+    def when_text(self, wire_time: str, pattern: str = "%a %d %b %H:%M") -> str:
+        return self.when(parse_time(wire_time), pattern)
+
+    def bookable(self, start: float) -> bool:
+        """Could a client still reserve a slot starting then?"""
+        return start > self.now() + self.notice_seconds
+
+    @property
+    def who(self) -> str:
+        return f"{self.me.name} ({self.me.role})"
+
+
+def countdown(seconds: float) -> str:
+    """'29:41 left', '1:02:03 left', or 'lapsed'."""
+    if seconds <= 0:
+        return "lapsed"
+    whole = int(seconds)
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    return (f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}") + " left"

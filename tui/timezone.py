@@ -1,0 +1,112 @@
+"""Which time zone the terminal app shows times in.
+
+Times travel between the app and the server as UTC; people read them in their own zone. The zone is
+the one the user names (--tz, SLOTBOOK_TZ or the config file), else the one the machine is set to
+(the TZ variable, /etc/localtime, /etc/timezone), else UTC.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+LOCALTIME = Path("/etc/localtime")
+"""The usual symlink into the zone database that says the machine's zone."""
+
+TIMEZONE_FILE = Path("/etc/timezone")
+"""Debian's file holding the machine's zone name."""
+
+_ZONEINFO_MARKER = "zoneinfo/"
+_VARIANT_PREFIXES = ("posix/", "right/")
+"""Folders some zone databases keep copies in; the zone's name is what follows them."""
+
+
+def zone_named(name: str) -> ZoneInfo | None:
+    """The IANA zone called `name`, or None when there is no such zone."""
+    try:
+        return ZoneInfo(name)
+    except (KeyError, ValueError, OSError):  # unknown, malformed, or a folder like "Europe"
+        return None
+
+
+def local_zone(
+    name: str | None = None,
+    environ: Mapping[str, str] | None = None,
+    *,
+    localtime: Path = LOCALTIME,
+    timezone_file: Path = TIMEZONE_FILE,
+) -> ZoneInfo:
+    """The zone to show times in.
+
+    `name`, when given, must be an IANA zone ("Europe/Berlin"); an unknown one is a ValueError
+    whose message says what to give instead. Without it: the TZ variable of `environ` (default
+    os.environ) if it names an IANA zone, else the zone /etc/localtime links to, else the name in
+    /etc/timezone, else UTC.
+    """
+    if name is not None:
+        return _required_zone(name)
+    env = os.environ if environ is None else environ
+    for candidate in (
+        _zone_from_tz_variable(env.get("TZ", "")),
+        _zone_from_symlink(localtime),
+        _zone_from_file(timezone_file),
+    ):
+        if candidate is not None:
+            return candidate
+    return ZoneInfo("UTC")
+
+
+def _required_zone(name: str) -> ZoneInfo:
+    """The zone called `name`; a ValueError explaining what a zone name looks like if none is."""
+    zone = zone_named(name.strip()) if name.strip() else None
+    if zone is None:
+        raise ValueError(
+            f"unknown time zone {name!r}: give an IANA zone name such as 'Europe/Berlin',"
+            " 'America/New_York' or 'UTC'"
+        )
+    return zone
+
+
+def _zone_from_tz_variable(value: str) -> ZoneInfo | None:
+    """The zone a TZ value names: 'Europe/Berlin', ':Europe/Berlin', or a path into zoneinfo.
+
+    POSIX rule strings such as 'CET-1CEST' name no IANA zone and give None.
+    """
+    text = value.strip().removeprefix(":")
+    if not text:
+        return None
+    key = _key_from_path(text) if text.startswith("/") else text
+    return zone_named(key) if key else None
+
+
+def _zone_from_symlink(link: Path) -> ZoneInfo | None:
+    """The zone a symlink such as /etc/localtime -> /usr/share/zoneinfo/Europe/Berlin points at."""
+    try:
+        target = os.readlink(link)
+    except OSError:  # missing, or a plain file copied from the zone database
+        return None
+    key = _key_from_path(target)
+    return zone_named(key) if key else None
+
+
+def _zone_from_file(path: Path) -> ZoneInfo | None:
+    """The zone named on the first line of a file such as /etc/timezone."""
+    try:
+        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return None
+    key = lines[0].strip() if lines else ""
+    return zone_named(key) if key else None
+
+
+def _key_from_path(path: str) -> str:
+    """'Europe/Berlin' from '/usr/share/zoneinfo/Europe/Berlin' (or '.../zoneinfo/posix/...');
+    '' when the path is not inside a zone database."""
+    _, marker, key = path.rpartition(_ZONEINFO_MARKER)
+    if not marker:
+        return ""
+    for prefix in _VARIANT_PREFIXES:
+        key = key.removeprefix(prefix)
+    return key

@@ -1,0 +1,42 @@
+"""The line at the top: who, which server, live or not, which zone, when last in sync."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.reactive import reactive
+from textual.widget import Widget
+
+
+class StatusLine(Widget):
+    DEFAULT_CSS = """
+    StatusLine { height: 1; background: $panel; color: $text-muted; padding: 0 1; }
+    """
+
+    state: reactive[str] = reactive("connecting")
+    detail: reactive[str] = reactive("")
+    who: reactive[str] = reactive("")
+    server: reactive[str] = reactive("")
+    zone: reactive[str] = reactive("")
+    synced: reactive[str] = reactive("")
+    extra: reactive[str] = reactive("")
+
+    def render(self) -> Text:
+        marks = {
+            "live": ("●", "green"),
+            "reconnecting": ("◌", "yellow"),
+            "connecting": ("◌", "yellow"),
+            "offline": ("✕", "red"),
+        }
+        glyph, colour = marks.get(self.state, ("?", "white"))
+        line = Text()
+        line.append(f"{glyph} {self.state}", style=f"bold {colour}")
+        if self.detail:
+            line.append(f" ({self.detail})", style=colour)
+        for part in (self.who, self.server, self.zone, self.synced and f"synced {self.synced}"):
+            if part:
+                line.append("  │  ")
+                line.append(part)
+        if self.extra:
+            line.append("  │  ")
+            line.append(self.extra, style="bold")
+        return line
