@@ -1,8 +1,9 @@
-"""The change feed's live side: after each commit, read the new changes once and hand them to
-every open /events stream and every waiting long-poll.
+"""The change feed's live side: after each commit, read the new changes once, keep the latest in a
+bounded ring shared by every stream, and wake the /events streams and long-polls.
 
-Each stream has a bounded buffer. A stream whose buffer overflows (its client reads too slowly) is
-marked and ends with a `resync` event, so the server never holds more than the buffer for it.
+A stream keeps only its position. It takes what follows from the ring, or, when it has fallen
+further behind than the ring reaches, from the log itself; so a burst of any size reaches a client
+that keeps reading, and no stream holds a buffer of its own.
 """
 
 from __future__ import annotations
@@ -21,30 +22,14 @@ PAGE = 1000
 
 
 class Subscription:
-    """One /events stream's view of the feed."""
+    """One /events stream: woken when there is something after its position."""
 
-    def __init__(self, buffer: int) -> None:
-        self.buffer = buffer
-        self.pending: deque[ChangeRow] = deque()
+    def __init__(self) -> None:
         self.ready = asyncio.Event()
-        self.overflowed = False
         self.closed = False
 
-    def offer(self, changes: list[ChangeRow]) -> None:
-        if self.overflowed or self.closed:
-            return
-        if len(self.pending) + len(changes) > self.buffer:
-            self.overflowed = True
-            self.pending.clear()
-        else:
-            self.pending.extend(changes)
+    def wake(self) -> None:
         self.ready.set()
-
-    def take(self) -> list[ChangeRow]:
-        taken = list(self.pending)
-        self.pending.clear()
-        self.ready.clear()
-        return taken
 
     def close(self) -> None:
         self.closed = True
@@ -52,11 +37,11 @@ class Subscription:
 
 
 class ChangeHub:
-    """Follows the change log and fans new changes out to subscribers and long-polls."""
+    """Follows the change log and wakes subscribers and long-polls."""
 
-    def __init__(self, store: Callable[[], Store], buffer: int) -> None:
+    def __init__(self, store: Callable[[], Store], ring: int) -> None:
         self._store = store
-        self._buffer = buffer
+        self._ring: deque[ChangeRow] = deque(maxlen=max(1, ring))
         self._subscriptions: set[Subscription] = set()
         self._wake = asyncio.Event()
         self._moved = asyncio.Event()
@@ -79,7 +64,7 @@ class ChangeHub:
                 await self._task
 
     def subscribe(self) -> Subscription:
-        subscription = Subscription(self._buffer)
+        subscription = Subscription()
         self._subscriptions.add(subscription)
         return subscription
 
@@ -89,6 +74,17 @@ class ChangeHub:
     @property
     def subscribers(self) -> int:
         return len(self._subscriptions)
+
+    async def after(self, seq: int, limit: int = PAGE) -> list[ChangeRow]:
+        """The changes after `seq` (at most `limit`): from memory when the ring reaches back that
+        far, else from the log."""
+        ring = self._ring
+        if ring and ring[0].seq <= seq + 1:
+            if seq >= ring[-1].seq:
+                return []
+            first = seq + 1 - ring[0].seq
+            return [ring[i] for i in range(first, min(len(ring), first + limit))]
+        return await self._store().changes_since(seq, limit)
 
     async def wait_beyond(self, seq: int, seconds: float) -> None:
         """Return when a change after `seq` has been handed out, or after `seconds`."""
@@ -107,20 +103,21 @@ class ChangeHub:
             await self._wake.wait()
             self._wake.clear()
             try:
-                await self._hand_out_new_changes()
+                await self._take_new_changes()
             except Exception:  # keep following the log; the next commit wakes us again
                 log.exception("could not read new changes")
                 await asyncio.sleep(0.5)
                 self._wake.set()
 
-    async def _hand_out_new_changes(self) -> None:
+    async def _take_new_changes(self) -> None:
         while True:
             changes = await self._store().changes_since(self.head, PAGE)
             if not changes:
                 return
-            for subscription in self._subscriptions:
-                subscription.offer(changes)
+            self._ring.extend(changes)
             self.head = changes[-1].seq
+            for subscription in self._subscriptions:
+                subscription.wake()
             moved, self._moved = self._moved, asyncio.Event()
             moved.set()
             if len(changes) < PAGE:

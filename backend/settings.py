@@ -45,7 +45,8 @@ class Settings:
     sweep_seconds: float = 1
     retention_days: float = 7
     heartbeat_seconds: float = 15
-    feed_buffer: int = 1000
+    feed_buffer: int = 10_000
+    stall_seconds: float = 10
 
     @property
     def slot_seconds(self) -> int:
@@ -99,6 +100,7 @@ class Settings:
             ("--sweep-seconds", self.sweep_seconds),
             ("--retention-days", self.retention_days),
             ("--heartbeat-seconds", self.heartbeat_seconds),
+            ("--stall-seconds", self.stall_seconds),
         ):
             if not math.isfinite(value) or value <= 0:
                 raise SettingsError(f"{flag} {value:g}: must be more than 0")
@@ -174,7 +176,15 @@ def add_server_arguments(parser: argparse.ArgumentParser, environ: Mapping[str, 
         "quiet time before /events sends a ping",
         base.heartbeat_seconds,
     )
-    option("--feed-buffer", int, "changes queued per /events stream at most", base.feed_buffer)
+    option(
+        "--feed-buffer", int, "recent changes kept in memory for /events streams", base.feed_buffer
+    )
+    option(
+        "--stall-seconds",
+        float,
+        "how long an /events client may stop reading before it is cut off with resync",
+        base.stall_seconds,
+    )
     parser.add_argument(
         "--no-auth",
         action="store_true",
@@ -207,6 +217,7 @@ def settings_from_namespace(args: argparse.Namespace) -> Settings:
         retention_days=float(args.retention_days),
         heartbeat_seconds=float(args.heartbeat_seconds),
         feed_buffer=int(args.feed_buffer),
+        stall_seconds=float(args.stall_seconds),
     ).validate()
 
 

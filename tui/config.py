@@ -138,8 +138,9 @@ def build_parser(environ: Mapping[str, str] | None = None) -> argparse.ArgumentP
         description="slotbook in your terminal: providers paint the hours they can see people on"
         " a week grid; clients pick a free 15-minute slot, hold it and confirm it. Without"
         f" --server, slotbook starts its own server in the background, over a database in its"
-        f" data directory ({data_dir}; set {ENV_DATA_DIR} to move it), and stops it when you"
-        " quit. With --server it talks to a slotbook server elsewhere instead.",
+        f" data directory ({data_dir}; set {ENV_DATA_DIR} to move it), where it also keeps the"
+        " tokens it makes for you, and stops it when you quit. With --server it talks to a"
+        " slotbook server elsewhere instead.",
         epilog="Each setting can also come from the environment (SLOTBOOK_SERVER, SLOTBOOK_TOKEN,"
         " SLOTBOOK_TZ, SLOTBOOK_DB) or from the config file (keys server, token, tz, db,"
         " first_hour, theme). A flag wins over the environment, and the environment over the"
@@ -313,15 +314,17 @@ def _config_path(flag: Path | None, environ: Mapping[str, str]) -> tuple[Path, b
 def _database(
     flag: Path | None, environ: Mapping[str, str], file: ConfigFile, config_path: Path
 ) -> Path:
-    """The embedded server's database: flag, env, file (relative to the file's folder), default."""
+    """The embedded server's database, as an absolute path (its folder also holds the app's
+    tokens): flag or env (relative to the working folder), file (relative to the file's folder),
+    else the data folder's slotbook.db."""
     if flag is not None:
-        return flag.expanduser()
+        return flag.expanduser().absolute()
     named = _env(environ, ENV_DB)
     if named is not None:
-        return Path(named).expanduser()
+        return Path(named).expanduser().absolute()
     if file.db is not None:
-        return config_path.parent / Path(file.db).expanduser()
-    return default_data_dir(environ) / "slotbook.db"
+        return (config_path.parent / Path(file.db).expanduser()).absolute()
+    return (default_data_dir(environ) / "slotbook.db").absolute()
 
 
 def _check_token_has_server(token: _Setting | None, server: _Setting | None) -> None:

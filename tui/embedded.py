@@ -99,7 +99,7 @@ class EmbeddedServer:
         except TimeoutError:
             await self.stop()
             raise self._failure(f"the server did not get ready within {timeout:g} s") from None
-        except EmbeddedServerError:
+        except BaseException:  # it failed, or we were cancelled: leave no child behind
             await self.stop()
             raise
         self.url = url
@@ -230,9 +230,8 @@ async def _end(process: asyncio.subprocess.Process, grace: float) -> None:
 
 async def _finish(task: asyncio.Task[None]) -> None:
     """Let the log reader reach the end of the closed pipe; cancel it if that takes long."""
-    try:
-        await asyncio.wait_for(task, 1.0)
-    except (TimeoutError, asyncio.CancelledError):
+    done, _ = await asyncio.wait({task}, timeout=1.0)
+    if not done:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
@@ -293,8 +292,9 @@ async def _create_admin_token(db: Path, python: str) -> str:
     lines = [line.strip() for line in out.decode("utf-8", errors="replace").splitlines()]
     lines = [line for line in lines if line]
     if process.returncode != 0 or not lines:
-        said = err.decode("utf-8", errors="replace").strip() or "(nothing)"
+        said = "\n".join(err.decode("utf-8", errors="replace").strip().splitlines()[-10:])
         raise EmbeddedServerError(
-            f"could not make the app's admin token for {db} (status {process.returncode}): {said}"
+            f"could not make the app's admin token for {db} (status {process.returncode}):"
+            f" {said or '(it said nothing)'}"
         )
     return lines[-1]

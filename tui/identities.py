@@ -20,7 +20,8 @@ from typing import Literal
 
 import msgspec
 
-IdentityRole = Literal["provider", "client"]
+ROLES = ("provider", "client")
+"""The roles a user acts in on the embedded server (the app itself is the admin)."""
 
 FILE_NAME = "identities.json"
 CORRUPT_SUFFIX = ".corrupt"
@@ -38,8 +39,8 @@ _SPELLED_OUT = str.maketrans(
 class Identity:
     """One person the user can act as on the embedded server."""
 
-    role: IdentityRole
-    """"provider" or "client"."""
+    role: str
+    """"provider" or "client" (anything else is a ValueError)."""
     subject: str
     """The providerId or clientId the token acts as."""
     name: str
@@ -47,11 +48,15 @@ class Identity:
     token: str
     """The bearer token, a secret."""
 
+    def __post_init__(self) -> None:
+        if self.role not in ROLES:
+            raise ValueError(f"an identity is a provider or a client, not {self.role!r}")
+
 
 class _Current(msgspec.Struct, forbid_unknown_fields=True):
     """Which identity is in use, by its role and subject."""
 
-    role: IdentityRole
+    role: str
     subject: str
 
 

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 
 from aiohttp import web
 from msgspec import UNSET, UnsetType
 
 from backend.access import Caller, caller_of, sees_client
 from backend.api.operation import Operation, answer, read_query
+from backend.booking import Rules
 from backend.problems import ProblemError, invalid
 from backend.services import Services, services
 from backend.store.base import ChangeRow
@@ -33,7 +35,7 @@ from shared.wire import (
 BACKFILL_PAGE = 1000
 
 
-def present_change(change: ChangeRow, caller: Caller) -> Change:
+def present_change(change: ChangeRow, caller: Caller, rules: Rules) -> Change:
     shown = Change(
         seq=change.seq,
         kind=change.kind,
@@ -44,6 +46,8 @@ def present_change(change: ChangeRow, caller: Caller) -> Change:
     )
     if change.client_id is not None and sees_client(caller, change.provider_id, change.client_id):
         shown.client_id = change.client_id
+    if change.kind == "reserved":
+        shown.expires_at = format_time(rules.hold_expiry(change.at, change.start))
     return shown
 
 
@@ -74,7 +78,8 @@ async def list_changes(request: web.Request) -> web.Response:
         await ctx.hub.wait_beyond(since, query.wait)
         rows = await ctx.store.changes_since(since, query.limit)
     last = rows[-1].seq if rows else max(since, newest)
-    return answer(Changes(changes=[present_change(r, caller) for r in rows], last_seq=last))
+    changes = [present_change(r, caller, ctx.rules) for r in rows]
+    return answer(Changes(changes=changes, last_seq=last))
 
 
 def _event(change: Change) -> bytes:
@@ -90,11 +95,14 @@ def _resync(reason: str, last_seq: int) -> bytes:
     return b"event: resync\ndata: %s\n\n" % data
 
 
+_SEQ_TEXT = re.compile(r"^[0-9]{1,16}$")
+
+
 def _since_of(request: web.Request, query: EventsQuery) -> int | UnsetType:
     header = request.headers.get("Last-Event-ID")
     if header is None:
         return query.since
-    if not header.isdigit():
+    if not _SEQ_TEXT.match(header) or int(header) > 2**53:
         raise invalid([FieldError(field="Last-Event-ID", message="must be a seq (a whole number)")])
     return int(header)
 
@@ -113,33 +121,62 @@ async def stream_events(request: web.Request) -> web.StreamResponse:
             }
         )
         await response.prepare(request)
-        await response.write(b"retry: 2000\n\n")
-
-        async def send(rows: list[ChangeRow]) -> None:
-            nonlocal last
-            fresh = [r for r in rows if r.seq > last]
-            if fresh:
-                await response.write(b"".join(_event(present_change(r, caller)) for r in fresh))
-                last = fresh[-1].seq
-
-        while rows := await ctx.store.changes_since(last, BACKFILL_PAGE):
-            await send(rows)
-        while True:
+        stream = _Stream(response, ctx.settings.stall_seconds)
+        await stream.send(b"retry: 2000\n\n")
+        while not subscription.closed:
+            subscription.ready.clear()
+            while rows := await ctx.hub.after(last):
+                batch = b"".join(_event(present_change(r, caller, ctx.rules)) for r in rows)
+                last = rows[-1].seq  # once written, it is on its way even if the client stalls
+                await stream.send(batch)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(subscription.ready.wait(), ctx.settings.heartbeat_seconds)
             if not subscription.ready.is_set():
-                await response.write(b": keep-alive\n\n")
-                continue
-            if subscription.closed:  # the server is stopping: the client resumes elsewhere or later
-                break
-            if subscription.overflowed:
-                await response.write(_resync("this stream fell too far behind", last))
-                break
-            await send(subscription.take())
+                await stream.send(b": keep-alive\n\n")
         await response.write_eof()
+        return response
+    except _Stalled:
+        stream.give_up(_resync("this stream fell too far behind", last))
+        return response
+    except ConnectionResetError:  # the client went away: nothing to tell anyone
         return response
     finally:
         ctx.hub.unsubscribe(subscription)
+
+
+class _Stalled(Exception):
+    """The client stopped reading: a write could not finish in time."""
+
+
+class _Stream:
+    """Writes to an event stream, noticing a client that has stopped reading."""
+
+    def __init__(self, response: web.StreamResponse, stall_seconds: float) -> None:
+        self._response = response
+        self._stall_seconds = stall_seconds
+
+    async def send(self, data: bytes) -> None:
+        try:
+            await asyncio.wait_for(self._response.write(data), self._stall_seconds)
+        except TimeoutError:
+            raise _Stalled from None
+
+    def give_up(self, farewell: bytes) -> None:
+        """Queue a last message without waiting for the client, then close: the transport's
+        buffer is bounded, and a client that never reads again is cut off after a while."""
+        request = self._response._req  # aiohttp keeps the transport there
+        transport = request.transport if request is not None else None
+        if transport is None or transport.is_closing():
+            return
+        if self._response.headers.get("Transfer-Encoding", "").lower() == "chunked":
+            farewell = b"%x\r\n%s\r\n0\r\n\r\n" % (len(farewell), farewell)
+        transport.write(farewell)
+        transport.close()
+        asyncio.get_running_loop().call_later(GIVE_UP_SECONDS, transport.abort)
+
+
+GIVE_UP_SECONDS = 60
+"""How long a stalled stream's last words may wait for the client before the socket is cut."""
 
 
 OPERATIONS = [
