@@ -53,9 +53,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 async def run_server(settings: Settings) -> None:
     """Serve until SIGINT or SIGTERM, then finish in-flight requests and close the store."""
-    runner = web.AppRunner(create_app(settings), access_log=None, handle_signals=False)
+    runner = web.AppRunner(
+        create_app(settings), access_log=None, handle_signals=False, shutdown_timeout=5
+    )
     await runner.setup()
-    site = web.TCPSite(runner, settings.host, settings.port, shutdown_timeout=5)
+    site = web.TCPSite(runner, settings.host, settings.port)
     await site.start()
     host, port = _bound_address(runner)
     database = Path(settings.db).resolve()  # noqa: ASYNC240 - once, before serving

@@ -32,7 +32,7 @@ class ClientScreen(WeekScreen):
         *WeekScreen.BINDINGS,
         Binding("n", "next_open", "Next open", id="client.next_open"),
         Binding("m", "reservations", "My reservations", id="client.reservations"),
-        Binding("p", "providers", "Providers", id="client.providers"),
+        Binding("p", "providers", "Providers", show=False, id="client.providers"),
     ]
 
     painting = False
@@ -114,11 +114,10 @@ class ClientScreen(WeekScreen):
         shown: dict[int, Cell] = {}
         for slot in self.mirror.slots():
             shown[start_of(slot)] = self._cell(slot)
-        now = self.session.now()
         for row in self.week.cells:
             for start in row:
-                if start is not None and start not in shown and start < now:
-                    shown[start] = Cell(CellState.PAST)
+                if start is not None and start not in shown and not self.session.bookable(start):
+                    shown[start] = Cell(CellState.PAST)  # too soon to book, whatever was there
         return shown
 
     def _cell(self, slot: TimeSlot) -> Cell:

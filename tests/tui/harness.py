@@ -1,0 +1,153 @@
+"""A real slotbook server for terminal-app tests: the aiohttp app on a real SQLite file, served
+from a thread with its own event loop, so that the app under test (in the test's loop, or in the
+loop snapshot tests start) talks to it over real HTTP. Time is a ManualClock both sides share."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Awaitable, Callable, Coroutine
+from concurrent.futures import Future
+from pathlib import Path
+from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
+
+import httpx
+from aiohttp import web
+
+from backend.app import create_app
+from backend.clock import ManualClock
+from backend.services import SERVICES
+from backend.settings import Settings
+from backend.tokens import issue
+from shared.timefmt import format_time
+from tui.app import SlotbookApp
+from tui.backends import Connection
+from tui.identities import IdentityStore
+
+T = TypeVar("T")
+
+
+class BackendThread:
+    """Start, stop and restart (on the same port) a real server in a background thread."""
+
+    def __init__(self, db: Path, clock: ManualClock, **settings: Any) -> None:
+        self.db = db
+        self.clock = clock
+        self.settings = Settings(db=str(db), rate=0, **settings)
+        self.port = 0
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+        self._thread.start()
+        self._runner: web.AppRunner | None = None
+
+    def run(self, make: Callable[[], Coroutine[Any, Any, T]]) -> T:
+        """Run a coroutine on the server's loop and wait for its result."""
+        future: Future[T] = asyncio.run_coroutine_threadsafe(make(), self._loop)
+        return future.result(timeout=30)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> str:
+        async def start() -> None:
+            app = create_app(self.settings, clock=self.clock)
+            self._runner = web.AppRunner(app, shutdown_timeout=1)
+            await self._runner.setup()
+            site = web.TCPSite(self._runner, "127.0.0.1", self.port)
+            await site.start()
+            for address in self._runner.addresses:
+                self.port = int(address[1])
+
+        self.run(start)
+        return self.url
+
+    def stop(self) -> None:
+        runner, self._runner = self._runner, None
+        if runner is not None:
+            self.run(runner.cleanup)
+
+    def close(self) -> None:
+        self.stop()
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=10)
+
+    def issue(self, role: str, subject: str | None, name: str) -> str:
+        """A new token, made straight in the store (as `slotbook-server token create` would)."""
+        assert self._runner is not None
+        store = self._runner.app[SERVICES].store
+        new, record = issue(role, subject, name, self.clock.now())  # type: ignore[arg-type]
+        self.run(lambda: store.create_token(record, new.secret_hash))
+        return new.token
+
+    def sweep(self) -> int:
+        assert self._runner is not None
+        sweeper = self._runner.app[SERVICES].sweeper
+        return self.run(sweeper.sweep_once)
+
+    def http(self, token: str) -> httpx.Client:
+        return httpx.Client(
+            base_url=self.url, headers={"Authorization": f"Bearer {token}"}, timeout=30
+        )
+
+
+def window(http: httpx.Client, start: float, end: float) -> list[dict[str, Any]]:
+    """Submit availability [start, end) with a provider's client; the created slots."""
+    response = http.post(
+        "/availability", json={"startTime": format_time(start), "endTime": format_time(end)}
+    )
+    assert response.status_code in (200, 201), response.text
+    slots: list[dict[str, Any]] = response.json()["timeSlots"]
+    return slots
+
+
+class StaticBackend:
+    """The app's Backend for tests: a server that is already running."""
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+        self.stopped = False
+
+    async def start(self) -> Connection:
+        return self.connection
+
+    async def recover(self) -> str | None:
+        return None
+
+    async def stop(self) -> None:
+        self.stopped = True
+
+
+def app_for(
+    backend: BackendThread,
+    *,
+    token: str | None = None,
+    admin_token: str | None = None,
+    identities: Path | None = None,
+    zone: str = "UTC",
+    demo: bool = False,
+) -> SlotbookApp:
+    """The terminal app, on the frozen clock, talking to this server."""
+    connection = Connection(
+        base_url=backend.url,
+        label="test server",
+        token=token,
+        admin_token=admin_token,
+        identities=IdentityStore(identities) if identities is not None else None,
+    )
+    return SlotbookApp(
+        StaticBackend(connection),
+        zone=ZoneInfo(zone),
+        clock=backend.clock.now,
+        demo=demo,
+    )
+
+
+async def until(condition: Callable[[], bool], pause: Callable[[], Awaitable[None]]) -> None:
+    """Let the app run until `condition` holds (at most ~10 s of its time)."""
+    for _ in range(1000):
+        if condition():
+            return
+        await pause()
+    raise AssertionError("the app never got there")
