@@ -16,11 +16,13 @@ async def test_a_range_painted_with_keys_is_saved_as_exactly_those_slots(
         await until(
             lambda: isinstance(app.screen, ProviderScreen) and app.screen.loaded, pilot.pause
         )
-        grid = app.screen.query_one(WeekGrid)
+        screen = app.screen
+        assert isinstance(screen, ProviderScreen)
+        grid = screen.query_one(WeekGrid)
         # The cursor starts on today (Monday) at 09:00; go to Wednesday 10:00 and paint 4 x 2.
         await pilot.press("l", "l", *["j"] * 4, "v", "j", "j", "j", "l", "space")
         await pilot.press("ctrl+s")
-        await until(lambda: not app.screen.draft.pending and not app.screen.saving, pilot.pause)
+        await until(lambda: not screen.draft.pending and not screen.saving, pilot.pause)
         assert grid.cursor_start is not None
     with backend.http(token) as http:
         slots = http.get(
