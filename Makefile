@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8080
 DB ?= ./slotbook.db
 
-.PHONY: setup run serve test lint format clean
+.PHONY: setup run serve test lint format clean bench
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,14 +17,21 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 
-run: setup  ## until the terminal app lands, `run` is the server over ./slotbook.db
-	$(PY) -m backend serve --host $(HOST) --port $(PORT) --db $(DB) --no-auth
+run: setup  ## the terminal app on its own embedded server; sample data on first run
+	$(VENV)/bin/slotbook --demo $(ARGS)
 
 serve: setup  ## the server with tokens required (see the README for making them)
 	$(PY) -m backend serve --host $(HOST) --port $(PORT) --db $(DB)
 
 test: setup
-	$(PY) -m pytest --cov --cov-report=term-missing $(PYTEST_ARGS)
+	$(PY) -m pytest --cov --cov-report= $(PYTEST_ARGS)
+	@echo "Coverage of the server and the wire contract (at least 95%):"
+	$(PY) -m coverage report --include='backend/*,shared/*' --fail-under=95
+	@echo "Coverage of the terminal app (at least 90%):"
+	$(PY) -m coverage report --include='tui/*' --fail-under=90
+
+bench: setup  ## measure; prints a table and writes bench/RESULTS.md
+	$(PY) -m bench.run $(ARGS)
 
 lint: setup
 	$(VENV)/bin/ruff check .

@@ -2,36 +2,45 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import sys
 from collections.abc import Sequence
 
-from tui.app import SlotbookApp
 from tui.backends import Backend, EmbeddedBackend, RemoteBackend
-from tui.config import ConfigError, load_options
+from tui.config import ConfigError, Options, load_options
 from tui.timezone import local_zone
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     try:
         options = load_options(sys.argv[1:] if argv is None else argv, os.environ)
-        zone = local_zone(options.tz, os.environ)
+        local_zone(options.tz, os.environ)
     except (ConfigError, ValueError) as error:
         print(f"slotbook: {error}", file=sys.stderr)
         return 2
-    backend: Backend = (
-        RemoteBackend(options.server, options.token)
-        if options.server
-        else EmbeddedBackend(options.db)
-    )
+    return asyncio.run(run(options))
+
+
+async def run(options: Options) -> int:
+    backend: Backend
+    if options.server:
+        backend = RemoteBackend(options.server, options.token)
+    else:
+        embedded = EmbeddedBackend(options.db)
+        await embedded.launch()  # the server boots while the interface below is imported
+        backend = embedded
+    from tui.app import SlotbookApp
+
     app = SlotbookApp(
         backend,
-        zone=zone,
+        zone=local_zone(options.tz, os.environ),
         first_hour=options.first_hour,
         theme=options.theme,
         demo=options.demo,
     )
-    app.run()
+    await app.run_async()
+    await backend.stop()  # also when the app ended before it took charge of the server
     return app.return_code or 0
 
 

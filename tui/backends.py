@@ -59,6 +59,10 @@ class EmbeddedBackend:
         self.db = db
         self.server = EmbeddedServer(db)
 
+    async def launch(self) -> None:
+        """Start the server process now; `start` waits for it to be ready."""
+        await self.server.launch()
+
     async def start(self) -> Connection:
         from tui.embedded import admin_token
 

@@ -86,13 +86,12 @@ class EmbeddedServer:
         """
         if self.running and self.url is not None:
             return self.url
-        await self.stop()
-        self.db.parent.mkdir(parents=True, exist_ok=True)
-        self.log.clear()
-        self.url = None
+        launched = self._process if self.running and self._drain is None else None
+        if launched is None:
+            await self.stop()
         try:
             async with asyncio.timeout(timeout):
-                process = await self._spawn()
+                process = launched or await self.launch()
                 url = await self._wait_for_address(process)
                 self._drain = asyncio.create_task(self._keep_reading(process))
                 await self._wait_until_healthy(process, url)
@@ -104,6 +103,14 @@ class EmbeddedServer:
             raise
         self.url = url
         return url
+
+    async def launch(self) -> asyncio.subprocess.Process:
+        """Start the server process without waiting for it to be ready: the app launches it
+        first thing, so the server boots while the interface is still being imported."""
+        self.db.parent.mkdir(parents=True, exist_ok=True)
+        self.log.clear()
+        self.url = None
+        return await self._spawn()
 
     async def stop(self, timeout: float = 5.0) -> None:  # noqa: ASYNC109 - grace before SIGKILL
         """Stop the server: SIGTERM, then SIGKILL if it has not ended within `timeout` seconds.
