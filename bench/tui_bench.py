@@ -86,7 +86,7 @@ def child(data: Path, started: float) -> None:
     figures: dict[str, float] = {}
 
     async def pilot_run(pilot) -> None:  # type: ignore[no-untyped-def]
-        while not (isinstance(app.screen, ProviderScreen) and app.screen.loaded):
+        while not (isinstance(app.screen, ProviderScreen) and app.screen.loaded):  # noqa: ASYNC110
             await asyncio.sleep(0.005)
         await pilot.pause()
         figures["first_grid_s"] = time.time() - started
@@ -96,7 +96,7 @@ def child(data: Path, started: float) -> None:
             before = time.perf_counter()
             painted.clear()
             await pilot.press(key)
-            while not painted:
+            while not painted:  # noqa: ASYNC110 - polls the render hook
                 await asyncio.sleep(0)
             latencies.append((painted[0] - before) * 1000)
         figures["repaint_median_ms"] = statistics.median(latencies)
