@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import os
 import re
+import signal
 import sys
 from collections import deque
 from collections.abc import Sequence
@@ -159,6 +160,7 @@ class EmbeddedServer:
                 stderr=asyncio.subprocess.PIPE,
                 limit=_STREAM_LIMIT,
                 env=child_environment(),
+                preexec_fn=_die_with_parent,
             )
         except OSError as error:
             raise EmbeddedServerError(f"cannot run {self.python}: {error}") from None
@@ -200,6 +202,18 @@ class EmbeddedServer:
         """An error saying what went wrong, followed by the server's last log lines."""
         tail = "\n".join(list(self.log)[-20:]) or "(the server wrote nothing)"
         return EmbeddedServerError(f"{what}; its log ends:\n{tail}")
+
+
+def _die_with_parent() -> None:
+    """In the child, before it runs the server: on Linux, ask for SIGTERM when the app dies, so
+    that even a killed app leaves no server behind."""
+    if sys.platform != "linux":
+        return
+    import ctypes
+
+    pr_set_pdeathsig = 1
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
 
 
 def child_environment() -> dict[str, str]:
