@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable
-from typing import ClassVar
+from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
 from textual import work
@@ -30,7 +30,7 @@ class SlotbookApp(App[None]):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("question_mark", "help", "Help", id="app.help"),
-        Binding("ctrl+q", "quit", "Quit", id="app.quit", priority=True),
+        Binding("ctrl+q", "quit", "Quit", show=False, id="app.quit", priority=True),
     ]
 
     def __init__(
@@ -54,7 +54,7 @@ class SlotbookApp(App[None]):
         self.feed_state = "connecting"
         self.feed_detail = ""
         self.synced = ""
-        self._quit_armed = False
+        self._quit_armed: tuple[frozenset[int], frozenset[int]] | None = None
         if theme:
             self.theme = theme
 
@@ -70,14 +70,17 @@ class SlotbookApp(App[None]):
         except Exception as error:  # the embedded server would not start: say why, then quit
             self.exit(message=f"slotbook could not start its server: {error}", return_code=1)
             return
-        token = await self._token_for(self.connection)
-        if token is None:
-            return
+        token = await self._token_for(self.connection)  # None: the server may not need one
         try:
             self.session = await self._open_session(self.connection, token)
         except Unauthorized as error:
+            said = (
+                "This server needs a token: give --token, or set SLOTBOOK_TOKEN"
+                if token is None
+                else f"The server refused the token: {error.detail}. {error.advice}"
+            )
             self.exit(
-                message=f"The server refused the token: {error.detail}. {error.advice}",
+                message=said,
                 return_code=1,
             )
             return
@@ -118,7 +121,7 @@ class SlotbookApp(App[None]):
         connection.identities.add(identity)
         return identity
 
-    async def _open_session(self, connection: Connection, token: str) -> Session:
+    async def _open_session(self, connection: Connection, token: str | None) -> Session:
         client = SlotbookClient(connection.base_url, token)
         try:
             me = await client.me()
@@ -237,9 +240,11 @@ class SlotbookApp(App[None]):
             self.push_screen(HelpScreen(self.screen))
 
     async def action_quit(self) -> None:
-        pending = getattr(getattr(self.screen, "draft", None), "pending", 0)
-        if pending and not self._quit_armed:
-            self._quit_armed = True
+        draft = getattr(self.screen, "draft", None)
+        pending = getattr(draft, "pending", 0)
+        marks = (frozenset(draft.paint), frozenset(draft.erase)) if pending and draft else None
+        if pending and self._quit_armed != marks:  # warn once for each set of unsaved changes
+            self._quit_armed = marks
             self.notify(
                 f"{pending} unsaved changes: ctrl+s saves them, ctrl+q again quits without saving.",
                 title="Unsaved",
@@ -248,7 +253,7 @@ class SlotbookApp(App[None]):
             return
         self.exit()
 
-    def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
         for title, help_text, action in getattr(screen, "palette_commands", list)():
             yield SystemCommand(title, help_text, _runner(screen, action))
@@ -297,7 +302,7 @@ class SlotbookApp(App[None]):
         await self.backend.stop()
 
 
-def _runner(screen: Screen[object], action: str):  # type: ignore[no-untyped-def]
+def _runner(screen: Screen[Any], action: str):  # type: ignore[no-untyped-def]
     async def run() -> None:
         await screen.run_action(action)
 

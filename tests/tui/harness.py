@@ -34,7 +34,7 @@ class BackendThread:
     def __init__(self, db: Path, clock: ManualClock, **settings: Any) -> None:
         self.db = db
         self.clock = clock
-        self.settings = Settings(db=str(db), rate=0, **settings)
+        self.settings = Settings(**{"db": str(db), "rate": 0, **settings})
         self.port = 0
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)

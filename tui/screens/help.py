@@ -19,6 +19,7 @@ LEGEND = [
     (CellState.HELD, "held by a client, lapses unless confirmed"),
     (CellState.BOOKED, "booked"),
     (CellState.MINE_HELD, "held by you (client view)"),
+    (CellState.MINE_BOOKED, "booked by you (client view: mine)"),
     (CellState.TAKEN, "taken by someone else"),
     (CellState.PAST, "past, or too soon to book"),
     (CellState.PENDING_PAINT, "painted, not saved yet"),
@@ -61,11 +62,15 @@ class HelpScreen(ModalScreen[None]):
         table.add_column("Key", style="bold", no_wrap=True)
         table.add_column("Does")
         seen: set[str] = set()
-        for node in [self.for_screen.focused, self.for_screen, self.app]:
+        # What this screen does first; moving around the grid after; the app's keys last.
+        for node in [self.for_screen, self.for_screen.focused, self.app]:
             if node is None:
                 continue
             for binding in node.BINDINGS:
                 if not isinstance(binding, Binding) or not binding.description:
+                    continue
+                action, _, _ = binding.action.partition("(")
+                if node.check_action(action, ()) is False:  # not on this screen
                     continue
                 keys = ", ".join(
                     self.app.get_key_display(Binding(k, "")) for k in binding.key.split(",")

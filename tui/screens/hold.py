@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
@@ -47,6 +47,7 @@ class HoldDialog(ModalScreen[str | None]):
         self.session = session
         self.slot = slot
         self.provider_name = provider_name
+        self._answered = False
 
     def compose(self) -> ComposeResult:
         with Vertical():
@@ -61,6 +62,14 @@ class HoldDialog(ModalScreen[str | None]):
                 yield Button("Confirm (c)", variant="success", id="confirm")
                 yield Button("Release (x)", variant="error", id="release")
                 yield Button("Close (esc)", id="close")
+
+    def _close(self, outcome: str | None) -> None:
+        """Close once: the feed may report the hold's end while our own release is answering.
+        The dismissal runs from the message loop, never inside this screen's own worker."""
+        if self._answered:
+            return
+        self._answered = True
+        self.dismiss(outcome)  # not awaited: we are inside this screen's own handler
 
     def on_mount(self) -> None:
         self.tick()
@@ -84,25 +93,30 @@ class HoldDialog(ModalScreen[str | None]):
 
     def on_feed_changed(self, message: FeedChanged) -> None:
         change = message.change
-        if change.time_slot_id != self.slot.time_slot_id:
+        if change.time_slot_id != self.slot.time_slot_id or self._answered:
             return
         if change.kind in ("expired", "cancelled", "deleted"):
             self.notify("Your hold on this slot has ended.", severity="warning")
-            self.dismiss(None)
+            self._close(None)
+
+    # Confirm and release run in the dialog's own handlers, not in workers: the dialog is modal,
+    # the call is short, and a screen must not be dismissed from one of its own workers (its
+    # removal would wait for that very worker).
 
     @on(Button.Pressed, "#confirm")
-    def action_confirm(self) -> None:
-        self.confirm()
+    async def action_confirm(self) -> None:
+        if not self._answered:
+            await self.confirm()
 
     @on(Button.Pressed, "#release")
-    def action_release(self) -> None:
-        self.release()
+    async def action_release(self) -> None:
+        if not self._answered:
+            await self.release()
 
     @on(Button.Pressed, "#close")
     def action_close(self) -> None:
-        self.dismiss(None)
+        self._close(None)
 
-    @work(exclusive=True, group="hold-dialog")
     async def confirm(self) -> None:
         try:
             await self.session.client.confirm(self.slot)
@@ -112,16 +126,15 @@ class HoldDialog(ModalScreen[str | None]):
                 title="Too late",
                 severity="warning",
             )
-            self.dismiss(None)
+            self._close(None)
             return
         except (ApiError, Unreachable) as error:
             self.notify(f"Not confirmed: {error}. {error.advice}", severity="error")
             return
         when = self.session.when(start_of(self.slot))
         self.notify(f"{when} with {self.provider_name}", title="Booked")
-        self.dismiss("confirmed")
+        self._close("confirmed")
 
-    @work(exclusive=True, group="hold-dialog")
     async def release(self) -> None:
         try:
             await self.session.client.cancel(self.slot.time_slot_id)
@@ -129,4 +142,4 @@ class HoldDialog(ModalScreen[str | None]):
             self.notify(f"Not released: {error}. {error.advice}", severity="error")
             return
         self.notify("Released: the slot is open for others again.")
-        self.dismiss("released")
+        self._close("released")

@@ -32,11 +32,12 @@ class StatusLine(Widget):
         line.append(f"{glyph} {self.state}", style=f"bold {colour}")
         if self.detail:
             line.append(f" ({self.detail})", style=colour)
-        for part in (self.who, self.server, self.zone, self.synced and f"synced {self.synced}"):
+        # Most telling first: at 80 columns the server's address is what gets cut off.
+        for part in (self.who, self.zone, self.synced and f"synced {self.synced}", self.server):
             if part:
-                line.append("  │  ")
+                line.append(" │ ", style="dim")
                 line.append(part)
         if self.extra:
-            line.append("  │  ")
+            line.append(" │ ", style="dim")
             line.append(self.extra, style="bold")
         return line

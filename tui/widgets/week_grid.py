@@ -88,7 +88,7 @@ class WeekGrid(ScrollView, can_focus=True):
         Binding("space", "toggle_cells", "Toggle", id="grid.toggle"),
         Binding("v", "range", "Range", id="grid.range"),
         Binding("x", "erase", "Erase", id="grid.erase"),
-        Binding("enter,space", "activate", "Hold", id="grid.activate"),
+        Binding("enter,space", "activate", "Hold", key_display="⏎", id="grid.activate"),
         Binding("escape", "drop_range", "Drop range", show=False, id="grid.drop_range"),
     ]
 

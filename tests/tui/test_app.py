@@ -1,0 +1,565 @@
+"""The app as a whole: start-up and who you are, the status line and the live feed across a server
+restart, help, the command palette and quitting."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, cast
+from zoneinfo import ZoneInfo
+
+import pytest
+from rich.table import Table
+from textual.pilot import Pilot
+from textual.screen import Screen
+from textual.widgets import Input, OptionList, Static
+
+from shared.timefmt import parse_time
+from tests.tui.harness import BackendThread, StaticBackend, app_for, until, window
+from tests.tui.test_provider_screen import Toasts, provider_screen
+from tui.app import SlotbookApp
+from tui.backends import Connection, RemoteBackend
+from tui.identities import IdentityStore
+from tui.screens.client import ClientScreen
+from tui.screens.help import HelpScreen
+from tui.screens.identity import IdentityScreen
+from tui.screens.welcome import WelcomeScreen
+from tui.widgets.status_line import StatusLine
+from tui.widgets.week_grid import CellState
+
+TUESDAY_10 = "2030-03-05 10:00:00"
+
+
+def at(text: str) -> int:
+    return int(parse_time(text))
+
+
+def status_of(app: SlotbookApp) -> str:
+    return str(app.screen.query_one(StatusLine).render())
+
+
+def status_parts(app: SlotbookApp) -> set[str]:
+    """The status line's parts, in whatever order it shows them."""
+    return {part.strip() for part in status_of(app).split("│")}
+
+
+def open_slot(backend: BackendThread, token: str, timestamp: str = TUESDAY_10) -> None:
+    with backend.http(token) as http:
+        window(http, parse_time(timestamp), parse_time(timestamp) + 900)
+
+
+async def client_screen(app: SlotbookApp, pilot: Pilot[None]) -> ClientScreen:
+    """Wait for the client's view, with its week loaded (or nobody to show)."""
+
+    def ready() -> bool:
+        screen = app.screen
+        if not isinstance(screen, ClientScreen):
+            return False
+        empty = "No providers yet" in str(screen.query_one("#info", Static).render())
+        return screen.loaded or empty
+
+    await until(ready, pilot.pause)
+    screen = app.screen
+    assert isinstance(screen, ClientScreen)
+    return screen
+
+
+def tokens(backend: BackendThread, admin: str) -> list[dict[str, Any]]:
+    with backend.http(admin) as http:
+        listed: list[dict[str, Any]] = http.get("/tokens").json()["tokens"]
+    return listed
+
+
+# --- the status line and the feed ----------------------------------------------------------------
+
+
+async def test_the_status_line_shows_who_where_live_and_the_zone(backend: BackendThread) -> None:
+    token = backend.issue("provider", "ada", "Dr Ada")
+    app = app_for(backend, token=token, zone="Europe/Berlin")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await provider_screen(app, pilot)
+        await until(lambda: status_of(app).startswith("● live"), pilot.pause)
+        assert status_parts(app) == {"● live", "Dr Ada (provider)", "test server", "Europe/Berlin"}
+        open_slot(backend, token)
+        await until(lambda: "synced" in status_of(app), pilot.pause)
+        assert "synced 10:00:00" in status_parts(app), "09:00 UTC is 10:00 in Berlin"
+
+
+async def test_after_a_server_restart_the_app_reconnects_and_gets_later_changes(
+    backend: BackendThread,
+) -> None:
+    ada = backend.issue("provider", "ada", "Dr Ada")
+    open_slot(backend, ada, "2030-03-05 09:30:00")
+    app = app_for(backend, token=backend.issue("client", "sam", "Sam"))
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await client_screen(app, pilot)
+        await until(lambda: app.feed_state == "live", pilot.pause)
+        backend.stop()
+        await until(lambda: status_of(app).startswith("◌ reconnecting"), pilot.pause)
+        assert app.feed_detail, "the status line says why"
+        backend.start()
+        await until(lambda: status_of(app).startswith("● live"), pilot.pause)
+        open_slot(backend, ada)
+        await until(
+            lambda: screen.grid.cell_at(at(TUESDAY_10)).state is CellState.OPEN, pilot.pause
+        )
+
+
+class MovingBackend(StaticBackend):
+    """An embedded server that comes back on another port: recover() says where."""
+
+    def __init__(self, connection: Connection, server: BackendThread) -> None:
+        super().__init__(connection)
+        self.server = server
+        self.recovered: list[str] = []
+
+    async def recover(self) -> str | None:
+        if self.server.url == self.connection.base_url:
+            return None  # not back yet
+        self.recovered.append(self.server.url)
+        return self.server.url
+
+
+async def test_when_the_server_comes_back_elsewhere_the_app_follows_and_reloads(
+    backend: BackendThread,
+) -> None:
+    ada = backend.issue("provider", "ada", "Dr Ada")
+    open_slot(backend, ada, "2030-03-05 09:30:00")
+    connection = Connection(
+        base_url=backend.url, label="moving", token=backend.issue("client", "sam", "Sam")
+    )
+    moving = MovingBackend(connection, backend)
+    app = SlotbookApp(moving, zone=ZoneInfo("UTC"), clock=backend.clock.now)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await client_screen(app, pilot)
+        await until(lambda: app.feed_state == "live", pilot.pause)
+        backend.stop()
+        await until(lambda: app.feed_state == "reconnecting", pilot.pause)
+        old = backend.port
+        backend.port = 0
+        open_slot_later = backend.start()
+        assert backend.port != old
+        await until(lambda: bool(moving.recovered), pilot.pause)
+        await until(lambda: app.feed_state == "live", pilot.pause)
+        assert app.session is not None
+        assert app.session.client.base_url == open_slot_later
+        open_slot(backend, ada)
+        await until(
+            lambda: screen.grid.cell_at(at(TUESDAY_10)).state is CellState.OPEN, pilot.pause
+        )
+    assert moving.stopped, "the app stops its backend when it ends"
+
+
+# --- start-up ------------------------------------------------------------------------------------
+
+
+def said_on_exit(capsys: pytest.CaptureFixture[str]) -> str:
+    """What the app printed as it ended, as one line."""
+    return " ".join(capsys.readouterr().err.split())
+
+
+async def test_a_refused_token_ends_the_app_with_advice(
+    backend: BackendThread, capsys: pytest.CaptureFixture[str]
+) -> None:
+    app = app_for(backend, token="not-a-token")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await until(lambda: app.return_code is not None, pilot.pause)
+    assert app.return_code == 1
+    assert said_on_exit(capsys) == (
+        "The server refused the token: Unknown token."
+        " Check the token (--token, SLOTBOOK_TOKEN or the config file)."
+    )
+
+
+async def test_a_server_that_does_not_answer_ends_the_app_with_advice(
+    backend: BackendThread, capsys: pytest.CaptureFixture[str]
+) -> None:
+    token = backend.issue("client", "sam", "Sam")
+    backend.stop()
+    app = app_for(backend, token=token)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await until(lambda: app.return_code is not None, pilot.pause)
+    assert app.return_code == 1
+    assert said_on_exit(capsys).startswith("Could not reach the server: ")
+
+
+class BrokenBackend(StaticBackend):
+    """An embedded server that would not start."""
+
+    async def start(self) -> Connection:
+        raise RuntimeError("the port is taken")
+
+
+async def test_a_server_that_will_not_start_ends_the_app_saying_why(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    broken = BrokenBackend(Connection(base_url="http://127.0.0.1:9", label="broken"))
+    app = SlotbookApp(broken, zone=ZoneInfo("UTC"))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await until(lambda: app.return_code is not None, pilot.pause)
+    assert app.return_code == 1
+    assert said_on_exit(capsys) == "slotbook could not start its server: the port is taken"
+
+
+async def test_an_admin_token_opens_the_first_providers_week_and_saves_for_it(
+    backend: BackendThread,
+) -> None:
+    backend.issue("provider", "bob", "Dr Bob")
+    ada = backend.issue("provider", "ada", "Dr Ada")
+    admin = backend.issue("admin", None, "Admin")
+    app = app_for(backend, token=admin)
+    toasts = Toasts()
+    async with app.run_test(size=(100, 30), message_hook=toasts) as pilot:
+        screen = await provider_screen(app, pilot)
+        assert screen.provider_id == "ada"
+        assert screen.acting_for == "ada"
+        await pilot.press("l", "space")
+        await until(lambda: screen.draft.pending == 1, pilot.pause)
+        await pilot.press("ctrl+s")
+        await until(lambda: not screen.draft.pending and not screen.saving, pilot.pause)
+    assert toasts.texts()[0] == "Admin token: showing the first provider's week."
+    with backend.http(ada) as http:
+        slots = http.get(
+            "/providers/ada/slots",
+            params={"startTime": "2030-03-04 00:00:00", "endTime": "2030-03-11 00:00:00"},
+        ).json()["timeSlots"]
+    assert [s["timestamp"] for s in slots] == ["2030-03-05 09:00:00"]
+
+
+async def test_an_admin_token_without_providers_shows_the_client_view(
+    backend: BackendThread,
+) -> None:
+    app = app_for(backend, token=backend.issue("admin", None, "Admin"))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await until(lambda: isinstance(app.screen, ClientScreen), pilot.pause)
+
+
+# --- who you are (embedded server) --------------------------------------------------------------
+
+
+async def welcome(app: SlotbookApp, pilot: Pilot[None]) -> WelcomeScreen:
+    await until(lambda: isinstance(app.screen, WelcomeScreen), pilot.pause)
+    screen = app.screen
+    assert isinstance(screen, WelcomeScreen)
+    return screen
+
+
+async def test_first_run_asks_who_you_are_and_makes_a_client_token(
+    backend: BackendThread, tmp_path: Path
+) -> None:
+    admin = backend.issue("admin", None, "Admin")
+    folder = tmp_path / "identities"
+    app = app_for(backend, admin_token=admin, identities=folder)
+    async with app.run_test(size=(100, 30)) as pilot:
+        asking = await welcome(app, pilot)
+        await pilot.press("enter")
+        problem = asking.query_one("#problem", Static)
+        assert str(problem.render()) == "Please give a name."
+        assert app.screen is asking
+        await pilot.press(*"Sam Lee", "enter")
+        screen = await client_screen(app, pilot)
+        assert screen.session.me.subject == "sam-lee"
+        assert "Sam Lee (client)" in status_parts(app)
+    made = [t for t in tokens(backend, admin) if t["subject"] == "sam-lee"]
+    assert [(t["role"], t["name"]) for t in made] == [("client", "Sam Lee")]
+    current = IdentityStore(folder).current()
+    assert current is not None
+    assert (current.role, current.subject, current.name) == ("client", "sam-lee", "Sam Lee")
+
+
+async def test_choosing_provider_on_first_run_shows_the_providers_week(
+    backend: BackendThread, tmp_path: Path
+) -> None:
+    admin = backend.issue("admin", None, "Admin")
+    backend.issue("provider", "dr-ada", "Another Ada")  # the name's id is taken: a new one
+    folder = tmp_path / "identities"
+    app = app_for(backend, admin_token=admin, identities=folder)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await welcome(app, pilot)
+        await pilot.click("#provider")
+        app.screen.query_one("#name", Input).value = "Dr Ada"
+        await pilot.click("#start")
+        screen = await provider_screen(app, pilot)
+        assert screen.provider_id == "dr-ada-2"
+    made = [t for t in tokens(backend, admin) if t["subject"] == "dr-ada-2"]
+    assert [(t["role"], t["name"]) for t in made] == [("provider", "Dr Ada")]
+
+
+async def test_the_next_start_carries_on_as_the_same_person(
+    backend: BackendThread, tmp_path: Path
+) -> None:
+    admin = backend.issue("admin", None, "Admin")
+    folder = tmp_path / "identities"
+    first = app_for(backend, admin_token=admin, identities=folder)
+    async with first.run_test(size=(100, 30)) as pilot:
+        await welcome(first, pilot)
+        await pilot.press(*"Sam", "enter")
+        await client_screen(first, pilot)
+    again = app_for(backend, admin_token=admin, identities=folder)
+    async with again.run_test(size=(100, 30)) as pilot:
+        screen = await client_screen(again, pilot)
+        assert screen.session.me.subject == "sam"
+    assert len(tokens(backend, admin)) == 2, "the admin's and Sam's: no new one"
+
+
+async def choose(app: SlotbookApp, pilot: Pilot[None], label: str) -> None:
+    """Pick the identity whose label contains `label` in the Switch identity list."""
+    await until(lambda: isinstance(app.screen, IdentityScreen), pilot.pause)
+    options = app.screen.query_one(OptionList)
+    labels = [str(options.get_option_at_index(i).prompt) for i in range(options.option_count)]
+    options.highlighted = next(i for i, text in enumerate(labels) if label in text)
+    await pilot.press("enter")
+
+
+async def test_switch_identity_acts_as_someone_new_and_back_again(
+    backend: BackendThread, tmp_path: Path
+) -> None:
+    admin = backend.issue("admin", None, "Admin")
+    folder = tmp_path / "identities"
+    app = app_for(backend, admin_token=admin, identities=folder)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await welcome(app, pilot)
+        await pilot.press(*"Sam", "enter")
+        sams = await client_screen(app, pilot)
+        titles = palette_titles(app, sams)
+        assert "Switch identity" in titles
+
+        app.switch_identity()
+        await until(lambda: isinstance(app.screen, IdentityScreen), pilot.pause)
+        options = app.screen.query_one(OptionList)
+        labels = [str(options.get_option_at_index(i).prompt) for i in range(options.option_count)]
+        assert labels == ["● Sam (client)", "  + someone new…"]
+        await choose(app, pilot, "someone new")
+        await welcome(app, pilot)
+        await pilot.click("#provider")
+        app.screen.query_one("#name", Input).value = "Dr Ada"
+        await pilot.click("#start")
+        adas = await provider_screen(app, pilot)
+        assert adas.provider_id == "dr-ada"
+        assert app.screen_stack[1:] == [adas], "Sam's week is gone, not underneath"
+        assert "Dr Ada (provider)" in status_parts(app)
+
+        app.switch_identity()
+        await choose(app, pilot, "Sam (client)")
+        back = await client_screen(app, pilot)
+        assert back.session.me.subject == "sam"
+        await until(lambda: app.feed_state == "live", pilot.pause)
+
+        app.switch_identity()
+        await until(lambda: isinstance(app.screen, IdentityScreen), pilot.pause)
+        await pilot.press("escape")
+        await until(lambda: app.screen is back, pilot.pause)
+    current = IdentityStore(folder).current()
+    assert current is not None
+    assert current.subject == "sam"
+
+
+async def test_switch_identity_does_nothing_against_a_remote_server(
+    backend: BackendThread,
+) -> None:
+    app = app_for(backend, token=backend.issue("client", "sam", "Sam"))
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await client_screen(app, pilot)
+        assert "Switch identity" not in palette_titles(app, screen)
+        app.switch_identity()
+        await pilot.pause()
+        assert app.screen is screen
+
+
+async def test_demo_seeds_sample_providers_once(backend: BackendThread, tmp_path: Path) -> None:
+    admin = backend.issue("admin", None, "Admin")
+    folder = tmp_path / "identities"
+    toasts = Toasts()
+    app = app_for(backend, admin_token=admin, identities=folder, demo=True)
+    async with app.run_test(size=(100, 30), message_hook=toasts) as pilot:
+        await welcome(app, pilot)
+        await pilot.press(*"Sam", "enter")
+        screen = await client_screen(app, pilot)
+        assert screen.provider_id == "dr-ada-lovelace"
+        shown = [screen.grid.cell_at(s).state for row in screen.week.cells for s in row if s]
+        assert CellState.OPEN in shown
+    assert toasts.saying("Filled with sample providers")
+    with backend.http(admin) as http:
+        providers = http.get("/providers").json()["providers"]
+        changes = http.get("/changes", params={"since": 0}).json()["lastSeq"]
+    assert [p["name"] for p in providers] == [
+        "Dr Ada Lovelace",
+        "Dr Alan Turing",
+        "Grace Hopper Physio",
+        "Katherine Johnson Dental",
+    ]
+    again_toasts = Toasts()
+    again = app_for(backend, admin_token=admin, identities=folder, demo=True)
+    async with again.run_test(size=(100, 30), message_hook=again_toasts) as pilot:
+        await client_screen(again, pilot)
+    assert not again_toasts.saying("Filled with sample providers")
+    with backend.http(admin) as http:
+        assert len(http.get("/providers").json()["providers"]) == 4
+        assert http.get("/changes", params={"since": 0}).json()["lastSeq"] == changes
+
+
+# --- help, palette, quitting ----------------------------------------------------------------------
+
+
+def palette_titles(app: SlotbookApp, screen: Screen[Any]) -> list[str]:
+    """The titles the command palette offers on this screen."""
+    # SlotbookApp.get_system_commands takes a Screen[object]; screens are Screen[None].
+    return [command.title for command in app.get_system_commands(cast("Screen[object]", screen))]
+
+
+def help_keys(screen: HelpScreen) -> dict[str, str]:
+    """What the help's key table says: description -> keys."""
+    table = screen._keys()
+    assert isinstance(table, Table)
+    keys = [str(cell) for cell in table.columns[0].cells]
+    does = [str(cell) for cell in table.columns[1].cells]
+    return dict(zip(does, keys, strict=True))
+
+
+async def test_question_mark_opens_help_listing_the_screens_keys(backend: BackendThread) -> None:
+    app = app_for(backend, token=backend.issue("provider", "ada", "Dr Ada"))
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await provider_screen(app, pilot)
+        await pilot.press("question_mark")
+        await until(lambda: isinstance(app.screen, HelpScreen), pilot.pause)
+        shown = app.screen
+        assert isinstance(shown, HelpScreen)
+        keys = help_keys(shown)
+        assert keys["Save"] == "^s"
+        assert keys["Undo"] == "u"
+        assert keys["Bookings"] == "b"
+        assert keys["Range"] == "v"
+        assert keys["Erase"] == "x"
+        assert keys["Previous week"] == "["
+        assert keys["Next week"] == "]"
+        assert keys["Today"] == "t"
+        assert keys["Help"] == "?"
+        app.action_help()  # already open: not twice
+        await pilot.pause()
+        assert len(app.screen_stack) == 3
+        await pilot.press("escape")
+        await until(lambda: app.screen is screen, pilot.pause)
+
+
+async def test_help_in_the_client_view_lists_holding_keys(backend: BackendThread) -> None:
+    ada = backend.issue("provider", "ada", "Dr Ada")
+    open_slot(backend, ada)
+    app = app_for(backend, token=backend.issue("client", "sam", "Sam"))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await client_screen(app, pilot)
+        await pilot.press("question_mark")
+        await until(lambda: isinstance(app.screen, HelpScreen), pilot.pause)
+        shown = app.screen
+        assert isinstance(shown, HelpScreen)
+        keys = help_keys(shown)
+        assert keys["Hold"] == "⏎, space"
+        assert keys["Next open"] == "n"
+        assert keys["My reservations"] == "m"
+        assert "Save" not in keys
+        await pilot.press("q")
+        await until(lambda: not isinstance(app.screen, HelpScreen), pilot.pause)
+
+
+async def test_the_palette_offers_the_screens_actions_and_runs_them(
+    backend: BackendThread,
+) -> None:
+    app = app_for(backend, token=backend.issue("provider", "ada", "Dr Ada"))
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await provider_screen(app, pilot)
+        titles = palette_titles(app, screen)
+        for title in ("Save changes", "Undo", "Bookings", "Next week", "Today", "Reload"):
+            assert title in titles
+        await pilot.press("ctrl+p")
+        await until(lambda: app.screen is not screen, pilot.pause)
+        await pilot.press(*"Next w")
+        await pilot.pause()
+        await pilot.press("enter")
+        await until(lambda: app.screen is screen and screen.monday.day == 11, pilot.pause)
+
+
+async def test_the_client_palette_offers_holding_actions(backend: BackendThread) -> None:
+    app = app_for(backend, token=backend.issue("client", "sam", "Sam"))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await until(lambda: isinstance(app.screen, ClientScreen), pilot.pause)
+        titles = palette_titles(app, app.screen)
+        for title in ("Next open slot", "My reservations", "Providers", "Previous week"):
+            assert title in titles
+        assert "Save changes" not in titles
+
+
+async def test_ctrl_q_with_unsaved_changes_warns_first_and_quits_the_second_time(
+    backend: BackendThread,
+) -> None:
+    app = app_for(backend, token=backend.issue("provider", "ada", "Dr Ada"))
+    toasts = Toasts()
+    async with app.run_test(size=(100, 30), message_hook=toasts) as pilot:
+        screen = await provider_screen(app, pilot)
+        await pilot.press("l", "space")
+        await until(lambda: screen.draft.pending == 1, pilot.pause)
+        await pilot.press("ctrl+q")
+        await until(lambda: bool(toasts.saying("Unsaved")), pilot.pause)
+        assert app.is_running
+        assert app.screen is screen
+        await pilot.press("ctrl+q")
+        await until(lambda: not app.is_running, pilot.pause)
+    assert app.return_code == 0
+    assert toasts.texts("warning") == [
+        "Unsaved: 1 unsaved changes: ctrl+s saves them, ctrl+q again quits without saving."
+    ]
+
+
+async def test_ctrl_q_with_nothing_unsaved_quits_at_once(backend: BackendThread) -> None:
+    app = app_for(backend, token=backend.issue("provider", "ada", "Dr Ada"))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await provider_screen(app, pilot)
+        await pilot.press("ctrl+q")
+        await until(lambda: not app.is_running, pilot.pause)
+    assert app.return_code == 0
+
+
+async def test_after_saving_new_unsaved_changes_warn_again_before_quitting(
+    backend: BackendThread,
+) -> None:
+    app = app_for(backend, token=backend.issue("provider", "ada", "Dr Ada"))
+    toasts = Toasts()
+    async with app.run_test(size=(100, 30), message_hook=toasts) as pilot:
+        screen = await provider_screen(app, pilot)
+        await pilot.press("l", "space")
+        await until(lambda: screen.draft.pending == 1, pilot.pause)
+        await pilot.press("ctrl+q")
+        await until(lambda: len(toasts.saying("Unsaved")) == 1, pilot.pause)
+        await pilot.press("ctrl+s")  # the user saves instead, and carries on painting
+        await until(lambda: not screen.draft.pending and not screen.saving, pilot.pause)
+        await pilot.press("j", "space")
+        await until(lambda: screen.draft.pending == 1, pilot.pause)
+        await pilot.press("ctrl+q")
+        await pilot.pause()
+        assert app.is_running, "the new change was never warned about"
+        assert len(toasts.saying("Unsaved")) == 2
+
+
+async def test_against_a_remote_server_the_status_line_names_its_address(
+    backend: BackendThread,
+) -> None:
+    remote = RemoteBackend(backend.url + "/", backend.issue("client", "sam", "Sam"))
+    app = SlotbookApp(remote, zone=ZoneInfo("UTC"), clock=backend.clock.now)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await client_screen(app, pilot)
+        await until(lambda: status_of(app).startswith("● live"), pilot.pause)
+        assert status_parts(app) == {"● live", "Sam (client)", backend.url, "UTC"}
+        assert await remote.recover() is None, "somebody else's server: nothing to restart"
+
+
+async def test_a_remote_server_without_a_token_is_not_a_blank_screen(
+    backend: BackendThread, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`slotbook --server URL` with no token: the server needs one, so the app must say so."""
+    app = SlotbookApp(RemoteBackend(backend.url, None), zone=ZoneInfo("UTC"), theme="textual-light")
+    async with app.run_test(size=(100, 30)) as pilot:
+        assert app.theme == "textual-light"
+        await until(
+            lambda: not any(w.group == "startup" and w.is_running for w in app.workers),
+            pilot.pause,
+        )
+        await pilot.pause()
+        assert app.return_code == 1, f"start-up ended with {app.screen_stack} and no word"
+    assert "token" in said_on_exit(capsys)
