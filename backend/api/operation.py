@@ -6,6 +6,7 @@ it from the same entry, so the spec cannot drift from the server.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -94,6 +95,17 @@ def _field_error(error: msgspec.ValidationError) -> FieldError:
     return FieldError(field=name, message=message)
 
 
+@functools.cache
+def _fields_of(kind: type[msgspec.Struct]) -> tuple[frozenset[str], tuple[str, ...]]:
+    """A Struct's wire field names, and the required ones in order (looked up once per type)."""
+    info = msgspec.inspect.type_info(kind)
+    assert isinstance(info, msgspec.inspect.StructType)
+    return (
+        frozenset(f.encode_name for f in info.fields),
+        tuple(f.encode_name for f in info.fields if f.required),
+    )
+
+
 def convert(
     data: Mapping[str, Any],
     kind: type[S],
@@ -102,15 +114,9 @@ def convert(
     also_required: Iterable[str] = (),
 ) -> S:
     """Check a decoded object against a Struct, reporting every missing field at once."""
-    info = msgspec.inspect.type_info(kind)
-    assert isinstance(info, msgspec.inspect.StructType)
-    extra = set(also_required)
-    known = {f.encode_name for f in info.fields}
-    wrong = [
-        FieldError(field=f.encode_name, message="is required")
-        for f in info.fields
-        if (f.required or f.encode_name in extra) and f.encode_name not in data
-    ]
+    known, required = _fields_of(kind)
+    wanted = required + tuple(name for name in also_required if name in known)
+    wrong = [FieldError(field=name, message="is required") for name in wanted if name not in data]
     wrong += [
         FieldError(field=str(name), message="is not a field of this request")
         for name in data
