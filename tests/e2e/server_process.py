@@ -62,6 +62,14 @@ class ServerProcess:
             self._process.terminate()
         return self._process.wait(timeout)
 
+    def kill(self, timeout: float = 20) -> int:
+        """Stop it with SIGKILL: no shutdown, no cleanup, as if the machine lost the process."""
+        if self._process is None:
+            return 0
+        if self._process.poll() is None:
+            self._process.kill()
+        return self._process.wait(timeout)
+
     def __enter__(self) -> ServerProcess:
         return self.start()
 
