@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8080
 DB ?= ./slotbook.db
 
-.PHONY: setup run serve test lint format clean bench
+.PHONY: setup run serve test lint format clean bench crash
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,8 +30,11 @@ test: setup
 	@echo "Coverage of the terminal app (at least 90%):"
 	$(PY) -m coverage report --include='tui/*' --fail-under=90
 
-bench: setup  ## measure; prints a table and writes bench/RESULTS.md
+bench: setup  ## measure; prints a table and writes bench/RESULTS.md (needs wrk)
 	$(PY) -m bench.run $(ARGS)
+
+crash: setup  ## SIGKILL a loaded server ten times; check it lost nothing it acknowledged
+	$(PY) -m tests.crash $(ARGS)
 
 lint: setup
 	$(VENV)/bin/ruff check .

@@ -15,6 +15,7 @@ from pathlib import Path
 from aiohttp import web
 
 from backend.app import create_app
+from backend.event_loop import loop_factory, loop_name
 from backend.settings import (
     Settings,
     SettingsError,
@@ -62,13 +63,14 @@ async def run_server(settings: Settings) -> None:
     host, port = _bound_address(runner)
     database = Path(settings.db).resolve()  # noqa: ASYNC240 - once, before serving
     log.info(
-        "slotbook listening on http://%s:%d database=%s sqlite=%s %s auth=%s",
+        "slotbook listening on http://%s:%d database=%s sqlite=%s %s auth=%s loop=%s",
         host,
         port,
         database,
         sqlite3.sqlite_version,
         settings.describe_rules(),
         "off (ids in requests are trusted)" if settings.no_auth else "tokens",
+        loop_name(),
     )
     if settings.no_auth:
         log.warning(
@@ -102,7 +104,8 @@ def serve(args: argparse.Namespace) -> int:
     logging.basicConfig(
         level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    asyncio.run(run_server(settings))
+    with asyncio.Runner(loop_factory=loop_factory()) as runner:
+        runner.run(run_server(settings))
     return 0
 
 

@@ -38,7 +38,7 @@ class Settings:
     no_auth: bool = False
     synchronous: Synchronous = "FULL"
     max_window_days: float = 31
-    read_threads: int = 4
+    read_threads: int = 0
     log_level: str = "INFO"
     rate: float = 20
     burst: float = 100
@@ -90,8 +90,10 @@ class Settings:
             raise SettingsError(f"--port {self.port}: must be between 0 (any free port) and 65535")
         if self.max_window_days <= 0:
             raise SettingsError("--max-window-days: must be more than 0")
-        if self.read_threads < 1:
-            raise SettingsError(f"--read-threads {self.read_threads}: must be at least 1")
+        if self.read_threads < 0:
+            raise SettingsError(
+                f"--read-threads {self.read_threads}: must be 0 (reads on the event loop) or more"
+            )
         if not math.isfinite(self.rate) or self.rate < 0:
             raise SettingsError(f"--rate {self.rate:g}: must be 0 (no limit) or more")
         if not math.isfinite(self.burst) or self.burst < 1:
@@ -164,7 +166,12 @@ def add_server_arguments(parser: argparse.ArgumentParser, environ: Mapping[str, 
     option("--max-holds", int, "live holds a client may have at once", base.max_holds)
     option("--max-window-days", float, "longest window or listing range", base.max_window_days)
     option("--synchronous", str.upper, "SQLite synchronous mode: FULL or NORMAL", base.synchronous)
-    option("--read-threads", int, "threads answering database reads", base.read_threads)
+    option(
+        "--read-threads",
+        int,
+        "threads for database reads (0: on the event loop)",
+        base.read_threads,
+    )
     option("--log-level", str.upper, "DEBUG, INFO, WARNING or ERROR", base.log_level)
     option("--rate", float, "requests per second allowed per token (0: no limit)", base.rate)
     option("--burst", float, "requests a token may make at once before --rate applies", base.burst)

@@ -1,23 +1,30 @@
-"""`make bench`: measure, print one table, and write bench/RESULTS.md.
+"""`make bench`: measure the server and the terminal app, print one report, write bench/RESULTS.md.
 
-Sections: the terminal app (start to first grid, keypress to repaint, memory). The server's load
-scenarios are added by bench/server_bench.py when wrk is available.
+The server's scenarios run with wrk against the real server and, in the same run, a bare aiohttp
+app (the framework's ceiling on this machine); every figure is also given as a ratio to it, so
+results from different machines can be compared. `--smoke` runs everything briefly on little data
+(CI runs it so that the benchmark cannot rot) and leaves RESULTS.md alone.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime
+import math
 import os
 import platform
+import shutil
 import subprocess
+import sys
 from pathlib import Path
 
+from bench import server_bench
+from bench.server_bench import LARGE, SMOKE, STANDARD, Result, ServerFigures
 from bench.tui_bench import AppFigures, measure
 
 RESULTS = Path(__file__).with_name("RESULTS.md")
 
-GOALS = {
+APP_GOALS = {
     "first_grid_s": ("start to first drawn grid (embedded server included)", "< 1 s", 1.0),
     "repaint_median_ms": ("keypress to repaint, median of 200 moves", "< 16 ms", 16.0),
     "repaint_p95_ms": ("keypress to repaint, 95th percentile", "", None),
@@ -40,9 +47,75 @@ def commit() -> str:
         return "unknown"
 
 
+def _ms(value: float) -> str:
+    return "-" if math.isnan(value) else f"{value:.1f} ms"
+
+
+def server_table(figures: ServerFigures) -> list[str]:
+    rows = [
+        "| scenario | sync | requests/s | p50 | p99 | ratio to bare | peak RSS | not 2xx |",
+        "|---|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in figures.results:
+        rss = "-" if math.isnan(r.rss_mb) else f"{r.rss_mb:.0f} MB"
+        rows.append(
+            f"| {r.scenario} | {r.sync} | {r.rps:,.0f} | {_ms(r.p50_ms)} | {_ms(r.p99_ms)}"
+            f" | {r.ratio:.0%} | {rss} | {r.errors:,} |"
+        )
+    rows.append(
+        f"| SSE fan-out delay, 100 subscribers | FULL | | {_ms(figures.fan_out_p50_ms)}"
+        f" | {_ms(figures.fan_out_p99_ms)} | | | |"
+    )
+    return rows
+
+
+def _find(figures: ServerFigures, scenario: str, sync: str) -> Result | None:
+    for r in figures.results:
+        if r.scenario == scenario and r.sync == sync:
+            return r
+    return None
+
+
+def goals(standard: ServerFigures, large: ServerFigures | None) -> list[str]:
+    """The server goals of the benchmark, met or not, from this run's figures."""
+    lines = ["| goal | measured | met |", "|---|---|---|"]
+
+    def ratio_goal(label: str, scenario: str, sync: str) -> None:
+        r = _find(standard, scenario, sync)
+        if r is not None:
+            lines.append(f"| {label} | {r.ratio:.0%} | {'yes' if r.ratio >= 0.5 else 'no'} |")
+
+    ratio_goal("durable reserve at 50% or more of the bare app", "reserve, distinct slots", "FULL")
+    ratio_goal(
+        "GET of one provider's day at 50% or more of the bare app",
+        "GET /availability, one provider, one day",
+        "-",
+    )
+    worst = max(
+        (r for r in standard.results if r.scenario != "bare aiohttp app"), key=lambda r: r.p99_ms
+    )
+    lines.append(
+        f"| p99 under 20 ms at 64 connections | worst {worst.p99_ms:.1f} ms ({worst.scenario},"
+        f" {worst.sync}) | {'yes' if worst.p99_ms < 20 else 'no'} |"
+    )
+    if large is not None:
+        for r in large.results:
+            small = _find(standard, r.scenario, r.sync)
+            if small is None or r.scenario == "bare aiohttp app":
+                continue
+            # Compared as ratios to each run's own bare app, so that drift between runs cancels.
+            share = r.ratio / small.ratio
+            lines.append(
+                f"| {r.scenario} at {large.scale.slots / 1e6:.1f}M slots within 10% of"
+                f" {standard.scale.slots / 1e3:.0f}k | {share:.0%} |"
+                f" {'yes' if share >= 0.9 else 'no'} |"
+            )
+    return lines
+
+
 def app_table(figures: AppFigures) -> list[str]:
     rows = ["| measure | value | goal | met |", "|---|---|---|---|"]
-    for key, (label, goal, limit) in GOALS.items():
+    for key, (label, goal, limit) in APP_GOALS.items():
         value = getattr(figures, key)
         unit = "s" if key.endswith("_s") else "ms" if key.endswith("_ms") else "MB"
         met = "" if limit is None else ("yes" if value < limit else "no")
@@ -52,23 +125,53 @@ def app_table(figures: AppFigures) -> list[str]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(prog="make bench", description=__doc__)
+    parser.add_argument("--smoke", action="store_true", help="brief runs on little data")
+    parser.add_argument("--no-large", action="store_true", help="skip the 2.9M-slot reads")
     parser.add_argument("--no-write", action="store_true", help="print only; leave RESULTS.md")
     args = parser.parse_args()
-    figures = measure()
+    if shutil.which("wrk") is None:
+        print("make bench needs wrk (Debian: apt-get install wrk)", file=sys.stderr)
+        return 2
+    standard = server_bench.run(SMOKE if args.smoke else STANDARD)
+    large = None if args.smoke or args.no_large else server_bench.run(LARGE, writes=False)
+    app = measure()
+    scale = standard.scale
     lines = [
         "# Benchmark results",
         "",
-        f"Measured {datetime.date.today().isoformat()} on {machine()}, commit {commit()}.",
+        f"Measured {datetime.date.today().isoformat()} on {machine()}, commit {commit()},"
+        f" with `make bench`{' --smoke' if args.smoke else ''}.",
+        "",
+        f"## The server: {scale.providers} providers x {scale.days} days"
+        f" ({scale.slots:,} slots), wrk with {server_bench.CONNECTIONS} connections,"
+        f" {scale.seconds:g} s per scenario",
+        "",
+        *server_table(standard),
+        "",
+    ]
+    if large is not None:
+        lines += [
+            f"## Reads at {large.scale.slots:,} slots ({large.scale.providers} providers)",
+            "",
+            *server_table(large)[:-1],
+            "",
+        ]
+    lines += [
+        "## Goals",
+        "",
+        *goals(standard, large),
         "",
         "## The terminal app",
         "",
-        *app_table(figures),
+        *app_table(app),
         "",
     ]
     text = "\n".join(lines)
     print(text)
-    if not args.no_write:
-        RESULTS.write_text(text)
+    if not (args.no_write or args.smoke):
+        notes = RESULTS.read_text().split("\n## What each lever bought", 1)
+        lever_notes = "\n## What each lever bought" + notes[1] if len(notes) == 2 else ""
+        RESULTS.write_text(text + lever_notes)
         print(f"(written to {RESULTS})")
     return 0
 

@@ -1,5 +1,12 @@
-"""Read connections for queries: one per worker thread of a small pool, in WAL so they never wait
-for the writer and always see the last committed state."""
+"""Read connections for queries, in WAL so they never wait for the writer and always see the last
+committed state.
+
+By default reads run on the event loop's own thread with one connection: under CPython's global
+interpreter lock a pool of reader threads buys no parallelism for queries answered from the page
+cache, and handing each query to a thread and back cost 40% of the throughput of GET
+/availability in `make bench` (bench/RESULTS.md). A pool (`threads` >= 1) is still there for a
+database much larger than memory, where a read may wait on the disk and the loop should not.
+"""
 
 from __future__ import annotations
 
@@ -16,7 +23,8 @@ ReadOp = Callable[[sqlite3.Connection], T]
 
 
 class SQLiteReaders:
-    """Runs read-only queries on a pool of threads, each with its own connection."""
+    """Runs read-only queries on the calling thread (`threads` = 0) or on a pool of threads, each
+    with its own connection."""
 
     def __init__(self, path: str, threads: int, busy_timeout_ms: int) -> None:
         self._path = path
@@ -24,10 +32,14 @@ class SQLiteReaders:
         self._local = threading.local()
         self._lock = threading.Lock()
         self._connections: list[sqlite3.Connection] = []
-        self._executor = ThreadPoolExecutor(threads, thread_name_prefix="slotbook-read")
+        self._executor = (
+            ThreadPoolExecutor(threads, thread_name_prefix="slotbook-read") if threads else None
+        )
 
     async def run(self, op: ReadOp[T]) -> T:
-        """Run `op` with a read connection on the pool and return its result."""
+        """Run `op` with a read connection and return its result."""
+        if self._executor is None:
+            return self._call(op)
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._executor, self._call, op)
 
@@ -43,7 +55,8 @@ class SQLiteReaders:
         return op(conn)
 
     def close(self) -> None:
-        self._executor.shutdown(wait=True)
+        if self._executor is not None:
+            self._executor.shutdown(wait=True)
         with self._lock:
             for conn in self._connections:
                 conn.close()

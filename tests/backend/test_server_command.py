@@ -380,7 +380,7 @@ BAD_SETTINGS = {
     "max-holds-zero": BadSetting(["--max-holds", "0"], "--max-holds"),
     "max-holds-zero-from-env": BadSetting([], "--max-holds", {"SLOTBOOK_MAX_HOLDS": "0"}),
     "synchronous-unknown": BadSetting(["--synchronous", "SOMETIMES"], "--synchronous"),
-    "read-threads-zero": BadSetting(["--read-threads", "0"], "--read-threads"),
+    "read-threads-negative": BadSetting(["--read-threads", "-1"], "--read-threads"),
     "log-level-unknown": BadSetting(["--log-level", "LOUD"], "--log-level"),
 }
 

@@ -62,6 +62,11 @@ class ServerProcess:
             self._process.terminate()
         return self._process.wait(timeout)
 
+    @property
+    def pid(self) -> int:
+        assert self._process is not None, "not started"
+        return self._process.pid
+
     def kill(self, timeout: float = 20) -> int:
         """Stop it with SIGKILL: no shutdown, no cleanup, as if the machine lost the process."""
         if self._process is None:

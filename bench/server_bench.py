@@ -1,0 +1,387 @@
+"""Load scenarios against the real server, beside a bare aiohttp app, driven by wrk.
+
+Seeds providers x days of 15-minute slots through the store, starts the real server (a child
+process, as in production), runs each scenario with wrk and reports requests per second, p50, p99,
+the ratio to the bare app measured in the same run, and the server's peak memory. Write scenarios
+run with synchronous=FULL (the default, durable) and NORMAL. `python -m bench.server_bench smoke`
+runs a short version on its own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import math
+import re
+import signal
+import socket
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import httpx
+
+from backend.booking import Rules
+from backend.store.sqlite import SQLiteStore
+from backend.tokens import issue
+from shared.timefmt import format_time
+from tests.e2e.server_process import ServerProcess
+
+HERE = Path(__file__).parent
+LUA = HERE / "lua"
+DAY = 86_400
+CONNECTIONS = 64
+THREADS = 2
+CLIENTS = 2048
+"""Client tokens the write scenarios spread their requests over (each holds a few dozen slots at
+most, so the max-holds count stays small, as it is for real clients)."""
+SERVER_FLAGS = ["--rate", "0", "--max-holds", "1000000", "--hold-minutes", "60000"]
+"""No rate limit (one wrk connection is not one person), and holds that neither run out nor hit
+the per-client limit during a run."""
+
+
+@dataclass(frozen=True)
+class Scale:
+    name: str
+    providers: int
+    days: int
+    seconds: float
+
+    @property
+    def slots(self) -> int:
+        return self.providers * self.days * 96
+
+
+STANDARD = Scale("standard", providers=100, days=30, seconds=10)
+LARGE = Scale("large", providers=1000, days=30, seconds=10)
+SMOKE = Scale("smoke", providers=40, days=4, seconds=1)
+
+
+@dataclass(frozen=True)
+class Result:
+    scenario: str
+    sync: str
+    rps: float
+    p50_ms: float
+    p99_ms: float
+    errors: int
+    rss_mb: float
+    ratio: float = math.nan
+
+
+@dataclass(frozen=True)
+class ServerFigures:
+    scale: Scale
+    results: list[Result]
+    fan_out_p50_ms: float = math.nan
+    fan_out_p99_ms: float = math.nan
+
+
+@dataclass
+class Seeded:
+    first_day: int
+    admin: str
+    clients: dict[str, str] = field(default_factory=dict)
+    """client id -> token"""
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+# --- the data ------------------------------------------------------------------------------------
+
+
+def _quarter(scale: Scale) -> int:
+    return max(1, scale.providers // 10)
+
+
+def reserve_providers(scale: Scale, sync: str) -> range:
+    """Whose slots the distinct-reserve scenario takes: a fresh set per synchronous mode."""
+    start = 0 if sync == "FULL" else 2 * _quarter(scale)
+    return range(start, start + 2 * _quarter(scale))
+
+
+def confirm_providers(scale: Scale, sync: str) -> range:
+    """Whose slots are put on hold beforehand for the confirm scenario."""
+    start = (4 if sync == "FULL" else 6) * _quarter(scale)
+    return range(start, start + 2 * _quarter(scale))
+
+
+def provider(n: int) -> str:
+    return f"p{n:04d}"
+
+
+async def seed(db: Path, scale: Scale, first_day: int) -> Seeded:
+    """Providers with `days` of whole-day availability, an admin and CLIENTS client tokens, and the
+    confirm scenarios' slots on hold."""
+    store = SQLiteStore(str(db), Rules(max_window_seconds=40 * DAY), synchronous="OFF")
+    now = time.time()
+    seeded = Seeded(first_day=first_day, admin="")
+
+    async def token(role: str, subject: str | None, name: str) -> str:
+        new, record = issue(role, subject, name, now)  # type: ignore[arg-type]
+        await store.create_token(record, new.secret_hash)
+        return new.token
+
+    try:
+        seeded.admin = await token("admin", None, "bench admin")
+        ids = [f"client-{n:04d}" for n in range(CLIENTS)]
+        tokens = await asyncio.gather(*(token("client", c, c) for c in ids))
+        seeded.clients = dict(zip(ids, tokens, strict=True))
+        for p in range(scale.providers):
+            await token("provider", provider(p), f"Provider {p}")
+            end = first_day + scale.days * DAY
+            await store.submit_availability(provider(p), first_day, end, now)
+    finally:
+        await store.close()
+    with sqlite3.connect(db) as conn:
+        for sync in ("FULL", "NORMAL"):
+            for p in confirm_providers(scale, sync):
+                conn.execute(
+                    "UPDATE slots SET status = 'RESERVED', reserved_at = ?, held_until = ?,"
+                    " client_id = printf('client-%04d', rowid % ?) WHERE provider_id = ?",
+                    [now, now + 20 * DAY, CLIENTS, provider(p)],
+                )
+    return seeded
+
+
+def rows_file(db: Path, seeded: Seeded, providers: range, folder: Path, name: str) -> Path:
+    """The `token id timestamp` lines a write scenario goes through: a slot's holder when it is
+    held (confirm), else the clients in turn (reserve)."""
+    path = folder / f"{name}.rows"
+    clients = list(seeded.clients.values())
+    marks = ",".join("?" * len(providers))
+    with sqlite3.connect(db) as conn, path.open("w") as out:
+        rows = conn.execute(
+            f"SELECT id, start, client_id FROM slots WHERE provider_id IN ({marks})"
+            " ORDER BY start, provider_id",
+            [provider(p) for p in providers],
+        )
+        for n, (slot_id, start, holder) in enumerate(rows):
+            client = seeded.clients[holder] if holder else clients[n % len(clients)]
+            out.write(f"{client} {slot_id} {format_time(start)}\n")
+    return path
+
+
+def contention_file(db: Path, seeded: Seeded, owner: str, day: int, folder: Path) -> Path:
+    """8 slots that 64 connections, each a different client, fight over."""
+    path = folder / f"contention-{day}.rows"
+    with sqlite3.connect(db) as conn, path.open("w") as out:
+        slots = conn.execute(
+            "SELECT id, start FROM slots WHERE provider_id = ? AND start >= ?"
+            " ORDER BY start LIMIT 8",
+            [owner, day],
+        ).fetchall()
+        for client in list(seeded.clients.values())[:CONNECTIONS]:
+            for slot_id, start in slots:
+                out.write(f"{client} {slot_id} {format_time(start)}\n")
+    return path
+
+
+# --- measuring -----------------------------------------------------------------------------------
+
+_UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+
+
+def wrk(url: str, seconds: float, script: str, *args: str) -> tuple[float, float, float, int]:
+    """(requests/s, p50 ms, p99 ms, answers that were not 2xx) from one wrk run."""
+    command = [
+        "wrk",
+        f"-t{THREADS}",
+        f"-c{CONNECTIONS}",
+        f"-d{max(1, round(seconds))}s",
+        "--latency",
+        "-s",
+        str(LUA / script),
+        url,
+    ]
+    if args:
+        command += ["--", *args]
+    out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    found = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    assert found is not None, out
+
+    def percentile(p: str) -> float:
+        found = re.search(rf"\s{p}%\s+([\d.]+)(us|ms|s)", out)
+        assert found is not None, out
+        return float(found.group(1)) * _UNITS[found.group(2)]
+
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return (
+        float(found.group(1)),
+        percentile("50"),
+        percentile("99"),
+        int(errors[1]) if errors else 0,
+    )
+
+
+def peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return math.nan
+
+
+@contextlib.contextmanager
+def bare_app() -> Iterator[str]:
+    port = free_port()
+    process = subprocess.Popen([sys.executable, "-m", "bench.bare_app", str(port)])
+    try:
+        for _ in range(200):
+            with contextlib.suppress(httpx.TransportError):
+                httpx.get(f"http://127.0.0.1:{port}/")
+                break
+            time.sleep(0.05)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.wait(10)
+
+
+async def fan_out_delay(
+    url: str, admin: str, rows: list[str], subscribers: int = 100
+) -> tuple[float, float]:
+    """(p50, p99) ms from a reserve's answer to its event reaching each of `subscribers` streams."""
+    arrived: dict[str, list[float]] = {}
+    connected = 0
+    all_connected = asyncio.Event()
+
+    async def follow() -> None:
+        nonlocal connected
+        host, port = url.removeprefix("http://").split(":")
+        reader, writer = await asyncio.open_connection(host, int(port))
+        writer.write(
+            f"GET /events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {admin}\r\n\r\n".encode()
+        )
+        await writer.drain()
+        await reader.readuntil(b"\r\n\r\n")
+        connected += 1
+        if connected == subscribers:
+            all_connected.set()
+        try:
+            while line := await reader.readline():
+                if b'"kind":"reserved"' in line:
+                    slot = line.split(b'"timeSlotId":"', 1)[1][:32].decode()
+                    arrived.setdefault(slot, []).append(time.perf_counter())
+        finally:
+            writer.close()
+
+    tasks = [asyncio.create_task(follow()) for _ in range(subscribers)]
+    await asyncio.wait_for(all_connected.wait(), 30)
+    answered: dict[str, float] = {}
+    async with httpx.AsyncClient(base_url=url, timeout=30) as http:
+        for row in rows:
+            token, slot_id, stamp = row.split(" ", 2)
+            response = await http.post(
+                "/availability/reserve",
+                json={"timeSlot": stamp, "timeSlotId": slot_id},
+                headers={"Authorization": f"Bearer {token}"},
+            )
+            if response.status_code == 201:
+                answered[slot_id] = time.perf_counter()
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(1.0)
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    delays = sorted(
+        max(0.0, t - when) * 1000
+        for slot_id, when in answered.items()
+        for t in arrived.get(slot_id, [])
+    )
+    if not delays:
+        return math.nan, math.nan
+    return statistics.median(delays), delays[int(len(delays) * 0.99)]
+
+
+def _url_time(epoch: int) -> str:
+    return format_time(epoch).replace(" ", "%20")
+
+
+def get_scenarios(scale: Scale, first_day: int) -> list[tuple[str, str]]:
+    """(name, path) of the read scenarios: a day of one provider whose slots are all open, and an
+    hour of every provider."""
+    day = first_day + min(3, scale.days - 1) * DAY
+    one_provider = (
+        f"/availability?startTime={_url_time(day)}&endTime={_url_time(day + DAY)}"
+        f"&providerId={provider(scale.providers - 3)}"
+    )
+    every_provider = f"/availability?startTime={_url_time(day)}&endTime={_url_time(day + 3600)}"
+    return [
+        ("GET /availability, one provider, one day", one_provider),
+        ("GET /availability, all providers, one hour", every_provider),
+    ]
+
+
+def run(scale: Scale, *, writes: bool = True, log: bool = True) -> ServerFigures:
+    """Every scenario at this scale (only the reads when `writes` is false)."""
+
+    def say(text: str) -> None:
+        if log:
+            print(f"  [{scale.name}] {text}", file=sys.stderr, flush=True)
+
+    results: list[Result] = []
+    fan = (math.nan, math.nan)
+    with tempfile.TemporaryDirectory() as folder_name:
+        folder = Path(folder_name)
+        db = folder / "bench.db"
+        first_day = (int(time.time()) // DAY + 2) * DAY
+        say(f"seeding {scale.slots:,} slots")
+        seeded = asyncio.run(seed(db, scale, first_day))
+        with bare_app() as bare:
+            say("bare aiohttp app")
+            rps, p50, p99, errors = wrk(bare, scale.seconds, "get.lua", "x", "/")
+            results.append(Result("bare aiohttp app", "-", rps, p50, p99, errors, math.nan))
+        last = scale.providers - 1
+        token = next(iter(seeded.clients.values()))
+        for sync in ("FULL", "NORMAL") if writes else ("FULL",):
+            with ServerProcess(db, *SERVER_FLAGS, "--synchronous", sync) as server:
+
+                def measure(name: str, sync: str, script: str, *args: str) -> None:
+                    say(f"{name} ({sync})")
+                    rps, p50, p99, errors = wrk(server.url, scale.seconds, script, *args)
+                    rss = peak_rss_mb(server.pid)
+                    results.append(Result(name, sync, rps, p50, p99, errors, rss))
+
+                if sync == "FULL":
+                    for name, path in get_scenarios(scale, first_day):
+                        measure(name, "-", "get.lua", token, path)
+                if not writes:
+                    continue
+                distinct = rows_file(db, seeded, reserve_providers(scale, sync), folder, sync)
+                measure(
+                    "reserve, distinct slots", sync, "reserve.lua", str(distinct), "distinct", "2"
+                )
+                fight_day = first_day + (0 if sync == "FULL" else 1) * DAY
+                fight = contention_file(db, seeded, provider(last), fight_day, folder)
+                measure(
+                    "reserve, 64 connections on 8 slots", sync, "reserve.lua", str(fight), "random"
+                )
+                held = rows_file(db, seeded, confirm_providers(scale, sync), folder, f"c-{sync}")
+                measure("confirm", sync, "confirm.lua", str(held), "distinct", "2")
+                if sync == "FULL":
+                    say("SSE fan-out to 100 subscribers")
+                    fresh = rows_file(db, seeded, range(last - 1, last), folder, "fan")
+                    lines = fresh.read_text().splitlines()[:200]
+                    fan = asyncio.run(fan_out_delay(server.url, seeded.admin, lines))
+    bare_rps = results[0].rps
+    return ServerFigures(scale, [replace(r, ratio=r.rps / bare_rps) for r in results], *fan)
+
+
+if __name__ == "__main__":
+    chosen = {"smoke": SMOKE, "large": LARGE}.get(
+        sys.argv[1] if len(sys.argv) > 1 else "", STANDARD
+    )
+    figures = run(chosen)
+    for row in figures.results:
+        print(row)
+    print(f"fan-out delay p50 {figures.fan_out_p50_ms:.1f} ms, p99 {figures.fan_out_p99_ms:.1f} ms")
