@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from aiohttp import web
 from msgspec import UNSET, UnsetType
 
-from backend.problems import ProblemError, invalid
+from backend.problems import ProblemError
 from backend.store.base import Role
 from shared.wire import FieldError
 
@@ -57,9 +57,19 @@ def ids_required(caller: Caller, *fields: str) -> tuple[str, ...]:
     return fields if caller.trusted or caller.role == "admin" else ()
 
 
-def _required(named: str | UnsetType, field: str) -> str:
+def actor_required(caller: Caller, field: str, message: str = "is required") -> ProblemError:
+    """A well-formed request that does not say whom it is for, from a caller who is no one in
+    particular: 422, since the same request is fine with a client's or a provider's token."""
+    return ProblemError(
+        "actor-required",
+        f"{field} {message}: {caller.describe()} acts for no one in particular",
+        errors=[FieldError(field=field, message=message)],
+    )
+
+
+def _required(caller: Caller, named: str | UnsetType, field: str) -> str:
     if named is UNSET:
-        raise invalid([FieldError(field=field, message="is required")])
+        raise actor_required(caller, field)
     return named
 
 
@@ -75,7 +85,7 @@ def _as_subject(caller: Caller, named: str | UnsetType, field: str) -> str:
 def acting_provider(caller: Caller, named: str | UnsetType) -> str:
     """The provider whose availability this request changes."""
     if caller.trusted or caller.role == "admin":
-        return _required(named, "providerId")
+        return _required(caller, named, "providerId")
     if caller.role == "provider":
         return _as_subject(caller, named, "providerId")
     raise forbidden(f"Only a provider manages availability; {caller.describe()} may not")
@@ -84,7 +94,7 @@ def acting_provider(caller: Caller, named: str | UnsetType) -> str:
 def acting_client(caller: Caller, named: str | UnsetType) -> str:
     """The client who holds, books or lists reservations in this request."""
     if caller.trusted or caller.role == "admin":
-        return _required(named, "clientId")
+        return _required(caller, named, "clientId")
     if caller.role == "client":
         return _as_subject(caller, named, "clientId")
     raise forbidden(f"Only a client holds and books time slots; {caller.describe()} may not")
@@ -110,8 +120,7 @@ def cancelling(
     """Who cancels: the holding client, the slot's provider, or an admin."""
     if caller.trusted:
         if named_client is UNSET and named_provider is UNSET:
-            wanted = "is required (or providerId, for a provider)"
-            raise invalid([FieldError(field="clientId", message=wanted)])
+            raise actor_required(caller, "clientId", "is required (or providerId, for a provider)")
         return Canceller(
             None if named_client is UNSET else named_client,
             None if named_provider is UNSET else named_provider,

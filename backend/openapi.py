@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import msgspec
@@ -26,6 +26,7 @@ def _struct_types(operations: Iterable[Operation]) -> list[type]:
         if op.body is not None:
             found.append(op.body)
         found.extend(kind for kind, _ in op.answers.values() if kind is not None)
+        found.extend(op.events.values())
     return list(dict.fromkeys(found))
 
 
@@ -67,11 +68,39 @@ def _parameters(op: Operation) -> list[dict[str, Any]]:
     return params
 
 
+def _event_schema(events: Mapping[str, type]) -> dict[str, Any]:
+    """One Server-Sent Event, as OpenAPI 3.1 describes the items of a text/event-stream: its
+    `event` name, its `id` (a seq, on changes) and its `data`, JSON of the Struct named for it."""
+    names_of: dict[type, list[str]] = {}
+    for name, kind in events.items():
+        names_of.setdefault(kind, []).append(name)
+    return {
+        "anyOf": [
+            {
+                "type": "object",
+                "properties": {
+                    "event": {"enum": names},
+                    "id": {"type": "string", "pattern": "^[0-9]+$"},
+                    "data": {
+                        "type": "string",
+                        "contentMediaType": "application/json",
+                        "contentSchema": _ref(kind),
+                    },
+                },
+                "required": ["event", "data"],
+            }
+            for kind, names in names_of.items()
+        ]
+    }
+
+
 def _responses(op: Operation) -> dict[str, Any]:
     responses: dict[str, Any] = {}
     for status, (kind, description) in sorted(op.answers.items()):
         entry: dict[str, Any] = {"description": description}
-        if op.media_type != "application/json":
+        if op.events:
+            entry["content"] = {op.media_type: {"schema": _event_schema(op.events)}}
+        elif op.media_type != "application/json":
             entry["content"] = {op.media_type: {"schema": {"type": "string"}}}
         else:
             schema = {"type": "object"} if kind is None else _ref(kind)

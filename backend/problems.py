@@ -71,6 +71,13 @@ _TYPES = [
         "rule-violation", 422, "Request breaks a booking rule", "Fix the fields in `errors`."
     ),
     ProblemType(
+        "actor-required",
+        422,
+        "Say who is acting",
+        "This caller acts for no one in particular (an admin token, or a server started with"
+        " --no-auth): name the clientId or providerId the request is for.",
+    ),
+    ProblemType(
         "slot-not-found", 404, "Time slot not found", "List open slots with GET /availability."
     ),
     ProblemType(

@@ -20,13 +20,52 @@ LATEST = datetime(9999, 1, 1, tzinfo=UTC).timestamp()
 """Times are accepted from the epoch up to the start of 9999, so any window or range that
 starts inside (at most a month long) still formats as a four-digit year."""
 
+_BLANK = " \t\r\n"
+"""What may surround a request time (and nothing else: the spec's pattern says the same)."""
+
 _ACCEPTED = re.compile(
-    r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|z|[+-]\d{2}:?\d{2})?$"
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,9})?)?"
+    r"(Z|z|[+-][0-9]{2}:?[0-9]{2})?"
 )
+"""The shape of a request time; `datetime.fromisoformat` then checks that it is a real one."""
+
+FIRST_YEAR, LAST_YEAR = 1970, 9998
+"""The years a request time may be written in."""
+
+
+def _request_time_pattern() -> str:
+    """TIME_PATTERN's text: exactly the request times parse_time reads (in years 1970 to 9998),
+    in the dialect JSON Schema and Python share, so the API spec can publish it."""
+    year = r"(?:19[7-9][0-9]|[2-8][0-9]{3}|9[0-8][0-9]{2}|99[0-8][0-9])"
+    month_day = (
+        r"(?:(?:0[13578]|1[02])-(?:0[1-9]|[12][0-9]|3[01])"
+        r"|(?:0[469]|11)-(?:0[1-9]|[12][0-9]|30)"
+        r"|02-(?:0[1-9]|1[0-9]|2[0-8]))"
+    )
+    leap_year = (
+        r"(?:19(?:7[26]|8[048]|9[26])"
+        r"|(?:[2-8][0-9]|9[0-9])(?:0[48]|[2468][048]|[13579][26])"
+        r"|(?:[2468][048]|[3579][26])00)"
+    )
+    clock = r"(?:[01][0-9]|2[0-3]):[0-5][0-9](?::[0-5][0-9](?:\.[0-9]{1,9})?)?"
+    zone = r"(?:[Zz]|[+-](?:[01][0-9]|2[0-3]):?[0-5][0-9])?"
+    blank = r"[ \t\r\n]*"
+    date = f"(?:{year}-{month_day}|{leap_year}-02-29)"
+    return f"^{blank}{date}[T ]{clock}{zone}{blank}$"
+
+
+TIME_PATTERN = _request_time_pattern()
+"""A regular expression for the request times parse_time accepts: a string it matches is read
+(unless its offset carries it out of the years 1970 to 9998, which TimeOutOfRange reports), a
+string it does not match is refused as malformed."""
 
 
 class TimeFormatError(ValueError):
     """A text that is not a time slotbook understands; the message says what to send instead."""
+
+
+class TimeOutOfRange(TimeFormatError):
+    """A well-formed time that its offset carries outside the years slotbook handles."""
 
 
 def parse_time(text: str) -> float:
@@ -37,8 +76,8 @@ def parse_time(text: str) -> float:
     >>> parse_time("2030-01-02T05:04:05+02:00")
     1893553445.0
     """
-    candidate = text.strip()
-    if not _ACCEPTED.match(candidate):
+    candidate = text.strip(_BLANK)
+    if not _ACCEPTED.fullmatch(candidate):
         raise TimeFormatError(
             f"'{text}' is not a time: use 'YYYY-MM-DD HH:MM:SS' (UTC) or ISO 8601 with an offset,"
             " e.g. '2030-08-30 12:00:00' or '2030-08-30T14:00:00+02:00'"
@@ -51,11 +90,14 @@ def parse_time(text: str) -> float:
         moment = datetime.fromisoformat(candidate)
     except ValueError as error:
         raise TimeFormatError(f"'{text}' is not a real date and time: {error}") from None
+    outside = f"'{text}' is outside the years 1970 to 9998 that slotbook handles"
+    if not FIRST_YEAR <= moment.year <= LAST_YEAR:
+        raise TimeFormatError(outside)
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     epoch = moment.timestamp()
     if not EARLIEST <= epoch < LATEST:
-        raise TimeFormatError(f"'{text}' is outside the years 1970 to 9998 that slotbook handles")
+        raise TimeOutOfRange(outside)
     return epoch
 
 

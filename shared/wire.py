@@ -12,16 +12,30 @@ from typing import Annotated, Literal
 import msgspec
 from msgspec import UNSET, Meta, Struct, UnsetType
 
+from shared.timefmt import TIME_PATTERN
+
 SlotStatus = Literal["AVAILABLE", "RESERVED", "CONFIRMED"]
 
-_NO_CONTROL = r"^[^\s\x00-\x1f\x7f](?:[^\x00-\x1f\x7f]*[^\s\x00-\x1f\x7f])?$"
+_END = r"$(?!\n)"
+"""The end of the text, in both dialects these patterns are read in: Python's `$` (msgspec
+checks patterns with Python's `re`) also matches before a final newline; JSON Schema's does not."""
+
+_BLANK_OR_CONTROL = r"\x00-\x20\x7f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
+r"""Control characters and every space, spelled out: `\s` means one set of spaces in Python and
+another in JSON Schema."""
+
+NO_CONTROL_PATTERN = rf"^[^{_BLANK_OR_CONTROL}](?:[^\x00-\x1f\x7f]*[^{_BLANK_OR_CONTROL}])?{_END}"
+"""Printable text, no control characters, no space at either end."""
+
+CURSOR_PATTERN = rf"^[0-9]{{1,15}}:{NO_CONTROL_PATTERN.removeprefix('^')}"
+"""A page's position: the start (epoch seconds) and the providerId of the last slot it gave."""
 
 PartyId = Annotated[
     str,
     Meta(
         min_length=1,
         max_length=128,
-        pattern=_NO_CONTROL,
+        pattern=NO_CONTROL_PATTERN,
         description="An id chosen by the caller (a UUID is fine): 1-128 printable characters,"
         " no leading or trailing spaces.",
         examples=["9d3c1f0e-8a4b-4d6e-9f21-3b5a7c8d9e01"],
@@ -30,7 +44,7 @@ PartyId = Annotated[
 TimeSlotId = Annotated[
     str,
     Meta(
-        pattern=r"^[0-9a-f]{32}$",
+        pattern=rf"^[0-9a-f]{{32}}{_END}",
         description="The id the server gave the slot: 32 lowercase hex digits.",
         examples=["4f9a0c2e6b1d4e8f9a7c3b2d1e0f5a6b"],
     ),
@@ -40,10 +54,17 @@ RequestTime = Annotated[
     Meta(
         min_length=1,
         max_length=64,
-        description="'YYYY-MM-DD HH:MM:SS' (UTC) or ISO 8601 with 'Z' or an offset.",
+        description="'YYYY-MM-DD HH:MM:SS' (UTC) or ISO 8601 with 'Z' or an offset,"
+        " in the years 1970 to 9998.",
         examples=["2030-08-30 12:00:00", "2030-08-30T14:00:00+02:00"],
+        # Published, not enforced here: parse_time refuses the same texts with a clearer reason.
+        extra_json_schema={"pattern": TIME_PATTERN},
     ),
 ]
+EndTime = Annotated[
+    RequestTime, Meta(examples=["2030-08-30 13:00:00", "2030-08-30T15:00:00+02:00"])
+]
+"""A RequestTime that ends a window or a range: its examples end an hour after a start's."""
 ResponseTime = Annotated[
     str,
     Meta(description="UTC, 'YYYY-MM-DD HH:MM:SS'.", examples=["2030-08-30 12:00:00"]),
@@ -65,7 +86,7 @@ class AvailabilityWindow(_Body):
     """A provider's window of availability: POST /availability adds it, DELETE removes it."""
 
     start_time: RequestTime
-    end_time: RequestTime
+    end_time: EndTime
     provider_id: PartyId | UnsetType = UNSET
 
 
@@ -94,24 +115,32 @@ class CancelRequest(_Body):
 # --- query strings ----------------------------------------------------------------------------
 
 
+Cursor = Annotated[
+    str,
+    Meta(
+        max_length=512,
+        pattern=CURSOR_PATTERN,
+        description="The nextCursor of the previous page: `<start>:<providerId>` of its last slot.",
+        examples=["1914321600:9d3c1f0e-8a4b-4d6e-9f21-3b5a7c8d9e01"],
+    ),
+]
+
+
 class OpenSlotsQuery(_Body):
     """GET /availability: open slots starting in [startTime, endTime)."""
 
     start_time: RequestTime
-    end_time: RequestTime
+    end_time: EndTime
     provider_id: PartyId | UnsetType = UNSET
     limit: Annotated[int, Meta(ge=1, le=5000, description="Page size, 1-5000.")] = 1000
-    cursor: (
-        Annotated[str, Meta(max_length=512, description="The nextCursor of the previous page.")]
-        | UnsetType
-    ) = UNSET
+    cursor: Cursor | UnsetType = UNSET
 
 
 class RangeQuery(_Body):
     """GET /providers/{providerId}/slots: every slot starting in [startTime, endTime)."""
 
     start_time: RequestTime
-    end_time: RequestTime
+    end_time: EndTime
 
 
 class ReservationsQuery(_Body):
@@ -259,7 +288,7 @@ TokenName = Annotated[
     Meta(
         min_length=1,
         max_length=100,
-        pattern=_NO_CONTROL,
+        pattern=NO_CONTROL_PATTERN,
         description="Who the token is for, as people should see it (a provider's display name).",
         examples=["Dr. Ada Lovelace"],
     ),

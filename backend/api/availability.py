@@ -2,11 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
-from typing import Annotated
-
-import msgspec
 from aiohttp import web
 
 from backend.access import (
@@ -27,7 +22,6 @@ from backend.api.operation import (
 )
 from backend.api.presenters import present_slot
 from backend.idempotency import perform
-from backend.problems import invalid
 from backend.services import services
 from backend.store.base import (
     Answer,
@@ -42,7 +36,6 @@ from shared.wire import (
     AvailabilitySubmitted,
     AvailabilityWindow,
     ConfirmRequest,
-    FieldError,
     OpenSlotsPage,
     OpenSlotsQuery,
     ReservationAnswer,
@@ -111,22 +104,14 @@ async def remove_availability(request: web.Request) -> web.Response:
     )
 
 
-CursorStart = Annotated[int, msgspec.Meta(ge=0, le=2**53)]
-
-
 def encode_cursor(position: OpenSlotsCursor) -> str:
-    return base64.urlsafe_b64encode(msgspec.json.encode(tuple(position))).decode().rstrip("=")
+    return f"{position.start}:{position.provider_id}"
 
 
 def decode_cursor(text: str) -> OpenSlotsCursor:
-    try:
-        raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-        start, provider_id = msgspec.json.decode(raw, type=tuple[CursorStart, str])
-    except (binascii.Error, ValueError, msgspec.DecodeError, msgspec.ValidationError):
-        raise invalid(
-            [FieldError(field="cursor", message="must be the nextCursor of the previous page")]
-        ) from None
-    return OpenSlotsCursor(start, provider_id)
+    """A cursor the query already checked against CURSOR_PATTERN: `<start>:<providerId>`."""
+    start, provider_id = text.split(":", 1)
+    return OpenSlotsCursor(int(start), provider_id)
 
 
 async def list_open_slots(request: web.Request) -> web.Response:
@@ -224,7 +209,8 @@ OPERATIONS = [
         },
         problems={
             403: "Only the provider itself (or an admin) submits its availability",
-            422: "Unaligned times, end not after start, a past start, or a window too long",
+            422: "Unaligned times, end not after start, a past start, a window too long, a time"
+            " outside the years 1970 to 9998, or no providerId from a caller who is no provider",
         },
         description="`providerId` may be left out with a provider token: it is the token's.",
     ),
@@ -236,7 +222,9 @@ OPERATIONS = [
         tag="availability",
         query=OpenSlotsQuery,
         answers={200: (OpenSlotsPage, "One page of open slots")},
-        problems={422: "End not after start, or a range too long"},
+        problems={
+            422: "End not after start, a range too long, or a time outside the years 1970 to 9998"
+        },
     ),
     Operation(
         "DELETE",
@@ -248,7 +236,8 @@ OPERATIONS = [
         answers={200: (AvailabilityRemoved, "What was removed and what was kept")},
         problems={
             403: "Only the provider itself (or an admin) removes its availability",
-            422: "End not after start, or a range too long",
+            422: "End not after start, a range too long, a time outside the years 1970 to 9998,"
+            " or no providerId from a caller who is no provider",
         },
     ),
     Operation(
@@ -266,7 +255,8 @@ OPERATIONS = [
             403: "Only the client itself (or an admin) reserves for a client",
             404: "No slot has this id",
             409: "The slot is held or booked by someone else, or the client holds too many",
-            422: "timeSlot does not match the slot, or the slot is inside the notice period",
+            422: "timeSlot does not match the slot, the slot is inside the notice period, or no"
+            " clientId from a caller who is no client",
         },
         description="`clientId` may be left out with a client token: it is the token's.",
     ),

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
+from typing import get_args
 
 from aiohttp import web
 from msgspec import UNSET, UnsetType
@@ -22,6 +23,7 @@ from backend.store.base import ChangeRow
 from shared.timefmt import format_time
 from shared.wire import (
     Change,
+    ChangeKind,
     Changes,
     ChangesQuery,
     EventsQuery,
@@ -206,6 +208,7 @@ OPERATIONS = [
         },
         problems={410: "The log no longer holds changes after `since`: reload, then resume"},
         media_type="text/event-stream",
+        events={**dict.fromkeys(get_args(ChangeKind), Change), "resync": Resync},
         description="Resumes after the `Last-Event-ID` header (what EventSource sends when it"
         " reconnects) or `since`; without either, starts from now.",
     ),

@@ -17,7 +17,7 @@ from aiohttp import web
 
 from backend.problems import ProblemError, invalid
 from backend.store.base import Answer
-from shared.timefmt import TimeFormatError, parse_time
+from shared.timefmt import TimeFormatError, TimeOutOfRange, parse_time
 from shared.wire import FieldError, encode_line
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -46,6 +46,8 @@ class Operation:
     """Needs no token (health, the spec, problem types)."""
     media_type: str = "application/json"
     """What a successful answer is sent as."""
+    events: Mapping[str, type[msgspec.Struct]] = field(default_factory=dict)
+    """For a text/event-stream answer: each event's name, and the Struct its `data` carries."""
 
     @property
     def operation_id(self) -> str:
@@ -115,14 +117,16 @@ def convert(
 ) -> S:
     """Check a decoded object against a Struct, reporting every missing field at once."""
     known, required = _fields_of(kind)
-    wanted = required + tuple(name for name in also_required if name in known)
-    wrong = [FieldError(field=name, message="is required") for name in wanted if name not in data]
-    wrong += [
-        FieldError(field=str(name), message="is not a field of this request")
-        for name in data
-        if name not in known
-    ]
-    if wrong:
+    missing = [name for name in required if name not in data]
+    unknown = [str(name) for name in data if name not in known]
+    if missing or unknown:
+        # A malformed request also hears about the actor ids it lacks; a well-formed one that
+        # lacks only those is the handler's to refuse (422, see backend.access).
+        missing += [name for name in also_required if name in known and name not in data]
+        wrong = [FieldError(field=name, message="is required") for name in missing]
+        wrong += [
+            FieldError(field=name, message="is not a field of this request") for name in unknown
+        ]
         raise invalid(wrong)
     try:
         return msgspec.convert(data, kind, strict=not from_text)
@@ -140,7 +144,7 @@ async def read_body(
     """Decode a JSON body into a Struct, or raise the problem that explains why not.
 
     `also_required` names optional fields this request must nevertheless carry (the actor's id,
-    when the server trusts ids in requests)."""
+    when the server trusts ids in requests), reported with the body's other faults if it has any."""
     raw = await request.read()
     if not raw.strip():
         if not required:
@@ -179,26 +183,33 @@ def read_query(request: web.Request, kind: type[S]) -> S:
 
 
 def parse_times(**texts: str) -> dict[str, float]:
-    """Parse several request times, reporting every bad one together."""
+    """Parse several request times, reporting every bad one together: malformed ones (400), or
+    else well-formed ones that an offset carries outside the years slotbook handles (422)."""
     parsed: dict[str, float] = {}
     errors: list[FieldError] = []
+    outside: list[FieldError] = []
     for name, text in texts.items():
         try:
             parsed[name] = parse_time(text)
+        except TimeOutOfRange as error:
+            outside.append(FieldError(field=name, message=str(error)))
         except TimeFormatError as error:
             errors.append(FieldError(field=name, message=str(error)))
     if errors:
         raise invalid(errors)
+    if outside:
+        detail = "; ".join(f"{e.field}: {e.message}" for e in outside)
+        raise ProblemError("rule-violation", detail, errors=outside)
     return parsed
 
 
-_SLOT_ID = re.compile(r"^[0-9a-f]{32}$")
+_SLOT_ID = re.compile(r"[0-9a-f]{32}")
 
 
 def slot_id_from_path(request: web.Request) -> str:
     """The {timeSlotId} of the path; one that cannot exist is simply not found."""
     slot_id = request.match_info["timeSlotId"]
-    if not _SLOT_ID.match(slot_id):
+    if not _SLOT_ID.fullmatch(slot_id):
         raise ProblemError(
             "slot-not-found",
             f"No time slot has id '{slot_id}';"

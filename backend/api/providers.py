@@ -12,9 +12,17 @@ from backend.api.presenters import present_slot
 from backend.problems import invalid
 from backend.services import services
 from shared.timefmt import format_time
-from shared.wire import FieldError, PartyId, Provider, Providers, ProviderSlots, RangeQuery
+from shared.wire import (
+    NO_CONTROL_PATTERN,
+    FieldError,
+    PartyId,
+    Provider,
+    Providers,
+    ProviderSlots,
+    RangeQuery,
+)
 
-_PARTY_ID = re.compile(r"^[^\s\x00-\x1f\x7f](?:[^\x00-\x1f\x7f]*[^\s\x00-\x1f\x7f])?$")
+_PARTY_ID = re.compile(NO_CONTROL_PATTERN)
 
 
 def provider_id_from_path(request: web.Request) -> str:
@@ -77,7 +85,7 @@ OPERATIONS = [
         answers={200: (ProviderSlots, "The provider's slots, by time")},
         problems={
             403: "Only the provider itself (or an admin) sees its calendar",
-            422: "End not after start, or a range too long",
+            422: "End not after start, a range too long, or a time outside the years 1970 to 9998",
         },
     ),
 ]

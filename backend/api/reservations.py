@@ -76,7 +76,10 @@ OPERATIONS = [
         tag="reservations",
         query=ReservationsQuery,
         answers={200: (Reservations, "Live holds and bookings")},
-        problems={403: "Only the client itself (or an admin) lists its reservations"},
+        problems={
+            403: "Only the client itself (or an admin) lists its reservations",
+            422: "No clientId from a caller who is no client (an admin token)",
+        },
         description="`clientId` may be left out with a client token: it is the token's.",
     ),
     Operation(
@@ -94,6 +97,7 @@ OPERATIONS = [
             403: "The reservation belongs to another client and another provider",
             404: "No slot has this id",
             409: "Nothing to cancel: the slot is open, or has already started",
+            422: "Neither clientId nor providerId named, on a server started with --no-auth",
         },
     ),
 ]

@@ -479,13 +479,13 @@ def row(
 ROWS = [
     #   request             none malf unkn revk admn p1   p2   c1   c2   what an allowed call did
     row(SUBMIT_FOR_P1,      401, 401, 401, 401, 201, 201, 403, 403, 403, p1_window_added),
-    row(SUBMIT_NO_ID,       401, 401, 401, 401, 400, 201, 201, 403, 403, own_window_added),
+    row(SUBMIT_NO_ID,       401, 401, 401, 401, 422, 201, 201, 403, 403, own_window_added),
     row(LIST_OPEN,          401, 401, 401, 401, 200, 200, 200, 200, 200, open_slots_listed),
     row(REMOVE_FOR_P1,      401, 401, 401, 401, 200, 200, 403, 403, 403, p1_window_removed),
     row(RESERVE_C_FOR_C1,   401, 401, 401, 401, 201, 403, 403, 201, 403, c_held_by_c1),
-    row(RESERVE_C_NO_ID,    401, 401, 401, 401, 400, 403, 403, 201, 201, c_held_by_caller),
+    row(RESERVE_C_NO_ID,    401, 401, 401, 401, 422, 403, 403, 201, 201, c_held_by_caller),
     row(CONFIRM_A,          401, 401, 401, 401, 200, 403, 403, 200, 403, a_booked),
-    row(MY_RESERVATIONS,    401, 401, 401, 401, 400, 403, 403, 200, 200, own_reservations),
+    row(MY_RESERVATIONS,    401, 401, 401, 401, 422, 403, 403, 200, 200, own_reservations),
     row(RESERVATIONS_OF_C1, 401, 401, 401, 401, 200, 403, 403, 200, 403, c1_reservations),
     row(CANCEL_B,           401, 401, 401, 401, 200, 200, 403, 200, 403, b_open_again),
     row(PROVIDERS,          401, 401, 401, 401, 200, 200, 200, 200, 200, providers_named),
@@ -539,6 +539,8 @@ async def run_cell(
         assert_unauthorized(response, authorization)
     elif expected == 400:
         assert_problem(response, 400, "invalid-request")
+    elif expected == 422:  # an admin token that names no one to act for
+        assert_problem(response, 422, "actor-required")
     elif expected == 403:
         assert_problem(response, 403)
     if expected >= 400 or not row.request.writes:

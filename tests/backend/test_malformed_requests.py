@@ -134,6 +134,12 @@ def breaks_rule(case_id: str, route: Route, body: Body, *fields: str) -> Case:
     return case(case_id, route, body, 422, "rule-violation", fields)
 
 
+def actor_required(case_id: str, route: Route, body: Body, *fields: str) -> Case:
+    """A well-formed request that does not name the client or provider it is for, sent by a
+    caller who acts for no one in particular (here: no-auth mode): 422, naming the field."""
+    return case(case_id, route, body, 422, "actor-required", fields)
+
+
 def refused(case_id: str, route: Route, body: Body, status: int, slug: str, **more: Any) -> Case:
     """A well-formed request about a slot that the rules refuse, or a route that is not there."""
     return case(case_id, route, body, status, slug, **more)
@@ -223,11 +229,11 @@ CASES = [
     ),
     refused("submit-body-over-1-MiB", SUBMIT, OVER_ONE_MIB, 413, "body-too-large"),
     # --- missing fields --------------------------------------------------------------------------
-    bad("submit-missing-providerId", SUBMIT, window(drop="providerId"), "providerId"),
+    actor_required("submit-missing-providerId", SUBMIT, window(drop="providerId"), "providerId"),
     bad("submit-missing-startTime", SUBMIT, window(drop="startTime"), "startTime"),
     bad("submit-missing-endTime", SUBMIT, window(drop="endTime"), "endTime"),
     bad("submit-empty-object", SUBMIT, {}, "providerId", "startTime", "endTime"),
-    bad("reserve-missing-clientId", RESERVE, hold(drop="clientId"), "clientId"),
+    actor_required("reserve-missing-clientId", RESERVE, hold(drop="clientId"), "clientId"),
     bad("reserve-missing-timeSlot", RESERVE, hold(drop="timeSlot"), "timeSlot"),
     bad("reserve-missing-timeSlotId", RESERVE, hold(drop="timeSlotId"), "timeSlotId"),
     bad("confirm-missing-timeSlot", confirm("{held}"), {"clientId": "c1"}, "timeSlot"),
@@ -246,6 +252,16 @@ CASES = [
     bad("submit-providerId-129-chars", SUBMIT, window(providerId="p" * 129), "providerId"),
     bad("reserve-clientId-with-NUL", RESERVE, hold(clientId="c\x003"), "clientId"),
     bad("submit-providerId-with-newline", SUBMIT, window(providerId="p\n2"), "providerId"),
+    bad("reserve-clientId-trailing-newline", RESERVE, hold(clientId="c3\n"), "clientId"),
+    bad("submit-providerId-leading-NEL", SUBMIT, window(providerId="\x85p2"), "providerId"),
+    bad("reserve-clientId-trailing-BOM", RESERVE, hold(clientId="c3\ufeff"), "clientId"),
+    bad(
+        "provider-slots-leading-NEL",
+        get(f"/providers/%C2%85p1/slots?{DAY_RANGE}"),
+        None,
+        "providerId",
+    ),
+    bad("reserve-timeSlotId-trailing-newline", RESERVE, hold(timeSlotId="{open}\n"), "timeSlotId"),
     bad("reserve-timeSlotId-not-32-hex", RESERVE, hold(timeSlotId="no-such-id"), "timeSlotId"),
     bad("reserve-timeSlotId-uppercase", RESERVE, hold(timeSlotId=UNKNOWN_ID.upper()), "timeSlotId"),
     bad(
@@ -288,12 +304,33 @@ CASES = [
     ),
     bad("reserve-timeSlot-is-text", RESERVE, hold(timeSlot="next tuesday"), "timeSlot"),
     bad(
+        "submit-startTime-wrapped-in-ideographic-space",
+        SUBMIT,
+        window(startTime="\u30002030-03-08 10:00:00"),
+        "startTime",
+    ),
+    bad(
+        "reserve-timeSlot-in-1969", RESERVE, hold(timeSlot="1969-12-31T23:00:00-01:00"), "timeSlot"
+    ),
+    bad(
         "reserve-timeSlot-before-year-1",
         RESERVE,
         hold(timeSlot="0001-01-01T00:00+01:00"),
         "timeSlot",
     ),
     # --- windows that break a rule (well formed: 422) --------------------------------------------
+    breaks_rule(
+        "submit-start-before-1970-by-its-offset",
+        SUBMIT,
+        window(startTime="1970-01-01T00:00:00+01:00"),
+        "startTime",
+    ),
+    breaks_rule(
+        "list-end-in-9999-by-its-offset",
+        listing_range("2030-03-07T00:00:00Z", "9998-12-31T23:30:00-01:00"),
+        None,
+        "endTime",
+    ),
     breaks_rule(
         "submit-start-off-the-grid", SUBMIT, window(startTime="2030-03-08 10:07:00"), "startTime"
     ),
@@ -338,6 +375,8 @@ CASES = [
     bad("list-limit-not-a-number", listing("&limit=abc"), None, "limit"),
     bad("list-bogus-cursor", listing("&cursor=bogus"), None, "cursor"),
     bad("list-cursor-with-huge-number", listing("&cursor=" + HUGE_CURSOR), None, "cursor"),
+    bad("list-cursor-start-16-digits", listing("&cursor=1234567890123456:p1"), None, "cursor"),
+    bad("list-cursor-without-provider", listing("&cursor=1914321600:"), None, "cursor"),
     bad("list-providerId-empty", listing("&providerId="), None, "providerId"),
     bad(
         "list-endTime-day-32",
@@ -357,7 +396,7 @@ CASES = [
         None,
         "endTime",
     ),
-    bad("reservations-without-clientId", get("/reservations"), None, "clientId"),
+    actor_required("reservations-without-clientId", get("/reservations"), None, "clientId"),
     # --- slots that do not exist -----------------------------------------------------------------
     refused(
         "reserve-unknown-timeSlotId", RESERVE, hold(timeSlotId=UNKNOWN_ID), 404, "slot-not-found"
@@ -422,7 +461,7 @@ CASES = [
         409,
         "not-held",
     ),
-    bad("cancel-naming-no-caller", cancel("{held}"), None, "clientId"),
+    actor_required("cancel-naming-no-caller", cancel("{held}"), None, "clientId"),
     refused("cancel-open-slot", cancel("{open}?clientId=c1"), None, 409, "nothing-to-cancel"),
     refused(
         "cancel-another-clients-booking",

@@ -354,7 +354,8 @@ async def exercise_cancel_and_the_rest(rec: Recorder, slots: list[dict[str, Any]
     third = slots[2]
     await rec.call("POST", RESERVE, 201, json=hold(third, "c3"))
     await rec.call("GET", "/reservations", 200, params={"clientId": "c3"})
-    await rec.call("GET", "/reservations", 400)
+    await rec.call("GET", "/reservations", 422)
+    await rec.call("GET", "/reservations", 400, params={"clientId": ""})
     ids = {"timeSlotId": third["timeSlotId"]}
     await rec.call("DELETE", CANCEL, 403, ids=ids, params={"clientId": "c1"})
     await rec.call("DELETE", CANCEL, 200, ids=ids, params={"clientId": "c3"})
