@@ -227,13 +227,20 @@ class Rules:
         )
 
     def why_not_cancelled(
-        self, slot: SlotRow, client_id: str | None, provider_id: str | None, now: float
+        self,
+        slot: SlotRow,
+        client_id: str | None,
+        provider_id: str | None,
+        now: float,
+        *,
+        admin: bool = False,
     ) -> BookingError:
-        """Why a cancel did not take."""
+        """Why a cancel did not take. An admin may cancel anybody's, so is never told it is not
+        theirs."""
         status = effective_status(slot, now)
         if status == "AVAILABLE":
             return NothingToCancel("Time slot has no live hold or booking to cancel")
-        if slot.client_id != client_id and slot.provider_id != provider_id:
+        if not admin and slot.client_id != client_id and slot.provider_id != provider_id:
             return NotYourReservation(_someone_elses)
         return NothingToCancel("Time slot has already started; a past booking cannot be cancelled")
 

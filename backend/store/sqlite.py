@@ -394,7 +394,7 @@ class SQLiteStore:
                 ).fetchone()
             )
             if after is None:
-                raise rules.why_not_cancelled(before, client_id, provider_id, now)
+                raise rules.why_not_cancelled(before, client_id, provider_id, now, admin=admin)
             _record_changes(db, "cancelled", [after], now, [before.client_id])
             return CancelResult(after, former_client_id=before.client_id)
 

@@ -169,3 +169,11 @@ class TestWhyACancelFailed:
         refusal = RULES.why_not_cancelled(past, "c1", None, NOW)
         assert isinstance(refusal, NothingToCancel)
         assert "already started" in refusal.detail
+
+    def test_an_admin_is_told_a_started_booking_has_started_not_that_it_is_not_theirs(
+        self,
+    ) -> None:
+        past = slot(NOW - 900, "CONFIRMED", "c1", confirmed_at=NOW - DAY * 2)
+        refusal = RULES.why_not_cancelled(past, None, None, NOW, admin=True)
+        assert isinstance(refusal, NothingToCancel)
+        assert "already started" in refusal.detail

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from sqlite_utils import Database
 
-from backend.booking import HoldLapsed, Rules, SlotNotFound, SlotTaken
+from backend.booking import HoldLapsed, NothingToCancel, Rules, SlotNotFound, SlotTaken
 from backend.store.base import ReserveResult
 from backend.store.schema import migrations
 from backend.store.sqlite import SQLiteStore, open_database
@@ -381,6 +381,20 @@ async def test_expire_lapsed_reopens_each_lapsed_hold_once(
         ("CONFIRMED", "c3"),
         ("RESERVED", "c4"),
     ]
+
+
+async def test_an_admin_cancelling_a_booking_that_has_started_is_told_it_has_started(
+    store: SQLiteStore,
+) -> None:
+    [slot] = (await store.submit_availability("p1", at(0), at(1), NOW)).slots
+    await store.reserve(slot.id, slot.start, "c1", NOW)
+    await store.confirm(slot.id, slot.start, "c1", NOW)
+
+    with pytest.raises(NothingToCancel, match="already started"):
+        await store.cancel(slot.id, None, None, slot.start, admin=True)
+
+    [kept] = await store.provider_slots("p1", at(0), at(1))
+    assert (kept.status, kept.client_id) == ("CONFIRMED", "c1")
 
 
 # --- closing -------------------------------------------------------------------------------------
