@@ -220,7 +220,7 @@ class SQLiteStore:
     """A Store over one SQLite file."""
 
     def __init__(
-        self, path: str, rules: Rules, *, synchronous: str = "FULL", read_threads: int = 4
+        self, path: str, rules: Rules, *, synchronous: str = "FULL", read_threads: int = 0
     ) -> None:
         self.path = path
         self.rules = rules

@@ -48,6 +48,9 @@ class HoldDialog(ModalScreen[str | None]):
         self.slot = slot
         self.provider_name = provider_name
         self._answered = False
+        self._acting = False
+        """A confirm or release of ours is on its way: the feed's news of the slot is its echo
+        (or, for a confirm that came too late, answered by the confirm itself)."""
 
     def compose(self) -> ComposeResult:
         with Vertical():
@@ -93,7 +96,7 @@ class HoldDialog(ModalScreen[str | None]):
 
     def on_feed_changed(self, message: FeedChanged) -> None:
         change = message.change
-        if change.time_slot_id != self.slot.time_slot_id or self._answered:
+        if change.time_slot_id != self.slot.time_slot_id or self._answered or self._acting:
             return
         if change.kind in ("expired", "cancelled", "deleted"):
             self.notify("Your hold on this slot has ended.", severity="warning")
@@ -118,6 +121,7 @@ class HoldDialog(ModalScreen[str | None]):
         self._close(None)
 
     async def confirm(self) -> None:
+        self._acting = True
         try:
             await self.session.client.confirm(self.slot)
         except Gone:
@@ -129,6 +133,7 @@ class HoldDialog(ModalScreen[str | None]):
             self._close(None)
             return
         except (ApiError, Unreachable) as error:
+            self._acting = False
             self.notify(f"Not confirmed: {error}. {error.advice}", severity="error")
             return
         when = self.session.when(start_of(self.slot))
@@ -136,9 +141,11 @@ class HoldDialog(ModalScreen[str | None]):
         self._close("confirmed")
 
     async def release(self) -> None:
+        self._acting = True
         try:
             await self.session.client.cancel(self.slot.time_slot_id)
         except (ApiError, Unreachable) as error:
+            self._acting = False
             self.notify(f"Not released: {error}. {error.advice}", severity="error")
             return
         self.notify("Released: the slot is open for others again.")
