@@ -20,7 +20,7 @@ from backend.api.operation import (
     read_query,
     slot_id_from_path,
 )
-from backend.api.presenters import present_slot
+from backend.api.presenters import present_open, present_slot
 from backend.idempotency import perform
 from backend.services import services
 from backend.store.base import (
@@ -132,7 +132,7 @@ async def list_open_slots(request: web.Request) -> web.Response:
         next_cursor = encode_cursor(OpenSlotsCursor(last.start, last.provider_id))
     return answer(
         OpenSlotsPage(
-            available_time_slots=[present_slot(s, now, with_client=False) for s in page],
+            available_time_slots=[present_open(s) for s in page],
             next_cursor=next_cursor,
         )
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from backend.booking import SlotRow, effective_status
+from backend.store.base import OpenSlot
 from shared.timefmt import format_time
 from shared.wire import TimeSlot
 
@@ -10,6 +11,17 @@ from shared.wire import TimeSlot
 def minutes(seconds: int) -> int | float:
     whole, part = divmod(seconds, 60)
     return whole if part == 0 else seconds / 60
+
+
+def present_open(slot: OpenSlot) -> TimeSlot:
+    """An open slot as GET /availability lists it."""
+    return TimeSlot(
+        time_slot_id=slot.id,
+        provider_id=slot.provider_id,
+        timestamp=format_time(slot.start),
+        duration=minutes(slot.duration),
+        status="AVAILABLE",
+    )
 
 
 def present_slot(slot: SlotRow, now: float, *, with_client: bool) -> TimeSlot:

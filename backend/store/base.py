@@ -26,6 +26,16 @@ class OpenSlotsCursor(NamedTuple):
     provider_id: str
 
 
+class OpenSlot(NamedTuple):
+    """A slot open for booking, as GET /availability lists it: held by nobody, so it carries no
+    reservation fields (and the listing reads no more than these columns)."""
+
+    id: str
+    provider_id: str
+    start: int
+    duration: int
+
+
 @dataclass(frozen=True)
 class SubmitResult:
     created: int
@@ -165,7 +175,7 @@ class Store(Protocol):
         after: OpenSlotsCursor | None,
         limit: int,
         now: float,
-    ) -> list[SlotRow]: ...
+    ) -> list[OpenSlot]: ...
 
     async def reserve(
         self,

@@ -32,6 +32,7 @@ from backend.store.base import (
     ConfirmResult,
     IdempotencyKeyReused,
     Once,
+    OpenSlot,
     OpenSlotsCursor,
     ProviderSummary,
     R,
@@ -500,7 +501,7 @@ class SQLiteStore:
         after: OpenSlotsCursor | None,
         limit: int,
         now: float,
-    ) -> list[SlotRow]:
+    ) -> list[OpenSlot]:
         conditions = ["start >= :start", "start < :end", "start > :horizon", _OPEN]
         params: dict[str, Any] = {
             "start": start,
@@ -518,10 +519,12 @@ class SQLiteStore:
             )
             params["after_start"], params["after_provider"] = after
         sql = (
-            f"SELECT {SLOT_COLUMNS} FROM slots WHERE {' AND '.join(conditions)}"
+            f"SELECT id, provider_id, start, duration FROM slots WHERE {' AND '.join(conditions)}"
             " ORDER BY start, provider_id LIMIT :limit"
         )
-        return await self._readers.run(lambda conn: _slots(conn.execute(sql, params)))
+        return await self._readers.run(
+            lambda conn: list(map(OpenSlot._make, conn.execute(sql, params)))
+        )
 
     async def provider_slots(self, provider_id: str, start: float, end: float) -> list[SlotRow]:
         sql = (

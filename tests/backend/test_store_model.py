@@ -42,6 +42,7 @@ from backend.store.base import (
     CancelResult,
     ChangeRow,
     ConfirmResult,
+    OpenSlot,
     OpenSlotsCursor,
     RemoveResult,
     ReserveResult,
@@ -106,6 +107,10 @@ class Slot:
             self.held_until,
             self.confirmed_at,
         )
+
+    def listed(self) -> Row:
+        """The slot as the open-slot listing gives it: (id, provider, start, duration)."""
+        return (self.id, self.provider, self.start, SLOT)
 
     def held_at(self, now: float) -> bool:
         return self.status == "RESERVED" and self.held_until is not None and now < self.held_until
@@ -313,7 +318,7 @@ def shown(outcome: object) -> object:
     return outcome
 
 
-def rows(slots: Iterable[SlotRow]) -> list[Row]:
+def rows(slots: Iterable[SlotRow] | Iterable[OpenSlot]) -> list[Row]:
     return [tuple(s) for s in slots]
 
 
@@ -349,10 +354,10 @@ class View:
 
     slots: list[SlotRow]
     """Every slot, by provider then time."""
-    open_everywhere: list[SlotRow]
-    open_by_provider: dict[str, list[SlotRow]]
-    open_near: list[SlotRow]
-    open_by_pages: list[SlotRow]
+    open_everywhere: list[OpenSlot]
+    open_by_provider: dict[str, list[OpenSlot]]
+    open_near: list[OpenSlot]
+    open_by_pages: list[OpenSlot]
     reservations: dict[str, list[SlotRow]]
     providers: list[tuple[str, int | None]]
     log: list[ChangeRow]
@@ -680,7 +685,7 @@ class StoreAgainstModel(RuleBasedStateMachine):
             store.list_open(*NEAR, None, None, 1000, now),
         )
         reservations = await asyncio.gather(*(store.client_reservations(c, now) for c in CLIENTS))
-        pages: list[SlotRow] = []
+        pages: list[OpenSlot] = []
         after: OpenSlotsCursor | None = None
         while True:  # every open slot a page at a time, by cursor, as GET /availability does
             page = await store.list_open(*EVERYTHING, None, after, PAGE, now)
@@ -702,12 +707,12 @@ class StoreAgainstModel(RuleBasedStateMachine):
     def check_views(self, view: View) -> None:
         model = self.model
         assert rows(view.slots) == [s.row() for p in PROVIDERS for s in model.slots_of(p)]
-        everywhere = [s.row() for s in model.open_slots(*EVERYTHING)]
+        everywhere = [s.listed() for s in model.open_slots(*EVERYTHING)]
         assert rows(view.open_everywhere) == everywhere
         assert rows(view.open_by_pages) == everywhere
         for provider, listed in view.open_by_provider.items():
-            assert rows(listed) == [s.row() for s in model.open_slots(*EVERYTHING, provider)]
-        assert rows(view.open_near) == [s.row() for s in model.open_slots(*NEAR)]
+            assert rows(listed) == [s.listed() for s in model.open_slots(*EVERYTHING, provider)]
+        assert rows(view.open_near) == [s.listed() for s in model.open_slots(*NEAR)]
         for client, held in view.reservations.items():
             by_time = sorted(held, key=lambda s: (s.start, s.provider_id))  # ties in any order
             assert rows(by_time) == [s.row() for s in model.reservations(client)]
