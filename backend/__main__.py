@@ -23,6 +23,7 @@ from backend.settings import (
     settings_from_namespace,
 )
 from backend.token_command import add_token_arguments, run_token_command
+from backend.workers import WORKER_OF_FLAG, announce_listening, become_worker, run_workers
 
 log = logging.getLogger("slotbook")
 
@@ -37,10 +38,13 @@ def build_parser() -> argparse.ArgumentParser:
     serve = commands.add_parser(
         "serve",
         help="run the HTTP server",
-        description="Run the HTTP server over a SQLite database file. Every flag can also be"
-        " set with the environment variable named beside it.",
+        description="Run the HTTP server over a SQLite database file, or over PostgreSQL"
+        " (--db postgresql://...), which any number of server processes can share: --workers N"
+        " on one host, or the same command on several hosts. Every flag can also be set with"
+        " the environment variable named beside it.",
     )
     add_server_arguments(serve, os.environ)
+    serve.add_argument(WORKER_OF_FLAG, type=int, metavar="PID", help=argparse.SUPPRESS)
     token = commands.add_parser(
         "token",
         help="make, list or revoke access tokens",
@@ -52,40 +56,48 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-async def run_server(settings: Settings) -> None:
-    """Serve until SIGINT or SIGTERM, then finish in-flight requests and close the store."""
+async def run_server(settings: Settings, *, worker: bool = False) -> None:
+    """Serve until SIGINT or SIGTERM, then finish in-flight requests and close the store.
+
+    A worker of a group (serve --workers N, backend/workers.py) shares its port with the others
+    through SO_REUSEPORT and leaves the logging of the group's start and stop to the parent."""
     runner = web.AppRunner(
         create_app(settings), access_log=None, handle_signals=False, shutdown_timeout=5
     )
     await runner.setup()
-    site = web.TCPSite(runner, settings.host, settings.port)
+    site = web.TCPSite(runner, settings.host, settings.port, reuse_port=worker)
     await site.start()
     host, port = _bound_address(runner)
-    database = Path(settings.db).resolve()  # noqa: ASYNC240 - once, before serving
-    log.info(
-        "slotbook listening on http://%s:%d database=%s sqlite=%s %s auth=%s loop=%s",
-        host,
-        port,
-        database,
-        sqlite3.sqlite_version,
-        settings.describe_rules(),
-        "off (ids in requests are trusted)" if settings.no_auth else "tokens",
-        loop_name(),
-    )
-    if settings.no_auth:
-        log.warning(
-            "--no-auth: every caller is trusted and may act as anyone; for local development only"
-        )
+    message = startup_message(settings, host, port)
+    if worker:
+        announce_listening(message)
+    else:
+        log.info("%s", message)
+        if settings.no_auth:
+            log.warning(
+                "--no-auth: every caller is trusted and may act as anyone;"
+                " for local development only"
+            )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     try:
         await stop.wait()
-        log.info("slotbook shutting down")
+        log.log(logging.DEBUG if worker else logging.INFO, "slotbook shutting down")
     finally:
         await runner.cleanup()
-    log.info("slotbook stopped")
+    log.log(logging.DEBUG if worker else logging.INFO, "slotbook stopped")
+
+
+def startup_message(settings: Settings, host: str, port: int) -> str:
+    """The one line logged at start: address, database, rules, access and event loop."""
+    return (
+        f"slotbook listening on http://{host}:{port} database={Path(settings.db).resolve()}"
+        f" sqlite={sqlite3.sqlite_version} {settings.describe_rules()}"
+        f" auth={'off (ids in requests are trusted)' if settings.no_auth else 'tokens'}"
+        f" loop={loop_name()}"
+    )
 
 
 def _bound_address(runner: web.AppRunner) -> tuple[str, int]:
@@ -95,24 +107,33 @@ def _bound_address(runner: web.AppRunner) -> tuple[str, int]:
     return "?", 0  # pragma: no cover - a TCP site always has an address
 
 
-def serve(args: argparse.Namespace) -> int:
+def serve(args: argparse.Namespace, argv: Sequence[str]) -> int:
+    """Run the server: in this process, or as a group of --workers processes (`argv`, the
+    command's arguments, is what each of them runs)."""
     try:
         settings = settings_from_namespace(args)
     except SettingsError as error:
         print(f"slotbook-server: {error}", file=sys.stderr)
         return 2
+    parent: int | None = args.worker_of
+    who = "%(name)s" if parent is None else "%(name)s[%(process)d]"
     logging.basicConfig(
-        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+        level=settings.log_level, format=f"%(asctime)s %(levelname)s {who}: %(message)s"
     )
+    if parent is None and settings.workers > 1:
+        return run_workers(settings, argv)
+    if parent is not None:
+        become_worker(parent)
     with asyncio.Runner(loop_factory=loop_factory()) as runner:
-        runner.run(run_server(settings))
+        runner.run(run_server(settings, worker=parent is not None))
     return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    arguments = sys.argv[1:] if argv is None else list(argv)
+    args = build_parser().parse_args(arguments)
     if args.command == "serve":
-        return serve(args)
+        return serve(args, arguments)
     return run_token_command(args)
 
 

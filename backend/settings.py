@@ -47,6 +47,11 @@ class Settings:
     heartbeat_seconds: float = 15
     feed_buffer: int = 10_000
     stall_seconds: float = 10
+    workers: int = 1
+
+    @property
+    def uses_postgresql(self) -> bool:
+        return is_postgresql_url(self.db)
 
     @property
     def slot_seconds(self) -> int:
@@ -113,6 +118,14 @@ class Settings:
                 f"--no-auth trusts every caller, so it listens only on a loopback address"
                 f" (127.0.0.1, ::1, localhost), not on {self.host}"
             )
+        if self.workers < 1:
+            raise SettingsError(f"--workers {self.workers}: must be at least 1")
+        if self.workers > 1 and not self.uses_postgresql:
+            raise SettingsError(
+                f"--workers {self.workers}: a SQLite database has one writer per file, so only"
+                f" one server process may use {self.db}; run one process (--workers 1), or move to"
+                " PostgreSQL (--db postgresql://...) to run several"
+            )
         if self.log_level not in LOG_LEVELS:
             raise SettingsError(f"--log-level {self.log_level}: use one of {', '.join(LOG_LEVELS)}")
         return self
@@ -123,6 +136,11 @@ class Settings:
             f"slots={describe_length(self.slot_seconds)} hold={describe_length(self.hold_seconds)}"
             f" notice={describe_length(self.notice_seconds)} max-holds={self.max_holds}"
         )
+
+
+def is_postgresql_url(db: str) -> bool:
+    """Whether --db names a PostgreSQL database rather than a SQLite file."""
+    return db.startswith(("postgresql://", "postgres://"))
 
 
 def is_loopback(host: str) -> bool:
@@ -171,6 +189,12 @@ def add_server_arguments(parser: argparse.ArgumentParser, environ: Mapping[str, 
         int,
         "threads for database reads (0: on the event loop)",
         base.read_threads,
+    )
+    option(
+        "--workers",
+        int,
+        "server processes sharing the port on this host; more than 1 needs a PostgreSQL --db",
+        base.workers,
     )
     option("--log-level", str.upper, "DEBUG, INFO, WARNING or ERROR", base.log_level)
     option("--rate", float, "requests per second allowed per token (0: no limit)", base.rate)
@@ -225,6 +249,7 @@ def settings_from_namespace(args: argparse.Namespace) -> Settings:
         heartbeat_seconds=float(args.heartbeat_seconds),
         feed_buffer=int(args.feed_buffer),
         stall_seconds=float(args.stall_seconds),
+        workers=int(args.workers),
     ).validate()
 
 

@@ -11,6 +11,7 @@ import os
 import queue
 import re
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -50,6 +51,7 @@ EVERY_FLAG = {
     "--synchronous": "SLOTBOOK_SYNCHRONOUS",
     "--read-threads": "SLOTBOOK_READ_THREADS",
     "--log-level": "SLOTBOOK_LOG_LEVEL",
+    "--workers": "SLOTBOOK_WORKERS",
     "--no-auth": "SLOTBOOK_NO_AUTH",
 }
 
@@ -65,6 +67,7 @@ ENV_VALUES = {
     "SLOTBOOK_SYNCHRONOUS": "NORMAL",
     "SLOTBOOK_READ_THREADS": "2",
     "SLOTBOOK_LOG_LEVEL": "DEBUG",
+    "SLOTBOOK_WORKERS": "3",
 }
 """A distinct value for every flag that shows its default in --help (--no-auth shows none)."""
 
@@ -382,6 +385,9 @@ BAD_SETTINGS = {
     "synchronous-unknown": BadSetting(["--synchronous", "SOMETIMES"], "--synchronous"),
     "read-threads-negative": BadSetting(["--read-threads", "-1"], "--read-threads"),
     "log-level-unknown": BadSetting(["--log-level", "LOUD"], "--log-level"),
+    "workers-zero": BadSetting(["--workers", "0"], "--workers"),
+    "workers-over-sqlite": BadSetting(["--workers", "2"], "--workers"),
+    "workers-over-sqlite-from-env": BadSetting([], "--workers", {"SLOTBOOK_WORKERS": "4"}),
 }
 
 
@@ -393,8 +399,21 @@ class Finished:
     stderr: str
 
 
+NOWHERE = "postgresql://slotbook@127.0.0.1:1/slotbook"
+"""A PostgreSQL URL with no server behind it (nothing listens on port 1)."""
+
+
 @pytest.fixture(scope="module")
-def finished(workdir: Path) -> dict[str, Finished]:
+def taken_port() -> Iterator[int]:
+    """A port this test listens on, without SO_REUSEPORT, so no server can share it."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        yield int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def finished(workdir: Path, taken_port: int) -> dict[str, Finished]:
     """Run every command that should answer and exit, all at once, and collect what they said."""
     commands: dict[str, tuple[list[str], dict[str, str]]] = {
         "help": (backend_command("--help"), environment()),
@@ -409,6 +428,17 @@ def finished(workdir: Path) -> dict[str, Finished]:
             backend_command("serve", "--port", "0", "--db", db, *bad.flags),
             environment(**bad.env),
         )
+    commands["orphan-worker"] = (
+        # No process has a pid above 2**22 (Linux's largest), so the worker finds its parent gone.
+        backend_command(
+            "serve", "--port", "0", "--db", str(workdir / "orphan.db"), "--worker-of", "4194305"
+        ),
+        environment(),
+    )
+    commands["workers-port-taken"] = (
+        backend_command("serve", "--port", str(taken_port), "--workers", "2", "--db", NOWHERE),
+        environment(),
+    )
     running = {name: Process(command, env, workdir) for name, (command, env) in commands.items()}
     return {
         name: Finished(process.exit_status(), process.stdout, "\n".join(process.log))
@@ -428,6 +458,35 @@ def test_bad_setting_exits_2_with_a_one_line_message(
     assert lines[0].startswith("slotbook-server: ")
     assert BAD_SETTINGS[case].names in lines[0]
     assert "Traceback" not in result.stderr
+
+
+def test_more_than_one_worker_over_sqlite_is_refused_saying_why_and_what_to_do(
+    finished: dict[str, Finished],
+) -> None:
+    message = one_line(finished["workers-over-sqlite"].stderr)
+
+    assert "one writer per file" in message, "why"
+    assert "--workers 1" in message, "what to do: one process"
+    assert "PostgreSQL (--db postgresql://...)" in message, "or: move to PostgreSQL"
+
+
+def test_a_worker_whose_parent_has_gone_does_not_start(finished: dict[str, Finished]) -> None:
+    result = finished["orphan-worker"]
+
+    assert result.status == 1, result.stderr
+    assert "the parent of this worker has gone" in result.stderr
+    assert "listening" not in result.stderr
+
+
+def test_workers_on_a_taken_port_exit_1_before_starting_any(
+    finished: dict[str, Finished], taken_port: int
+) -> None:
+    result = finished["workers-port-taken"]
+
+    assert result.status == 1
+    assert result.stderr.splitlines() == [
+        f"slotbook-server: cannot listen on 127.0.0.1 port {taken_port}: Address already in use"
+    ]
 
 
 def test_serve_help_lists_every_flag_with_its_environment_variable(
@@ -466,3 +525,4 @@ def test_console_script_answers_like_python_dash_m(finished: dict[str, Finished]
     assert finished["script-help"].stdout == finished["help"].stdout
     assert finished["script-serve-help"].status == 0
     assert finished["script-serve-help"].stdout == finished["serve-help"].stdout
+
