@@ -7,21 +7,21 @@ import asyncio
 import logging
 import os
 import signal
-import sqlite3
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 
 from aiohttp import web
 
 from backend.app import create_app
 from backend.event_loop import loop_factory, loop_name
+from backend.services import SERVICES
 from backend.settings import (
     Settings,
     SettingsError,
     add_server_arguments,
     settings_from_namespace,
 )
+from backend.store.base import Store
 from backend.token_command import add_token_arguments, run_token_command
 from backend.workers import WORKER_OF_FLAG, announce_listening, become_worker, run_workers
 
@@ -68,7 +68,7 @@ async def run_server(settings: Settings, *, worker: bool = False) -> None:
     site = web.TCPSite(runner, settings.host, settings.port, reuse_port=worker)
     await site.start()
     host, port = _bound_address(runner)
-    message = startup_message(settings, host, port)
+    message = startup_message(settings, runner.app[SERVICES].store, host, port)
     if worker:
         announce_listening(message)
     else:
@@ -90,11 +90,13 @@ async def run_server(settings: Settings, *, worker: bool = False) -> None:
     log.log(logging.DEBUG if worker else logging.INFO, "slotbook stopped")
 
 
-def startup_message(settings: Settings, host: str, port: int) -> str:
-    """The one line logged at start: address, database, rules, access and event loop."""
+def startup_message(settings: Settings, store: Store, host: str, port: int) -> str:
+    """The one line logged at start: address, database (where, which kind, its version; never a
+    password), rules, access and event loop."""
+    engine, engine_version = store.engine.split(" ", 1)
     return (
-        f"slotbook listening on http://{host}:{port} database={Path(settings.db).resolve()}"
-        f" sqlite={sqlite3.sqlite_version} {settings.describe_rules()}"
+        f"slotbook listening on http://{host}:{port} database={store.where}"
+        f" {engine.lower()}={engine_version} {settings.describe_rules()}"
         f" auth={'off (ids in requests are trusted)' if settings.no_auth else 'tokens'}"
         f" loop={loop_name()}"
     )

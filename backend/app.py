@@ -4,7 +4,7 @@ and the store opened and closed with the application."""
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from importlib.metadata import PackageNotFoundError, version
 
 from aiohttp import web
@@ -20,8 +20,8 @@ from backend.problems import problem_middleware
 from backend.ratelimit import RateLimiter
 from backend.services import SERVICES, Services, rules_from
 from backend.settings import Settings
+from backend.store import opening
 from backend.store.base import Store
-from backend.store.sqlite import SQLiteStore
 
 MAX_BODY_BYTES = 1024 * 1024
 
@@ -34,7 +34,7 @@ OPERATIONS: list[Operation] = [
     *system.OPERATIONS,
 ]
 
-StoreFactory = Callable[[Services], Store]
+StoreFactory = Callable[[Services], Awaitable[Store]]
 
 
 def slotbook_version() -> str:
@@ -44,16 +44,19 @@ def slotbook_version() -> str:
         return "0.0.0"
 
 
-def open_sqlite_store(ctx: Services) -> Store:
+async def open_configured_store(ctx: Services) -> Store:
+    """The store `--db` names: a SQLite file, or a PostgreSQL database by URL."""
     s = ctx.settings
-    return SQLiteStore(s.db, ctx.rules, synchronous=s.synchronous, read_threads=s.read_threads)
+    return await opening.open_store(
+        s.db, ctx.rules, synchronous=s.synchronous, read_threads=s.read_threads
+    )
 
 
 def create_app(
     settings: Settings,
     *,
     clock: Clock | None = None,
-    open_store: StoreFactory = open_sqlite_store,
+    open_store: StoreFactory = open_configured_store,
 ) -> web.Application:
     """Build the server for these settings. The store opens at start-up and closes at clean-up."""
     ctx = Services(settings=settings, rules=rules_from(settings), clock=clock or SystemClock())
@@ -69,7 +72,7 @@ def create_app(
         app.router.add_route(op.method, op.path, op.handler, name=op.operation_id)
 
     async def store_lifetime(app: web.Application) -> AsyncIterator[None]:
-        store = open_store(ctx)
+        store = await open_store(ctx)
         ctx.open(store)
         await ctx.hub.start()
         ctx.sweeper.start()

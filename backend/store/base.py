@@ -6,11 +6,12 @@ protocol and passes the same contract tests.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Literal, NamedTuple, Protocol, TypeVar
 
 from backend.booking import BookingError, SlotRow
+from shared.grid import align_down
 
 R = TypeVar("R")
 Role = Literal["admin", "provider", "client"]
@@ -156,8 +157,41 @@ class TokenNotFound(BookingError):
     """No token has this id."""
 
 
+class CommitThenRaise(Exception):
+    """Raised by a write that wrote something worth keeping and must still fail: the store commits
+    its writes and raises `error` to the caller."""
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+def status_after(kind: str) -> str:
+    """The slot's status once a change of this kind has happened (a deleted slot was open)."""
+    return {"reserved": "RESERVED", "confirmed": "CONFIRMED"}.get(kind, "AVAILABLE")
+
+
+def occupied_cells(existing: Iterable[tuple[int, int]], slot_seconds: int) -> set[int]:
+    """Grid cells touched by existing slots, whatever length they were made with."""
+    cells: set[int] = set()
+    for start, duration in existing:
+        cells.update(range(align_down(start, slot_seconds), start + duration, slot_seconds))
+    return cells
+
+
 class Store(Protocol):
     """Atomic booking operations over some database. Times are epoch seconds."""
+
+    @property
+    def engine(self) -> str:
+        """The database and its version, as people read it: 'SQLite 3.45.1', 'PostgreSQL 15.8'."""
+        ...
+
+    @property
+    def where(self) -> str:
+        """Which database is open, safe to print: a file's full path, or a URL without its
+        password."""
+        ...
 
     async def submit_availability(
         self, provider_id: str, start: int, end: int, now: float, *, once: Once | None = None

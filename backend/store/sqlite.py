@@ -29,6 +29,7 @@ from backend.store.base import (
     Answer,
     CancelResult,
     ChangeRow,
+    CommitThenRaise,
     ConfirmResult,
     IdempotencyKeyReused,
     Once,
@@ -44,11 +45,13 @@ from backend.store.base import (
     SubmitResult,
     TokenNotFound,
     TokenRecord,
+    occupied_cells,
+    status_after,
 )
 from backend.store.readers import SQLiteReaders
 from backend.store.schema import apply_migrations
-from backend.store.writer import CommitThenRaise, SQLiteWriter
-from shared.grid import DAY_SECONDS, align_down, slot_starts
+from backend.store.writer import SQLiteWriter
+from shared.grid import DAY_SECONDS, slot_starts
 
 BUSY_TIMEOUT_MS = 5_000
 
@@ -120,19 +123,6 @@ def _record_changes(
             for slot, client in zip(slots, client_ids, strict=True)
         ],
     )
-
-
-def status_after(kind: str) -> str:
-    """The slot's status once a change of this kind has happened (a deleted slot was open)."""
-    return {"reserved": "RESERVED", "confirmed": "CONFIRMED"}.get(kind, "AVAILABLE")
-
-
-def _occupied_cells(existing: Iterable[tuple[int, int]], slot_seconds: int) -> set[int]:
-    """Grid cells touched by existing slots, whatever length they were made with."""
-    cells: set[int] = set()
-    for start, duration in existing:
-        cells.update(range(align_down(start, slot_seconds), start + duration, slot_seconds))
-    return cells
 
 
 def _at_most_once(
@@ -228,6 +218,14 @@ class SQLiteStore:
         self._writer = SQLiteWriter(open_database(path, synchronous))
         self._readers = SQLiteReaders(path, read_threads, BUSY_TIMEOUT_MS)
 
+    @property
+    def engine(self) -> str:
+        return f"SQLite {sqlite3.sqlite_version}"
+
+    @property
+    def where(self) -> str:
+        return str(Path(self.path).resolve())
+
     # --- writes ----------------------------------------------------------------------------
 
     async def submit_availability(
@@ -241,7 +239,7 @@ class SQLiteStore:
                 " WHERE provider_id = ? AND start >= ? AND start < ?",
                 [provider_id, start - DAY_SECONDS, end],
             ).fetchall()
-            taken = _occupied_cells(existing, slot_seconds)
+            taken = occupied_cells(existing, slot_seconds)
             new = [
                 SlotRow(uuid.uuid4().hex, provider_id, s, slot_seconds, "AVAILABLE", *([None] * 4))
                 for s in slot_starts(start, end, slot_seconds)

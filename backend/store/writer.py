@@ -18,6 +18,8 @@ from typing import Any, TypeVar
 
 from sqlite_utils import Database
 
+from backend.store.base import CommitThenRaise
+
 T = TypeVar("T")
 
 log = logging.getLogger(__name__)
@@ -36,15 +38,6 @@ class _Job:
 
 
 _STOP = object()
-
-
-class CommitThenRaise(Exception):
-    """Raised by a write that wrote something worth keeping and must still fail: the writer keeps
-    its writes and raises `error` to the caller."""
-
-    def __init__(self, error: Exception) -> None:
-        super().__init__(str(error))
-        self.error = error
 
 
 def _settle(future: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:

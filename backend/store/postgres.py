@@ -1,0 +1,708 @@
+"""The PostgreSQL store (asyncpg): the Store protocol for several server processes, on one host or
+many, sharing one database.
+
+Every business operation is one transaction on a pooled connection, at READ COMMITTED. What makes
+that safe with any number of processes:
+
+- The decisive step of reserve, confirm and cancel is one conditional UPDATE ... RETURNING: the row
+  lock makes a second writer wait, and PostgreSQL re-checks the WHERE clause against the row the
+  first one committed, so only one of them can win.
+- The hold limit counts a client's holds across different slots, which row locks cannot protect
+  (write skew), so a reserve first takes a transaction-scoped advisory lock on its client id.
+  Availability changes lock their provider id the same way, so two overlapping windows submitted
+  at once cannot create one slot twice, and an Idempotency-Key locks itself, so a retry sent to
+  another process waits for the first answer and then replays it.
+- Change seqs come from one counter row, updated in the transaction that appends the changes: those
+  transactions commit one after another in seq order, and a rolled-back one takes its seqs with
+  it, so the log is gap-free in commit order.
+- That transaction also NOTIFYs, so every process's change feed learns of it (postgres_listener).
+
+Locks are always taken in the same order (Idempotency-Key, client or provider, slot rows, the
+change counter), so writers wait for each other but never deadlock.
+
+Times are epoch seconds (double precision; a slot's start is a bigint), as in the SQLite store, so
+the rules in backend/booking.py apply unchanged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import uuid
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit
+
+import asyncpg
+
+from backend.booking import (
+    BookingError,
+    Rules,
+    SlotNotFound,
+    SlotRow,
+    effective_status,
+)
+from backend.store.base import (
+    IDEMPOTENCY_TTL,
+    Answer,
+    CancelResult,
+    ChangeRow,
+    CommitThenRaise,
+    ConfirmResult,
+    IdempotencyKeyReused,
+    Once,
+    OpenSlot,
+    OpenSlotsCursor,
+    ProviderSummary,
+    R,
+    RemoveResult,
+    Replayed,
+    ReserveResult,
+    RevokeResult,
+    StoredToken,
+    SubmitResult,
+    TokenNotFound,
+    TokenRecord,
+    occupied_cells,
+    status_after,
+)
+from backend.store.postgres_listener import CHANNEL, ChangeListener
+from backend.store.postgres_schema import Connection, apply_migrations
+from shared.grid import DAY_SECONDS, slot_starts
+
+Operation = Callable[[Connection], Awaitable[R]]
+
+POOL_SIZE = 10
+"""Connections per server process at most; writes of one slot or one client wait on locks, not on
+the pool, so a few are plenty."""
+
+CLOSE_SECONDS = 10.0
+"""How long close() lets running queries finish before cutting their connections."""
+
+CLIENT_LOCKS, PROVIDER_LOCKS, KEY_LOCKS = 1, 2, 3
+"""Advisory lock classes (the first of the two keys): a client's holds, a provider's slots, one
+Idempotency-Key."""
+
+BIGINT_MAX = 2**63 - 1
+
+SLOT_FIELDS = (
+    "id, provider_id, start, duration, status, client_id, reserved_at, held_until, confirmed_at"
+)
+_S_FIELDS = ", ".join(f"s.{name}" for name in SLOT_FIELDS.split(", "))
+_CHANGE_FIELDS = "seq, kind, slot_id, provider_id, start, status, client_id, at"
+_TOKEN_FIELDS = "id, role, subject, name, created_at, revoked_at"  # noqa: S105 - column names
+
+
+def _open_at(now: str, prefix: str = "") -> str:
+    """Nobody holds the slot at `now` (a parameter): never held, released, or the hold ran out."""
+    return (
+        f"({prefix}status = 'AVAILABLE'"
+        f" OR ({prefix}status = 'RESERVED' AND {prefix}held_until <= {now}))"
+    )
+
+
+def _live_at(now: str) -> str:
+    return f"(status = 'CONFIRMED' OR (status = 'RESERVED' AND held_until > {now}))"
+
+
+_LOCK = "SELECT pg_advisory_xact_lock($1::int4, hashtext($2::text))"
+
+_SLOT = f"SELECT {SLOT_FIELDS} FROM slots WHERE id = $1"
+
+_RESERVE = f"""
+UPDATE slots
+   SET status = 'RESERVED', client_id = $2, reserved_at = $3,
+       held_until = LEAST($3 + $4::float8, start - $5::float8), confirmed_at = NULL
+ WHERE id = $1 AND start = $6 AND start > $7 AND {_open_at("$3")}
+   AND (SELECT COUNT(*) FROM slots
+         WHERE client_id = $2 AND status = 'RESERVED' AND held_until > $3) < $8
+RETURNING {SLOT_FIELDS}
+"""
+
+_CONFIRM = f"""
+UPDATE slots
+   SET status = 'CONFIRMED', confirmed_at = $3, held_until = NULL
+ WHERE id = $1 AND start = $2 AND status = 'RESERVED' AND held_until > $3
+   AND ($4::text IS NULL OR client_id = $4)
+RETURNING {SLOT_FIELDS}
+"""
+
+_CANCEL = f"""
+UPDATE slots
+   SET status = 'AVAILABLE', client_id = NULL, reserved_at = NULL, held_until = NULL,
+       confirmed_at = NULL
+ WHERE id = $1 AND start > $2 AND {_live_at("$2")}
+   AND ($3::bool OR client_id = $4::text OR provider_id = $5::text)
+RETURNING {SLOT_FIELDS}
+"""
+
+_EXPIRE = f"""
+WITH lapsed AS (
+    SELECT id, client_id FROM slots
+     WHERE status = 'RESERVED' AND held_until <= $1
+     ORDER BY id
+       FOR UPDATE SKIP LOCKED
+)
+UPDATE slots AS s
+   SET status = 'AVAILABLE', client_id = NULL, reserved_at = NULL, held_until = NULL
+  FROM lapsed
+ WHERE s.id = lapsed.id AND s.status = 'RESERVED' AND s.held_until <= $1
+RETURNING lapsed.client_id AS former, {_S_FIELDS}
+"""
+
+_APPEND_CHANGES = """
+WITH counter AS (
+    UPDATE change_counter SET last = last + cardinality($1::text[]) RETURNING last
+), appended AS (
+    INSERT INTO changes (seq, kind, slot_id, provider_id, start, status, client_id, at)
+    SELECT counter.last - cardinality($1::text[]) + c.n, c.kind, c.slot_id, c.provider_id,
+           c.start, c.status, c.client_id, $7
+      FROM counter,
+           unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::text[])
+           WITH ORDINALITY AS c(kind, slot_id, provider_id, start, status, client_id, n)
+    RETURNING seq
+)
+SELECT pg_notify($8, MAX(seq)::text) FROM appended
+"""
+
+_WINDOW = f"SELECT {SLOT_FIELDS} FROM slots WHERE provider_id = $1 AND start >= $2 AND start < $3"
+
+
+# --- times as bounds on a bigint column --------------------------------------------------------
+# A slot's start is a bigint. Comparing it with a double would make PostgreSQL convert the column
+# and give up its indexes, so each bound is turned into the whole second that means the same.
+
+
+def _bigint(value: float) -> int:
+    return max(-BIGINT_MAX, min(BIGINT_MAX, int(value)))
+
+
+def _from(value: float) -> int:
+    """`start >= value` and `start < value` as a whole number of seconds."""
+    return _bigint(math.ceil(value))
+
+
+def _after(value: float) -> int:
+    """`start > value` as a whole number of seconds."""
+    return _bigint(math.floor(value))
+
+
+def _exactly(value: float) -> int | None:
+    """`start = value`: None (which matches nothing) when the value is not a whole second."""
+    return _bigint(value) if float(value).is_integer() else None
+
+
+# --- rows --------------------------------------------------------------------------------------
+
+
+def _slot(row: asyncpg.Record | None) -> SlotRow | None:
+    return None if row is None else SlotRow._make(row)
+
+
+def _slots(rows: Iterable[asyncpg.Record]) -> list[SlotRow]:
+    return [SlotRow._make(row) for row in rows]
+
+
+def _token(row: Iterable[Any]) -> TokenRecord:
+    return TokenRecord(*row)
+
+
+async def _existing_slot(conn: Connection, slot_id: str, *, lock: bool = False) -> SlotRow:
+    row = await conn.fetchrow(_SLOT + (" FOR UPDATE" if lock else ""), slot_id)
+    slot = _slot(row)
+    if slot is None:
+        raise SlotNotFound(f"No time slot has id {slot_id}")
+    return slot
+
+
+async def _lock(conn: Connection, kind: int, name: str) -> None:
+    """Wait for, then hold until the transaction ends, the advisory lock of this kind and name."""
+    await conn.execute(_LOCK, kind, name)
+
+
+async def _record_changes(
+    conn: Connection,
+    kind: str,
+    slots: Sequence[SlotRow],
+    now: float,
+    client_ids: Sequence[str | None],
+) -> None:
+    """Append to the change log with the next seqs, in the transaction that made the change, and
+    notify every listening process as that transaction commits."""
+    if not slots:
+        return
+    await conn.execute(
+        _APPEND_CHANGES,
+        [kind] * len(slots),
+        [s.id for s in slots],
+        [s.provider_id for s in slots],
+        [s.start for s in slots],
+        [status_after(kind)] * len(slots),
+        list(client_ids),
+        now,
+        CHANNEL,
+    )
+
+
+async def _at_most_once(
+    conn: Connection, once: Once | None, now: float, operation: Operation[R]
+) -> R:
+    """Run a write so that, with an Idempotency-Key, its first answer is stored in the same
+    transaction and a retry of the same request, sent to any process, gets that answer back.
+
+    A retry raises Replayed; a refusal is stored, committed and raised as it would be without a key.
+    """
+    if once is None:
+        return await operation(conn)
+    await _lock(conn, KEY_LOCKS, f"{once.scope}\n{once.key}")
+    stored = await conn.fetchrow(
+        "SELECT fingerprint, status, body, content_type FROM idempotency"
+        " WHERE scope = $1 AND key = $2 AND created_at > $3",
+        once.scope,
+        once.key,
+        now - IDEMPOTENCY_TTL,
+    )
+    if stored is not None:
+        if stored[0] != once.fingerprint:
+            raise IdempotencyKeyReused(once.key)
+        raise Replayed(Answer(stored[1], bytes(stored[2]), stored[3], replayed=True))
+    try:
+        async with conn.transaction():  # a savepoint: a refusal undoes the operation alone
+            result = await operation(conn)
+    except BookingError as refusal:
+        await _store_answer(conn, once, once.refuse(refusal), now)
+        raise CommitThenRaise(refusal) from None
+    await _store_answer(conn, once, once.render(result), now)
+    return result
+
+
+async def _store_answer(conn: Connection, once: Once, answer: Answer, now: float) -> None:
+    await conn.execute(
+        "INSERT INTO idempotency (scope, key, fingerprint, status, body, content_type, created_at)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7)"
+        " ON CONFLICT (scope, key) DO UPDATE SET fingerprint = excluded.fingerprint,"
+        " status = excluded.status, body = excluded.body, content_type = excluded.content_type,"
+        " created_at = excluded.created_at",
+        once.scope,
+        once.key,
+        once.fingerprint,
+        answer.status,
+        answer.body,
+        answer.content_type,
+        now,
+    )
+
+
+def printable_url(dsn: str) -> str:
+    """The database URL without its password, fit for a log line."""
+    parts = urlsplit(dsn)
+    shown = dsn
+    if parts.password is not None:
+        user_and_password, _, host = parts.netloc.rpartition("@")
+        shown = shown.replace(parts.netloc, f"{user_and_password.split(':', 1)[0]}@{host}", 1)
+    if parts.query:
+        pairs = parse_qsl(parts.query, keep_blank_values=True)
+        kept = urlencode([(k, v) for k, v in pairs if k != "password"])
+        shown = shown.replace(f"?{parts.query}", f"?{kept}" if kept else "", 1)
+    return shown
+
+
+class PostgresStore:
+    """A Store over one PostgreSQL database, shared with any number of other server processes.
+
+    Open it with `await PostgresStore.open(dsn, rules)`: the pool needs the event loop.
+    """
+
+    def __init__(self, dsn: str, rules: Rules, pool: asyncpg.Pool, version: str) -> None:
+        self.rules = rules
+        self._dsn = dsn
+        self._pool = pool
+        self._version = version
+        self._callbacks: list[Callable[[], None]] = []
+        self.listener = ChangeListener(dsn, self._callbacks)
+        self._closed = False
+
+    @classmethod
+    async def open(cls, dsn: str, rules: Rules, *, pool_size: int = POOL_SIZE) -> PostgresStore:
+        """Connect, migrate the schema, and return the open store."""
+        pool = await asyncpg.create_pool(dsn, min_size=1, max_size=pool_size)
+        try:
+            async with pool.acquire() as conn:
+                await apply_migrations(conn)
+                server = conn.get_server_version()
+        except BaseException:
+            await pool.close()
+            raise
+        return cls(dsn, rules, pool, f"{server.major}.{server.minor}")
+
+    @property
+    def engine(self) -> str:
+        return f"PostgreSQL {self._version}"
+
+    @property
+    def where(self) -> str:
+        return printable_url(self._dsn)
+
+    async def _write(self, op: Operation[R]) -> R:
+        """Run `op` in a transaction of its own; tell the change feed once it has committed."""
+        async with self._pool.acquire() as conn:
+            async with conn.transaction():
+                try:
+                    outcome: R | CommitThenRaise = await op(conn)
+                except CommitThenRaise as keep:  # commit what it wrote, then refuse
+                    outcome = keep
+            for callback in list(self._callbacks):
+                callback()
+        if isinstance(outcome, CommitThenRaise):
+            raise outcome.error
+        return outcome
+
+    # --- writes ----------------------------------------------------------------------------
+
+    async def submit_availability(
+        self, provider_id: str, start: int, end: int, now: float, *, once: Once | None = None
+    ) -> SubmitResult:
+        slot_seconds = self.rules.slot_seconds
+
+        async def submit(conn: Connection) -> SubmitResult:
+            await _lock(conn, PROVIDER_LOCKS, provider_id)
+            existing = await conn.fetch(
+                "SELECT start, duration FROM slots"
+                " WHERE provider_id = $1 AND start >= $2 AND start < $3",
+                provider_id,
+                start - DAY_SECONDS,
+                end,
+            )
+            taken = occupied_cells(((r[0], r[1]) for r in existing), slot_seconds)
+            new = [
+                SlotRow(uuid.uuid4().hex, provider_id, s, slot_seconds, "AVAILABLE", *([None] * 4))
+                for s in slot_starts(start, end, slot_seconds)
+                if s not in taken
+            ]
+            if new:
+                await conn.execute(
+                    "INSERT INTO slots (id, provider_id, start, duration, status, created_at)"
+                    " SELECT id, $2, start, $3, 'AVAILABLE', $4"
+                    " FROM unnest($1::text[], $5::bigint[]) AS n(id, start)",
+                    [s.id for s in new],
+                    provider_id,
+                    slot_seconds,
+                    now,
+                    [s.start for s in new],
+                )
+            await conn.execute(
+                "INSERT INTO providers (id, created_at) VALUES ($1, $2)"
+                " ON CONFLICT (id) DO NOTHING",
+                provider_id,
+                now,
+            )
+            await _record_changes(conn, "created", new, now, [None] * len(new))
+            window = await conn.fetch(_WINDOW + " ORDER BY start", provider_id, start, end)
+            return SubmitResult(created=len(new), slots=_slots(window))
+
+        return await self._write(lambda conn: _at_most_once(conn, once, now, submit))
+
+    async def remove_availability(
+        self, provider_id: str, start: int, end: int, now: float, *, once: Once | None = None
+    ) -> RemoveResult:
+        async def remove(conn: Connection) -> RemoveResult:
+            await _lock(conn, PROVIDER_LOCKS, provider_id)
+            deleted = await conn.fetch(
+                f"DELETE FROM slots WHERE provider_id = $1 AND start >= $2 AND start < $3"
+                f" AND {_open_at('$4')} RETURNING {SLOT_FIELDS}",
+                provider_id,
+                start,
+                end,
+                now,
+            )
+            doomed = sorted(_slots(deleted), key=lambda s: s.start)
+            await _record_changes(conn, "deleted", doomed, now, [None] * len(doomed))
+            window = _slots(await conn.fetch(_WINDOW + " ORDER BY start", provider_id, start, end))
+            kept = [s for s in window if effective_status(s, now) != "AVAILABLE"]
+            return RemoveResult(deleted=len(doomed), kept=kept)
+
+        return await self._write(lambda conn: _at_most_once(conn, once, now, remove))
+
+    async def reserve(
+        self,
+        slot_id: str,
+        time_slot: float,
+        client_id: str,
+        now: float,
+        *,
+        once: Once | None = None,
+    ) -> ReserveResult:
+        rules = self.rules
+
+        async def reserve(conn: Connection) -> ReserveResult:
+            # The client's lock keeps its holds still while they are counted; the slot's row lock
+            # makes `before` the state this reserve replaces.
+            await _lock(conn, CLIENT_LOCKS, client_id)
+            before = await _existing_slot(conn, slot_id, lock=True)
+            won = _slot(
+                await conn.fetchrow(
+                    _RESERVE,
+                    slot_id,
+                    client_id,
+                    now,
+                    rules.hold_seconds,
+                    rules.notice_seconds,
+                    _exactly(time_slot),
+                    _after(rules.notice_horizon(now)),
+                    rules.max_holds,
+                )
+            )
+            if won is not None:
+                if before.status == "RESERVED":  # took over a lapsed hold: it ends here
+                    await _record_changes(
+                        conn, "expired", [before], now, [before.client_id]
+                    )  # the seqs of both changes come from one transaction, so stay in order
+                await _record_changes(conn, "reserved", [won], now, [client_id])
+                return ReserveResult(won, repeated=False)
+            live_holds = await conn.fetchval(
+                "SELECT COUNT(*) FROM slots WHERE client_id = $1 AND status = 'RESERVED'"
+                " AND held_until > $2",
+                client_id,
+                now,
+            )
+            refusal = rules.why_not_reserved(before, client_id, time_slot, live_holds, now)
+            if refusal is None:
+                return ReserveResult(before, repeated=True)
+            raise refusal
+
+        return await self._write(lambda conn: _at_most_once(conn, once, now, reserve))
+
+    async def confirm(
+        self,
+        slot_id: str,
+        time_slot: float,
+        client_id: str | None,
+        now: float,
+        *,
+        once: Once | None = None,
+    ) -> ConfirmResult:
+        rules = self.rules
+
+        async def confirm(conn: Connection) -> ConfirmResult:
+            won = _slot(await conn.fetchrow(_CONFIRM, slot_id, _exactly(time_slot), now, client_id))
+            if won is not None:
+                await _record_changes(conn, "confirmed", [won], now, [won.client_id])
+                return ConfirmResult(won, repeated=False)
+            slot = await _existing_slot(conn, slot_id)
+            last = await conn.fetchval(
+                "SELECT kind FROM changes WHERE slot_id = $1"
+                " AND ($2::text IS NULL OR client_id = $2) ORDER BY seq DESC LIMIT 1",
+                slot_id,
+                client_id,
+            )
+            outcome = rules.why_not_confirmed(slot, client_id, time_slot, last == "expired", now)
+            if outcome == "already confirmed":
+                return ConfirmResult(slot, repeated=True)
+            raise outcome
+
+        return await self._write(lambda conn: _at_most_once(conn, once, now, confirm))
+
+    async def cancel(
+        self,
+        slot_id: str,
+        client_id: str | None,
+        provider_id: str | None,
+        now: float,
+        *,
+        admin: bool = False,
+        once: Once | None = None,
+    ) -> CancelResult:
+        rules = self.rules
+
+        async def cancel(conn: Connection) -> CancelResult:
+            before = await _existing_slot(conn, slot_id, lock=True)
+            after = _slot(await conn.fetchrow(_CANCEL, slot_id, now, admin, client_id, provider_id))
+            if after is None:
+                raise rules.why_not_cancelled(before, client_id, provider_id, now, admin=admin)
+            await _record_changes(conn, "cancelled", [after], now, [before.client_id])
+            return CancelResult(after, former_client_id=before.client_id)
+
+        return await self._write(lambda conn: _at_most_once(conn, once, now, cancel))
+
+    async def expire_lapsed(self, now: float) -> int:
+        async def expire(conn: Connection) -> int:
+            rows = await conn.fetch(_EXPIRE, now)
+            rows = sorted(rows, key=lambda r: (r["start"], r["provider_id"]))
+            lapsed = [SlotRow._make(tuple(r)[1:]) for r in rows]
+            await _record_changes(conn, "expired", lapsed, now, [r["former"] for r in rows])
+            return len(lapsed)
+
+        return await self._write(expire)
+
+    async def create_token(
+        self, record: TokenRecord, secret_hash: str, *, once: Once | None = None
+    ) -> TokenRecord:
+        async def create(conn: Connection) -> TokenRecord:
+            await conn.execute(
+                f"INSERT INTO tokens ({_TOKEN_FIELDS}, secret_hash)"
+                " VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                record.token_id,
+                record.role,
+                record.subject,
+                record.name,
+                record.created_at,
+                record.revoked_at,
+                secret_hash,
+            )
+            if record.role == "provider":  # the provider can be booked, under this name
+                await conn.execute(
+                    "INSERT INTO providers (id, name, created_at) VALUES ($1, $2, $3)"
+                    " ON CONFLICT (id) DO UPDATE SET name = excluded.name",
+                    record.subject,
+                    record.name,
+                    record.created_at,
+                )
+            return record
+
+        return await self._write(lambda conn: _at_most_once(conn, once, record.created_at, create))
+
+    async def revoke_token(
+        self, token_id: str, now: float, *, once: Once | None = None
+    ) -> RevokeResult:
+        async def revoke(conn: Connection) -> RevokeResult:
+            changed = await conn.fetchval(
+                "WITH revoked AS (UPDATE tokens SET revoked_at = $1"
+                " WHERE id = $2 AND revoked_at IS NULL RETURNING 1) SELECT COUNT(*) FROM revoked",
+                now,
+                token_id,
+            )
+            row = await conn.fetchrow(f"SELECT {_TOKEN_FIELDS} FROM tokens WHERE id = $1", token_id)
+            if row is None:
+                raise TokenNotFound(f"No token has id {token_id}; GET /tokens lists them")
+            return RevokeResult(_token(row), already=changed == 0)
+
+        return await self._write(lambda conn: _at_most_once(conn, once, now, revoke))
+
+    async def purge(self, now: float, keep_changes_seconds: float) -> None:
+        async def purge(conn: Connection) -> None:
+            await conn.execute(
+                "DELETE FROM changes WHERE at < $1 AND seq < (SELECT MAX(seq) FROM changes)",
+                now - keep_changes_seconds,
+            )
+            await conn.execute(
+                "DELETE FROM idempotency WHERE created_at <= $1", now - IDEMPOTENCY_TTL
+            )
+
+        await self._write(purge)
+
+    # --- the change log ----------------------------------------------------------------------
+
+    async def changes_since(self, after: int, limit: int) -> list[ChangeRow]:
+        rows = await self._pool.fetch(
+            f"SELECT {_CHANGE_FIELDS} FROM changes WHERE seq > $1 ORDER BY seq LIMIT $2",
+            _bigint(after),
+            _bigint(limit),
+        )
+        return [ChangeRow._make(row) for row in rows]
+
+    async def change_bounds(self) -> tuple[int, int]:
+        row = await self._pool.fetchrow(
+            "SELECT COALESCE(MIN(seq), 0), COALESCE(MAX(seq), 0) FROM changes"
+        )
+        assert row is not None
+        return int(row[0]), int(row[1])
+
+    def on_commit(self, callback: Callable[[], None]) -> None:
+        """Call `callback` after each commit of this process, and whenever another process
+        commits changes (from the listening connection, started here on first use)."""
+        self._callbacks.append(callback)
+        self.listener.start()
+
+    # --- tokens ------------------------------------------------------------------------------
+
+    async def find_token(self, token_id: str) -> StoredToken | None:
+        row = await self._pool.fetchrow(
+            f"SELECT {_TOKEN_FIELDS}, secret_hash FROM tokens WHERE id = $1", token_id
+        )
+        if row is None:
+            return None
+        values = tuple(row)
+        return StoredToken(_token(values[:6]), values[6])
+
+    async def list_tokens(self) -> list[TokenRecord]:
+        rows = await self._pool.fetch(f"SELECT {_TOKEN_FIELDS} FROM tokens ORDER BY created_at, id")
+        return [_token(row) for row in rows]
+
+    # --- reads -------------------------------------------------------------------------------
+
+    async def list_open(
+        self,
+        start: float,
+        end: float,
+        provider_id: str | None,
+        after: OpenSlotsCursor | None,
+        limit: int,
+        now: float,
+    ) -> list[OpenSlot]:
+        params: list[Any] = [
+            _from(start),
+            _from(end),
+            _after(self.rules.notice_horizon(now)),
+            now,
+            _bigint(limit),
+        ]
+        conditions = ["start >= $1", "start < $2", "start > $3", _open_at("$4")]
+        if provider_id is not None:
+            params.append(provider_id)
+            conditions.append(f"provider_id = ${len(params)}")
+        if after is not None:
+            params += [_bigint(after.start), after.provider_id]
+            n = len(params)
+            conditions.append(
+                f"(start > ${n - 1} OR (start = ${n - 1} AND provider_id > ${n}::text))"
+            )
+        sql = (
+            f"SELECT id, provider_id, start, duration FROM slots WHERE {' AND '.join(conditions)}"
+            " ORDER BY start, provider_id LIMIT $5"
+        )
+        return [OpenSlot._make(row) for row in await self._pool.fetch(sql, *params)]
+
+    async def provider_slots(self, provider_id: str, start: float, end: float) -> list[SlotRow]:
+        rows = await self._pool.fetch(
+            _WINDOW + " ORDER BY start", provider_id, _from(start), _from(end)
+        )
+        return _slots(rows)
+
+    async def client_reservations(self, client_id: str, now: float) -> list[SlotRow]:
+        rows = await self._pool.fetch(
+            f"SELECT {SLOT_FIELDS} FROM slots WHERE client_id = $1 AND {_live_at('$2')}"
+            " ORDER BY start",
+            client_id,
+            now,
+        )
+        return _slots(rows)
+
+    async def providers(self, now: float) -> list[ProviderSummary]:
+        rows = await self._pool.fetch(
+            f"""
+            SELECT p.id, p.name,
+                   (SELECT MIN(start) FROM slots
+                     WHERE provider_id = p.id AND start > $1 AND {_open_at("$2")})
+              FROM providers p ORDER BY p.id
+            """,
+            _after(self.rules.notice_horizon(now)),
+            now,
+        )
+        return [ProviderSummary(*row) for row in rows]
+
+    # --- upkeep ------------------------------------------------------------------------------
+
+    async def check(self) -> None:
+        if self._closed:
+            raise RuntimeError("the database pool is closed")
+        await self._pool.fetchval("SELECT 1 FROM slots LIMIT 1", timeout=5)
+
+    async def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        await self.listener.stop()
+        try:
+            await asyncio.wait_for(self._pool.close(), CLOSE_SECONDS)
+        except TimeoutError:
+            self._pool.terminate()

@@ -1,0 +1,140 @@
+"""The PostgreSQL schema as code: named migrations, applied in order, each once, in a transaction.
+
+Several server processes may start at once against one database: an advisory lock taken inside the
+migrating transaction makes the second wait for the first and then find nothing left to do.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TypeAlias
+
+import asyncpg
+from asyncpg.pool import PoolConnectionProxy
+
+Connection: TypeAlias = "asyncpg.Connection[asyncpg.Record] | PoolConnectionProxy[asyncpg.Record]"
+"""A connection of its own, or one lent by a pool."""
+
+MIGRATION_LOCK = 0x510B_000C
+"""The advisory lock key that serialises migrations (any constant other code does not use)."""
+
+# Text columns compare byte by byte (COLLATE "C"), as SQLite does: listings sort the same on both
+# stores, whatever locale the database was created with, and a page cursor's `provider_id > $n`
+# agrees with the ORDER BY it continues.
+
+
+@dataclass(frozen=True)
+class Migration:
+    name: str
+    statements: tuple[str, ...]
+
+
+MIGRATIONS = (
+    Migration(
+        "0001_slots_and_changes",
+        (
+            """
+            CREATE TABLE slots (
+                id text COLLATE "C" PRIMARY KEY,
+                provider_id text COLLATE "C" NOT NULL,
+                start bigint NOT NULL,
+                duration integer NOT NULL,
+                status text COLLATE "C" NOT NULL
+                    CHECK (status IN ('AVAILABLE', 'RESERVED', 'CONFIRMED')),
+                client_id text COLLATE "C",
+                reserved_at double precision,
+                held_until double precision,
+                confirmed_at double precision,
+                created_at double precision NOT NULL,
+                CONSTRAINT slots_provider_start UNIQUE (provider_id, start)
+            )
+            """,
+            # Open slots of a time range from the index alone (an index-only scan).
+            "CREATE INDEX slots_open_by_time ON slots (start, provider_id)"
+            " INCLUDE (status, held_until, duration, id)",
+            # A client's live holds: the max-holds count inside every reserve.
+            "CREATE INDEX slots_by_client ON slots (client_id, status, held_until)",
+            # The sweeper's lapsed holds.
+            "CREATE INDEX slots_by_hold_end ON slots (held_until) WHERE status = 'RESERVED'",
+            """
+            CREATE TABLE providers (
+                id text COLLATE "C" PRIMARY KEY,
+                name text COLLATE "C",
+                created_at double precision NOT NULL
+            )
+            """,
+            """
+            CREATE TABLE changes (
+                seq bigint PRIMARY KEY,
+                kind text COLLATE "C" NOT NULL,
+                slot_id text COLLATE "C" NOT NULL,
+                provider_id text COLLATE "C" NOT NULL,
+                start bigint NOT NULL,
+                status text COLLATE "C" NOT NULL,
+                client_id text COLLATE "C",
+                at double precision NOT NULL
+            )
+            """,
+            "CREATE INDEX changes_by_slot ON changes (slot_id, seq)",
+            # The newest seq handed out. Every transaction that appends changes takes its seqs by
+            # updating this one row, so those transactions commit one after another, in seq
+            # order, and a rolled-back one gives its seqs back: the log stays gap-free.
+            """
+            CREATE TABLE change_counter (
+                one boolean PRIMARY KEY DEFAULT true CHECK (one),
+                last bigint NOT NULL
+            )
+            """,
+            "INSERT INTO change_counter (one, last) VALUES (true, 0)",
+        ),
+    ),
+    Migration(
+        "0002_tokens_and_idempotency",
+        (
+            """
+            CREATE TABLE tokens (
+                id text COLLATE "C" PRIMARY KEY,
+                secret_hash text COLLATE "C" NOT NULL,
+                role text COLLATE "C" NOT NULL,
+                subject text COLLATE "C",
+                name text COLLATE "C" NOT NULL,
+                created_at double precision NOT NULL,
+                revoked_at double precision
+            )
+            """,
+            """
+            CREATE TABLE idempotency (
+                scope text COLLATE "C" NOT NULL,
+                key text COLLATE "C" NOT NULL,
+                fingerprint text COLLATE "C" NOT NULL,
+                status integer NOT NULL,
+                body bytea NOT NULL,
+                content_type text COLLATE "C" NOT NULL,
+                created_at double precision NOT NULL,
+                PRIMARY KEY (scope, key)
+            )
+            """,
+            "CREATE INDEX idempotency_by_age ON idempotency (created_at)",
+        ),
+    ),
+)
+
+
+async def apply_migrations(conn: Connection) -> list[str]:
+    """Bring the database to the current schema; return the names of the migrations applied."""
+    applied: list[str] = []
+    async with conn.transaction():
+        await conn.execute("SELECT pg_advisory_xact_lock($1)", MIGRATION_LOCK)
+        await conn.execute(
+            "CREATE TABLE IF NOT EXISTS slotbook_migrations ("
+            " name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"
+        )
+        done = {row[0] for row in await conn.fetch("SELECT name FROM slotbook_migrations")}
+        for migration in MIGRATIONS:
+            if migration.name in done:
+                continue
+            for statement in migration.statements:
+                await conn.execute(statement)
+            await conn.execute("INSERT INTO slotbook_migrations (name) VALUES ($1)", migration.name)
+            applied.append(migration.name)
+    return applied
