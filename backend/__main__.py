@@ -49,8 +49,8 @@ def build_parser() -> argparse.ArgumentParser:
         "token",
         help="make, list or revoke access tokens",
         description="Make, list or revoke the bearer tokens that callers send as"
-        " 'Authorization: Bearer <token>'. Works on the database file directly, whether or not"
-        " a server is running on it.",
+        " 'Authorization: Bearer <token>'. Works on the database directly (a SQLite file or a"
+        " PostgreSQL URL), whether or not a server is running on it.",
     )
     add_token_arguments(token, os.environ)
     return parser

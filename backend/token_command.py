@@ -10,8 +10,8 @@ from collections.abc import Mapping
 from typing import get_args
 
 from backend.booking import Rules
-from backend.store.base import Role, TokenNotFound
-from backend.store.sqlite import SQLiteStore
+from backend.store.base import Role, Store, TokenNotFound
+from backend.store.opening import open_store
 from backend.tokens import TokenRequestError, issue
 from shared.timefmt import format_time
 
@@ -26,7 +26,8 @@ def add_token_arguments(parser: argparse.ArgumentParser, environ: Mapping[str, s
         sub.add_argument(
             "--db",
             default=db_default,
-            help="SQLite database file (env SLOTBOOK_DB; default %(default)s)",
+            help="SQLite database file, or postgresql://user:password@host/name"
+            " (env SLOTBOOK_DB; default %(default)s)",
         )
         return sub
 
@@ -49,7 +50,9 @@ def add_token_arguments(parser: argparse.ArgumentParser, environ: Mapping[str, s
 
 
 async def _run(args: argparse.Namespace) -> int:
-    store = SQLiteStore(args.db, Rules(), read_threads=1)
+    # The server's own store, SQLite file or PostgreSQL URL alike: tokens are made exactly as
+    # the server reads them, after the same migrations.
+    store = await open_store(args.db, Rules(), read_threads=1)
     try:
         if args.action == "create":
             return await _create(store, args)
@@ -60,7 +63,7 @@ async def _run(args: argparse.Namespace) -> int:
         await store.close()
 
 
-async def _create(store: SQLiteStore, args: argparse.Namespace) -> int:
+async def _create(store: Store, args: argparse.Namespace) -> int:
     try:
         new, record = issue(args.role, args.subject, args.name, time.time())
     except TokenRequestError as error:
@@ -74,7 +77,7 @@ async def _create(store: SQLiteStore, args: argparse.Namespace) -> int:
     return 0
 
 
-async def _list(store: SQLiteStore) -> int:
+async def _list(store: Store) -> int:
     records = await store.list_tokens()
     if not records:
         print("No tokens yet: make one with `slotbook-server token create`.")
@@ -89,7 +92,7 @@ async def _list(store: SQLiteStore) -> int:
     return 0
 
 
-async def _revoke(store: SQLiteStore, token_id: str) -> int:
+async def _revoke(store: Store, token_id: str) -> int:
     try:
         record = (await store.revoke_token(token_id, time.time())).token
     except TokenNotFound:

@@ -439,6 +439,10 @@ def finished(workdir: Path, taken_port: int) -> dict[str, Finished]:
         backend_command("serve", "--port", str(taken_port), "--workers", "2", "--db", NOWHERE),
         environment(),
     )
+    commands["workers-without-database"] = (
+        backend_command("serve", "--port", "0", "--workers", "2", "--db", NOWHERE),
+        environment(),
+    )
     running = {name: Process(command, env, workdir) for name, (command, env) in commands.items()}
     return {
         name: Finished(process.exit_status(), process.stdout, "\n".join(process.log))
@@ -487,6 +491,19 @@ def test_workers_on_a_taken_port_exit_1_before_starting_any(
     assert result.stderr.splitlines() == [
         f"slotbook-server: cannot listen on 127.0.0.1 port {taken_port}: Address already in use"
     ]
+
+
+def test_workers_that_cannot_start_fail_the_group_with_status_1(
+    finished: dict[str, Finished],
+) -> None:
+    result = finished["workers-without-database"]
+
+    assert result.status == 1, result.stderr
+    failures = re.findall(r"slotbook worker \d+ failed to start: exit status 1;", result.stderr)
+    assert failures, result.stderr
+    assert "restarts the whole group" in result.stderr
+    assert result.stderr.splitlines()[-1].endswith("slotbook: slotbook stopped")
+    assert "listening" not in result.stderr
 
 
 def test_serve_help_lists_every_flag_with_its_environment_variable(
