@@ -1,9 +1,14 @@
-"""Shared fixtures: the real app on a real SQLite file, served over a real socket, with a
-clock that moves only when a test says so."""
+"""Shared fixtures: the real app over a real database, served over a real socket, with a clock
+that moves only when a test says so.
+
+Every test that uses a database through `db` (and so the server fixtures) runs twice: over a
+SQLite file, and over a fresh PostgreSQL database on the suite's own server
+(tests/postgres_server.py). Select one with `-k sqlite` or `-k postgresql`.
+"""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import httpx
@@ -13,7 +18,19 @@ from aiohttp.test_utils import TestServer
 from backend.app import create_app
 from backend.clock import ManualClock
 from backend.settings import Settings
-from tests.helpers import T0, Api, People
+from tests.helpers import STORES, T0, Api, People
+from tests.postgres_server import PostgresForTests, PostgresUnavailable, postgres_for_tests
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresForTests]:
+    """The suite's PostgreSQL server, started on first use. Its absence fails the tests that
+    need it, saying how to install it: nothing is skipped for want of a server."""
+    try:
+        with postgres_for_tests() as databases:
+            yield databases
+    except PostgresUnavailable as error:
+        pytest.fail(str(error), pytrace=False)
 
 
 @pytest.fixture
@@ -26,10 +43,29 @@ def db_path(tmp_path: Path) -> Path:
     return tmp_path / "slotbook.db"
 
 
+@pytest.fixture(params=STORES)
+def store_kind(request: pytest.FixtureRequest) -> str:
+    kind: str = request.param
+    return kind
+
+
 @pytest.fixture
-def settings(db_path: Path) -> Settings:
+def db(store_kind: str, db_path: Path, request: pytest.FixtureRequest) -> Iterator[str]:
+    """The test's database, as --db names it: a SQLite file, or a PostgreSQL database of its own
+    (made from the migrated template, dropped afterwards)."""
+    if store_kind == "sqlite":
+        yield str(db_path)
+        return
+    databases: PostgresForTests = request.getfixturevalue("postgres")
+    url = databases.copy()
+    yield url
+    databases.drop(url)
+
+
+@pytest.fixture
+def settings(db: str) -> Settings:
     """No-auth mode, as the original API ran; no rate limit, so races are not throttled."""
-    return Settings(db=str(db_path), no_auth=True, rate=0)
+    return Settings(db=db, no_auth=True, rate=0)
 
 
 @pytest.fixture
@@ -58,9 +94,9 @@ def api(http: httpx.AsyncClient) -> Api:
 
 
 @pytest.fixture
-def secure_settings(db_path: Path) -> Settings:
+def secure_settings(db: str) -> Settings:
     """Tokens required, as a deployed server runs; no rate limit unless a test sets one."""
-    return Settings(db=str(db_path), rate=0)
+    return Settings(db=db, rate=0)
 
 
 @pytest.fixture

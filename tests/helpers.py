@@ -2,23 +2,30 @@
 
 from __future__ import annotations
 
+import itertools
+import re
 import sqlite3
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, closing
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import httpx
 from aiohttp.test_utils import TestServer
 
 from backend.services import SERVICES
 from backend.tokens import issue
 from shared.timefmt import format_time, parse_time
+from tests.postgres_server import run_sync
 
 T0 = parse_time("2030-03-04 09:00:00")
 """The fake clock's starting moment: Monday 4 March 2030, 09:00 UTC."""
 
 JSON = {"Content-Type": "application/json; charset=utf-8"}
+
+STORES = ("sqlite", "postgresql")
+"""The stores every database test runs on (the `store_kind` fixture's parameters)."""
 
 
 def body(response: httpx.Response) -> Any:
@@ -90,10 +97,52 @@ class Api:
         return found
 
 
-def dump_database(path: Path) -> list[str]:
-    """Every statement needed to rebuild the database: equal dumps mean equal contents."""
-    with sqlite3.connect(path) as conn:
+def is_postgresql(db: Path | str) -> bool:
+    """Whether a test's database is a PostgreSQL URL (else a SQLite file)."""
+    return isinstance(db, str) and db.startswith(("postgresql://", "postgres://"))
+
+
+def dump_database(db: Path | str) -> list[str]:
+    """The whole database as text: equal dumps mean equal contents. For a SQLite file, every
+    statement needed to rebuild it; for PostgreSQL, every row of every table, as text."""
+    if is_postgresql(db):
+        return run_sync(lambda: _dump_postgresql(str(db)))
+    with closing(sqlite3.connect(db)) as conn:
         return list(conn.iterdump())
+
+
+async def _dump_postgresql(url: str) -> list[str]:
+    conn = await asyncpg.connect(url)
+    try:
+        tables = await conn.fetch(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename"
+        )
+        dump: list[str] = []
+        for (table,) in tables:
+            rows = await conn.fetch(f'SELECT t::text FROM "{table}" AS t ORDER BY 1')
+            dump += [f"{table} {row[0]}" for row in rows]
+        return dump
+    finally:
+        await conn.close()
+
+
+def query(db: Path | str, sql: str, *params: Any) -> list[tuple[Any, ...]]:
+    """Rows of one query, on a connection of the test's own, in either store. Parameters are
+    written `?` and are renumbered for PostgreSQL."""
+    if is_postgresql(db):
+        numbers = itertools.count(1)
+        numbered = re.sub(r"\?", lambda _: f"${next(numbers)}", sql)
+
+        async def fetch() -> list[tuple[Any, ...]]:
+            conn = await asyncpg.connect(str(db))
+            try:
+                return [tuple(row) for row in await conn.fetch(numbered, *params)]
+            finally:
+                await conn.close()
+
+        return run_sync(fetch)
+    with closing(sqlite3.connect(db)) as conn:
+        return [tuple(row) for row in conn.execute(sql, params)]
 
 
 def assert_problem(

@@ -5,7 +5,8 @@ Authorization header, a well-formed token that was never issued, a revoked token
 the owning provider p1, another provider p2, the owning client c1 and another client c2.
 
 Every cell starts from the same state, built once through the API (with the admin, p1 and c1
-tokens) into a template database that each test copies into a fresh server:
+tokens) into a template database that each test copies into a fresh server (the whole module runs
+once over SQLite files and once over PostgreSQL databases):
 
     p1 on 2030-03-06: A 11:00 held by c1, B 11:15 booked by c1, C 11:30 open, D 11:45 open
     p2 on 2030-03-06: 11:00 and 11:15 open
@@ -21,11 +22,12 @@ from __future__ import annotations
 import asyncio
 import re
 import sqlite3
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, get_args
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -35,7 +37,8 @@ from backend.app import OPERATIONS, create_app
 from backend.clock import ManualClock
 from backend.settings import Settings
 from backend.tokens import split_token
-from tests.helpers import T0, People, assert_problem, dump_database
+from tests.helpers import STORES, T0, People, assert_problem, dump_database
+from tests.postgres_server import PostgresForTests
 
 Who = Literal["none", "malformed", "unknown", "revoked", "admin", "p1", "p2", "c1", "c2"]
 IDENTITIES: tuple[Who, ...] = get_args(Who)
@@ -65,12 +68,15 @@ TOKEN_SHAPE = re.compile(r"^sbk_[0-9a-f]{16}_[A-Za-z0-9_-]{43}$")
 class Template:
     """A database holding the starting state, and what a test needs to know about it."""
 
-    path: Path
+    db: str
+    """A SQLite file, or a PostgreSQL database's URL."""
     tokens: Mapping[str, str]
     """By identity: admin, p1, p2, c1, c2, revoked (of c1), victim (of c3)."""
     ids: Mapping[str, str]
     """Placeholders of requests: A, B, C, D (slot ids) and victim (a token id)."""
     dump: list[str]
+    postgres: PostgresForTests | None
+    """Where copies of a PostgreSQL template are made."""
 
 
 def token_id(token: str) -> str:
@@ -85,8 +91,8 @@ def secret_of(token: str) -> str:
     return parts[1]
 
 
-async def build_template(path: Path) -> Template:
-    server = TestServer(create_app(Settings(db=str(path), rate=0), clock=ManualClock(T0)))
+async def build_template(db: str, postgres: PostgresForTests | None) -> Template:
+    server = TestServer(create_app(Settings(db=db, rate=0), clock=ManualClock(T0)))
     await server.start_server()
     try:
         async with People.issue(server) as people:
@@ -124,18 +130,39 @@ async def build_template(path: Path) -> Template:
         "D": d["timeSlotId"],
         "victim": token_id(tokens["victim"]),
     }
-    return Template(path, tokens, ids, dump_database(path))
+    return Template(db, tokens, ids, dump_database(db), postgres)
 
 
-@pytest.fixture(scope="module")
-def template(tmp_path_factory: pytest.TempPathFactory) -> Template:
-    """Built once for the module, in an event loop of its own."""
-    return asyncio.run(build_template(tmp_path_factory.mktemp("matrix") / "template.db"))
+@pytest.fixture(scope="module", params=STORES)
+def template(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Template]:
+    """Built once for the module and store, in an event loop of its own."""
+    if request.param == "sqlite":
+        path = tmp_path_factory.mktemp("matrix") / "template.db"
+        yield asyncio.run(build_template(str(path), None))
+        return
+    postgres: PostgresForTests = request.getfixturevalue("postgres")
+    url = postgres.copy()
+    try:
+        yield asyncio.run(build_template(url, postgres))
+    finally:
+        postgres.drop(url)
 
 
-def copy_database(source: Path, target: Path) -> None:
-    with closing(sqlite3.connect(source)) as src, closing(sqlite3.connect(target)) as dst:
+def copy_database(template: Template, folder: Path, n: int) -> str:
+    """A new database holding what the template holds: a file copy, or for PostgreSQL a database
+    made with the template's database as its TEMPLATE."""
+    if template.postgres is not None:
+        return template.postgres.copy(template=database_name(template.db))
+    target = folder / f"world-{n}.db"
+    with closing(sqlite3.connect(template.db)) as src, closing(sqlite3.connect(target)) as dst:
         src.backup(dst)
+    return str(target)
+
+
+def database_name(url: str) -> str:
+    return urlsplit(url).path.lstrip("/")
 
 
 # --- requests ----------------------------------------------------------------------------------
@@ -174,7 +201,7 @@ class World:
     template: Template
     server: TestServer
     http: httpx.AsyncClient
-    db: Path
+    db: str
 
     async def send(self, request: Request, authorization: str | None) -> httpx.Response:
         ids = self.template.ids
@@ -218,9 +245,8 @@ async def worlds(template: Template, tmp_path: Path) -> AsyncIterator[WorldMaker
     opened: list[World] = []
 
     async def open_world() -> World:
-        db = tmp_path / f"world-{len(opened)}.db"
-        copy_database(template.path, db)
-        server = TestServer(create_app(Settings(db=str(db), rate=0), clock=ManualClock(T0)))
+        db = copy_database(template, tmp_path, len(opened))
+        server = TestServer(create_app(Settings(db=db, rate=0), clock=ManualClock(T0)))
         await server.start_server()
         http = httpx.AsyncClient(base_url=str(server.make_url("")), timeout=30)
         world = World(template, server, http, db)
@@ -231,6 +257,8 @@ async def worlds(template: Template, tmp_path: Path) -> AsyncIterator[WorldMaker
     for world in opened:
         await world.http.aclose()
         await world.server.close()
+        if template.postgres is not None:
+            template.postgres.drop(world.db)
 
 
 # --- what an allowed call must have done --------------------------------------------------------

@@ -1,28 +1,22 @@
-"""Races over real HTTP against the real app on a real SQLite file: whoever wins, the answers and
-the database agree, and nothing is granted twice."""
+"""Races over real HTTP against the real app on a real database (a SQLite file, and PostgreSQL):
+whoever wins, the answers and the database agree, and nothing is granted twice."""
 
 from __future__ import annotations
 
 import asyncio
 import random
-import sqlite3
 from collections import Counter
-from contextlib import closing
-from pathlib import Path
 from typing import Any
 
-from tests.helpers import Api, assert_problem
+from tests.helpers import Api, assert_problem, query
 
 DAY = "2030-03-06"
 """Two days after the fake clock's T0: comfortably past the 24-hour notice."""
 
 
-def changes_of(db_path: Path, slot_id: str) -> list[tuple[str, str | None]]:
+def changes_of(db: str, slot_id: str) -> list[tuple[str, str | None]]:
     """The change log of one slot, oldest first, as (kind, clientId)."""
-    with closing(sqlite3.connect(db_path)) as conn:
-        rows = conn.execute(
-            "SELECT kind, client_id FROM changes WHERE slot_id = ? ORDER BY seq", [slot_id]
-        ).fetchall()
+    rows = query(db, "SELECT kind, client_id FROM changes WHERE slot_id = ? ORDER BY seq", slot_id)
     return [(str(kind), client) for kind, client in rows]
 
 
@@ -34,7 +28,7 @@ async def publish(api: Api, provider: str, start: str, end: str) -> list[dict[st
     return slots
 
 
-async def test_one_slot_250_clients_exactly_one_wins(api: Api, db_path: Path) -> None:
+async def test_one_slot_250_clients_exactly_one_wins(api: Api, db: str) -> None:
     [slot] = await publish(api, "p1", "10:00:00", "10:15:00")
     clients = [f"client-{n:03}" for n in range(250)]
 
@@ -52,7 +46,7 @@ async def test_one_slot_250_clients_exactly_one_wins(api: Api, db_path: Path) ->
     stored = await api.slot_at("p1", f"{DAY} 10:00:00")
     assert stored["status"] == "RESERVED"
     assert stored["clientId"] == winner
-    reserved = [c for c in changes_of(db_path, slot["timeSlotId"]) if c[0] == "reserved"]
+    reserved = [c for c in changes_of(db, slot["timeSlotId"]) if c[0] == "reserved"]
     assert reserved == [("reserved", winner)]
 
 
@@ -115,7 +109,7 @@ async def test_hold_limit_holds_under_concurrent_reserves(api: Api) -> None:
 
 
 async def test_same_window_submitted_ten_times_at_once_creates_slots_once(
-    api: Api, db_path: Path
+    api: Api, db: str
 ) -> None:
     responses = await asyncio.gather(
         *(api.submit("p1", f"{DAY} 10:00:00", f"{DAY} 12:00:00") for _ in range(10))
@@ -126,13 +120,8 @@ async def test_same_window_submitted_ten_times_at_once_creates_slots_once(
     assert created == [0] * 9 + [8]
     windows = {tuple(s["timeSlotId"] for s in r.json()["timeSlots"]) for r in responses}
     assert len(windows) == 1, "every answer lists the same eight slots"
-    with closing(sqlite3.connect(db_path)) as conn:
-        rows = conn.execute(
-            "SELECT start, COUNT(*) FROM slots WHERE provider_id = 'p1' GROUP BY start"
-        ).fetchall()
-        created_changes = conn.execute(
-            "SELECT COUNT(*) FROM changes WHERE kind = 'created'"
-        ).fetchone()[0]
+    rows = query(db, "SELECT start, COUNT(*) FROM slots WHERE provider_id = 'p1' GROUP BY start")
+    [(created_changes,)] = query(db, "SELECT COUNT(*) FROM changes WHERE kind = 'created'")
     assert len(rows) == 8
     assert all(count == 1 for _, count in rows)
     assert created_changes == 8

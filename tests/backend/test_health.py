@@ -6,11 +6,12 @@ from aiohttp.test_utils import TestServer
 from backend.services import SERVICES
 
 
-async def test_health_reports_the_database(http: httpx.AsyncClient) -> None:
+async def test_health_reports_the_database(http: httpx.AsyncClient, store_kind: str) -> None:
     response = await http.get("/healthz")
     assert response.status_code == 200
     assert response.json()["status"] == "ok"
-    assert response.json()["database"].startswith("ok (SQLite 3.")
+    engine = {"sqlite": "SQLite 3.", "postgresql": "PostgreSQL 1"}[store_kind]
+    assert response.json()["database"].startswith(f"ok ({engine}")
 
 
 async def test_health_fails_when_the_database_stops_answering(

@@ -5,19 +5,21 @@ from __future__ import annotations
 import asyncio
 import socket
 import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 from urllib.parse import urlsplit
 
+import asyncpg
 import httpx
 import pytest
 from aiohttp.test_utils import TestServer
-from sqlite_utils import Database
 
 from backend.clock import ManualClock
 from backend.idempotency import IN_FLIGHT
 from backend.services import SERVICES
 from backend.store.sqlite import SQLiteStore
-from tests.helpers import People, assert_problem, dump_database
+from tests.helpers import People, assert_problem, dump_database, is_postgresql, query
 
 DAY = "2030-03-06"
 
@@ -51,7 +53,7 @@ def send_and_drop_answer(base_url: str, token: str, path: str, key: str, body: b
 
 
 async def test_a_reserve_retried_after_a_lost_answer_holds_once_and_answers_the_same(
-    people: People, open_slots: list[dict[str, Any]], secure_server: TestServer, db_path: Any
+    people: People, open_slots: list[dict[str, Any]], secure_server: TestServer, db: str
 ) -> None:
     body = httpx.Request("POST", "http://x", json=reserve_body(open_slots[0])).content
     await asyncio.to_thread(
@@ -78,16 +80,11 @@ async def test_a_reserve_retried_after_a_lost_answer_holds_once_and_answers_the_
     assert again.content == retry.content
     reservations = (await people["c1"].get("/reservations")).json()["reservations"]
     assert [r["timeSlotId"] for r in reservations] == [open_slots[0]["timeSlotId"]]
-    reserved = (
-        Database(db_path)
-        .execute("SELECT COUNT(*) FROM changes WHERE kind = 'reserved'")
-        .fetchone()[0]
-    )
-    assert reserved == 1
+    assert query(db, "SELECT COUNT(*) FROM changes WHERE kind = 'reserved'") == [(1,)]
 
 
 async def test_the_same_key_with_another_body_is_refused_and_changes_nothing(
-    people: People, open_slots: list[dict[str, Any]], db_path: Any
+    people: People, open_slots: list[dict[str, Any]], db: str
 ) -> None:
     first = await people["c1"].post(
         "/availability/reserve",
@@ -95,7 +92,7 @@ async def test_the_same_key_with_another_body_is_refused_and_changes_nothing(
         headers={"Idempotency-Key": "k-1"},
     )
     assert first.status_code == 201
-    before = dump_database(db_path)
+    before = dump_database(db)
     other = await people["c1"].post(
         "/availability/reserve",
         json=reserve_body(open_slots[1]),
@@ -103,7 +100,7 @@ async def test_the_same_key_with_another_body_is_refused_and_changes_nothing(
     )
     problem = assert_problem(other, 422, "idempotency-key-reused")
     assert "k-1" in problem["detail"]
-    assert dump_database(db_path) == before
+    assert dump_database(db) == before
 
 
 async def test_a_refusal_is_replayed_too_even_after_the_slot_frees_up(
@@ -155,29 +152,48 @@ async def test_a_stored_answer_is_forgotten_after_24_hours(
     assert "Idempotent-Replayed" not in fresh.headers
 
 
-async def test_a_retry_while_the_first_is_still_running_is_told_to_wait(
-    people: People, open_slots: list[dict[str, Any]], secure_server: TestServer
-) -> None:
-    store = secure_server.app[SERVICES].store
+@asynccontextmanager
+async def writes_held(server: TestServer, db: str) -> AsyncIterator[None]:
+    """Writes to the slots wait until the block ends: behind a write that waits at a gate on
+    SQLite's writer thread, or behind a table lock taken on a PostgreSQL connection of our own."""
+    if is_postgresql(db):
+        conn = await asyncpg.connect(db)
+        try:
+            async with conn.transaction():
+                await conn.execute("LOCK TABLE slots IN EXCLUSIVE MODE")
+                yield
+        finally:
+            await conn.close()
+        return
+    store = server.app[SERVICES].store
     assert isinstance(store, SQLiteStore)
     gate = threading.Event()
-    blocked = asyncio.ensure_future(store._writer.run(lambda db: gate.wait(30)))
+    blocked = asyncio.ensure_future(store._writer.run(lambda _: gate.wait(30)))
+    try:
+        yield
+    finally:
+        gate.set()
+        await blocked
+
+
+async def test_a_retry_while_the_first_is_still_running_is_told_to_wait(
+    people: People, open_slots: list[dict[str, Any]], secure_server: TestServer, db: str
+) -> None:
     headers = {"Idempotency-Key": "slow"}
-    first = asyncio.ensure_future(
-        people["c1"].post(
+    async with writes_held(secure_server, db):
+        first = asyncio.ensure_future(
+            people["c1"].post(
+                "/availability/reserve", json=reserve_body(open_slots[0]), headers=headers
+            )
+        )
+        in_flight = secure_server.app[IN_FLIGHT]
+        # Wait (briefly) for the first request to be inside the server, held behind the block.
+        while not in_flight:  # noqa: ASYNC110 - no event marks that moment
+            await asyncio.sleep(0.005)
+        second = await people["c1"].post(
             "/availability/reserve", json=reserve_body(open_slots[0]), headers=headers
         )
-    )
-    in_flight = secure_server.app[IN_FLIGHT]
-    # Wait (briefly) for the first request to be inside the server, queued behind the gate.
-    while not in_flight:  # noqa: ASYNC110 - no event marks that moment
-        await asyncio.sleep(0.005)
-    second = await people["c1"].post(
-        "/availability/reserve", json=reserve_body(open_slots[0]), headers=headers
-    )
-    assert_problem(second, 409, "idempotency-key-in-use")
-    gate.set()
-    await blocked
+        assert_problem(second, 409, "idempotency-key-in-use")
     assert (await first).status_code == 201
 
 

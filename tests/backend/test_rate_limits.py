@@ -17,8 +17,8 @@ from tests.helpers import People, assert_problem
 
 
 @pytest.fixture
-def secure_settings(db_path: Path) -> Settings:
-    return Settings(db=str(db_path), rate=0.5, burst=3)
+def secure_settings(db: str) -> Settings:
+    return Settings(db=db, rate=0.5, burst=3)
 
 
 async def test_a_token_over_its_limit_is_told_when_to_come_back(
@@ -71,8 +71,8 @@ def test_buckets_refill_at_the_rate_up_to_the_burst(clock: ManualClock) -> None:
 
 
 @pytest.fixture
-async def tight_server(db_path: Path, clock: ManualClock) -> AsyncIterator[TestServer]:
-    running = TestServer(create_app(Settings(db=str(db_path), rate=1, burst=1), clock=clock))
+async def tight_server(db: str, clock: ManualClock) -> AsyncIterator[TestServer]:
+    running = TestServer(create_app(Settings(db=db, rate=1, burst=1), clock=clock))
     await running.start_server()
     yield running
     await running.close()

@@ -1,11 +1,12 @@
 """Schemathesis against a real server: every operation of the served /openapi.json, every check.
 
-A `python -m backend serve` child process runs over a temporary SQLite file with the rate limit
-off; an admin token made with `token create` is the credential. Schemathesis generates requests
-from the spec (its examples, coverage and fuzzing phases; valid and invalid data) and runs all of
-its checks on every answer: no server errors, statuses, content types, headers and bodies as the
-spec declares them, invalid data refused, valid data accepted, auth enforced. The number of
-examples is bounded and the run derandomized so CI stays fast and reproducible.
+A `python -m backend serve` child process runs with the rate limit off, over a temporary SQLite
+file and then over a PostgreSQL database (the module runs once for each store); an admin token
+made with `token create` is the credential. Schemathesis generates requests from the spec (its
+examples, coverage and fuzzing phases; valid and invalid data) and runs all of its checks on every
+answer: no server errors, statuses, content types, headers and bodies as the spec declares them,
+invalid data refused, valid data accepted, auth enforced. The number of examples is bounded and
+the run derandomized so CI stays fast and reproducible.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, cast
 
 import httpx
@@ -28,6 +28,8 @@ from schemathesis.generation.stateful.state_machine import APIStateMachine
 from schemathesis.schemas import BaseSchema
 
 from tests.e2e.server_process import ServerProcess
+from tests.helpers import STORES
+from tests.postgres_server import PostgresForTests
 
 MAX_EXAMPLES = 15
 """Fuzzing examples per operation (the examples and coverage phases add their own few)."""
@@ -47,10 +49,10 @@ ACCEPTED_ANSWERS_TO_VALID_DATA = ["2xx", "3xx", "403", "404", "409", "410", "422
 token is valid throughout), plus 410 and 422: see `api_schema`."""
 
 
-def make_token(db: Path, *role: str) -> str:
+def make_token(db: str, *role: str) -> str:
     """A token made with `token create`, printed alone on its last line."""
     done = subprocess.run(
-        [sys.executable, "-m", "backend", "token", "create", "--db", str(db), *role],
+        [sys.executable, "-m", "backend", "token", "create", "--db", db, *role],
         capture_output=True,
         text=True,
         timeout=60,
@@ -77,10 +79,24 @@ class Target:
         return {"Authorization": f"Bearer {self.token}"}
 
 
+@pytest.fixture(scope="module", params=STORES)
+def fuzzed_db(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """The server's database: a SQLite file, then a PostgreSQL database."""
+    if request.param == "sqlite":
+        yield str(tmp_path_factory.mktemp("fuzz") / "slotbook.db")
+        return
+    postgres: PostgresForTests = request.getfixturevalue("postgres")
+    url = postgres.copy()
+    yield url
+    postgres.drop(url)
+
+
 @pytest.fixture(scope="module")
-def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
+def target(fuzzed_db: str) -> Iterator[Target]:
     """A real server with the rate limit off, an admin token, and a decoy token."""
-    db = tmp_path_factory.mktemp("fuzz") / "slotbook.db"
+    db = fuzzed_db
     token = make_token(db, "--role", "admin", "--name", "Schemathesis")
     decoy = make_token(db, "--role", "client", "--subject", "decoy", "--name", "Decoy")
     with ServerProcess(db, "--rate", "0") as server:

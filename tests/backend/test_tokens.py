@@ -1,7 +1,8 @@
 """Tokens: the `token create | list | revoke` command, POST /tokens, and how they are stored.
 
-The command runs as a real process on a real database file, the way an operator runs it; the
-server runs either as a real process on the same file, or in-process (its clock is the fake one).
+The command runs as a real process on a real database (a SQLite file, or PostgreSQL), the way an
+operator runs it; the server runs either as a real process on the same database, or in-process
+(its clock is the fake one).
 """
 
 from __future__ import annotations
@@ -10,20 +11,20 @@ import asyncio
 import hashlib
 import os
 import re
-import sqlite3
 import subprocess
 import sys
-from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import httpx
 import pytest
 
 from backend.tokens import split_token
 from tests.e2e.server_process import ServerProcess
-from tests.helpers import People, assert_problem, dump_database
+from tests.helpers import People, assert_problem, dump_database, is_postgresql, query
+from tests.postgres_server import run_sync
 
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN_LINE = re.compile(r"^sbk_[0-9a-f]{16}_[A-Za-z0-9_-]{43}$")
@@ -80,18 +81,18 @@ async def token_command_async(*args: str) -> Ran:
     return Ran(process.returncode, out.decode(), err.decode())
 
 
-def create(db: Path, role: str, name: str, subject: str | None = None) -> str:
+def create(db: str, role: str, name: str, subject: str | None = None) -> str:
     """`token create`, which must succeed; the token it printed."""
     ran = token_command(
-        "create", "--role", role, "--name", name, "--db", str(db), *subject_flag(subject)
+        "create", "--role", role, "--name", name, "--db", db, *subject_flag(subject)
     )
     assert ran.returncode == 0, ran.stderr
     return ran.token
 
 
-async def create_async(db: Path, role: str, name: str, subject: str | None = None) -> str:
+async def create_async(db: str, role: str, name: str, subject: str | None = None) -> str:
     ran = await token_command_async(
-        "create", "--role", role, "--name", name, "--db", str(db), *subject_flag(subject)
+        "create", "--role", role, "--name", name, "--db", db, *subject_flag(subject)
     )
     assert ran.returncode == 0, ran.stderr
     return ran.token
@@ -107,10 +108,19 @@ def parts(token: str) -> tuple[str, str]:
     return split
 
 
-def stored_tokens(db: Path) -> dict[str, dict[str, Any]]:
-    with closing(sqlite3.connect(db)) as conn:
-        conn.row_factory = sqlite3.Row
-        return {row["id"]: dict(row) for row in conn.execute("SELECT * FROM tokens")}
+TOKEN_COLUMNS = ("id", "secret_hash", "role", "subject", "name", "created_at", "revoked_at")
+
+
+def stored_tokens(db: str) -> dict[str, dict[str, Any]]:
+    rows = query(db, f"SELECT {', '.join(TOKEN_COLUMNS)} FROM tokens")
+    return {row[0]: dict(zip(TOKEN_COLUMNS, row, strict=True)) for row in rows}
+
+
+def holds_no_token(db: str) -> bool:
+    """A refused `create` stored nothing (on SQLite it may not even have made the file)."""
+    if not is_postgresql(db) and not Path(db).exists():
+        return True
+    return stored_tokens(db) == {}
 
 
 def listed_row(listing: str, token_id: str) -> str:
@@ -122,10 +132,9 @@ def listed_row(listing: str, token_id: str) -> str:
 # --- the command -------------------------------------------------------------------------------
 
 
-def test_create_prints_the_new_token_alone_on_its_last_line(tmp_path: Path) -> None:
-    db = tmp_path / "t.db"
+def test_create_prints_the_new_token_alone_on_its_last_line(db: str) -> None:
     ran = token_command(
-        "create", "--role", "provider", "--subject", "dr-ada", "--name", "Dr Ada", "--db", str(db)
+        "create", "--role", "provider", "--subject", "dr-ada", "--name", "Dr Ada", "--db", db
     )
     assert ran.returncode == 0, ran.stderr
     token_id, secret = parts(ran.token)
@@ -137,9 +146,8 @@ def test_create_prints_the_new_token_alone_on_its_last_line(tmp_path: Path) -> N
     assert stored["secret_hash"] == hashlib.sha256(secret.encode()).hexdigest()
 
 
-def test_create_makes_an_admin_token_without_a_subject(tmp_path: Path) -> None:
-    db = tmp_path / "t.db"
-    ran = token_command("create", "--role", "admin", "--name", "root", "--db", str(db))
+def test_create_makes_an_admin_token_without_a_subject(db: str) -> None:
+    ran = token_command("create", "--role", "admin", "--name", "root", "--db", db)
     assert ran.returncode == 0, ran.stderr
     token_id, _ = parts(ran.token)
     stored = stored_tokens(db)[token_id]
@@ -156,16 +164,15 @@ def test_create_makes_an_admin_token_without_a_subject(tmp_path: Path) -> None:
     ids=["admin-with-subject", "client-without-subject", "provider-without-subject"],
 )
 def test_create_refuses_a_subject_that_does_not_fit_the_role(
-    tmp_path: Path, args: list[str], says: str
+    db: str, args: list[str], says: str
 ) -> None:
-    db = tmp_path / "t.db"
-    ran = token_command("create", *args, "--db", str(db))
+    ran = token_command("create", *args, "--db", db)
     assert ran.returncode == 2
     assert ran.stdout == ""
     lines = ran.stderr.strip().splitlines()
     assert len(lines) == 1, ran.stderr
     assert says in lines[0]
-    assert not db.exists() or stored_tokens(db) == {}
+    assert holds_no_token(db)
 
 
 @pytest.mark.parametrize(
@@ -179,17 +186,14 @@ def test_create_refuses_a_subject_that_does_not_fit_the_role(
     ],
     ids=["empty-name", "long-name", "name-with-newline", "padded-subject", "long-subject"],
 )
-def test_create_refuses_what_post_tokens_refuses(
-    tmp_path: Path, args: list[str], field: str
-) -> None:
+def test_create_refuses_what_post_tokens_refuses(db: str, args: list[str], field: str) -> None:
     """The command writes straight to the database, so it must hold names and subjects to the
     rules the API does: a provider whose id has spaces around it could never name itself in a
     path or a body, and a name with a line break would break `list`."""
-    db = tmp_path / "t.db"
-    ran = token_command("create", *args, "--db", str(db))
+    ran = token_command("create", *args, "--db", db)
     assert ran.returncode == 2, ran.stdout
     assert field in ran.stderr
-    assert not db.exists() or stored_tokens(db) == {}
+    assert holds_no_token(db)
 
 
 def test_create_refuses_an_unknown_role(tmp_path: Path) -> None:
@@ -201,9 +205,8 @@ def test_create_refuses_an_unknown_role(tmp_path: Path) -> None:
     assert "client" in ran.stderr
 
 
-def test_list_shows_each_token_but_never_its_secret(tmp_path: Path) -> None:
-    db = tmp_path / "t.db"
-    empty = token_command("list", "--db", str(db))
+def test_list_shows_each_token_but_never_its_secret(db: str) -> None:
+    empty = token_command("list", "--db", db)
     assert empty.returncode == 0, empty.stderr
     assert "No tokens yet" in empty.stdout
     made = {
@@ -211,7 +214,7 @@ def test_list_shows_each_token_but_never_its_secret(tmp_path: Path) -> None:
         "client": create(db, "client", "Bo Client", "c-42"),
         "admin": create(db, "admin", "root"),
     }
-    listing = token_command("list", "--db", str(db))
+    listing = token_command("list", "--db", db)
     assert listing.returncode == 0, listing.stderr
     header = listing.stdout.splitlines()[0].split()
     assert header[:4] == ["ID", "ROLE", "SUBJECT", "NAME"]
@@ -230,20 +233,19 @@ def test_list_shows_each_token_but_never_its_secret(tmp_path: Path) -> None:
         assert stored_tokens(db)[token_id]["secret_hash"] not in listing.stdout
 
 
-def test_revoke_marks_the_token_revoked_and_an_unknown_id_is_an_error(tmp_path: Path) -> None:
-    db = tmp_path / "t.db"
+def test_revoke_marks_the_token_revoked_and_an_unknown_id_is_an_error(db: str) -> None:
     kept = parts(create(db, "admin", "a"))
     gone = parts(create(db, "admin", "b"))
-    revoked = token_command("revoke", gone[0], "--db", str(db))
+    revoked = token_command("revoke", gone[0], "--db", db)
     assert revoked.returncode == 0, revoked.stderr
     assert gone[0] in revoked.stdout
-    listing = token_command("list", "--db", str(db)).stdout
+    listing = token_command("list", "--db", db).stdout
     assert listed_row(listing, gone[0]).split()[-1] != "-"
     assert re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$", listed_row(listing, gone[0]))
     assert listed_row(listing, kept[0]).split()[-1] == "-"
     assert stored_tokens(db)[gone[0]]["revoked_at"] is not None
 
-    unknown = token_command("revoke", "0123456789abcdef", "--db", str(db))
+    unknown = token_command("revoke", "0123456789abcdef", "--db", db)
     assert unknown.returncode == 1
     assert unknown.stdout == ""
     lines = unknown.stderr.strip().splitlines()
@@ -267,8 +269,7 @@ def test_help_describes_the_actions() -> None:
 # --- the command and a running server ------------------------------------------------------------
 
 
-def test_a_token_made_by_the_command_works_against_a_server_process(tmp_path: Path) -> None:
-    db = tmp_path / "shared.db"
+def test_a_token_made_by_the_command_works_against_a_server_process(db: str) -> None:
     provider = create(db, "provider", "Dr Ada", "dr-ada")
     client = create(db, "client", "Cy", "c-7")
     with ServerProcess(db) as server, httpx.Client(base_url=server.url, timeout=30) as http:
@@ -291,7 +292,7 @@ def test_a_token_made_by_the_command_works_against_a_server_process(tmp_path: Pa
 
         # Revoked by the command while the server runs: a token the server has not looked up
         # (so has not cached) is refused at once.
-        assert token_command("revoke", parts(client)[0], "--db", str(db)).returncode == 0
+        assert token_command("revoke", parts(client)[0], "--db", db).returncode == 0
         refused = http.get("/me", headers={"Authorization": f"Bearer {client}"})
         problem = assert_problem(refused, 401, "unauthorized")
         assert "revoked" in problem["detail"]
@@ -321,22 +322,39 @@ async def test_a_revoke_through_the_api_refuses_the_very_next_request(people: Pe
 # --- how tokens are stored -----------------------------------------------------------------------
 
 
-def raw_database_bytes(db: Path) -> bytes:
-    """The database file and its write-ahead log, byte for byte, as anyone could read them."""
-    found = db.read_bytes()
+def raw_database_bytes(db: str) -> bytes:
+    """Everything stored, as anyone who can read the database could read it: for SQLite the file
+    and its write-ahead log, byte for byte; for PostgreSQL every value of every table (bytes as
+    they are, so that nothing hides in an encoding)."""
+    if is_postgresql(db):
+        return run_sync(lambda: every_value_in(db))
+    found = Path(db).read_bytes()
     wal = Path(f"{db}-wal")
     if wal.exists():
         found += wal.read_bytes()
     return found
 
 
-async def test_the_database_never_holds_a_token_in_plain_text(
-    people: People, db_path: Path
-) -> None:
+async def every_value_in(url: str) -> bytes:
+    conn = await asyncpg.connect(url)
+    try:
+        tables = await conn.fetch("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+        found = bytearray()
+        for (table,) in tables:
+            for row in await conn.fetch(f'SELECT * FROM "{table}"'):
+                for value in row.values():
+                    found += value if isinstance(value, bytes) else str(value).encode()
+                    found += b"\n"
+        return bytes(found)
+    finally:
+        await conn.close()
+
+
+async def test_the_database_never_holds_a_token_in_plain_text(people: People, db: str) -> None:
     admin = people["admin"]
     by_command = [
-        await create_async(db_path, "provider", "Dr Cli", "dr-cli"),
-        await create_async(db_path, "admin", "root-cli"),
+        await create_async(db, "provider", "Dr Cli", "dr-cli"),
+        await create_async(db, "admin", "root-cli"),
     ]
     plain = await admin.post("/tokens", json={"role": "client", "subject": "c8", "name": "Eight"})
     assert plain.status_code == 201, plain.text
@@ -361,8 +379,8 @@ async def test_the_database_never_holds_a_token_in_plain_text(
         plain.json()["token"],
         keyed.json()["token"],
     ]
-    raw = raw_database_bytes(db_path)
-    stored = stored_tokens(db_path)
+    raw = raw_database_bytes(db)
+    stored = stored_tokens(db)
     assert len(stored) == len(tokens)
     for token in tokens:
         token_id, secret = parts(token)
@@ -397,27 +415,27 @@ async def test_the_database_never_holds_a_token_in_plain_text(
 )
 async def test_post_tokens_refuses_what_cannot_be_made(
     people: People,
-    db_path: Path,
+    db: str,
     request_body: dict[str, str],
     status: int,
     slug: str,
     field: str,
 ) -> None:
-    before = dump_database(db_path)
+    before = dump_database(db)
     response = await people["admin"].post("/tokens", json=request_body)
     problem = assert_problem(response, status, slug)
     assert field in {e["field"] for e in problem["errors"]}, problem
-    assert dump_database(db_path) == before
+    assert dump_database(db) == before
 
 
 async def test_providers_are_listed_by_the_name_on_their_token_before_they_have_slots(
-    people: People, db_path: Path
+    people: People, db: str
 ) -> None:
     made = await people["admin"].post(
         "/tokens", json={"role": "provider", "subject": "dr-ada", "name": "Dr Ada"}
     )
     assert made.status_code == 201, made.text
-    await create_async(db_path, "provider", "Dr Bo", "dr-bo")
+    await create_async(db, "provider", "Dr Bo", "dr-bo")
     listed = await people["c1"].get("/providers")
     assert listed.status_code == 200, listed.text
     assert listed.json()["providers"] == [

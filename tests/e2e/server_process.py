@@ -16,7 +16,8 @@ _LISTENING = re.compile(r"listening on (http://\S+)")
 class ServerProcess:
     """Starts the server, waits for its 'listening' line, and stops it with SIGTERM."""
 
-    def __init__(self, db: Path, *flags: str, env: dict[str, str] | None = None) -> None:
+    def __init__(self, db: Path | str, *flags: str, env: dict[str, str] | None = None) -> None:
+        """`db` is a SQLite file or a PostgreSQL URL, as --db takes it."""
         self.command = [
             sys.executable,
             "-m",
