@@ -7,6 +7,8 @@ share them where that changes nothing.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
 import queue
 import re
@@ -27,6 +29,7 @@ import pytest
 
 from shared.grid import align_up
 from shared.timefmt import format_time, parse_time
+from tests.postgres_server import PostgresForTests
 
 OUTPUT_TIMEOUT = 20.0
 """Seconds to wait for a line or an exit before calling the process stuck."""
@@ -543,3 +546,242 @@ def test_console_script_answers_like_python_dash_m(finished: dict[str, Finished]
     assert finished["script-serve-help"].status == 0
     assert finished["script-serve-help"].stdout == finished["serve-help"].stdout
 
+
+# --- several workers over PostgreSQL ------------------------------------------------------------
+
+GROUP_LINE = re.compile(
+    r"slotbook listening on (?P<url>http://127\.0\.0\.1:(?P<port>\d+)) .*"
+    r" workers=(?P<workers>\d+) pids=(?P<pids>\d+(?:,\d+)*)$"
+)
+
+
+@dataclass(frozen=True)
+class Group:
+    parent: Process
+    url: str
+    port: int
+    pids: list[int]
+
+    @classmethod
+    def from_line(cls, parent: Process, found: re.Match[str]) -> Group:
+        pids = [int(pid) for pid in found["pids"].split(",")]
+        assert int(found["workers"]) == len(pids)
+        return cls(parent, found["url"], int(found["port"]), pids)
+
+
+def group_started(parent: Process) -> Group:
+    """The parent's one line saying that every worker listens (waited for, the first time)."""
+    for seen in [*parent.log]:
+        if found := GROUP_LINE.search(seen):
+            return Group.from_line(parent, found)
+    while (line := parent.next_line()) is not None:
+        if found := GROUP_LINE.search(line):
+            return Group.from_line(parent, found)
+    raise AssertionError(f"exited ({parent.finish()}) before listening: {parent.log}")
+
+
+def parent_pid(pid: int) -> int:
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    return int(stat.rsplit(")", 1)[1].split()[1])
+
+
+TCP_LISTEN, TCP_ESTABLISHED = "0A", "01"
+
+
+def sockets_on_port(pid: int, port: int, state: str) -> int:
+    """How many TCP sockets of process `pid` in this state have `port` as their local port."""
+    inodes: set[str] = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        with contextlib.suppress(OSError):
+            target = os.readlink(fd)
+            if target.startswith("socket:["):
+                inodes.add(target[len("socket:[") : -1])
+    count = 0
+    for table in ("tcp", "tcp6"):
+        for row in Path(f"/proc/{pid}/net/{table}").read_text().splitlines()[1:]:
+            fields = row.split()
+            local_port = int(fields[1].rsplit(":", 1)[1], 16)
+            if local_port == port and fields[3] == state and fields[9] in inodes:
+                count += 1
+    return count
+
+
+def is_running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+@pytest.fixture(scope="module")
+def postgres_url(postgres: PostgresForTests) -> Iterator[str]:
+    """One database for every group of this module (each test uses ids of its own)."""
+    url = postgres.copy()
+    yield url
+    postgres.drop(url)
+
+
+@pytest.fixture(scope="module")
+def groups(workdir: Path, postgres_url: str) -> Iterator[dict[str, Process]]:
+    """Groups of two workers over one PostgreSQL database, started together."""
+
+    def group(flags: list[str], **env: str) -> Process:
+        command = backend_command("serve", "--port", "0", "--db", postgres_url, *flags)
+        return Process(command, environment(**env), workdir)
+
+    launched = {
+        "SIGTERM": group(["--workers", "2", "--no-auth", "--rate", "0"]),
+        "SIGINT": group([], SLOTBOOK_WORKERS="2"),
+        "killed": group(["--workers", "2"]),
+    }
+    yield launched
+    for process in launched.values():
+        process.kill()
+
+
+def test_workers_listen_together_on_one_port_chosen_by_port_0(
+    groups: dict[str, Process],
+) -> None:
+    group = group_started(groups["SIGTERM"])
+
+    assert group.port > 0
+    assert len(group.pids) == 2
+    for pid in group.pids:
+        assert parent_pid(pid) == group.parent.process.pid
+        assert sockets_on_port(pid, group.port, TCP_LISTEN) == 1, f"worker {pid} listens"
+    assert sockets_on_port(group.parent.process.pid, group.port, TCP_LISTEN) == 0, (
+        "the parent only holds the port"
+    )
+    health = httpx.get(f"{group.url}/healthz", timeout=OUTPUT_TIMEOUT)
+    assert health.status_code == 200, health.text
+
+
+def test_connections_are_spread_across_the_workers(groups: dict[str, Process]) -> None:
+    group = group_started(groups["SIGTERM"])
+    connections = [socket.create_connection(("127.0.0.1", group.port)) for _ in range(24)]
+    try:
+        for conn in connections:  # one answered request each: every one has been accepted
+            conn.sendall(b"GET /healthz HTTP/1.1\r\nHost: slotbook\r\n\r\n")
+            assert conn.recv(4096).startswith(b"HTTP/1.1 200"), "kept alive after answering"
+
+        held = [sockets_on_port(pid, group.port, TCP_ESTABLISHED) for pid in group.pids]
+    finally:
+        for conn in connections:
+            conn.close()
+
+    assert sum(held) == len(connections)
+    assert min(held) > 0, f"each worker holds some of the connections: {held}"
+
+
+async def test_one_slot_raced_through_both_workers_goes_to_one_client(
+    groups: dict[str, Process],
+) -> None:
+    group = group_started(groups["SIGTERM"])  # --no-auth: ids in the body are trusted
+    provider = f"race-{os.getpid()}"
+    start = align_up(time.time() + 2 * 86400, 900)
+    async with httpx.AsyncClient(base_url=group.url, timeout=OUTPUT_TIMEOUT) as http:
+        submitted = await http.post(
+            "/availability",
+            json={
+                "providerId": provider,
+                "startTime": format_time(start),
+                "endTime": format_time(start + 900),
+            },
+        )
+        assert submitted.status_code == 201, submitted.text
+        [slot] = submitted.json()["timeSlots"]
+
+    async def reserve(client: str) -> int:
+        # A connection of its own each, so the kernel spreads them across the workers.
+        async with httpx.AsyncClient(base_url=group.url, timeout=OUTPUT_TIMEOUT) as http:
+            answer = await http.post(
+                "/availability/reserve",
+                json={
+                    "clientId": client,
+                    "timeSlot": slot["timestamp"],
+                    "timeSlotId": slot["timeSlotId"],
+                },
+            )
+            return answer.status_code
+
+    statuses = await asyncio.gather(*(reserve(f"c{n}") for n in range(60)))
+
+    assert sorted(statuses) == [201] + [409] * 59
+
+
+def test_a_token_made_by_the_command_in_postgresql_works_on_every_worker(
+    groups: dict[str, Process], postgres_url: str
+) -> None:
+    made = subprocess.run(
+        backend_command("token", "create", "--role", "admin", "--name", "Ops on call"),
+        env=environment(SLOTBOOK_DB=postgres_url),
+        capture_output=True,
+        text=True,
+        timeout=OUTPUT_TIMEOUT,
+        check=False,
+    )
+    assert made.returncode == 0, made.stderr
+    token = made.stdout.splitlines()[-1]
+    group = group_started(groups["SIGINT"])  # tokens required
+
+    answers = [
+        httpx.get(
+            f"{group.url}/me", headers={"Authorization": f"Bearer {token}"}, timeout=OUTPUT_TIMEOUT
+        )
+        for _ in range(12)  # a connection each: both workers answer some
+    ]
+
+    assert [answer.status_code for answer in answers] == [200] * 12
+    assert {answer.json()["role"] for answer in answers} == {"admin"}
+    listing = subprocess.run(
+        backend_command("token", "list", "--db", postgres_url),
+        env=environment(),
+        capture_output=True,
+        text=True,
+        timeout=OUTPUT_TIMEOUT,
+        check=False,
+    )
+    assert listing.returncode == 0, listing.stderr
+    assert "Ops on call" in listing.stdout
+    assert token not in listing.stdout
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_a_signal_stops_every_worker_and_the_group_exits_0(
+    groups: dict[str, Process], signum: signal.Signals
+) -> None:
+    group = group_started(groups[signum.name])
+
+    status = group.parent.stop(signum)
+
+    assert status == 0, group.parent.log
+    started = next(n for n, line in enumerate(group.parent.log) if GROUP_LINE.search(line))
+    after = [line.split(": ", 1)[-1] for line in group.parent.log[started + 1 :]]
+    no_auth = [
+        "--no-auth: every caller is trusted and may act as anyone; for local development only"
+    ]
+    said_once = (no_auth if signum == signal.SIGTERM else []) + [
+        "slotbook shutting down",
+        "slotbook stopped",
+    ]
+    assert after == said_once, "the parent speaks for the group; workers add nothing"
+    assert not any(is_running(pid) for pid in group.pids)
+
+
+def test_a_worker_that_dies_stops_the_others_and_the_group_exits_1(
+    groups: dict[str, Process],
+) -> None:
+    group = group_started(groups["killed"])
+    victim, survivor = group.pids
+
+    os.kill(victim, signal.SIGKILL)
+    status = group.parent.finish()
+
+    assert status == 1, group.parent.log
+    errors = [line for line in group.parent.log if " ERROR " in line]
+    assert errors, group.parent.log
+    assert f"slotbook worker {victim} died with signal SIGKILL" in errors[0]
+    assert "restarts the whole group" in errors[0]
+    assert not is_running(survivor)
+    assert group.parent.log[-1].endswith("slotbook stopped")
