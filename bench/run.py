@@ -51,20 +51,36 @@ def _ms(value: float) -> str:
     return "-" if math.isnan(value) else f"{value:.1f} ms"
 
 
-def server_table(figures: ServerFigures) -> list[str]:
+def server_table(figures: ServerFigures, postgres: ServerFigures | None = None) -> list[str]:
+    """The SQLite figures, and beside them PostgreSQL's for the same scenario when measured."""
+    pg_head, pg_rule = ("", "")
+    if postgres is not None:
+        pg_head, pg_rule = (
+            " PostgreSQL requests/s | PostgreSQL p99 | PostgreSQL ratio |",
+            "---:|---:|---:|",
+        )
     rows = [
-        "| scenario | sync | requests/s | p50 | p99 | ratio to bare | peak RSS | not 2xx |",
-        "|---|---|---:|---:|---:|---:|---:|---:|",
+        "| scenario | sync | requests/s | p50 | p99 | ratio to bare | peak RSS | not 2xx |"
+        + pg_head,
+        "|---|---|---:|---:|---:|---:|---:|---:|" + pg_rule,
     ]
     for r in figures.results:
         rss = "-" if math.isnan(r.rss_mb) else f"{r.rss_mb:.0f} MB"
-        rows.append(
+        row = (
             f"| {r.scenario} | {r.sync} | {r.rps:,.0f} | {_ms(r.p50_ms)} | {_ms(r.p99_ms)}"
             f" | {r.ratio:.0%} | {rss} | {r.errors:,} |"
         )
+        if postgres is not None:
+            pg = _find(postgres, r.scenario, r.sync)
+            row += (
+                " - | - | - |"
+                if pg is None
+                else f" {pg.rps:,.0f} | {_ms(pg.p99_ms)} | {pg.ratio:.0%} |"
+            )
+        rows.append(row)
     rows.append(
         f"| SSE fan-out delay, 100 subscribers | FULL | | {_ms(figures.fan_out_p50_ms)}"
-        f" | {_ms(figures.fan_out_p99_ms)} | | | |"
+        f" | {_ms(figures.fan_out_p99_ms)} | | | |" + (" | | |" if postgres is not None else "")
     )
     return rows
 
@@ -128,12 +144,16 @@ def main() -> int:
     parser = argparse.ArgumentParser(prog="make bench", description=__doc__)
     parser.add_argument("--smoke", action="store_true", help="brief runs on little data")
     parser.add_argument("--no-large", action="store_true", help="skip the 2.9M-slot reads")
+    parser.add_argument(
+        "--no-postgres", action="store_true", help="skip the PostgreSQL column (needs its server)"
+    )
     parser.add_argument("--no-write", action="store_true", help="print only; leave RESULTS.md")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         print("make bench needs wrk (Debian: apt-get install wrk)", file=sys.stderr)
         return 2
     standard = server_bench.run(SMOKE if args.smoke else STANDARD)
+    postgres = None if args.no_postgres else server_bench.run(standard.scale, store="postgresql")
     large = None if args.smoke or args.no_large else server_bench.run(LARGE, writes=False)
     app = measure()
     scale = standard.scale
@@ -147,7 +167,10 @@ def main() -> int:
         f" ({scale.slots:,} slots), wrk with {server_bench.CONNECTIONS} connections,"
         f" {scale.seconds:g} s per scenario",
         "",
-        *server_table(standard),
+        *server_table(standard, postgres),
+        "",
+        "PostgreSQL: the same scenarios on a private PostgreSQL server on this machine, durable"
+        " (fsync and synchronous_commit on); its writes have no NORMAL variant.",
         "",
         "`not 2xx` in the contention rows are the 409s of reserves that lost the race: the"
         " expected answer. At 2.9M slots an hour of every provider is a full 1,000-slot page"

@@ -21,14 +21,16 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+import asyncpg
 import httpx
 
-from backend.booking import Rules
-from backend.store.sqlite import SQLiteStore
+from backend.booking import Rules, SlotRow
+from backend.settings import is_postgresql_url
+from backend.store.opening import open_store
 from backend.tokens import issue
 from shared.timefmt import format_time
 from tests.e2e.server_process import ServerProcess
@@ -120,10 +122,10 @@ def provider(n: int) -> str:
     return f"p{n:04d}"
 
 
-async def seed(db: Path, scale: Scale, first_day: int) -> Seeded:
+async def seed(db: str, scale: Scale, first_day: int) -> Seeded:
     """Providers with `days` of whole-day availability, an admin and CLIENTS client tokens, and the
-    confirm scenarios' slots on hold."""
-    store = SQLiteStore(str(db), Rules(max_window_seconds=40 * DAY), synchronous="OFF")
+    confirm scenarios' slots on hold. `db` is a SQLite file or a PostgreSQL URL."""
+    store = await open_store(db, Rules(max_window_seconds=40 * DAY), synchronous="NORMAL")
     now = time.time()
     seeded = Seeded(first_day=first_day, admin="")
 
@@ -143,47 +145,68 @@ async def seed(db: Path, scale: Scale, first_day: int) -> Seeded:
             await store.submit_availability(provider(p), first_day, end, now)
     finally:
         await store.close()
-    with sqlite3.connect(db) as conn:
-        for sync in ("FULL", "NORMAL"):
-            for p in confirm_providers(scale, sync):
-                conn.execute(
-                    "UPDATE slots SET status = 'RESERVED', reserved_at = ?, held_until = ?,"
-                    " client_id = printf('client-%04d', rowid % ?) WHERE provider_id = ?",
-                    [now, now + 20 * DAY, CLIENTS, provider(p)],
-                )
+    held = [provider(p) for sync in ("FULL", "NORMAL") for p in confirm_providers(scale, sync)]
+    await hold_for_confirm(db, held, now)
     return seeded
 
 
-def rows_file(db: Path, seeded: Seeded, providers: range, folder: Path, name: str) -> Path:
+async def hold_for_confirm(db: str, providers: list[str], now: float) -> None:
+    """Put these providers' slots on hold for the clients in turn, straight in the database (a
+    hundred thousand reserves through the API would take longer than the benchmark)."""
+    hold = (now, now + 20 * DAY, CLIENTS)
+    if is_postgresql_url(db):
+        conn = await asyncpg.connect(db)
+        try:
+            await conn.executemany(
+                "UPDATE slots s SET status = 'RESERVED', reserved_at = $1, held_until = $2,"
+                " client_id = 'client-' || lpad((n.rn % $3)::text, 4, '0')"
+                " FROM (SELECT id, row_number() OVER (ORDER BY start) AS rn FROM slots"
+                "       WHERE provider_id = $4) n WHERE s.id = n.id",
+                [(*hold, owner) for owner in providers],
+            )
+        finally:
+            await conn.close()
+        return
+    with sqlite3.connect(db) as file:
+        file.executemany(
+            "UPDATE slots SET status = 'RESERVED', reserved_at = ?, held_until = ?,"
+            " client_id = printf('client-%04d', rowid % ?) WHERE provider_id = ?",
+            [(*hold, owner) for owner in providers],
+        )
+
+
+async def slots_of(db: str, providers: Iterable[str]) -> list[SlotRow]:
+    """Every slot of these providers, by time then provider."""
+    store = await open_store(db, Rules())
+    try:
+        found = [s for p in providers for s in await store.provider_slots(p, 0, 2**40)]
+    finally:
+        await store.close()
+    return sorted(found, key=lambda s: (s.start, s.provider_id))
+
+
+def rows_file(db: str, seeded: Seeded, providers: range, folder: Path, name: str) -> Path:
     """The `token id timestamp` lines a write scenario goes through: a slot's holder when it is
     held (confirm), else the clients in turn (reserve)."""
     path = folder / f"{name}.rows"
     clients = list(seeded.clients.values())
-    marks = ",".join("?" * len(providers))
-    with sqlite3.connect(db) as conn, path.open("w") as out:
-        rows = conn.execute(
-            f"SELECT id, start, client_id FROM slots WHERE provider_id IN ({marks})"
-            " ORDER BY start, provider_id",
-            [provider(p) for p in providers],
-        )
-        for n, (slot_id, start, holder) in enumerate(rows):
+    slots = asyncio.run(slots_of(db, map(provider, providers)))
+    with path.open("w") as out:
+        for n, slot in enumerate(slots):
+            holder = slot.client_id
             client = seeded.clients[holder] if holder else clients[n % len(clients)]
-            out.write(f"{client} {slot_id} {format_time(start)}\n")
+            out.write(f"{client} {slot.id} {format_time(slot.start)}\n")
     return path
 
 
-def contention_file(db: Path, seeded: Seeded, owner: str, day: int, folder: Path) -> Path:
+def contention_file(db: str, seeded: Seeded, owner: str, day: int, folder: Path) -> Path:
     """8 slots that 64 connections, each a different client, fight over."""
     path = folder / f"contention-{day}.rows"
-    with sqlite3.connect(db) as conn, path.open("w") as out:
-        slots = conn.execute(
-            "SELECT id, start FROM slots WHERE provider_id = ? AND start >= ?"
-            " ORDER BY start LIMIT 8",
-            [owner, day],
-        ).fetchall()
+    slots = [s for s in asyncio.run(slots_of(db, [owner])) if s.start >= day][:8]
+    with path.open("w") as out:
         for client in list(seeded.clients.values())[:CONNECTIONS]:
-            for slot_id, start in slots:
-                out.write(f"{client} {slot_id} {format_time(start)}\n")
+            for slot in slots:
+                out.write(f"{client} {slot.id} {format_time(slot.start)}\n")
     return path
 
 
@@ -322,18 +345,50 @@ def get_scenarios(scale: Scale, first_day: int) -> list[tuple[str, str]]:
     ]
 
 
-def run(scale: Scale, *, writes: bool = True, log: bool = True) -> ServerFigures:
-    """Every scenario at this scale (only the reads when `writes` is false)."""
+@contextlib.contextmanager
+def bench_database(store: str, folder: Path) -> Iterator[str]:
+    """A database for one run: a SQLite file, or a fresh database on a private PostgreSQL server
+    (the test suite's, made durable again: fsync and synchronous_commit on, as in production)."""
+    if store == "sqlite":
+        yield str(folder / "bench.db")
+        return
+    from tests.postgres_server import postgres_for_tests, run_sync
+
+    async def durable(admin_url: str) -> None:
+        conn = await asyncpg.connect(admin_url)
+        try:
+            for setting in ("fsync", "synchronous_commit", "full_page_writes"):
+                await conn.execute(f"ALTER SYSTEM SET {setting} = on")
+            await conn.execute("SELECT pg_reload_conf()")
+        finally:
+            await conn.close()
+
+    with postgres_for_tests() as databases:
+        run_sync(lambda: durable(databases.url("postgres")))
+        url = databases.copy()
+        try:
+            yield url
+        finally:
+            databases.drop(url)
+
+
+def run(
+    scale: Scale, *, writes: bool = True, store: str = "sqlite", log: bool = True
+) -> ServerFigures:
+    """Every scenario at this scale (only the reads when `writes` is false), on a SQLite file or
+    on PostgreSQL (durable writes only: synchronous_commit on is its FULL)."""
 
     def say(text: str) -> None:
         if log:
-            print(f"  [{scale.name}] {text}", file=sys.stderr, flush=True)
+            print(f"  [{scale.name}, {store}] {text}", file=sys.stderr, flush=True)
 
     results: list[Result] = []
     fan = (math.nan, math.nan)
-    with tempfile.TemporaryDirectory() as folder_name:
+    with (
+        tempfile.TemporaryDirectory() as folder_name,
+        bench_database(store, Path(folder_name)) as db,
+    ):
         folder = Path(folder_name)
-        db = folder / "bench.db"
         first_day = (int(time.time()) // DAY + 2) * DAY
         say(f"seeding {scale.slots:,} slots")
         seeded = asyncio.run(seed(db, scale, first_day))
@@ -343,8 +398,10 @@ def run(scale: Scale, *, writes: bool = True, log: bool = True) -> ServerFigures
             results.append(Result("bare aiohttp app", "-", rps, p50, p99, errors, math.nan))
         last = scale.providers - 1
         token = next(iter(seeded.clients.values()))
-        for sync in ("FULL", "NORMAL") if writes else ("FULL",):
-            with ServerProcess(db, *SERVER_FLAGS, "--synchronous", sync) as server:
+        modes = ("FULL", "NORMAL") if writes and store == "sqlite" else ("FULL",)
+        for sync in modes:
+            flags = [*SERVER_FLAGS, "--synchronous", sync] if store == "sqlite" else SERVER_FLAGS
+            with ServerProcess(db, *flags) as server:
 
                 def measure(name: str, sync: str, script: str, *args: str) -> None:
                     say(f"{name} ({sync})")
@@ -368,7 +425,7 @@ def run(scale: Scale, *, writes: bool = True, log: bool = True) -> ServerFigures
                 )
                 held = rows_file(db, seeded, confirm_providers(scale, sync), folder, f"c-{sync}")
                 measure("confirm", sync, "confirm.lua", str(held), "distinct", "2")
-                if sync == "FULL":
+                if sync == "FULL" and store == "sqlite":
                     say("SSE fan-out to 100 subscribers")
                     fresh = rows_file(db, seeded, range(last - 1, last), folder, "fan")
                     lines = fresh.read_text().splitlines()[:200]
@@ -381,7 +438,7 @@ if __name__ == "__main__":
     chosen = {"smoke": SMOKE, "large": LARGE}.get(
         sys.argv[1] if len(sys.argv) > 1 else "", STANDARD
     )
-    figures = run(chosen)
+    figures = run(chosen, store=sys.argv[2] if len(sys.argv) > 2 else "sqlite")
     for row in figures.results:
         print(row)
     print(f"fan-out delay p50 {figures.fan_out_p50_ms:.1f} ms, p99 {figures.fan_out_p99_ms:.1f} ms")
