@@ -31,8 +31,10 @@ from shared.grid import align_up
 from shared.timefmt import format_time, parse_time
 from tests.postgres_server import PostgresForTests
 
-OUTPUT_TIMEOUT = 20.0
-"""Seconds to wait for a line or an exit before calling the process stuck."""
+OUTPUT_TIMEOUT = 60.0
+"""Seconds to wait for a line or an exit before calling the process stuck: generous, since a
+fixture starts some thirty processes at once, each measured by coverage, on a two-core machine
+that may be running another suite."""
 
 SERVER_SCRIPT = Path(sys.executable).with_name("slotbook-server")
 
