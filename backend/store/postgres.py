@@ -333,7 +333,13 @@ class PostgresStore:
         except BaseException:
             await pool.close()
             raise
-        return cls(dsn, rules, pool, f"{server.major}.{server.minor}")
+        # Since PostgreSQL 10 a version has two parts (15.13); asyncpg reports 15.13 as 15.0.13.
+        version = (
+            f"{server.major}.{server.micro}"
+            if server.major >= 10
+            else f"{server.major}.{server.minor}.{server.micro}"
+        )
+        return cls(dsn, rules, pool, version)
 
     @property
     def engine(self) -> str:
