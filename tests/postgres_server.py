@@ -200,7 +200,9 @@ class PostgresForTests:
     def url(self, database: str) -> str:
         return with_database(self.admin_url, database)
 
-    def _admin(self, *statements: str) -> None:
+    def admin(self, *statements: str) -> None:
+        """Run statements on the server's maintenance database, as its administrator."""
+
         async def run() -> None:
             conn = await asyncpg.connect(self.admin_url, timeout=10)
             try:
@@ -213,7 +215,7 @@ class PostgresForTests:
 
     def prepare(self) -> None:
         """Make the template: an empty database with the current schema."""
-        self._admin(
+        self.admin(
             f'DROP DATABASE IF EXISTS "{self.template}"', f'CREATE DATABASE "{self.template}"'
         )
 
@@ -231,12 +233,12 @@ class PostgresForTests:
         to); its URL."""
         with self._lock:
             name = f"{self.prefix}_{next(self._numbers)}"
-        self._admin(f'CREATE DATABASE "{name}" TEMPLATE "{template or self.template}"')
+        self.admin(f'CREATE DATABASE "{name}" TEMPLATE "{template or self.template}"')
         return self.url(name)
 
     def drop(self, url: str) -> None:
         name = urlsplit(url).path.lstrip("/")
-        self._admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        self.admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
     def finish(self) -> None:
         """Drop whatever databases of this run are left (on a server that outlives the run)."""
@@ -252,7 +254,7 @@ class PostgresForTests:
                 await conn.close()
 
         for name in run_sync(leftovers):
-            self._admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            self.admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @contextlib.contextmanager

@@ -267,6 +267,32 @@ async def test_the_listener_reconnects_when_its_connection_is_killed(
     await asyncio.wait_for(woken.wait(), WAKE_SECONDS)
 
 
+async def test_the_listener_keeps_trying_while_the_database_refuses_it_and_comes_back(
+    two: tuple[PostgresStore, PostgresStore], url: str, postgres: PostgresForTests
+) -> None:
+    first, second = two
+    woken = asyncio.Event()
+    first.on_commit(woken.set)
+    await asyncio.wait_for(first.listener.connected.wait(), WAKE_SECONDS)
+    name = urlsplit(url).path.lstrip("/")
+
+    postgres.admin(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
+    try:
+        assert await second._pool.fetchval(
+            "SELECT pg_terminate_backend($1)", first.listener.backend_pid
+        )
+        await asyncio.sleep(0.5)  # a few attempts to reconnect, each refused
+        assert not first.listener.connected.is_set()
+    finally:
+        postgres.admin(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
+    await asyncio.wait_for(first.listener.connected.wait(), 5)
+    woken.clear()
+
+    await second.submit_availability("p1", at(0), at(1), NOW)
+
+    await asyncio.wait_for(woken.wait(), WAKE_SECONDS)
+
+
 # --- Idempotency-Key across processes ------------------------------------------------------------
 
 
