@@ -3,7 +3,8 @@ that moves only when a test says so.
 
 Every test that uses a database through `db` (and so the server fixtures) runs twice: over a
 SQLite file, and over a fresh PostgreSQL database on the suite's own server
-(tests/postgres_server.py). Select one with `-k sqlite` or `-k postgresql`.
+(tests/postgres_server.py). Those are marked `postgresql`: `-m 'not postgresql'` leaves them out,
+`-m postgresql` runs only them.
 """
 
 from __future__ import annotations
@@ -20,6 +21,19 @@ from backend.clock import ManualClock
 from backend.settings import Settings
 from tests.helpers import STORES, T0, Api, People
 from tests.postgres_server import PostgresForTests, PostgresUnavailable, postgres_for_tests
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "postgresql: runs on the suite's PostgreSQL server")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test that needs PostgreSQL, so `-m 'not postgresql'` leaves them all out."""
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        params = callspec.params.values() if callspec is not None else ()
+        if "postgres" in getattr(item, "fixturenames", ()) or "postgresql" in params:
+            item.add_marker(pytest.mark.postgresql)
 
 
 @pytest.fixture(scope="session")

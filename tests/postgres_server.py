@@ -47,7 +47,7 @@ HOW_TO_INSTALL = (
     " Debian's (`apt-get install -y postgresql`: the suite starts a private server of its own"
     " from /usr/lib/postgresql/*/bin, nothing is configured system-wide), or point"
     f" {EXISTING_SERVER}=postgresql://user@host:port/postgres at a running server where that"
-    " user may create databases. Only SQLite: `pytest -k 'not postgresql'`."
+    " user may create databases. Without PostgreSQL: `pytest -m 'not postgresql'`."
 )
 SETTINGS = {
     "listen_addresses": "127.0.0.1",
