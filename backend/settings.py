@@ -177,7 +177,12 @@ def add_server_arguments(parser: argparse.ArgumentParser, environ: Mapping[str, 
 
     option("--host", str, "address to listen on", base.host)
     option("--port", int, "port to listen on", base.port)
-    option("--db", str, "SQLite database file, created if missing", base.db)
+    option(
+        "--db",
+        str,
+        "SQLite file (created if missing) or postgresql://user:password@host/name",
+        base.db,
+    )
     option("--slot-minutes", float, "length of a slot in minutes", base.slot_minutes)
     option("--hold-minutes", float, "how long a hold lasts unless confirmed", base.hold_minutes)
     option("--notice-hours", float, "how far ahead a booking must be", base.notice_hours)
