@@ -25,9 +25,14 @@ _BLANK = " \t\r\n"
 
 _ACCEPTED = re.compile(
     r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,9})?)?"
-    r"(Z|z|[+-][0-9]{2}:?[0-9]{2})?"
+    r"(Z|z|[+-](?P<hours>[0-9]{2}):?(?P<minutes>[0-9]{2}))?"
 )
 """The shape of a request time; `datetime.fromisoformat` then checks that it is a real one."""
+
+_PLUS_AS_SPACE = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,9})?)? [0-9]{2}:?[0-9]{2}"
+)
+"""A time whose offset's '+' arrived as a space: what an unencoded '+' in a query string becomes."""
 
 FIRST_YEAR, LAST_YEAR = 1970, 9998
 """The years a request time may be written in."""
@@ -77,10 +82,22 @@ def parse_time(text: str) -> float:
     1893553445.0
     """
     candidate = text.strip(_BLANK)
-    if not _ACCEPTED.fullmatch(candidate):
+    shape = _ACCEPTED.fullmatch(candidate)
+    if not shape:
+        if _PLUS_AS_SPACE.fullmatch(candidate):
+            raise TimeFormatError(
+                f"'{text}' has a space where its offset's '+' should be: a '+' in a URL's query"
+                " string means a space, so write it as %2B"
+            )
         raise TimeFormatError(
             f"'{text}' is not a time: use 'YYYY-MM-DD HH:MM:SS' (UTC) or ISO 8601 with an offset,"
             " e.g. '2030-08-30 12:00:00' or '2030-08-30T14:00:00+02:00'"
+        )
+    if shape["hours"] is not None and (int(shape["hours"]) > 23 or int(shape["minutes"]) > 59):
+        # datetime.fromisoformat would carry the excess over (+05:60 read as +06:00).
+        raise TimeFormatError(
+            f"'{text}' has an offset that is not a real one: its hours must be 00-23 and its"
+            " minutes 00-59, e.g. '+05:30'"
         )
     if candidate[-1] in "zZ":
         candidate = candidate[:-1] + "+00:00"

@@ -47,6 +47,10 @@ def test_every_accepted_spelling_means_the_same_utc_moment(text: str) -> None:
         ("2030-08-30 12:00:00\x1c", "is not a time"),
         ("\u0662\u0660\u0663\u0660-08-30 12:00:00", "is not a time"),
         ("1969-12-31 23:00:00", "outside the years 1970 to 9998"),
+        ("2030-08-30T12:00:00+05:60", "its hours must be 00-23 and its minutes 00-59"),
+        ("2030-08-30T12:00:00+00:99", "its hours must be 00-23 and its minutes 00-59"),
+        ("2030-08-30T12:00:00-2400", "its hours must be 00-23 and its minutes 00-59"),
+        ("2030-08-30T12:00:00 02:00", "write it as %2B"),
     ],
 )
 def test_impossible_or_unknown_times_are_refused_with_a_reason(text: str, hint: str) -> None:
