@@ -31,6 +31,11 @@ class Caller:
     def rate_key(self) -> str | None:
         return None if self.token_id is None else f"token:{self.token_id}"
 
+    @property
+    def credential(self) -> tuple[str, str] | None:
+        """What a long request is held to: its token (none in no-auth mode)."""
+        return None if self.token_id is None else ("token", self.token_id)
+
     def describe(self) -> str:
         if self.trusted:
             return "the no-auth caller"
@@ -135,8 +140,17 @@ def cancelling(
             )
         return Canceller(None, None, admin=True)
     if caller.role == "client":
+        _not_named(caller, named_provider, "providerId")
         return Canceller(_as_subject(caller, named_client, "clientId"), None, admin=False)
+    _not_named(caller, named_client, "clientId")
     return Canceller(None, _as_subject(caller, named_provider, "providerId"), admin=False)
+
+
+def _not_named(caller: Caller, named: str | UnsetType, field: str) -> None:
+    """A token acts as its own subject only: naming someone of the other kind is refused, not
+    ignored."""
+    if named is not UNSET:
+        raise forbidden(f"{caller.describe()} acts as its own {caller.role}; leave {field} out")
 
 
 def may_see_calendar(caller: Caller, provider_id: str) -> None:

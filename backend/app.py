@@ -4,13 +4,14 @@ and the store opened and closed with the application."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from importlib.metadata import PackageNotFoundError, version
 
 from aiohttp import web
 
 from backend.api import availability, changes, providers, reservations, system, tokens
-from backend.api.operation import Operation
+from backend.api.operation import Operation, refusing_query
 from backend.api.system import OPENAPI_KEY
 from backend.auth import gate_middleware
 from backend.clock import Clock, SystemClock
@@ -52,6 +53,13 @@ async def open_configured_store(ctx: Services) -> Store:
     )
 
 
+def routed_path(path: str) -> str:
+    """A path as the router takes it: each `{param}` matches any segment, braces included (the
+    router's default refuses them), so that the handler, not the router, says what is wrong with
+    an id."""
+    return re.sub(r"\{(\w+)\}", r"{\1:[^/]+}", path)
+
+
 def create_app(
     settings: Settings,
     *,
@@ -69,14 +77,22 @@ def create_app(
     spec = build_openapi(OPERATIONS, title="slotbook", version=slotbook_version())
     app[OPENAPI_KEY] = json.dumps(spec, indent=2).encode()
     for op in OPERATIONS:
-        app.router.add_route(op.method, op.path, op.handler, name=op.operation_id)
+        handler = refusing_query(op)
+        path = routed_path(op.path)
+        if op.method == "GET" and op.media_type != "text/event-stream":
+            # HEAD as well (what `curl -I` and monitors send); not on a stream, which never ends.
+            app.router.add_get(path, handler, name=op.operation_id, allow_head=True)
+        else:
+            app.router.add_route(op.method, path, handler, name=op.operation_id)
 
     async def store_lifetime(app: web.Application) -> AsyncIterator[None]:
         store = await open_store(ctx)
         ctx.open(store)
         await ctx.hub.start()
         ctx.sweeper.start()
+        ctx.credentials.start()
         yield
+        await ctx.credentials.stop()
         await ctx.sweeper.stop()
         await ctx.hub.stop()
         await store.close()

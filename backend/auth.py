@@ -26,6 +26,10 @@ CACHE_SECONDS = 1.0
 server takes effect at once; one made elsewhere (the `token revoke` command) within this long."""
 
 
+NO_TOKEN = "No token: send 'Authorization: Bearer <token>'"  # noqa: S105 - a message
+NOT_BEARER = "Only bearer tokens are accepted"
+
+
 @dataclass(frozen=True)
 class _Cached:
     stored: StoredToken | None
@@ -43,9 +47,11 @@ class Authenticator:
     async def caller(self, header: str | None) -> Caller | str:
         """The caller, or the reason (for the 401) when there is none."""
         if header is None:
-            return "No token: send 'Authorization: Bearer <token>'"
+            return NO_TOKEN
         scheme, _, token = header.partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
+        if scheme.lower() != "bearer":
+            return f"{NOT_BEARER}; send 'Authorization: Bearer <token>'"
+        if not token.strip():
             return "Malformed Authorization header: send 'Authorization: Bearer <token>'"
         parts = split_token(token.strip())
         if parts is None:
@@ -76,8 +82,27 @@ class Authenticator:
         """Drop a token from the cache (it was revoked here)."""
         self._cache.pop(token_id, None)
 
+    async def still_valid(self, token_id: str) -> bool:
+        """Whether the token still holds, asked of the database (not the cache), for the open
+        streams it opened; the answer refreshes the cache too."""
+        stored = await self._store().find_token(token_id)
+        self._cache[token_id] = _Cached(stored, self._clock.now())
+        return stored is not None and stored.record.revoked_at is None
+
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def _unauthorized(request: web.Request, reason: str) -> ProblemError:
+    """The 401, with the challenge RFC 6750 asks for: an error code only when a bearer token was
+    sent and is no good."""
+    challenge = 'Bearer realm="slotbook"'
+    if reason == NO_TOKEN and "access_token" in request.query:
+        reason = "A token in the query string is not accepted (it would end up in logs); send it"
+        reason += " as 'Authorization: Bearer <token>'"
+    elif reason != NO_TOKEN and not reason.startswith(NOT_BEARER):
+        challenge += ', error="invalid_token"'
+    return ProblemError("unauthorized", reason, headers={"WWW-Authenticate": challenge})
 
 
 def gate_middleware(
@@ -91,7 +116,9 @@ def gate_middleware(
 
     @web.middleware
     async def gate(request: web.Request, handler: Handler) -> web.StreamResponse:
-        route = request.match_info.route.name
+        # The resource's name is the operation's: a HEAD shares it with its GET.
+        resource = request.match_info.route.resource
+        route = None if resource is None else resource.name
         known = route is not None and request.match_info.http_exception is None
         caller: Caller | str = (
             TRUSTED if no_auth else await authenticator.caller(request.headers.get("Authorization"))
@@ -108,10 +135,7 @@ def gate_middleware(
             )
         if known and route not in public_routes:
             if isinstance(caller, str):
-                challenge = 'Bearer realm="slotbook"'
-                if "Authorization" in request.headers:
-                    challenge += ', error="invalid_token"'
-                raise ProblemError("unauthorized", caller, headers={"WWW-Authenticate": challenge})
+                raise _unauthorized(request, caller)
             request[CALLER] = caller
         return await handler(request)
 

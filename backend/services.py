@@ -6,9 +6,10 @@ from dataclasses import dataclass, field
 
 from aiohttp import web
 
-from backend.auth import Authenticator
+from backend.auth import CACHE_SECONDS, Authenticator
 from backend.booking import Rules
 from backend.clock import Clock
+from backend.credential_watch import CredentialWatch
 from backend.feed import ChangeHub
 from backend.settings import Settings
 from backend.store.base import Store
@@ -22,11 +23,17 @@ class Services:
     clock: Clock
     _store: Store | None = field(default=None, repr=False)
     authenticator: Authenticator = field(init=False, repr=False)
+    credentials: CredentialWatch = field(init=False, repr=False)
     hub: ChangeHub = field(init=False, repr=False)
     sweeper: Sweeper = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.authenticator = Authenticator(lambda: self.store, self.clock)
+        # Asked twice within the token cache's lifetime, so that a revoke made elsewhere ends
+        # the token's streams no later than it stops the token's new requests.
+        self.credentials = CredentialWatch(
+            {"token": self.authenticator.still_valid}, every=CACHE_SECONDS / 2
+        )
         self.hub = ChangeHub(lambda: self.store, self.settings.feed_buffer)
         self.sweeper = Sweeper(
             lambda: self.store,

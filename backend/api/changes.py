@@ -9,7 +9,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
-from typing import get_args
+from collections.abc import Coroutine
+from typing import Any, get_args
 
 from aiohttp import web
 from msgspec import UNSET, UnsetType
@@ -17,6 +18,7 @@ from msgspec import UNSET, UnsetType
 from backend.access import Caller, caller_of, sees_client
 from backend.api.operation import Operation, answer, read_query
 from backend.booking import Rules
+from backend.credential_watch import Lease
 from backend.problems import ProblemError, invalid
 from backend.services import Services, services
 from backend.store.base import ChangeRow
@@ -62,26 +64,55 @@ async def _checked_since(ctx: Services, since: int | UnsetType) -> tuple[int, in
     oldest, newest = await ctx.store.change_bounds()
     if since is UNSET:
         return newest, newest
-    if since > newest or since < max(oldest - 1, 0):
+    if since > newest:
         raise ProblemError(
             "changes-gone",
-            f"The change log holds changes {oldest} to {newest}; there is nothing to resume after"
-            f" {since}. Reload, then follow from lastSeq {newest}",
+            f"There is no change {since}: the newest in the log is {newest}, so this position"
+            f" comes from another server or an older database. Reload, then follow from lastSeq"
+            f" {newest}",
+        )
+    if since < max(oldest - 1, 0):
+        raise ProblemError(
+            "changes-gone",
+            f"The change log holds changes {oldest} to {newest} only; those after {since} up to"
+            f" {oldest - 1} are no longer kept. Reload, then follow from lastSeq {newest}",
         )
     return since, newest
+
+
+def _revoked() -> ProblemError:
+    return ProblemError(
+        "unauthorized",
+        "This token was revoked while the request waited",
+        headers={"WWW-Authenticate": 'Bearer realm="slotbook", error="invalid_token"'},
+    )
 
 
 async def list_changes(request: web.Request) -> web.Response:
     ctx, caller = services(request), caller_of(request)
     query = read_query(request, ChangesQuery)
-    since, newest = await _checked_since(ctx, query.since)
-    rows = await ctx.store.changes_since(since, query.limit)
-    if not rows and query.wait > 0 and query.since is not UNSET:
-        await ctx.hub.wait_beyond(since, query.wait)
+    with ctx.credentials.lease(caller.credential) as lease:
+        since, newest = await _checked_since(ctx, query.since)
         rows = await ctx.store.changes_since(since, query.limit)
+        if not rows and query.wait > 0 and query.since is not UNSET:
+            await _first_of(ctx.hub.wait_beyond(since, query.wait), lease.ended.wait())
+            rows = [] if not lease.active else await ctx.store.changes_since(since, query.limit)
+        if not lease.active:  # revoked while this request waited: it answers nothing
+            raise _revoked()
     last = rows[-1].seq if rows else max(since, newest)
     changes = [present_change(r, caller, ctx.rules) for r in rows]
     return answer(Changes(changes=changes, last_seq=last))
+
+
+async def _first_of(*waits: Coroutine[Any, Any, Any]) -> None:
+    """Wait until the first of these is done; cancel the rest."""
+    tasks = [asyncio.ensure_future(wait) for wait in waits]
+    try:
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
 
 def _event(change: Change) -> bytes:
@@ -112,9 +143,19 @@ def _since_of(request: web.Request, query: EventsQuery) -> int | UnsetType:
 async def stream_events(request: web.Request) -> web.StreamResponse:
     ctx, caller = services(request), caller_of(request)
     query = read_query(request, EventsQuery)
+    with ctx.credentials.lease(caller.credential) as lease:
+        return await _stream(request, ctx, caller, query, lease)
+
+
+async def _stream(
+    request: web.Request, ctx: Services, caller: Caller, query: EventsQuery, lease: Lease
+) -> web.StreamResponse:
     subscription = ctx.hub.subscribe()  # before reading the log, so that nothing falls between
+    lease.on_end(subscription.close)  # a revoke wakes the stream, to end it
     try:
         last, _ = await _checked_since(ctx, _since_of(request, query))
+        if not lease.active:
+            raise _revoked()
         response = web.StreamResponse(
             headers={
                 "Content-Type": "text/event-stream",
@@ -123,7 +164,7 @@ async def stream_events(request: web.Request) -> web.StreamResponse:
             }
         )
         await response.prepare(request)
-        stream = _Stream(response, ctx.settings.stall_seconds)
+        stream = _Stream(response, ctx.settings.stall_seconds, lease)
         await stream.send(b"retry: 2000\n\n")
         while not subscription.closed:
             subscription.ready.clear()
@@ -135,6 +176,9 @@ async def stream_events(request: web.Request) -> web.StreamResponse:
                 await asyncio.wait_for(subscription.ready.wait(), ctx.settings.heartbeat_seconds)
             if not subscription.ready.is_set():
                 await stream.send(b": keep-alive\n\n")
+        await response.write_eof()
+        return response
+    except _Revoked:  # the stream ends cleanly, with no more events: a reconnect gets its 401
         await response.write_eof()
         return response
     except _Stalled:
@@ -150,14 +194,22 @@ class _Stalled(Exception):
     """The client stopped reading: a write could not finish in time."""
 
 
-class _Stream:
-    """Writes to an event stream, noticing a client that has stopped reading."""
+class _Revoked(Exception):
+    """The credential that opened the stream was revoked."""
 
-    def __init__(self, response: web.StreamResponse, stall_seconds: float) -> None:
+
+class _Stream:
+    """Writes to an event stream, noticing a client that has stopped reading, and sending nothing
+    once the credential that opened it is revoked."""
+
+    def __init__(self, response: web.StreamResponse, stall_seconds: float, lease: Lease) -> None:
         self._response = response
         self._stall_seconds = stall_seconds
+        self._lease = lease
 
     async def send(self, data: bytes) -> None:
+        if not self._lease.active:  # checked with nothing awaited between it and the write
+            raise _Revoked
         try:
             await asyncio.wait_for(self._response.write(data), self._stall_seconds)
         except TimeoutError:

@@ -10,7 +10,7 @@ from msgspec import UNSET
 from backend.access import caller_of, must_be_admin
 from backend.api.operation import Operation, answer, answered, read_body
 from backend.idempotency import exclusive, once_for, perform
-from backend.problems import ProblemError
+from backend.problems import ProblemError, shown
 from backend.services import services
 from backend.store.base import Answer, RevokeResult, TokenRecord
 from backend.tokens import TokenRequestError, issue
@@ -90,7 +90,7 @@ async def revoke_token(request: web.Request) -> web.Response:
     token_id = request.match_info["tokenId"]
     if not _TOKEN_ID.match(token_id):
         raise ProblemError(
-            "token-not-found", f"No token has id '{token_id}'; GET /tokens lists them"
+            "token-not-found", f"No token has id '{shown(token_id)}'; GET /tokens lists them"
         )
     now = ctx.now()
 
@@ -104,6 +104,7 @@ async def revoke_token(request: web.Request) -> web.Response:
         request, caller, render, lambda once: ctx.store.revoke_token(token_id, now, once=once)
     )
     ctx.authenticator.forget(token_id)
+    ctx.credentials.revoke(("token", token_id))  # its open streams end now
     return response
 
 
