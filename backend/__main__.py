@@ -14,6 +14,7 @@ from aiohttp import web
 
 from backend.app import create_app
 from backend.event_loop import loop_factory, loop_name
+from backend.http_log import HTTP_LOG
 from backend.services import SERVICES
 from backend.settings import (
     Settings,
@@ -62,7 +63,11 @@ async def run_server(settings: Settings, *, worker: bool = False) -> None:
     A worker of a group (serve --workers N, backend/workers.py) shares its port with the others
     through SO_REUSEPORT and leaves the logging of the group's start and stop to the parent."""
     runner = web.AppRunner(
-        create_app(settings), access_log=None, handle_signals=False, shutdown_timeout=5
+        create_app(settings),
+        access_log=None,
+        handle_signals=False,
+        shutdown_timeout=5,
+        logger=HTTP_LOG,
     )
     await runner.setup()
     site = web.TCPSite(runner, settings.host, settings.port, reuse_port=worker)

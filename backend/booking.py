@@ -190,8 +190,8 @@ class Rules:
             return SlotTaken("Time slot not available")
         if live_holds >= self.max_holds:
             return TooManyHolds(
-                f"You already hold {live_holds} time slots, the most allowed at once;"
-                " confirm or release one of them first"
+                f"You already hold {live_holds} time slot{'' if live_holds == 1 else 's'}, the"
+                " most allowed at once; confirm or cancel one of them first"
             )
         return SlotTaken("Time slot not available")  # pragma: no cover - the update would have won
 

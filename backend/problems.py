@@ -67,9 +67,7 @@ _TYPES = [
         "Unsupported media type",
         "Send the body as JSON with `Content-Type: application/json`.",
     ),
-    ProblemType(
-        "rule-violation", 422, "Request breaks a booking rule", "Fix the fields in `errors`."
-    ),
+    ProblemType("rule-violation", 422, "Request breaks a rule", "Fix the fields in `errors`."),
     ProblemType(
         "actor-required",
         422,
@@ -105,7 +103,8 @@ _TYPES = [
         "not-your-reservation",
         403,
         "Not your reservation",
-        "Only the client who holds a slot, or its provider, may act on it.",
+        "Only the client who holds a slot may confirm it; that client, the slot's provider or an"
+        " admin may cancel it.",
     ),
     ProblemType("not-held", 409, "Time slot is not held", "Reserve the slot before confirming."),
     ProblemType("hold-lapsed", 410, "Hold lapsed", "Reserve the slot again if it is still open."),
@@ -152,21 +151,52 @@ class ProblemError(Exception):
         self.headers = headers
 
 
+# --- bounds: an error document stays a few KB, whatever the request was ----------------------
+
+MAX_LISTED_ERRORS = 20
+"""A problem lists this many faults at most, and says how many more there were."""
+MAX_FIELD_CHARS = 60
+MAX_MESSAGE_CHARS = 300
+MAX_DETAIL_CHARS = 2000
+
+
+def shown(text: str, limit: int = 80) -> str:
+    """A caller's text as an answer may echo it: cut short, with an ellipsis, when it is long."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _bounded(errors: list[FieldError]) -> list[FieldError]:
+    return [
+        FieldError(
+            field=shown(e.field, MAX_FIELD_CHARS), message=shown(e.message, MAX_MESSAGE_CHARS)
+        )
+        for e in errors[:MAX_LISTED_ERRORS]
+    ]
+
+
 def invalid(errors: list[FieldError]) -> ProblemError:
-    """A 400 listing every field that is malformed."""
-    detail = "; ".join(f"{e.field}: {e.message}" for e in errors)
+    """A 400 listing the fields that are malformed (the first ones, when there are many)."""
+    listed = _bounded(errors)
+    detail = "; ".join(f"{e.field}: {e.message}" for e in listed)
+    if len(errors) > len(listed):
+        detail += f"; and {len(errors) - len(listed):,} more"
     return ProblemError("invalid-request", detail, errors=errors)
 
 
 def problem_answer(slug: str, detail: str, errors: list[FieldError] | None = None) -> Answer:
+    """The problem document, bounded: at most MAX_LISTED_ERRORS faults (with a count of the
+    rest), each name and message cut short, the detail too."""
     kind = PROBLEM_TYPES[slug]
+    detail = shown(detail, MAX_DETAIL_CHARS)
+    more = len(errors) - MAX_LISTED_ERRORS if errors else 0
     body = Problem(
         type=f"/problems/{slug}",
         title=kind.title,
         status=kind.status,
         detail=detail,
         message=detail,
-        errors=errors if errors else UNSET,
+        errors=_bounded(errors) if errors else UNSET,
+        more_errors=more if more > 0 else UNSET,
     )
     return Answer(kind.status, encode_line(body), PROBLEM_CONTENT_TYPE)
 
@@ -202,11 +232,18 @@ def refusal_answer(error: booking.BookingError) -> Answer:
 def _from_http(request: web.Request, error: web.HTTPException) -> web.Response:
     headers = {k: v for k, v in error.headers.items() if k.lower() in {"allow", "retry-after"}}
     if error.status == 404:
-        detail = f"No route {request.method} {request.path}; see /openapi.json for the routes"
+        where = shown(request.path)
+        detail = f"No route {request.method} {where}; see /openapi.json for the routes"
+        if len(request.path) > 1 and request.path.endswith("/"):
+            detail = f"No route {request.method} {where}: leave out the trailing '/'"
         return problem_response("not-found", detail)
+    if error.status == 405 and request.method == "OPTIONS":
+        # Asking which methods a path takes is a fair question: 204 and the answer in `Allow`.
+        methods = sorted({*error.headers.get("Allow", "").split(","), "OPTIONS"} - {""})
+        return web.Response(status=204, headers={"Allow": ",".join(methods)})
     if error.status == 405:
         allowed = error.headers.get("Allow", "")
-        detail = f"{request.method} is not allowed on {request.path}; use {allowed}"
+        detail = f"{request.method} is not allowed on {shown(request.path)}; use {allowed}"
         return problem_response("method-not-allowed", detail, headers=headers)
     if error.status == 413:
         return problem_response("body-too-large", "Request body is larger than 1 MiB")

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import msgspec
 
+from backend.field_errors import field_error
 from backend.store.base import Role, TokenRecord
 from shared.wire import TokenRequest
 
@@ -62,9 +63,8 @@ def issue(role: Role, subject: str | None, name: str, now: float) -> tuple[NewTo
     try:
         msgspec.convert(fields, TokenRequest)
     except msgspec.ValidationError as error:
-        raise TokenRequestError(
-            str(error).replace(" - at `$.", " (").replace("`", "") + ")"
-        ) from None
+        wrong = field_error(TokenRequest, error)
+        raise TokenRequestError(f"{wrong.field} {wrong.message}") from None
     if role == "admin" and subject is not None:
         raise TokenRequestError("an admin token acts as nobody in particular: leave subject out")
     if role != "admin" and not subject:

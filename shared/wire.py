@@ -12,39 +12,25 @@ from typing import Annotated, Literal
 import msgspec
 from msgspec import UNSET, Meta, Struct, UnsetType
 
+from shared.patterns import CURSOR_PATTERN, END, ID_PATTERN, ID_RULE, TEXT_PATTERN, TEXT_RULE
 from shared.timefmt import TIME_PATTERN
 
 SlotStatus = Literal["AVAILABLE", "RESERVED", "CONFIRMED"]
-
-_END = r"$(?!\n)"
-"""The end of the text, in both dialects these patterns are read in: Python's `$` (msgspec
-checks patterns with Python's `re`) also matches before a final newline; JSON Schema's does not."""
-
-_BLANK_OR_CONTROL = r"\x00-\x20\x7f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
-r"""Control characters and every space, spelled out: `\s` means one set of spaces in Python and
-another in JSON Schema."""
-
-NO_CONTROL_PATTERN = rf"^[^{_BLANK_OR_CONTROL}](?:[^\x00-\x1f\x7f]*[^{_BLANK_OR_CONTROL}])?{_END}"
-"""Printable text, no control characters, no space at either end."""
-
-CURSOR_PATTERN = rf"^[0-9]{{1,15}}:{NO_CONTROL_PATTERN.removeprefix('^')}"
-"""A page's position: the start (epoch seconds) and the providerId of the last slot it gave."""
 
 PartyId = Annotated[
     str,
     Meta(
         min_length=1,
         max_length=128,
-        pattern=NO_CONTROL_PATTERN,
-        description="An id chosen by the caller (a UUID is fine): 1-128 printable characters,"
-        " no leading or trailing spaces.",
+        pattern=ID_PATTERN,
+        description=f"An id chosen by the caller (a UUID is fine): 1-128 {ID_RULE}.",
         examples=["9d3c1f0e-8a4b-4d6e-9f21-3b5a7c8d9e01"],
     ),
 ]
 TimeSlotId = Annotated[
     str,
     Meta(
-        pattern=rf"^[0-9a-f]{{32}}{_END}",
+        pattern=rf"^[0-9a-f]{{32}}{END}",
         description="The id the server gave the slot: 32 lowercase hex digits.",
         examples=["4f9a0c2e6b1d4e8f9a7c3b2d1e0f5a6b"],
     ),
@@ -269,6 +255,9 @@ class Problem(_Answer):
     detail: str
     message: str
     errors: list[FieldError] | UnsetType = UNSET
+    """The faulty fields: the first 20 when there are more."""
+    more_errors: int | UnsetType = UNSET
+    """How many faults there were beyond those `errors` lists."""
 
 
 class ProblemDescription(_Answer):
@@ -288,8 +277,9 @@ TokenName = Annotated[
     Meta(
         min_length=1,
         max_length=100,
-        pattern=NO_CONTROL_PATTERN,
-        description="Who the token is for, as people should see it (a provider's display name).",
+        pattern=TEXT_PATTERN,
+        description="Who the token is for, as people should see it (a provider's display name):"
+        f" 1-100 {TEXT_RULE}.",
         examples=["Dr. Ada Lovelace"],
     ),
 ]

@@ -140,7 +140,6 @@ async def list_open_slots(request: web.Request) -> web.Response:
 
 async def reserve_slot(request: web.Request) -> web.Response:
     ctx, caller = services(request), caller_of(request)
-    # The query string is ignored, as it was in the original.
     body = await read_body(request, ReserveRequest, also_required=ids_required(caller, "clientId"))
     client_id = acting_client(caller, body.client_id)
     time_slot = parse_times(timeSlot=body.time_slot)["timeSlot"]

@@ -15,7 +15,8 @@ from typing import Any, TypeVar
 import msgspec
 from aiohttp import web
 
-from backend.problems import ProblemError, invalid
+from backend.field_errors import field_error, field_types, rule_of
+from backend.problems import ProblemError, invalid, shown
 from backend.store.base import Answer
 from shared.timefmt import TimeFormatError, TimeOutOfRange, parse_time
 from shared.wire import FieldError, encode_line
@@ -64,39 +65,6 @@ def answer(body: msgspec.Struct, status: int = 200) -> web.Response:
     return web.Response(body=encode_line(body), status=status, content_type="application/json")
 
 
-# --- turning msgspec's complaints into field errors ------------------------------------------
-
-_FIELD_HINTS = {
-    "timeSlotId": "must be the 32-hex-digit id the server gave the slot",
-    "providerId": "must be 1-128 printable characters, no leading or trailing spaces",
-    "clientId": "must be 1-128 printable characters, no leading or trailing spaces",
-    "limit": "must be a whole number from 1 to 5000",
-    "cursor": "must be the nextCursor of the previous page",
-}
-_AT = re.compile(r" - at `\$\.?([^`]*)`$")
-_NAMED = re.compile(r"field `([^`]+)`")
-
-
-def _field_error(error: msgspec.ValidationError) -> FieldError:
-    text = str(error)
-    where = _AT.search(text)
-    message = _AT.sub("", text)
-    named = _NAMED.search(message)
-    if where:
-        name = where.group(1).split(".")[0].split("[")[0]
-    elif named:
-        name = named.group(1)
-    else:
-        name = "body"
-    if message.startswith("Object missing required field"):
-        message = "is required"
-    elif message.startswith("Object contains unknown field"):
-        message = "is not a field of this request"
-    elif name in _FIELD_HINTS and message.startswith(("Expected `str`", "Expected `int`")):
-        message = _FIELD_HINTS[name]
-    return FieldError(field=name, message=message)
-
-
 @functools.cache
 def _fields_of(kind: type[msgspec.Struct]) -> tuple[frozenset[str], tuple[str, ...]]:
     """A Struct's wire field names, and the required ones in order (looked up once per type)."""
@@ -131,7 +99,7 @@ def convert(
     try:
         return msgspec.convert(data, kind, strict=not from_text)
     except msgspec.ValidationError as error:
-        raise invalid([_field_error(error)]) from None
+        raise invalid([field_error(kind, error)]) from None
 
 
 async def read_body(
@@ -172,14 +140,60 @@ async def read_body(
     return convert(data, kind, also_required=also_required)
 
 
+_WHOLE = re.compile(r"[0-9]{1,17}")
+_DECIMAL = re.compile(r"[0-9]{1,17}(\.[0-9]{1,9})?")
+
+
 def read_query(request: web.Request, kind: type[S]) -> S:
-    """Decode the query string into a Struct; a parameter given twice is an error."""
-    params: dict[str, str] = {}
+    """Decode the query string into a Struct; a parameter given twice is an error. Numbers are
+    read as people write them (`limit=05`), and only so (not `1e3`)."""
+    params: dict[str, str | int | float] = {}
+    types = field_types(kind)
     for name, value in request.query.items():
         if name in params:
             raise invalid([FieldError(field=name, message="is given more than once")])
-        params[name] = value
+        params[name] = _number(name, value, types.get(name))
     return convert(params, kind, from_text=True)
+
+
+def _number(name: str, text: str, field: msgspec.inspect.Type | None) -> str | int | float:
+    kind = field.type if isinstance(field, msgspec.inspect.Metadata) else field
+    if isinstance(kind, msgspec.inspect.IntType):
+        shape = _WHOLE
+    elif isinstance(kind, msgspec.inspect.FloatType):
+        shape = _DECIMAL
+    else:
+        return text
+    if not shape.fullmatch(text):
+        raise invalid([FieldError(field=name, message=rule_of(kind) or "must be a number")])
+    return int(text) if shape is _WHOLE else float(text)
+
+
+def refusing_query(op: Operation) -> Handler:
+    """The operation's handler; when the operation takes no query parameters, one that refuses
+    any rather than ignoring it (a `clientId` in a confirm's query string must not pass unseen)."""
+    if op.query is not None:
+        return op.handler
+    in_body = _fields_of(op.body)[0] if op.body is not None else frozenset()
+    handler = op.handler
+
+    @functools.wraps(handler)
+    async def refuse_query(request: web.Request) -> web.StreamResponse:
+        if request.query:
+            raise invalid(
+                [
+                    FieldError(
+                        field=name,
+                        message="belongs in the JSON body, not the query string"
+                        if name in in_body
+                        else "is not a parameter of this request",
+                    )
+                    for name in request.query
+                ]
+            )
+        return await handler(request)
+
+    return refuse_query
 
 
 def parse_times(**texts: str) -> dict[str, float]:
@@ -212,7 +226,7 @@ def slot_id_from_path(request: web.Request) -> str:
     if not _SLOT_ID.fullmatch(slot_id):
         raise ProblemError(
             "slot-not-found",
-            f"No time slot has id '{slot_id}';"
-            " ids are the 32 hex digits that GET /availability gives",
+            f"No time slot has id '{shown(slot_id)}';"
+            " ids are the 32 lowercase hex digits that GET /availability gives",
         )
     return slot_id

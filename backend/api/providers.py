@@ -11,9 +11,9 @@ from backend.api.operation import Operation, answer, parse_times, read_query
 from backend.api.presenters import present_slot
 from backend.problems import invalid
 from backend.services import services
+from shared.patterns import ID_PATTERN, ID_RULE
 from shared.timefmt import format_time
 from shared.wire import (
-    NO_CONTROL_PATTERN,
     FieldError,
     PartyId,
     Provider,
@@ -22,15 +22,13 @@ from shared.wire import (
     RangeQuery,
 )
 
-_PARTY_ID = re.compile(NO_CONTROL_PATTERN)
+_PARTY_ID = re.compile(ID_PATTERN)
 
 
 def provider_id_from_path(request: web.Request) -> str:
     provider_id = request.match_info["providerId"]
     if len(provider_id) > 128 or not _PARTY_ID.match(provider_id):
-        raise invalid(
-            [FieldError(field="providerId", message="must be 1-128 printable characters")]
-        )
+        raise invalid([FieldError(field="providerId", message=f"must be 1-128 {ID_RULE}")])
     return provider_id
 
 

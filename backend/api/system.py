@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from backend.api.operation import Operation, answer
-from backend.problems import PROBLEM_TYPES, ProblemError
+from backend.problems import PROBLEM_TYPES, ProblemError, shown
 from backend.services import services
 from shared.wire import Health, ProblemDescription, RulesInForce
 
@@ -42,7 +42,7 @@ async def describe_problem(request: web.Request) -> web.Response:
     slug = request.match_info["slug"]
     kind = PROBLEM_TYPES.get(slug)
     if kind is None:
-        raise ProblemError("not-found", f"No problem type '{slug}'")
+        raise ProblemError("not-found", f"No problem type '{shown(slug)}'")
     return answer(
         ProblemDescription(
             type=f"/problems/{slug}", title=kind.title, status=kind.status, advice=kind.advice

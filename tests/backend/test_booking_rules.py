@@ -109,7 +109,7 @@ class TestWhyAReserveFailed:
     def test_the_hold_limit_says_what_to_do(self) -> None:
         refusal = RULES.why_not_reserved(slot(self.start), "c1", self.start, 5, NOW)
         assert isinstance(refusal, TooManyHolds)
-        assert "confirm or release" in refusal.detail
+        assert "confirm or cancel" in refusal.detail
 
 
 class TestWhyAConfirmFailed:

@@ -478,7 +478,7 @@ CASES = [
         window(),
         405,
         "method-not-allowed",
-        allow=frozenset({"GET", "POST", "DELETE"}),
+        allow=frozenset({"GET", "HEAD", "POST", "DELETE"}),
     ),
     refused(
         "GET-reserve",
