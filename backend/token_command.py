@@ -43,7 +43,18 @@ def add_token_arguments(parser: argparse.ArgumentParser, environ: Mapping[str, s
     create.add_argument(
         "--subject", help="the providerId or clientId it acts as (not for an admin)"
     )
-    create.add_argument("--name", required=True, help="who it is for, as people should see it")
+    create.add_argument(
+        "--name",
+        required=True,
+        help="who it is for, as people should see it; a provider's or client's first token also"
+        " gives it this display name, a later one only labels itself (see --rename)",
+    )
+    create.add_argument(
+        "--rename",
+        action="store_true",
+        help="make --name the provider's or client's display name even if an earlier token"
+        " named it (not for an admin)",
+    )
     with_db(actions.add_parser("list", help="list tokens (never their secrets)"))
     revoke = with_db(actions.add_parser("revoke", help="revoke a token by its id"))
     revoke.add_argument("token_id", metavar="ID", help="the token's id, as `list` shows it")
@@ -65,11 +76,11 @@ async def _run(args: argparse.Namespace) -> int:
 
 async def _create(store: Store, args: argparse.Namespace) -> int:
     try:
-        new, record = issue(args.role, args.subject, args.name, time.time())
+        new, record = issue(args.role, args.subject, args.name, time.time(), rename=args.rename)
     except TokenRequestError as error:
         print(f"slotbook-server token create: {error}", file=sys.stderr)
         return 2
-    await store.create_token(record, new.secret_hash)
+    await store.create_token(record, new.secret_hash, rename=args.rename)
     who = f" for {record.subject}" if record.subject else ""
     print(f"Created {record.role} token {record.token_id} ({record.name}){who}.")
     print("Keep it secret: it is shown only this once.")

@@ -52,10 +52,16 @@ def secret_matches(secret: str, secret_hash: str) -> bool:
 
 
 class TokenRequestError(ValueError):
-    """A token that cannot be made as asked; the message says why."""
+    """A token that cannot be made as asked; the message says why, and `field` which field."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
 
 
-def issue(role: Role, subject: str | None, name: str, now: float) -> tuple[NewToken, TokenRecord]:
+def issue(
+    role: Role, subject: str | None, name: str, now: float, *, rename: bool = False
+) -> tuple[NewToken, TokenRecord]:
     """A new token and the record to store for it, checked as POST /tokens checks it."""
     fields: dict[str, str] = {"role": role, "name": name}
     if subject is not None:
@@ -64,12 +70,18 @@ def issue(role: Role, subject: str | None, name: str, now: float) -> tuple[NewTo
         msgspec.convert(fields, TokenRequest)
     except msgspec.ValidationError as error:
         wrong = field_error(TokenRequest, error)
-        raise TokenRequestError(f"{wrong.field} {wrong.message}") from None
+        raise TokenRequestError(wrong.field, f"{wrong.field} {wrong.message}") from None
     if role == "admin" and subject is not None:
-        raise TokenRequestError("an admin token acts as nobody in particular: leave subject out")
+        raise TokenRequestError(
+            "subject", "an admin token acts as nobody in particular: leave subject out"
+        )
     if role != "admin" and not subject:
         what = "providerId" if role == "provider" else "clientId"
-        raise TokenRequestError(f"a {role} token needs a subject: the {what} it acts as")
+        raise TokenRequestError("subject", f"a {role} token needs a subject: the {what} it acts as")
+    if role == "admin" and rename:
+        raise TokenRequestError(
+            "rename", "an admin token has no subject to give a display name: leave rename out"
+        )
     new = make_token()
     record = TokenRecord(new.token_id, role, subject, name, created_at=now, revoked_at=None)
     return new, record

@@ -55,6 +55,15 @@ ResponseTime = Annotated[
     str,
     Meta(description="UTC, 'YYYY-MM-DD HH:MM:SS'.", examples=["2030-08-30 12:00:00"]),
 ]
+DisplayName = Annotated[
+    str,
+    Meta(
+        description="The client's display name: the name given with its first token, or with a"
+        " later one made with `rename`. Shown only beside `clientId`, and left out when the"
+        " client has no known name.",
+        examples=["Grace Hopper"],
+    ),
+]
 
 
 class _Body(Struct, rename="camel", forbid_unknown_fields=True, omit_defaults=True, kw_only=True):
@@ -154,6 +163,7 @@ class TimeSlot(_Answer):
     duration: Annotated[int | float, Meta(description="Length in minutes.", examples=[15])]
     status: SlotStatus
     client_id: str | UnsetType = UNSET
+    client_name: DisplayName | UnsetType = UNSET
     reserved_at: ResponseTime | UnsetType = UNSET
     expires_at: ResponseTime | UnsetType = UNSET
     confirmed_at: ResponseTime | UnsetType = UNSET
@@ -278,8 +288,8 @@ TokenName = Annotated[
         min_length=1,
         max_length=100,
         pattern=TEXT_PATTERN,
-        description="Who the token is for, as people should see it (a provider's display name):"
-        f" 1-100 {TEXT_RULE}.",
+        description="Who the token is for, as people should see it: 1-100"
+        f" {TEXT_RULE}. A provider's or client's first token also gives it its display name.",
         examples=["Dr. Ada Lovelace"],
     ),
 ]
@@ -292,6 +302,14 @@ class TokenRequest(_Body):
     name: TokenName
     subject: PartyId | UnsetType = UNSET
     """The providerId or clientId the token acts as; admins have none."""
+    rename: Annotated[
+        bool,
+        Meta(
+            description="Make `name` the subject's display name even when an earlier token"
+            " already gave it one (a later token otherwise only labels itself). Not for an"
+            " admin token, which has no subject."
+        ),
+    ] = False
 
 
 class TokenInfo(_Answer):
@@ -364,7 +382,8 @@ class EventsQuery(_Body):
 
 
 class Change(_Answer):
-    """One change to one slot. `clientId` appears only to that client and to the slot's provider."""
+    """One change to one slot. `clientId` and `clientName` appear only to that client, to the
+    slot's provider and to admins."""
 
     seq: int
     kind: ChangeKind
@@ -373,6 +392,7 @@ class Change(_Answer):
     timestamp: ResponseTime
     status: SlotStatus
     client_id: str | UnsetType = UNSET
+    client_name: DisplayName | UnsetType = UNSET
     expires_at: ResponseTime | UnsetType = UNSET
     """On a `reserved` change: when the hold lapses unless confirmed."""
 

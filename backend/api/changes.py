@@ -1,7 +1,8 @@
 """The change feed: GET /changes (pages, with long-polling) and GET /events (Server-Sent Events).
 
 Both start after a `since` seq and hand out changes in commit order, each exactly once. A caller
-sees a `clientId` only on its own reservations (a client) or on its own slots (a provider).
+sees a `clientId`, and the client's display name as `clientName`, only on its own reservations (a
+client) or on its own slots (a provider); an admin sees them everywhere.
 """
 
 from __future__ import annotations
@@ -50,6 +51,8 @@ def present_change(change: ChangeRow, caller: Caller, rules: Rules) -> Change:
     )
     if change.client_id is not None and sees_client(caller, change.provider_id, change.client_id):
         shown.client_id = change.client_id
+        if change.client_name is not None:
+            shown.client_name = change.client_name
     if change.kind == "reserved":
         shown.expires_at = format_time(rules.hold_expiry(change.at, change.start))
     return shown

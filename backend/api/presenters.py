@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
+
 from backend.booking import SlotRow, effective_status
 from backend.store.base import OpenSlot
 from shared.timefmt import format_time
@@ -24,8 +26,24 @@ def present_open(slot: OpenSlot) -> TimeSlot:
     )
 
 
-def present_slot(slot: SlotRow, now: float, *, with_client: bool) -> TimeSlot:
-    """A slot as the caller may see it: a lapsed hold shows as AVAILABLE, with nobody's id."""
+def shown_clients(slots: Iterable[SlotRow], now: float) -> set[str]:
+    """The clients whose ids these slots show (to a caller who may see them): their holders."""
+    return {
+        s.client_id
+        for s in slots
+        if s.client_id is not None and effective_status(s, now) != "AVAILABLE"
+    }
+
+
+def present_slot(
+    slot: SlotRow,
+    now: float,
+    *,
+    with_client: bool,
+    client_names: Mapping[str, str] | None = None,
+) -> TimeSlot:
+    """A slot as the caller may see it: a lapsed hold shows as AVAILABLE, with nobody's id. The
+    holder's display name, when `client_names` knows it, goes beside the id."""
     status = effective_status(slot, now)
     shown = TimeSlot(
         time_slot_id=slot.id,
@@ -38,6 +56,9 @@ def present_slot(slot: SlotRow, now: float, *, with_client: bool) -> TimeSlot:
         return shown
     if slot.client_id is not None:
         shown.client_id = slot.client_id
+        name = None if client_names is None else client_names.get(slot.client_id)
+        if name is not None:
+            shown.client_name = name
     if slot.reserved_at is not None:
         shown.reserved_at = format_time(slot.reserved_at)
     if status == "RESERVED" and slot.held_until is not None:

@@ -8,7 +8,7 @@ from aiohttp import web
 
 from backend.access import caller_of, may_see_calendar
 from backend.api.operation import Operation, answer, parse_times, read_query
-from backend.api.presenters import present_slot
+from backend.api.presenters import present_slot, shown_clients
 from backend.problems import invalid
 from backend.services import services
 from shared.patterns import ID_PATTERN, ID_RULE
@@ -60,7 +60,12 @@ async def provider_slots(request: web.Request) -> web.Response:
     ctx.rules.check_range(times["startTime"], times["endTime"])
     now = ctx.now()
     rows = await ctx.store.provider_slots(provider_id, times["startTime"], times["endTime"])
-    return answer(ProviderSlots(time_slots=[present_slot(s, now, with_client=True) for s in rows]))
+    names = await ctx.store.client_names(shown_clients(rows, now))  # one lookup for the page
+    return answer(
+        ProviderSlots(
+            time_slots=[present_slot(s, now, with_client=True, client_names=names) for s in rows]
+        )
+    )
 
 
 OPERATIONS = [

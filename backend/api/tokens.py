@@ -63,10 +63,10 @@ async def create_token(request: web.Request) -> web.Response:
     body = await read_body(request, TokenRequest)
     subject = None if body.subject is UNSET else body.subject
     try:
-        new, record = issue(body.role, subject, body.name, ctx.now())
+        new, record = issue(body.role, subject, body.name, ctx.now(), rename=body.rename)
     except TokenRequestError as error:
-        problem = [FieldError(field="subject", message=str(error))]
-        raise ProblemError("rule-violation", f"subject: {error}", errors=problem) from None
+        problem = [FieldError(field=error.field, message=str(error))]
+        raise ProblemError("rule-violation", f"{error.field}: {error}", errors=problem) from None
 
     def stored(result: TokenRecord) -> Answer:
         # The secret is never stored, not even in the answer kept for a retry.
@@ -74,7 +74,8 @@ async def create_token(request: web.Request) -> web.Response:
 
     once = await once_for(request, caller, stored)
     async with exclusive(request, once):
-        await ctx.store.create_token(record, new.secret_hash, once=once)  # a retry: Replayed
+        # A retry with the same Idempotency-Key raises Replayed here.
+        await ctx.store.create_token(record, new.secret_hash, rename=body.rename, once=once)
     return answer(_created(record, new.token), 201)
 
 
@@ -132,7 +133,8 @@ OPERATIONS = [
         answers={201: (TokenCreated, "The token; its secret is shown only in this answer")},
         problems={
             403: "The caller is not an admin",
-            422: "A provider or client token without a subject, or an admin token with one",
+            422: "A provider or client token without a subject, or an admin token with one"
+            " or with `rename`",
         },
     ),
     Operation(

@@ -6,7 +6,7 @@ protocol and passes the same contract tests.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from typing import Any, Literal, NamedTuple, Protocol, TypeVar
 
@@ -80,7 +80,8 @@ ChangeKind = Literal["created", "deleted", "reserved", "confirmed", "cancelled",
 
 
 class ChangeRow(NamedTuple):
-    """One entry of the change log, as stored."""
+    """One entry of the change log, as stored, with the display name its client has as it is read
+    (so that the feed's shared ring carries the name with the change)."""
 
     seq: int
     kind: ChangeKind
@@ -90,6 +91,12 @@ class ChangeRow(NamedTuple):
     status: str
     client_id: str | None
     at: float
+    client_name: str | None
+
+
+NAMED_PARTIES: dict[str, str] = {"provider": "providers", "client": "clients"}
+"""The table that keeps the display name of a token's subject, by the token's role (an admin token
+has no subject, so no name but its own)."""
 
 
 @dataclass(frozen=True)
@@ -248,6 +255,11 @@ class Store(Protocol):
 
     async def providers(self, now: float) -> list[ProviderSummary]: ...
 
+    async def client_names(self, client_ids: Collection[str]) -> dict[str, str]:
+        """The display names of these clients, in one lookup; a client with no known name is
+        left out."""
+        ...
+
     async def expire_lapsed(self, now: float) -> int: ...
 
     async def purge(self, now: float, keep_changes_seconds: float) -> None:
@@ -267,8 +279,16 @@ class Store(Protocol):
         ...
 
     async def create_token(
-        self, record: TokenRecord, secret_hash: str, *, once: Once | None = None
-    ) -> TokenRecord: ...
+        self,
+        record: TokenRecord,
+        secret_hash: str,
+        *,
+        rename: bool = False,
+        once: Once | None = None,
+    ) -> TokenRecord:
+        """Store a token. A provider's or client's first token names it; a later one does not
+        rename it unless `rename` says so (its name then only labels the token)."""
+        ...
 
     async def find_token(self, token_id: str) -> StoredToken | None: ...
 

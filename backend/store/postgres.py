@@ -29,7 +29,7 @@ from __future__ import annotations
 import asyncio
 import math
 import uuid
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Collection, Iterable, Sequence
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
@@ -44,6 +44,7 @@ from backend.booking import (
 )
 from backend.store.base import (
     IDEMPOTENCY_TTL,
+    NAMED_PARTIES,
     Answer,
     CancelResult,
     ChangeRow,
@@ -89,7 +90,12 @@ SLOT_FIELDS = (
     "id, provider_id, start, duration, status, client_id, reserved_at, held_until, confirmed_at"
 )
 _S_FIELDS = ", ".join(f"s.{name}" for name in SLOT_FIELDS.split(", "))
-_CHANGE_FIELDS = "seq, kind, slot_id, provider_id, start, status, client_id, at"
+_CHANGES_SINCE = """
+SELECT ch.seq, ch.kind, ch.slot_id, ch.provider_id, ch.start, ch.status, ch.client_id, ch.at,
+       cl.name
+  FROM changes ch LEFT JOIN clients cl ON cl.id = ch.client_id
+ WHERE ch.seq > $1 ORDER BY ch.seq LIMIT $2
+"""
 _TOKEN_FIELDS = "id, role, subject, name, created_at, revoked_at"  # noqa: S105 - column names
 
 
@@ -541,7 +547,12 @@ class PostgresStore:
         return await self._write(expire)
 
     async def create_token(
-        self, record: TokenRecord, secret_hash: str, *, once: Once | None = None
+        self,
+        record: TokenRecord,
+        secret_hash: str,
+        *,
+        rename: bool = False,
+        once: Once | None = None,
     ) -> TokenRecord:
         async def create(conn: Connection) -> TokenRecord:
             await conn.execute(
@@ -555,13 +566,16 @@ class PostgresStore:
                 record.revoked_at,
                 secret_hash,
             )
-            if record.role == "provider":  # the provider can be booked, under this name
+            table = NAMED_PARTIES.get(record.role)
+            if table is not None:  # the first token names its subject; a later one, if asked
                 await conn.execute(
-                    "INSERT INTO providers (id, name, created_at) VALUES ($1, $2, $3)"
-                    " ON CONFLICT (id) DO UPDATE SET name = excluded.name",
+                    f"INSERT INTO {table} (id, name, created_at) VALUES ($1, $2, $3)"
+                    f" ON CONFLICT (id) DO UPDATE SET name = excluded.name"
+                    f" WHERE $4::bool OR {table}.name IS NULL",
                     record.subject,
                     record.name,
                     record.created_at,
+                    rename,
                 )
             return record
 
@@ -599,11 +613,7 @@ class PostgresStore:
     # --- the change log ----------------------------------------------------------------------
 
     async def changes_since(self, after: int, limit: int) -> list[ChangeRow]:
-        rows = await self._pool.fetch(
-            f"SELECT {_CHANGE_FIELDS} FROM changes WHERE seq > $1 ORDER BY seq LIMIT $2",
-            _bigint(after),
-            _bigint(limit),
-        )
+        rows = await self._pool.fetch(_CHANGES_SINCE, _bigint(after), _bigint(limit))
         return [ChangeRow._make(row) for row in rows]
 
     async def change_bounds(self) -> tuple[int, int]:
@@ -695,6 +705,14 @@ class PostgresStore:
             now,
         )
         return [ProviderSummary(*row) for row in rows]
+
+    async def client_names(self, client_ids: Collection[str]) -> dict[str, str]:
+        if not client_ids:
+            return {}
+        rows = await self._pool.fetch(
+            "SELECT id, name FROM clients WHERE id = ANY($1::text[])", list(client_ids)
+        )
+        return {row[0]: row[1] for row in rows}
 
     # --- upkeep ------------------------------------------------------------------------------
 

@@ -117,11 +117,34 @@ MIGRATIONS = (
             "CREATE INDEX idempotency_by_age ON idempotency (created_at)",
         ),
     ),
+    Migration(
+        # Clients get a stored display name, as providers have: the name on each client's
+        # earliest token (a later token only labels itself).
+        "0003_clients",
+        (
+            """
+            CREATE TABLE clients (
+                id text COLLATE "C" PRIMARY KEY,
+                name text COLLATE "C" NOT NULL,
+                created_at double precision NOT NULL
+            )
+            """,
+            """
+            INSERT INTO clients (id, name, created_at)
+            SELECT subject, name, created_at
+              FROM (SELECT subject, name, created_at,
+                           ROW_NUMBER() OVER (PARTITION BY subject ORDER BY created_at, id) AS n
+                      FROM tokens WHERE role = 'client' AND subject IS NOT NULL) AS ranked
+             WHERE n = 1
+            """,
+        ),
+    ),
 )
 
 
-async def apply_migrations(conn: Connection) -> list[str]:
-    """Bring the database to the current schema; return the names of the migrations applied."""
+async def apply_migrations(conn: Connection, *, stop_before: str | None = None) -> list[str]:
+    """Bring the database to the current schema (or to the one before migration `stop_before`);
+    return the names of the migrations applied."""
     applied: list[str] = []
     async with conn.transaction():
         await conn.execute("SELECT pg_advisory_xact_lock($1)", MIGRATION_LOCK)
@@ -131,6 +154,8 @@ async def apply_migrations(conn: Connection) -> list[str]:
         )
         done = {row[0] for row in await conn.fetch("SELECT name FROM slotbook_migrations")}
         for migration in MIGRATIONS:
+            if migration.name == stop_before:
+                break
             if migration.name in done:
                 continue
             for statement in migration.statements:

@@ -107,6 +107,28 @@ def _covering_indexes(db: Database) -> None:
     )
 
 
-def apply_migrations(db: Database) -> None:
-    """Bring a database to the current schema."""
-    migrations.apply(db)
+@migrations(name="0004_clients")
+def _clients(db: Database) -> None:
+    """Clients get a stored display name, as providers have: the name on each client's earliest
+    token (a later token only labels itself)."""
+    db.table("clients").create(
+        {"id": str, "name": str, "created_at": float},
+        pk="id",
+        not_null={"name", "created_at"},
+        strict=True,
+    )
+    db.execute(
+        """
+        INSERT INTO clients (id, name, created_at)
+        SELECT subject, name, created_at
+          FROM (SELECT subject, name, created_at,
+                       ROW_NUMBER() OVER (PARTITION BY subject ORDER BY created_at, id) AS n
+                  FROM tokens WHERE role = 'client' AND subject IS NOT NULL) AS ranked
+         WHERE n = 1
+        """
+    )
+
+
+def apply_migrations(db: Database, *, stop_before: str | None = None) -> None:
+    """Bring a database to the current schema (or to the one before migration `stop_before`)."""
+    migrations.apply(db, stop_before=stop_before)

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import sqlite3
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,7 @@ from backend.booking import (
 )
 from backend.store.base import (
     IDEMPOTENCY_TTL,
+    NAMED_PARTIES,
     Answer,
     CancelResult,
     ChangeRow,
@@ -191,7 +193,12 @@ def _token_values(record: TokenRecord) -> list[Any]:
     ]
 
 
-_CHANGE_FIELDS = "seq, kind, slot_id, provider_id, start, status, client_id, at"
+_CHANGES_SINCE = """
+SELECT ch.seq, ch.kind, ch.slot_id, ch.provider_id, ch.start, ch.status, ch.client_id, ch.at,
+       cl.name
+  FROM changes ch LEFT JOIN clients cl ON cl.id = ch.client_id
+ WHERE ch.seq > ? ORDER BY ch.seq LIMIT ?
+"""
 _TOKEN_FIELDS = "id, role, subject, name, created_at, revoked_at"  # noqa: S105 - column names
 
 
@@ -415,18 +422,25 @@ class SQLiteStore:
         return await self._writer.run(expire)
 
     async def create_token(
-        self, record: TokenRecord, secret_hash: str, *, once: Once | None = None
+        self,
+        record: TokenRecord,
+        secret_hash: str,
+        *,
+        rename: bool = False,
+        once: Once | None = None,
     ) -> TokenRecord:
         def create(db: Database) -> TokenRecord:
             db.execute(
                 f"INSERT INTO tokens ({_TOKEN_FIELDS}, secret_hash) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 [*_token_values(record), secret_hash],
             )
-            if record.role == "provider":  # the provider can be booked, under this name
+            table = NAMED_PARTIES.get(record.role)
+            if table is not None:  # the first token names its subject; a later one, if asked
                 db.execute(
-                    "INSERT INTO providers (id, name, created_at) VALUES (?, ?, ?)"
-                    " ON CONFLICT (id) DO UPDATE SET name = excluded.name",
-                    [record.subject, record.name, record.created_at],
+                    f"INSERT INTO {table} (id, name, created_at) VALUES (?, ?, ?)"
+                    f" ON CONFLICT (id) DO UPDATE SET name = excluded.name"
+                    f" WHERE ? OR {table}.name IS NULL",
+                    [record.subject, record.name, record.created_at, rename],
                 )
             return record
 
@@ -460,9 +474,10 @@ class SQLiteStore:
         await self._writer.run(purge)
 
     async def changes_since(self, after: int, limit: int) -> list[ChangeRow]:
-        sql = f"SELECT {_CHANGE_FIELDS} FROM changes WHERE seq > ? ORDER BY seq LIMIT ?"
         return await self._readers.run(
-            lambda conn: [ChangeRow._make(row) for row in conn.execute(sql, [after, limit])]
+            lambda conn: [
+                ChangeRow._make(row) for row in conn.execute(_CHANGES_SINCE, [after, limit])
+            ]
         )
 
     async def change_bounds(self) -> tuple[int, int]:
@@ -551,6 +566,14 @@ class SQLiteStore:
         params = {"horizon": self.rules.notice_horizon(now), "now": now}
         rows = await self._readers.run(lambda conn: conn.execute(sql, params).fetchall())
         return [ProviderSummary(*row) for row in rows]
+
+    async def client_names(self, client_ids: Collection[str]) -> dict[str, str]:
+        if not client_ids:
+            return {}
+        sql = "SELECT id, name FROM clients WHERE id IN (SELECT value FROM json_each(?))"
+        ids = json.dumps(sorted(client_ids))
+        rows = await self._readers.run(lambda conn: conn.execute(sql, [ids]).fetchall())
+        return dict(rows)
 
     # --- upkeep ----------------------------------------------------------------------------
 

@@ -175,6 +175,16 @@ def test_create_refuses_a_subject_that_does_not_fit_the_role(
     assert holds_no_token(db)
 
 
+def test_create_refuses_rename_for_an_admin_token(db: str) -> None:
+    ran = token_command("create", "--role", "admin", "--name", "root", "--rename", "--db", db)
+    assert ran.returncode == 2
+    assert ran.stdout == ""
+    lines = ran.stderr.strip().splitlines()
+    assert len(lines) == 1, ran.stderr
+    assert "leave rename out" in lines[0]
+    assert holds_no_token(db)
+
+
 @pytest.mark.parametrize(
     ("args", "field"),
     [
@@ -262,8 +272,9 @@ def test_help_describes_the_actions() -> None:
     assert "Bearer" in ran.stdout
     create = token_command("create", "--help")
     assert create.returncode == 0, create.stderr
-    for flag in ("--role", "--subject", "--name", "--db"):
+    for flag in ("--role", "--subject", "--name", "--rename", "--db"):
         assert flag in create.stdout
+    assert "display name" in " ".join(create.stdout.split())
 
 
 # --- the command and a running server ------------------------------------------------------------
@@ -444,3 +455,44 @@ async def test_providers_are_listed_by_the_name_on_their_token_before_they_have_
         {"providerId": "p1", "name": "Dr One", "nextAvailable": None},
         {"providerId": "p2", "name": "Dr Two", "nextAvailable": None},
     ]
+
+
+async def test_only_create_with_rename_renames_a_provider_or_a_client(
+    people: People, db: str
+) -> None:
+    """A later token only labels itself; with --rename its name becomes the display name, which
+    GET /providers and the provider's calendar then show."""
+    day = "2030-03-06"
+    made = await people["p1"].post(
+        "/availability", json={"startTime": f"{day} 11:00:00", "endTime": f"{day} 11:15:00"}
+    )
+    [slot] = made.json()["timeSlots"]
+    held = await people["c1"].post(
+        "/availability/reserve",
+        json={"timeSlot": slot["timestamp"], "timeSlotId": slot["timeSlotId"]},
+    )
+    assert held.status_code == 201, held.text
+
+    async def names() -> tuple[str, str]:
+        listed = (await people["c2"].get("/providers")).json()["providers"]
+        provider = {p["providerId"]: p["name"] for p in listed}["p1"]
+        calendar = await people["p1"].get(
+            "/providers/p1/slots",
+            params={"startTime": f"{day} 11:00:00", "endTime": f"{day} 12:00:00"},
+        )
+        return provider, calendar.json()["timeSlots"][0]["clientName"]
+
+    await create_async(db, "provider", "Dr Impostor", "p1")
+    await create_async(db, "client", "Someone Else", "c1")
+    assert await names() == ("Dr One", "Client One")
+
+    for role, name, subject in [("provider", "Dr Uno", "p1"), ("client", "Grace Hopper", "c1")]:
+        ran = await token_command_async(
+            "create", "--role", role, "--subject", subject, "--name", name, "--rename", "--db", db
+        )
+        assert ran.returncode == 0, ran.stderr
+    assert await names() == ("Dr Uno", "Grace Hopper")
+    listed = {
+        (t["subject"], t["name"]) for t in (await people["admin"].get("/tokens")).json()["tokens"]
+    }
+    assert {("p1", "Dr Impostor"), ("c1", "Someone Else"), ("p1", "Dr Uno")} <= listed

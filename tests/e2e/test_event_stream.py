@@ -154,8 +154,8 @@ async def newest_seq(http: httpx.AsyncClient, admin: str) -> int:
 
 
 def projected(change: Json, role: Role, subject: str | None) -> Json:
-    """The change as this caller may see it: a clientId only to that client, to the slot's
-    provider, and to admins."""
+    """The change as this caller may see it: a clientId, and the clientName beside it, only to
+    that client, to the slot's provider, and to admins."""
     shown = dict(change)
     client = shown.get("clientId")
     visible = (
@@ -165,6 +165,7 @@ def projected(change: Json, role: Role, subject: str | None) -> Json:
     )
     if not visible:
         shown.pop("clientId", None)
+        shown.pop("clientName", None)
     return shown
 
 
