@@ -48,6 +48,8 @@ def rule_of(field: msgspec.inspect.Type) -> str | None:
         if kind.ge is not None and kind.le is not None:
             return f"must be a {what} from {kind.ge} to {kind.le}"
         return None  # pragma: no cover - every number in a request has both bounds
+    if isinstance(kind, msgspec.inspect.BoolType):
+        return "must be true or false"
     if isinstance(kind, msgspec.inspect.LiteralType):
         return "must be one of " + ", ".join(f"'{v}'" for v in kind.values)
     if isinstance(kind, msgspec.inspect.StrType) and kind.pattern is not None:

@@ -129,6 +129,13 @@ class OpenSlotsQuery(_Body):
     provider_id: PartyId | UnsetType = UNSET
     limit: Annotated[int, Meta(ge=1, le=5000, description="Page size, 1-5000.")] = 1000
     cursor: Cursor | UnsetType = UNSET
+    include_too_soon: Annotated[
+        bool,
+        Meta(
+            description="Also list open slots that start too soon to be reserved (inside the"
+            " notice period, not yet started), e.g. to show them greyed out."
+        ),
+    ] = False
 
 
 class RangeQuery(_Body):

@@ -123,7 +123,13 @@ async def list_open_slots(request: web.Request) -> web.Response:
     provider_id = query.provider_id if isinstance(query.provider_id, str) else None
     now = ctx.now()
     rows = await ctx.store.list_open(
-        times["startTime"], times["endTime"], provider_id, after, query.limit + 1, now
+        times["startTime"],
+        times["endTime"],
+        provider_id,
+        after,
+        query.limit + 1,
+        now,
+        too_soon=query.include_too_soon,
     )
     page = rows[: query.limit]
     next_cursor = None

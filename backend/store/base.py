@@ -216,7 +216,12 @@ class Store(Protocol):
         after: OpenSlotsCursor | None,
         limit: int,
         now: float,
-    ) -> list[OpenSlot]: ...
+        *,
+        too_soon: bool = False,
+    ) -> list[OpenSlot]:
+        """Open slots starting in [start, end) that a client could reserve now; with `too_soon`,
+        also those inside the notice period that have not started."""
+        ...
 
     async def reserve(
         self,

@@ -654,11 +654,13 @@ class PostgresStore:
         after: OpenSlotsCursor | None,
         limit: int,
         now: float,
+        *,
+        too_soon: bool = False,
     ) -> list[OpenSlot]:
         params: list[Any] = [
             _from(start),
             _from(end),
-            _after(self.rules.notice_horizon(now)),
+            _after(now if too_soon else self.rules.notice_horizon(now)),
             now,
             _bigint(limit),
         ]

@@ -514,12 +514,14 @@ class SQLiteStore:
         after: OpenSlotsCursor | None,
         limit: int,
         now: float,
+        *,
+        too_soon: bool = False,
     ) -> list[OpenSlot]:
         conditions = ["start >= :start", "start < :end", "start > :horizon", _OPEN]
         params: dict[str, Any] = {
             "start": start,
             "end": end,
-            "horizon": self.rules.notice_horizon(now),
+            "horizon": now if too_soon else self.rules.notice_horizon(now),
             "now": now,
             "limit": limit,
         }

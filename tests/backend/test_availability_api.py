@@ -176,3 +176,36 @@ async def test_a_slot_in_the_past_does_not_break_later_calls(api: Api, clock: Ma
     assert (await api.reserve("c1", listed[0])).status_code == 201
     assert (await api.submit("p1", "2030-03-09 11:00:00", "2030-03-09 12:00:00")).status_code == 201
     assert (await api.http.get("/providers")).status_code == 200
+
+
+async def test_open_slots_too_soon_to_reserve_are_listed_only_when_asked(api: Api) -> None:
+    # The fake clock stands at Monday 09:00; the notice is 24 hours, so Tuesday 09:00 is the
+    # horizon: Monday 10:00 is open but too soon, Tuesday 10:00 can be reserved.
+    submitted = await api.submit("p1", "2030-03-04 09:00:00", "2030-03-04 11:00:00")
+    assert submitted.status_code == 201, submitted.text
+    await api.submit("p1", "2030-03-05 10:00:00", "2030-03-05 10:30:00")
+    everything = ("2030-03-04 00:00:00", "2030-03-06 00:00:00")
+
+    bookable = await api.open_slots(*everything)
+    with_soon = await api.open_slots(*everything, includeTooSoon="true")
+
+    assert [s["timestamp"] for s in bookable] == ["2030-03-05 10:00:00", "2030-03-05 10:15:00"]
+    assert [s["timestamp"] for s in with_soon] == [
+        "2030-03-04 09:15:00",
+        "2030-03-04 09:30:00",
+        "2030-03-04 09:45:00",
+        "2030-03-04 10:00:00",
+        "2030-03-04 10:15:00",
+        "2030-03-04 10:30:00",
+        "2030-03-04 10:45:00",
+        "2030-03-05 10:00:00",
+        "2030-03-05 10:15:00",
+    ]  # not 09:00, which starts as the clock stands
+    refused = await api.http.get(
+        "/availability",
+        params={"startTime": everything[0], "endTime": everything[1], "includeTooSoon": "maybe"},
+    )
+    assert refused.status_code == 400
+    assert refused.json()["errors"] == [
+        {"field": "includeTooSoon", "message": "must be true or false"}
+    ]
