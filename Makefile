@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8080
 DB ?= ./slotbook.db
 
-.PHONY: setup run serve test lint format clean bench crash
+.PHONY: setup run serve test lint format clean bench crash screenshots
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,9 @@ bench: setup  ## measure; prints a table and writes bench/RESULTS.md (needs wrk)
 
 crash: setup  ## SIGKILL a loaded server ten times; check it lost nothing it acknowledged
 	$(PY) -m tests.crash $(ARGS)
+
+screenshots: setup  ## the README's pictures of the terminal app, in docs/ (needs rsvg-convert)
+	$(PY) -m tests.tui.screenshots
 
 lint: setup
 	$(VENV)/bin/ruff check .

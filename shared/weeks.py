@@ -61,13 +61,40 @@ class WeekLayout:
             object.__setattr__(self, "_cached_index", cached)
         return cached
 
+    def _abbreviations(self) -> list[str]:
+        names: list[str] = []
+        for day in (self.days[0], self.days[-1]):
+            name = datetime.combine(day, time(12), tzinfo=self.zone).tzname() or ""
+            if name and name[0] not in "+-" and name not in names:
+                names.append(name)
+        return names
+
     @property
-    def zone_label(self) -> str:
-        """The zone's abbreviation in the middle of the week (CET, EDT, UTC), else its name."""
-        middle = self.days[len(self.days) // 2]
-        moment = datetime.combine(middle, time(12), tzinfo=self.zone)
-        abbreviation = moment.tzname() or ""
-        return abbreviation if abbreviation and abbreviation[0] not in "+-" else str(self.zone)
+    def zone_abbreviation(self) -> str:
+        """'CET', 'CET→CEST' in the week clocks change; the zone's name where it has no
+        abbreviation ('America/Sao_Paulo')."""
+        names = self._abbreviations()
+        return "→".join(names) if names else str(self.zone)
+
+    @property
+    def zone_caption(self) -> str:
+        """The zone as the week's caption names it: 'CET (Europe/Berlin)', 'CET → CEST
+        (Europe/Berlin)' in the week clocks change, 'UTC'."""
+        names, key = self._abbreviations(), str(self.zone)
+        if not names or names == [key]:
+            return key
+        return f"{' → '.join(names)} ({key})"
+
+    def month_label(self, *, short: bool = False) -> str:
+        """'March 2030'; 'March – April 2030' or 'December 2030 – January 2031' across a turn;
+        with `short`, 'Mar 2030', 'Mar – Apr 2030'."""
+        first, last = self.days[0], self.days[-1]
+        month = "%b" if short else "%B"
+        if (first.year, first.month) == (last.year, last.month):
+            return first.strftime(f"{month} %Y")
+        if first.year == last.year:
+            return f"{first.strftime(month)} – {last.strftime(f'{month} %Y')}"
+        return f"{first.strftime(f'{month} %Y')} – {last.strftime(f'{month} %Y')}"
 
     @property
     def first_start(self) -> int:

@@ -37,6 +37,8 @@ async def run(options: Options) -> int:
         zone=local_zone(options.tz, os.environ),
         first_hour=options.first_hour,
         theme=options.theme,
+        theme_source=options.theme_source,
+        preferences=options.data_dir,
         demo=options.demo,
     )
     await app.run_async()

@@ -3,23 +3,36 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from pathlib import Path
 from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
 from textual import work
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
+from textual.filter import LineFilter
 from textual.screen import Screen
+from textual.theme import Theme
+from textual.timer import Timer
 
 from shared.wire import Resync
 from tui.backends import Backend, Connection
 from tui.client import Connected, Disconnected, SlotbookClient
 from tui.errors import ApiError, Unauthorized, Unreachable
 from tui.identities import Identity, subject_for
+from tui.legibility import MinimumContrast
 from tui.messages import FeedChanged, FeedReloadNeeded
 from tui.session import Clock, Session
+from tui.themes import (
+    DEFAULT_THEME,
+    Preferences,
+    load_preferences,
+    offered_themes,
+    save_preferences,
+)
 from tui.widgets.status_line import StatusLine
+from tui.words import counted
 
 
 class SlotbookApp(App[None]):
@@ -27,6 +40,9 @@ class SlotbookApp(App[None]):
 
     CSS_PATH = "slotbook.tcss"
     TITLE = "slotbook"
+
+    theme_settle_seconds = 1.0
+    """How long a theme must stay chosen to be remembered (the palette previews each it passes)."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("question_mark", "help", "Help", id="app.help"),
@@ -40,9 +56,14 @@ class SlotbookApp(App[None]):
         zone: ZoneInfo,
         first_hour: int = 8,
         theme: str | None = None,
+        theme_source: str | None = None,
+        preferences: Path | None = None,
         clock: Clock = time.time,
         demo: bool = False,
     ) -> None:
+        """`theme` is one named by the user (`theme_source` says where); without it, the one
+        remembered in the `preferences` folder, else the default. A theme chosen in the palette
+        is remembered there."""
         super().__init__()
         self.backend = backend
         self.zone = zone
@@ -55,12 +76,41 @@ class SlotbookApp(App[None]):
         self.feed_detail = ""
         self.synced = ""
         self._quit_armed: tuple[frozenset[int], frozenset[int]] | None = None
-        if theme:
-            self.theme = theme
+        self._minimum_contrast = MinimumContrast()
+        for name in list(self.available_themes):
+            if name not in offered_themes():
+                self.unregister_theme(name)  # its colours are the terminal's: not promised
+        self.preferences = preferences
+        self.theme_source = theme_source
+        remembered = load_preferences(preferences).theme if preferences else None
+        chosen = theme or remembered
+        self.theme = chosen if chosen in self.available_themes else DEFAULT_THEME
+        self._theme_kept = self.theme
+        self._theme_timer: Timer | None = None
 
     # --- start-up ------------------------------------------------------------------------------
 
+    def _theme_changed(self, theme: Theme) -> None:
+        """A theme was chosen (the palette previews each one it passes): remember the one it
+        stays on for a second."""
+        if self._theme_timer is not None:
+            self._theme_timer.stop()
+        self._theme_timer = self.set_timer(self.theme_settle_seconds, self._remember_theme)
+
+    def _remember_theme(self) -> None:
+        """Keep the theme in use for the next start."""
+        if self.preferences is None or self.theme == self._theme_kept:
+            return
+        self._theme_kept = self.theme
+        save_preferences(self.preferences, Preferences(theme=self.theme))
+        if self.theme_source is not None:
+            self.notify(
+                f"Remembered {self.theme}, but {self.theme_source} chooses the theme at start.",
+                title="Theme",
+            )
+
     def on_mount(self) -> None:
+        self.theme_changed_signal.subscribe(self, self._theme_changed)
         self.start_up()
 
     @work(exclusive=True, group="startup")
@@ -84,8 +134,15 @@ class SlotbookApp(App[None]):
                 return_code=1,
             )
             return
-        except (ApiError, Unreachable) as error:
-            self.exit(message=f"Could not reach the server: {error}. {error.advice}", return_code=1)
+        except Unreachable as error:
+            self.exit(
+                message=f"Could not reach the server: {error}. Check that it is running and"
+                " that the address is right, then start slotbook again.",
+                return_code=1,
+            )
+            return
+        except ApiError as error:
+            self.exit(message=f"The server refused: {error}. {error.advice}", return_code=1)
             return
         if self.demo and self.connection.admin_token:
             await self._seed_demo(self.connection)
@@ -100,7 +157,9 @@ class SlotbookApp(App[None]):
         if current is None:
             from tui.screens.welcome import WelcomeScreen
 
-            role, name = await self.push_screen_wait(WelcomeScreen())
+            answer = await self.push_screen_wait(WelcomeScreen())
+            assert answer is not None  # the first welcome cannot be left
+            role, name = answer
             current = await self._new_identity(connection, role, name)
         token: str = current.token
         return token
@@ -233,6 +292,10 @@ class SlotbookApp(App[None]):
 
     # --- everywhere ------------------------------------------------------------------------------
 
+    def get_line_filters(self) -> Sequence[LineFilter]:
+        """Textual's filters, then the app's minimum contrast (tui/legibility.py)."""
+        return [*super().get_line_filters(), self._minimum_contrast]
+
     def action_help(self) -> None:
         from tui.screens.help import HelpScreen
 
@@ -246,7 +309,8 @@ class SlotbookApp(App[None]):
         if pending and self._quit_armed != marks:  # warn once for each set of unsaved changes
             self._quit_armed = marks
             self.notify(
-                f"{pending} unsaved changes: ctrl+s saves them, ctrl+q again quits without saving.",
+                f"{counted(pending, 'unsaved change')}: ctrl+s saves, ctrl+q again quits"
+                " without saving.",
                 title="Unsaved",
                 severity="warning",
             )
@@ -279,8 +343,17 @@ class SlotbookApp(App[None]):
         if chosen is None:
             return
         if chosen == NEW:
-            role, name = await self.push_screen_wait(WelcomeScreen())
-            identity = await self._new_identity(connection, role, name)
+            answer = await self.push_screen_wait(WelcomeScreen(can_leave=True))
+            if answer is None:
+                return
+            role, name = answer
+            existing = store.named(role, name)  # the same person again: no duplicate
+            identity = existing or await self._new_identity(connection, role, name)
+            if existing is not None:
+                store.use(existing.subject, role)
+                self.notify(
+                    f"You already are {existing.name} ({role}) here: switched to that identity."
+                )
         else:
             role, subject = chosen.split(":", 1)
             identity = store.use(subject, role)

@@ -109,7 +109,7 @@ class SlotbookClient:
             except httpx.TransportError as error:
                 if attempt + 1 == attempts:
                     raise Unreachable(
-                        f"{self.base_url} did not answer: {_describe(error)}"
+                        f"{self.base_url} did not answer: {_describe(error, self._http.base_url)}"
                     ) from None
                 await asyncio.sleep(0.2 * (attempt + 1))
                 continue
@@ -131,14 +131,22 @@ class SlotbookClient:
         return (await self._call("GET", "/providers", Providers)).providers
 
     async def open_slots(
-        self, start: float, end: float, provider_id: str | None = None
+        self,
+        start: float,
+        end: float,
+        provider_id: str | None = None,
+        *,
+        too_soon: bool = False,
     ) -> list[TimeSlot]:
-        """Every slot a client could reserve now in [start, end), following the pages."""
+        """Every slot a client could reserve now in [start, end), following the pages; with
+        `too_soon`, also the open ones inside the notice period."""
         params: dict[str, Any] = {
             "startTime": format_time(start),
             "endTime": format_time(end),
             "limit": 5000,
         }
+        if too_soon:
+            params["includeTooSoon"] = "true"
         if provider_id is not None:
             params["providerId"] = provider_id
         found: list[TimeSlot] = []
@@ -284,8 +292,21 @@ def _decode(response: httpx.Response, answer: type[T]) -> T:
     raise error_for(response.status_code, problem, retry_after, response.text)
 
 
-def _describe(error: Exception) -> str:
+_NO_SUCH_HOST = (
+    "name or service not known",
+    "nodename nor servname",
+    "temporary failure in name resolution",
+    "no address associated with hostname",
+    "getaddrinfo failed",
+)
+"""What the system's resolver says (on Linux, macOS and Windows) when a host name has no address."""
+
+
+def _describe(error: Exception, url: httpx.URL | None = None) -> str:
     if isinstance(error, httpx.ConnectError):
+        if any(words in str(error).lower() for words in _NO_SUCH_HOST):
+            host = f" '{url.host}'" if url is not None else ""
+            return f"the host name{host} does not resolve (no such host)"
         return "connection refused"
     if isinstance(error, httpx.TimeoutException):
         return "timed out"

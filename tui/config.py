@@ -20,6 +20,7 @@ import msgspec
 import platformdirs
 from msgspec import Meta
 
+from tui.themes import DEFAULT_THEME, offered_themes
 from tui.timezone import local_zone
 
 APP_NAME = "slotbook"
@@ -59,7 +60,12 @@ class Options:
     first_hour: int = DEFAULT_FIRST_HOUR
     """The hour shown at the top of the week grid (0-23)."""
     theme: str | None = None
-    """A Textual theme name; None keeps the app's default."""
+    """A theme named by --theme or the config file; None: the one last chosen, else the
+    default."""
+    theme_source: str | None = None
+    """Where `theme` came from ("--theme", or the config file and key), to say so."""
+    data_dir: Path = field(default_factory=lambda: default_data_dir())
+    """Where the app keeps what it remembers (the theme last chosen) and its identities."""
     config_path: Path = field(default_factory=lambda: default_config_path())
     """The config file that was (or would have been) read."""
 
@@ -81,7 +87,7 @@ CONFIG_KEYS: dict[str, str] = {
     "tz": 'an IANA zone name in quotes, e.g. tz = "Europe/Berlin"',
     "db": 'a file path in quotes, e.g. db = "~/slotbook.db"',
     "first_hour": "a whole number from 0 to 23, e.g. first_hour = 7",
-    "theme": 'a Textual theme name in quotes, e.g. theme = "nord"',
+    "theme": 'a theme name in quotes, e.g. theme = "nord" (slotbook --help lists them)',
 }
 """What each config key must hold, said as the fix for a wrong value."""
 
@@ -128,6 +134,15 @@ def _hour(text: str) -> int:
     return hour
 
 
+class _LazyHelp(argparse.HelpFormatter):
+    """Lists the themes only when help is shown: finding them imports Textual, which a start
+    without --help does only after the embedded server has been launched."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help
+        return text.replace("{themes}", ", ".join(offered_themes())) if text else text
+
+
 def build_parser(environ: Mapping[str, str] | None = None) -> argparse.ArgumentParser:
     """The `slotbook` command line. Defaults are left as None so that load_options can tell a
     flag that was given from one that was not."""
@@ -135,6 +150,7 @@ def build_parser(environ: Mapping[str, str] | None = None) -> argparse.ArgumentP
     data_dir = default_data_dir(env)
     parser = argparse.ArgumentParser(
         prog=APP_NAME,
+        formatter_class=_LazyHelp,
         description="slotbook in your terminal: providers paint the hours they can see people on"
         " a week grid; clients pick a free 15-minute slot, hold it and confirm it. Without"
         f" --server, slotbook starts its own server in the background, over a database in its"
@@ -185,7 +201,12 @@ def build_parser(environ: Mapping[str, str] | None = None) -> argparse.ArgumentP
         help=f"the hour shown at the top of the week grid, 0-23 (default {DEFAULT_FIRST_HOUR});"
         " earlier hours are a scroll away",
     )
-    parser.add_argument("--theme", metavar="NAME", help="a Textual colour theme, e.g. nord")
+    parser.add_argument(
+        "--theme",
+        metavar="NAME",
+        help="the colour theme (default: the one last chosen in the command palette, else"
+        f" {DEFAULT_THEME}); one of: {{themes}}",
+    )
     parser.add_argument(
         "--config",
         metavar="PATH",
@@ -280,6 +301,9 @@ def load_options(argv: Sequence[str], environ: Mapping[str, str]) -> Options:
         (args.token, "--token"), (_env(environ, ENV_TOKEN), ENV_TOKEN), (file.token, key("token"))
     )
     tz = _first((args.tz, "--tz"), (_env(environ, ENV_TZ), ENV_TZ), (file.tz, key("tz")))
+    theme = _first((args.theme, "--theme"), (file.theme, key("theme")))
+    if theme is not None:
+        _check_theme(theme)
     _check_token_has_server(token, server)
     if server is not None:
         _check_server_url(server)
@@ -292,7 +316,9 @@ def load_options(argv: Sequence[str], environ: Mapping[str, str]) -> Options:
         tz=tz.value if tz else None,
         demo=bool(args.demo),
         first_hour=_pick(args.first_hour, file.first_hour, DEFAULT_FIRST_HOUR),
-        theme=args.theme if args.theme is not None else file.theme,
+        theme=theme.value if theme else None,
+        theme_source=theme.source if theme else None,
+        data_dir=default_data_dir(environ),
         config_path=config_path,
     )
 
@@ -325,6 +351,14 @@ def _database(
     if file.db is not None:
         return (config_path.parent / Path(file.db).expanduser()).absolute()
     return (default_data_dir(environ) / "slotbook.db").absolute()
+
+
+def _check_theme(theme: _Setting) -> None:
+    if theme.value not in offered_themes():
+        raise ConfigError(
+            f"{theme.source}: no theme is called '{theme.value}'; slotbook offers"
+            f" {', '.join(offered_themes())}"
+        )
 
 
 def _check_token_has_server(token: _Setting | None, server: _Setting | None) -> None:

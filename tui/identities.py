@@ -106,6 +106,13 @@ class IdentityStore:
         current = _Current(identity.role, identity.subject) if make_current else stored.current
         self._save(_Stored(current=current, identities=[*others, identity]))
 
+    def named(self, role: str, name: str) -> Identity | None:
+        """The identity of this role with this name (letter case and outer spaces aside)."""
+        wanted = name.strip().casefold()
+        return next(
+            (i for i in self.all() if i.role == role and i.name.strip().casefold() == wanted), None
+        )
+
     def use(self, subject: str, role: str) -> Identity:
         """Switch to the identity with this subject and role, and return it."""
         stored = self._load()

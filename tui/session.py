@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 from shared.timefmt import parse_time
-from shared.wire import Me, RulesInForce
+from shared.wire import Me, RulesInForce, TimeSlot
 from tui.client import SlotbookClient
+from tui.words import hours
 
 Clock = Callable[[], float]
 
@@ -23,6 +24,8 @@ class Session:
     clock: Clock
     server_label: str
     first_hour: int = 8
+    own_cancels: set[str] = field(default_factory=set)
+    """Reservations this app cancelled: their `cancelled` changes are no news to its user."""
 
     @property
     def slot_seconds(self) -> int:
@@ -48,6 +51,11 @@ class Session:
     def when_text(self, wire_time: str, pattern: str = "%a %d %b %H:%M") -> str:
         return self.when(parse_time(wire_time), pattern)
 
+    @property
+    def notice_text(self) -> str:
+        """'bookings need 24 hours' notice'."""
+        return f"bookings need {hours(self.rules.notice_hours)}' notice"
+
     def bookable(self, start: float) -> bool:
         """Could a client still reserve a slot starting then?"""
         return start > self.now() + self.notice_seconds
@@ -55,6 +63,17 @@ class Session:
     @property
     def who(self) -> str:
         return f"{self.me.name} ({self.me.role})"
+
+    def cancelling(self, slot_id: str) -> None:
+        """We are cancelling this reservation ourselves: its `cancelled` change is no news."""
+        self.own_cancels.add(slot_id)
+
+
+def client_label(slot: TimeSlot) -> str:
+    """Who holds a slot, as a provider reads it: the client's name, else its id."""
+    if isinstance(slot.client_name, str):
+        return slot.client_name
+    return slot.client_id if isinstance(slot.client_id, str) else "a client"
 
 
 def countdown(seconds: float) -> str:

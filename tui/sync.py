@@ -81,6 +81,8 @@ class SlotMirror:
         if change.status != "AVAILABLE":
             if change.client_id is not UNSET:
                 slot.client_id = change.client_id
+            if change.client_name is not UNSET:
+                slot.client_name = change.client_name
             if change.status == "RESERVED" and change.expires_at is not UNSET:
                 slot.expires_at = change.expires_at
         self.put(slot)

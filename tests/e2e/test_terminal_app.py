@@ -215,7 +215,7 @@ def test_a_client_books_the_next_open_slot_with_the_slotbook_command(
             terminal.send("c")
             # The "Booked" toast (which covers the end of the info line for a few seconds) and
             # the slot drawn as the client's own booking.
-            booked = terminal.wait_for("Booked", f"{when} with Dr Ada Lovelace", "● mine")
+            booked = terminal.wait_for("Booked", f"{when} with Dr Ada Lovelace", "◉ mine")
             assert "Held for you" not in booked
 
             with httpx.Client(

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import date
 from zoneinfo import ZoneInfo
 
+import pytest
+
 from shared.timefmt import format_time, parse_time
 from shared.weeks import day_slots, local_midnight, monday_of, week_layout
 
@@ -73,3 +75,36 @@ def test_weeks_start_on_monday() -> None:
 def test_seconds_grids_label_seconds() -> None:
     rows = day_slots(date(2030, 6, 3), ZoneInfo("UTC"), 20)
     assert [r.label for r, _ in rows[:4]] == ["00:00", "00:00:20", "00:00:40", "00:01"]
+
+
+@pytest.mark.parametrize(
+    ("monday", "zone", "month", "short", "abbreviation", "caption"),
+    [
+        ("2030-03-04", "Europe/Berlin", "March 2030", "Mar 2030", "CET", "CET (Europe/Berlin)"),
+        (
+            "2030-03-25",
+            "Europe/Berlin",
+            "March 2030",
+            "Mar 2030",
+            "CET→CEST",
+            "CET → CEST (Europe/Berlin)",
+        ),
+        ("2030-04-29", "UTC", "April – May 2030", "Apr – May 2030", "UTC", "UTC"),
+        (
+            "2030-12-30",
+            "America/Sao_Paulo",
+            "December 2030 – January 2031",
+            "Dec 2030 – Jan 2031",
+            "America/Sao_Paulo",
+            "America/Sao_Paulo",
+        ),
+    ],
+)
+def test_a_week_names_its_months_and_its_zone(
+    monday: str, zone: str, month: str, short: str, abbreviation: str, caption: str
+) -> None:
+    layout = week_layout(date.fromisoformat(monday), ZoneInfo(zone), 900)
+    assert layout.month_label() == month
+    assert layout.month_label(short=True) == short
+    assert layout.zone_abbreviation == abbreviation
+    assert layout.zone_caption == caption

@@ -127,6 +127,8 @@ def app_for(
     identities: Path | None = None,
     zone: str = "UTC",
     demo: bool = False,
+    theme: str | None = None,
+    preferences: Path | None = None,
 ) -> SlotbookApp:
     """The terminal app, on the frozen clock, talking to this server."""
     connection = Connection(
@@ -141,6 +143,8 @@ def app_for(
         zone=ZoneInfo(zone),
         clock=backend.clock.now,
         demo=demo,
+        theme=theme,
+        preferences=preferences,
     )
 
 

@@ -179,7 +179,13 @@ async def test_a_server_that_does_not_answer_ends_the_app_with_advice(
     async with app.run_test(size=(100, 30)) as pilot:
         await until(lambda: app.return_code is not None, pilot.pause)
     assert app.return_code == 1
-    assert said_on_exit(capsys).startswith("Could not reach the server: ")
+    said = said_on_exit(capsys)
+    assert said.startswith("Could not reach the server: ")
+    assert said.endswith(
+        "connection refused. Check that it is running and that the address is right, then"
+        " start slotbook again."
+    )
+    assert "keeps retrying" not in said, "it does not: it ends"
 
 
 class BrokenBackend(StaticBackend):
@@ -251,7 +257,7 @@ async def test_first_run_asks_who_you_are_and_makes_a_client_token(
     app = app_for(backend, admin_token=admin, identities=folder)
     async with app.run_test(size=(100, 30)) as pilot:
         asking = await welcome(app, pilot)
-        await pilot.press("enter")
+        await pilot.press("enter", "enter")  # a client (the first choice), then no name
         problem = asking.query_one("#problem", Static)
         assert str(problem.render()) == "Please give a name."
         assert app.screen is asking
@@ -275,9 +281,7 @@ async def test_choosing_provider_on_first_run_shows_the_providers_week(
     app = app_for(backend, admin_token=admin, identities=folder)
     async with app.run_test(size=(100, 30)) as pilot:
         await welcome(app, pilot)
-        await pilot.click("#provider")
-        app.screen.query_one("#name", Input).value = "Dr Ada"
-        await pilot.click("#start")
+        await pilot.press("down", "enter", *"Dr Ada", "enter")  # the keyboard alone will do
         screen = await provider_screen(app, pilot)
         assert screen.provider_id == "dr-ada-2"
     made = [t for t in tokens(backend, admin) if t["subject"] == "dr-ada-2"]
@@ -292,7 +296,7 @@ async def test_the_next_start_carries_on_as_the_same_person(
     first = app_for(backend, admin_token=admin, identities=folder)
     async with first.run_test(size=(100, 30)) as pilot:
         await welcome(first, pilot)
-        await pilot.press(*"Sam", "enter")
+        await pilot.press("enter", *"Sam", "enter")
         await client_screen(first, pilot)
     again = app_for(backend, admin_token=admin, identities=folder)
     async with again.run_test(size=(100, 30)) as pilot:
@@ -318,7 +322,7 @@ async def test_switch_identity_acts_as_someone_new_and_back_again(
     app = app_for(backend, admin_token=admin, identities=folder)
     async with app.run_test(size=(100, 30)) as pilot:
         await welcome(app, pilot)
-        await pilot.press(*"Sam", "enter")
+        await pilot.press("enter", *"Sam", "enter")
         sams = await client_screen(app, pilot)
         titles = palette_titles(app, sams)
         assert "Switch identity" in titles
@@ -372,7 +376,7 @@ async def test_demo_seeds_sample_providers_once(backend: BackendThread, tmp_path
     app = app_for(backend, admin_token=admin, identities=folder, demo=True)
     async with app.run_test(size=(100, 30), message_hook=toasts) as pilot:
         await welcome(app, pilot)
-        await pilot.press(*"Sam", "enter")
+        await pilot.press("enter", *"Sam", "enter")
         screen = await client_screen(app, pilot)
         assert screen.provider_id == "dr-ada-lovelace"
         shown = [screen.grid.cell_at(s).state for row in screen.week.cells for s in row if s]
@@ -503,7 +507,7 @@ async def test_ctrl_q_with_unsaved_changes_warns_first_and_quits_the_second_time
         await until(lambda: not app.is_running, pilot.pause)
     assert app.return_code == 0
     assert toasts.texts("warning") == [
-        "Unsaved: 1 unsaved changes: ctrl+s saves them, ctrl+q again quits without saving."
+        "Unsaved: 1 unsaved change: ctrl+s saves, ctrl+q again quits without saving."
     ]
 
 
@@ -563,3 +567,110 @@ async def test_a_remote_server_without_a_token_is_not_a_blank_screen(
         await pilot.pause()
         assert app.return_code == 1, f"start-up ended with {app.screen_stack} and no word"
     assert "token" in said_on_exit(capsys)
+
+
+# --- themes, and servers that cannot be reached --------------------------------------------------
+
+
+async def test_a_theme_chosen_in_the_app_is_the_theme_of_the_next_start(
+    backend: BackendThread, tmp_path: Path
+) -> None:
+    token = backend.issue("client", "sam", "Sam")
+    app = app_for(backend, token=token, preferences=tmp_path)
+    app.theme_settle_seconds = 0.01
+    assert app.theme == "textual-dark"
+    assert "ansi-dark" not in app.available_themes, "the terminal's colours are not promised"
+    async with app.run_test(size=(100, 30)) as pilot:
+        await client_screen(app, pilot)
+        app.theme = "nord"
+        await until(lambda: (tmp_path / "preferences.json").exists(), pilot.pause)
+    assert app_for(backend, token=token, preferences=tmp_path).theme == "nord"
+    named = app_for(backend, token=token, preferences=tmp_path, theme="dracula")
+    assert named.theme == "dracula", "a theme named at start wins over the remembered one"
+
+
+async def test_a_theme_named_at_start_says_it_wins_when_another_is_chosen(
+    backend: BackendThread, tmp_path: Path
+) -> None:
+    token = backend.issue("client", "sam", "Sam")
+    app = app_for(backend, token=token, preferences=tmp_path, theme="gruvbox")
+    app.theme_source = "--theme"
+    app.theme_settle_seconds = 0.01
+    toasts = Toasts()
+    async with app.run_test(size=(100, 30), message_hook=toasts) as pilot:
+        await client_screen(app, pilot)
+        app.theme = "nord"
+        await until(lambda: bool(toasts.saying("Remembered nord")), pilot.pause)
+    assert toasts.saying("Remembered")[0].message == (
+        "Remembered nord, but --theme chooses the theme at start."
+    )
+
+
+async def test_a_host_name_that_does_not_resolve_is_said_to_be_unknown(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    url = "http://no-such-host.invalid:8080"
+    nowhere = StaticBackend(Connection(base_url=url, label=url, token="sbk_x"))
+    app = SlotbookApp(nowhere, zone=ZoneInfo("UTC"))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await until(lambda: app.return_code is not None, pilot.pause)
+    assert app.return_code == 1
+    said = said_on_exit(capsys)
+    assert "the host name 'no-such-host.invalid' does not resolve (no such host)" in said
+    assert "connection refused" not in said
+
+
+async def test_switch_identity_opens_on_the_current_one_and_esc_leaves_every_step(
+    backend: BackendThread, tmp_path: Path
+) -> None:
+    admin = backend.issue("admin", None, "Admin")
+    folder = tmp_path / "identities"
+    store = IdentityStore(folder)
+    app = app_for(backend, admin_token=admin, identities=folder)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await welcome(app, pilot)
+        await pilot.press("enter", *"Sam", "enter")
+        await client_screen(app, pilot)
+        app.switch_identity()
+        await choose(app, pilot, "someone new")
+        await welcome(app, pilot)
+        await pilot.click("#provider")
+        app.screen.query_one("#name", Input).value = "Dr Ada"
+        await pilot.click("#start")
+        adas = await provider_screen(app, pilot)
+
+        app.switch_identity()  # opens on Dr Ada, the identity in use: Enter keeps it
+        await until(lambda: isinstance(app.screen, IdentityScreen), pilot.pause)
+        listed = app.screen.query_one(OptionList)
+        assert listed.highlighted == 1
+        assert "Dr Ada (provider)" in str(listed.get_option_at_index(1).prompt)
+        await choose(app, pilot, "someone new")
+        await welcome(app, pilot)
+        await pilot.press("escape")  # the new-person step goes back too
+        await until(lambda: app.screen is adas, pilot.pause)
+        assert [i.name for i in store.all()] == ["Sam", "Dr Ada"]
+
+
+async def test_a_name_already_among_the_identities_picks_it_instead_of_a_duplicate(
+    backend: BackendThread, tmp_path: Path
+) -> None:
+    admin = backend.issue("admin", None, "Admin")
+    folder = tmp_path / "identities"
+    app = app_for(backend, admin_token=admin, identities=folder)
+    toasts = Toasts()
+    async with app.run_test(size=(100, 30), message_hook=toasts) as pilot:
+        await welcome(app, pilot)
+        await pilot.press("enter", *"Sam", "enter")
+        await client_screen(app, pilot)
+        before = len(tokens(backend, admin))
+        app.switch_identity()
+        await choose(app, pilot, "someone new")
+        await welcome(app, pilot)
+        await pilot.press("enter", *" sam ", "enter")  # a client, as before
+        back = await client_screen(app, pilot)
+        assert back.session.me.subject == "sam"
+        assert len(tokens(backend, admin)) == before, "no second token for the same person"
+    assert [i.name for i in IdentityStore(folder).all()] == ["Sam"]
+    assert toasts.saying("You already are")[0].message == (
+        "You already are Sam (client) here: switched to that identity."
+    )

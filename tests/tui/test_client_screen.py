@@ -18,9 +18,10 @@ from tests.tui.harness import BackendThread, app_for, until, window
 from tests.tui.test_provider_screen import Toasts, cell_offset
 from tui.app import SlotbookApp
 from tui.screens.client import ClientScreen
+from tui.screens.confirm import ConfirmDialog
 from tui.screens.hold import HoldDialog
 from tui.screens.reservations import ReservationsScreen
-from tui.widgets.week_grid import CellState
+from tui.widgets.week_grid import HEADER_LINES, CellState
 
 TUESDAY_10 = "2030-03-05 10:00:00"
 TUESDAY_1015 = "2030-03-05 10:15:00"
@@ -104,6 +105,13 @@ async def closed(app: SlotbookApp, pilot: Pilot[None], week: ClientScreen) -> No
     """Wait for the hold dialog to close; the week must be what is left on screen."""
     await until(lambda: not isinstance(app.screen, HoldDialog), pilot.pause)
     assert app.screen is week, f"closing the dialog left {app.screen_stack} on screen"
+
+
+async def confirm_dialog(app: SlotbookApp, pilot: Pilot[None]) -> ConfirmDialog:
+    await until(lambda: isinstance(app.screen, ConfirmDialog), pilot.pause)
+    shown = app.screen
+    assert isinstance(shown, ConfirmDialog)
+    return shown
 
 
 def text_of(screen: Any, selector: str) -> str:
@@ -329,15 +337,18 @@ async def test_enter_explains_cells_that_cannot_be_held(backend: BackendThread) 
             window(http, parse_time("2030-03-04 09:30:00"), parse_time("2030-03-04 09:45:00"))
         monday_0930 = at("2030-03-04 09:30:00")
         await until(lambda: screen.mirror.at("ada", monday_0930) is not None, pilot.pause)
-        assert grid.cell_at(monday_0930).state is CellState.PAST
+        assert grid.cell_at(monday_0930).state is CellState.TOO_SOON
         await pilot.press("h", "j", "j", "enter")
         await until(lambda: len(toasts.raised) == 2, pilot.pause)
-        assert text_of(screen, "#info").endswith("too soon to book")
+        assert text_of(screen, "#info").endswith(
+            "open, but too soon to book: bookings need 24 hours' notice"
+        )
         await pilot.press("l", "enter")  # Tuesday 09:30: booked by me
         await until(lambda: len(toasts.raised) == 3, pilot.pause)
     assert toasts.texts() == [
         "Nothing to book there: this provider is not open then.",
-        "Too soon: bookings need notice. Pick a later slot.",
+        "Too soon to book: bookings need 24 hours' notice. The earliest you can book now is"
+        " after Tue 05 Mar 09:00 (n finds the next free slot).",
         "You have booked this slot. Cancel it from My reservations (m).",
     ]
 
@@ -493,10 +504,25 @@ async def test_my_reservations_x_cancels_the_highlighted_one(backend: BackendThr
         listed = await reservations_screen(app, pilot)
         table = listed.query_one(DataTable)
         await until(lambda: table.row_count == 2, pilot.pause)
-        await pilot.press("down", "x")
+        await pilot.press("down", "x")  # asks first; Esc keeps it
+        asked = await confirm_dialog(app, pilot)
+        assert text_of(asked, "#question") == "Cancel your hold with Dr Ada on Tue 05 Mar 10:15?"
+        await pilot.press("escape")
+        await until(lambda: app.screen is listed, pilot.pause)
+        assert table.row_count == 2
+        assert table.cursor_row == 1, "the selection stays where it was"
+        await pilot.press("x")
+        await confirm_dialog(app, pilot)
+        await pilot.press("y")
         await until(lambda: table.row_count == 1, pilot.pause)
         assert str(table.get_row_at(0)[0]) == "Tue 05 Mar 10:00"
         await pilot.press("x")
+        asked = await confirm_dialog(app, pilot)
+        assert text_of(asked, "#question") == (
+            "Cancel your booking with Dr Ada on Tue 05 Mar 10:00? The slot goes back to being"
+            " free for anyone."
+        )
+        await pilot.press("enter")
         await until(lambda: table.row_count == 0, pilot.pause)
         assert text_of(listed, "#info") == "Nothing held or booked yet."
         await pilot.press("c", "x")  # nothing left to act on
@@ -614,7 +640,118 @@ async def test_with_the_server_down_my_reservations_say_what_failed(
         await pilot.press("c")
         await until(lambda: bool(toasts.saying("Not confirmed")), pilot.pause)
         await pilot.press("x")
+        await confirm_dialog(app, pilot)
+        await pilot.press("y")
         await until(lambda: bool(toasts.saying("Not cancelled")), pilot.pause)
         assert table.row_count == 1, "the list keeps what it last knew"
     backend.start()
     assert mine(backend, sam) == {TUESDAY_10: "RESERVED"}
+
+
+# --- saying what is going on --------------------------------------------------------------------
+
+
+async def test_n_after_the_last_open_slot_wraps_around_to_the_earliest(
+    backend: BackendThread,
+) -> None:
+    open_tuesday(backend)  # Tuesday 10:00-10:45 open; nothing later for a month
+    app = app_for(backend, token=backend.issue("client", "sam", "Sam"))
+    toasts = Toasts()
+    async with app.run_test(size=(100, 30), message_hook=toasts) as pilot:
+        screen = await client_screen(app, pilot)
+        await goto(pilot, screen, "2030-03-05 10:45:00")  # the last one
+        await pilot.press("n")
+        await until(lambda: screen.grid.cursor_start == at(TUESDAY_10), pilot.pause)
+    assert toasts.texts() == ["Nothing free after that: back to the earliest, Tue 05 Mar 10:00."]
+
+
+async def test_a_provider_cancelling_my_booking_tells_me_and_my_own_cancel_does_not(
+    backend: BackendThread,
+) -> None:
+    ada = open_tuesday(backend)
+    sam = backend.issue("client", "sam", "Sam")
+    booked = take(backend, sam, TUESDAY_10, confirm=True)
+    mine_too = take(backend, sam, TUESDAY_1015)
+    app = app_for(backend, token=sam)
+    toasts = Toasts()
+    async with app.run_test(size=(100, 30), message_hook=toasts) as pilot:
+        screen = await client_screen(app, pilot)
+        await until(lambda: app.feed_state == "live", pilot.pause)
+        with backend.http(ada) as http:
+            assert http.delete(f"/reservations/{booked}").status_code == 200
+        await until(lambda: bool(toasts.saying("Your booking")), pilot.pause)
+        await until(
+            lambda: screen.grid.cell_at(at(TUESDAY_10)).state is CellState.OPEN, pilot.pause
+        )
+        await pilot.press("m")
+        listed = await reservations_screen(app, pilot)
+        await until(lambda: listed.query_one(DataTable).row_count == 1, pilot.pause)
+        await pilot.press("x", "y")  # my own hold: no news to me
+        await until(lambda: bool(toasts.saying("Cancelled Tue")), pilot.pause)
+        await pilot.press("escape")
+        await until(
+            lambda: screen.grid.cell_at(at(TUESDAY_1015)).state is CellState.OPEN, pilot.pause
+        )
+    assert mine_too not in mine(backend, sam)
+    assert [t.message for t in toasts.raised if t.title == "Cancelled"] == [
+        "Your booking with Dr Ada on Tue 05 Mar 10:00 was cancelled by the provider."
+        " The slot is open again."
+    ]
+
+
+async def test_a_hold_cut_short_by_the_notice_says_why(backend: BackendThread) -> None:
+    open_tuesday(backend)
+    with backend.http(backend.issue("provider", "eve", "Dr Eve")) as http:
+        window(http, parse_time("2030-03-05 09:15:00"), parse_time("2030-03-05 09:30:00"))
+    app = app_for(backend, token=backend.issue("client", "sam", "Sam"))
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await client_screen(app, pilot)
+        await goto(pilot, screen, TUESDAY_10)
+        await pilot.press("enter")  # a full hold: nothing to explain
+        full = await dialog(app, pilot)
+        assert text_of(full, "#countdown").startswith("30:00 left")
+        assert text_of(full, "#why") == ""
+        await pilot.press("escape")
+        await closed(app, pilot, screen)
+        options = screen.query_one("#providers", OptionList)
+        await until(lambda: options.option_count == 2, pilot.pause)
+        options.highlighted = 1  # Dr Eve, whose only slot is 24 h 15 min away
+        await until(lambda: screen.provider_id == "eve" and screen.loaded, pilot.pause)
+        await goto(pilot, screen, "2030-03-05 09:15:00")
+        await pilot.press("enter")
+        short = await dialog(app, pilot)
+        assert text_of(short, "#countdown").startswith("15:00 left")
+        assert text_of(short, "#why") == (
+            "Shorter than 30 minutes: bookings need 24 hours' notice, and this slot's notice"
+            " period begins then. Confirm before it does."
+        )
+
+
+async def test_week_keys_and_n_keep_the_cursor_in_view_at_80_by_24(backend: BackendThread) -> None:
+    open_tuesday(backend)
+    ada = backend.issue("provider", "late", "Dr Late")
+    with backend.http(ada) as http:
+        window(http, parse_time("2030-03-14 21:00:00"), parse_time("2030-03-14 21:30:00"))
+    app = app_for(backend, token=backend.issue("client", "sam", "Sam"))
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await client_screen(app, pilot)
+        for keys in [("end",), ("right_square_bracket",), ("t",), ("left_square_bracket",)]:
+            await pilot.press(*keys)
+            await until(lambda: screen.loaded, pilot.pause)
+            on_screen(screen)
+        options = screen.query_one("#providers", OptionList)
+        await until(lambda: options.option_count == 2, pilot.pause)
+        options.highlighted = 1  # Dr Late: open next Thursday at 21:00
+        await until(lambda: screen.provider_id == "late" and screen.loaded, pilot.pause)
+        screen.grid.focus()
+        await pilot.press("n")
+        await until(lambda: screen.grid.cursor_start == at("2030-03-14 21:00:00"), pilot.pause)
+        await pilot.pause()
+        on_screen(screen)
+
+
+def on_screen(screen: ClientScreen) -> None:
+    grid = screen.grid
+    line = HEADER_LINES + grid.cursor[0] - grid.scroll_offset.y
+    assert HEADER_LINES <= line < grid.size.height, f"the cursor's row is off screen ({line})"
+    assert grid.first_day <= grid.cursor[1] < grid.first_day + grid.visible_days

@@ -8,6 +8,7 @@ from pathlib import Path
 import platformdirs
 import pytest
 
+from tui.__main__ import main
 from tui.config import (
     ConfigError,
     Options,
@@ -16,6 +17,7 @@ from tui.config import (
     default_data_dir,
     load_options,
 )
+from tui.themes import offered_themes
 
 
 @pytest.fixture
@@ -72,6 +74,7 @@ def test_defaults_without_flags_env_or_file(
         demo=False,
         first_hour=8,
         theme=None,
+        data_dir=tmp_path / "data",
         config_path=config,
     )
 
@@ -159,6 +162,8 @@ def test_flags_win_over_the_environment(home: dict[str, str], config: Path) -> N
         demo=True,
         first_hour=0,
         theme="dracula",
+        theme_source="--theme",
+        data_dir=Path(home["SLOTBOOK_DATA_DIR"]),
         config_path=config,
     )
 
@@ -312,3 +317,35 @@ def test_help_explains_the_embedded_server_and_where_its_data_lives(
     assert "sample providers" in text
     for flag in ("--server", "--token", "--db", "--tz", "--demo", "--first-hour", "--theme"):
         assert flag in text
+
+
+def test_an_unknown_theme_is_refused_naming_where_it_came_from_and_the_themes(
+    home: dict[str, str], config: Path
+) -> None:
+    with pytest.raises(ConfigError) as named:
+        load_options(["--theme", "nope"], home)
+    assert str(named.value).startswith("--theme: no theme is called 'nope'; slotbook offers ")
+    assert "textual-light, tokyo-night" in str(named.value)
+    write(config, 'theme = "ansi-dark"\n')  # the terminal's own colours: not offered
+    with pytest.raises(ConfigError, match=r"key 'theme': no theme is called 'ansi-dark'"):
+        load_options([], home)
+
+
+def test_the_command_refuses_an_unknown_theme_in_one_line_with_status_2(
+    home: dict[str, str], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name, value in home.items():
+        monkeypatch.setenv(name, value)
+    assert main(["--theme", "nope"]) == 2
+    said = capsys.readouterr().err
+    assert said.count("\n") == 1
+    assert said.startswith("slotbook: --theme: no theme is called 'nope'; slotbook offers")
+    assert "Traceback" not in said
+
+
+def test_help_lists_the_themes(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        load_options(["--help"], {})
+    listed = " ".join(capsys.readouterr().out.split()).replace("- ", "-")  # rejoin wraps
+    assert all(theme in listed for theme in offered_themes())
+    assert "ansi-dark" not in listed

@@ -15,6 +15,7 @@ from shared.timefmt import parse_time
 from tests.tui.harness import BackendThread, app_for, until, window
 from tui.app import SlotbookApp
 from tui.screens.bookings import BookingsScreen
+from tui.screens.confirm import ConfirmDialog
 from tui.screens.provider import ProviderScreen
 from tui.widgets.week_grid import HEADER_LINES, CellState, WeekGrid
 
@@ -238,9 +239,9 @@ async def test_a_held_cell_refuses_erase_with_a_warning_and_stays_on_the_server(
         screen = await provider_screen(app, pilot)
         grid = screen.grid
         held = grid.cell_at(at("2030-03-05 10:00:00"))
-        assert (held.state, held.text) == (CellState.HELD, "sam")
+        assert (held.state, held.text) == (CellState.HELD, "Sam")
         await goto(pilot, screen, "2030-03-05 10:00:00")
-        assert "held by sam, 30:00 left" in info(screen)
+        assert "held by Sam, 30:00 left" in info(screen)
         await pilot.press("x")
         await until(lambda: bool(toasts.saying("cannot be removed")), pilot.pause)
         assert screen.draft.pending == 0
@@ -251,7 +252,7 @@ async def test_a_held_cell_refuses_erase_with_a_warning_and_stays_on_the_server(
         assert grid.cell_at(at("2030-03-05 10:00:00")).state is CellState.HELD
     warnings = toasts.texts("warning")
     assert warnings[0] == (
-        "Kept: Tue 05 Mar 10:00 is held by sam, 30:00 left: it cannot be removed."
+        "Kept: Tue 05 Mar 10:00 is held by Sam, 30:00 left: it cannot be removed."
         " Cancel the booking first (b)."
     )
     assert len(warnings) == 2
@@ -337,7 +338,7 @@ async def test_saving_keeps_a_slot_that_was_held_after_it_was_marked_for_removal
         await saved(screen, pilot)
         assert screen.grid.cell_at(at("2030-03-05 10:15:00")).state is CellState.HELD
     assert toasts.saying("Saved")[0].message == (
-        "Opened 0 slots, removed 1. Kept 1 that were just held or booked."
+        "Opened 0 slots, removed 1. Kept 1 that was just held or booked."
     )
     assert server_slots(backend, token) == {"2030-03-05 10:15:00": "RESERVED"}
 
@@ -359,13 +360,13 @@ async def test_a_clients_hold_and_booking_show_on_the_providers_week_as_they_hap
         await until(
             lambda: grid.cell_at(at("2030-03-05 10:00:00")).state is CellState.HELD, pilot.pause
         )
-        assert grid.cell_at(at("2030-03-05 10:00:00")).text == "sam"
+        assert grid.cell_at(at("2030-03-05 10:00:00")).text == "Sam"
         hold(backend, "kim", "2030-03-05 10:15:00", confirm=True)
         await until(
             lambda: grid.cell_at(at("2030-03-05 10:15:00")).state is CellState.BOOKED, pilot.pause
         )
         await goto(pilot, screen, "2030-03-05 10:15:00")
-        assert "booked by kim" in info(screen)
+        assert "booked by Kim" in info(screen)
         assert app.synced, "the status line says when it last heard from the server"
 
 
@@ -389,9 +390,15 @@ async def test_the_bookings_screen_lists_a_booking_and_x_cancels_it_on_the_serve
         assert isinstance(bookings, BookingsScreen)
         table = bookings.query_one(DataTable)
         await until(lambda: table.row_count == 1, pilot.pause)
-        assert [str(c) for c in table.get_row_at(0)] == ["Tue 05 Mar 10:15", "sam", "booked"]
+        assert [str(c) for c in table.get_row_at(0)] == ["Tue 05 Mar 10:15", "Sam", "booked"]
         assert bookings.palette_commands()[0][2] == "cancel_booking"
-        await pilot.press("x")
+        await pilot.press("x")  # asks first, naming who and when
+        await until(lambda: isinstance(app.screen, ConfirmDialog), pilot.pause)
+        assert str(app.screen.query_one("#question", Static).render()) == (
+            "Cancel Sam's booking on Tue 05 Mar 10:15? They will be told, and the slot is open"
+            " again."
+        )
+        await pilot.press("y")
         await until(lambda: table.row_count == 0 and bool(toasts.saying("Cancelled")), pilot.pause)
         assert "No holds or bookings coming up." in str(
             bookings.query_one("#info", Static).render()
@@ -426,7 +433,7 @@ async def test_the_bookings_screen_follows_holds_made_while_it_is_open(
         await pilot.press("x")  # nothing to cancel: nothing happens
         hold(backend, "sam", "2030-03-05 10:00:00")
         await until(lambda: table.row_count == 1, pilot.pause)
-        assert [str(c) for c in table.get_row_at(0)][1:] == ["sam", "held"]
+        assert [str(c) for c in table.get_row_at(0)][1:] == ["Sam", "held"]
         await pilot.press("r")
         await until(lambda: table.row_count == 1, pilot.pause)
         await pilot.press("b")
@@ -507,7 +514,7 @@ async def test_a_booking_in_the_past_shows_as_past_with_who_had_it(
         await until(
             lambda: grid.cell_at(at("2030-03-05 10:15:00")).state is CellState.PAST, pilot.pause
         )
-        assert grid.cell_at(at("2030-03-05 10:15:00")).text == "sam"
+        assert grid.cell_at(at("2030-03-05 10:15:00")).text == "Sam"
         assert grid.cell_at(at("2030-03-05 10:00:00")).text == ""
 
 
@@ -527,7 +534,7 @@ async def test_with_the_server_down_the_week_and_bookings_say_they_could_not_loa
         table = app.screen.query_one(DataTable)
         await until(lambda: table.row_count == 1, pilot.pause)
         backend.stop()
-        await pilot.press("x")
+        await pilot.press("x", "y")
         await until(lambda: bool(toasts.saying("Not cancelled")), pilot.pause)
         await until(lambda: bool(toasts.saying("Could not load:")), pilot.pause)
         await pilot.press("escape", "r")

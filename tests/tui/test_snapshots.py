@@ -19,12 +19,14 @@ import httpx
 import pytest
 from textual.containers import VerticalScroll
 from textual.pilot import Pilot
-from textual.widgets import OptionList
+from textual.widgets import DataTable, OptionList
 
 from shared.timefmt import parse_time
 from tests.tui.harness import BackendThread, app_for, until, window
 from tui.app import SlotbookApp
+from tui.screens.bookings import BookingsScreen
 from tui.screens.client import ClientScreen
+from tui.screens.confirm import ConfirmDialog
 from tui.screens.help import HelpScreen
 from tui.screens.hold import HoldDialog
 from tui.screens.provider import ProviderScreen
@@ -248,3 +250,55 @@ def test_help_scrolled_to_the_legend(
         )
 
     assert snap_compare(app, terminal_size=size, run_before=run_before)
+
+
+def test_provider_week_in_the_light_theme(
+    snap_compare: SnapCompare, backend: BackendThread
+) -> None:
+    """Dr Ada's week as in the first screenshot, in textual-light: every state reads on a light
+    background too, and the cursor (Monday 10:00) is marked."""
+    world = populate(backend)
+    app = app_for(backend, token=world.ada, zone="Europe/Berlin")
+
+    async def run_before(pilot: Pilot[None]) -> None:
+        app.theme = "textual-light"
+        await settle(pilot, app, lambda: week_loaded(app, ProviderScreen))
+
+    assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
+
+
+def test_bookings_asking_before_a_cancel(snap_compare: SnapCompare, backend: BackendThread) -> None:
+    """b, then x on cy's booking: the dialog names the client and the time; y goes ahead, Esc
+    keeps it."""
+    world = populate(backend)
+    app = app_for(backend, token=world.ada, zone="UTC")
+
+    async def run_before(pilot: Pilot[None]) -> None:
+        await settle(pilot, app, lambda: week_loaded(app, ProviderScreen))
+        await pilot.press("b")
+        await settle(
+            pilot,
+            app,
+            lambda: (
+                isinstance(app.screen, BookingsScreen)
+                and app.screen.query_one(DataTable).row_count == 2
+            ),
+        )
+        await pilot.press("down", "x")
+        await settle(pilot, app, lambda: isinstance(app.screen, ConfirmDialog))
+
+    assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
+
+
+def test_client_week_at_sixty_columns(snap_compare: SnapCompare, backend: BackendThread) -> None:
+    """Bob at 60 columns: beside the provider list only some days fit, the caption says which
+    and how to see the rest; day titles are short but whole."""
+    world = populate(backend)
+    app = app_for(backend, token=world.bob, zone="UTC")
+
+    async def run_before(pilot: Pilot[None]) -> None:
+        await settle(pilot, app, lambda: client_ready(app))
+        await pilot.press("l", "j", "j", "j", "j")  # Tuesday 10:00, free
+        await settle(pilot, app, lambda: client_ready(app))
+
+    assert snap_compare(app, terminal_size=(60, 24), run_before=run_before)

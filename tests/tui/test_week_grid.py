@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 from zoneinfo import ZoneInfo
 
+from rich.cells import cell_len
 from textual.app import App, ComposeResult
 from textual.message import Message
 from textual.pilot import Pilot
 
 from shared.timefmt import parse_time
 from shared.weeks import week_layout
-from tui.widgets.week_grid import HEADER_LINES, Cell, CellState, WeekGrid
+from tui.widgets.week_grid import CURSOR_MARK, HEADER_LINES, Cell, CellState, WeekGrid
 
 MONDAY = date(2030, 3, 4)
 SLOT = 900
@@ -39,8 +41,9 @@ class GridApp(App[None]):
 
     def compose(self) -> ComposeResult:
         grid = WeekGrid(LAYOUT, painting=self.painting, today=MONDAY, id="grid")
-        if self.top_hour is not None:
+        if self.top_hour is not None:  # as the screens do: the view and the cursor at that hour
             grid.scroll_to_hour(self.top_hour)
+            grid.place_cursor(MONDAY, self.top_hour)
         yield grid
 
 
@@ -75,10 +78,17 @@ def grid_of(app: App[None]) -> WeekGrid:
 
 def cell_offset(grid: WeekGrid, row: int, day: int) -> tuple[int, int]:
     """Where (row, day) is drawn, relative to the grid: past the label column, below the header."""
-    x = grid._label_width + day * grid._column_width + 1
+    x = grid._label_width + (day - grid.first_day) * grid._column_width + 1
     y = HEADER_LINES + row - grid.scroll_offset.y
     assert 0 < y < grid.size.height, "the cell is on screen"
     return x, y
+
+
+def cursor_line(grid: WeekGrid) -> int:
+    """The line of the grid the cursor's row is drawn on (failing unless it is on screen)."""
+    line = HEADER_LINES + grid.cursor[0] - grid.scroll_offset.y
+    assert HEADER_LINES <= line < grid.size.height, f"the cursor's row is off screen ({line})"
+    return line
 
 
 # --- keys ----------------------------------------------------------------------------------------
@@ -96,12 +106,13 @@ async def test_the_cursor_moves_with_keys_and_stops_at_the_edges() -> None:
         grid.cursor = (2, 5)
         await pilot.press("l", "l")
         assert grid.cursor == (2, 6)
+        page = grid.scrollable_content_region.height - HEADER_LINES - 1  # a screenful, less one
         await pilot.press("pagedown")
-        assert grid.cursor == (18, 6)
+        assert grid.cursor == (2 + page, 6)
         await pilot.press("end", "j")
         assert grid.cursor == (95, 6)
         await pilot.press("pageup")
-        assert grid.cursor == (79, 6)
+        assert grid.cursor == (95 - page, 6)
         await pilot.press("home", "up")
         assert grid.cursor == (0, 6)
         assert grid.cursor_start == at(6, 0)
@@ -223,11 +234,15 @@ async def test_cells_show_their_glyph_and_text_and_the_header_shows_the_days() -
         await pilot.pause()
         assert grid.cell_at(at(0, 0)) == Cell(CellState.OPEN, "open")
         assert grid.cell_at(at(3, 0)).state is CellState.EMPTY
-        header = grid.render_line(0).text
+        assert grid.render_line(0).text.split() == ["March", "2030", "·", "times", "in", "UTC"]
+        header = grid.render_line(1).text
         days = ["Mon", "04", "Tue", "05", "Wed", "06", "Thu", "07", "Fri", "08", "Sat", "09"]
-        assert header.split() == ["UTC", *days, "Sun", "10"]
+        assert header.replace(" Mar", "").split() == [*days, "Sun", "10"]
         first = grid.render_line(HEADER_LINES).text
-        assert first.split() == ["00:00", "○", "open", "●", "+", "new", "·", "·", "·", "·"]
+        # The cursor's cell (Monday 00:00) starts with its mark; a name too long is cut short.
+        assert first.split() == [
+            *("00:00", "▸◦", "open", "◉", "a-very-lo…", "+", "new", "⋅", "⋅", "⋅", "⋅")
+        ]
         assert len(first) == grid.scrollable_content_region.width
         assert grid.render_line(500).text.strip() == "", "below the last row: blank"
 
@@ -237,10 +252,10 @@ async def test_a_narrow_grid_shortens_day_titles() -> None:
     async with app.run_test(size=(50, 20)):
         grid = grid_of(app)
         assert grid._column_width < 7
-        assert grid.render_line(0).text.split()[1:3] == ["Mo4", "Tu5"]
+        assert grid.render_line(1).text.split()[:4] == ["Mo", "04", "Tu", "05"]
     app = GridApp()
     async with app.run_test(size=(130, 20)):
-        assert grid_of(app).render_line(0).text.split()[1:4] == ["Mon", "04", "Mar"]
+        assert grid_of(app).render_line(1).text.split()[:3] == ["Mon", "04", "Mar"]
 
 
 async def test_set_cells_replaces_every_cell() -> None:
@@ -291,11 +306,9 @@ async def test_scroll_to_hour_puts_that_hour_at_the_top() -> None:
         await pilot.pause()
         assert grid.scroll_offset.y == row_of(8)
         assert grid.render_line(HEADER_LINES).text.split()[0] == "08:00"
-        grid.scroll_to_hour(20)
-        assert grid.scroll_offset.y == grid.max_scroll_y, "as far as it goes"
-        grid.scroll_to_hour(1)
-        assert grid.scroll_offset.y == row_of(1)
-        assert grid.render_line(0).text.split()[0] == "UTC", "the header stays put"
+        grid.place_cursor(MONDAY, 23)
+        assert cursor_line(grid) == grid.size.height - 1, "scrolled just enough to show it"
+        assert grid.render_line(0).text.split()[0] == "March", "the header stays put"
 
 
 async def test_place_cursor_finds_the_hour_on_a_day_or_on_the_first_day() -> None:
@@ -405,3 +418,120 @@ async def test_without_painting_a_click_moves_and_a_double_click_activates() -> 
     assert record.activated() == [at(5, 12)]
     assert record.toggled() == []
     assert record.painted() == []
+
+
+# --- the cursor: always seen, always in view --------------------------------------------------
+
+SIZES = [(80, 24), (100, 30), (120, 40)]
+
+
+async def test_after_every_moving_key_the_cursors_row_is_on_screen() -> None:
+    for size in SIZES:
+        app = GridApp(top_hour=8)
+        async with app.run_test(size=size) as pilot:
+            grid = grid_of(app)
+            cursor_line(grid)
+            for key in ["end", "pageup", "pageup", "home", "pagedown", "pagedown", "end", "k"]:
+                await pilot.press(key)
+                cursor_line(grid)
+            for _ in range(40):
+                await pilot.press("j")
+                cursor_line(grid)
+
+
+async def test_at_start_the_view_shows_the_cursor_even_when_it_is_below_the_first_hour() -> None:
+    class LateApp(GridApp):
+        def compose(self) -> ComposeResult:
+            grid = WeekGrid(LAYOUT, painting=True, today=MONDAY, id="grid")
+            grid.scroll_to_hour(8)  # the view starts at 08:00 ...
+            grid.place_cursor(MONDAY, 17)  # ... but it is 17:00 now
+            yield grid
+
+    app = LateApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        grid = grid_of(app)
+        assert grid.cursor == (row_of(17), 0)
+        cursor_line(grid)
+
+
+def drawn_cells(grid: WeekGrid, row: int) -> list[tuple[int, str, Any]]:
+    """(x, text, style) of each day's cell on a row, as drawn."""
+    strip = grid.render_line(HEADER_LINES + row - grid.scroll_offset.y)
+    found: list[tuple[int, str, Any]] = []
+    x = 0
+    for segment in strip:
+        if x >= grid._label_width:
+            found.append((x, segment.text, segment.style))
+        x += cell_len(segment.text)
+    return [f for f in found if f[0] < grid._label_width + grid.visible_days * grid._column_width]
+
+
+async def test_the_cursor_shows_on_every_kind_of_cell_with_a_mark_and_reverse_video() -> None:
+    app = GridApp()
+    async with app.run_test(size=(120, 30)) as pilot:
+        grid = grid_of(app)
+        for state in CellState:
+            grid.set_cells({at(0, 0): Cell(state, "x")} if state is not CellState.MISSING else {})
+            grid.cursor = (0, 0)
+            await pilot.pause()
+            _, text, style = drawn_cells(grid, 0)[0]
+            assert text.startswith(CURSOR_MARK), (state, text)
+            assert style.reverse, state
+            _, other, other_style = drawn_cells(grid, 0)[1]
+            assert not other.startswith(CURSOR_MARK)
+            assert not other_style.reverse
+
+
+async def test_a_range_is_underlined_and_only_the_cursor_is_marked() -> None:
+    app = GridApp()
+    async with app.run_test(size=(120, 30)) as pilot:
+        grid = grid_of(app)
+        grid.set_cells({at(day, 0): Cell(CellState.OPEN, "open") for day in range(3)})
+        grid.cursor = (0, 0)
+        await pilot.press("v", "l", "l")
+        cells = drawn_cells(grid, 0)
+        assert [c[1].startswith(CURSOR_MARK) for c in cells[:4]] == [False, False, True, False]
+        assert [bool(c[2].underline) for c in cells[:4]] == [True, True, True, False]
+        assert [bool(c[2].reverse) for c in cells[:4]] == [False, False, True, False]
+
+
+async def test_every_days_column_starts_at_the_same_place_whatever_its_cells_hold() -> None:
+    app = GridApp()
+    async with app.run_test(size=(120, 30)) as pilot:
+        grid = grid_of(app)
+        wide = ["王小明", "Zoë 🙂", "a-very-long-client-name", "", "Ada", "é", "ＡＢＣ"]
+        grid.set_cells(
+            {
+                at(day, 0, 15 * row): Cell(list(CellState)[(day + row) % 11], wide[day])
+                for day in range(7)
+                for row in range(4)
+            }
+        )
+        await pilot.pause()
+        column = grid._column_width
+        expected = [grid._label_width + day * column for day in range(7)]
+        for row in range(6):
+            cells = drawn_cells(grid, row)
+            assert [c[0] for c in cells] == expected, row
+            assert all(cell_len(c[1]) == column for c in cells), row
+
+
+async def test_a_narrow_grid_shows_fewer_days_and_scrolls_sideways_to_the_cursor() -> None:
+    app = GridApp()
+    async with app.run_test(size=(40, 20)) as pilot:
+        grid = grid_of(app)
+        shown = grid.visible_days
+        assert shown < 7
+        assert grid.first_day == 0
+        titles = grid.render_line(1).text.split()
+        assert titles[:2] == ["Mo", "04"]
+        assert all(t.isdigit() or t.isalpha() for t in titles), "no title is cut short"
+        await pilot.press(*["l"] * 6)
+        assert grid.cursor == (0, 6)
+        assert grid.first_day == 7 - shown
+        assert grid.render_line(1).text.split()[-2:] == ["Su", "10"]
+        x, y = cell_offset(grid, 0, 6)
+        assert grid._cell_under(x, y) == (0, 6)
+        await pilot.press(*["h"] * 6)
+        assert grid.first_day == 0

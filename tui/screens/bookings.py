@@ -13,7 +13,8 @@ from textual.widgets import DataTable, Footer, Static
 from shared.wire import TimeSlot
 from tui.errors import ApiError, Unreachable
 from tui.messages import FeedChanged, FeedReloadNeeded
-from tui.session import Session
+from tui.screens.confirm import ConfirmDialog
+from tui.session import Session, client_label
 from tui.sync import start_of
 from tui.widgets.status_line import StatusLine
 
@@ -59,21 +60,39 @@ class BookingsScreen(Screen[None]):
             return
         self.rows = [s for s in slots if s.status != "AVAILABLE"]
         table = self.query_one(DataTable)
+        keep = table.cursor_row
         table.clear()
         for slot in self.rows:
             table.add_row(
                 self.session.when(start_of(slot)),
-                slot.client_id if isinstance(slot.client_id, str) else "?",
+                client_label(slot),
                 "held" if slot.status == "RESERVED" else "booked",
                 key=slot.time_slot_id,
             )
+        if self.rows:  # the selection stays where it was (on the next row, after a cancel)
+            table.move_cursor(row=min(keep, len(self.rows) - 1))
         info = "No holds or bookings coming up." if not self.rows else "x cancels a booking"
         self.query_one("#info", Static).update(info)
 
     def action_cancel_booking(self) -> None:
         table = self.query_one(DataTable)
-        if self.rows:
-            self.cancel_booking(self.rows[min(table.cursor_row, len(self.rows) - 1)])
+        if not self.rows:
+            return
+        slot = self.rows[min(table.cursor_row, len(self.rows) - 1)]
+        what = "hold" if slot.status == "RESERVED" else "booking"
+        question = (
+            f"Cancel {client_label(slot)}'s {what} on {self.session.when(start_of(slot))}?"
+            " They will be told, and the slot is open again."
+        )
+
+        def answered(going_ahead: bool | None) -> None:
+            if going_ahead:
+                self.cancel_booking(slot)
+
+        self.app.push_screen(
+            ConfirmDialog(f"Cancel this {what}?", question, yes="Cancel it", no="Keep it"),
+            answered,
+        )
 
     @work(group="bookings-write")
     async def cancel_booking(self, slot: TimeSlot) -> None:

@@ -105,7 +105,9 @@ class ClientScreen(WeekScreen):
     async def fetch(self, window: Window) -> list[TimeSlot]:
         assert window.provider_id is not None
         client = self.session.client
-        open_slots = await client.open_slots(window.start, window.end, window.provider_id)
+        open_slots = await client.open_slots(
+            window.start, window.end, window.provider_id, too_soon=True
+        )
         mine = await client.reservations()
         self.mine = {s.time_slot_id: s for s in mine}
         return open_slots + [s for s in mine if window.holds(s.provider_id, start_of(s))]
@@ -114,18 +116,20 @@ class ClientScreen(WeekScreen):
         shown: dict[int, Cell] = {}
         for slot in self.mirror.slots():
             shown[start_of(slot)] = self._cell(slot)
+        now = self.session.now()
         for row in self.week.cells:
             for start in row:
-                if start is not None and start not in shown and not self.session.bookable(start):
-                    shown[start] = Cell(CellState.PAST)  # too soon to book, whatever was there
+                if start is not None and start not in shown and start < now:
+                    shown[start] = Cell(CellState.PAST)
         return shown
 
     def _cell(self, slot: TimeSlot) -> Cell:
         mine = slot.client_id == self.me
         if slot.status == "AVAILABLE":
-            if self.session.bookable(start_of(slot)):
+            start = start_of(slot)
+            if self.session.bookable(start):
                 return Cell(CellState.OPEN, "free")
-            return Cell(CellState.PAST)
+            return Cell(CellState.PAST) if start < self.session.now() else Cell(CellState.TOO_SOON)
         if mine and slot.status == "RESERVED":
             return Cell(CellState.MINE_HELD, "held")
         if mine:
@@ -141,24 +145,42 @@ class ClientScreen(WeekScreen):
         name = provider.name if provider and provider.name else self.provider_id
         slot = self.mirror.at(self.provider_id, start)
         cell = self._cell(slot) if slot else Cell(CellState.EMPTY)
+        if cell.state is CellState.EMPTY and start < self.session.now():
+            cell = Cell(CellState.PAST)
         what = {
             CellState.OPEN: "free: Enter holds it",
+            CellState.TOO_SOON: f"open, but too soon to book: {self.session.notice_text}",
             CellState.MINE_HELD: "held by you: Enter to confirm",
             CellState.MINE_BOOKED: "booked by you",
             CellState.TAKEN: "taken",
-            CellState.PAST: "too soon to book",
+            CellState.PAST: "past",
         }.get(cell.state, "not open")
         self.set_info(f"{name}  ·  {self.session.when(start)}  ·  {what}")
 
     def after_change(self, message: FeedChanged) -> None:
         change = message.change
         if change.client_id == self.me:
-            self.mine.pop(change.time_slot_id, None)
+            was = self.mine.pop(change.time_slot_id, None)
+            if change.kind == "cancelled" and change.time_slot_id not in self.session.own_cancels:
+                self._tell_cancelled(change.provider_id, change.timestamp, was)
         if change.kind in ("created", "deleted", "reserved", "cancelled", "expired"):
             self.refresh_providers_soon()
         under_cursor = self.grid.cursor_start == start_of_change(change)
         if under_cursor and change.kind == "reserved" and change.client_id != self.me:
             self.notify("The slot under your cursor was just taken.", severity="warning")
+
+    def _tell_cancelled(self, provider_id: str, timestamp: str, was: TimeSlot | None) -> None:
+        """Someone else (the provider, or an admin) cancelled a reservation of ours."""
+        provider = self.providers.get(provider_id)
+        name = provider.name if provider and provider.name else provider_id
+        what = "hold" if was is not None and was.status == "RESERVED" else "booking"
+        self.notify(
+            f"Your {what} with {name} on {self.session.when_text(timestamp)} was cancelled"
+            " by the provider. The slot is open again.",
+            title="Cancelled",
+            severity="warning",
+            timeout=30,
+        )
 
     def refresh_providers_soon(self) -> None:
         self.set_timer(0.5, self.load_providers)
@@ -170,7 +192,10 @@ class ClientScreen(WeekScreen):
             return
         slot = self.mirror.at(self.provider_id, message.start)
         if slot is None:
-            self.notify("Nothing to book there: this provider is not open then.")
+            if message.start < self.session.now():
+                self.notify("That time has passed.")
+            else:
+                self.notify("Nothing to book there: this provider is not open then.")
             return
         cell = self._cell(slot)
         if cell.state is CellState.OPEN:
@@ -181,8 +206,14 @@ class ClientScreen(WeekScreen):
             self.notify("You have booked this slot. Cancel it from My reservations (m).")
         elif cell.state is CellState.TAKEN:
             self.notify("That slot was just taken. Pick another (n finds the next free one).")
+        elif cell.state is CellState.TOO_SOON:
+            earliest = self.session.when(self.session.now() + self.session.notice_seconds)
+            self.notify(
+                f"Too soon to book: {self.session.notice_text}. The earliest you can book now"
+                f" is after {earliest} (n finds the next free slot)."
+            )
         else:
-            self.notify("Too soon: bookings need notice. Pick a later slot.")
+            self.notify("That time has passed.")
 
     def _provider_name(self, slot: TimeSlot) -> str:
         provider = self.providers.get(slot.provider_id)
@@ -235,21 +266,25 @@ class ClientScreen(WeekScreen):
             for s in self.mirror.slots()
             if start_of(s) > after and self._cell(s).state is CellState.OPEN
         ]
-        if not candidates:
-            try:
-                found = await self.session.client.open_slots(
-                    max(after + 1, self.week.end),
-                    max(after + 1, self.week.end) + NEXT_SEARCH_DAYS * 86_400,
-                    self.provider_id,
-                )
-            except (ApiError, Unreachable) as error:
-                self.notify(f"Could not search: {error}. {error.advice}", severity="error")
-                return
-            candidates = [start_of(s) for s in found[:1]]
+        wrapped = False
+        try:
+            if not candidates:
+                later = max(after + 1, self.week.end)
+                candidates = await self._first_open(later)
+            if not candidates:  # nothing after the cursor: wrap around to the earliest
+                candidates = await self._first_open(int(self.session.now()))
+                wrapped = bool(candidates)
+        except (ApiError, Unreachable) as error:
+            self.notify(f"Could not search: {error}. {error.advice}", severity="error")
+            return
         if not candidates:
             self.notify(f"No open slot in the next {NEXT_SEARCH_DAYS} days.")
             return
         target = min(candidates)
+        if wrapped:
+            self.notify(
+                f"Nothing free after that: back to the earliest, {self.session.when(target)}."
+            )
         monday = monday_of(self.session.local(target).date())
         if monday != self.monday:
             loading = self.show_week(monday)
@@ -257,6 +292,14 @@ class ClientScreen(WeekScreen):
                 await loading.wait()
         self.grid.move_to(target)
         self.grid.focus()
+
+    async def _first_open(self, after: int) -> list[int]:
+        """The first open slot of this provider from `after`, within NEXT_SEARCH_DAYS."""
+        assert self.provider_id is not None
+        found = await self.session.client.open_slots(
+            after, after + NEXT_SEARCH_DAYS * 86_400, self.provider_id
+        )
+        return [start_of(s) for s in found[:1]]
 
     def action_reservations(self) -> None:
         from tui.screens.reservations import ReservationsScreen

@@ -12,16 +12,17 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Static
 
-from tui.widgets.week_grid import CellState
+from tui.widgets.week_grid import CURSOR_MARK, CellState
 
 LEGEND = [
     (CellState.OPEN, "open: clients can book it"),
+    (CellState.TOO_SOON, "open, but too soon to book (inside the notice period)"),
     (CellState.HELD, "held by a client, lapses unless confirmed"),
     (CellState.BOOKED, "booked"),
     (CellState.MINE_HELD, "held by you (client view)"),
     (CellState.MINE_BOOKED, "booked by you (client view: mine)"),
     (CellState.TAKEN, "taken by someone else"),
-    (CellState.PAST, "past, or too soon to book"),
+    (CellState.PAST, "past"),
     (CellState.PENDING_PAINT, "painted, not saved yet"),
     (CellState.PENDING_ERASE, "to be removed, not saved yet"),
     (CellState.EMPTY, "not open"),
@@ -52,7 +53,7 @@ class HelpScreen(ModalScreen[None]):
             yield Static(
                 Text(
                     "ctrl+p opens the command palette: every action by name.\n"
-                    "Times are shown in your time zone; the grid's corner names it.",
+                    "Times are shown in your time zone; the caption above the days names it.",
                     style="italic",
                 )
             )
@@ -88,6 +89,7 @@ class HelpScreen(ModalScreen[None]):
         table.add_column("Means")
         for state, meaning in LEGEND:
             table.add_row(state.glyph, meaning)
+        table.add_row(CURSOR_MARK, "the cursor (its cell is also drawn in reverse)")
         return table
 
     def action_dismiss(self) -> None:  # type: ignore[override]

@@ -38,6 +38,7 @@ class HoldDialog(ModalScreen[str | None]):
     HoldDialog #when { width: 100%; text-align: center; margin: 1 0; }
     HoldDialog #countdown { width: 100%; text-align: center; text-style: bold; }
     HoldDialog #countdown.lapsed { color: $error; }
+    HoldDialog #why { width: 100%; text-align: center; color: $text-muted; }
     HoldDialog Horizontal { height: auto; align: center middle; margin-top: 1; }
     HoldDialog Button { margin: 0 1; }
     """
@@ -61,6 +62,7 @@ class HoldDialog(ModalScreen[str | None]):
                 id="when",
             )
             yield Static("", id="countdown")
+            yield Static(self.why_shorter(), id="why")
             with Horizontal():
                 yield Button("Confirm (c)", variant="success", id="confirm")
                 yield Button("Release (x)", variant="error", id="release")
@@ -77,6 +79,20 @@ class HoldDialog(ModalScreen[str | None]):
     def on_mount(self) -> None:
         self.tick()
         self.set_interval(1, self.tick)
+
+    def why_shorter(self) -> str:
+        """Why the hold ends before the usual hold time is up, if it does: the slot's notice
+        period begins first."""
+        expires, reserved = self.expires, self.slot.reserved_at
+        if expires is None or not isinstance(reserved, str):
+            return ""
+        usual = self.session.rules.hold_minutes
+        if expires - parse_time(reserved) >= usual * 60 - 1:
+            return ""
+        return (
+            f"Shorter than {usual:g} minutes: {self.session.notice_text}, and this slot's"
+            " notice period begins then. Confirm before it does."
+        )
 
     @property
     def expires(self) -> float | None:
@@ -143,6 +159,7 @@ class HoldDialog(ModalScreen[str | None]):
     async def release(self) -> None:
         self._acting = True
         try:
+            self.session.cancelling(self.slot.time_slot_id)
             await self.session.client.cancel(self.slot.time_slot_id)
         except (ApiError, Unreachable) as error:
             self._acting = False

@@ -46,6 +46,14 @@ class IdentityScreen(ModalScreen[str | None]):
             options.append(Option("  + someone new…", id=NEW))
             yield OptionList(*options, id="identities")
 
+    def on_mount(self) -> None:
+        """Open on the identity in use, so that Enter keeps it and arrows move from it."""
+        keys = [key for key, _ in self.choices]
+        listed = self.query_one("#identities", OptionList)
+        if self.current in keys:
+            listed.highlighted = keys.index(self.current)
+        listed.focus()
+
     @on(OptionList.OptionSelected)
     def chosen(self, event: OptionList.OptionSelected) -> None:
         self.dismiss(event.option.id)

@@ -12,9 +12,10 @@ from shared.wire import TimeSlot
 from tui.draft import Draft, Existing, Refusal
 from tui.errors import ApiError, Unreachable
 from tui.screens.week import WeekScreen
-from tui.session import Session, countdown
+from tui.session import Session, client_label, countdown
 from tui.sync import Window
 from tui.widgets.week_grid import Cell, CellState, WeekGrid
+from tui.words import counted
 
 
 class ProviderScreen(WeekScreen):
@@ -75,12 +76,11 @@ class ProviderScreen(WeekScreen):
         if slot is None:
             return Cell(CellState.PAST) if start < now else None
         if start < now:
-            return Cell(CellState.PAST, slot.client_id if isinstance(slot.client_id, str) else "")
+            return Cell(CellState.PAST, "" if slot.status == "AVAILABLE" else client_label(slot))
         if slot.status == "AVAILABLE":
             return Cell(CellState.OPEN, "open")
-        who = slot.client_id if isinstance(slot.client_id, str) else "?"
         state = CellState.HELD if slot.status == "RESERVED" else CellState.BOOKED
-        return Cell(state, who)
+        return Cell(state, client_label(slot))
 
     def describe_cursor(self) -> None:
         start = self.grid.cursor_start
@@ -104,7 +104,7 @@ class ProviderScreen(WeekScreen):
         self._refresh_status()
 
     def _who_holds(self, slot: TimeSlot) -> str:
-        who = slot.client_id if isinstance(slot.client_id, str) else "a client"
+        who = client_label(slot)
         if slot.status == "CONFIRMED":
             return f"booked by {who}"
         left = ""
@@ -198,9 +198,10 @@ class ProviderScreen(WeekScreen):
                 severity="error",
             )
         else:
-            message = f"Opened {opened} slots, removed {removed}."
+            message = f"Opened {counted(opened, 'slot')}, removed {removed}."
             if kept:
-                message += f" Kept {len(kept)} that were just held or booked."
+                were = "was" if len(kept) == 1 else "were"
+                message += f" Kept {len(kept)} that {were} just held or booked."
             self.notify(message, title="Saved")
             self.draft.clear()
         finally:

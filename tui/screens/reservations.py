@@ -15,6 +15,7 @@ from shared.timefmt import parse_time
 from shared.wire import Provider, TimeSlot
 from tui.errors import ApiError, Gone, Unreachable
 from tui.messages import FeedChanged, FeedReloadNeeded
+from tui.screens.confirm import ConfirmDialog
 from tui.session import Session, countdown
 from tui.sync import start_of
 from tui.widgets.status_line import StatusLine
@@ -119,11 +120,27 @@ class ReservationsScreen(Screen[None]):
 
     def action_cancel_it(self) -> None:
         slot = self._chosen()
-        if slot is not None:
-            self.cancel_it(slot)
+        if slot is None:
+            return
+        what = "hold" if slot.status == "RESERVED" else "booking"
+        provider = self.providers.get(slot.provider_id)
+        name = provider.name if provider and provider.name else slot.provider_id
+        question = f"Cancel your {what} with {name} on {self.session.when(start_of(slot))}?"
+        if slot.status == "CONFIRMED":
+            question += " The slot goes back to being free for anyone."
+
+        def answered(going_ahead: bool | None) -> None:
+            if going_ahead:
+                self.cancel_it(slot)
+
+        self.app.push_screen(
+            ConfirmDialog(f"Cancel this {what}?", question, yes="Cancel it", no="Keep it"),
+            answered,
+        )
 
     @work(group="reservations-write")
     async def cancel_it(self, slot: TimeSlot) -> None:
+        self.session.cancelling(slot.time_slot_id)
         try:
             await self.session.client.cancel(slot.time_slot_id)
         except (ApiError, Unreachable) as error:

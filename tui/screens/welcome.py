@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import ClassVar
 
 from textual import on
@@ -11,13 +12,36 @@ from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widgets import Button, Input, Label, RadioButton, RadioSet, Static
 
+from shared.patterns import TEXT_PATTERN
 
-class WelcomeScreen(Screen[tuple[str, str]]):
-    """Answers (role, name)."""
+
+class RoleChoice(RadioSet):
+    """Client or provider: arrows choose, Enter (or Space) takes the one chosen and moves on to
+    the name, so that nobody becomes a client by typing their name and Enter at once."""
+
+    def action_toggle_button(self) -> None:
+        super().action_toggle_button()
+        self.screen.focus_next()
+
+
+class WelcomeScreen(Screen[tuple[str, str] | None]):
+    """Answers (role, name); or None, when it may be left (Esc) and is."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+q", "app.quit", "Quit", id="welcome.quit"),
+        Binding("escape", "leave", "Back", id="welcome.back"),
     ]
+
+    def __init__(self, *, can_leave: bool = False) -> None:
+        super().__init__()
+        self.can_leave = can_leave
+        """Esc goes back (when switching identity); at the first start there is nowhere to go."""
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        return self.can_leave if action == "leave" else True
+
+    def action_leave(self) -> None:
+        self.dismiss(None)
 
     DEFAULT_CSS = """
     WelcomeScreen { align: center middle; }
@@ -25,7 +49,8 @@ class WelcomeScreen(Screen[tuple[str, str]]):
         width: 64; max-width: 100%; height: auto; border: thick $accent; padding: 1 2;
     }
     WelcomeScreen #title { text-style: bold; margin-bottom: 1; }
-    WelcomeScreen RadioSet { width: 100%; margin-bottom: 1; }
+    WelcomeScreen RadioSet { width: 100%; }
+    WelcomeScreen #hint { color: $text-muted; margin-bottom: 1; }
     WelcomeScreen Input { margin-bottom: 1; }
     WelcomeScreen #problem { color: $error; height: auto; }
     """
@@ -37,23 +62,27 @@ class WelcomeScreen(Screen[tuple[str, str]]):
                 "Providers say when clients can see them; clients book a 15-minute slot."
                 " Which are you?"
             )
-            with RadioSet(id="role"):
+            with RoleChoice(id="role"):
                 yield RadioButton("A client: I book appointments", value=True, id="client")
                 yield RadioButton("A provider: clients book me", id="provider")
+            yield Static("↑ ↓ choose, Enter takes it", id="hint")
             yield Label("Your name, as others will see it")
             yield Input(placeholder="e.g. Grace Hopper", id="name", max_length=100)
             yield Static("", id="problem")
             yield Button("Start", variant="primary", id="start")
 
     def on_mount(self) -> None:
-        self.query_one("#name", Input).focus()
+        self.query_one("#role", RadioSet).focus()
 
     @on(Input.Submitted, "#name")
     @on(Button.Pressed, "#start")
     def start(self) -> None:
         name = self.query_one("#name", Input).value.strip()
-        if not name:
-            self.query_one("#problem", Static).update("Please give a name.")
+        problem = "" if name else "Please give a name."
+        if name and not re.match(TEXT_PATTERN, name):
+            problem = "A name cannot hold control, invisible or direction-changing characters."
+        if problem:
+            self.query_one("#problem", Static).update(problem)
             self.query_one("#name", Input).focus()
             return
         pressed = self.query_one("#role", RadioSet).pressed_button

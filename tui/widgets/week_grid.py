@@ -11,6 +11,7 @@ from datetime import date
 from enum import Enum
 from typing import ClassVar
 
+from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
 from rich.style import Style
 from textual import events
@@ -25,15 +26,17 @@ from shared.weeks import WeekLayout
 
 
 class CellState(Enum):
-    """What a cell shows. Each state has a glyph, so the grid reads without colour."""
+    """What a cell shows. Each state has a glyph, so the grid reads without colour. The glyphs are
+    all narrow in every terminal (none of Unicode's "ambiguous width"), so columns line up."""
 
-    EMPTY = ("·", "empty")
-    OPEN = ("○", "open")
-    HELD = ("◐", "held")
-    BOOKED = ("●", "booked")
-    TAKEN = ("×", "taken")
-    MINE_HELD = ("◐", "mine-held")
-    MINE_BOOKED = ("●", "mine-booked")
+    EMPTY = ("⋅", "empty")
+    OPEN = ("◦", "open")
+    TOO_SOON = ("◌", "too-soon")
+    HELD = ("◍", "held")
+    BOOKED = ("◉", "booked")
+    TAKEN = ("⊘", "taken")
+    MINE_HELD = ("◍", "mine-held")
+    MINE_BOOKED = ("◉", "mine-booked")
     PAST = ("╌", "past")
     PENDING_PAINT = ("+", "pending-paint")
     PENDING_ERASE = ("−", "pending-erase")
@@ -56,7 +59,14 @@ class Cell:
 
 BLANK = Cell(CellState.EMPTY)
 MISSING = Cell(CellState.MISSING)
-HEADER_LINES = 1
+HEADER_LINES = 2
+"""The caption (month, year and zone) and the day titles, which stay put while rows scroll."""
+MIN_COLUMN = 6
+"""The narrowest a day's column gets ("Tu 05" and a space); with less room, fewer days show and
+the grid scrolls sideways."""
+MAX_COLUMN = 24
+CURSOR_MARK = "▸"
+"""Drawn at the start of the cursor's cell, so that it shows without colour too."""
 
 
 class WeekGrid(ScrollView, can_focus=True):
@@ -81,8 +91,8 @@ class WeekGrid(ScrollView, can_focus=True):
         Binding("down,j", "move(1, 0)", "Down", show=False, id="grid.down"),
         Binding("left,h", "move(0, -1)", "Left", show=False, id="grid.left"),
         Binding("right,l", "move(0, 1)", "Right", show=False, id="grid.right"),
-        Binding("pageup", "move(-16, 0)", "Page up", show=False, id="grid.page_up"),
-        Binding("pagedown", "move(16, 0)", "Page down", show=False, id="grid.page_down"),
+        Binding("pageup", "page(-1)", "Page up", show=False, id="grid.page_up"),
+        Binding("pagedown", "page(1)", "Page down", show=False, id="grid.page_down"),
         Binding("home", "edge(-1)", "First row", show=False, id="grid.home"),
         Binding("end", "edge(1)", "Last row", show=False, id="grid.end"),
         Binding("space", "toggle_cells", "Toggle", id="grid.toggle"),
@@ -93,6 +103,7 @@ class WeekGrid(ScrollView, can_focus=True):
     ]
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {
+        "week-grid--caption",
         "week-grid--header",
         "week-grid--today",
         "week-grid--label",
@@ -101,6 +112,10 @@ class WeekGrid(ScrollView, can_focus=True):
         *(state.component for state in CellState),
     }
 
+    # Each state pairs a theme's text colour with its own muted background (`$text-success` on
+    # `$success-muted`...), which themes make to be read together; the app's minimum-contrast
+    # filter (tui/legibility.py) covers any theme that falls short. The cursor reverses its cell
+    # and marks it with ▸; a range is underlined: both show without colour.
     DEFAULT_CSS = """
     WeekGrid {
         height: 1fr;
@@ -108,31 +123,37 @@ class WeekGrid(ScrollView, can_focus=True):
         overflow-x: hidden;
         scrollbar-gutter: stable;
     }
+    WeekGrid > .week-grid--caption { color: $text-muted; background: $panel; }
     WeekGrid > .week-grid--header { text-style: bold; color: $text; background: $panel; }
-    WeekGrid > .week-grid--today { text-style: bold reverse; color: $accent; background: $panel; }
+    WeekGrid > .week-grid--today {
+        text-style: bold; color: $text-accent; background: $accent-muted;
+    }
     WeekGrid > .week-grid--label { color: $text-muted; }
-    WeekGrid > .week-grid--empty { color: $text-disabled; }
-    WeekGrid > .week-grid--open { color: $success; background: $success 15%; }
-    WeekGrid > .week-grid--held { color: $warning; background: $warning 20%; }
-    WeekGrid > .week-grid--booked { color: $error; background: $error 20%; text-style: bold; }
-    WeekGrid > .week-grid--taken { color: $text-disabled; }
+    WeekGrid > .week-grid--empty { color: $text-muted; }
+    WeekGrid > .week-grid--open { color: $text-success; background: $success-muted; }
+    WeekGrid > .week-grid--too-soon { color: $text-muted; text-style: italic; }
+    WeekGrid > .week-grid--held { color: $text-warning; background: $warning-muted; }
+    WeekGrid > .week-grid--booked {
+        color: $text-error; background: $error-muted; text-style: bold;
+    }
+    WeekGrid > .week-grid--taken { color: $text-muted; }
     WeekGrid > .week-grid--mine-held {
-        color: $warning; background: $warning 30%; text-style: bold;
+        color: $text-warning; background: $warning-muted; text-style: bold;
     }
     WeekGrid > .week-grid--mine-booked {
-        color: $primary; background: $primary 30%; text-style: bold;
+        color: $text-primary; background: $primary-muted; text-style: bold;
     }
-    WeekGrid > .week-grid--past { color: $text-disabled; }
+    WeekGrid > .week-grid--past { color: $text-muted; }
     WeekGrid > .week-grid--pending-paint {
-        color: $success; text-style: bold; background: $success 35%;
+        color: $text-accent; background: $accent-muted; text-style: bold;
     }
     WeekGrid > .week-grid--pending-erase {
-        color: $error; text-style: bold strike; background: $error 15%;
+        color: $text-error; background: $error-muted; text-style: bold strike;
     }
     WeekGrid > .week-grid--missing { background: $background; }
-    WeekGrid > .week-grid--selection { background: $accent 40%; }
+    WeekGrid > .week-grid--selection { background: $accent-muted; text-style: underline; }
     WeekGrid > .week-grid--cursor { text-style: reverse bold; }
-    WeekGrid:blur > .week-grid--cursor { text-style: underline; }
+    WeekGrid:blur > .week-grid--cursor { text-style: underline bold; }
     """
 
     cursor: reactive[tuple[int, int]] = reactive((0, 0), always_update=True)
@@ -191,6 +212,9 @@ class WeekGrid(ScrollView, can_focus=True):
         self._drag: tuple[tuple[int, int], bool] | None = None
         self._drag_end: tuple[int, int] | None = None
         self._top_hour: int | None = None
+        self._first_day = 0
+        """The leftmost day shown, when the grid is too narrow for all seven."""
+        self._styles: dict[str, Style] = {}
         self.edits_posted = 0
         """Edit messages posted so far: a screen that has handled fewer has some in flight."""
         self._set_virtual_size()
@@ -246,6 +270,8 @@ class WeekGrid(ScrollView, can_focus=True):
             self._scroll_to_top_hour()
 
     def _scroll_to_top_hour(self) -> None:
+        """Show the chosen hour at the top, unless that would hide the cursor: then the cursor's
+        row comes into view instead (start-up at 16:00 with the view from 08:00, say)."""
         if self._top_hour is None:
             return
         for index, row in enumerate(self._week.rows):
@@ -253,6 +279,7 @@ class WeekGrid(ScrollView, can_focus=True):
                 self.scroll_to(y=index, animate=False, force=True, immediate=True)
                 break
         self._top_hour = None
+        self._scroll_cursor_into_view()
 
     @property
     def selection(self) -> list[int]:
@@ -272,27 +299,51 @@ class WeekGrid(ScrollView, can_focus=True):
 
     def on_resize(self, event: events.Resize) -> None:
         self._set_virtual_size()
+        self._keep_cursor_day_shown()
         self._scroll_to_top_hour()
+        self._scroll_cursor_into_view()
 
     @property
     def _label_width(self) -> int:
-        return max(6, max((len(r.label) for r in self._week.rows), default=5) + 1)
+        """The time column: a space either side of the longest label."""
+        return max((cell_len(r.label) for r in self._week.rows), default=5) + 2
+
+    @property
+    def visible_days(self) -> int:
+        """How many days fit side by side, at least MIN_COLUMN each (at most the week's)."""
+        usable = self.scrollable_content_region.width - self._label_width
+        return max(1, min(len(self._week.days), usable // MIN_COLUMN))
+
+    @property
+    def first_day(self) -> int:
+        """The index of the leftmost day shown."""
+        return max(0, min(self._first_day, len(self._week.days) - self.visible_days))
 
     @property
     def _column_width(self) -> int:
         usable = self.scrollable_content_region.width - self._label_width
-        return max(4, usable // max(1, len(self._week.days)))
+        return max(MIN_COLUMN, usable // self.visible_days)
+
+    def _keep_cursor_day_shown(self) -> None:
+        """Scroll sideways, a day at a time, so that the cursor's day is among those shown."""
+        first, shown, day = self.first_day, self.visible_days, self.cursor[1]
+        if day < first:
+            first = day
+        elif day >= first + shown:
+            first = day - shown + 1
+        if first != self._first_day:
+            self._first_day = first
+            self.refresh()
 
     def _cell_under(self, x: int, y: int) -> tuple[int, int] | None:
-        if y < HEADER_LINES:
+        if y < HEADER_LINES or x < self._label_width:
             return None
         row = y - HEADER_LINES + self.scroll_offset.y
-        column = (x + self.scroll_offset.x - self._label_width) // self._column_width
-        if x < self._label_width or not 0 <= row < len(self._week.rows):
+        column = (x - self._label_width) // self._column_width
+        if not 0 <= row < len(self._week.rows) or not 0 <= column < self.visible_days:
             return None
-        if not 0 <= column < len(self._week.days):
-            return None
-        return row, column
+        day = self.first_day + column
+        return (row, day) if day < len(self._week.days) else None
 
     def _starts_between(self, a: tuple[int, int], b: tuple[int, int]) -> list[int]:
         rows = range(min(a[0], b[0]), max(a[0], b[0]) + 1)
@@ -304,6 +355,8 @@ class WeekGrid(ScrollView, can_focus=True):
 
     def render_line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width
+        if y == 0:
+            return self._caption_line(width)
         if y < HEADER_LINES:
             return self._header_line(width)
         row = y - HEADER_LINES + self.scroll_offset.y
@@ -311,18 +364,59 @@ class WeekGrid(ScrollView, can_focus=True):
             return Strip.blank(width, self.rich_style)
         return self._row_line(row, width)
 
+    def notify_style_update(self) -> None:
+        self._styles.clear()  # the theme or the CSS changed: resolve the colours again
+        super().notify_style_update()
+
     def _style(self, component: str) -> Style:
-        return self.get_component_rich_style(component, partial=True)
+        """A cell state's whole style, its translucent and automatic colours resolved against
+        the grid's background (as the terminal will show them)."""
+        style = self._styles.get(component)
+        if style is None:
+            style = self._styles[component] = self.get_component_rich_style(component)
+        return style
+
+    def _mark(self, component: str) -> Style:
+        """What the cursor or a range adds to a cell: attributes (and the range's background),
+        never the cell's text colour."""
+        key = f"{component}:partial"
+        style = self._styles.get(key)
+        if style is None:
+            style = self._styles[key] = self.get_component_rich_style(component, partial=True)
+        return style
+
+    def caption(self) -> str:
+        """The line above the days: the month and year, the zone (never cut: a shorter form is
+        chosen where the long one does not fit), and which days show when not all do."""
+        week, width = self._week, self.scrollable_content_region.width
+        shown, first, days = self.visible_days, self.first_day, len(self._week.days)
+        hints = [""]
+        if shown < days:
+            span = f"{first + 1}-{first + shown}"
+            hints = [f"  ·  days {span} of {days}, ← → for the rest", f" · days {span} of {days}"]
+        forms = [
+            f" {week.month_label()}  ·  times in {week.zone_caption}",
+            f" {week.month_label()} · {week.zone_caption}",
+            f" {week.month_label(short=True)} · {week.zone_caption}",
+            f" {week.month_label(short=True)} · {week.zone_abbreviation}",
+            f" {week.zone_abbreviation}",
+        ]
+        for text in [form + hint for form in forms for hint in hints] + forms:
+            if cell_len(text) <= width:
+                return text
+        return forms[-1]
+
+    def _caption_line(self, width: int) -> Strip:
+        style = self.rich_style + self._style("week-grid--caption")
+        return Strip([Segment(self.caption(), style)]).crop_extend(0, width, style)
 
     def _header_line(self, width: int) -> Strip:
         base = self.rich_style + self._style("week-grid--header")
-        label = self._fit(self._week.zone_label, self._label_width)
-        segments = [Segment(label, base)]
-        column = self._column_width
-        for day in self._week.days:
-            text = _day_title(day, column)
-            style = base + self._style("week-grid--today") if day == self.today else base
-            segments.append(Segment(self._fit(text, column, center=True), style))
+        segments = [Segment(" " * self._label_width, base)]
+        column, first = self._column_width, self.first_day
+        for day in self._week.days[first : first + self.visible_days]:
+            style = self.rich_style + self._style("week-grid--today") if day == self.today else base
+            segments.append(Segment(self._fit(_day_title(day, column), column, center=True), style))
         return Strip(segments).crop_extend(0, width, base)
 
     def _row_line(self, row: int, width: int) -> Strip:
@@ -331,26 +425,32 @@ class WeekGrid(ScrollView, can_focus=True):
         segments = [
             Segment(self._fit(label, self._label_width), base + self._style("week-grid--label"))
         ]
-        column = self._column_width
+        column, first = self._column_width, self.first_day
         selected = set(self.selection) if (self._anchor or self._drag) else set()
-        for day, start in enumerate(self._week.cells[row]):
+        cells = self._week.cells[row]
+        for day in range(first, min(len(cells), first + self.visible_days)):
+            start = cells[day]
             cell = MISSING if start is None else self._cells.get(start, BLANK)
             style = base + self._style(cell.state.component)
             if start is not None and start in selected:
-                style += self._style("week-grid--selection")
+                style += self._mark("week-grid--selection")
+            text = _cell_text(cell, column - 1)
+            lead = " "
             if (row, day) == self.cursor and self._drag is None:
-                style += self._style("week-grid--cursor")
-            text = f"{cell.state.glyph} {cell.text}" if cell.text else cell.state.glyph
-            if len(text) > column - 1:  # too narrow for the words: the glyph says it
-                text = cell.state.glyph
-            segments.append(Segment(self._fit(text, column), style))
+                style += self._mark("week-grid--cursor")
+                lead = CURSOR_MARK
+            segments.append(Segment(lead + set_cell_size(text, column - 1), style))
         return Strip(segments).crop_extend(0, width, base)
 
     @staticmethod
     def _fit(text: str, width: int, *, center: bool = False) -> str:
-        if len(text) > width - 1:
-            text = text[: max(0, width - 1)]
-        return (text.center(width) if center else (" " + text).ljust(width))[:width]
+        """Text in exactly `width` terminal cells (wide characters count twice), cut or padded."""
+        if cell_len(text) > width - 1:
+            text = set_cell_size(text, max(0, width - 1))
+        if center:
+            room = width - cell_len(text)
+            return " " * (room // 2) + text + " " * (room - room // 2)
+        return set_cell_size(" " + text, width)
 
     def _refresh_starts(self, starts: set[int]) -> None:
         rows = {found[0] for s in starts if (found := self._week.find(s)) is not None}
@@ -386,15 +486,21 @@ class WeekGrid(ScrollView, can_focus=True):
             self.refresh()
         else:
             self._refresh_rows(old[0], new[0])
+        self._keep_cursor_day_shown()
         self._scroll_cursor_into_view()
         self.post_message(self.CursorMoved(self, self.cursor_start))
 
     def _scroll_cursor_into_view(self) -> None:
-        row, day = self.cursor
-        x = self._label_width + day * self._column_width
-        region = Region(x, row, self._column_width, 1)
+        """Scroll the fewest rows that bring the cursor's row below the fixed header lines."""
+        if not self.size.height:
+            return
+        region = Region(0, self.cursor[0] + HEADER_LINES, 1, 1)
         self.scroll_to_region(
-            region, animate=False, spacing=Spacing(HEADER_LINES, 0, 0, 0), force=True
+            region,
+            animate=False,
+            spacing=Spacing(HEADER_LINES, 0, 0, 0),
+            force=True,
+            immediate=True,
         )
 
     def refresh_line(self, y: int) -> None:
@@ -409,6 +515,11 @@ class WeekGrid(ScrollView, can_focus=True):
         row = max(0, min(len(self._week.rows) - 1, row + rows))
         day = max(0, min(len(self._week.days) - 1, day + days))
         self.cursor = (row, day)
+
+    def action_page(self, direction: int) -> None:
+        """A screenful of rows up or down (one row of it stays in view)."""
+        rows = max(1, self.scrollable_content_region.height - HEADER_LINES - 1)
+        self.action_move(direction * rows, 0)
 
     def action_edge(self, direction: int) -> None:
         self.cursor = (0 if direction < 0 else len(self._week.rows) - 1, self.cursor[1])
@@ -501,9 +612,25 @@ class WeekGrid(ScrollView, can_focus=True):
             self.action_activate()
 
 
+def _cell_text(cell: Cell, width: int) -> str:
+    """The glyph and the words, as much of them as fits (a name cut short ends in …); the glyph
+    alone where not even three letters would."""
+    glyph = cell.state.glyph
+    if not cell.text:
+        return glyph
+    text = f"{glyph} {cell.text}"
+    if cell_len(text) <= width:
+        return text
+    room = width - 2
+    if room < 3:
+        return glyph
+    return f"{glyph} {set_cell_size(cell.text, room - 1).rstrip()}…"
+
+
 def _day_title(day: date, width: int) -> str:
-    if width >= 14:
+    """The day's title as wide as the column allows; the date's digits are never cut."""
+    if width >= 12:
         return day.strftime("%a %d %b")
     if width >= 7:
         return day.strftime("%a %d")
-    return day.strftime("%a")[:2] + str(day.day)
+    return day.strftime("%a")[:2] + day.strftime(" %d")

@@ -1,0 +1,176 @@
+"""Every character on every screen and dialog, in every theme the app offers, is legible: 4.5:1
+for letters and digits, 3:1 for any other glyph (WCAG AA), measured on what the compositor sends
+to the terminal (tests/tui/contrast.py).
+
+Each test drives the real app against a real server to a screen, then shows that screen in each
+theme in turn and measures every cell; a failure names the theme, the screen, the cell, its
+colours and the line it stands in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from textual.pilot import Pilot
+from textual.widgets import DataTable
+
+from backend.clock import ManualClock
+from tests.tui.contrast import Finding, illegible
+from tests.tui.harness import BackendThread, app_for, until
+from tests.tui.test_snapshots import client_ready, populate, week_loaded
+from tui.app import SlotbookApp
+from tui.screens.bookings import BookingsScreen
+from tui.screens.confirm import ConfirmDialog
+from tui.screens.help import HelpScreen
+from tui.screens.hold import HoldDialog
+from tui.screens.identity import IdentityScreen
+from tui.screens.provider import ProviderScreen
+from tui.screens.reservations import ReservationsScreen
+from tui.screens.welcome import WelcomeScreen
+from tui.themes import offered_themes
+
+SIZE = (100, 30)
+
+
+class Survey:
+    """What was measured, and what fell short, across screens and themes."""
+
+    def __init__(self, app: SlotbookApp, pilot: Pilot[None]) -> None:
+        self.app = app
+        self.pilot = pilot
+        self.screens: list[str] = []
+        self.failures: list[str] = []
+
+    async def measure(self, screen: str) -> None:
+        """The screen as it stands, in every offered theme."""
+        self.screens.append(screen)
+        for theme in offered_themes():
+            self.app.theme = theme
+            await self.pilot.pause()
+            found: list[Finding] = illegible(self.app)
+            self.failures += [f"{theme}, {screen}: {finding}" for finding in found[:3]]
+        self.app.theme = "textual-dark"
+        await self.pilot.pause()
+
+    def check(self, *expected: str) -> None:
+        assert self.screens == list(expected)
+        assert not self.failures, "\n".join(self.failures[:40])
+
+
+async def settled(pilot: Pilot[None], ready: Callable[[], bool]) -> None:
+    await until(ready, lambda: pilot.pause(0.01))
+    await pilot.pause(0.05)
+
+
+async def survey(
+    backend: BackendThread,
+    token: str | None,
+    walk: Callable[[Survey], Awaitable[None]],
+    *,
+    admin_token: str | None = None,
+    identities: Path | None = None,
+) -> Survey:
+    app = app_for(
+        backend, token=token, zone="Europe/Berlin", admin_token=admin_token, identities=identities
+    )
+    async with app.run_test(size=SIZE) as pilot:
+        done = Survey(app, pilot)
+        await walk(done)
+    return done
+
+
+async def test_the_providers_screens_read_well_in_every_theme(backend: BackendThread) -> None:
+    world = populate(backend)
+
+    async def walk(s: Survey) -> None:
+        app, pilot = s.app, s.pilot
+        await settled(pilot, lambda: app.feed_state == "live" and week_loaded(app, ProviderScreen))
+        await pilot.press("l", "l", "l", "v", "j", "j", "space")  # a painted range, unsaved
+        app.notify("Opened 4 slots, removed 0.", title="Saved")  # a toast, as saving shows
+        await s.measure("the provider's week with a toast")
+        app.clear_notifications()
+        await pilot.press("question_mark")
+        await settled(pilot, lambda: isinstance(app.screen, HelpScreen))
+        await s.measure("help")
+        await pilot.press("escape", "b")
+        await settled(
+            pilot,
+            lambda: (
+                isinstance(app.screen, BookingsScreen)
+                and app.screen.query_one(DataTable).row_count == 2
+            ),
+        )
+        await s.measure("bookings")
+        await pilot.press("down", "x")
+        await settled(pilot, lambda: isinstance(app.screen, ConfirmDialog))
+        await s.measure("asking before a cancel")
+        await pilot.press("escape", "escape")
+        await settled(pilot, lambda: isinstance(app.screen, ProviderScreen))
+        await pilot.press("ctrl+p")
+        await pilot.pause(0.3)
+        await s.measure("the command palette")
+
+    done = await survey(backend, world.ada, walk)
+    done.check(
+        "the provider's week with a toast",
+        "help",
+        "bookings",
+        "asking before a cancel",
+        "the command palette",
+    )
+
+
+async def test_the_clients_screens_read_well_in_every_theme(backend: BackendThread) -> None:
+    world = populate(backend)
+
+    async def walk(s: Survey) -> None:
+        app, pilot = s.app, s.pilot
+        await settled(pilot, lambda: app.feed_state == "live" and client_ready(app))
+        await pilot.press("l", "j", "j", "j", "j")
+        await s.measure("the client's week")
+        await pilot.press("enter")
+        await settled(pilot, lambda: isinstance(app.screen, HoldDialog))
+        await s.measure("the hold dialog")
+        await pilot.press("escape", "m")
+        await settled(
+            pilot,
+            lambda: (
+                isinstance(app.screen, ReservationsScreen)
+                and app.screen.query_one(DataTable).row_count == 2
+            ),
+        )
+        await s.measure("my reservations")
+        await pilot.press("x")
+        await settled(pilot, lambda: isinstance(app.screen, ConfirmDialog))
+        await s.measure("asking before a cancel")
+
+    done = await survey(backend, world.bob, walk)
+    done.check("the client's week", "the hold dialog", "my reservations", "asking before a cancel")
+
+
+async def test_the_first_start_and_switching_identity_read_well_in_every_theme(
+    backend: BackendThread, tmp_path: Path, frozen: ManualClock
+) -> None:
+    admin = backend.issue("admin", None, "Root")
+
+    async def walk(s: Survey) -> None:
+        app, pilot = s.app, s.pilot
+        await settled(pilot, lambda: isinstance(app.screen, WelcomeScreen))
+        await s.measure("welcome")
+        await pilot.press("enter", *"Grace Hopper", "enter")
+        await settled(pilot, lambda: app.feed_state == "live" and client_ready_or_empty(app))
+        app.switch_identity()
+        await settled(pilot, lambda: isinstance(app.screen, IdentityScreen))
+        await s.measure("switch identity")
+
+    done = await survey(
+        backend, None, walk, admin_token=admin, identities=tmp_path / "identities.json"
+    )
+    done.check("welcome", "switch identity")
+
+
+def client_ready_or_empty(app: SlotbookApp) -> bool:
+    from tui.screens.client import ClientScreen
+
+    return isinstance(app.screen, ClientScreen)

@@ -1,0 +1,13 @@
+"""Counts in words, so that one slot is never "1 slots"."""
+
+from __future__ import annotations
+
+
+def counted(count: int, noun: str, plural: str | None = None) -> str:
+    """'1 slot', '3 slots', '0 slots'; `plural` where adding an s will not do."""
+    return f"{count} {noun if count == 1 else plural or noun + 's'}"
+
+
+def hours(value: float) -> str:
+    """'24 hours', '1 hour', '0.5 hours'."""
+    return f"{value:g} hour" + ("" if value == 1 else "s")
