@@ -23,8 +23,8 @@ run: setup  ## the terminal app on its own embedded server; sample data on first
 serve: setup  ## the server with tokens required (see the README for making them)
 	$(PY) -m backend serve --host $(HOST) --port $(PORT) --db $(DB)
 
-test: setup
-	$(PY) -m pytest --cov --cov-report= $(PYTEST_ARGS)
+test: setup  ## in parallel, one worker per core (PYTEST_ARGS="-n 0" runs it in one process)
+	$(PY) -m pytest -n auto --dist worksteal --cov --cov-report= $(PYTEST_ARGS)
 	@echo "Coverage of the server and the wire contract (at least 95%):"
 	$(PY) -m coverage report --include='backend/*,shared/*' --fail-under=95
 	@echo "Coverage of the terminal app (at least 90%):"

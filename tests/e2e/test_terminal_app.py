@@ -24,6 +24,10 @@ import pytest
 
 from shared.timefmt import format_time
 from tests.e2e.server_process import ServerProcess
+from tests.tui.contrast import terminal_cells
+
+WHITE, BLACK = (255, 255, 255), (0, 0, 0)
+"""The terminal's own colours, for a character drawn in them (the app sets its own everywhere)."""
 
 WIDTH, HEIGHT = 100, 30
 STEP_TIMEOUT = 20.0
@@ -106,6 +110,10 @@ class Terminal:
 
     def screen(self) -> str:
         return self.tmux("capture-pane", "-p", "-t", self.session, check=False).stdout
+
+    def coloured_screen(self) -> str:
+        """The screen with the colours the terminal draws it in (SGR codes)."""
+        return self.tmux("capture-pane", "-p", "-e", "-t", self.session, check=False).stdout
 
     def send(self, *keys: str) -> None:
         self.tmux("send-keys", "-t", self.session, *keys)
@@ -217,6 +225,15 @@ def test_a_client_books_the_next_open_slot_with_the_slotbook_command(
             # the slot drawn as the client's own booking.
             booked = terminal.wait_for("Booked", f"{when} with Dr Ada Lovelace", "◉ mine")
             assert "Held for you" not in booked
+            # Read from the terminal itself: every character legible (WCAG AA).
+            drawn = terminal_cells(terminal.coloured_screen(), WHITE, BLACK)
+            assert len(drawn) > 500
+            faint = [
+                f"{c.char!r} at {c.x},{c.y}: {c.ratio:.2f}:1"
+                for c, _ in drawn
+                if c.ratio < c.needed
+            ]
+            assert faint == []
 
             with httpx.Client(
                 base_url=server.url, headers={"Authorization": f"Bearer {client}"}, timeout=30

@@ -11,9 +11,11 @@ tui/legibility.py, so that a mistake in either shows up against the other.
 from __future__ import annotations
 
 import io
+import re
 from dataclasses import dataclass
 from typing import Any
 
+from rich.cells import cell_len
 from rich.color import Color as RichColor
 from rich.console import Console
 from rich.segment import Segment
@@ -143,3 +145,63 @@ def illegible(app: App[Any]) -> list[Finding]:
     """The cells below their ratio, each with its line."""
     lines = ["".join(s.text for s in line) for line in screen_lines(app)]
     return [Finding(c, lines[c.y]) for c in cells(app) if c.ratio < c.needed]
+
+
+_SGR = re.compile(r"\x1b\[([0-9;]*)m")
+
+
+def terminal_cells(captured: str, default_fg: RGB, default_bg: RGB) -> list[tuple[Cell, str]]:
+    """Every visible character of a terminal's screen as `tmux capture-pane -e` gives it (with
+    its SGR colour codes), with the colours the terminal draws it in, and its line."""
+    found: list[tuple[Cell, str]] = []
+    for y, raw in enumerate(captured.splitlines()):
+        plain = _SGR.sub("", raw)
+        fg, bg, reverse, dim = default_fg, default_bg, False, False
+        x = 0
+        for index, piece in enumerate(_SGR.split(raw)):
+            if index % 2:  # split() alternates text and the parameters of each code
+                fg, bg, reverse, dim = _apply(piece, fg, bg, reverse, dim, default_fg, default_bg)
+                continue
+            for char in piece:
+                if not char.isspace():
+                    front, back = (bg, fg) if reverse else (fg, bg)
+                    if dim:
+                        front = _blend(front, back, 0.5)
+                    found.append((Cell(x, y, char, front, back), plain))
+                x += cell_len(char)
+    return found
+
+
+def _apply(
+    params: str,
+    fg: RGB,
+    bg: RGB,
+    reverse: bool,
+    dim: bool,
+    default_fg: RGB,
+    default_bg: RGB,
+) -> tuple[RGB, RGB, bool, bool]:
+    codes = [int(c) for c in params.split(";") if c] or [0]
+    i = 0
+    while i < len(codes):
+        code = codes[i]
+        if code == 0:
+            fg, bg, reverse, dim = default_fg, default_bg, False, False
+        elif code == 2:
+            dim = True
+        elif code == 22:
+            dim = False
+        elif code == 7:
+            reverse = True
+        elif code == 27:
+            reverse = False
+        elif code == 39:
+            fg = default_fg
+        elif code == 49:
+            bg = default_bg
+        elif code in (38, 48) and codes[i + 1 : i + 2] == [2]:
+            rgb = (codes[i + 2], codes[i + 3], codes[i + 4])
+            fg, bg = (rgb, bg) if code == 38 else (fg, rgb)
+            i += 4
+        i += 1
+    return fg, bg, reverse, dim
