@@ -10,7 +10,7 @@ from importlib.metadata import PackageNotFoundError, version
 
 from aiohttp import web
 
-from backend.api import availability, changes, providers, reservations, system, tokens
+from backend.api import availability, changes, providers, reservations, schedules, system, tokens
 from backend.api.operation import Operation, refusing_query
 from backend.api.system import OPENAPI_KEY
 from backend.auth import gate_middleware
@@ -30,6 +30,7 @@ OPERATIONS: list[Operation] = [
     *availability.OPERATIONS,
     *reservations.OPERATIONS,
     *providers.OPERATIONS,
+    *schedules.OPERATIONS,
     *tokens.OPERATIONS,
     *changes.OPERATIONS,
     *system.OPERATIONS,

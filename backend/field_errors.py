@@ -9,7 +9,15 @@ from collections.abc import Mapping
 
 import msgspec
 
-from shared.patterns import CURSOR_PATTERN, ID_PATTERN, ID_RULE, TEXT_PATTERN, TEXT_RULE
+from shared.patterns import (
+    CLOCK_PATTERN,
+    CURSOR_PATTERN,
+    DATE_PATTERN,
+    ID_PATTERN,
+    ID_RULE,
+    TEXT_PATTERN,
+    TEXT_RULE,
+)
 from shared.timefmt import TIME_PATTERN
 from shared.wire import FieldError
 
@@ -32,11 +40,6 @@ def field_types(kind: type[msgspec.Struct]) -> Mapping[str, msgspec.inspect.Type
     return {f.encode_name: f.type for f in info.fields}
 
 
-@functools.cache
-def _rules(kind: type[msgspec.Struct]) -> Mapping[str, str | None]:
-    return {name: rule_of(field) for name, field in field_types(kind).items()}
-
-
 def rule_of(field: msgspec.inspect.Type) -> str | None:
     """What a field must be, in words, from its type: a hint clearer than msgspec's own."""
     extra = field.extra_json_schema if isinstance(field, msgspec.inspect.Metadata) else None
@@ -57,22 +60,49 @@ def rule_of(field: msgspec.inspect.Type) -> str | None:
             return f"must be {kind.min_length}-{kind.max_length} {_PATTERN_RULES[kind.pattern]}"
         if kind.pattern == CURSOR_PATTERN:
             return "must be the nextCursor of the previous page"
+        if kind.pattern == CLOCK_PATTERN:
+            return "must be a time of day, 'HH:MM' (24:00 only as an end)"
+        if kind.pattern == DATE_PATTERN:
+            return "must be a real date, 'YYYY-MM-DD', in the years 1970 to 9998"
         return _SLOT_ID_RULE if "[0-9a-f]{32}" in kind.pattern else None
     return None
 
 
+_STEP = re.compile(r"([A-Za-z_]\w*)|\[(\d+)\]")
+
+
+def _field_at(kind: type[msgspec.Struct], path: str) -> msgspec.inspect.Type | None:
+    """The type of the field at a path such as `weekly[2].start`, through nested Structs and
+    lists."""
+    current: msgspec.inspect.Type = msgspec.inspect.type_info(kind)
+    for name, _index in _STEP.findall(path):
+        if isinstance(current, msgspec.inspect.Metadata):
+            current = current.type
+        if isinstance(current, msgspec.inspect.ListType) and not name:
+            current = current.item_type
+            continue
+        if not isinstance(current, msgspec.inspect.StructType) or not name:
+            return None
+        found = next((f.type for f in current.fields if f.encode_name == name), None)
+        if found is None:
+            return None
+        current = found
+    return current
+
+
 def field_error(kind: type[msgspec.Struct], error: msgspec.ValidationError) -> FieldError:
+    """The field a complaint is about, by its path (`startTime`, `weekly[2].start`), and what it
+    must be in words."""
     text = str(error)
     where = _AT.search(text)
     message = _AT.sub("", text)
     named = _NAMED.search(message)
-    if where:
-        name = where.group(1).split(".")[0].split("[")[0]
-    elif named:
-        name = named.group(1)
-    else:
-        name = "body"
-    rule = _rules(kind).get(name)
+    path = where.group(1) if where else ""
+    if named and message.startswith("Object"):  # missing or unknown: named in the message
+        path = f"{path}.{named.group(1)}" if path else named.group(1)
+    name = path or "body"
+    field = _field_at(kind, path) if path else None
+    rule = rule_of(field) if field is not None else None
     if message.startswith("Object missing required field"):
         message = "is required"
     elif message.startswith("Object contains unknown field"):

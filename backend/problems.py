@@ -51,6 +51,12 @@ _TYPES = [
     ),
     ProblemType("token-not-found", 404, "Token not found", "GET /tokens lists the tokens."),
     ProblemType(
+        "schedule-not-found",
+        404,
+        "Schedule not found",
+        "The provider has no weekly schedule: PUT one to /providers/{providerId}/schedule.",
+    ),
+    ProblemType(
         "changes-gone",
         410,
         "Changes no longer kept",

@@ -1,7 +1,11 @@
-"""The expiry sweeper: reopens lapsed holds (announcing each on the feed) and trims old records.
+"""The sweeper: reopens lapsed holds (announcing each on the feed), rolls weekly schedules
+forward, and trims old records.
 
-Correctness never depends on it: the rules already treat a lapsed hold as open. The sweeper only
-makes the stored status catch up and tells the feed's listeners.
+Correctness never depends on it for holds: the rules already treat a lapsed hold as open; the
+sweeper only makes the stored status catch up and tells the feed's listeners. For schedules it is
+what opens the slots of each date as it enters a schedule's horizon: the roll is asked for as soon
+as a local midnight of some schedule has passed (it says when the next one falls), so a new date's
+slots appear within a sweep of it.
 """
 
 from __future__ import annotations
@@ -19,6 +23,9 @@ log = logging.getLogger(__name__)
 PURGE_EVERY = 60
 """Sweeps between two purges of old changes and idempotency answers."""
 
+LOOK_AGAIN_SECONDS = 60.0
+"""The longest the sweeper goes without looking for schedules to roll."""
+
 
 class Sweeper:
     def __init__(
@@ -29,14 +36,31 @@ class Sweeper:
         self._every = every
         self._keep_changes = keep_changes
         self._task: asyncio.Task[None] | None = None
+        self._roll_due = 0.0
+        """When a schedule next needs rolling: at start, and after a schedule changes, at once."""
+
+    def schedules_changed(self) -> None:
+        """A schedule was set: roll at the next sweep (its zone may have a nearer midnight)."""
+        self._roll_due = 0.0
 
     async def sweep_once(self, *, purge: bool = False) -> int:
-        """Reopen every hold that has lapsed by now; return how many."""
+        """Reopen every hold that has lapsed by now and roll schedules that are due; return how
+        many holds were reopened."""
         now = self._clock.now()
         reopened = await self._store().expire_lapsed(now)
+        await self.roll_if_due(now)
         if purge:
             await self._store().purge(now, self._keep_changes)
         return reopened
+
+    async def roll_if_due(self, now: float) -> int:
+        """Open the slots of dates that entered schedules' horizons; how many were opened."""
+        if now < self._roll_due:
+            return 0
+        rolled = await self._store().roll_schedules(now)
+        # At least once a minute, for schedules that another process set (over PostgreSQL).
+        self._roll_due = min(rolled.next_due, now + LOOK_AGAIN_SECONDS)
+        return rolled.created
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="slotbook-sweeper")

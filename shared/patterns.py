@@ -17,6 +17,8 @@ from __future__ import annotations
 import sys
 import unicodedata
 
+from shared.timefmt import date_pattern
+
 END = r"$(?!\n)"
 """The end of the text, in both dialects these patterns are read in: Python's `$` (msgspec
 checks patterns with Python's `re`) also matches before a final newline; JSON Schema's does not."""
@@ -84,3 +86,9 @@ TEXT_RULE = (
     " characters"
 )
 """TEXT_PATTERN in words, for error messages."""
+
+CLOCK_PATTERN = rf"^(?:(?:[01][0-9]|2[0-3]):[0-5][0-9]|24:00){END}"
+"""A local time of day, 'HH:MM'; '24:00' is midnight at the day's end."""
+
+DATE_PATTERN = rf"^{date_pattern()}{END}"
+"""A real calendar date of the years 1970 to 9998, 'YYYY-MM-DD'."""

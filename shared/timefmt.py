@@ -38,9 +38,9 @@ FIRST_YEAR, LAST_YEAR = 1970, 9998
 """The years a request time may be written in."""
 
 
-def _request_time_pattern() -> str:
-    """TIME_PATTERN's text: exactly the request times parse_time reads (in years 1970 to 9998),
-    in the dialect JSON Schema and Python share, so the API spec can publish it."""
+def date_pattern() -> str:
+    """A regular expression (unanchored) for the real dates of the years 1970 to 9998,
+    'YYYY-MM-DD', leap years included, in the dialect JSON Schema and Python share."""
     year = r"(?:19[7-9][0-9]|[2-8][0-9]{3}|9[0-8][0-9]{2}|99[0-8][0-9])"
     month_day = (
         r"(?:(?:0[13578]|1[02])-(?:0[1-9]|[12][0-9]|3[01])"
@@ -52,11 +52,16 @@ def _request_time_pattern() -> str:
         r"|(?:[2-8][0-9]|9[0-9])(?:0[48]|[2468][048]|[13579][26])"
         r"|(?:[2468][048]|[3579][26])00)"
     )
+    return f"(?:{year}-{month_day}|{leap_year}-02-29)"
+
+
+def _request_time_pattern() -> str:
+    """TIME_PATTERN's text: exactly the request times parse_time reads (in years 1970 to 9998),
+    in the dialect JSON Schema and Python share, so the API spec can publish it."""
     clock = r"(?:[01][0-9]|2[0-3]):[0-5][0-9](?::[0-5][0-9](?:\.[0-9]{1,9})?)?"
     zone = r"(?:[Zz]|[+-](?:[01][0-9]|2[0-3]):?[0-5][0-9])?"
     blank = r"[ \t\r\n]*"
-    date = f"(?:{year}-{month_day}|{leap_year}-02-29)"
-    return f"^{blank}{date}[T ]{clock}{zone}{blank}$"
+    return f"^{blank}{date_pattern()}[T ]{clock}{zone}{blank}$"
 
 
 TIME_PATTERN = _request_time_pattern()

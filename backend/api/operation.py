@@ -137,7 +137,19 @@ async def read_body(
         raise invalid([FieldError(field="body", message="is nested too deeply")]) from None
     if not isinstance(data, dict):
         raise invalid([FieldError(field="body", message="must be a JSON object")])
-    return convert(data, kind, also_required=also_required)
+    return convert(_whole_numbers(data), kind, also_required=also_required)
+
+
+def _whole_numbers(value: Any) -> Any:
+    """JSON numbers as JSON Schema reads them: 37.0 is the integer 37 (msgspec would refuse it
+    for an int field), so a body the spec admits is read as it says."""
+    if isinstance(value, float) and value.is_integer() and abs(value) < 2**63:
+        return int(value)
+    if isinstance(value, dict):
+        return {key: _whole_numbers(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_whole_numbers(item) for item in value]
+    return value
 
 
 _WHOLE = re.compile(r"[0-9]{1,17}")

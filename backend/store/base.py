@@ -8,10 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
-from typing import Any, Literal, NamedTuple, Protocol, TypeVar
+from datetime import date
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple, Protocol, TypeVar
 
 from backend.booking import BookingError, SlotRow
 from shared.grid import align_down
+
+if TYPE_CHECKING:  # the schedule module uses occupied_cells from here
+    from backend.schedule import Schedule
 
 R = TypeVar("R")
 Role = Literal["admin", "provider", "client"]
@@ -47,6 +51,38 @@ class SubmitResult:
 class RemoveResult:
     deleted: int
     kept: list[SlotRow]
+
+
+@dataclass(frozen=True)
+class StoredSchedule:
+    """A provider's schedule as stored, with the last local date whose slots exist."""
+
+    provider_id: str
+    schedule: Schedule
+    filled_until: date
+
+
+@dataclass(frozen=True)
+class ScheduleResult:
+    """What setting a schedule did: the slots it opened, the open ones it removed, the held or
+    booked ones it left although they are now outside the hours."""
+
+    stored: StoredSchedule
+    created: int
+    deleted: int
+    kept: list[SlotRow]
+
+
+@dataclass(frozen=True)
+class RollResult:
+    """What the daily roll did: slots opened, and when a schedule next needs it."""
+
+    created: int
+    next_due: float
+
+
+class ScheduleNotFound(Exception):
+    """The provider has no schedule."""
 
 
 @dataclass(frozen=True)
@@ -207,6 +243,37 @@ class Store(Protocol):
     async def remove_availability(
         self, provider_id: str, start: int, end: int, now: float, *, once: Once | None = None
     ) -> RemoveResult: ...
+
+    # A provider with a schedule: availability painted or erased by hand on a date becomes that
+    # date's exception, in the same transaction (see backend/schedule.py, with_hand_edit).
+
+    async def get_schedule(self, provider_id: str) -> StoredSchedule | None: ...
+
+    async def set_schedule(
+        self,
+        provider_id: str,
+        schedule: Schedule,
+        now: float,
+        *,
+        keep_exceptions: bool = False,
+        once: Once | None = None,
+    ) -> ScheduleResult:
+        """Put the schedule in force and bring the provider's slots from now to its horizon in
+        line with it, touching only open slots. With `keep_exceptions` the exceptions already in
+        force stay (the request named none)."""
+        ...
+
+    async def remove_schedule(
+        self, provider_id: str, now: float, *, once: Once | None = None
+    ) -> RemoveResult:
+        """Drop the schedule (ScheduleNotFound when there is none) and the future open slots it
+        made; its held and booked ones stay."""
+        ...
+
+    async def roll_schedules(self, now: float) -> RollResult:
+        """Open the slots of the local dates that have entered each schedule's horizon; over
+        several processes exactly one of them does each provider's."""
+        ...
 
     async def list_open(
         self,

@@ -42,6 +42,8 @@ from backend.booking import (
     SlotRow,
     effective_status,
 )
+from backend.schedule import Schedule
+from backend.store import postgres_schedules as schedules
 from backend.store.base import (
     IDEMPOTENCY_TTL,
     NAMED_PARTIES,
@@ -60,6 +62,9 @@ from backend.store.base import (
     Replayed,
     ReserveResult,
     RevokeResult,
+    RollResult,
+    ScheduleResult,
+    StoredSchedule,
     StoredToken,
     SubmitResult,
     TokenNotFound,
@@ -224,6 +229,10 @@ async def _existing_slot(conn: Connection, slot_id: str, *, lock: bool = False) 
 async def _lock(conn: Connection, kind: int, name: str) -> None:
     """Wait for, then hold until the transaction ends, the advisory lock of this kind and name."""
     await conn.execute(_LOCK, kind, name)
+
+
+async def _lock_provider(conn: Connection, provider_id: str) -> None:
+    await _lock(conn, PROVIDER_LOCKS, provider_id)
 
 
 async def _record_changes(
@@ -410,6 +419,7 @@ class PostgresStore:
             )
             await _record_changes(conn, "created", new, now, [None] * len(new))
             window = await conn.fetch(_WINDOW + " ORDER BY start", provider_id, start, end)
+            await schedules.note_hand_edit(conn, provider_id, start, end, now, self.rules)
             return SubmitResult(created=len(new), slots=_slots(window))
 
         return await self._write(lambda conn: _at_most_once(conn, once, now, submit))
@@ -431,9 +441,55 @@ class PostgresStore:
             await _record_changes(conn, "deleted", doomed, now, [None] * len(doomed))
             window = _slots(await conn.fetch(_WINDOW + " ORDER BY start", provider_id, start, end))
             kept = [s for s in window if effective_status(s, now) != "AVAILABLE"]
+            await schedules.note_hand_edit(conn, provider_id, start, end, now, self.rules)
             return RemoveResult(deleted=len(doomed), kept=kept)
 
         return await self._write(lambda conn: _at_most_once(conn, once, now, remove))
+
+    # --- weekly schedules (backend/store/postgres_schedules.py) -------------------------------
+
+    async def get_schedule(self, provider_id: str) -> StoredSchedule | None:
+        async with self._pool.acquire() as conn:
+            return await schedules.stored(conn, provider_id)
+
+    async def set_schedule(
+        self,
+        provider_id: str,
+        schedule: Schedule,
+        now: float,
+        *,
+        keep_exceptions: bool = False,
+        once: Once | None = None,
+    ) -> ScheduleResult:
+        async def put(conn: Connection) -> ScheduleResult:
+            return await schedules.set_schedule(
+                conn, provider_id, schedule, now, self.rules, _record_changes, _lock_provider,
+                keep_exceptions=keep_exceptions,
+            )  # fmt: skip
+
+        return await self._write(lambda conn: _at_most_once(conn, once, now, put))
+
+    async def remove_schedule(
+        self, provider_id: str, now: float, *, once: Once | None = None
+    ) -> RemoveResult:
+        async def drop(conn: Connection) -> RemoveResult:
+            return await schedules.remove_schedule(
+                conn, provider_id, now, _record_changes, _lock_provider
+            )
+
+        return await self._write(lambda conn: _at_most_once(conn, once, now, drop))
+
+    async def roll_schedules(self, now: float) -> RollResult:
+        async with self._pool.acquire() as conn:
+            behind, next_due = await schedules.due(conn, now)
+        created = 0
+        for provider_id in behind:  # each in a transaction of its own, under its lock
+            created += await self._write(
+                lambda conn, p=provider_id: schedules.roll_one(  # type: ignore[misc]
+                    conn, p, now, self.rules, _record_changes, PROVIDER_LOCKS
+                )
+            )
+        return RollResult(created, next_due)
 
     async def reserve(
         self,

@@ -139,6 +139,25 @@ MIGRATIONS = (
             """,
         ),
     ),
+    Migration(
+        # Weekly schedules (one a provider: its zone, weekly hours and exceptions as JSON, its
+        # horizon, and the last local date filled), and which slots a schedule made.
+        "0004_schedules",
+        (
+            """
+            CREATE TABLE schedules (
+                provider_id text COLLATE "C" PRIMARY KEY,
+                time_zone text NOT NULL,
+                weekly text NOT NULL,
+                exceptions text NOT NULL,
+                horizon_days integer NOT NULL,
+                filled_until text NOT NULL,
+                updated_at double precision NOT NULL
+            )
+            """,
+            "ALTER TABLE slots ADD COLUMN scheduled boolean NOT NULL DEFAULT false",
+        ),
+    ),
 )
 
 

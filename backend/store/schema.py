@@ -129,6 +129,27 @@ def _clients(db: Database) -> None:
     )
 
 
+@migrations(name="0005_schedules")
+def _schedules(db: Database) -> None:
+    """Weekly schedules (one a provider: its zone, weekly hours and exceptions as JSON, its
+    horizon, and the last local date filled), and which slots a schedule made."""
+    db.table("schedules").create(
+        {
+            "provider_id": str,
+            "time_zone": str,
+            "weekly": str,
+            "exceptions": str,
+            "horizon_days": int,
+            "filled_until": str,
+            "updated_at": float,
+        },
+        pk="provider_id",
+        not_null={"time_zone", "weekly", "exceptions", "horizon_days", "filled_until"},
+        strict=True,
+    )
+    db.execute("ALTER TABLE slots ADD COLUMN scheduled INTEGER NOT NULL DEFAULT 0")
+
+
 def apply_migrations(db: Database, *, stop_before: str | None = None) -> None:
     """Bring a database to the current schema (or to the one before migration `stop_before`)."""
     migrations.apply(db, stop_before=stop_before)

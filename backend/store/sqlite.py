@@ -25,6 +25,8 @@ from backend.booking import (
     SlotRow,
     effective_status,
 )
+from backend.schedule import Schedule
+from backend.store import sqlite_schedules as schedules
 from backend.store.base import (
     IDEMPOTENCY_TTL,
     NAMED_PARTIES,
@@ -43,6 +45,9 @@ from backend.store.base import (
     Replayed,
     ReserveResult,
     RevokeResult,
+    RollResult,
+    ScheduleResult,
+    StoredSchedule,
     StoredToken,
     SubmitResult,
     TokenNotFound,
@@ -267,6 +272,7 @@ class SQLiteStore:
                 " AND start < ? ORDER BY start",
                 [provider_id, start, end],
             )
+            schedules.note_hand_edit(db, provider_id, start, end, now, self.rules)
             return SubmitResult(created=len(new), slots=_slots(window))
 
         return await self._writer.run(_at_most_once(once, now, submit))
@@ -289,9 +295,45 @@ class SQLiteStore:
             )
             _record_changes(db, "deleted", doomed, now, [None] * len(doomed))
             kept = [s for s in window if effective_status(s, now) != "AVAILABLE"]
+            schedules.note_hand_edit(db, provider_id, start, end, now, self.rules)
             return RemoveResult(deleted=len(doomed), kept=kept)
 
         return await self._writer.run(_at_most_once(once, now, remove))
+
+    # --- weekly schedules (backend/store/sqlite_schedules.py) ---------------------------------
+
+    async def get_schedule(self, provider_id: str) -> StoredSchedule | None:
+        return await self._writer.run(lambda db: schedules.stored(db, provider_id))
+
+    async def set_schedule(
+        self,
+        provider_id: str,
+        schedule: Schedule,
+        now: float,
+        *,
+        keep_exceptions: bool = False,
+        once: Once | None = None,
+    ) -> ScheduleResult:
+        def put(db: Database) -> ScheduleResult:
+            return schedules.set_schedule(
+                db, provider_id, schedule, now, self.rules, _record_changes,
+                keep_exceptions=keep_exceptions,
+            )  # fmt: skip
+
+        return await self._writer.run(_at_most_once(once, now, put))
+
+    async def remove_schedule(
+        self, provider_id: str, now: float, *, once: Once | None = None
+    ) -> RemoveResult:
+        def drop(db: Database) -> RemoveResult:
+            return schedules.remove_schedule(db, provider_id, now, _record_changes)
+
+        return await self._writer.run(_at_most_once(once, now, drop))
+
+    async def roll_schedules(self, now: float) -> RollResult:
+        return await self._writer.run(
+            lambda db: schedules.roll(db, now, self.rules, _record_changes)
+        )
 
     async def reserve(
         self,

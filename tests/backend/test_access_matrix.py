@@ -177,7 +177,7 @@ class Request:
     route: str
     note: str = ""
     path: str = ""
-    json: Mapping[str, str] | None = None
+    json: Mapping[str, Any] | None = None
     params: Mapping[str, str] | None = None
     stream: bool = False
 
@@ -194,6 +194,17 @@ def fill(text: str, ids: Mapping[str, str]) -> str:
     return text.format_map(ids) if "{" in text else text
 
 
+def filled(value: Any, ids: Mapping[str, str]) -> Any:
+    """A JSON value with the placeholders in its strings filled in."""
+    if isinstance(value, str):
+        return fill(value, ids)
+    if isinstance(value, list):
+        return [filled(item, ids) for item in value]
+    if isinstance(value, dict):
+        return {key: filled(item, ids) for key, item in value.items()}
+    return value
+
+
 @dataclass
 class World:
     """A server on a copy of the template database."""
@@ -206,7 +217,7 @@ class World:
     async def send(self, request: Request, authorization: str | None) -> httpx.Response:
         ids = self.template.ids
         headers = {} if authorization is None else {"Authorization": authorization}
-        body = None if request.json is None else {k: fill(v, ids) for k, v in request.json.items()}
+        body = None if request.json is None else filled(request.json, ids)
         async with self.http.stream(
             request.method,
             fill(request.path or request.route, ids),
@@ -300,6 +311,20 @@ async def p1_window_removed(world: World, who: Who, response: httpx.Response) ->
     assert removed["deleted"] == 2
     assert {s["timeSlotId"] for s in removed["kept"]} == {ids["A"], ids["B"]}
     assert sorted(await world.calendar("p1")) == [A_AT, B_AT]
+
+
+async def p1_schedule_set(world: World, who: Who, response: httpx.Response) -> None:
+    """Mondays only: p1's open Wednesday slots go, the held and the booked one stay."""
+    answer = response.json()
+    ids = world.template.ids
+    assert answer["schedule"]["providerId"] == "p1"
+    assert answer["deleted"] == 2
+    assert {s["timeSlotId"] for s in answer["kept"]} == {ids["A"], ids["B"]}
+    assert sorted(await world.calendar("p1")) == [A_AT, B_AT]
+
+
+async def no_schedule_yet(world: World, who: Who, response: httpx.Response) -> None:
+    raise AssertionError("p1 has no schedule in the template: its GET and DELETE are 404")
 
 
 async def c_held_by(world: World, client: str, response: httpx.Response) -> None:
@@ -477,6 +502,11 @@ HEALTH = Request("GET", "/healthz")
 RULES = Request("GET", "/rules")
 SPEC = Request("GET", "/openapi.json")
 PROBLEM_TYPE = Request("GET", "/problems/{slug}", path="/problems/slot-taken")
+SCHEDULE = "/providers/{providerId}/schedule"
+MONDAYS = {"timeZone": "UTC", "weekly": [{"day": "mon", "start": "09:00", "end": "10:00"}]}
+PUT_P1_SCHEDULE = Request("PUT", SCHEDULE, path="/providers/p1/schedule", json=MONDAYS)
+GET_P1_SCHEDULE = Request("GET", SCHEDULE, path="/providers/p1/schedule")
+DELETE_P1_SCHEDULE = Request("DELETE", SCHEDULE, path="/providers/p1/schedule")
 
 
 @dataclass(frozen=True)
@@ -518,6 +548,9 @@ ROWS = [
     row(CANCEL_B,           401, 401, 401, 401, 200, 200, 403, 200, 403, b_open_again),
     row(PROVIDERS,          401, 401, 401, 401, 200, 200, 200, 200, 200, providers_named),
     row(P1_CALENDAR,        401, 401, 401, 401, 200, 200, 403, 403, 403, p1_calendar),
+    row(PUT_P1_SCHEDULE,    401, 401, 401, 401, 200, 200, 403, 403, 403, p1_schedule_set),
+    row(GET_P1_SCHEDULE,    401, 401, 401, 401, 404, 404, 403, 403, 403, no_schedule_yet),
+    row(DELETE_P1_SCHEDULE, 401, 401, 401, 401, 404, 404, 403, 403, 403, no_schedule_yet),
     row(MAKE_TOKEN,         401, 401, 401, 401, 201, 403, 403, 403, 403, token_made),
     row(LIST_TOKENS,        401, 401, 401, 401, 200, 403, 403, 403, 403, tokens_listed),
     row(REVOKE_TOKEN,       401, 401, 401, 401, 200, 403, 403, 403, 403, victim_revoked),

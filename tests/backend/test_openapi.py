@@ -19,6 +19,7 @@ import msgspec
 import pytest
 from aiohttp.test_utils import TestServer
 
+import shared.schedule_wire
 import shared.wire
 from backend.app import OPERATIONS
 from backend.clock import ManualClock
@@ -60,14 +61,19 @@ def refs(node: Any) -> Iterator[str]:
             yield from refs(item)
 
 
+WIRE_MODULES = (shared.wire, shared.schedule_wire)
+"""The modules of the wire contract: shared/wire.py, and the schedules' shapes beside it."""
+
+
 def wire_structs() -> dict[str, type[msgspec.Struct]]:
-    """The msgspec Structs that shared/wire.py defines, by name."""
+    """The msgspec Structs that the wire modules define, by name."""
     return {
         name: kind
-        for name, kind in vars(shared.wire).items()
+        for module in WIRE_MODULES
+        for name, kind in vars(module).items()
         if inspect.isclass(kind)
         and issubclass(kind, msgspec.Struct)
-        and kind.__module__ == shared.wire.__name__
+        and kind.__module__ == module.__name__
     }
 
 
@@ -165,7 +171,7 @@ async def test_request_bodies_are_the_wire_structs_of_shared_wire(spec: dict[str
             continue
         assert list(body["content"]) == ["application/json"]
         name = body["content"]["application/json"]["schema"]["$ref"].removeprefix(SCHEMAS)
-        assert name in structs, f"{method} {path} takes {name}, which is not in shared/wire.py"
+        assert name in structs, f"{method} {path} takes {name}, which is not a wire Struct"
         assert structs[name] is by_route[path, method].body
         _, generated = msgspec.json.schema_components(
             [structs[name]], ref_template=SCHEMAS + "{name}"
@@ -285,7 +291,30 @@ async def exercise_every_operation(rec: Recorder, clock: ManualClock) -> None:
     await exercise_confirm(rec, clock, slots)
     await exercise_cancel_and_the_rest(rec, slots)
     await exercise_access(rec)
+    await exercise_schedule(rec)
     await exercise_feed(rec)
+
+
+SCHEDULE = "/providers/{providerId}/schedule"
+
+
+async def exercise_schedule(rec: Recorder) -> None:
+    """p7's schedule set (and set again), shown, refused when wrong, and removed."""
+    p7 = {"providerId": "p7"}
+    mondays = {
+        "timeZone": "Europe/Berlin",
+        "weekly": [{"day": "mon", "start": "09:00", "end": "10:00"}],
+        "horizonDays": 14,
+    }
+    await rec.call("GET", SCHEDULE, 404, ids=p7)
+    await rec.call("PUT", SCHEDULE, 200, ids=p7, json=mondays)
+    await rec.call("GET", SCHEDULE, 200, ids=p7)
+    await rec.call("PUT", SCHEDULE, 400, ids=p7, json={**mondays, "horizonDays": 0})
+    await rec.call("PUT", SCHEDULE, 422, ids=p7, json={**mondays, "timeZone": "Nowhere"})
+    off_grid = {**mondays, "weekly": [{"day": "mon", "start": "09:05", "end": "10:00"}]}
+    await rec.call("PUT", SCHEDULE, 422, ids=p7, json=off_grid)
+    await rec.call("DELETE", SCHEDULE, 200, ids=p7)
+    await rec.call("DELETE", SCHEDULE, 404, ids=p7)
 
 
 async def exercise_feed(rec: Recorder) -> None:

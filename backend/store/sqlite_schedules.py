@@ -1,0 +1,221 @@
+"""Weekly schedules in the SQLite store: each operation a function run by the writer thread inside
+its transaction, as every other write of the store (backend/store/sqlite.py).
+
+The expansion and the comparison with the slots there are pure (backend/schedule.py); here they
+meet the tables: `schedules` (one row a provider) and the slots, with `scheduled` marking those a
+schedule opened.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterable, Sequence
+from datetime import date, timedelta
+from typing import Any
+
+from sqlite_utils import Database
+
+from backend.booking import SLOT_COLUMNS, Rules, SlotRow, effective_status
+from backend.schedule import (
+    Schedule,
+    exceptions_json,
+    expand,
+    from_stored,
+    horizon_end,
+    local_dates_of,
+    midnight,
+    next_midnight,
+    plan,
+    wanted,
+    weekly_json,
+    with_hand_edit,
+)
+from backend.store.base import (
+    RemoveResult,
+    RollResult,
+    ScheduleNotFound,
+    ScheduleResult,
+    StoredSchedule,
+    occupied_cells,
+)
+
+RecordChanges = Callable[[Database, str, Sequence[SlotRow], float, Sequence[str | None]], None]
+
+_OPEN = "(status = 'AVAILABLE' OR (status = 'RESERVED' AND held_until <= :now))"
+
+
+def _rows(cursor: Iterable[Sequence[Any]]) -> list[SlotRow]:
+    return [SlotRow._make(row) for row in cursor]
+
+
+def stored(db: Database, provider_id: str) -> StoredSchedule | None:
+    row = db.execute(
+        "SELECT time_zone, weekly, exceptions, horizon_days, filled_until FROM schedules"
+        " WHERE provider_id = ?",
+        [provider_id],
+    ).fetchone()
+    if row is None:
+        return None
+    schedule = from_stored(row[0], row[1], row[2], row[3])
+    return StoredSchedule(provider_id, schedule, date.fromisoformat(row[4]))
+
+
+def _save(db: Database, provider_id: str, schedule: Schedule, filled: date, now: float) -> None:
+    db.execute(
+        "INSERT INTO schedules"
+        " (provider_id, time_zone, weekly, exceptions, horizon_days, filled_until, updated_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?)"
+        " ON CONFLICT (provider_id) DO UPDATE SET time_zone = excluded.time_zone,"
+        " weekly = excluded.weekly, exceptions = excluded.exceptions,"
+        " horizon_days = excluded.horizon_days, filled_until = excluded.filled_until,"
+        " updated_at = excluded.updated_at",
+        [
+            provider_id,
+            schedule.zone,
+            weekly_json(schedule),
+            exceptions_json(schedule),
+            schedule.horizon_days,
+            filled.isoformat(),
+            now,
+        ],
+    )
+
+
+def _open(
+    db: Database,
+    provider_id: str,
+    starts: Sequence[int],
+    now: float,
+    rules: Rules,
+    record: RecordChanges,
+) -> int:
+    new = [
+        SlotRow(uuid.uuid4().hex, provider_id, s, rules.slot_seconds, "AVAILABLE", *([None] * 4))
+        for s in starts
+    ]
+    db.conn.executemany(
+        "INSERT INTO slots (id, provider_id, start, duration, status, created_at, scheduled)"
+        " VALUES (?, ?, ?, ?, 'AVAILABLE', ?, 1)",
+        [(s.id, s.provider_id, s.start, s.duration, now) for s in new],
+    )
+    record(db, "created", new, now, [None] * len(new))
+    return len(new)
+
+
+def _remove(db: Database, doomed: Sequence[SlotRow], now: float, record: RecordChanges) -> None:
+    db.conn.executemany(
+        f"DELETE FROM slots WHERE id = :id AND {_OPEN}", [{"id": s.id, "now": now} for s in doomed]
+    )
+    record(db, "deleted", doomed, now, [None] * len(doomed))
+
+
+def set_schedule(
+    db: Database,
+    provider_id: str,
+    schedule: Schedule,
+    now: float,
+    rules: Rules,
+    record: RecordChanges,
+    *,
+    keep_exceptions: bool,
+) -> ScheduleResult:
+    before = stored(db, provider_id)
+    if keep_exceptions and before is not None:
+        schedule = schedule.with_exceptions(before.schedule.exceptions)
+    end = horizon_end(schedule, now)
+    future = _rows(
+        db.execute(
+            f"SELECT {SLOT_COLUMNS} FROM slots WHERE provider_id = ? AND start > ? ORDER BY start",
+            [provider_id, now],
+        )
+    )
+    within = [s for s in future if s.start < end]
+    steps = plan(within, wanted(schedule, now, rules.slot_seconds), now, rules.slot_seconds)
+    beyond = db.execute(
+        f"SELECT {SLOT_COLUMNS} FROM slots WHERE provider_id = :provider AND start >= :end"
+        f" AND scheduled = 1 AND {_OPEN} ORDER BY start",
+        {"provider": provider_id, "end": end, "now": now},
+    )
+    doomed = steps.delete + _rows(beyond)  # a shorter horizon: what the schedule made past it
+    _remove(db, doomed, now, record)
+    created = _open(db, provider_id, steps.create, now, rules, record)
+    db.execute(
+        "INSERT INTO providers (id, created_at) VALUES (?, ?) ON CONFLICT (id) DO NOTHING",
+        [provider_id, now],
+    )
+    filled = schedule.horizon(now)[1]
+    _save(db, provider_id, schedule, filled, now)
+    return ScheduleResult(
+        StoredSchedule(provider_id, schedule, filled), created, len(doomed), steps.kept
+    )
+
+
+def remove_schedule(
+    db: Database, provider_id: str, now: float, record: RecordChanges
+) -> RemoveResult:
+    if stored(db, provider_id) is None:
+        raise ScheduleNotFound(provider_id)
+    made = _rows(
+        db.execute(
+            f"SELECT {SLOT_COLUMNS} FROM slots WHERE provider_id = ? AND start > ?"
+            " AND scheduled = 1 ORDER BY start",
+            [provider_id, now],
+        )
+    )
+    doomed = [s for s in made if _is_open(s, now)]
+    _remove(db, doomed, now, record)
+    db.execute("DELETE FROM schedules WHERE provider_id = ?", [provider_id])
+    return RemoveResult(deleted=len(doomed), kept=[s for s in made if not _is_open(s, now)])
+
+
+def _is_open(slot: SlotRow, now: float) -> bool:
+    return effective_status(slot, now) == "AVAILABLE"
+
+
+def roll(db: Database, now: float, rules: Rules, record: RecordChanges) -> RollResult:
+    """Open the slots of the dates that entered each schedule's horizon since it was filled."""
+    created = 0
+    next_due = float("inf")
+    for (provider_id,) in db.execute("SELECT provider_id FROM schedules").fetchall():
+        found = stored(db, provider_id)
+        assert found is not None
+        schedule = found.schedule
+        next_due = min(next_due, next_midnight(now, schedule.tz))
+        last = schedule.horizon(now)[1]
+        if found.filled_until >= last:
+            continue
+        first = max(found.filled_until + timedelta(days=1), schedule.today(now))
+        starts = [s for s in expand(schedule, first, last, rules.slot_seconds) if s > now]
+        if starts:
+            existing = db.execute(
+                "SELECT start, duration FROM slots WHERE provider_id = ? AND start >= ?"
+                " AND start < ?",
+                [provider_id, starts[0] - 86_400, starts[-1] + 1],
+            ).fetchall()
+            taken = occupied_cells(((r[0], r[1]) for r in existing), rules.slot_seconds)
+            fresh = [s for s in starts if s not in taken]
+            created += _open(db, provider_id, fresh, now, rules, record)
+        _save(db, provider_id, schedule, last, now)
+    return RollResult(created, next_due)
+
+
+def note_hand_edit(
+    db: Database, provider_id: str, start: float, end: float, now: float, rules: Rules
+) -> None:
+    """Availability painted or erased by hand on a provider with a schedule: each local date the
+    edit touched takes the hours its slots now fill, as an exception, so that neither the daily
+    roll nor a later change of the weekly hours undoes it."""
+    found = stored(db, provider_id)
+    if found is None:
+        return
+    schedule, zone = found.schedule, found.schedule.tz
+    for day in local_dates_of(start, end, zone):
+        starts = [
+            row[0]
+            for row in db.execute(
+                "SELECT start FROM slots WHERE provider_id = ? AND start >= ? AND start < ?",
+                [provider_id, midnight(day, zone), midnight(day + timedelta(days=1), zone)],
+            )
+        ]
+        schedule = with_hand_edit(schedule, day, starts, rules.slot_seconds)
+    _save(db, provider_id, schedule, found.filled_until, now)
