@@ -17,6 +17,13 @@ import httpx
 import msgspec
 from httpx_sse import aconnect_sse
 
+from shared.schedule_wire import (
+    Schedule,
+    ScheduleAnswer,
+    ScheduleRemoved,
+    ScheduleRequest,
+    ScheduleSet,
+)
 from shared.timefmt import format_time
 from shared.wire import (
     AvailabilityRemoved,
@@ -37,9 +44,12 @@ from shared.wire import (
     TimeSlot,
     TokenCreated,
 )
-from tui.errors import ApiError, Gone, Unreachable, error_for
+from tui.errors import ApiError, Gone, NotFound, Unreachable, error_for
 
 T = TypeVar("T")
+
+NO_SCHEDULE = "schedule-not-found"
+"""The problem type of a 404 that means "this provider has no schedule"."""
 
 WRITE_RETRIES = 2
 """Extra attempts for a write whose answer was lost (same Idempotency-Key each time)."""
@@ -159,8 +169,20 @@ class SlotbookClient:
 
     async def provider_slots(self, provider_id: str, start: float, end: float) -> list[TimeSlot]:
         params = {"startTime": format_time(start), "endTime": format_time(end)}
-        path = f"/providers/{httpx.URL(provider_id).raw_path.decode()}/slots"
+        path = _provider_path(provider_id, "slots")
         return (await self._call("GET", path, ProviderSlots, params=params)).time_slots
+
+    async def schedule(self, provider_id: str) -> Schedule | None:
+        """The provider's usual week and the dates that differ from it; None when it has none."""
+        try:
+            answer = await self._call(
+                "GET", _provider_path(provider_id, "schedule"), ScheduleAnswer
+            )
+        except NotFound as error:
+            if error.slug == NO_SCHEDULE:
+                return None
+            raise
+        return answer.schedule
 
     async def reservations(self, client_id: str | None = None) -> list[TimeSlot]:
         params = {"clientId": client_id} if client_id else None
@@ -205,6 +227,16 @@ class SlotbookClient:
 
     async def cancel(self, slot_id: str) -> CancelAnswer:
         return await self._call("DELETE", f"/reservations/{slot_id}", CancelAnswer)
+
+    async def set_schedule(self, provider_id: str, request: ScheduleRequest) -> ScheduleSet:
+        """Set the provider's usual week (and, when the request names them, its exceptions)."""
+        path = _provider_path(provider_id, "schedule")
+        return await self._call("PUT", path, ScheduleSet, body=request)
+
+    async def remove_schedule(self, provider_id: str) -> ScheduleRemoved:
+        """Drop the provider's schedule and the open slots it made; NotFound when there is none."""
+        path = _provider_path(provider_id, "schedule")
+        return await self._call("DELETE", path, ScheduleRemoved)
 
     async def create_token(self, role: str, subject: str | None, name: str) -> TokenCreated:
         body = {"role": role, "name": name} | ({"subject": subject} if subject else {})
@@ -261,6 +293,11 @@ class SlotbookClient:
                 yield Disconnected(_describe(error), delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, max_backoff)
+
+
+def _provider_path(provider_id: str, tail: str) -> str:
+    """/providers/{providerId}/{tail}, the id escaped as one path segment."""
+    return f"/providers/{httpx.URL(provider_id).raw_path.decode()}/{tail}"
 
 
 def _window(start: float, end: float, provider_id: str | None) -> dict[str, str]:

@@ -12,6 +12,7 @@ from typing import cast
 import pytest
 
 from backend.clock import ManualClock
+from shared.schedule_wire import ExceptionIn, ScheduleRequest, WeeklyHoursIn
 from shared.timefmt import format_time, parse_time
 from shared.wire import Change, Problem, Resync, TimeSlot
 from tests.tui.harness import BackendThread
@@ -120,6 +121,42 @@ async def test_a_client_lists_reserves_confirms_and_cancels(parties: Parties) ->
     cancelled = await parties.client.cancel(slots[0].time_slot_id)
     assert cancelled.time_slot.status == "AVAILABLE"
     assert await parties.client.reservations() == []
+
+
+async def test_a_provider_sets_reads_and_removes_its_schedule(parties: Parties) -> None:
+    assert await parties.provider.schedule("ada") is None, "no schedule yet: None, not an error"
+    request = ScheduleRequest(
+        time_zone="UTC",
+        weekly=[WeeklyHoursIn(day="tue", start="10:00", end="11:00")],
+        exceptions=[ExceptionIn(date="2030-03-12", hours=[])],
+        horizon_days=14,
+    )
+    answer = await parties.provider.set_schedule("ada", request)
+    assert (answer.created, answer.deleted, answer.kept) == (4, 0, [])  # the 12th is closed
+    shown = await parties.provider.schedule("ada")
+    assert shown == answer.schedule
+    assert [(w.day, w.start, w.end) for w in shown.weekly] == [("tue", "10:00", "11:00")]
+    assert [(e.date, e.hours) for e in shown.exceptions] == [("2030-03-12", [])]
+    assert (shown.time_zone, shown.horizon_days) == ("UTC", 14)
+    removed = await parties.provider.remove_schedule("ada")
+    assert (removed.deleted, removed.kept) == (4, [])
+    assert await parties.provider.schedule("ada") is None
+    with pytest.raises(NotFound) as gone:
+        await parties.provider.remove_schedule("ada")
+    assert gone.value.slug == "schedule-not-found"
+
+
+async def test_a_zone_the_server_does_not_know_is_invalid_naming_the_field(
+    parties: Parties,
+) -> None:
+    with pytest.raises(Invalid) as refused:
+        await parties.provider.set_schedule(
+            "ada", ScheduleRequest(time_zone="Mars/Olympus", weekly=[])
+        )
+    assert [e.field for e in refused.value.errors] == ["timeZone"]
+    assert "not an IANA time zone" in refused.value.errors[0].message
+    with pytest.raises(Forbidden):
+        await parties.client.schedule("ada")
 
 
 async def test_an_admin_makes_a_token_that_works(parties: Parties, backend: BackendThread) -> None:

@@ -27,7 +27,9 @@ from tui.screens.hold import HoldDialog
 from tui.screens.identity import IdentityScreen
 from tui.screens.provider import ProviderScreen
 from tui.screens.reservations import ReservationsScreen
+from tui.screens.usual_week import UsualWeekScreen
 from tui.screens.welcome import WelcomeScreen
+from tui.screens.zone import ZoneDialog
 from tui.themes import offered_themes
 
 SIZE = (100, 30)
@@ -118,6 +120,45 @@ async def test_the_providers_screens_read_well_in_every_theme(backend: BackendTh
         "bookings",
         "asking before a cancel",
         "the command palette",
+    )
+
+
+async def test_the_usual_week_and_its_dialogs_read_well_in_every_theme(
+    backend: BackendThread,
+) -> None:
+    world = populate(backend)
+    with backend.http(world.ada) as http:
+        body = {
+            "timeZone": "Europe/Berlin",
+            "weekly": [{"day": "tue", "start": "09:00", "end": "12:00"}],
+            "exceptions": [{"date": "2030-03-06", "hours": []}],
+            "horizonDays": 7,
+        }
+        assert http.put("/providers/ada/schedule", json=body).status_code == 200
+
+    async def walk(s: Survey) -> None:
+        app, pilot = s.app, s.pilot
+        await settled(pilot, lambda: app.feed_state == "live" and week_loaded(app, ProviderScreen))
+        await s.measure("the provider's week with a date marked")
+        await pilot.press("w")
+        await settled(pilot, lambda: isinstance(app.screen, UsualWeekScreen) and app.screen.loaded)
+        await pilot.press("l", "j", "j", "x", "l", "v", "j", "space")  # erased, and painted
+        await s.measure("the usual week")
+        await pilot.press("z")
+        await settled(pilot, lambda: isinstance(app.screen, ZoneDialog))
+        await pilot.press("ctrl+u", *"Mars/Olympus", "enter")
+        await settled(pilot, lambda: "IANA" in str(app.screen.query_one("#problem").render()))
+        await s.measure("the time-zone dialog, refusing a zone")
+        await pilot.press("escape", "D")
+        await settled(pilot, lambda: isinstance(app.screen, ConfirmDialog))
+        await s.measure("asking before removing the usual week")
+
+    done = await survey(backend, world.ada, walk)
+    done.check(
+        "the provider's week with a date marked",
+        "the usual week",
+        "the time-zone dialog, refusing a zone",
+        "asking before removing the usual week",
     )
 
 

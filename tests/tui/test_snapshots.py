@@ -30,6 +30,7 @@ from tui.screens.confirm import ConfirmDialog
 from tui.screens.help import HelpScreen
 from tui.screens.hold import HoldDialog
 from tui.screens.provider import ProviderScreen
+from tui.screens.usual_week import UsualWeekScreen
 from tui.screens.week import WeekScreen
 
 SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((120, 40), id="120x40")]
@@ -302,3 +303,44 @@ def test_client_week_at_sixty_columns(snap_compare: SnapCompare, backend: Backen
         await settle(pilot, app, lambda: client_ready(app))
 
     assert snap_compare(app, terminal_size=(60, 24), run_before=run_before)
+
+
+def test_usual_week_editor_with_unsaved_changes(
+    snap_compare: SnapCompare, backend: BackendThread
+) -> None:
+    """w on Dr Ada's week: her usual week in Europe/Berlin (the caption names the zone), weekdays
+    over the columns, Monday to Friday 09:00-12:00 open every week; Friday 11:00-11:45 marked for
+    removal and Saturday 10:00-10:45 painted, neither saved yet, the cursor at Saturday 10:45."""
+    world = populate(backend)
+    with backend.http(world.ada) as http:
+        weekdays = ("mon", "tue", "wed", "thu", "fri")
+        body = {
+            "timeZone": "Europe/Berlin",
+            "weekly": [{"day": day, "start": "09:00", "end": "12:00"} for day in weekdays],
+            "horizonDays": 14,
+        }
+        response = http.put("/providers/ada/schedule", json=body)
+        assert response.status_code == 200, response.text
+    app = app_for(backend, token=world.ada, zone="Europe/Berlin")
+
+    async def run_before(pilot: Pilot[None]) -> None:
+        await settle(pilot, app, lambda: week_loaded(app, ProviderScreen))
+        await pilot.press("w")
+        await settle(pilot, app, lambda: usual_week_loaded(app))
+        editor = app.screen
+        assert isinstance(editor, UsualWeekScreen)
+        # The cursor starts on Monday at 08:00: to Friday 11:00, erase to 11:45; then Saturday.
+        await pilot.press(*"llll", *"j" * 12, "v", *"jjj", "x")
+        await pilot.press("l", *"k" * 7, "v", *"jjj", "space")
+        await settle(
+            pilot,
+            app,
+            lambda: editor.edits_handled == editor.grid.edits_posted and editor.draft.pending == 8,
+        )
+
+    assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
+
+
+def usual_week_loaded(app: SlotbookApp) -> bool:
+    screen = app.screen
+    return isinstance(screen, UsualWeekScreen) and screen.loaded

@@ -49,7 +49,7 @@ class HelpScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         with VerticalScroll():
             yield Static(self._keys())
-            yield Static(self._legend())
+            yield Static(self._legend(getattr(self.for_screen, "legend_notes", list)()))
             yield Static(
                 Text(
                     "ctrl+p opens the command palette: every action by name.\n"
@@ -83,13 +83,16 @@ class HelpScreen(ModalScreen[None]):
         return table
 
     @staticmethod
-    def _legend() -> Table:
+    def _legend(notes: list[tuple[str, str]]) -> Table:
+        """Every glyph of the grid, then any mark the screen adds (`legend_notes`)."""
         table = Table(title="The grid", expand=True, show_edge=False, box=None)
         table.add_column("Glyph", no_wrap=True)
         table.add_column("Means")
         for state, meaning in LEGEND:
             table.add_row(state.glyph, meaning)
         table.add_row(CURSOR_MARK, "the cursor (its cell is also drawn in reverse)")
+        for mark, meaning in notes:
+            table.add_row(mark, meaning)
         return table
 
     def action_dismiss(self) -> None:  # type: ignore[override]

@@ -2,20 +2,29 @@
 
 from __future__ import annotations
 
+import asyncio
+from datetime import date
 from typing import ClassVar
 
 from textual import work
 from textual.binding import Binding, BindingType
 
+from shared.schedule_wire import Schedule
 from shared.timefmt import parse_time
 from shared.wire import TimeSlot
 from tui.draft import Draft, Existing, Refusal
 from tui.errors import ApiError, Unreachable
+from tui.screens.usual_week import UsualWeekScreen, kept_words
 from tui.screens.week import WeekScreen
 from tui.session import Session, client_label, countdown
 from tui.sync import Window
+from tui.weekly import exception_dates, on_date, toggled
+from tui.widgets.grid_headings import DATE_MARK, DatedHeadings
 from tui.widgets.week_grid import Cell, CellState, WeekGrid
 from tui.words import counted
+
+NOT_USUAL = "differs from your usual week"
+"""What a marked date is, in the grid's caption."""
 
 
 class ProviderScreen(WeekScreen):
@@ -26,6 +35,21 @@ class ProviderScreen(WeekScreen):
         Binding("ctrl+s", "save", "Save", id="provider.save"),
         Binding("u", "undo", "Undo", id="provider.undo"),
         Binding("b", "bookings", "Bookings", id="provider.bookings"),
+        # Not in the footer, which is full at 80 columns: ? and ctrl+p list it.
+        Binding(
+            "w",
+            "usual_week",
+            "Your usual week: the hours open every week",
+            show=False,
+            id="provider.usual_week",
+        ),
+        Binding(
+            "o",
+            "toggle_date",
+            "Close the date, or give it back its usual hours",
+            show=False,
+            id="provider.toggle_date",
+        ),
     ]
 
     def __init__(self, session: Session, provider_id: str) -> None:
@@ -33,6 +57,8 @@ class ProviderScreen(WeekScreen):
         self.draft = Draft(session.slot_seconds)
         self.saving = False
         self.edits_handled = 0
+        self.schedule: Schedule | None = None
+        """The provider's usual week and the dates that differ from it, if it has one."""
 
     @property
     def acting_for(self) -> str | None:
@@ -41,7 +67,16 @@ class ProviderScreen(WeekScreen):
 
     async def fetch(self, window: Window) -> list[TimeSlot]:
         assert self.provider_id is not None
-        return await self.session.client.provider_slots(self.provider_id, window.start, window.end)
+        client = self.session.client
+        slots, self.schedule = await asyncio.gather(
+            client.provider_slots(self.provider_id, window.start, window.end),
+            client.schedule(self.provider_id),
+        )
+        return slots
+
+    def redraw(self) -> None:
+        self.grid.headings = DatedHeadings(frozenset(exception_dates(self.schedule)), NOT_USUAL)
+        super().redraw()
 
     # --- what each cell shows ---------------------------------------------------------------
 
@@ -98,10 +133,19 @@ class ProviderScreen(WeekScreen):
                 parts.append("open")
             else:
                 parts.append(self._who_holds(slot))
+        closed = exception_dates(self.schedule).get(self.cursor_date)
+        if closed is not None:
+            kind = "closed" if closed else "own hours"
+            parts.append(f"{DATE_MARK} {kind} this date: o restores the usual hours")
         if self.draft.pending:
             parts.append(f"{self.draft.pending} unsaved: ctrl+s saves, u undoes")
         self.set_info("  ·  ".join(parts))
         self._refresh_status()
+
+    @property
+    def cursor_date(self) -> date:
+        """The date of the cursor's column."""
+        return self.week.days[self.grid.cursor[1]]
 
     def _who_holds(self, slot: TimeSlot) -> str:
         who = client_label(slot)
@@ -204,6 +248,7 @@ class ProviderScreen(WeekScreen):
                 message += f" Kept {len(kept)} that {were} just held or booked."
             self.notify(message, title="Saved")
             self.draft.clear()
+            self.load_schedule()  # a date painted by hand now differs from the usual week
         finally:
             self.saving = False
             for slot in kept:
@@ -216,11 +261,81 @@ class ProviderScreen(WeekScreen):
         assert self.provider_id is not None
         self.app.push_screen(BookingsScreen(self.session, self.provider_id))
 
+    # --- the usual week --------------------------------------------------------------------------
+
+    def action_usual_week(self) -> None:
+        assert self.provider_id is not None
+
+        def back(changed: bool | None) -> None:
+            self.reload()  # the feed has brought the slots already; the marks may have changed
+
+        self.app.push_screen(UsualWeekScreen(self.session, self.provider_id), back)
+
+    @work(exclusive=True, group="schedule-read")
+    async def load_schedule(self) -> None:
+        """Read the schedule again (which dates differ from it), then redraw the marks."""
+        assert self.provider_id is not None
+        try:
+            self.schedule = await self.session.client.schedule(self.provider_id)
+        except (ApiError, Unreachable):
+            return  # the marks stay as they were; the next load of the week tries again
+        self.redraw()
+
+    def action_toggle_date(self) -> None:
+        day = self.cursor_date
+        if day < self.session.today():
+            self.notify("The past cannot be changed.", title="Kept", severity="warning")
+            return
+        self.toggle_date(day)
+
+    @work(exclusive=True, group="schedule")
+    async def toggle_date(self, day: date) -> None:
+        """Close the date (an exception without hours), or drop its exception so that it has
+        the usual hours again; every other exception stays as the server has it now."""
+        assert self.provider_id is not None
+        client, when = self.session.client, day.strftime("%a %d %b")
+        try:
+            schedule = await client.schedule(self.provider_id)
+            if schedule is None:
+                self.notify(
+                    "You have no usual week yet: w sets one up. Then o closes a date, or gives it"
+                    " back its usual hours.",
+                    title="No usual week",
+                )
+                return
+            request, closing = toggled(schedule, day)
+            answer = await client.set_schedule(self.provider_id, request)
+        except (ApiError, Unreachable) as error:
+            self.notify(f"Not changed: {error}. {error.advice}", severity="error")
+            return
+        if closing:
+            removed = f": removed {counted(answer.deleted, 'open slot')}" if answer.deleted else ""
+            message = f"Closed {when}{removed}."
+        else:
+            opened = f": opened {counted(answer.created, 'slot')}" if answer.created else ""
+            message = f"{when} has its usual hours again{opened}."
+        kept = on_date(answer.kept, day, answer.schedule.time_zone)
+        if kept:
+            message += f" {kept_words(kept).capitalize()}: b lists them."
+        self.notify(message, title="Closed" if closing else "Usual hours")
+        self.schedule = answer.schedule
+        self.reload()
+
+    def legend_notes(self) -> list[tuple[str, str]]:
+        """What the help adds to the legend of the grid: the mark after a date's title."""
+        return [(DATE_MARK, f"after a date: the date {NOT_USUAL}")]
+
     def palette_commands(self) -> list[tuple[str, str, str]]:
         return [
             ("Save changes", "Send painted and erased cells to the server", "save"),
             ("Undo", "Take back the last edit", "undo"),
             ("Bookings", "Upcoming holds and bookings on your slots", "bookings"),
+            ("Usual week", "The hours you are open every week", "usual_week"),
+            (
+                "Close or restore this date",
+                "Close the cursor's date, or give it back its usual hours",
+                "toggle_date",
+            ),
             ("Previous week", "Show the week before", "week(-1)"),
             ("Next week", "Show the week after", "week(1)"),
             ("Today", "Jump to now", "today"),

@@ -15,6 +15,7 @@ from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
 from rich.style import Style
 from textual import events
+from textual.actions import SkipAction
 from textual.binding import Binding, BindingType
 from textual.geometry import Region, Size, Spacing
 from textual.message import Message
@@ -23,6 +24,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from shared.weeks import WeekLayout
+from tui.widgets.grid_headings import DatedHeadings, Headings
 
 
 class CellState(Enum):
@@ -199,6 +201,7 @@ class WeekGrid(ScrollView, can_focus=True):
         *,
         painting: bool = True,
         today: date | None = None,
+        headings: Headings | None = None,
         name: str | None = None,
         id: str | None = None,
         classes: str | None = None,
@@ -206,6 +209,7 @@ class WeekGrid(ScrollView, can_focus=True):
         super().__init__(name=name, id=id, classes=classes)
         self.painting = painting
         self.today = today
+        self._headings: Headings = headings or DatedHeadings()
         self._week = layout
         self._cells: dict[int, Cell] = {}
         self._anchor: tuple[int, int] | None = None
@@ -238,6 +242,17 @@ class WeekGrid(ScrollView, can_focus=True):
         self._set_virtual_size()
         self.cursor = (new_row, min(day, len(layout.days) - 1))
         self.refresh()
+
+    @property
+    def headings(self) -> Headings:
+        """What the caption and the day titles say (dates and month, by default)."""
+        return self._headings
+
+    @headings.setter
+    def headings(self, headings: Headings) -> None:
+        if headings != self._headings:
+            self._headings = headings
+            self.refresh(Region(0, 0, self.size.width, HEADER_LINES))
 
     def set_cells(self, cells: dict[int, Cell]) -> None:
         """Replace every cell's state, repainting only the rows that changed."""
@@ -386,21 +401,16 @@ class WeekGrid(ScrollView, can_focus=True):
         return style
 
     def caption(self) -> str:
-        """The line above the days: the month and year, the zone (never cut: a shorter form is
-        chosen where the long one does not fit), and which days show when not all do."""
+        """The line above the days: what the headings say (the month and year, the zone: never
+        cut, a shorter form is chosen where the long one does not fit), and which days show when
+        not all do."""
         week, width = self._week, self.scrollable_content_region.width
         shown, first, days = self.visible_days, self.first_day, len(self._week.days)
         hints = [""]
         if shown < days:
             span = f"{first + 1}-{first + shown}"
             hints = [f"  ·  days {span} of {days}, ← → for the rest", f" · days {span} of {days}"]
-        forms = [
-            f" {week.month_label()}  ·  times in {week.zone_caption}",
-            f" {week.month_label()} · {week.zone_caption}",
-            f" {week.month_label(short=True)} · {week.zone_caption}",
-            f" {week.month_label(short=True)} · {week.zone_abbreviation}",
-            f" {week.zone_abbreviation}",
-        ]
+        forms = self._headings.caption_forms(week)
         for text in [form + hint for form in forms for hint in hints] + forms:
             if cell_len(text) <= width:
                 return text
@@ -416,7 +426,8 @@ class WeekGrid(ScrollView, can_focus=True):
         column, first = self._column_width, self.first_day
         for day in self._week.days[first : first + self.visible_days]:
             style = self.rich_style + self._style("week-grid--today") if day == self.today else base
-            segments.append(Segment(self._fit(_day_title(day, column), column, center=True), style))
+            title = self._headings.day_title(day, column)
+            segments.append(Segment(self._fit(title, column, center=True), style))
         return Strip(segments).crop_extend(0, width, base)
 
     def _row_line(self, row: int, width: int) -> Strip:
@@ -531,9 +542,10 @@ class WeekGrid(ScrollView, can_focus=True):
         self.refresh()
 
     def action_drop_range(self) -> None:
-        if self._anchor is not None:
-            self._anchor = None
-            self.refresh()
+        if self._anchor is None:
+            raise SkipAction()  # nothing to drop: Esc means what the screen says it means
+        self._anchor = None
+        self.refresh()
 
     def _take_selection(self) -> list[int]:
         starts = self.selection
@@ -625,12 +637,3 @@ def _cell_text(cell: Cell, width: int) -> str:
     if room < 3:
         return glyph
     return f"{glyph} {set_cell_size(cell.text, room - 1).rstrip()}…"
-
-
-def _day_title(day: date, width: int) -> str:
-    """The day's title as wide as the column allows; the date's digits are never cut."""
-    if width >= 12:
-        return day.strftime("%a %d %b")
-    if width >= 7:
-        return day.strftime("%a %d")
-    return day.strftime("%a")[:2] + day.strftime(" %d")
