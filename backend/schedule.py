@@ -9,6 +9,7 @@ fall back the repeated hour makes slots for both passes.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -87,16 +88,23 @@ def dates(first: date, last: date) -> Iterable[date]:
 def expand(schedule: Schedule, first: date, last: date, slot_seconds: int) -> list[int]:
     """The slot starts (UTC epoch seconds, on the slot grid) that the schedule opens on the local
     dates `first` to `last`, in time order."""
-    zone = schedule.tz
     starts: list[int] = []
     for day in dates(first, last):
         hours = schedule.hours_on(day)
-        if not hours:
-            continue
-        for row, start in day_slots(day, zone, slot_seconds):
-            if any(window.covers(row.minute_of_day) for window in hours):
-                starts.append(start)
+        if hours:
+            starts += _opened(day, schedule.zone, slot_seconds, hours)
     return starts
+
+
+@functools.lru_cache(maxsize=4096)
+def _opened(day: date, zone: str, slot_seconds: int, hours: tuple[Hours, ...]) -> tuple[int, ...]:
+    """One date's slot starts for these hours: many providers share a zone and their hours, so
+    the daily roll works each out once."""
+    return tuple(
+        start
+        for row, start in day_slots(day, ZoneInfo(zone), slot_seconds)
+        if any(window.covers(row.minute_of_day) for window in hours)
+    )
 
 
 def wanted(schedule: Schedule, now: float, slot_seconds: int) -> list[int]:
@@ -220,6 +228,34 @@ def horizon_end(schedule: Schedule, now: float) -> float:
     """The instant the horizon's last local date ends."""
     _, last = schedule.horizon(now)
     return midnight(last + timedelta(days=1), schedule.tz)
+
+
+@dataclass(frozen=True)
+class Roll:
+    """One provider's share of the daily roll."""
+
+    provider_id: str
+    starts: list[int]
+    """The slot starts of the dates that entered the horizon (those that have not begun)."""
+    filled_until: date
+
+
+def roll_plan(
+    stored: Iterable[tuple[str, Schedule, date]], now: float, slot_seconds: int
+) -> tuple[list[Roll], float]:
+    """For (provider, schedule, last date filled) of every schedule: what the daily roll opens,
+    for those whose horizon has moved on, and when the next local midnight of any of them falls."""
+    rolls: list[Roll] = []
+    next_due = float("inf")
+    for provider_id, schedule, filled in stored:
+        next_due = min(next_due, next_midnight(now, schedule.tz))
+        first, last = schedule.horizon(now)
+        if filled >= last:
+            continue
+        since = max(filled + timedelta(days=1), first)
+        starts = [s for s in expand(schedule, since, last, slot_seconds) if s > now]
+        rolls.append(Roll(provider_id, starts, last))
+    return rolls, next_due
 
 
 def midnight(day: date, zone: ZoneInfo) -> float:

@@ -18,7 +18,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bench import server_bench
+from bench import schedule_bench, server_bench
 from bench.server_bench import LARGE, SMOKE, STANDARD, Result, ServerFigures
 from bench.tui_bench import AppFigures, measure
 
@@ -156,6 +156,8 @@ def main() -> int:
     postgres = None if args.no_postgres else server_bench.run(standard.scale, store="postgresql")
     large = None if args.smoke or args.no_large else server_bench.run(LARGE, writes=False)
     app = measure()
+    stores = ["sqlite"] if args.no_postgres else ["sqlite", "postgresql"]
+    schedules = [schedule_bench.run(store, smoke=args.smoke) for store in stores]
     scale = standard.scale
     lines = [
         "# Benchmark results",
@@ -188,6 +190,14 @@ def main() -> int:
         "## Goals",
         "",
         *goals(standard, large),
+        "",
+        "## Weekly schedules",
+        "",
+        *schedule_bench.table(schedules),
+        "",
+        "A PUT that opens a year of weekday hours (8 to 17 in Berlin) over HTTP, median of five;"
+        " the daily roll that opens one new date for every provider, timed on the store as the"
+        " sweeper calls it. Both durable.",
         "",
         "## The terminal app",
         "",

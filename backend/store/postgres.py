@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import asyncio
 import math
-import uuid
 from collections.abc import Awaitable, Callable, Collection, Iterable, Sequence
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
@@ -69,6 +68,7 @@ from backend.store.base import (
     SubmitResult,
     TokenNotFound,
     TokenRecord,
+    new_slot_id,
     occupied_cells,
     status_after,
 )
@@ -396,7 +396,7 @@ class PostgresStore:
             )
             taken = occupied_cells(((r[0], r[1]) for r in existing), slot_seconds)
             new = [
-                SlotRow(uuid.uuid4().hex, provider_id, s, slot_seconds, "AVAILABLE", *([None] * 4))
+                SlotRow(new_slot_id(now), provider_id, s, slot_seconds, "AVAILABLE", *([None] * 4))
                 for s in slot_starts(start, end, slot_seconds)
                 if s not in taken
             ]
@@ -480,16 +480,9 @@ class PostgresStore:
         return await self._write(lambda conn: _at_most_once(conn, once, now, drop))
 
     async def roll_schedules(self, now: float) -> RollResult:
-        async with self._pool.acquire() as conn:
-            behind, next_due = await schedules.due(conn, now)
-        created = 0
-        for provider_id in behind:  # each in a transaction of its own, under its lock
-            created += await self._write(
-                lambda conn, p=provider_id: schedules.roll_one(  # type: ignore[misc]
-                    conn, p, now, self.rules, _record_changes, PROVIDER_LOCKS
-                )
-            )
-        return RollResult(created, next_due)
+        return await self._write(
+            lambda conn: schedules.roll(conn, now, self.rules, _record_changes, PROVIDER_LOCKS)
+        )
 
     async def reserve(
         self,

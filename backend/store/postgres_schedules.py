@@ -9,7 +9,7 @@ reads tells it whether anything is left to do. So exactly one process opens each
 
 from __future__ import annotations
 
-import uuid
+from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import date, timedelta
 
@@ -19,25 +19,27 @@ from backend.booking import Rules, SlotRow, effective_status
 from backend.schedule import (
     Schedule,
     exceptions_json,
-    expand,
     from_stored,
     horizon_end,
     local_dates_of,
     midnight,
-    next_midnight,
     plan,
+    roll_plan,
     wanted,
     weekly_json,
     with_hand_edit,
 )
 from backend.store.base import (
     RemoveResult,
+    RollResult,
     ScheduleNotFound,
     ScheduleResult,
     StoredSchedule,
+    new_slot_id,
     occupied_cells,
 )
 from backend.store.postgres_schema import Connection
+from shared.grid import DAY_SECONDS
 
 RecordChanges = Callable[
     [Connection, str, Sequence[SlotRow], float, Sequence[str | None]], Awaitable[None]
@@ -47,7 +49,6 @@ Lock = Callable[[Connection, str], Awaitable[None]]
 SLOT_FIELDS = (
     "id, provider_id, start, duration, status, client_id, reserved_at, held_until, confirmed_at"
 )
-_TRY_LOCK = "SELECT pg_try_advisory_xact_lock($1::int4, hashtext($2::text))"
 
 
 def _rows(records: Sequence[asyncpg.Record]) -> list[SlotRow]:
@@ -102,7 +103,7 @@ async def _open(
     if not starts:
         return 0
     new = [
-        SlotRow(uuid.uuid4().hex, provider_id, s, rules.slot_seconds, "AVAILABLE", *([None] * 4))
+        SlotRow(new_slot_id(now), provider_id, s, rules.slot_seconds, "AVAILABLE", *([None] * 4))
         for s in starts
     ]
     await conn.execute(
@@ -203,56 +204,80 @@ async def remove_schedule(
     return RemoveResult(deleted=len(removed), kept=[s for s in made if s.id not in gone])
 
 
-async def roll_one(
-    conn: Connection,
-    provider_id: str,
-    now: float,
-    rules: Rules,
-    record: RecordChanges,
-    lock_kind: int,
-) -> int:
-    """Fill one provider's horizon, unless another process is at it (then 0)."""
-    if not await conn.fetchval(_TRY_LOCK, lock_kind, provider_id):
-        return 0
-    found = await stored(conn, provider_id)
-    if found is None:
-        return 0
-    schedule = found.schedule
-    last = schedule.horizon(now)[1]
-    if found.filled_until >= last:
-        return 0
-    first = max(found.filled_until + timedelta(days=1), schedule.today(now))
-    starts = [s for s in expand(schedule, first, last, rules.slot_seconds) if s > now]
-    created = 0
-    if starts:
+_SCHEDULE_ROWS = (
+    "SELECT provider_id, time_zone, weekly, exceptions, horizon_days, filled_until FROM schedules"
+)
+
+_TAKE_FREE = (
+    "SELECT p FROM unnest($1::text[]) AS t(p)"
+    " WHERE pg_try_advisory_xact_lock($2::int4, hashtext(p))"
+)
+"""The providers of a list whose lock this transaction gets without waiting: those another process
+is not rolling (or changing) at this moment."""
+
+
+def _read(rows: Sequence[asyncpg.Record]) -> list[tuple[str, Schedule, date]]:
+    return [(r[0], from_stored(r[1], r[2], r[3], r[4]), date.fromisoformat(r[5])) for r in rows]
+
+
+async def roll(
+    conn: Connection, now: float, rules: Rules, record: RecordChanges, lock_kind: int
+) -> RollResult:
+    """Fill every schedule's horizon that has moved on, in this one transaction: the providers
+    whose lock another process holds are left to it, and those it has just finished are seen
+    filled when read again under the lock."""
+    slot_seconds = rules.slot_seconds
+    behind, next_due = roll_plan(_read(await conn.fetch(_SCHEDULE_ROWS)), now, slot_seconds)
+    if not behind:
+        return RollResult(0, next_due)
+    ours = [r[0] for r in await conn.fetch(_TAKE_FREE, [b.provider_id for b in behind], lock_kind)]
+    rows = await conn.fetch(_SCHEDULE_ROWS + " WHERE provider_id = ANY($1::text[])", ours)
+    rolls, _ = roll_plan(_read(rows), now, slot_seconds)
+    wanted_starts = [s for step in rolls for s in step.starts]
+    new: list[SlotRow] = []
+    if wanted_starts:
+        first = min(wanted_starts)
         existing = await conn.fetch(
-            "SELECT start, duration FROM slots WHERE provider_id = $1 AND start >= $2"
-            " AND start <= $3",
-            provider_id,
-            starts[0] - 86_400,
-            starts[-1],
+            "SELECT provider_id, start, duration FROM slots WHERE provider_id = ANY($1::text[])"
+            " AND start >= $2 AND start <= $3 AND start + duration > $4",
+            [step.provider_id for step in rolls],
+            first - DAY_SECONDS,
+            max(wanted_starts),
+            first,
         )
-        taken = occupied_cells(((r[0], r[1]) for r in existing), rules.slot_seconds)
-        fresh = [s for s in starts if s not in taken]
-        created = await _open(conn, provider_id, fresh, now, rules, record)
-    await _save(conn, provider_id, schedule, last, now)
-    return created
-
-
-async def due(conn: Connection, now: float) -> tuple[list[str], float]:
-    """The providers whose horizon has moved past what is filled, and when the next may."""
-    rows = await conn.fetch(
-        "SELECT provider_id, time_zone, weekly, exceptions, horizon_days, filled_until"
-        " FROM schedules"
+        by_provider: dict[str, list[tuple[int, int]]] = defaultdict(list)
+        for provider_id, start, duration in existing:
+            by_provider[provider_id].append((start, duration))
+        for step in rolls:
+            taken = occupied_cells(by_provider.get(step.provider_id, ()), slot_seconds)
+            new += [
+                SlotRow(new_slot_id(now), step.provider_id, s, slot_seconds, "AVAILABLE",
+                        *([None] * 4))
+                for s in step.starts
+                if s not in taken
+            ]  # fmt: skip
+        if new:
+            await conn.execute(
+                "INSERT INTO slots"
+                " (id, provider_id, start, duration, status, created_at, scheduled)"
+                " SELECT id, provider_id, start, $4, 'AVAILABLE', $5, true"
+                " FROM unnest($1::text[], $2::text[], $3::bigint[]) AS n(id, provider_id, start)",
+                [s.id for s in new],
+                [s.provider_id for s in new],
+                [s.start for s in new],
+                slot_seconds,
+                now,
+            )
+            await record(conn, "created", new, now, [None] * len(new))
+    await conn.execute(
+        "UPDATE schedules SET filled_until = u.filled, updated_at = $3"
+        " FROM unnest($1::text[], $2::text[]) AS u(provider_id, filled)"
+        " WHERE schedules.provider_id = u.provider_id",
+        [step.provider_id for step in rolls],
+        [step.filled_until.isoformat() for step in rolls],
+        now,
     )
-    behind: list[str] = []
-    next_due = float("inf")
-    for row in rows:
-        schedule = from_stored(row[1], row[2], row[3], row[4])
-        next_due = min(next_due, next_midnight(now, schedule.tz))
-        if date.fromisoformat(row[5]) < schedule.horizon(now)[1]:
-            behind.append(row[0])
-    return behind, next_due
+    return RollResult(len(new), next_due)
 
 
 async def note_hand_edit(

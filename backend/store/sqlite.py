@@ -10,7 +10,6 @@ import asyncio
 import contextlib
 import json
 import sqlite3
-import uuid
 from collections.abc import Callable, Collection, Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -52,6 +51,7 @@ from backend.store.base import (
     SubmitResult,
     TokenNotFound,
     TokenRecord,
+    new_slot_id,
     occupied_cells,
     status_after,
 )
@@ -207,6 +207,12 @@ SELECT ch.seq, ch.kind, ch.slot_id, ch.provider_id, ch.start, ch.status, ch.clie
 _TOKEN_FIELDS = "id, role, subject, name, created_at, revoked_at"  # noqa: S105 - column names
 
 
+WRITE_CACHE_KIB = 64 * 1024
+"""The write connection's page cache: large writes (a year of a schedule, the daily roll of a
+thousand providers) touch index pages all over a big file, and SQLite's default 2 MiB made them
+read the same pages again and again."""
+
+
 def open_database(path: str, synchronous: str) -> Database:
     """Open the write connection, set the pragmas, and migrate the schema."""
     Path(path).expanduser().parent.mkdir(parents=True, exist_ok=True)
@@ -215,6 +221,7 @@ def open_database(path: str, synchronous: str) -> Database:
     conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
     db.enable_wal()
     conn.execute(f"PRAGMA synchronous = {synchronous}")
+    conn.execute(f"PRAGMA cache_size = -{WRITE_CACHE_KIB}")
     apply_migrations(db)
     return db
 
@@ -253,7 +260,7 @@ class SQLiteStore:
             ).fetchall()
             taken = occupied_cells(existing, slot_seconds)
             new = [
-                SlotRow(uuid.uuid4().hex, provider_id, s, slot_seconds, "AVAILABLE", *([None] * 4))
+                SlotRow(new_slot_id(now), provider_id, s, slot_seconds, "AVAILABLE", *([None] * 4))
                 for s in slot_starts(start, end, slot_seconds)
                 if s not in taken
             ]

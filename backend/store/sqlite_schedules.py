@@ -8,7 +8,7 @@ schedule opened.
 
 from __future__ import annotations
 
-import uuid
+from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from datetime import date, timedelta
 from typing import Any
@@ -19,13 +19,12 @@ from backend.booking import SLOT_COLUMNS, Rules, SlotRow, effective_status
 from backend.schedule import (
     Schedule,
     exceptions_json,
-    expand,
     from_stored,
     horizon_end,
     local_dates_of,
     midnight,
-    next_midnight,
     plan,
+    roll_plan,
     wanted,
     weekly_json,
     with_hand_edit,
@@ -36,8 +35,10 @@ from backend.store.base import (
     ScheduleNotFound,
     ScheduleResult,
     StoredSchedule,
+    new_slot_id,
     occupied_cells,
 )
+from shared.grid import DAY_SECONDS
 
 RecordChanges = Callable[[Database, str, Sequence[SlotRow], float, Sequence[str | None]], None]
 
@@ -90,7 +91,7 @@ def _open(
     record: RecordChanges,
 ) -> int:
     new = [
-        SlotRow(uuid.uuid4().hex, provider_id, s, rules.slot_seconds, "AVAILABLE", *([None] * 4))
+        SlotRow(new_slot_id(now), provider_id, s, rules.slot_seconds, "AVAILABLE", *([None] * 4))
         for s in starts
     ]
     db.conn.executemany(
@@ -173,30 +174,47 @@ def _is_open(slot: SlotRow, now: float) -> bool:
 
 
 def roll(db: Database, now: float, rules: Rules, record: RecordChanges) -> RollResult:
-    """Open the slots of the dates that entered each schedule's horizon since it was filled."""
-    created = 0
-    next_due = float("inf")
-    for (provider_id,) in db.execute("SELECT provider_id FROM schedules").fetchall():
-        found = stored(db, provider_id)
-        assert found is not None
-        schedule = found.schedule
-        next_due = min(next_due, next_midnight(now, schedule.tz))
-        last = schedule.horizon(now)[1]
-        if found.filled_until >= last:
-            continue
-        first = max(found.filled_until + timedelta(days=1), schedule.today(now))
-        starts = [s for s in expand(schedule, first, last, rules.slot_seconds) if s > now]
-        if starts:
-            existing = db.execute(
-                "SELECT start, duration FROM slots WHERE provider_id = ? AND start >= ?"
-                " AND start < ?",
-                [provider_id, starts[0] - 86_400, starts[-1] + 1],
-            ).fetchall()
-            taken = occupied_cells(((r[0], r[1]) for r in existing), rules.slot_seconds)
-            fresh = [s for s in starts if s not in taken]
-            created += _open(db, provider_id, fresh, now, rules, record)
-        _save(db, provider_id, schedule, last, now)
-    return RollResult(created, next_due)
+    """Open the slots of the dates that entered each schedule's horizon since it was filled, for
+    every provider at once: one read of the schedules, one of the slots already there, one insert
+    of the new ones."""
+    rows = db.execute(
+        "SELECT provider_id, time_zone, weekly, exceptions, horizon_days, filled_until"
+        " FROM schedules"
+    ).fetchall()
+    every = [(r[0], from_stored(r[1], r[2], r[3], r[4]), date.fromisoformat(r[5])) for r in rows]
+    rolls, next_due = roll_plan(every, now, rules.slot_seconds)
+    wanted_starts = [s for step in rolls for s in step.starts]
+    new: list[SlotRow] = []
+    if wanted_starts:
+        first = min(wanted_starts)
+        existing = db.execute(
+            "SELECT provider_id, start, duration FROM slots WHERE start >= ? AND start <= ?"
+            " AND start + duration > ?",  # what reaches into the new dates, of any length
+            [first - DAY_SECONDS, max(wanted_starts), first],
+        ).fetchall()
+        by_provider: dict[str, list[tuple[int, int]]] = defaultdict(list)
+        for provider_id, start, duration in existing:
+            by_provider[provider_id].append((start, duration))
+        for step in rolls:
+            taken = occupied_cells(by_provider.get(step.provider_id, ()), rules.slot_seconds)
+            new += [
+                SlotRow(new_slot_id(now), step.provider_id, s, rules.slot_seconds, "AVAILABLE",
+                        *([None] * 4))
+                for s in step.starts
+                if s not in taken
+            ]  # fmt: skip
+        new.sort(key=lambda s: (s.start, s.provider_id))  # in index order: far fewer page writes
+        db.conn.executemany(
+            "INSERT INTO slots (id, provider_id, start, duration, status, created_at, scheduled)"
+            " VALUES (?, ?, ?, ?, 'AVAILABLE', ?, 1)",
+            [(s.id, s.provider_id, s.start, s.duration, now) for s in new],
+        )
+        record(db, "created", new, now, [None] * len(new))
+    db.conn.executemany(
+        "UPDATE schedules SET filled_until = ?, updated_at = ? WHERE provider_id = ?",
+        [(step.filled_until.isoformat(), now, step.provider_id) for step in rolls],
+    )
+    return RollResult(len(new), next_due)
 
 
 def note_hand_edit(

@@ -111,7 +111,7 @@ async def held(store: Store, provider: str, now: float) -> set[int]:
 
 def test_a_stores_slots_are_what_the_schedule_plainly_means(db: str, store_kind: str) -> None:
     loop = asyncio.new_event_loop()
-    store = loop.run_until_complete(open_store(db, RULES, synchronous="OFF"))
+    store = loop.run_until_complete(open_store(db, RULES, synchronous="NORMAL"))
     providers = itertools.count()
 
     @settings(
