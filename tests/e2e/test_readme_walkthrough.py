@@ -62,3 +62,26 @@ def test_the_original_calls_work_without_tokens_in_no_auth_mode(tmp_path: Path) 
         done = run_script(seed.replace("http://127.0.0.1:8080", server.url), cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert_booked(done.stdout)
+
+
+def schedule_block() -> str:
+    text = README.read_text()
+    section = text.split("### Weekly schedules", 1)[1].split("\n### ", 1)[0]
+    blocks = re.findall(r"```sh\n(.*?)```", section, flags=re.DOTALL)
+    assert len(blocks) == 1, "one example: set the schedule, then read it back"
+    return blocks[0]
+
+
+def test_the_readme_schedule_example_runs_as_written(tmp_path: Path) -> None:
+    db = tmp_path / "slotbook.db"
+    with ServerProcess(db) as server:
+        script = "\n".join([walkthrough_blocks()[0], schedule_block()])
+        script = script.replace("http://127.0.0.1:8080", server.url)
+        script = script.replace(".venv/bin/slotbook-server", f"{sys.executable} -m backend")
+        done = run_script(script, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "problems/" not in done.stdout
+    assert '"timeZone":"Europe/Berlin"' in done.stdout
+    assert '"weekly":[{"day":"mon","start":"09:00","end":"12:00"}' in done.stdout
+    assert '"created":' in done.stdout
+    assert '{"date":"2030-12-24","hours":[]}' in done.stdout
