@@ -69,7 +69,8 @@ def schedule_block() -> str:
     section = text.split("### Weekly schedules", 1)[1].split("\n### ", 1)[0]
     blocks = re.findall(r"```sh\n(.*?)```", section, flags=re.DOTALL)
     assert len(blocks) == 1, "one example: set the schedule, then read it back"
-    return blocks[0]
+    block: str = blocks[0]
+    return block
 
 
 def test_the_readme_schedule_example_runs_as_written(tmp_path: Path) -> None:
