@@ -26,10 +26,15 @@ class SlotRow(NamedTuple):
     reserved_at: float | None
     held_until: float | None
     confirmed_at: float | None
+    appointment_id: str | None = None
+    """The first slot of the appointment this slot is part of, while held or booked."""
+    note: str | None = None
+    """The appointment's note, on every slot of it."""
 
 
 SLOT_COLUMNS = (
-    "id, provider_id, start, duration, status, client_id, reserved_at, held_until, confirmed_at"
+    "id, provider_id, start, duration, status, client_id, reserved_at, held_until, confirmed_at,"
+    " appointment_id, note"
 )
 
 
@@ -80,6 +85,14 @@ class NothingToCancel(BookingError):
     """The slot has no live hold or future booking to cancel."""
 
 
+class NothingToChange(BookingError):
+    """The slot has no live hold or future booking to move or to note."""
+
+
+class TooLateToMove(BookingError):
+    """A booking inside its notice period stays where it is."""
+
+
 @dataclass(frozen=True)
 class FieldProblem:
     """One field of a request that breaks a rule."""
@@ -115,6 +128,7 @@ class Rules:
     notice_seconds: float = 86_400
     max_holds: int = 5
     max_window_seconds: float = 31 * 86_400
+    max_appointment_seconds: int = 7200
 
     def hold_expiry(self, reserved_at: float, slot_start: int) -> float:
         """A hold ends after the hold period, or when the notice period begins if that is sooner."""
@@ -150,6 +164,22 @@ class Rules:
         if problems:
             raise RuleViolation(_summarise(problems), problems)
         return int(start), int(end)
+
+    def appointment_seconds(self, minutes: int | None) -> int | None:
+        """An appointment's asked-for length in seconds (None: one slot, whatever its length);
+        RuleViolation when it is not a whole number of slots or longer than allowed."""
+        if minutes is None:
+            return None
+        seconds = minutes * 60
+        slot = describe_length(self.slot_seconds)
+        if seconds % self.slot_seconds:
+            problem = FieldProblem("minutes", f"must be a whole number of slots ({slot} each)")
+        elif seconds > self.max_appointment_seconds:
+            longest = describe_length(self.max_appointment_seconds)
+            problem = FieldProblem("minutes", f"is longer than the longest appointment, {longest}")
+        else:
+            return seconds
+        raise RuleViolation(_summarise([problem]), [problem])
 
     def check_range(self, start: float, end: float) -> None:
         """Validate a listing range."""

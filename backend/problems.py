@@ -117,6 +117,18 @@ _TYPES = [
     ProblemType(
         "nothing-to-cancel", 409, "Nothing to cancel", "The slot has no live hold or booking."
     ),
+    ProblemType(
+        "nothing-to-change",
+        409,
+        "No reservation to change",
+        "The slot has no live hold or future booking; GET /reservations lists yours.",
+    ),
+    ProblemType(
+        "too-late-to-move",
+        422,
+        "Too late to move",
+        "A booking inside its notice period stays where it is; keep it, or cancel it.",
+    ),
     ProblemType("internal-error", 500, "Internal server error", "This is a bug; please report it."),
     ProblemType(
         "unavailable", 503, "Service unavailable", "The database is not answering; try later."
@@ -134,6 +146,8 @@ _BOOKING_SLUGS: Mapping[type[booking.BookingError], str] = {
     booking.NotHeld: "not-held",
     booking.HoldLapsed: "hold-lapsed",
     booking.NothingToCancel: "nothing-to-cancel",
+    booking.NothingToChange: "nothing-to-change",
+    booking.TooLateToMove: "too-late-to-move",
     booking.RuleViolation: "rule-violation",
     TokenNotFound: "token-not-found",
 }

@@ -69,4 +69,5 @@ def rules_from(settings: Settings) -> Rules:
         notice_seconds=settings.notice_seconds,
         max_holds=settings.max_holds,
         max_window_seconds=settings.max_window_seconds,
+        max_appointment_seconds=settings.max_appointment_seconds,
     )

@@ -35,6 +35,7 @@ class Settings:
     hold_minutes: float = 30
     notice_hours: float = 24
     max_holds: int = 5
+    max_appointment_minutes: int = 120
     no_auth: bool = False
     synchronous: Synchronous = "FULL"
     max_window_days: float = 31
@@ -66,6 +67,12 @@ class Settings:
         return self.notice_hours * 3600
 
     @property
+    def max_appointment_seconds(self) -> int:
+        """The longest appointment, rounded down to whole slots (one slot at least)."""
+        slots = max(1, self.max_appointment_minutes * 60 // self.slot_seconds)
+        return slots * self.slot_seconds
+
+    @property
     def max_window_seconds(self) -> float:
         return self.max_window_days * DAY_SECONDS
 
@@ -91,6 +98,11 @@ class Settings:
             raise SettingsError(f"--notice-hours {self.notice_hours:g}: must be 0 or more")
         if self.max_holds < 1:
             raise SettingsError(f"--max-holds {self.max_holds}: must be at least 1")
+        if not 1 <= self.max_appointment_minutes <= 1440:
+            raise SettingsError(
+                f"--max-appointment-minutes {self.max_appointment_minutes}: must be between 1"
+                " and 1440 (a day)"
+            )
         if not 0 <= self.port < 65536:
             raise SettingsError(f"--port {self.port}: must be between 0 (any free port) and 65535")
         if self.max_window_days <= 0:
@@ -187,6 +199,12 @@ def add_server_arguments(parser: argparse.ArgumentParser, environ: Mapping[str, 
     option("--hold-minutes", float, "how long a hold lasts unless confirmed", base.hold_minutes)
     option("--notice-hours", float, "how far ahead a booking must be", base.notice_hours)
     option("--max-holds", int, "live holds a client may have at once", base.max_holds)
+    option(
+        "--max-appointment-minutes",
+        int,
+        "longest appointment a client may hold, in minutes (rounded down to whole slots)",
+        base.max_appointment_minutes,
+    )
     option("--max-window-days", float, "longest window or listing range", base.max_window_days)
     option("--synchronous", str.upper, "SQLite synchronous mode: FULL or NORMAL", base.synchronous)
     option(
@@ -242,6 +260,7 @@ def settings_from_namespace(args: argparse.Namespace) -> Settings:
         hold_minutes=float(args.hold_minutes),
         notice_hours=float(args.notice_hours),
         max_holds=int(args.max_holds),
+        max_appointment_minutes=int(args.max_appointment_minutes),
         max_window_days=float(args.max_window_days),
         no_auth=bool(args.no_auth),
         synchronous=args.synchronous,

@@ -69,6 +69,9 @@ _MIDDLE = f"{CONTROL}{INVISIBLE}"
 TEXT_PATTERN = rf"^[^{_EDGE}](?:[^{_MIDDLE}]*[^{_EDGE}])?{END}"
 """A name people read: visible characters, spaces only inside, nothing invisible."""
 
+NOTE_PATTERN = rf"^(?:[^{_EDGE}](?:[^{_MIDDLE}]*[^{_EDGE}])?)?{END}"
+"""A note on an appointment: as a name, or empty (no note)."""
+
 ID_PATTERN = rf"^(?!\.\.?{END})[^{_EDGE}\{{\}}](?:[^{_MIDDLE}\{{\}}]*[^{_EDGE}\{{\}}])?{END}"
 """An id: as a name, and also usable as a path segment (no braces, not `.` or `..`)."""
 

@@ -12,7 +12,15 @@ from typing import Annotated, Literal
 import msgspec
 from msgspec import UNSET, Meta, Struct, UnsetType
 
-from shared.patterns import CURSOR_PATTERN, END, ID_PATTERN, ID_RULE, TEXT_PATTERN, TEXT_RULE
+from shared.patterns import (
+    CURSOR_PATTERN,
+    END,
+    ID_PATTERN,
+    ID_RULE,
+    NOTE_PATTERN,
+    TEXT_PATTERN,
+    TEXT_RULE,
+)
 from shared.timefmt import TIME_PATTERN
 
 SlotStatus = Literal["AVAILABLE", "RESERVED", "CONFIRMED"]
@@ -64,6 +72,26 @@ DisplayName = Annotated[
         examples=["Grace Hopper"],
     ),
 ]
+AppointmentMinutes = Annotated[
+    int,
+    Meta(
+        ge=1,
+        le=1440,
+        description="The appointment's length in minutes: a multiple of the slot length, at most"
+        " the server's longest appointment (GET /rules says both). One slot when left out.",
+        examples=[60],
+    ),
+]
+Note = Annotated[
+    str,
+    Meta(
+        max_length=500,
+        pattern=NOTE_PATTERN,
+        description="A note for the provider, up to 500 characters of plain text on one line:"
+        f" {TEXT_RULE}. Empty for no note. Shown only to the client, the provider and admins.",
+        examples=["First visit; knee pain since March"],
+    ),
+]
 
 
 class _Body(Struct, rename="camel", forbid_unknown_fields=True, omit_defaults=True, kw_only=True):
@@ -86,10 +114,32 @@ class AvailabilityWindow(_Body):
 
 
 class ReserveRequest(_Body):
-    """POST /availability/reserve: hold one slot for a client."""
+    """POST /availability/reserve: hold a slot, or `minutes` of consecutive slots of the same
+    provider starting with it, for a client: all of them or none."""
 
     time_slot: RequestTime
     time_slot_id: TimeSlotId
+    client_id: PartyId | UnsetType = UNSET
+    minutes: AppointmentMinutes | UnsetType = UNSET
+    note: Note | UnsetType = UNSET
+
+
+class MoveRequest(_Body):
+    """POST /reservations/{timeSlotId}/move: move a hold or a booking, same length, to the
+    consecutive slots starting with `toTimeSlotId` (of the same provider or another)."""
+
+    to_time_slot_id: TimeSlotId
+    time_slot: Annotated[
+        RequestTime,
+        Meta(description="The new first slot's own timestamp, as GET /availability lists it."),
+    ]
+    client_id: PartyId | UnsetType = UNSET
+
+
+class NoteRequest(_Body):
+    """PATCH /reservations/{timeSlotId}: change the note of a hold or a booking."""
+
+    note: Note
     client_id: PartyId | UnsetType = UNSET
 
 
@@ -136,6 +186,8 @@ class OpenSlotsQuery(_Body):
             " notice period, not yet started), e.g. to show them greyed out."
         ),
     ] = False
+    minutes: AppointmentMinutes | UnsetType = UNSET
+    """List only starts where this many minutes in a row of the same provider are open."""
 
 
 class RangeQuery(_Body):
@@ -174,6 +226,20 @@ class TimeSlot(_Answer):
     reserved_at: ResponseTime | UnsetType = UNSET
     expires_at: ResponseTime | UnsetType = UNSET
     confirmed_at: ResponseTime | UnsetType = UNSET
+    appointment_id: TimeSlotId | UnsetType = UNSET
+    """On a held or booked slot: the first slot of its appointment (the id to confirm, move or
+    cancel it by). Shown with `clientId`."""
+    note: Note | UnsetType = UNSET
+    """The appointment's note, when it has one. Shown with `clientId`."""
+
+
+class Reservation(TimeSlot, kw_only=True):
+    """A hold or a booking: its first slot (whose `duration` is that slot's length), and the
+    whole appointment's length and slots."""
+
+    minutes: Annotated[int | float, Meta(description="The appointment's length in minutes.")]
+    time_slot_ids: list[TimeSlotId]
+    """Every slot of the appointment, in time order; the first is `timeSlotId`."""
 
 
 class AvailabilitySubmitted(_Answer):
@@ -200,23 +266,27 @@ class OpenSlotsPage(_Answer):
 
 
 class ReservationAnswer(_Answer):
-    """Answer to reserve and confirm: what happened, and the slot as it now stands."""
+    """Answer to reserve, confirm, move and note: what happened, and the appointment as it now
+    stands."""
 
     message: str
-    reservation: TimeSlot
+    reservation: Reservation
 
 
 class CancelAnswer(_Answer):
-    """Answer to DELETE /reservations/{timeSlotId}: the slot, open again."""
+    """Answer to DELETE /reservations/{timeSlotId}: the slot, open again (the appointment's
+    first), and every slot the cancel opened."""
 
     message: str
     time_slot: TimeSlot
+    time_slot_ids: list[TimeSlotId]
 
 
 class Reservations(_Answer):
-    """Answer to GET /reservations: live holds and bookings, soonest first."""
+    """Answer to GET /reservations: live holds and bookings, one entry an appointment, soonest
+    first."""
 
-    reservations: list[TimeSlot]
+    reservations: list[Reservation]
 
 
 class ProviderSlots(_Answer):
@@ -254,6 +324,7 @@ class RulesInForce(_Answer):
     notice_hours: float
     max_holds: int
     max_window_days: float
+    max_appointment_minutes: int
 
 
 class FieldError(_Answer):
@@ -367,7 +438,9 @@ class Me(_Answer):
 
 # --- the change feed --------------------------------------------------------------------------
 
-ChangeKind = Literal["created", "deleted", "reserved", "confirmed", "cancelled", "expired"]
+ChangeKind = Literal[
+    "created", "deleted", "reserved", "confirmed", "cancelled", "expired", "moved", "noted"
+]
 Seq = Annotated[int, Meta(ge=0, le=2**53, description="A position in the change log.")]
 
 
@@ -389,8 +462,13 @@ class EventsQuery(_Body):
 
 
 class Change(_Answer):
-    """One change to one slot. `clientId` and `clientName` appear only to that client, to the
-    slot's provider and to admins."""
+    """One change to one slot. `clientId`, `clientName`, `appointmentId` and `note` appear only to
+    that client, to the slot's provider and to admins.
+
+    An operation on an appointment of several slots makes one change per slot, in one commit. A
+    `moved` change takes `timeSlotId` and releases `fromTimeSlotId` (it names both places); when a
+    move overlaps its old place, its changes come in the order that, applied one by one, leaves
+    exactly the new place taken. A `noted` change says the appointment's note changed."""
 
     seq: int
     kind: ChangeKind
@@ -401,7 +479,13 @@ class Change(_Answer):
     client_id: str | UnsetType = UNSET
     client_name: DisplayName | UnsetType = UNSET
     expires_at: ResponseTime | UnsetType = UNSET
-    """On a `reserved` change: when the hold lapses unless confirmed."""
+    """On a `reserved` change, or a `moved` hold: when the hold lapses unless confirmed."""
+    appointment_id: TimeSlotId | UnsetType = UNSET
+    note: Note | UnsetType = UNSET
+    from_time_slot_id: TimeSlotId | UnsetType = UNSET
+    """On a `moved` change: the slot released."""
+    from_provider_id: str | UnsetType = UNSET
+    from_timestamp: ResponseTime | UnsetType = UNSET
 
 
 class Changes(_Answer):

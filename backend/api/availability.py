@@ -15,12 +15,13 @@ from backend.api.operation import (
     Operation,
     answer,
     answered,
+    none_if_unset,
     parse_times,
     read_body,
     read_query,
     slot_id_from_path,
 )
-from backend.api.presenters import present_open, present_slot
+from backend.api.presenters import present_open, present_reservation, present_slot
 from backend.idempotency import perform
 from backend.services import services
 from backend.store.base import (
@@ -121,6 +122,7 @@ async def list_open_slots(request: web.Request) -> web.Response:
     ctx.rules.check_range(times["startTime"], times["endTime"])
     after = decode_cursor(query.cursor) if isinstance(query.cursor, str) else None
     provider_id = query.provider_id if isinstance(query.provider_id, str) else None
+    span = ctx.rules.appointment_seconds(none_if_unset(query.minutes))
     now = ctx.now()
     rows = await ctx.store.list_open(
         times["startTime"],
@@ -130,6 +132,7 @@ async def list_open_slots(request: web.Request) -> web.Response:
         query.limit + 1,
         now,
         too_soon=query.include_too_soon,
+        span=span,
     )
     page = rows[: query.limit]
     next_cursor = None
@@ -149,6 +152,8 @@ async def reserve_slot(request: web.Request) -> web.Response:
     body = await read_body(request, ReserveRequest, also_required=ids_required(caller, "clientId"))
     client_id = acting_client(caller, body.client_id)
     time_slot = parse_times(timeSlot=body.time_slot)["timeSlot"]
+    length = ctx.rules.appointment_seconds(none_if_unset(body.minutes))
+    note = none_if_unset(body.note) or None
     now = ctx.now()
 
     def render(result: ReserveResult) -> Answer:
@@ -158,9 +163,7 @@ async def reserve_slot(request: web.Request) -> web.Response:
             else "Time slot reserved successfully"
         )
         return answered(
-            ReservationAnswer(
-                message=message, reservation=present_slot(result.slot, now, with_client=True)
-            ),
+            ReservationAnswer(message=message, reservation=present_reservation(result.slots, now)),
             status=200 if result.repeated else 201,
         )
 
@@ -168,7 +171,9 @@ async def reserve_slot(request: web.Request) -> web.Response:
         request,
         caller,
         render,
-        lambda once: ctx.store.reserve(body.time_slot_id, time_slot, client_id, now, once=once),
+        lambda once: ctx.store.reserve(
+            body.time_slot_id, time_slot, client_id, now, length=length, note=note, once=once
+        ),
     )
 
 
@@ -187,9 +192,7 @@ async def confirm_reservation(request: web.Request) -> web.Response:
             else "Reservation confirmed successfully"
         )
         return answered(
-            ReservationAnswer(
-                message=message, reservation=present_slot(result.slot, now, with_client=True)
-            )
+            ReservationAnswer(message=message, reservation=present_reservation(result.slots, now))
         )
 
     return await perform(
@@ -228,8 +231,11 @@ OPERATIONS = [
         query=OpenSlotsQuery,
         answers={200: (OpenSlotsPage, "One page of open slots")},
         problems={
-            422: "End not after start, a range too long, or a time outside the years 1970 to 9998"
+            422: "End not after start, a range too long, a time outside the years 1970 to 9998,"
+            " or minutes not a whole number of slots or longer than the longest appointment"
         },
+        description="With `minutes`, only the slots an appointment that long could start at:"
+        " the slots of the same provider up to its end are open too.",
     ),
     Operation(
         "DELETE",
@@ -249,27 +255,34 @@ OPERATIONS = [
         "POST",
         "/availability/reserve",
         reserve_slot,
-        summary="Hold a slot for a client; the hold lapses unless confirmed",
+        summary="Hold a slot, or an appointment of several, for a client; the hold lapses unless"
+        " confirmed",
         tag="reservations",
         body=ReserveRequest,
         answers={
-            201: (ReservationAnswer, "The slot is now held by the client"),
+            201: (ReservationAnswer, "The slots are now held by the client"),
             200: (ReservationAnswer, "The client already held it: the same hold"),
         },
         problems={
             403: "Only the client itself (or an admin) reserves for a client",
             404: "No slot has this id",
-            409: "The slot is held or booked by someone else, or the client holds too many",
-            422: "timeSlot does not match the slot, the slot is inside the notice period, or no"
-            " clientId from a caller who is no client",
+            409: "A slot of the appointment is held or booked by someone else (the message names"
+            " the first), the provider has no open slot for part of it, or the client holds too"
+            " many appointments",
+            422: "timeSlot does not match the slot, the slot is inside the notice period,"
+            " minutes is not a whole number of slots or longer than the longest appointment, or"
+            " no clientId from a caller who is no client",
         },
-        description="`clientId` may be left out with a client token: it is the token's.",
+        description="`clientId` may be left out with a client token: it is the token's. With"
+        " `minutes`, the hold takes that many minutes of consecutive slots of the same provider"
+        " from `timeSlotId` on, all of them or none, under one hold that lapses as one. `note`"
+        " is shown to the provider and the client only.",
     ),
     Operation(
         "PUT",
         "/availability/confirm/{timeSlotId}",
         confirm_reservation,
-        summary="Confirm a held slot: it becomes a booking",
+        summary="Confirm a hold: the whole appointment becomes a booking",
         tag="reservations",
         body=ConfirmRequest,
         path_params={"timeSlotId": TimeSlotId},

@@ -53,8 +53,20 @@ def present_change(change: ChangeRow, caller: Caller, rules: Rules) -> Change:
         shown.client_id = change.client_id
         if change.client_name is not None:
             shown.client_name = change.client_name
-    if change.kind == "reserved":
+        if change.appointment_id is not None:
+            shown.appointment_id = change.appointment_id
+        if change.note is not None:
+            shown.note = change.note
+    if change.held_until is not None:
+        shown.expires_at = format_time(change.held_until)
+    elif change.kind == "reserved":  # a change logged before holds' ends were kept with them
         shown.expires_at = format_time(rules.hold_expiry(change.at, change.start))
+    if change.from_slot_id is not None:
+        shown.from_time_slot_id = change.from_slot_id
+    if change.from_provider_id is not None:
+        shown.from_provider_id = change.from_provider_id
+    if change.from_start is not None:
+        shown.from_timestamp = format_time(change.from_start)
     return shown
 
 

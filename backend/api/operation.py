@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 
 import msgspec
 from aiohttp import web
+from msgspec import UnsetType
 
 from backend.field_errors import field_error, field_types, rule_of
 from backend.problems import ProblemError, invalid, shown
@@ -23,6 +24,7 @@ from shared.wire import FieldError, encode_line
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 S = TypeVar("S", bound=msgspec.Struct)
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -242,3 +244,8 @@ def slot_id_from_path(request: web.Request) -> str:
             " ids are the 32 lowercase hex digits that GET /availability gives",
         )
     return slot_id
+
+
+def none_if_unset(value: T | UnsetType) -> T | None:
+    """An optional field's value, or None when the request left it out."""
+    return None if isinstance(value, UnsetType) else value

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 
 from backend.booking import SlotRow, effective_status
 from backend.store.base import OpenSlot
 from shared.timefmt import format_time
-from shared.wire import TimeSlot
+from shared.wire import Reservation, TimeSlot
 
 
 def minutes(seconds: int) -> int | float:
@@ -65,4 +65,26 @@ def present_slot(
         shown.expires_at = format_time(slot.held_until)
     if status == "CONFIRMED" and slot.confirmed_at is not None:
         shown.confirmed_at = format_time(slot.confirmed_at)
+    if slot.appointment_id is not None:
+        shown.appointment_id = slot.appointment_id
+    if slot.note is not None:
+        shown.note = slot.note
     return shown
+
+
+def present_reservation(slots: Sequence[SlotRow], now: float) -> Reservation:
+    """An appointment, to its client (or an admin): its first slot, its length and its slots."""
+    first = present_slot(slots[0], now, with_client=True)
+    return Reservation(
+        **{name: getattr(first, name) for name in first.__struct_fields__},
+        minutes=minutes(slots[-1].start + slots[-1].duration - slots[0].start),
+        time_slot_ids=[s.id for s in slots],
+    )
+
+
+def group_appointments(slots: Iterable[SlotRow]) -> list[list[SlotRow]]:
+    """Slots in time order, gathered by appointment (in the order the appointments start)."""
+    groups: dict[str, list[SlotRow]] = {}
+    for slot in slots:
+        groups.setdefault(slot.appointment_id or slot.id, []).append(slot)
+    return list(groups.values())

@@ -29,6 +29,7 @@ async def rules_in_force(request: web.Request) -> web.Response:
             hold_minutes=s.hold_minutes,
             notice_hours=s.notice_hours,
             max_holds=s.max_holds,
+            max_appointment_minutes=s.max_appointment_seconds // 60,
             max_window_days=s.max_window_days,
         )
     )

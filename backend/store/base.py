@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple, Protocol, TypeVar
 
-from backend.booking import BookingError, SlotRow
+from backend.appointments import ChangeEntry
+from backend.booking import BookingError, SlotRow, SlotStatus
 from shared.grid import align_down
 
 if TYPE_CHECKING:  # the schedule module uses occupied_cells from here
@@ -87,23 +88,44 @@ class ScheduleNotFound(Exception):
 
 
 @dataclass(frozen=True)
-class ReserveResult:
-    slot: SlotRow
-    repeated: bool
-    """True when the client already held this slot: nothing changed."""
+class AppointmentResult:
+    slots: list[SlotRow]
+    """The appointment as the operation left it, in time order."""
+    repeated: bool = False
+    """True when it had already been done (held by this client, confirmed, at that place, with
+    that note): nothing changed."""
+
+    @property
+    def slot(self) -> SlotRow:
+        """The appointment's first slot."""
+        return self.slots[0]
 
 
-@dataclass(frozen=True)
-class ConfirmResult:
-    slot: SlotRow
-    repeated: bool
-    """True when the booking had already been confirmed: nothing changed."""
+class ReserveResult(AppointmentResult):
+    pass
+
+
+class ConfirmResult(AppointmentResult):
+    pass
+
+
+class MoveResult(AppointmentResult):
+    pass
+
+
+class NoteResult(AppointmentResult):
+    pass
 
 
 @dataclass(frozen=True)
 class CancelResult:
-    slot: SlotRow
+    slots: list[SlotRow]
+    """The appointment's slots, open again, in time order."""
     former_client_id: str | None
+
+    @property
+    def slot(self) -> SlotRow:
+        return self.slots[0]
 
 
 @dataclass(frozen=True)
@@ -113,7 +135,9 @@ class ProviderSummary:
     next_available: int | None
 
 
-ChangeKind = Literal["created", "deleted", "reserved", "confirmed", "cancelled", "expired"]
+ChangeKind = Literal[
+    "created", "deleted", "reserved", "confirmed", "cancelled", "expired", "moved", "noted"
+]
 
 
 class ChangeRow(NamedTuple):
@@ -129,6 +153,50 @@ class ChangeRow(NamedTuple):
     client_id: str | None
     at: float
     client_name: str | None
+    appointment_id: str | None
+    note: str | None
+    held_until: float | None
+    from_slot_id: str | None
+    from_provider_id: str | None
+    from_start: int | None
+
+
+CHANGE_COLUMNS = (
+    "kind, slot_id, provider_id, start, status, client_id, at, appointment_id, note, held_until,"
+    " from_slot_id, from_provider_id, from_start"
+)
+"""The columns of the change log that an append writes, in the order change_values gives them."""
+
+
+def change_values(entry: ChangeEntry, now: float) -> tuple[Any, ...]:
+    """One change as the values of CHANGE_COLUMNS."""
+    slot, was = entry.slot, entry.moved_from
+    return (
+        entry.kind,
+        slot.id,
+        slot.provider_id,
+        slot.start,
+        entry.status,
+        entry.client_id,
+        now,
+        slot.appointment_id,
+        slot.note,
+        slot.held_until if entry.status == "RESERVED" else None,
+        None if was is None else was.id,
+        None if was is None else was.provider_id,
+        None if was is None else was.start,
+    )
+
+
+def entries(
+    kind: str, slots: Iterable[SlotRow], client_ids: Iterable[str | None]
+) -> list[ChangeEntry]:
+    """Changes of one kind to these slots, each with the status the kind leaves it in."""
+    status = status_after(kind)
+    return [
+        ChangeEntry(kind, slot, status, client)
+        for slot, client in zip(slots, client_ids, strict=True)
+    ]
 
 
 NAMED_PARTIES: dict[str, str] = {"provider": "providers", "client": "clients"}
@@ -210,9 +278,9 @@ class CommitThenRaise(Exception):
         self.error = error
 
 
-def status_after(kind: str) -> str:
+def status_after(kind: str) -> SlotStatus:
     """The slot's status once a change of this kind has happened (a deleted slot was open)."""
-    return {"reserved": "RESERVED", "confirmed": "CONFIRMED"}.get(kind, "AVAILABLE")
+    return "RESERVED" if kind == "reserved" else "CONFIRMED" if kind == "confirmed" else "AVAILABLE"
 
 
 def new_slot_id(now: float) -> str:
@@ -294,9 +362,11 @@ class Store(Protocol):
         now: float,
         *,
         too_soon: bool = False,
+        span: int | None = None,
     ) -> list[OpenSlot]:
         """Open slots starting in [start, end) that a client could reserve now; with `too_soon`,
-        also those inside the notice period that have not started."""
+        also those inside the notice period that have not started; with `span` (seconds), only
+        those that start a run of open slots of their provider that long."""
         ...
 
     async def reserve(
@@ -306,8 +376,38 @@ class Store(Protocol):
         client_id: str,
         now: float,
         *,
+        length: int | None = None,
+        note: str | None = None,
         once: Once | None = None,
-    ) -> ReserveResult: ...
+    ) -> ReserveResult:
+        """Hold `length` seconds of consecutive slots (one slot when None) from `slot_id` on, all
+        of them or none."""
+        ...
+
+    async def move(
+        self,
+        slot_id: str,
+        to_slot_id: str,
+        time_slot: float,
+        client_id: str | None,
+        now: float,
+        *,
+        once: Once | None = None,
+    ) -> MoveResult:
+        """Move the appointment `slot_id` is part of to the same length from `to_slot_id` on:
+        the new slots are taken and the old ones released in one transaction, or nothing changes.
+        `client_id` None is an admin acting for its client."""
+        ...
+
+    async def set_note(
+        self,
+        slot_id: str,
+        note: str | None,
+        client_id: str | None,
+        now: float,
+        *,
+        once: Once | None = None,
+    ) -> NoteResult: ...
 
     async def confirm(
         self,

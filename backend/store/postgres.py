@@ -34,16 +34,30 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import asyncpg
 
+from backend.appointments import (
+    ChangeEntry,
+    Plan,
+    length_of,
+    live,
+    plan_cancel,
+    plan_confirm,
+    plan_move,
+    plan_note,
+    plan_reserve,
+)
 from backend.booking import (
+    SLOT_COLUMNS,
     BookingError,
     Rules,
     SlotNotFound,
     SlotRow,
+    SlotTaken,
     effective_status,
 )
 from backend.schedule import Schedule
 from backend.store import postgres_schedules as schedules
 from backend.store.base import (
+    CHANGE_COLUMNS,
     IDEMPOTENCY_TTL,
     NAMED_PARTIES,
     Answer,
@@ -52,6 +66,8 @@ from backend.store.base import (
     CommitThenRaise,
     ConfirmResult,
     IdempotencyKeyReused,
+    MoveResult,
+    NoteResult,
     Once,
     OpenSlot,
     OpenSlotsCursor,
@@ -68,9 +84,10 @@ from backend.store.base import (
     SubmitResult,
     TokenNotFound,
     TokenRecord,
+    change_values,
+    entries,
     new_slot_id,
     occupied_cells,
-    status_after,
 )
 from backend.store.postgres_listener import CHANNEL, ChangeListener
 from backend.store.postgres_schema import Connection, apply_migrations
@@ -91,13 +108,14 @@ Idempotency-Key."""
 
 BIGINT_MAX = 2**63 - 1
 
-SLOT_FIELDS = (
-    "id, provider_id, start, duration, status, client_id, reserved_at, held_until, confirmed_at"
-)
+DEADLOCK_RETRIES = 3
+
+SLOT_FIELDS = SLOT_COLUMNS
 _S_FIELDS = ", ".join(f"s.{name}" for name in SLOT_FIELDS.split(", "))
 _CHANGES_SINCE = """
 SELECT ch.seq, ch.kind, ch.slot_id, ch.provider_id, ch.start, ch.status, ch.client_id, ch.at,
-       cl.name
+       cl.name, ch.appointment_id, ch.note, ch.held_until, ch.from_slot_id, ch.from_provider_id,
+       ch.from_start
   FROM changes ch LEFT JOIN clients cl ON cl.id = ch.client_id
  WHERE ch.seq > $1 ORDER BY ch.seq LIMIT $2
 """
@@ -120,57 +138,70 @@ _LOCK = "SELECT pg_advisory_xact_lock($1::int4, hashtext($2::text))"
 
 _SLOT = f"SELECT {SLOT_FIELDS} FROM slots WHERE id = $1"
 
-_RESERVE = f"""
-UPDATE slots
-   SET status = 'RESERVED', client_id = $2, reserved_at = $3,
-       held_until = LEAST($3 + $4::float8, start - $5::float8), confirmed_at = NULL
- WHERE id = $1 AND start = $6 AND start > $7 AND {_open_at("$3")}
-   AND (SELECT COUNT(*) FROM slots
-         WHERE client_id = $2 AND status = 'RESERVED' AND held_until > $3) < $8
-RETURNING {SLOT_FIELDS}
+_WRITE_SLOTS = """
+UPDATE slots AS s
+   SET status = n.status, client_id = n.client_id, reserved_at = n.reserved_at,
+       held_until = n.held_until, confirmed_at = n.confirmed_at,
+       appointment_id = n.appointment_id, note = n.note
+  FROM unnest($1::text[], $2::text[], $3::text[], $4::float8[], $5::float8[], $6::float8[],
+              $7::text[], $8::text[])
+       AS n(id, status, client_id, reserved_at, held_until, confirmed_at, appointment_id, note)
+ WHERE s.id = n.id
 """
 
-_CONFIRM = f"""
-UPDATE slots
-   SET status = 'CONFIRMED', confirmed_at = $3, held_until = NULL
- WHERE id = $1 AND start = $2 AND status = 'RESERVED' AND held_until > $3
-   AND ($4::text IS NULL OR client_id = $4)
-RETURNING {SLOT_FIELDS}
+_LIVE_HOLDS = """
+SELECT COUNT(DISTINCT appointment_id) FROM slots
+ WHERE client_id = $1 AND status = 'RESERVED' AND held_until > $2
 """
 
-_CANCEL = f"""
-UPDATE slots
-   SET status = 'AVAILABLE', client_id = NULL, reserved_at = NULL, held_until = NULL,
-       confirmed_at = NULL
- WHERE id = $1 AND start > $2 AND {_live_at("$2")}
-   AND ($3::bool OR client_id = $4::text OR provider_id = $5::text)
-RETURNING {SLOT_FIELDS}
+_LOCKED = f"SELECT {SLOT_FIELDS} FROM slots WHERE {{}} ORDER BY provider_id, start FOR UPDATE"
+"""Rows locked in one statement and always in (provider, start) order, so that two operations
+that lock overlapping rows wait for each other instead of deadlocking."""
+
+_APPOINTMENT = "appointment_id = $1"
+_BY_APPOINTMENT = f"SELECT {SLOT_FIELDS} FROM slots WHERE {_APPOINTMENT}"
+_RUN = "provider_id = $1 AND start >= $2 AND start < $3"
+_APPOINTMENT_AND_RUN = "appointment_id = $1 OR (provider_id = $2 AND start >= $3 AND start < $4)"
+
+_FITS = f"""
+(SELECT SUM(run.duration) FROM slots run
+  WHERE run.provider_id = slots.provider_id AND run.start >= slots.start
+    AND run.start + run.duration <= slots.start + {{span}} AND {_open_at("$4", "run.")})
+  = {{span}}
 """
+"""The slot starts a run of open slots `span` seconds long (see the SQLite store)."""
 
 _EXPIRE = f"""
 WITH lapsed AS (
-    SELECT id, client_id FROM slots
+    SELECT id, client_id, appointment_id, note FROM slots
      WHERE status = 'RESERVED' AND held_until <= $1
      ORDER BY id
        FOR UPDATE SKIP LOCKED
 )
 UPDATE slots AS s
-   SET status = 'AVAILABLE', client_id = NULL, reserved_at = NULL, held_until = NULL
+   SET status = 'AVAILABLE', client_id = NULL, reserved_at = NULL, held_until = NULL,
+       appointment_id = NULL, note = NULL
   FROM lapsed
  WHERE s.id = lapsed.id AND s.status = 'RESERVED' AND s.held_until <= $1
-RETURNING lapsed.client_id AS former, {_S_FIELDS}
+RETURNING lapsed.client_id AS former, lapsed.appointment_id AS former_appointment,
+          lapsed.note AS former_note, {_S_FIELDS}
 """
 
-_APPEND_CHANGES = """
+_APPEND_CHANGES = f"""
 WITH counter AS (
     UPDATE change_counter SET last = last + cardinality($1::text[]) RETURNING last
 ), appended AS (
-    INSERT INTO changes (seq, kind, slot_id, provider_id, start, status, client_id, at)
+    INSERT INTO changes (seq, {CHANGE_COLUMNS})
     SELECT counter.last - cardinality($1::text[]) + c.n, c.kind, c.slot_id, c.provider_id,
-           c.start, c.status, c.client_id, $7
+           c.start, c.status, c.client_id, $7, c.appointment_id, c.note, c.held_until,
+           c.from_slot_id, c.from_provider_id, c.from_start
       FROM counter,
-           unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::text[])
-           WITH ORDINALITY AS c(kind, slot_id, provider_id, start, status, client_id, n)
+           unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::text[],
+                  $9::text[], $10::text[], $11::float8[], $12::text[], $13::text[],
+                  $14::bigint[])
+           WITH ORDINALITY AS c(kind, slot_id, provider_id, start, status, client_id,
+                                appointment_id, note, held_until, from_slot_id, from_provider_id,
+                                from_start, n)
     RETURNING seq
 )
 SELECT pg_notify($8, MAX(seq)::text) FROM appended
@@ -235,6 +266,20 @@ async def _lock_provider(conn: Connection, provider_id: str) -> None:
     await _lock(conn, PROVIDER_LOCKS, provider_id)
 
 
+async def _append(conn: Connection, changes: Sequence[ChangeEntry], now: float) -> None:
+    """Append to the change log with the next seqs, in the transaction that made the changes, and
+    notify every listening process as that transaction commits."""
+    if not changes:
+        return
+    columns = list(zip(*(change_values(change, now) for change in changes), strict=True))
+    kind, slot_id, provider_id, start, status, client_id, _, *more = columns
+    await conn.execute(
+        _APPEND_CHANGES,
+        list(kind), list(slot_id), list(provider_id), list(start), list(status), list(client_id),
+        now, CHANNEL, *(list(values) for values in more),
+    )  # fmt: skip
+
+
 async def _record_changes(
     conn: Connection,
     kind: str,
@@ -242,21 +287,40 @@ async def _record_changes(
     now: float,
     client_ids: Sequence[str | None],
 ) -> None:
-    """Append to the change log with the next seqs, in the transaction that made the change, and
-    notify every listening process as that transaction commits."""
-    if not slots:
-        return
-    await conn.execute(
-        _APPEND_CHANGES,
-        [kind] * len(slots),
-        [s.id for s in slots],
-        [s.provider_id for s in slots],
-        [s.start for s in slots],
-        [status_after(kind)] * len(slots),
-        list(client_ids),
-        now,
-        CHANNEL,
-    )
+    """Append changes of one kind to these slots (the schedules' writes use this)."""
+    await _append(conn, entries(kind, slots, client_ids), now)
+
+
+async def _apply(conn: Connection, plan: Plan, now: float) -> None:
+    """Write what a plan decided (on rows the operation has locked): each slot's new state, then
+    its changes."""
+    if plan.writes:
+        w = plan.writes
+        await conn.execute(
+            _WRITE_SLOTS,
+            [s.id for s in w], [s.status for s in w], [s.client_id for s in w],
+            [s.reserved_at for s in w], [s.held_until for s in w], [s.confirmed_at for s in w],
+            [s.appointment_id for s in w], [s.note for s in w],
+        )  # fmt: skip
+    await _append(conn, plan.changes, now)
+
+
+async def _locked(conn: Connection, where: str, *args: Any) -> list[SlotRow]:
+    return _slots(await conn.fetch(_LOCKED.format(where), *args))
+
+
+async def _locked_appointment(conn: Connection, slot_id: str) -> tuple[SlotRow, list[SlotRow]]:
+    """The slot named, and the appointment it is part of, both locked."""
+    named = await _existing_slot(conn, slot_id)
+    if named.appointment_id is None:
+        return await _existing_slot(conn, slot_id, lock=True), []
+    rows = await _locked(conn, _APPOINTMENT, named.appointment_id)
+    return _fresh(named, rows) or await _existing_slot(conn, slot_id), rows
+
+
+def _fresh(named: SlotRow, rows: Iterable[SlotRow]) -> SlotRow | None:
+    """`named` as the locked rows show it now, if it is one of them."""
+    return next((row for row in rows if row.id == named.id), None)
 
 
 async def _at_most_once(
@@ -365,7 +429,24 @@ class PostgresStore:
         return printable_url(self._dsn)
 
     async def _write(self, op: Operation[R]) -> R:
-        """Run `op` in a transaction of its own; tell the change feed once it has committed."""
+        """Run `op` in a transaction of its own; tell the change feed once it has committed.
+
+        Locks are taken in one order, so a deadlock should not happen; should PostgreSQL still
+        find one (its own row-lock order inside a statement is not promised), the transaction it
+        cancelled wrote nothing and runs again."""
+        for attempt in range(1, DEADLOCK_RETRIES + 1):
+            try:
+                outcome = await self._write_once(op)
+            except asyncpg.DeadlockDetectedError:
+                if attempt == DEADLOCK_RETRIES:
+                    raise
+                continue
+            break
+        if isinstance(outcome, CommitThenRaise):
+            raise outcome.error
+        return outcome
+
+    async def _write_once(self, op: Operation[R]) -> R | CommitThenRaise:
         async with self._pool.acquire() as conn:
             async with conn.transaction():
                 try:
@@ -374,8 +455,6 @@ class PostgresStore:
                     outcome = keep
             for callback in list(self._callbacks):
                 callback()
-        if isinstance(outcome, CommitThenRaise):
-            raise outcome.error
         return outcome
 
     # --- writes ----------------------------------------------------------------------------
@@ -491,45 +570,31 @@ class PostgresStore:
         client_id: str,
         now: float,
         *,
+        length: int | None = None,
+        note: str | None = None,
         once: Once | None = None,
     ) -> ReserveResult:
         rules = self.rules
 
         async def reserve(conn: Connection) -> ReserveResult:
-            # The client's lock keeps its holds still while they are counted; the slot's row lock
-            # makes `before` the state this reserve replaces.
+            # The client's lock keeps its holds still while they are counted; the run's row locks
+            # make what the plan reads the state it replaces.
             await _lock(conn, CLIENT_LOCKS, client_id)
-            before = await _existing_slot(conn, slot_id, lock=True)
-            won = _slot(
-                await conn.fetchrow(
-                    _RESERVE,
-                    slot_id,
-                    client_id,
-                    now,
-                    rules.hold_seconds,
-                    rules.notice_seconds,
-                    _exactly(time_slot),
-                    _after(rules.notice_horizon(now)),
-                    rules.max_holds,
-                )
+            named = await _existing_slot(conn, slot_id)
+            rules.check_slot_time(named, time_slot)
+            span = await _locked(
+                conn, _RUN, named.provider_id, named.start, named.start + (length or named.duration)
             )
-            if won is not None:
-                if before.status == "RESERVED":  # took over a lapsed hold: it ends here
-                    await _record_changes(
-                        conn, "expired", [before], now, [before.client_id]
-                    )  # the seqs of both changes come from one transaction, so stay in order
-                await _record_changes(conn, "reserved", [won], now, [client_id])
-                return ReserveResult(won, repeated=False)
-            live_holds = await conn.fetchval(
-                "SELECT COUNT(*) FROM slots WHERE client_id = $1 AND status = 'RESERVED'"
-                " AND held_until > $2",
-                client_id,
-                now,
+            first = _fresh(named, span) or await _existing_slot(conn, slot_id)
+            mine = (
+                await _locked(conn, _APPOINTMENT, first.appointment_id)
+                if first.client_id == client_id and first.appointment_id is not None
+                else []
             )
-            refusal = rules.why_not_reserved(before, client_id, time_slot, live_holds, now)
-            if refusal is None:
-                return ReserveResult(before, repeated=True)
-            raise refusal
+            holds = await conn.fetchval(_LIVE_HOLDS, client_id, now)
+            plan = plan_reserve(first, span, mine, client_id, length, note, holds, now, rules)
+            await _apply(conn, plan, now)
+            return ReserveResult(plan.appointment, plan.repeated)
 
         return await self._write(lambda conn: _at_most_once(conn, once, now, reserve))
 
@@ -545,21 +610,21 @@ class PostgresStore:
         rules = self.rules
 
         async def confirm(conn: Connection) -> ConfirmResult:
-            won = _slot(await conn.fetchrow(_CONFIRM, slot_id, _exactly(time_slot), now, client_id))
-            if won is not None:
-                await _record_changes(conn, "confirmed", [won], now, [won.client_id])
-                return ConfirmResult(won, repeated=False)
-            slot = await _existing_slot(conn, slot_id)
-            last = await conn.fetchval(
-                "SELECT kind FROM changes WHERE slot_id = $1"
-                " AND ($2::text IS NULL OR client_id = $2) ORDER BY seq DESC LIMIT 1",
-                slot_id,
-                client_id,
+            named, appointment = await _locked_appointment(conn, slot_id)
+            holder = client_id is None or named.client_id == client_id
+            last = None
+            if effective_status(named, now) != "RESERVED" or not holder:  # explaining a refusal
+                last = await conn.fetchval(
+                    "SELECT kind FROM changes WHERE slot_id = $1"
+                    " AND ($2::text IS NULL OR client_id = $2) ORDER BY seq DESC LIMIT 1",
+                    slot_id,
+                    client_id,
+                )
+            plan = plan_confirm(
+                named, appointment, client_id, time_slot, lambda: last == "expired", now, rules
             )
-            outcome = rules.why_not_confirmed(slot, client_id, time_slot, last == "expired", now)
-            if outcome == "already confirmed":
-                return ConfirmResult(slot, repeated=True)
-            raise outcome
+            await _apply(conn, plan, now)
+            return ConfirmResult(plan.appointment, plan.repeated)
 
         return await self._write(lambda conn: _at_most_once(conn, once, now, confirm))
 
@@ -576,20 +641,84 @@ class PostgresStore:
         rules = self.rules
 
         async def cancel(conn: Connection) -> CancelResult:
-            before = await _existing_slot(conn, slot_id, lock=True)
-            after = _slot(await conn.fetchrow(_CANCEL, slot_id, now, admin, client_id, provider_id))
-            if after is None:
-                raise rules.why_not_cancelled(before, client_id, provider_id, now, admin=admin)
-            await _record_changes(conn, "cancelled", [after], now, [before.client_id])
-            return CancelResult(after, former_client_id=before.client_id)
+            named, appointment = await _locked_appointment(conn, slot_id)
+            plan = plan_cancel(named, appointment, client_id, provider_id, now, rules, admin=admin)
+            await _apply(conn, plan, now)
+            return CancelResult(plan.appointment, former_client_id=named.client_id)
 
         return await self._write(lambda conn: _at_most_once(conn, once, now, cancel))
+
+    async def move(
+        self,
+        slot_id: str,
+        to_slot_id: str,
+        time_slot: float,
+        client_id: str | None,
+        now: float,
+        *,
+        once: Once | None = None,
+    ) -> MoveResult:
+        rules = self.rules
+
+        async def move(conn: Connection) -> MoveResult:
+            named = await _existing_slot(conn, slot_id)
+            target = await _existing_slot(conn, to_slot_id)
+            appointment: list[SlotRow] = []
+            if named.appointment_id is not None:
+                found = await conn.fetch(_BY_APPOINTMENT, named.appointment_id)
+                appointment = live(_slots(found), now)
+            length = length_of(appointment) if appointment else target.duration
+            end = target.start + length
+            rows = await _locked(
+                conn, _APPOINTMENT_AND_RUN, named.appointment_id, target.provider_id,
+                target.start, end,
+            )  # fmt: skip
+            now_named = _fresh(named, rows) or await _existing_slot(conn, slot_id)
+            if now_named.appointment_id != named.appointment_id:
+                raise SlotTaken(
+                    "The reservation changed while it was being moved; look at it again, then"
+                    " move it if you still want to"
+                )
+            mine = [r for r in rows if r.appointment_id == named.appointment_id]
+            span = [
+                r
+                for r in rows
+                if r.provider_id == target.provider_id and target.start <= r.start < end
+            ]
+            fresh_target = _fresh(target, rows) or target
+            plan = plan_move(now_named, mine, fresh_target, time_slot, span, client_id, now, rules)
+            await _apply(conn, plan, now)
+            return MoveResult(plan.appointment, plan.repeated)
+
+        return await self._write(lambda conn: _at_most_once(conn, once, now, move))
+
+    async def set_note(
+        self,
+        slot_id: str,
+        note: str | None,
+        client_id: str | None,
+        now: float,
+        *,
+        once: Once | None = None,
+    ) -> NoteResult:
+        async def set_note(conn: Connection) -> NoteResult:
+            named, appointment = await _locked_appointment(conn, slot_id)
+            plan = plan_note(named, appointment, client_id, note, now)
+            await _apply(conn, plan, now)
+            return NoteResult(plan.appointment, plan.repeated)
+
+        return await self._write(lambda conn: _at_most_once(conn, once, now, set_note))
 
     async def expire_lapsed(self, now: float) -> int:
         async def expire(conn: Connection) -> int:
             rows = await conn.fetch(_EXPIRE, now)
             rows = sorted(rows, key=lambda r: (r["start"], r["provider_id"]))
-            lapsed = [SlotRow._make(tuple(r)[1:]) for r in rows]
+            lapsed = [  # as they were: the log keeps which appointment lapsed
+                SlotRow._make(tuple(r)[3:])._replace(
+                    appointment_id=r["former_appointment"], note=r["former_note"]
+                )
+                for r in rows
+            ]
             await _record_changes(conn, "expired", lapsed, now, [r["former"] for r in rows])
             return len(lapsed)
 
@@ -705,6 +834,7 @@ class PostgresStore:
         now: float,
         *,
         too_soon: bool = False,
+        span: int | None = None,
     ) -> list[OpenSlot]:
         params: list[Any] = [
             _from(start),
@@ -723,6 +853,9 @@ class PostgresStore:
             conditions.append(
                 f"(start > ${n - 1} OR (start = ${n - 1} AND provider_id > ${n}::text))"
             )
+        if span is not None:
+            params.append(_bigint(span))
+            conditions.append(_FITS.format(span=f"${len(params)}::bigint"))
         sql = (
             f"SELECT id, provider_id, start, duration FROM slots WHERE {' AND '.join(conditions)}"
             " ORDER BY start, provider_id LIMIT $5"

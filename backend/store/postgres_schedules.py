@@ -15,7 +15,7 @@ from datetime import date, timedelta
 
 import asyncpg
 
-from backend.booking import Rules, SlotRow, effective_status
+from backend.booking import SLOT_COLUMNS, Rules, SlotRow, effective_status
 from backend.schedule import (
     Schedule,
     exceptions_json,
@@ -46,9 +46,7 @@ RecordChanges = Callable[
 ]
 Lock = Callable[[Connection, str], Awaitable[None]]
 
-SLOT_FIELDS = (
-    "id, provider_id, start, duration, status, client_id, reserved_at, held_until, confirmed_at"
-)
+SLOT_FIELDS = SLOT_COLUMNS
 
 
 def _rows(records: Sequence[asyncpg.Record]) -> list[SlotRow]:

@@ -168,6 +168,23 @@ MIGRATIONS = (
             " WHERE client_id IS NOT NULL",
         ),
     ),
+    Migration(
+        # Appointments of one or more slots: each held or booked slot names its appointment (the
+        # first slot's id, its own for every reservation made before) and carries its note; a
+        # change keeps the appointment, the note, the hold's end and, for a move, the slot it
+        # released.
+        "0006_appointments",
+        (
+            'ALTER TABLE slots ADD COLUMN appointment_id text COLLATE "C", ADD COLUMN note text',
+            "UPDATE slots SET appointment_id = id WHERE status <> 'AVAILABLE'",
+            "CREATE INDEX slots_by_appointment ON slots (appointment_id)"
+            " WHERE appointment_id IS NOT NULL",
+            'ALTER TABLE changes ADD COLUMN appointment_id text COLLATE "C",'
+            " ADD COLUMN note text, ADD COLUMN held_until double precision,"
+            ' ADD COLUMN from_slot_id text COLLATE "C",'
+            ' ADD COLUMN from_provider_id text COLLATE "C", ADD COLUMN from_start bigint',
+        ),
+    ),
 )
 
 

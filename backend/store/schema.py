@@ -164,6 +164,29 @@ def _partial_indexes(db: Database) -> None:
     )
 
 
+@migrations(name="0007_appointments")
+def _appointments(db: Database) -> None:
+    """Appointments of one or more slots: each held or booked slot names its appointment (the
+    first slot's id, its own for every reservation made before) and carries its note; a change
+    keeps the appointment, the note, the hold's end and, for a move, the slot it released."""
+    db.execute("ALTER TABLE slots ADD COLUMN appointment_id TEXT")
+    db.execute("ALTER TABLE slots ADD COLUMN note TEXT")
+    db.execute("UPDATE slots SET appointment_id = id WHERE status != 'AVAILABLE'")
+    db.execute(
+        "CREATE INDEX slots_by_appointment ON slots (appointment_id)"
+        " WHERE appointment_id IS NOT NULL"
+    )
+    for column, kind in (
+        ("appointment_id", "TEXT"),
+        ("note", "TEXT"),
+        ("held_until", "REAL"),
+        ("from_slot_id", "TEXT"),
+        ("from_provider_id", "TEXT"),
+        ("from_start", "INTEGER"),
+    ):
+        db.execute(f"ALTER TABLE changes ADD COLUMN {column} {kind}")
+
+
 def apply_migrations(db: Database, *, stop_before: str | None = None) -> None:
     """Bring a database to the current schema (or to the one before migration `stop_before`)."""
     migrations.apply(db, stop_before=stop_before)

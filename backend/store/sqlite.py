@@ -16,6 +16,17 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from backend.appointments import (
+    ChangeEntry,
+    Plan,
+    length_of,
+    live,
+    plan_cancel,
+    plan_confirm,
+    plan_move,
+    plan_note,
+    plan_reserve,
+)
 from backend.booking import (
     SLOT_COLUMNS,
     BookingError,
@@ -27,6 +38,7 @@ from backend.booking import (
 from backend.schedule import Schedule
 from backend.store import sqlite_schedules as schedules
 from backend.store.base import (
+    CHANGE_COLUMNS,
     IDEMPOTENCY_TTL,
     NAMED_PARTIES,
     Answer,
@@ -35,6 +47,8 @@ from backend.store.base import (
     CommitThenRaise,
     ConfirmResult,
     IdempotencyKeyReused,
+    MoveResult,
+    NoteResult,
     Once,
     OpenSlot,
     OpenSlotsCursor,
@@ -51,9 +65,10 @@ from backend.store.base import (
     SubmitResult,
     TokenNotFound,
     TokenRecord,
+    change_values,
+    entries,
     new_slot_id,
     occupied_cells,
-    status_after,
 )
 from backend.store.readers import SQLiteReaders
 from backend.store.schema import apply_migrations
@@ -65,37 +80,32 @@ BUSY_TIMEOUT_MS = 5_000
 _OPEN = "(status = 'AVAILABLE' OR (status = 'RESERVED' AND held_until <= :now))"
 _LIVE = "(status = 'CONFIRMED' OR (status = 'RESERVED' AND held_until > :now))"
 
-_RESERVE = f"""
-UPDATE slots
-   SET status = 'RESERVED', client_id = :client, reserved_at = :now,
-       held_until = MIN(:now + :hold, start - :notice), confirmed_at = NULL
- WHERE id = :id AND start = :time_slot AND start > :horizon AND {_OPEN}
-   AND (SELECT COUNT(*) FROM slots
-         WHERE client_id = :client AND status = 'RESERVED' AND held_until > :now) < :max_holds
-RETURNING {SLOT_COLUMNS}
+_FITS = f"""
+(SELECT SUM(run.duration) FROM slots run
+  WHERE run.provider_id = slots.provider_id AND run.start >= slots.start
+    AND run.start + run.duration <= slots.start + :span AND {_OPEN}) = :span
 """
+"""The slot starts a run of open slots `span` seconds long: the open slots that lie inside
+[start, start + span] add up to all of it, and slots of one provider never overlap."""
 
-_CONFIRM = f"""
+_WRITE_SLOT = """
 UPDATE slots
-   SET status = 'CONFIRMED', confirmed_at = :now, held_until = NULL
- WHERE id = :id AND start = :time_slot AND status = 'RESERVED' AND held_until > :now
-   AND (:client IS NULL OR client_id = :client)
-RETURNING {SLOT_COLUMNS}
-"""
-
-_CANCEL = f"""
-UPDATE slots
-   SET status = 'AVAILABLE', client_id = NULL, reserved_at = NULL, held_until = NULL,
-       confirmed_at = NULL
- WHERE id = :id AND start > :now AND {_LIVE}
-   AND (:admin OR client_id = :client OR provider_id = :provider)
-RETURNING {SLOT_COLUMNS}
+   SET status = :status, client_id = :client_id, reserved_at = :reserved_at,
+       held_until = :held_until, confirmed_at = :confirmed_at, appointment_id = :appointment_id,
+       note = :note
+ WHERE id = :id
 """
 
 _RELEASE_LAPSED = """
 UPDATE slots
-   SET status = 'AVAILABLE', client_id = NULL, reserved_at = NULL, held_until = NULL
+   SET status = 'AVAILABLE', client_id = NULL, reserved_at = NULL, held_until = NULL,
+       appointment_id = NULL, note = NULL
  WHERE id = :id AND status = 'RESERVED' AND held_until <= :now
+"""
+
+_LIVE_HOLDS = """
+SELECT COUNT(DISTINCT appointment_id) FROM slots
+ WHERE client_id = ? AND status = 'RESERVED' AND held_until > ?
 """
 
 
@@ -118,18 +128,42 @@ def _existing_slot(db: Database, slot_id: str) -> SlotRow:
     return slot
 
 
+def _append(db: Database, changes: Iterable[ChangeEntry], now: float) -> None:
+    """Append to the change log, in the transaction that made the changes."""
+    db.conn.executemany(
+        f"INSERT INTO changes ({CHANGE_COLUMNS}) VALUES ({', '.join(['?'] * 13)})",
+        [change_values(change, now) for change in changes],
+    )
+
+
 def _record_changes(
     db: Database, kind: str, slots: Iterable[SlotRow], now: float, client_ids: Iterable[str | None]
 ) -> None:
-    """Append to the change log, in the transaction that made the change."""
-    db.conn.executemany(
-        "INSERT INTO changes (kind, slot_id, provider_id, start, status, client_id, at)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?)",
-        [
-            (kind, slot.id, slot.provider_id, slot.start, status_after(kind), client, now)
-            for slot, client in zip(slots, client_ids, strict=True)
-        ],
+    """Append changes of one kind to these slots (the schedules' writes use this)."""
+    _append(db, entries(kind, slots, client_ids), now)
+
+
+def _apply(db: Database, plan: Plan, now: float) -> None:
+    """Write what a plan decided: each slot's new state, then its changes."""
+    db.conn.executemany(_WRITE_SLOT, [slot._asdict() for slot in plan.writes])
+    _append(db, plan.changes, now)
+
+
+def _appointment(db: Database, slot: SlotRow) -> list[SlotRow]:
+    """Every slot that carries `slot`'s appointment id (none when it has none)."""
+    if slot.appointment_id is None:
+        return []
+    sql = f"SELECT {SLOT_COLUMNS} FROM slots WHERE appointment_id = ? ORDER BY start"
+    return _slots(db.execute(sql, [slot.appointment_id]))
+
+
+def _run(db: Database, provider_id: str, start: int, length: int) -> list[SlotRow]:
+    """A provider's slots starting in [start, start + length)."""
+    sql = (
+        f"SELECT {SLOT_COLUMNS} FROM slots WHERE provider_id = ? AND start >= ? AND start < ?"
+        " ORDER BY start"
     )
+    return _slots(db.execute(sql, [provider_id, start, start + length]))
 
 
 def _at_most_once(
@@ -200,7 +234,8 @@ def _token_values(record: TokenRecord) -> list[Any]:
 
 _CHANGES_SINCE = """
 SELECT ch.seq, ch.kind, ch.slot_id, ch.provider_id, ch.start, ch.status, ch.client_id, ch.at,
-       cl.name
+       cl.name, ch.appointment_id, ch.note, ch.held_until, ch.from_slot_id, ch.from_provider_id,
+       ch.from_start
   FROM changes ch LEFT JOIN clients cl ON cl.id = ch.client_id
  WHERE ch.seq > ? ORDER BY ch.seq LIMIT ?
 """
@@ -349,41 +384,21 @@ class SQLiteStore:
         client_id: str,
         now: float,
         *,
+        length: int | None = None,
+        note: str | None = None,
         once: Once | None = None,
     ) -> ReserveResult:
         rules = self.rules
 
         def reserve(db: Database) -> ReserveResult:
-            before = _existing_slot(db, slot_id)
-            won = _slot(
-                db.execute(
-                    _RESERVE,
-                    {
-                        "id": slot_id,
-                        "client": client_id,
-                        "time_slot": time_slot,
-                        "now": now,
-                        "hold": rules.hold_seconds,
-                        "notice": rules.notice_seconds,
-                        "horizon": rules.notice_horizon(now),
-                        "max_holds": rules.max_holds,
-                    },
-                ).fetchone()
-            )
-            if won is not None:
-                if before.status == "RESERVED":  # took over a lapsed hold: it ends here
-                    _record_changes(db, "expired", [before], now, [before.client_id])
-                _record_changes(db, "reserved", [won], now, [client_id])
-                return ReserveResult(won, repeated=False)
-            live_holds = db.execute(
-                "SELECT COUNT(*) FROM slots WHERE client_id = ? AND status = 'RESERVED'"
-                " AND held_until > ?",
-                [client_id, now],
-            ).fetchone()[0]
-            refusal = rules.why_not_reserved(before, client_id, time_slot, live_holds, now)
-            if refusal is None:
-                return ReserveResult(before, repeated=True)
-            raise refusal
+            first = _existing_slot(db, slot_id)
+            rules.check_slot_time(first, time_slot)
+            span = _run(db, first.provider_id, first.start, length or first.duration)
+            mine = _appointment(db, first) if first.client_id == client_id else []
+            holds = db.execute(_LIVE_HOLDS, [client_id, now]).fetchone()[0]
+            plan = plan_reserve(first, span, mine, client_id, length, note, holds, now, rules)
+            _apply(db, plan, now)
+            return ReserveResult(plan.appointment, plan.repeated)
 
         return await self._writer.run(_at_most_once(once, now, reserve))
 
@@ -399,26 +414,20 @@ class SQLiteStore:
         rules = self.rules
 
         def confirm(db: Database) -> ConfirmResult:
-            won = _slot(
-                db.execute(
-                    _CONFIRM,
-                    {"id": slot_id, "time_slot": time_slot, "now": now, "client": client_id},
+            named = _existing_slot(db, slot_id)
+
+            def lapsed() -> bool:
+                last = db.execute(
+                    "SELECT kind FROM changes WHERE slot_id = :id"
+                    " AND (:client IS NULL OR client_id = :client) ORDER BY seq DESC LIMIT 1",
+                    {"id": slot_id, "client": client_id},
                 ).fetchone()
-            )
-            if won is not None:
-                _record_changes(db, "confirmed", [won], now, [won.client_id])
-                return ConfirmResult(won, repeated=False)
-            slot = _existing_slot(db, slot_id)
-            last = db.execute(
-                "SELECT kind FROM changes WHERE slot_id = :id"
-                " AND (:client IS NULL OR client_id = :client) ORDER BY seq DESC LIMIT 1",
-                {"id": slot_id, "client": client_id},
-            ).fetchone()
-            lapsed = last is not None and last[0] == "expired"
-            outcome = rules.why_not_confirmed(slot, client_id, time_slot, lapsed, now)
-            if outcome == "already confirmed":
-                return ConfirmResult(slot, repeated=True)
-            raise outcome
+                return last is not None and last[0] == "expired"
+
+            appointment = _appointment(db, named)
+            plan = plan_confirm(named, appointment, client_id, time_slot, lapsed, now, rules)
+            _apply(db, plan, now)
+            return ConfirmResult(plan.appointment, plan.repeated)
 
         return await self._writer.run(_at_most_once(once, now, confirm))
 
@@ -435,32 +444,62 @@ class SQLiteStore:
         rules = self.rules
 
         def cancel(db: Database) -> CancelResult:
-            before = _existing_slot(db, slot_id)
-            after = _slot(
-                db.execute(
-                    _CANCEL,
-                    {
-                        "id": slot_id,
-                        "now": now,
-                        "admin": admin,
-                        "client": client_id,
-                        "provider": provider_id,
-                    },
-                ).fetchone()
-            )
-            if after is None:
-                raise rules.why_not_cancelled(before, client_id, provider_id, now, admin=admin)
-            _record_changes(db, "cancelled", [after], now, [before.client_id])
-            return CancelResult(after, former_client_id=before.client_id)
+            named = _existing_slot(db, slot_id)
+            appointment = _appointment(db, named)
+            plan = plan_cancel(named, appointment, client_id, provider_id, now, rules, admin=admin)
+            _apply(db, plan, now)
+            return CancelResult(plan.appointment, former_client_id=named.client_id)
 
         return await self._writer.run(_at_most_once(once, now, cancel))
+
+    async def move(
+        self,
+        slot_id: str,
+        to_slot_id: str,
+        time_slot: float,
+        client_id: str | None,
+        now: float,
+        *,
+        once: Once | None = None,
+    ) -> MoveResult:
+        rules = self.rules
+
+        def move(db: Database) -> MoveResult:
+            named = _existing_slot(db, slot_id)
+            appointment = _appointment(db, named)
+            target = _existing_slot(db, to_slot_id)
+            whole = live(appointment, now)
+            length = length_of(whole) if whole else target.duration
+            span = _run(db, target.provider_id, target.start, length)
+            plan = plan_move(named, appointment, target, time_slot, span, client_id, now, rules)
+            _apply(db, plan, now)
+            return MoveResult(plan.appointment, plan.repeated)
+
+        return await self._writer.run(_at_most_once(once, now, move))
+
+    async def set_note(
+        self,
+        slot_id: str,
+        note: str | None,
+        client_id: str | None,
+        now: float,
+        *,
+        once: Once | None = None,
+    ) -> NoteResult:
+        def set_note(db: Database) -> NoteResult:
+            named = _existing_slot(db, slot_id)
+            plan = plan_note(named, _appointment(db, named), client_id, note, now)
+            _apply(db, plan, now)
+            return NoteResult(plan.appointment, plan.repeated)
+
+        return await self._writer.run(_at_most_once(once, now, set_note))
 
     async def expire_lapsed(self, now: float) -> int:
         def expire(db: Database) -> int:
             lapsed = _slots(
                 db.execute(
                     f"SELECT {SLOT_COLUMNS} FROM slots"
-                    " WHERE held_until <= ? AND status = 'RESERVED'",
+                    " WHERE held_until <= ? AND status = 'RESERVED' ORDER BY start, provider_id",
                     [now],
                 )
             )
@@ -565,6 +604,7 @@ class SQLiteStore:
         now: float,
         *,
         too_soon: bool = False,
+        span: int | None = None,
     ) -> list[OpenSlot]:
         conditions = ["start >= :start", "start < :end", "start > :horizon", _OPEN]
         params: dict[str, Any] = {
@@ -582,6 +622,9 @@ class SQLiteStore:
                 "(start > :after_start OR (start = :after_start AND provider_id > :after_provider))"
             )
             params["after_start"], params["after_provider"] = after
+        if span is not None:
+            conditions.append(_FITS)
+            params["span"] = span
         sql = (
             f"SELECT id, provider_id, start, duration FROM slots WHERE {' AND '.join(conditions)}"
             " ORDER BY start, provider_id LIMIT :limit"

@@ -375,6 +375,18 @@ async def b_open_again(world: World, who: Who, response: httpx.Response) -> None
     assert "clientId" not in slot
 
 
+async def b_moved_to_d(world: World, who: Who, response: httpx.Response) -> None:
+    assert response.json()["message"] == "Reservation moved"
+    calendar = await world.calendar("p1")
+    assert calendar[B_AT]["status"] == "AVAILABLE"
+    assert (calendar[D_AT]["status"], calendar[D_AT]["clientId"]) == ("CONFIRMED", "c1")
+
+
+async def a_noted(world: World, who: Who, response: httpx.Response) -> None:
+    assert response.json()["reservation"]["note"] == "Bring the letter"
+    assert (await world.calendar("p1"))[A_AT]["note"] == "Bring the letter"
+
+
 async def providers_named(world: World, who: Who, response: httpx.Response) -> None:
     names = {p["providerId"]: p["name"] for p in response.json()["providers"]}
     assert names == {"p1": "Dr One", "p2": "Dr Two"}
@@ -488,6 +500,14 @@ CONFIRM_A = Request("PUT", CONFIRM, path="/availability/confirm/{A}", json={"tim
 MY_RESERVATIONS = Request("GET", "/reservations", "without clientId")
 RESERVATIONS_OF_C1 = Request("GET", "/reservations", "clientId=c1", params={"clientId": "c1"})
 CANCEL_B = Request("DELETE", CANCEL, path="/reservations/{B}")
+MOVE_B_TO_D = Request(
+    "POST",
+    "/reservations/{timeSlotId}/move",
+    "B to D",
+    path="/reservations/{B}/move",
+    json={"toTimeSlotId": "{D}", "timeSlot": D_AT},
+)
+NOTE_A = Request("PATCH", CANCEL, path="/reservations/{A}", json={"note": "Bring the letter"})
 PROVIDERS = Request("GET", "/providers")
 P1_CALENDAR = Request("GET", CALENDAR, path="/providers/p1/slots", params=WHOLE_DAY)
 MAKE_TOKEN = Request(
@@ -546,6 +566,8 @@ ROWS = [
     row(MY_RESERVATIONS,    401, 401, 401, 401, 422, 403, 403, 200, 200, own_reservations),
     row(RESERVATIONS_OF_C1, 401, 401, 401, 401, 200, 403, 403, 200, 403, c1_reservations),
     row(CANCEL_B,           401, 401, 401, 401, 200, 200, 403, 200, 403, b_open_again),
+    row(MOVE_B_TO_D,        401, 401, 401, 401, 200, 403, 403, 200, 403, b_moved_to_d),
+    row(NOTE_A,             401, 401, 401, 401, 200, 403, 403, 200, 403, a_noted),
     row(PROVIDERS,          401, 401, 401, 401, 200, 200, 200, 200, 200, providers_named),
     row(P1_CALENDAR,        401, 401, 401, 401, 200, 200, 403, 403, 403, p1_calendar),
     row(PUT_P1_SCHEDULE,    401, 401, 401, 401, 200, 200, 403, 403, 403, p1_schedule_set),

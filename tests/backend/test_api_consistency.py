@@ -180,7 +180,7 @@ async def test_the_hold_limit_counts_in_words_that_agree(people: People) -> None
         json={"timeSlot": spare[5]["timestamp"], "timeSlotId": spare[5]["timeSlotId"]},
     )
     problem = assert_problem(refused, 409, "too-many-holds")
-    assert problem["detail"].startswith("You already hold 5 time slots, the most allowed")
+    assert problem["detail"].startswith("You already hold 5 appointments, the most allowed")
     assert "confirm or cancel one" in problem["detail"]
 
 

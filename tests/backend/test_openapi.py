@@ -396,6 +396,7 @@ async def exercise_cancel_and_the_rest(rec: Recorder, slots: list[dict[str, Any]
     await rec.call("DELETE", CANCEL, 200, ids=ids, params={"clientId": "c3"})
     await rec.call("DELETE", CANCEL, 409, ids=ids, params={"clientId": "c3"})
     await rec.call("DELETE", CANCEL, 404, ids={"timeSlotId": "nope"}, params={"clientId": "c3"})
+    await exercise_appointments(rec, slots)
 
     p1 = {"providerId": "p1"}
     await rec.call("GET", "/providers", 200)
@@ -412,10 +413,43 @@ async def exercise_cancel_and_the_rest(rec: Recorder, slots: list[dict[str, Any]
         "noticeHours": 24,
         "maxHolds": 5,
         "maxWindowDays": 31,
+        "maxAppointmentMinutes": 120,
     }
     await rec.call("GET", "/openapi.json", 200)
     await rec.call("GET", "/problems/{slug}", 200, ids={"slug": "slot-taken"})
     await rec.call("GET", "/problems/{slug}", 404, ids={"slug": "no-such-problem"})
+
+
+MOVE = "/reservations/{timeSlotId}/move"
+
+
+async def exercise_appointments(rec: Recorder, slots: list[dict[str, Any]]) -> None:
+    """c4 holds half an hour with a note, moves it, changes the note; what can go wrong, does."""
+    third, fourth = slots[2], slots[3]
+    await rec.call(
+        "GET", "/availability", 200, params={**LISTING, "providerId": "p1", "minutes": 30}
+    )
+    await rec.call("GET", "/availability", 422, params={**LISTING, "minutes": 20})
+    await rec.call("POST", RESERVE, 409, json={**hold(fourth, "c4"), "minutes": 30})
+    await rec.call("POST", RESERVE, 422, json={**hold(third, "c4"), "minutes": 20})
+    held = await rec.call(
+        "POST", RESERVE, 201, json={**hold(third, "c4"), "minutes": 15, "note": "Left knee"}
+    )
+    first = {"timeSlotId": held.json()["reservation"]["timeSlotId"]}
+    to_fourth = {"toTimeSlotId": fourth["timeSlotId"], "timeSlot": fourth["timestamp"]}
+    await rec.call("POST", MOVE, 403, ids=first, json={**to_fourth, "clientId": "c1"})
+    await rec.call("POST", MOVE, 422, ids=first, json={**to_fourth, "timeSlot": third["timestamp"]})
+    await rec.call("POST", MOVE, 404, ids=first, json={**to_fourth, "toTimeSlotId": "0" * 32})
+    await rec.call("POST", MOVE, 400, ids=first, json={"clientId": "c4"})
+    moved = await rec.call("POST", MOVE, 200, ids=first, json={**to_fourth, "clientId": "c4"})
+    now_at = {"timeSlotId": moved.json()["reservation"]["timeSlotId"]}
+    await rec.call("POST", MOVE, 409, ids=first, json={**to_fourth, "clientId": "c4"})
+    await rec.call("PATCH", CANCEL, 200, ids=now_at, json={"note": "Right knee", "clientId": "c4"})
+    await rec.call("PATCH", CANCEL, 403, ids=now_at, json={"note": "", "clientId": "c1"})
+    await rec.call("PATCH", CANCEL, 409, ids=first, json={"note": "", "clientId": "c4"})
+    await rec.call("PATCH", CANCEL, 404, ids={"timeSlotId": "0" * 32}, json={"note": ""})
+    await rec.call("PATCH", CANCEL, 400, ids=now_at, json={"note": "a\nb", "clientId": "c4"})
+    await rec.call("DELETE", CANCEL, 200, ids=now_at, params={"clientId": "c4"})
 
 
 TOKEN = "/tokens/{tokenId}"

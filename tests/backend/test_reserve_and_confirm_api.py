@@ -59,6 +59,9 @@ async def test_a_reservation_says_who_holds_it_and_until_when(
         "clientId": "c1",
         "reservedAt": "2030-03-04 09:00:00",
         "expiresAt": "2030-03-04 09:30:00",
+        "appointmentId": slots[0]["timeSlotId"],
+        "minutes": 15,
+        "timeSlotIds": [slots[0]["timeSlotId"]],
     }
 
 
@@ -175,7 +178,7 @@ async def test_a_client_may_hold_only_five_slots_at_once(
     for slot in slots[:5]:
         assert (await api.reserve("c1", slot)).status_code == 201
     problem = assert_problem(await api.reserve("c1", slots[5]), 409, "too-many-holds")
-    assert "You already hold 5 time slots" in problem["detail"]
+    assert "You already hold 5 appointments" in problem["detail"]
     await api.confirm(slots[0])  # a booking is no longer a hold
     assert (await api.reserve("c1", slots[5])).status_code == 201
     clock.advance(30 * 60)  # every hold lapses: the limit frees up

@@ -154,8 +154,8 @@ async def newest_seq(http: httpx.AsyncClient, admin: str) -> int:
 
 
 def projected(change: Json, role: Role, subject: str | None) -> Json:
-    """The change as this caller may see it: a clientId, and the clientName beside it, only to
-    that client, to the slot's provider, and to admins."""
+    """The change as this caller may see it: a clientId, and the clientName, appointmentId and
+    note beside it, only to that client, to the slot's provider, and to admins."""
     shown = dict(change)
     client = shown.get("clientId")
     visible = (
@@ -164,8 +164,8 @@ def projected(change: Json, role: Role, subject: str | None) -> Json:
         or (role == "client" and client is not None and client == subject)
     )
     if not visible:
-        shown.pop("clientId", None)
-        shown.pop("clientName", None)
+        for private in ("clientId", "clientName", "appointmentId", "note"):
+            shown.pop(private, None)
     return shown
 
 

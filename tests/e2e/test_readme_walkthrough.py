@@ -86,3 +86,28 @@ def test_the_readme_schedule_example_runs_as_written(tmp_path: Path) -> None:
     assert '"weekly":[{"day":"mon","start":"09:00","end":"12:00"}' in done.stdout
     assert '"created":' in done.stdout
     assert '{"date":"2030-12-24","hours":[]}' in done.stdout
+
+
+def appointments_block() -> str:
+    text = README.read_text()
+    section = text.split("### Appointments longer than a slot", 1)[1].split("\n### ", 1)[0]
+    blocks = re.findall(r"```sh\n(.*?)```", section, flags=re.DOTALL)
+    assert len(blocks) == 1, "one example: list, hold 45 minutes, try a move onto it"
+    block: str = blocks[0]
+    return block
+
+
+def test_the_readme_appointments_example_runs_as_written(tmp_path: Path) -> None:
+    db = tmp_path / "slotbook.db"
+    with ServerProcess(db) as server:
+        script = "\n".join([*walkthrough_blocks(), appointments_block()])
+        script = script.replace("http://127.0.0.1:8080", server.url)
+        script = script.replace(".venv/bin/slotbook-server", f"{sys.executable} -m backend")
+        done = run_script(script, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    held, refused = done.stdout.splitlines()[-2:]
+    assert '"minutes":45' in held
+    assert '"timestamp":"2030-08-30 13:00:00"' in held
+    assert '"note":"First visit; please call the front desk"' in held
+    assert '"status":409' in refused
+    assert "13:00:00" in refused, "the refusal names the slot in the way"
