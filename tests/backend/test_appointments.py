@@ -6,13 +6,24 @@ from __future__ import annotations
 
 import asyncio
 import random
+import sqlite3
 from collections import Counter
+from contextlib import closing
+from pathlib import Path
 from typing import Any
 
+import asyncpg
 import httpx
+import pytest
+from sqlite_utils import Database
 
+from backend.booking import Rules
 from backend.clock import ManualClock
-from tests.helpers import Api, People, assert_problem
+from backend.store.opening import open_store
+from backend.store.postgres_schema import apply_migrations as migrate_postgresql
+from backend.store.schema import apply_migrations as migrate_sqlite
+from tests.helpers import T0, Api, People, assert_problem
+from tests.postgres_server import PostgresForTests
 
 DAY = "2030-03-06"
 """Two days after the fake clock's T0: comfortably past the 24-hour notice."""
@@ -341,3 +352,67 @@ async def test_moves_racing_reserves_leave_each_mover_exactly_one_place(api: Api
     assert sum(len(span) for span in by_appointment.values()) == sum(
         1 for s in day if s["status"] != "AVAILABLE"
     )
+
+
+# --- a database from before appointments ------------------------------------------------------
+
+OLD_SLOTS = [
+    # id, provider, start, status, client, reserved_at, held_until, confirmed_at
+    ("a" * 32, "p1", T0 + 2 * 86_400, "RESERVED", "c1", T0, T0 + 1800, None),
+    ("b" * 32, "p1", T0 + 2 * 86_400 + 900, "CONFIRMED", "c2", T0, None, T0 + 60),
+    ("c" * 32, "p1", T0 + 2 * 86_400 + 1800, "AVAILABLE", None, None, None, None),
+]
+"""A hold, a booking and an open slot, as the release before appointments stored them."""
+
+
+def make_old_sqlite(path: str) -> None:
+    with closing(sqlite3.connect(path, isolation_level=None)) as conn:
+        migrate_sqlite(Database(conn), stop_before="0007_appointments")
+        conn.executemany(
+            "INSERT INTO slots (id, provider_id, start, duration, status, client_id, reserved_at,"
+            " held_until, confirmed_at, created_at) VALUES (?, ?, ?, 900, ?, ?, ?, ?, ?, 0)",
+            OLD_SLOTS,
+        )
+
+
+async def make_old_postgresql(url: str) -> None:
+    conn = await asyncpg.connect(url)
+    try:
+        await migrate_postgresql(conn, stop_before="0006_appointments")
+        await conn.executemany(
+            "INSERT INTO slots (id, provider_id, start, duration, status, client_id, reserved_at,"
+            " held_until, confirmed_at, created_at)"
+            " VALUES ($1, $2, $3, 900, $4, $5, $6, $7, $8, 0)",
+            OLD_SLOTS,
+        )
+    finally:
+        await conn.close()
+
+
+async def test_holds_and_bookings_made_before_appointments_carry_on(
+    store_kind: str, db_path: Path, request: pytest.FixtureRequest
+) -> None:
+    if store_kind == "sqlite":
+        make_old_sqlite(str(db_path))
+        url = str(db_path)
+    else:
+        postgres: PostgresForTests = request.getfixturevalue("postgres")
+        url = postgres.copy(template="template0")
+        request.addfinalizer(lambda: postgres.drop(url))
+        await make_old_postgresql(url)
+    store = await open_store(url, Rules())  # migrates
+    try:
+        held, booked, free = await store.provider_slots("p1", T0, T0 + 3 * 86_400)
+        assert (held.appointment_id, booked.appointment_id, free.appointment_id) == (
+            held.id, booked.id, None
+        )  # fmt: skip
+        assert [r.appointment_id for r in await store.client_reservations("c1", T0)] == [held.id]
+        confirmed = await store.confirm(held.id, held.start, "c1", T0 + 60)
+        assert confirmed.slots[0].status == "CONFIRMED"
+        moved = await store.move(booked.id, free.id, free.start, "c2", T0 + 60)
+        assert [s.id for s in moved.slots] == [free.id]
+        assert (await store.provider_slots("p1", booked.start, booked.start + 1))[0].status == (
+            "AVAILABLE"
+        )
+    finally:
+        await store.close()
