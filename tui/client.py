@@ -37,6 +37,7 @@ from shared.wire import (
     Provider,
     Providers,
     ProviderSlots,
+    Reservation,
     ReservationAnswer,
     Reservations,
     Resync,
@@ -105,7 +106,7 @@ class SlotbookClient:
         params: Mapping[str, Any] | None = None,
         body: Any = None,
     ) -> T:
-        write = method in {"POST", "PUT", "DELETE"}
+        write = method in {"POST", "PUT", "PATCH", "DELETE"}
         headers = {"Idempotency-Key": uuid.uuid4().hex} if write else {}
         content = None if body is None else msgspec.json.encode(body)
         if content is not None:
@@ -147,9 +148,11 @@ class SlotbookClient:
         provider_id: str | None = None,
         *,
         too_soon: bool = False,
+        minutes: int | None = None,
     ) -> list[TimeSlot]:
         """Every slot a client could reserve now in [start, end), following the pages; with
-        `too_soon`, also the open ones inside the notice period."""
+        `too_soon`, also the open ones inside the notice period; with `minutes`, only the starts
+        from which that many minutes in a row are open."""
         params: dict[str, Any] = {
             "startTime": format_time(start),
             "endTime": format_time(end),
@@ -157,6 +160,8 @@ class SlotbookClient:
         }
         if too_soon:
             params["includeTooSoon"] = "true"
+        if minutes is not None:
+            params["minutes"] = minutes
         if provider_id is not None:
             params["providerId"] = provider_id
         found: list[TimeSlot] = []
@@ -184,7 +189,8 @@ class SlotbookClient:
             raise
         return answer.schedule
 
-    async def reservations(self, client_id: str | None = None) -> list[TimeSlot]:
+    async def reservations(self, client_id: str | None = None) -> list[Reservation]:
+        """The client's live holds and bookings, one entry an appointment, soonest first."""
         params = {"clientId": client_id} if client_id else None
         return (await self._call("GET", "/reservations", Reservations, params=params)).reservations
 
@@ -212,10 +218,22 @@ class SlotbookClient:
             "DELETE", "/availability", AvailabilityRemoved, body=_window(start, end, provider_id)
         )
 
-    async def reserve(self, slot: TimeSlot, client_id: str | None = None) -> ReservationAnswer:
-        body = {"timeSlot": slot.timestamp, "timeSlotId": slot.time_slot_id}
+    async def reserve(
+        self,
+        slot: TimeSlot,
+        client_id: str | None = None,
+        *,
+        minutes: int | None = None,
+        note: str | None = None,
+    ) -> ReservationAnswer:
+        """Hold the slot, or `minutes` of consecutive slots starting with it (all or none)."""
+        body: dict[str, str | int] = {"timeSlot": slot.timestamp, "timeSlotId": slot.time_slot_id}
         if client_id:
             body["clientId"] = client_id
+        if minutes is not None:
+            body["minutes"] = minutes
+        if note:
+            body["note"] = note
         return await self._call("POST", "/availability/reserve", ReservationAnswer, body=body)
 
     async def confirm(self, slot: TimeSlot, client_id: str | None = None) -> ReservationAnswer:
@@ -226,7 +244,20 @@ class SlotbookClient:
         return await self._call("PUT", path, ReservationAnswer, body=body)
 
     async def cancel(self, slot_id: str) -> CancelAnswer:
+        """Cancel the hold or booking that this slot is part of (all of its slots)."""
         return await self._call("DELETE", f"/reservations/{slot_id}", CancelAnswer)
+
+    async def move(self, slot_id: str, to: TimeSlot) -> ReservationAnswer:
+        """Move the hold or booking that `slot_id` is part of, same length, to start at `to`;
+        its old place is let go only once the new one is held (one step on the server)."""
+        body = {"toTimeSlotId": to.time_slot_id, "timeSlot": to.timestamp}
+        path = f"/reservations/{slot_id}/move"
+        return await self._call("POST", path, ReservationAnswer, body=body)
+
+    async def set_note(self, slot_id: str, note: str) -> ReservationAnswer:
+        """Change the note of the hold or booking that `slot_id` is part of ("" drops it)."""
+        path = f"/reservations/{slot_id}"
+        return await self._call("PATCH", path, ReservationAnswer, body={"note": note})
 
     async def set_schedule(self, provider_id: str, request: ScheduleRequest) -> ScheduleSet:
         """Set the provider's usual week (and, when the request names them, its exceptions)."""

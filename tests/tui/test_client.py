@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import cast
 
 import pytest
+from msgspec import UNSET
 
 from backend.clock import ManualClock
 from shared.schedule_wire import ExceptionIn, ScheduleRequest, WeeklyHoursIn
@@ -121,6 +122,57 @@ async def test_a_client_lists_reserves_confirms_and_cancels(parties: Parties) ->
     cancelled = await parties.client.cancel(slots[0].time_slot_id)
     assert cancelled.time_slot.status == "AVAILABLE"
     assert await parties.client.reservations() == []
+
+
+async def test_a_client_holds_a_longer_appointment_with_a_note_moves_it_and_changes_the_note(
+    parties: Parties,
+) -> None:
+    slots = await open_hour(parties)
+    assert [
+        s.timestamp
+        for s in await parties.client.open_slots(TUESDAY_10, TUESDAY_10 + 3600, "ada", minutes=45)
+    ] == ["2030-03-05 10:00:00", "2030-03-05 10:15:00"], "45 minutes fit from two starts"
+    held = (await parties.client.reserve(slots[0], minutes=30, note="First visit")).reservation
+    assert (held.minutes, held.note, held.status) == (30, "First visit", "RESERVED")
+    assert held.time_slot_ids == [s.time_slot_id for s in slots[:2]]
+    (listed,) = await parties.client.reservations()
+    assert (listed.time_slot_id, listed.minutes, listed.note) == (
+        slots[0].time_slot_id,
+        30,
+        "First visit",
+    )
+    moved = (await parties.client.move(slots[0].time_slot_id, slots[1])).reservation
+    assert moved.time_slot_ids == [s.time_slot_id for s in slots[1:3]], "overlapping its old place"
+    assert (moved.minutes, moved.note, moved.status) == (30, "First visit", "RESERVED")
+    noted = (await parties.client.set_note(slots[2].time_slot_id, "Knee")).reservation
+    assert (noted.time_slot_id, noted.note) == (slots[1].time_slot_id, "Knee"), "any slot of it"
+    booked = (await parties.client.confirm(moved)).reservation
+    assert (booked.status, booked.minutes) == ("CONFIRMED", 30)
+    cancelled = await parties.client.cancel(slots[1].time_slot_id)
+    assert cancelled.time_slot_ids == [s.time_slot_id for s in slots[1:3]]
+    assert await parties.client.reservations() == []
+
+
+async def test_moving_onto_a_taken_slot_is_a_conflict_and_changes_nothing(parties: Parties) -> None:
+    slots = await open_hour(parties)
+    await parties.other.reserve(slots[3])
+    await parties.client.reserve(slots[0], minutes=30)
+    with pytest.raises(Conflict):
+        await parties.client.move(slots[0].time_slot_id, slots[2])
+    (still,) = await parties.client.reservations()
+    assert still.time_slot_ids == [s.time_slot_id for s in slots[:2]]
+
+
+async def test_a_provider_s_calendar_names_each_slot_s_appointment_and_note(
+    parties: Parties,
+) -> None:
+    slots = await open_hour(parties)
+    await parties.client.reserve(slots[1], minutes=45, note="Knee")
+    calendar = await parties.provider.provider_slots("ada", TUESDAY_10, TUESDAY_10 + 3600)
+    assert [(s.status, s.appointment_id, s.note) for s in calendar] == [
+        ("AVAILABLE", UNSET, UNSET),
+        *[("RESERVED", slots[1].time_slot_id, "Knee")] * 3,
+    ]
 
 
 async def test_a_provider_sets_reads_and_removes_its_schedule(parties: Parties) -> None:
