@@ -64,9 +64,22 @@ class Session:
     def who(self) -> str:
         return f"{self.me.name} ({self.me.role})"
 
-    def cancelling(self, slot_id: str) -> None:
-        """We are cancelling this reservation ourselves: its `cancelled` change is no news."""
-        self.own_cancels.add(slot_id)
+    def cancelling(self, *slot_ids: str) -> None:
+        """We are cancelling this reservation (these slots of it) ourselves: their `cancelled`
+        changes are no news."""
+        self.own_cancels.update(slot_ids)
+
+    def span(self, start: float, minutes: float, pattern: str = "%a %d %b %H:%M") -> str:
+        """An appointment's time as the user reads it: 'Tue 05 Mar 10:00-10:45' (its start in
+        `pattern`, then when it ends); a single slot's, its start alone."""
+        if minutes <= self.rules.slot_minutes:
+            return self.when(start, pattern)
+        return f"{self.when(start, pattern)}–{self.when(start + minutes * 60, '%H:%M')}"
+
+    @property
+    def longest_minutes(self) -> int:
+        """The longest appointment the server takes, in minutes (at least one slot)."""
+        return max(round(self.rules.slot_minutes), self.rules.max_appointment_minutes)
 
 
 def client_label(slot: TimeSlot) -> str:

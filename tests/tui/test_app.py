@@ -431,6 +431,7 @@ async def test_question_mark_opens_help_listing_the_screens_keys(backend: Backen
         assert keys["Save"] == "^s"
         assert keys["Undo"] == "u"
         assert keys["Bookings"] == "b"
+        assert keys["The appointment under the cursor, with its whole note"] == "⏎"
         assert keys["Range"] == "v"
         assert keys["Erase"] == "x"
         assert keys["Previous week"] == "["
@@ -549,7 +550,13 @@ async def test_against_a_remote_server_the_status_line_names_its_address(
     async with app.run_test(size=(100, 30)) as pilot:
         await client_screen(app, pilot)
         await until(lambda: status_of(app).startswith("● live"), pilot.pause)
-        assert status_parts(app) == {"● live", "Sam (client)", backend.url, "UTC"}
+        assert status_parts(app) == {
+            "● live",
+            "Sam (client)",
+            "length 15 min (+ -)",
+            backend.url,
+            "UTC",
+        }
         assert await remote.recover() is None, "somebody else's server: nothing to restart"
 
 

@@ -349,7 +349,7 @@ async def test_enter_explains_cells_that_cannot_be_held(backend: BackendThread) 
         "Nothing to book there: this provider is not open then.",
         "Too soon to book: bookings need 24 hours' notice. The earliest you can book now is"
         " after Tue 05 Mar 09:00 (n finds the next free slot).",
-        "You have booked this slot. Cancel it from My reservations (m).",
+        "You have booked this. Move it, change its note or cancel it from My reservations (m).",
     ]
 
 
@@ -477,8 +477,8 @@ async def test_my_reservations_lists_holds_with_a_countdown_and_c_confirms(
         await until(lambda: table.row_count == 2, pilot.pause)
         rows = [[str(c) for c in table.get_row_at(i)] for i in range(2)]
         assert rows == [
-            ["Tue 05 Mar 10:00", "Dr Ada", "held", "30:00 left"],
-            ["Tue 05 Mar 10:15", "Dr Ada", "booked", ""],
+            ["Tue 05 Mar 10:00", "Dr Ada", "held", "30:00 left", ""],
+            ["Tue 05 Mar 10:15", "Dr Ada", "booked", "", ""],
         ]
         frozen.advance(75)
         listed.tick()  # what its one-second timer does
@@ -556,7 +556,13 @@ async def test_my_reservations_follow_holds_made_elsewhere_and_lapsed_confirms_f
         await until(lambda: bool(toasts.saying("The hold lapsed")), pilot.pause)
         await until(lambda: table.row_count == 0, pilot.pause)
         await pilot.press("r")
-        assert [c[2] for c in listed.palette_commands()] == ["confirm", "cancel_it", "reload"]
+        assert [c[2] for c in listed.palette_commands()] == [
+            "confirm",
+            "move",
+            "note",
+            "cancel_it",
+            "reload",
+        ]
     assert mine(backend, sam) == {}
 
 

@@ -19,6 +19,7 @@ import httpx
 import pytest
 from textual.containers import VerticalScroll
 from textual.pilot import Pilot
+from textual.screen import Screen
 from textual.widgets import DataTable, OptionList
 
 from shared.timefmt import parse_time
@@ -29,7 +30,9 @@ from tui.screens.client import ClientScreen
 from tui.screens.confirm import ConfirmDialog
 from tui.screens.help import HelpScreen
 from tui.screens.hold import HoldDialog
+from tui.screens.note import NoteView
 from tui.screens.provider import ProviderScreen
+from tui.screens.reservations import ReservationsScreen
 from tui.screens.usual_week import UsualWeekScreen
 from tui.screens.week import WeekScreen
 
@@ -122,6 +125,11 @@ async def settle(pilot: Pilot[None], app: SlotbookApp, ready: Callable[[], bool]
 def week_loaded(app: SlotbookApp, kind: type[WeekScreen]) -> bool:
     screen = app.screen
     return isinstance(screen, kind) and screen.loaded
+
+
+def listing(app: SlotbookApp, kind: type[Screen[None]], rows: int) -> bool:
+    """A screen of this kind is on top, its table showing this many rows."""
+    return isinstance(app.screen, kind) and app.screen.query_one(DataTable).row_count == rows
 
 
 def client_ready(app: SlotbookApp) -> bool:
@@ -277,14 +285,7 @@ def test_bookings_asking_before_a_cancel(snap_compare: SnapCompare, backend: Bac
     async def run_before(pilot: Pilot[None]) -> None:
         await settle(pilot, app, lambda: week_loaded(app, ProviderScreen))
         await pilot.press("b")
-        await settle(
-            pilot,
-            app,
-            lambda: (
-                isinstance(app.screen, BookingsScreen)
-                and app.screen.query_one(DataTable).row_count == 2
-            ),
-        )
+        await settle(pilot, app, lambda: listing(app, BookingsScreen, 2))
         await pilot.press("down", "x")
         await settle(pilot, app, lambda: isinstance(app.screen, ConfirmDialog))
 
@@ -344,3 +345,141 @@ def test_usual_week_editor_with_unsaved_changes(
 def usual_week_loaded(app: SlotbookApp) -> bool:
     screen = app.screen
     return isinstance(screen, UsualWeekScreen) and screen.loaded
+
+
+# --- appointments longer than a slot, moves and notes --------------------------------------------
+
+LONG_NOTE = "First visit; knee pain since March, worse on the stairs in the morning"
+
+
+def book_long(backend: BackendThread, world: World) -> None:
+    """cy also books Dr Ada's Wednesday 11:00-11:45 (UTC), 45 minutes, with a note."""
+    with backend.http(world.cy) as http:
+        listed = http.get(
+            "/availability",
+            params={"startTime": "2030-03-06 11:00:00", "endTime": "2030-03-06 11:15:00"},
+        ).json()["availableTimeSlots"]
+        first = listed[0]
+        response = http.post(
+            "/availability/reserve",
+            json={
+                "timeSlot": first["timestamp"],
+                "timeSlotId": first["timeSlotId"],
+                "minutes": 45,
+                "note": LONG_NOTE,
+            },
+        )
+        assert response.status_code == 201, response.text
+        response = http.put(
+            f"/availability/confirm/{first['timeSlotId']}", json={"timeSlot": first["timestamp"]}
+        )
+        assert response.status_code == 200, response.text
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_client_week_choosing_45_minutes(
+    snap_compare: SnapCompare, backend: BackendThread, size: tuple[int, int]
+) -> None:
+    """Bob in UTC chooses 45 minutes (+ +, in the status line): on Dr Ada's Tuesday no start
+    fits but 11:15 (his own hold at 10:30 and cy's booking at 11:00 are in the way), so the
+    others are marked ◔; the cursor on Wednesday 10:00 underlines 10:00-10:45, what Enter would
+    hold."""
+    world = populate(backend)
+    book_long(backend, world)
+    app = app_for(backend, token=world.bob, zone="UTC")
+
+    async def run_before(pilot: Pilot[None]) -> None:
+        await settle(pilot, app, lambda: client_ready(app))
+        await pilot.press("plus", "plus", "l", "l", "j", "j", "j", "j")
+        await settle(pilot, app, lambda: client_ready(app))
+
+    assert snap_compare(app, terminal_size=size, run_before=run_before)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_provider_week_with_a_long_booking_and_its_note(
+    snap_compare: SnapCompare, backend: BackendThread, size: tuple[int, int]
+) -> None:
+    """Dr Ada's week in UTC: cy's Wednesday 11:00-11:45 is one block, cy's name on top, the
+    first words of the note under it, ╎ below; the cursor on it, the line under the grid says
+    who, when and the note's start, and that Enter reads it all."""
+    world = populate(backend)
+    book_long(backend, world)
+    app = app_for(backend, token=world.ada, zone="UTC")
+
+    async def run_before(pilot: Pilot[None]) -> None:
+        await settle(pilot, app, lambda: week_loaded(app, ProviderScreen))
+        screen = app.screen
+        assert isinstance(screen, ProviderScreen)
+        assert screen.grid.move_to(int(at("2030-03-06 11:00:00")))
+        await settle(pilot, app, lambda: week_loaded(app, ProviderScreen))
+
+    assert snap_compare(app, terminal_size=size, run_before=run_before)
+
+
+def test_the_whole_note_over_the_provider_week(
+    snap_compare: SnapCompare, backend: BackendThread
+) -> None:
+    """Enter on cy's long booking: whose, when, how long, and the whole note."""
+    world = populate(backend)
+    book_long(backend, world)
+    app = app_for(backend, token=world.ada, zone="UTC")
+
+    async def run_before(pilot: Pilot[None]) -> None:
+        await settle(pilot, app, lambda: week_loaded(app, ProviderScreen))
+        screen = app.screen
+        assert isinstance(screen, ProviderScreen)
+        assert screen.grid.move_to(int(at("2030-03-06 11:15:00")))
+        await pilot.press("enter")
+        await settle(pilot, app, lambda: isinstance(app.screen, NoteView))
+
+    assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
+
+
+def test_my_reservations_with_a_long_booking_and_a_note(
+    snap_compare: SnapCompare, backend: BackendThread
+) -> None:
+    """cy's reservations: the 15-minute booking on Tuesday and the 45-minute one on Wednesday,
+    with the start of its note; the keys to confirm, move, change the note and cancel."""
+    world = populate(backend)
+    book_long(backend, world)
+    app = app_for(backend, token=world.cy, zone="UTC")
+
+    async def run_before(pilot: Pilot[None]) -> None:
+        await settle(pilot, app, lambda: client_ready(app))
+        await pilot.press("m")
+        await settle(pilot, app, lambda: listing(app, ReservationsScreen, 2))
+        await pilot.press("down")
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
+
+
+def test_moving_a_booking_asks_first(snap_compare: SnapCompare, backend: BackendThread) -> None:
+    """cy moves the Wednesday booking (m, v) to 10:00 and presses Enter: the dialog says from
+    when to when, and that the old time is let go only once the new one is held."""
+    world = populate(backend)
+    book_long(backend, world)
+    app = app_for(backend, token=world.cy, zone="UTC")
+
+    async def run_before(pilot: Pilot[None]) -> None:
+        await settle(pilot, app, lambda: client_ready(app))
+        shown = app.screen
+        assert isinstance(shown, ClientScreen)
+        week: ClientScreen = shown
+        await pilot.press("m")
+        await settle(pilot, app, lambda: listing(app, ReservationsScreen, 2))
+        await pilot.press("down", "v")
+        await settle(
+            pilot,
+            app,
+            lambda: (
+                app.screen is week
+                and week.moving is not None
+                and week.grid.cursor_start == int(at("2030-03-06 11:00:00"))
+            ),
+        )
+        await pilot.press("k", "k", "k", "k", "enter")
+        await settle(pilot, app, lambda: isinstance(app.screen, ConfirmDialog))
+
+    assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)

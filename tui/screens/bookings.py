@@ -1,10 +1,11 @@
-"""A provider's upcoming holds and bookings, across the next weeks; cancel one if need be."""
+"""A provider's upcoming holds and bookings, across the next weeks, one row an appointment; read
+its note, or cancel one if need be."""
 
 from __future__ import annotations
 
 from typing import ClassVar
 
-from textual import work
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
@@ -14,11 +15,33 @@ from shared.wire import TimeSlot
 from tui.errors import ApiError, Unreachable
 from tui.messages import FeedChanged, FeedReloadNeeded
 from tui.screens.confirm import ConfirmDialog
+from tui.screens.note import appointment_view, first_words, note_room
 from tui.session import Session, client_label
-from tui.sync import start_of
+from tui.sync import note_of, start_of
 from tui.widgets.status_line import StatusLine
 
 AHEAD_DAYS = 31
+HEADINGS = ("When", "Client", "Status", "Note")
+
+
+def appointments(slots: list[TimeSlot]) -> list[list[TimeSlot]]:
+    """Held and booked slots (in time order) grouped into appointments: runs of slots, each
+    following the one before, that name the same appointment."""
+    runs: list[list[TimeSlot]] = []
+    for slot in slots:
+        if slot.status == "AVAILABLE":
+            continue
+        last = runs[-1][-1] if runs else None
+        if (
+            last is not None
+            and isinstance(slot.appointment_id, str)
+            and slot.appointment_id == last.appointment_id
+            and start_of(slot) == start_of(last) + round(last.duration * 60)
+        ):
+            runs[-1].append(slot)
+        else:
+            runs.append([slot])
+    return runs
 
 
 class BookingsScreen(Screen[None]):
@@ -32,7 +55,7 @@ class BookingsScreen(Screen[None]):
         super().__init__()
         self.session = session
         self.provider_id = provider_id
-        self.rows: list[TimeSlot] = []
+        self.rows: list[list[TimeSlot]] = []
 
     def compose(self) -> ComposeResult:
         yield StatusLine()
@@ -42,7 +65,7 @@ class BookingsScreen(Screen[None]):
         yield Footer(show_command_palette=False)
 
     def on_mount(self) -> None:
-        self.query_one(DataTable).add_columns("When", "Client", "Status")
+        self.query_one(DataTable).add_columns(*HEADINGS)
         self.reload()
         refresh = getattr(self.app, "refresh_status", None)
         if refresh is not None:
@@ -58,30 +81,52 @@ class BookingsScreen(Screen[None]):
         except (ApiError, Unreachable) as error:
             self.notify(f"Could not load: {error}. {error.advice}", severity="error")
             return
-        self.rows = [s for s in slots if s.status != "AVAILABLE"]
+        self.rows = appointments(slots)
         table = self.query_one(DataTable)
         keep = table.cursor_row
         table.clear()
-        for slot in self.rows:
-            table.add_row(
-                self.session.when(start_of(slot)),
-                client_label(slot),
-                "held" if slot.status == "RESERVED" else "booked",
-                key=slot.time_slot_id,
+        rows = [
+            (
+                self.when(run),
+                client_label(run[0]),
+                "held" if run[0].status == "RESERVED" else "booked",
             )
+            for run in self.rows
+        ]
+        room = note_room(self.size.width, HEADINGS, rows)
+        for run, row in zip(self.rows, rows, strict=True):
+            note = first_words(note_of(run[0]), room)
+            table.add_row(*row, note, key=run[0].time_slot_id)
         if self.rows:  # the selection stays where it was (on the next row, after a cancel)
             table.move_cursor(row=min(keep, len(self.rows) - 1))
-        info = "No holds or bookings coming up." if not self.rows else "x cancels a booking"
+        info = (
+            "No holds or bookings coming up."
+            if not self.rows
+            else "Enter reads the whole note, x cancels a booking"
+        )
         self.query_one("#info", Static).update(info)
 
-    def action_cancel_booking(self) -> None:
+    def when(self, run: list[TimeSlot]) -> str:
+        return self.session.span(start_of(run[0]), len(run) * run[0].duration)
+
+    def _chosen(self) -> list[TimeSlot] | None:
         table = self.query_one(DataTable)
-        if not self.rows:
+        return self.rows[min(table.cursor_row, len(self.rows) - 1)] if self.rows else None
+
+    @on(DataTable.RowSelected)
+    def _read(self) -> None:
+        run = self._chosen()
+        if run is not None:
+            self.app.push_screen(appointment_view(self.session, run))
+
+    def action_cancel_booking(self) -> None:
+        run = self._chosen()
+        if run is None:
             return
-        slot = self.rows[min(table.cursor_row, len(self.rows) - 1)]
+        slot = run[0]
         what = "hold" if slot.status == "RESERVED" else "booking"
         question = (
-            f"Cancel {client_label(slot)}'s {what} on {self.session.when(start_of(slot))}?"
+            f"Cancel {client_label(slot)}'s {what} on {self.when(run)}?"
             " They will be told, and the slot is open again."
         )
 

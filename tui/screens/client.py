@@ -1,4 +1,9 @@
-"""The client's view: providers on the left, the chosen provider's open slots on the week."""
+"""The client's view: providers on the left, the chosen provider's open slots on the week.
+
+The client chooses how long an appointment to hold (+ and -, in slot lengths); the grid marks the
+time a hold from the cursor would cover, and the open starts from which that length does not fit.
+A hold or booking is moved here too: My reservations (m) hands it over, the client picks its new
+start on the grid and confirms."""
 
 from __future__ import annotations
 
@@ -13,13 +18,15 @@ from textual.widgets.option_list import Option
 
 from shared.timefmt import parse_time
 from shared.weeks import monday_of
-from shared.wire import Provider, TimeSlot
+from shared.wire import Change, Provider, Reservation, TimeSlot
 from tui.errors import ApiError, Conflict, Unreachable
 from tui.messages import FeedChanged
+from tui.screens.confirm import ConfirmDialog
 from tui.screens.hold import HoldDialog
 from tui.screens.week import WeekScreen
 from tui.session import Session
-from tui.sync import Window, start_of
+from tui.sync import Window, as_open, as_reservation, minutes_of, slots_of, start_of
+from tui.widgets.status_line import StatusLine
 from tui.widgets.week_grid import Cell, CellState, WeekGrid
 
 NEXT_SEARCH_DAYS = 31
@@ -33,6 +40,23 @@ class ClientScreen(WeekScreen):
         Binding("n", "next_open", "Next open", id="client.next_open"),
         Binding("m", "reservations", "My reservations", id="client.reservations"),
         Binding("p", "providers", "Providers", show=False, id="client.providers"),
+        # Not in the footer, which is full at 80 columns: the status line shows the length.
+        Binding(
+            "plus,equals_sign",
+            "length(1)",
+            "A longer appointment (one slot more)",
+            show=False,
+            id="client.longer",
+        ),
+        Binding(
+            "minus",
+            "length(-1)",
+            "A shorter appointment (one slot less)",
+            show=False,
+            id="client.shorter",
+        ),
+        Binding("enter,space", "move_here", "Move it here", key_display="⏎", id="client.move"),
+        Binding("escape", "stop_moving", "Stop moving (keep it where it is)", id="client.stop"),
     ]
 
     painting = False
@@ -40,7 +64,14 @@ class ClientScreen(WeekScreen):
     def __init__(self, session: Session) -> None:
         super().__init__(session, None)
         self.providers: dict[str, Provider] = {}
-        self.mine: dict[str, TimeSlot] = {}
+        self.mine: dict[str, Reservation] = {}
+        """The client's holds and bookings, by their first slot's id."""
+        self.minutes = round(session.rules.slot_minutes)
+        """How long an appointment to hold: a whole number of slots."""
+        self.moving: Reservation | None = None
+        """The hold or booking being moved, while its new start is being picked."""
+        self._told: set[str] = set()
+        """Slots whose cancellation by someone else the user has been told of."""
 
     def compose_body(self) -> ComposeResult:
         with Horizontal():
@@ -49,7 +80,14 @@ class ClientScreen(WeekScreen):
 
     def on_mount(self) -> None:
         super().on_mount()
+        self.show_length()
         self.load_providers()
+
+    def _window(self) -> Window:
+        """The week, and as far past its end as the longest appointment reaches: whether one
+        fits from Sunday night depends on Monday's slots."""
+        reach = self.session.longest_minutes * 60
+        return Window(self.week.first_start, self.week.end + reach, self.provider_id)
 
     @property
     def me(self) -> str:
@@ -109,8 +147,30 @@ class ClientScreen(WeekScreen):
             window.start, window.end, window.provider_id, too_soon=True
         )
         mine = await client.reservations()
-        self.mine = {s.time_slot_id: s for s in mine}
-        return open_slots + [s for s in mine if window.holds(s.provider_id, start_of(s))]
+        self._know_mine(mine)
+        return open_slots + [
+            s for r in mine for s in slots_of(r) if window.holds(s.provider_id, start_of(s))
+        ]
+
+    def _know_mine(self, mine: list[Reservation]) -> None:
+        self.mine = {r.time_slot_id: r for r in mine}
+        if self.moving is not None:
+            self.moving = self.reservation_for(self.moving.time_slot_id) or self.moving
+
+    @work(exclusive=True, group="mine")
+    async def load_mine(self) -> None:
+        """Read the client's holds and bookings again (after news of one of them)."""
+        try:
+            self._know_mine(await self.session.client.reservations())
+        except (ApiError, Unreachable):
+            return  # what was known stays; the next load of the week tries again
+
+    def reservation_for(self, slot_id: str) -> Reservation | None:
+        """The client's hold or booking that this slot is part of, if known."""
+        for reservation in self.mine.values():
+            if slot_id in reservation.time_slot_ids:
+                return reservation
+        return None
 
     def cells(self) -> dict[int, Cell]:
         shown: dict[int, Cell] = {}
@@ -128,7 +188,9 @@ class ClientScreen(WeekScreen):
         if slot.status == "AVAILABLE":
             start = start_of(slot)
             if self.session.bookable(start):
-                return Cell(CellState.OPEN, "free")
+                if self.fits(start):
+                    return Cell(CellState.OPEN, "free")
+                return Cell(CellState.SHORT)  # no words: the free starts stand out
             return Cell(CellState.PAST) if start < self.session.now() else Cell(CellState.TOO_SOON)
         if mine and slot.status == "RESERVED":
             return Cell(CellState.MINE_HELD, "held")
@@ -136,8 +198,74 @@ class ClientScreen(WeekScreen):
             return Cell(CellState.MINE_BOOKED, "mine")
         return Cell(CellState.TAKEN, "taken")
 
+    # --- the length of an appointment, and where it fits ------------------------------------
+
+    @property
+    def span_slots(self) -> int:
+        """How many slots the chosen length covers."""
+        return max(1, round(self.minutes / self.session.rules.slot_minutes))
+
+    def span_from(self, start: int) -> list[int]:
+        """The starts of the slots a hold from `start` would cover."""
+        step = self.session.slot_seconds
+        return [start + index * step for index in range(self.span_slots)]
+
+    def fits(self, start: int) -> bool:
+        """Could the chosen length be held (or the appointment being moved be put) from here:
+        every slot of it open, far enough ahead, of this provider? The slots of the appointment
+        being moved count as open: a move may overlap its old place."""
+        if self.provider_id is None:
+            return False
+        moving = set(self.moving.time_slot_ids) if self.moving is not None else set()
+        for step in self.span_from(start):
+            slot = self.mirror.at(self.provider_id, step)
+            if slot is None or not self.session.bookable(step):
+                return False
+            if slot.status != "AVAILABLE" and slot.time_slot_id not in moving:
+                return False
+        return True
+
+    def show_length(self) -> None:
+        """The length (or what is being moved) in the status line, the span on the grid."""
+        if self.moving is not None:
+            moving = self.moving
+            what = "hold" if moving.status == "RESERVED" else "booking"
+            text = f"moving your {what} of {self.session.when(start_of(moving), '%a %H:%M')}"
+        else:
+            text = f"length {self.minutes} min (+ -)"
+        for line in self.query(StatusLine):
+            line.extra = text
+        start = self.grid.cursor_start
+        self.grid.span = (
+            frozenset(self.span_from(start))
+            if start is not None and self.span_slots > 1
+            else frozenset()
+        )
+
+    def action_length(self, slots: int) -> None:
+        slot = round(self.session.rules.slot_minutes)
+        if self.moving is not None:
+            self.notify(f"A move keeps the length ({self.minutes} min).")
+            return
+        longest = self.session.longest_minutes
+        minutes = max(slot, min(longest, self.minutes + slots * slot))
+        if minutes == self.minutes:
+            self.notify(
+                f"Already the longest this server takes: {longest} min."
+                if slots > 0
+                else f"Already the shortest: one slot, {slot} min."
+            )
+            return
+        self.minutes = minutes
+        self.redraw()
+
+    def redraw(self) -> None:
+        super().redraw()
+        self.show_length()
+
     def describe_cursor(self) -> None:
         start = self.grid.cursor_start
+        self.show_length()
         if start is None or self.provider_id is None:
             self.set_info("")
             return
@@ -147,35 +275,75 @@ class ClientScreen(WeekScreen):
         cell = self._cell(slot) if slot else Cell(CellState.EMPTY)
         if cell.state is CellState.EMPTY and start < self.session.now():
             cell = Cell(CellState.PAST)
+        span = self.session.span(start, self.minutes, "%H:%M")
+        if self.moving is not None:
+            self.set_info(f"{name}  ·  {self.session.when(start)}  ·  {self._move_hint(start)}")
+            return
+        mine = self.reservation_for(slot.time_slot_id) if slot is not None else None
+        yours = (
+            f" ({self.session.span(start_of(mine), minutes_of(mine), '%H:%M')})"
+            if mine is not None and minutes_of(mine) > self.session.rules.slot_minutes
+            else ""
+        )
         what = {
-            CellState.OPEN: "free: Enter holds it",
+            CellState.OPEN: f"free: Enter holds {span}"
+            if self.span_slots > 1
+            else "free: Enter holds it",
+            CellState.SHORT: f"open, but {self.minutes} min do not fit from here: - shortens,"
+            " n finds where they do",
             CellState.TOO_SOON: f"open, but too soon to book: {self.session.notice_text}",
-            CellState.MINE_HELD: "held by you: Enter to confirm",
-            CellState.MINE_BOOKED: "booked by you",
+            CellState.MINE_HELD: f"held by you{yours}: Enter to confirm",
+            CellState.MINE_BOOKED: f"booked by you{yours}",
             CellState.TAKEN: "taken",
             CellState.PAST: "past",
         }.get(cell.state, "not open")
         self.set_info(f"{name}  ·  {self.session.when(start)}  ·  {what}")
 
+    def _move_hint(self, start: int) -> str:
+        assert self.moving is not None
+        span = self.session.span(start, self.minutes, "%H:%M")
+        if start == start_of(self.moving) and self.provider_id == self.moving.provider_id:
+            return "where it is now: pick another start, or Esc to keep it here"
+        if self.fits(start):
+            return f"Enter moves it to {span}"
+        return f"{self.minutes} min do not fit from here (n finds where they do; Esc stops)"
+
     def after_change(self, message: FeedChanged) -> None:
         change = message.change
         if change.client_id == self.me:
-            was = self.mine.pop(change.time_slot_id, None)
-            if change.kind == "cancelled" and change.time_slot_id not in self.session.own_cancels:
-                self._tell_cancelled(change.provider_id, change.timestamp, was)
-        if change.kind in ("created", "deleted", "reserved", "cancelled", "expired"):
+            self._mine_changed(change)
+        if change.kind in ("created", "deleted", "reserved", "cancelled", "expired", "moved"):
             self.refresh_providers_soon()
-        under_cursor = self.grid.cursor_start == start_of_change(change)
-        if under_cursor and change.kind == "reserved" and change.client_id != self.me:
+        cursor = self.grid.cursor_start
+        covered = set(self.span_from(cursor)) if cursor is not None else set()
+        taken = change.kind in ("reserved", "moved") and change.client_id != self.me
+        if taken and start_of_change(change) in covered and change.provider_id == self.provider_id:
             self.notify("The slot under your cursor was just taken.", severity="warning")
 
-    def _tell_cancelled(self, provider_id: str, timestamp: str, was: TimeSlot | None) -> None:
+    def _mine_changed(self, change: Change) -> None:
+        """News of one of the client's own slots: tell of a cancel by someone else (once for an
+        appointment of several slots), and read the holds and bookings again."""
+        slot_id, kind = change.time_slot_id, change.kind
+        was = self.reservation_for(slot_id)
+        if was is not None and kind in ("cancelled", "expired"):
+            del self.mine[was.time_slot_id]
+        own = self.session.own_cancels
+        if kind == "cancelled" and slot_id not in own and slot_id not in self._told:
+            self._told.update(was.time_slot_ids if was is not None else [slot_id])
+            self._tell_cancelled(was, change)
+        self.load_mine()
+
+    def _tell_cancelled(self, was: Reservation | None, change: Change) -> None:
         """Someone else (the provider, or an admin) cancelled a reservation of ours."""
-        provider = self.providers.get(provider_id)
-        name = provider.name if provider and provider.name else provider_id
+        provider = self.providers.get(change.provider_id)
+        name = provider.name if provider and provider.name else change.provider_id
         what = "hold" if was is not None and was.status == "RESERVED" else "booking"
+        if was is not None:
+            when = self.session.span(start_of(was), minutes_of(was))
+        else:
+            when = self.session.when_text(change.timestamp)
         self.notify(
-            f"Your {what} with {name} on {self.session.when_text(timestamp)} was cancelled"
+            f"Your {what} with {name} on {when} was cancelled"
             " by the provider. The slot is open again.",
             title="Cancelled",
             severity="warning",
@@ -190,6 +358,9 @@ class ClientScreen(WeekScreen):
     def on_week_grid_activated(self, message: WeekGrid.Activated) -> None:
         if self.provider_id is None:
             return
+        if self.moving is not None:
+            self.pick_new_place(message.start)
+            return
         slot = self.mirror.at(self.provider_id, message.start)
         if slot is None:
             if message.start < self.session.now():
@@ -200,10 +371,20 @@ class ClientScreen(WeekScreen):
         cell = self._cell(slot)
         if cell.state is CellState.OPEN:
             self.hold(slot)
+        elif cell.state is CellState.SHORT:
+            self.notify(
+                f"{self.minutes} minutes from {self.session.when(message.start, '%H:%M')} are not"
+                " all free. Pick a start marked ◦ (n finds the next one), or - for a shorter"
+                " appointment."
+            )
         elif cell.state is CellState.MINE_HELD:
-            self.app.push_screen(HoldDialog(self.session, slot, self._provider_name(slot)))
+            held = self.reservation_for(slot.time_slot_id) or as_reservation(slot)
+            self.app.push_screen(HoldDialog(self.session, held, self._provider_name(slot)))
         elif cell.state is CellState.MINE_BOOKED:
-            self.notify("You have booked this slot. Cancel it from My reservations (m).")
+            self.notify(
+                "You have booked this. Move it, change its note or cancel it from My"
+                " reservations (m)."
+            )
         elif cell.state is CellState.TAKEN:
             self.notify("That slot was just taken. Pick another (n finds the next free one).")
         elif cell.state is CellState.TOO_SOON:
@@ -221,11 +402,23 @@ class ClientScreen(WeekScreen):
 
     @work(exclusive=True, group="hold")
     async def hold(self, slot: TimeSlot) -> None:
+        longer = self.span_slots > 1
         try:
-            answer = await self.session.client.reserve(slot)
+            answer = await self.session.client.reserve(
+                slot, minutes=self.minutes if longer else None
+            )
         except Conflict as error:
             if error.slug == "too-many-holds":
                 self.notify(f"{error.detail}", title="Not held", severity="warning")
+                return
+            if longer:  # some slot of the span went: the week as it is now says which
+                self.reload()
+                self.notify(
+                    f"Not all of {self.session.span(start_of(slot), self.minutes)} is free any"
+                    f" more ({error.detail}). Pick another start (n finds the next one).",
+                    title="Just taken",
+                    severity="warning",
+                )
                 return
             taken = TimeSlot(
                 time_slot_id=slot.time_slot_id,
@@ -246,16 +439,152 @@ class ClientScreen(WeekScreen):
             self.notify(f"Could not hold it: {error}. {error.advice}", severity="error")
             return
         held = answer.reservation
-        self.mirror.put(held)
+        self.mirror.put_reservation(held)
         self.mine[held.time_slot_id] = held
         self.redraw()
         self.app.push_screen(HoldDialog(self.session, held, self._provider_name(held)))
+
+    # --- moving a hold or a booking ------------------------------------------------------------
+
+    @work(exclusive=True, group="next")
+    async def start_moving(self, reservation: Reservation) -> None:
+        """Pick a new start for this hold or booking: its provider's week, its own length."""
+        self._moving(reservation)
+        self.minutes = minutes_of(reservation)
+        start = start_of(reservation)
+        provider = reservation.provider_id
+        if provider != self.provider_id:
+            self.provider_id = provider
+            options = self.query_one("#providers", OptionList)
+            for index in range(options.option_count):
+                if options.get_option_at_index(index).id == provider:
+                    options.highlighted = index
+            self.mirror.replace(self._window(), [])
+        await self._show(start)
+        self.grid.focus()
+        self.redraw()
+        what = "hold" if reservation.status == "RESERVED" else "booking"
+        self.notify(
+            f"Pick the new start of your {what} on the grid (any provider), then Enter."
+            " Esc keeps it where it is.",
+            title="Moving",
+        )
+
+    async def _show(self, start: int) -> None:
+        """Bring this time's week on screen (loaded), and the cursor to it."""
+        monday = monday_of(self.session.local(start).date())
+        loading = (
+            self.show_week(monday)
+            if monday != self.monday or not self.loaded or self.mirror.window != self._window()
+            else None
+        )
+        if loading is not None:
+            await loading.wait()
+        self.grid.move_to(start)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("stop_moving", "move_here"):
+            return self.moving is not None
+        return True
+
+    def _moving(self, reservation: Reservation | None) -> None:
+        """Start or stop moving: Enter on the grid moves the appointment there meanwhile."""
+        self.moving = reservation
+        self.grid.activates = reservation is None
+        self.grid.refresh_bindings()
+        self.refresh_bindings()
+
+    def action_move_here(self) -> None:
+        start = self.grid.cursor_start
+        if start is not None:
+            self.pick_new_place(start)
+
+    def action_stop_moving(self) -> None:
+        self._moving(None)
+        self.notify("Not moved: it stays where it was.")
+        self.redraw()
+
+    def pick_new_place(self, start: int) -> None:
+        """Enter while moving: ask, then move the appointment to start here."""
+        moving, provider_id = self.moving, self.provider_id
+        assert moving is not None
+        assert provider_id is not None
+        target = self.mirror.at(provider_id, start)
+        if start == start_of(moving) and provider_id == moving.provider_id:
+            self.notify("That is where it is now. Pick another start, or Esc to keep it there.")
+            return
+        if target is None or not self.fits(start):
+            self.notify(
+                f"{self.minutes} minutes from {self.session.when(start, '%H:%M')} are not all"
+                " free. Pick another start (n finds the next one), or Esc to keep it where it is."
+            )
+            return
+        what = "hold" if moving.status == "RESERVED" else "booking"
+        old = self.session.span(start_of(moving), self.minutes)
+        new = self.session.span(start, self.minutes)
+        name = self._provider_name(target)
+        was = self._provider_name(moving)
+        question = (
+            f"Move your {what} with {was} on {old} to {new}"
+            f"{f' with {name}' if name != was else ''}? The old time is let go only once the"
+            " new one is yours."
+        )
+
+        def answered(going_ahead: bool | None) -> None:
+            if going_ahead:
+                self.move(moving, target)
+
+        self.app.push_screen(
+            ConfirmDialog(
+                f"Move this {what}?", question, yes="Move it", no="Not yet", destructive=False
+            ),
+            answered,
+        )
+
+    @work(exclusive=True, group="move")
+    async def move(self, moving: Reservation, target: TimeSlot) -> None:
+        try:
+            answer = await self.session.client.move(moving.time_slot_id, target)
+        except Conflict as error:
+            self.reload()
+            self.notify(
+                f"That time is not free any more ({error.detail}). Pick another start, or Esc"
+                " to keep it where it was.",
+                title="Not moved",
+                severity="warning",
+            )
+            return
+        except (ApiError, Unreachable) as error:
+            self.notify(f"Not moved: {error}. {error.advice}", severity="error")
+            return
+        moved = answer.reservation
+        for slot_id in moving.time_slot_ids:  # let go of the old place, as the feed will say
+            old = self.mirror.get(slot_id)
+            if old is not None:
+                self.mirror.put(as_open(old))
+        self.mirror.put_reservation(moved)
+        self.mine.pop(moving.time_slot_id, None)
+        self.mine[moved.time_slot_id] = moved
+        self._moving(None)
+        self.redraw()
+        when = self.session.span(start_of(moved), minutes_of(moved))
+        self.notify(f"{when} with {self._provider_name(moved)}", title="Moved")
 
     # --- finding the next open slot ----------------------------------------------------------
 
     def action_next_open(self) -> None:
         if self.provider_id is not None:
             self.find_next_open()
+
+    def _is_start(self, start: int) -> bool:
+        """Could a hold (or the move) start here?"""
+        if not self.fits(start):
+            return False
+        moving = self.moving
+        return moving is None or (start, self.provider_id) != (
+            start_of(moving),
+            moving.provider_id,
+        )
 
     @work(exclusive=True, group="next")
     async def find_next_open(self) -> None:
@@ -264,7 +593,7 @@ class ClientScreen(WeekScreen):
         candidates = [
             start_of(s)
             for s in self.mirror.slots()
-            if start_of(s) > after and self._cell(s).state is CellState.OPEN
+            if start_of(s) > after and self._is_start(start_of(s))
         ]
         wrapped = False
         try:
@@ -277,40 +606,47 @@ class ClientScreen(WeekScreen):
         except (ApiError, Unreachable) as error:
             self.notify(f"Could not search: {error}. {error.advice}", severity="error")
             return
+        length = f" {self.minutes} min" if self.span_slots > 1 else ""
         if not candidates:
-            self.notify(f"No open slot in the next {NEXT_SEARCH_DAYS} days.")
+            self.notify(f"No open{length} slot in the next {NEXT_SEARCH_DAYS} days.")
             return
         target = min(candidates)
         if wrapped:
             self.notify(
                 f"Nothing free after that: back to the earliest, {self.session.when(target)}."
             )
-        monday = monday_of(self.session.local(target).date())
-        if monday != self.monday:
-            loading = self.show_week(monday)
-            if loading is not None:
-                await loading.wait()
-        self.grid.move_to(target)
+        await self._show(target)
         self.grid.focus()
 
     async def _first_open(self, after: int) -> list[int]:
-        """The first open slot of this provider from `after`, within NEXT_SEARCH_DAYS."""
+        """The first start of this provider from `after`, within NEXT_SEARCH_DAYS, from which
+        the chosen length is open."""
         assert self.provider_id is not None
         found = await self.session.client.open_slots(
-            after, after + NEXT_SEARCH_DAYS * 86_400, self.provider_id
+            after,
+            after + NEXT_SEARCH_DAYS * 86_400,
+            self.provider_id,
+            minutes=self.minutes if self.span_slots > 1 else None,
         )
         return [start_of(s) for s in found[:1]]
 
     def action_reservations(self) -> None:
         from tui.screens.reservations import ReservationsScreen
 
-        self.app.push_screen(ReservationsScreen(self.session, self.providers))
+        self.app.push_screen(
+            ReservationsScreen(self.session, self.providers, on_move=self.start_moving)
+        )
+
+    def legend_notes(self) -> list[tuple[str, str]]:
+        return [("underlined", "what a hold from the cursor would cover (+ and - change it)")]
 
     def palette_commands(self) -> list[tuple[str, str, str]]:
         return [
             ("Next open slot", "Jump to this provider's next free slot", "next_open"),
             ("My reservations", "Your holds and bookings", "reservations"),
             ("Providers", "Choose another provider", "providers"),
+            ("Longer appointment", "Hold one slot more from now on", "length(1)"),
+            ("Shorter appointment", "Hold one slot less from now on", "length(-1)"),
             ("Previous week", "Show the week before", "week(-1)"),
             ("Next week", "Show the week after", "week(1)"),
             ("Today", "Jump to now", "today"),

@@ -13,7 +13,9 @@ from textual.widgets import Button, Label, Static
 
 
 class ConfirmDialog(ModalScreen[bool]):
-    """Says what is about to happen; Enter or y goes ahead (True), Esc or n keeps it (False)."""
+    """Says what is about to happen; Enter or y goes ahead (True), Esc or n keeps it (False).
+    A step that loses nothing (`destructive=False`, a move say) is not drawn in the colour of
+    danger."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter,y", "answer(True)", "Yes", id="confirm.yes"),
@@ -28,12 +30,16 @@ class ConfirmDialog(ModalScreen[bool]):
     }
     ConfirmDialog #title { text-style: bold; width: 100%; content-align: center middle; }
     ConfirmDialog #question { width: 100%; text-align: center; margin: 1 0; }
+    ConfirmDialog.safe > Vertical { border: thick $accent; }
     ConfirmDialog Horizontal { height: auto; align: center middle; }
     ConfirmDialog Button { margin: 0 1; }
     """
 
-    def __init__(self, title: str, question: str, *, yes: str, no: str) -> None:
-        super().__init__()
+    def __init__(
+        self, title: str, question: str, *, yes: str, no: str, destructive: bool = True
+    ) -> None:
+        super().__init__(classes="" if destructive else "safe")
+        self.destructive = destructive
         self.title_text = title
         self.question = question
         self.yes = yes
@@ -42,10 +48,12 @@ class ConfirmDialog(ModalScreen[bool]):
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Label(self.title_text, id="title")
-            yield Static(self.question, id="question")
+            yield Static(self.question, id="question", markup=False)
             with Horizontal():
                 # Not focusable: Enter always means the dialog's yes, whatever has focus.
-                yes = Button(f"{self.yes} (y)", variant="error", id="yes")
+                yes = Button(
+                    f"{self.yes} (y)", variant="error" if self.destructive else "primary", id="yes"
+                )
                 no = Button(f"{self.no} (esc)", id="no")
                 yes.can_focus = no.can_focus = False
                 yield yes

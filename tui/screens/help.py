@@ -12,10 +12,11 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Static
 
-from tui.widgets.week_grid import CURSOR_MARK, CellState
+from tui.widgets.week_grid import CONTINUED, CURSOR_MARK, CellState
 
 LEGEND = [
-    (CellState.OPEN, "open: clients can book it"),
+    (CellState.OPEN, "open: clients can book it (from here, for the length chosen)"),
+    (CellState.SHORT, "open, but the length chosen does not fit from here"),
     (CellState.TOO_SOON, "open, but too soon to book (inside the notice period)"),
     (CellState.HELD, "held by a client, lapses unless confirmed"),
     (CellState.BOOKED, "booked"),
@@ -91,6 +92,7 @@ class HelpScreen(ModalScreen[None]):
         for state, meaning in LEGEND:
             table.add_row(state.glyph, meaning)
         table.add_row(CURSOR_MARK, "the cursor (its cell is also drawn in reverse)")
+        table.add_row(CONTINUED, "the rest of an appointment: the client's name is above it")
         for mark, meaning in notes:
             table.add_row(mark, meaning)
         return table

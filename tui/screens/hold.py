@@ -1,4 +1,5 @@
-"""The hold dialog: the slot you hold, how long it stays yours, confirm or release it."""
+"""The hold dialog: the time you hold, how long it stays yours, a note for the provider, confirm
+or release it."""
 
 from __future__ import annotations
 
@@ -9,14 +10,15 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, Label, Static
+from textual.widgets import Button, Input, Label, Static
 
 from shared.timefmt import parse_time
-from shared.wire import TimeSlot
+from shared.wire import Reservation
 from tui.errors import ApiError, Gone, Unreachable
 from tui.messages import FeedChanged
+from tui.screens.note import NOTE_LENGTH, cleaned
 from tui.session import Session, countdown
-from tui.sync import start_of
+from tui.sync import minutes_of, note_of, start_of
 
 
 class HoldDialog(ModalScreen[str | None]):
@@ -25,8 +27,11 @@ class HoldDialog(ModalScreen[str | None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("c", "confirm", "Confirm", id="hold.confirm"),
         Binding("x", "release", "Release", id="hold.release"),
+        Binding("e", "write_note", "Note", id="hold.note"),
         Binding("escape", "close", "Close (keep the hold)", id="hold.close"),
     ]
+
+    AUTO_FOCUS = "#confirm"
 
     DEFAULT_CSS = """
     HoldDialog { align: center middle; }
@@ -39,15 +44,18 @@ class HoldDialog(ModalScreen[str | None]):
     HoldDialog #countdown { width: 100%; text-align: center; text-style: bold; }
     HoldDialog #countdown.lapsed { color: $error; }
     HoldDialog #why { width: 100%; text-align: center; color: $text-muted; }
+    HoldDialog #note { margin-top: 1; }
     HoldDialog Horizontal { height: auto; align: center middle; margin-top: 1; }
     HoldDialog Button { margin: 0 1; }
     """
 
-    def __init__(self, session: Session, slot: TimeSlot, provider_name: str) -> None:
+    def __init__(self, session: Session, slot: Reservation, provider_name: str) -> None:
         super().__init__()
         self.session = session
         self.slot = slot
         self.provider_name = provider_name
+        self.note = note_of(slot)
+        """The note as the server has it."""
         self._answered = False
         self._acting = False
         """A confirm or release of ours is on its way: the feed's news of the slot is its echo
@@ -56,13 +64,17 @@ class HoldDialog(ModalScreen[str | None]):
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Label("Held for you", id="title")
-            yield Static(
-                f"{self.provider_name}\n{self.session.when(start_of(self.slot), '%A %d %B, %H:%M')}"
-                f" ({self.slot.duration:g} min)",
-                id="when",
-            )
+            minutes = minutes_of(self.slot)
+            when = self.session.span(start_of(self.slot), minutes, "%A %d %B, %H:%M")
+            yield Static(f"{self.provider_name}\n{when} ({minutes} min)", id="when", markup=False)
             yield Static("", id="countdown")
             yield Static(self.why_shorter(), id="why")
+            yield Input(
+                self.note,
+                placeholder="A note for the provider: e writes one",
+                max_length=NOTE_LENGTH,
+                id="note",
+            )
             with Horizontal():
                 yield Button("Confirm (c)", variant="success", id="confirm")
                 yield Button("Release (x)", variant="error", id="release")
@@ -112,11 +124,44 @@ class HoldDialog(ModalScreen[str | None]):
 
     def on_feed_changed(self, message: FeedChanged) -> None:
         change = message.change
-        if change.time_slot_id != self.slot.time_slot_id or self._answered or self._acting:
+        if self._answered or self._acting:
             return
-        if change.kind in ("expired", "cancelled", "deleted"):
+        if change.kind == "moved" and change.from_time_slot_id == self.slot.time_slot_id:
+            self.notify(f"Your hold moved to {self.session.when_text(change.timestamp)}.")
+            self._close(None)
+        elif change.time_slot_id != self.slot.time_slot_id:
+            return
+        elif change.kind in ("expired", "cancelled", "deleted"):
             self.notify("Your hold on this slot has ended.", severity="warning")
             self._close(None)
+
+    # --- the note ------------------------------------------------------------------------------
+
+    def action_write_note(self) -> None:
+        self.query_one("#note", Input).focus()
+
+    @property
+    def typed_note(self) -> str:
+        return cleaned(self.query_one("#note", Input).value)
+
+    @on(Input.Submitted, "#note")
+    async def _note_entered(self) -> None:
+        if await self.save_note():
+            self.query_one("#confirm", Button).focus()
+
+    async def save_note(self) -> bool:
+        """Send the note typed, if it differs from the server's; False when that failed."""
+        note = self.typed_note
+        if note == self.note:
+            return True
+        try:
+            await self.session.client.set_note(self.slot.time_slot_id, note)
+        except (ApiError, Unreachable) as error:
+            self.notify(f"Note not saved: {error}. {error.advice}", severity="error")
+            return False
+        self.note = note
+        self.notify("Note saved." if note else "Note removed.")
+        return True
 
     # Confirm and release run in the dialog's own handlers, not in workers: the dialog is modal,
     # the call is short, and a screen must not be dismissed from one of its own workers (its
@@ -133,10 +178,14 @@ class HoldDialog(ModalScreen[str | None]):
             await self.release()
 
     @on(Button.Pressed, "#close")
-    def action_close(self) -> None:
-        self._close(None)
+    async def action_close(self) -> None:
+        """Keep the hold; the note typed is sent first (the dialog stays if it cannot be)."""
+        if not self._answered and await self.save_note():
+            self._close(None)
 
     async def confirm(self) -> None:
+        if not await self.save_note():
+            return
         self._acting = True
         try:
             await self.session.client.confirm(self.slot)
@@ -152,14 +201,14 @@ class HoldDialog(ModalScreen[str | None]):
             self._acting = False
             self.notify(f"Not confirmed: {error}. {error.advice}", severity="error")
             return
-        when = self.session.when(start_of(self.slot))
+        when = self.session.span(start_of(self.slot), minutes_of(self.slot))
         self.notify(f"{when} with {self.provider_name}", title="Booked")
         self._close("confirmed")
 
     async def release(self) -> None:
         self._acting = True
         try:
-            self.session.cancelling(self.slot.time_slot_id)
+            self.session.cancelling(*self.slot.time_slot_ids)
             await self.session.client.cancel(self.slot.time_slot_id)
         except (ApiError, Unreachable) as error:
             self._acting = False

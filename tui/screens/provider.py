@@ -14,17 +14,21 @@ from shared.timefmt import parse_time
 from shared.wire import TimeSlot
 from tui.draft import Draft, Existing, Refusal
 from tui.errors import ApiError, Unreachable
+from tui.screens.note import appointment_view, first_words
 from tui.screens.usual_week import UsualWeekScreen, kept_words
 from tui.screens.week import WeekScreen
 from tui.session import Session, client_label, countdown
-from tui.sync import Window
+from tui.sync import Window, note_of, start_of
 from tui.weekly import exception_dates, on_date, toggled
 from tui.widgets.grid_headings import DATE_MARK, DatedHeadings
-from tui.widgets.week_grid import Cell, CellState, WeekGrid
+from tui.widgets.week_grid import CONTINUED, Cell, CellState, WeekGrid
 from tui.words import counted
 
 NOT_USUAL = "differs from your usual week"
 """What a marked date is, in the grid's caption."""
+
+NOTE_HINT = 40
+"""How much of a note the line under the grid shows."""
 
 
 class ProviderScreen(WeekScreen):
@@ -35,6 +39,13 @@ class ProviderScreen(WeekScreen):
         Binding("ctrl+s", "save", "Save", id="provider.save"),
         Binding("u", "undo", "Undo", id="provider.undo"),
         Binding("b", "bookings", "Bookings", id="provider.bookings"),
+        Binding(
+            "enter",
+            "appointment",
+            "The appointment under the cursor, with its whole note",
+            show=False,
+            id="provider.appointment",
+        ),
         # Not in the footer, which is full at 80 columns: ? and ctrl+p list it.
         Binding(
             "w",
@@ -110,12 +121,22 @@ class ProviderScreen(WeekScreen):
         slot = self.mirror.at(self.provider_id or "", start)
         if slot is None:
             return Cell(CellState.PAST) if start < now else None
-        if start < now:
-            return Cell(CellState.PAST, "" if slot.status == "AVAILABLE" else client_label(slot))
         if slot.status == "AVAILABLE":
-            return Cell(CellState.OPEN, "open")
-        state = CellState.HELD if slot.status == "RESERVED" else CellState.BOOKED
-        return Cell(state, client_label(slot))
+            return Cell(CellState.PAST) if start < now else Cell(CellState.OPEN, "open")
+        if start < now:
+            state = CellState.PAST
+        else:
+            state = CellState.HELD if slot.status == "RESERVED" else CellState.BOOKED
+        return self._appointment_cell(slot, state)
+
+    def _appointment_cell(self, slot: TimeSlot, state: CellState) -> Cell:
+        """An appointment reads as one block: the client's name on its first cell, the first
+        words of its note on the second, the rest of it marked as following on."""
+        run = self.mirror.appointment(slot)
+        place = run.index(slot)
+        if place == 0:
+            return Cell(state, client_label(slot))
+        return Cell(state, note_of(slot) if place == 1 else "", mark=CONTINUED)
 
     def describe_cursor(self) -> None:
         start = self.grid.cursor_start
@@ -133,6 +154,9 @@ class ProviderScreen(WeekScreen):
                 parts.append("open")
             else:
                 parts.append(self._who_holds(slot))
+                note = note_of(slot)
+                if note:
+                    parts.append(f"“{first_words(note, NOTE_HINT)}” (Enter reads it)")
         closed = exception_dates(self.schedule).get(self.cursor_date)
         if closed is not None:
             kind = "closed" if closed else "own hours"
@@ -149,6 +173,10 @@ class ProviderScreen(WeekScreen):
 
     def _who_holds(self, slot: TimeSlot) -> str:
         who = client_label(slot)
+        run = self.mirror.appointment(slot)
+        if len(run) > 1:
+            minutes = len(run) * slot.duration
+            who += f", {self.session.span(start_of(run[0]), minutes, '%H:%M')}"
         if slot.status == "CONFIRMED":
             return f"booked by {who}"
         left = ""
@@ -254,6 +282,15 @@ class ProviderScreen(WeekScreen):
             for slot in kept:
                 self.mirror.put(slot)
             self.redraw()
+
+    def action_appointment(self) -> None:
+        """Enter: who holds the cell under the cursor, when, and the whole note."""
+        start = self.grid.cursor_start
+        slot = None if start is None else self.mirror.at(self.provider_id or "", start)
+        if slot is None or slot.status == "AVAILABLE":
+            self.notify("No appointment there: Enter reads a held or booked one.")
+            return
+        self.app.push_screen(appointment_view(self.session, self.mirror.appointment(slot)))
 
     def action_bookings(self) -> None:
         from tui.screens.bookings import BookingsScreen

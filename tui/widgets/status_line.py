@@ -32,12 +32,11 @@ class StatusLine(Widget):
         line.append(f"{glyph} {self.state}", style=f"bold {colour}")
         if self.detail:
             line.append(f" ({self.detail})", style=colour)
-        # Most telling first: at 80 columns the server's address is what gets cut off.
-        for part in (self.who, self.zone, self.synced and f"synced {self.synced}", self.server):
+        # Most telling first: at 80 columns the server's address is what gets cut off. `extra`
+        # is the screen's own (a client's appointment length), after who is acting.
+        parts = (self.who, self.extra, self.zone, self.synced and f"synced {self.synced}")
+        for index, part in enumerate((*parts, self.server)):
             if part:
                 line.append(" │ ", style="dim")
-                line.append(part)
-        if self.extra:
-            line.append(" │ ", style="dim")
-            line.append(self.extra, style="bold")
+                line.append(part, style="bold" if index == 1 else "")
         return line

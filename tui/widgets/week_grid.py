@@ -33,6 +33,7 @@ class CellState(Enum):
 
     EMPTY = ("⋅", "empty")
     OPEN = ("◦", "open")
+    SHORT = ("◔", "short")
     TOO_SOON = ("◌", "too-soon")
     HELD = ("◍", "held")
     BOOKED = ("◉", "booked")
@@ -55,8 +56,16 @@ class CellState(Enum):
 
 @dataclass(frozen=True)
 class Cell:
+    """A cell's state and words; `mark` stands in for the state's glyph (the rest of an
+    appointment shows CONTINUED, under the glyph of its first cell)."""
+
     state: CellState
     text: str = ""
+    mark: str = ""
+
+    @property
+    def glyph(self) -> str:
+        return self.mark or self.state.glyph
 
 
 BLANK = Cell(CellState.EMPTY)
@@ -69,6 +78,8 @@ the grid scrolls sideways."""
 MAX_COLUMN = 24
 CURSOR_MARK = "▸"
 """Drawn at the start of the cursor's cell, so that it shows without colour too."""
+CONTINUED = "╎"
+"""The glyph of an appointment's cells after its first: one block, read downwards."""
 
 
 class WeekGrid(ScrollView, can_focus=True):
@@ -133,6 +144,7 @@ class WeekGrid(ScrollView, can_focus=True):
     WeekGrid > .week-grid--label { color: $text-muted; }
     WeekGrid > .week-grid--empty { color: $text-muted; }
     WeekGrid > .week-grid--open { color: $text-success; background: $success-muted; }
+    WeekGrid > .week-grid--short { color: $text-success; }
     WeekGrid > .week-grid--too-soon { color: $text-muted; text-style: italic; }
     WeekGrid > .week-grid--held { color: $text-warning; background: $warning-muted; }
     WeekGrid > .week-grid--booked {
@@ -208,10 +220,15 @@ class WeekGrid(ScrollView, can_focus=True):
     ) -> None:
         super().__init__(name=name, id=id, classes=classes)
         self.painting = painting
+        self.activates = True
+        """Enter and space act on the cell (where painting is off); a screen may take them
+        over for a while (a client moving an appointment: they move it there)."""
         self.today = today
         self._headings: Headings = headings or DatedHeadings()
         self._week = layout
         self._cells: dict[int, Cell] = {}
+        self._span: frozenset[int] = frozenset()
+        """Cells marked as the range is (a client's view: what a hold here would cover)."""
         self._anchor: tuple[int, int] | None = None
         self._drag: tuple[tuple[int, int], bool] | None = None
         self._drag_end: tuple[int, int] | None = None
@@ -261,6 +278,18 @@ class WeekGrid(ScrollView, can_focus=True):
         }
         self._cells = dict(cells)
         self._refresh_starts(changed)
+
+    @property
+    def span(self) -> frozenset[int]:
+        return self._span
+
+    @span.setter
+    def span(self, starts: frozenset[int]) -> None:
+        """Mark these cells as a range is marked, without being one (nothing acts on them)."""
+        if starts != self._span:
+            changed = starts ^ self._span
+            self._span = starts
+            self._refresh_starts(set(changed))
 
     def cell_at(self, start: int) -> Cell:
         return self._cells.get(start, BLANK)
@@ -437,7 +466,7 @@ class WeekGrid(ScrollView, can_focus=True):
             Segment(self._fit(label, self._label_width), base + self._style("week-grid--label"))
         ]
         column, first = self._column_width, self.first_day
-        selected = set(self.selection) if (self._anchor or self._drag) else set()
+        selected = set(self.selection) if (self._anchor or self._drag) else self._span
         cells = self._week.cells[row]
         for day in range(first, min(len(cells), first + self.visible_days)):
             start = cells[day]
@@ -479,7 +508,7 @@ class WeekGrid(ScrollView, can_focus=True):
         if action in ("toggle_cells", "range", "erase"):
             return self.painting
         if action == "activate":
-            return not self.painting
+            return not self.painting and self.activates
         return True
 
     def place_cursor(self, day: date, hour: int) -> None:
@@ -627,7 +656,7 @@ class WeekGrid(ScrollView, can_focus=True):
 def _cell_text(cell: Cell, width: int) -> str:
     """The glyph and the words, as much of them as fits (a name cut short ends in …); the glyph
     alone where not even three letters would."""
-    glyph = cell.state.glyph
+    glyph = cell.glyph
     if not cell.text:
         return glyph
     text = f"{glyph} {cell.text}"
