@@ -95,6 +95,16 @@ DEMO_CLIENTS: tuple[str, ...] = ("Mary Jackson", "Dorothy Vaughan", "Hedy Lamarr
 BOOKINGS_PER_PROVIDER = 3
 """Slots taken per provider: the first and last are booked, the middle one only held."""
 
+LONG_MINUTES = 45
+"""The last booking of each provider is this long (several slots), and has a note."""
+
+DEMO_NOTES: tuple[str, ...] = (
+    "First visit; knee pain since March, worse on the stairs",
+    "Follow-up on the results from last month",
+    "Check-up; I may be a few minutes late, sorry",
+)
+"""What the sample clients write to their providers on those longer bookings."""
+
 
 async def seed_demo(
     admin: SlotbookClient,
@@ -205,9 +215,12 @@ async def _book_some(
         mine = [s for s in open_slots if s.provider_id == provider_id]
         for index, slot in enumerate(pick_slots(mine, zone, horizon, BOOKINGS_PER_PROVIDER)):
             client = clients[turn % len(clients)]
+            note = DEMO_NOTES[turn % len(DEMO_NOTES)]
             turn += 1
-            booked = index != 1
-            await _take(client, slot, confirm=booked)
+            if index == BOOKINGS_PER_PROVIDER - 1:
+                await _take(client, slot, confirm=True, minutes=LONG_MINUTES, note=note)
+            else:
+                await _take(client, slot, confirm=index != 1)
 
 
 def pick_slots(
@@ -227,11 +240,19 @@ def pick_slots(
     return picked
 
 
-async def _take(client: SlotbookClient, slot: TimeSlot, *, confirm: bool) -> None:
-    """Hold the slot as this client and, if asked, confirm it; a refusal (taken, too many holds)
-    only means the demo has one booking fewer."""
+async def _take(
+    client: SlotbookClient,
+    slot: TimeSlot,
+    *,
+    confirm: bool,
+    minutes: int | None = None,
+    note: str | None = None,
+) -> None:
+    """Hold the slot (or `minutes` from it, with a note) as this client and, if asked, confirm
+    it; a refusal (taken, too many holds, too long for the hours left) only means the demo has
+    one booking fewer."""
     try:
-        held = await _patiently(partial(client.reserve, slot))
+        held = await _patiently(partial(client.reserve, slot, minutes=minutes, note=note))
         if confirm:
             await _patiently(partial(client.confirm, held.reservation))
     except (Conflict, Gone, Invalid):

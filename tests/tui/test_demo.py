@@ -118,6 +118,8 @@ async def test_demo_clients_hold_and_book_slots_beyond_the_notice_period(
         statuses = Counter(s.status for s in slots[provider.name])
         assert statuses["RESERVED"] >= 1, provider.name
         assert statuses["CONFIRMED"] >= 1, provider.name
+        noted = Counter(s.appointment_id for s in slots[provider.name] if s.note)
+        assert list(noted.values()) == [3], f"{provider.name}: one 45-minute booking, with a note"
     taken = [s for found in slots.values() for s in found if s.status != "AVAILABLE"]
     assert all(parse_time(s.timestamp) > T0 + 24 * 3600 for s in taken)
     clients = {s.client_id for s in taken}
