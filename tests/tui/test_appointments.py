@@ -5,16 +5,19 @@ from My reservations; the provider sees each appointment as one block and reads 
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from rich.console import Console
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Input
 
 from backend.clock import ManualClock
+from shared.patterns import NOTE_PATTERN
 from shared.timefmt import parse_time
 from tests.tui.harness import BackendThread, app_for, until, window
 from tests.tui.test_client_screen import (
@@ -31,7 +34,7 @@ from tui.screens.client import ClientScreen
 from tui.screens.confirm import ConfirmDialog
 from tui.screens.help import HelpScreen
 from tui.screens.hold import HoldDialog
-from tui.screens.note import NoteDialog, NoteView, first_words
+from tui.screens.note import NoteDialog, NoteView, cleaned, first_words
 from tui.widgets.status_line import StatusLine
 from tui.widgets.week_grid import CONTINUED, CellState
 
@@ -66,6 +69,15 @@ def open_hours(backend: BackendThread, start: str, end: str, provider: str = "ad
     return token
 
 
+def open_at(http: httpx.Client, timestamp: str) -> str:
+    """The id of the open slot that starts then (of the only provider open then)."""
+    listed = http.get(
+        "/availability", params={"startTime": timestamp, "endTime": "2030-04-01 00:00:00"}
+    ).json()["availableTimeSlots"]
+    slot_id: str = next(s for s in listed if s["timestamp"] == timestamp)["timeSlotId"]
+    return slot_id
+
+
 def hold_over_http(
     backend: BackendThread,
     token: str,
@@ -77,10 +89,7 @@ def hold_over_http(
 ) -> dict[str, Any]:
     """Hold (and perhaps confirm) `minutes` from a slot as this client; the reservation."""
     with backend.http(token) as http:
-        listed = http.get(
-            "/availability", params={"startTime": timestamp, "endTime": "2030-04-01 00:00:00"}
-        ).json()["availableTimeSlots"]
-        slot_id = next(s for s in listed if s["timestamp"] == timestamp)["timeSlotId"]
+        slot_id = open_at(http, timestamp)
         body: dict[str, Any] = {"timeSlot": timestamp, "timeSlotId": slot_id, "minutes": minutes}
         if note is not None:
             body["note"] = note
@@ -91,6 +100,20 @@ def hold_over_http(
             assert answer.status_code == 200, answer.text
     reservation: dict[str, Any] = answer.json()["reservation"]
     return reservation
+
+
+def move_over_http(
+    backend: BackendThread, token: str, reservation: dict[str, Any], timestamp: str
+) -> str:
+    """Move this client's reservation to start at an open slot; the new first slot's id."""
+    with backend.http(token) as http:
+        target = open_at(http, timestamp)
+        moved = http.post(
+            f"/reservations/{reservation['timeSlotId']}/move",
+            json={"toTimeSlotId": target, "timeSlot": timestamp},
+        )
+        assert moved.status_code == 200, moved.text
+    return target
 
 
 def reservations(backend: BackendThread, token: str) -> list[tuple[str, int, str, str]]:
@@ -119,6 +142,13 @@ def shown(screen: Any, *timestamps: str) -> str:
 
 def status_extra(screen: Any) -> str:
     return str(screen.query_one(StatusLine).extra)
+
+
+def deafen(app: SlotbookApp) -> None:
+    """The app stops hearing about changes: what it shows is what it last heard."""
+    for worker in app.workers:
+        if worker.group == "feed":
+            worker.cancel()
 
 
 async def the(app: SlotbookApp, pilot: Pilot[None], kind: type[Any]) -> Any:
@@ -211,6 +241,31 @@ async def test_enter_where_the_length_does_not_fit_says_so_and_n_finds_where_it_
     assert toasts.texts() == [
         "45 minutes from 10:00 are not all free. Pick a start marked ◦ (n finds the next one),"
         " or - for a shorter appointment."
+    ]
+
+
+async def test_holding_a_length_part_of_which_was_just_taken_says_so_and_holds_nothing(
+    backend: BackendThread,
+) -> None:
+    open_hours(backend, TUESDAY_10, tuesday(60))
+    sam = backend.issue("client", "sam", "Sam")
+    app = app_for(backend, token=sam)
+    toasts = Toasts()
+    async with app.run_test(size=(100, 30), message_hook=toasts) as pilot:
+        screen = await client_screen(app, pilot)
+        deafen(app)
+        hold_over_http(backend, backend.issue("client", "kim", "Kim"), tuesday(30))
+        await goto(pilot, screen, TUESDAY_10)
+        await pilot.press("plus", "plus")
+        assert states(screen, TUESDAY_10) == [CellState.OPEN], "as far as the app knows"
+        await pilot.press("enter")
+        await until(lambda: bool(toasts.raised), pilot.pause)
+        await until(lambda: states(screen, TUESDAY_10) == [CellState.SHORT], pilot.pause)
+        assert app.screen is screen
+    assert reservations(backend, sam) == []
+    assert toasts.texts() == [
+        "Just taken: Not all of Tue 05 Mar 10:00–10:45 is free any more. Pick another start"
+        " (n finds the next one)."
     ]
 
 
@@ -461,9 +516,7 @@ async def test_escape_stops_moving_and_a_time_just_taken_is_not_moved_to(
         await reservations_screen(app, pilot)
         await pilot.press("v")
         await until(lambda: screen.moving is not None and screen.loaded, pilot.pause)
-        for worker in app.workers:  # the app stops hearing about changes
-            if worker.group == "feed":
-                worker.cancel()
+        deafen(app)
         hold_over_http(backend, backend.issue("client", "kim", "Kim"), tuesday(45))
         await goto(pilot, screen, tuesday(45))
         await pilot.press("enter")
@@ -472,7 +525,10 @@ async def test_escape_stops_moving_and_a_time_just_taken_is_not_moved_to(
         await until(lambda: bool(toasts.saying("Not moved:")), pilot.pause)
         assert screen.moving is not None, "still moving: another start may be picked"
     assert reservations(backend, sam) == [(TUESDAY_10, 15, "CONFIRMED", "")]
-    assert toasts.texts("warning")[0].startswith("Not moved: That time is not free any more (")
+    assert toasts.texts("warning") == [
+        "Not moved: That time is not free any more. Pick another start, or Esc to keep it where"
+        " it was."
+    ]
 
 
 async def test_my_week_follows_a_move_and_a_note_made_on_another_device(
@@ -485,33 +541,42 @@ async def test_my_week_follows_a_move_and_a_note_made_on_another_device(
     async with app.run_test(size=(100, 30)) as pilot:
         screen = await client_screen(app, pilot)
         await until(lambda: app.feed_state == "live", pilot.pause)
-        with backend.http(sam) as http:
-            target = http.get(
-                "/availability", params={"startTime": tuesday(30), "endTime": tuesday(45)}
-            ).json()["availableTimeSlots"][0]
-            moved = http.post(
-                f"/reservations/{held['timeSlotId']}/move",
-                json={"toTimeSlotId": target["timeSlotId"], "timeSlot": tuesday(30)},
-            )
-            assert moved.status_code == 200, moved.text
+        moved_to = move_over_http(backend, sam, held, tuesday(30))
         four = [tuesday(m) for m in (0, 15, 30, 45)]
         await until(lambda: shown(screen, *four) == "oohh", pilot.pause)
         with backend.http(sam) as http:
-            noted = http.patch(f"/reservations/{target['timeSlotId']}", json={"note": "Hip"})
+            noted = http.patch(f"/reservations/{moved_to}", json={"note": "Hip"})
             assert noted.status_code == 200, noted.text
         await until(
-            lambda: (
-                target["timeSlotId"] in screen.mine
-                and screen.mine[target["timeSlotId"]].note == "Hip"
-            ),
+            lambda: moved_to in screen.mine and screen.mine[moved_to].note == "Hip",
             pilot.pause,
         )
         await goto(pilot, screen, tuesday(45))
         assert text_of(screen, "#info").endswith("held by you (10:30–11:00): Enter to confirm")
         await pilot.press("enter")
         opened = await dialog(app, pilot)
-        assert opened.slot.time_slot_id == target["timeSlotId"]
+        assert opened.slot.time_slot_id == moved_to
         assert opened.query_one("#note", Input).value == "Hip"
+
+
+async def test_another_clients_move_frees_the_old_time_and_takes_the_new_on_my_week(
+    backend: BackendThread,
+) -> None:
+    open_hours(backend, TUESDAY_10, tuesday(60))
+    kim = backend.issue("client", "kim", "Kim")
+    app = app_for(backend, token=backend.issue("client", "sam", "Sam"))
+    toasts = Toasts()
+    async with app.run_test(size=(100, 30), message_hook=toasts) as pilot:
+        screen = await client_screen(app, pilot)
+        await until(lambda: app.feed_state == "live", pilot.pause)
+        held = hold_over_http(backend, kim, TUESDAY_10, minutes=30)
+        four = [tuesday(m) for m in (0, 15, 30, 45)]
+        await until(lambda: shown(screen, *four) == "ttoo", pilot.pause)
+        await goto(pilot, screen, tuesday(45))
+        move_over_http(backend, kim, held, tuesday(30))
+        await until(lambda: shown(screen, *four) == "oott", pilot.pause)
+        assert screen.mirror.at("ada", at(TUESDAY_10)) is not None, "let go, so open again"
+    assert toasts.texts("warning") == ["The slot under your cursor was just taken."]
 
 
 # --- the provider's side --------------------------------------------------------------------------
@@ -701,3 +766,12 @@ def help_keys(screen: HelpScreen) -> dict[str, str]:
     from tests.tui.test_app import help_keys as keys_of
 
     return keys_of(screen)
+
+
+def test_a_note_is_sent_as_the_server_takes_it_whatever_was_typed_or_pasted() -> None:
+    typed = "  First\u200b visit;\tknee\u202e pain\x07 \u00a0 "
+    assert cleaned(typed) == "First visit; knee pain"
+    assert re.fullmatch(NOTE_PATTERN, cleaned(typed))
+    assert cleaned(" \u200b ") == ""
+    assert first_words("knee pain since March", 12) == "knee pain…"
+    assert first_words("knee", 12) == "knee"

@@ -415,7 +415,7 @@ class ClientScreen(WeekScreen):
                 self.reload()
                 self.notify(
                     f"Not all of {self.session.span(start_of(slot), self.minutes)} is free any"
-                    f" more ({error.detail}). Pick another start (n finds the next one).",
+                    " more. Pick another start (n finds the next one).",
                     title="Just taken",
                     severity="warning",
                 )
@@ -545,11 +545,11 @@ class ClientScreen(WeekScreen):
     async def move(self, moving: Reservation, target: TimeSlot) -> None:
         try:
             answer = await self.session.client.move(moving.time_slot_id, target)
-        except Conflict as error:
+        except Conflict:
             self.reload()
             self.notify(
-                f"That time is not free any more ({error.detail}). Pick another start, or Esc"
-                " to keep it where it was.",
+                "That time is not free any more. Pick another start, or Esc to keep it where it"
+                " was.",
                 title="Not moved",
                 severity="warning",
             )

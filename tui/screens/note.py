@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import ClassVar
 
@@ -13,6 +14,7 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Static
 
+from shared.patterns import CONTROL, INVISIBLE
 from shared.wire import TimeSlot
 from tui.session import Session, client_label
 from tui.sync import note_of, start_of
@@ -49,9 +51,16 @@ def first_words(note: str, room: int) -> str:
     return cut.rstrip(" ,;:.") + "…"
 
 
+UNSEEN = re.compile(f"[{CONTROL}{INVISIBLE}]")
+"""Characters nobody sees (controls, format characters, letters that draw nothing), which the
+server refuses in a note."""
+
+
 def cleaned(text: str) -> str:
-    """What the user typed, as the server takes it: one line, no space at either end."""
-    return " ".join(text.split())
+    """What the user typed, as the server takes it: one line of what can be seen, single
+    spaces, none at either end."""
+    spaced = " ".join(text.split())  # a tab or a line break is a space, not nothing
+    return " ".join(UNSEEN.sub("", spaced).split())
 
 
 class NoteDialog(ModalScreen[str | None]):
