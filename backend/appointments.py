@@ -88,7 +88,6 @@ def first_not_open(
     Slots of the appointment `own` count as open (a move may overlap its old place)."""
     end = start + length
     expected = start
-    span = f"{describe_length(length)} from {_clock(start)}"
     for slot in rows:
         if slot.start != expected:
             break
@@ -96,21 +95,25 @@ def first_not_open(
             own is None or slot.appointment_id != own
         ):
             return SlotTaken(
-                f"Time slot not available: the {span} needs the slot at {format_time(slot.start)}"
-                f" (timeSlotId {slot.id}), which is held or booked"
+                f"Time slot not available: the {_span(start, length)} needs the slot at"
+                f" {format_time(slot.start)} (timeSlotId {slot.id}), which is held or booked"
             )
         expected = slot.start + slot.duration
     if expected == end:
         return None
     if expected > end:
         return SlotTaken(
-            f"Time slot not available: the {span} would end inside the slot that starts before"
-            f" {_clock(end)}; choose a length that ends on a slot boundary"
+            f"Time slot not available: the {_span(start, length)} would end inside the slot that"
+            f" starts before {_clock(end)}; choose a length that ends on a slot boundary"
         )
     return SlotTaken(
-        f"Time slot not available: the {span} needs a slot at {format_time(expected)}, and the"
-        " provider has none open then"
+        f"Time slot not available: the {_span(start, length)} needs a slot at"
+        f" {format_time(expected)}, and the provider has none open then"
     )
+
+
+def _span(start: int, length: int) -> str:
+    return f"{describe_length(length)} from {_clock(start)}"
 
 
 def live(rows: Sequence[SlotRow], now: float) -> list[SlotRow]:
@@ -126,14 +129,14 @@ def plan_reserve(
     client_id: str,
     length: int | None,
     note: str | None,
-    live_holds: int,
+    live_holds: Callable[[], int],
     now: float,
     rules: Rules,
 ) -> Plan:
     """Hold `length` seconds of `first`'s provider from `first` on (one slot when None) for the
     client. `span` is the provider's slots starting in that run, `appointment` the live
-    appointment `first` is part of (empty when it is open), `live_holds` the client's held
-    appointments."""
+    appointment `first` is part of (empty when it is open), `live_holds` counts, when asked, the
+    client's held appointments."""
     status = effective_status(first, now)
     if status == "RESERVED" and first.client_id == client_id:
         whole = live(appointment, now)
@@ -154,10 +157,11 @@ def plan_reserve(
     refusal = first_not_open(run, first.start, length or first.duration, now)
     if refusal is not None:
         raise refusal
-    if live_holds >= rules.max_holds:
+    holds = live_holds()
+    if holds >= rules.max_holds:
         raise TooManyHolds(
-            f"You already hold {live_holds} appointment{'' if live_holds == 1 else 's'}, the"
-            " most allowed at once; confirm or cancel one of them first"
+            f"You already hold {holds} appointment{'' if holds == 1 else 's'}, the most allowed"
+            " at once; confirm or cancel one of them first"
         )
     held_until = rules.hold_expiry(now, first.start)
     taken = [
@@ -207,6 +211,15 @@ def _whose(
             else "The appointment has already started; it can no longer be moved"
         )
     return whole
+
+
+def took_one(before: SlotRow, held: SlotRow) -> list[ChangeEntry]:
+    """The changes of a one-slot hold taken in one conditional write: a lapsed hold that the
+    sweeper had not reopened yet ends first."""
+    reserved = ChangeEntry("reserved", held, "RESERVED", held.client_id)
+    if before.status == "RESERVED":
+        return [ChangeEntry("expired", before, "AVAILABLE", before.client_id), reserved]
+    return [reserved]
 
 
 def plan_confirm(

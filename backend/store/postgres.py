@@ -582,9 +582,11 @@ class PostgresStore:
             await _lock(conn, CLIENT_LOCKS, client_id)
             named = await _existing_slot(conn, slot_id)
             rules.check_slot_time(named, time_slot)
-            span = await _locked(
-                conn, _RUN, named.provider_id, named.start, named.start + (length or named.duration)
-            )
+            if length is None or length == named.duration:
+                span = [await _existing_slot(conn, slot_id, lock=True)]
+            else:
+                end = named.start + length
+                span = await _locked(conn, _RUN, named.provider_id, named.start, end)
             first = _fresh(named, span) or await _existing_slot(conn, slot_id)
             mine = (
                 await _locked(conn, _APPOINTMENT, first.appointment_id)
@@ -592,7 +594,9 @@ class PostgresStore:
                 else []
             )
             holds = await conn.fetchval(_LIVE_HOLDS, client_id, now)
-            plan = plan_reserve(first, span, mine, client_id, length, note, holds, now, rules)
+            plan = plan_reserve(
+                first, span, mine, client_id, length, note, lambda: holds, now, rules
+            )
             await _apply(conn, plan, now)
             return ReserveResult(plan.appointment, plan.repeated)
 

@@ -26,6 +26,7 @@ from backend.appointments import (
     plan_move,
     plan_note,
     plan_reserve,
+    took_one,
 )
 from backend.booking import (
     SLOT_COLUMNS,
@@ -105,8 +106,19 @@ UPDATE slots
 
 _LIVE_HOLDS = """
 SELECT COUNT(DISTINCT appointment_id) FROM slots
- WHERE client_id = ? AND status = 'RESERVED' AND held_until > ?
+ WHERE client_id = :client AND status = 'RESERVED' AND held_until > :now
 """
+
+_RESERVE_ONE = f"""
+UPDATE slots
+   SET status = 'RESERVED', client_id = :client, reserved_at = :now,
+       held_until = MIN(:now + :hold, start - :notice), confirmed_at = NULL,
+       appointment_id = id, note = :note
+ WHERE id = :id AND start > :horizon AND {_OPEN} AND ({_LIVE_HOLDS}) < :max_holds
+RETURNING {SLOT_COLUMNS}
+"""
+"""The common case, a hold of one slot, as one conditional write; when it does not take, the
+planner says why."""
 
 
 def _slot(row: Sequence[Any] | None) -> SlotRow | None:
@@ -393,9 +405,33 @@ class SQLiteStore:
         def reserve(db: Database) -> ReserveResult:
             first = _existing_slot(db, slot_id)
             rules.check_slot_time(first, time_slot)
-            span = _run(db, first.provider_id, first.start, length or first.duration)
+            one_slot = length is None or length == first.duration
+            params = {"client": client_id, "now": now}
+            if one_slot:
+                won = _slot(
+                    db.execute(
+                        _RESERVE_ONE,
+                        {
+                            **params,
+                            "id": slot_id,
+                            "hold": rules.hold_seconds,
+                            "notice": rules.notice_seconds,
+                            "horizon": rules.notice_horizon(now),
+                            "note": note,
+                            "max_holds": rules.max_holds,
+                        },
+                    ).fetchone()
+                )
+                if won is not None:
+                    _append(db, took_one(first, won), now)
+                    return ReserveResult([won])
+            span = [first] if one_slot else _run(db, first.provider_id, first.start, length or 0)
             mine = _appointment(db, first) if first.client_id == client_id else []
-            holds = db.execute(_LIVE_HOLDS, [client_id, now]).fetchone()[0]
+
+            def holds() -> int:
+                count: int = db.execute(_LIVE_HOLDS, params).fetchone()[0]
+                return count
+
             plan = plan_reserve(first, span, mine, client_id, length, note, holds, now, rules)
             _apply(db, plan, now)
             return ReserveResult(plan.appointment, plan.repeated)

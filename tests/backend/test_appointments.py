@@ -19,6 +19,7 @@ from sqlite_utils import Database
 
 from backend.booking import Rules
 from backend.clock import ManualClock
+from backend.settings import Settings, SettingsError
 from backend.store.opening import open_store
 from backend.store.postgres_schema import apply_migrations as migrate_postgresql
 from backend.store.schema import apply_migrations as migrate_sqlite
@@ -416,3 +417,11 @@ async def test_holds_and_bookings_made_before_appointments_carry_on(
         )
     finally:
         await store.close()
+
+
+def test_the_longest_appointment_is_a_whole_number_of_slots() -> None:
+    assert Settings(slot_minutes=45).validate().max_appointment_seconds == 90 * 60
+    assert Settings(slot_minutes=60, max_appointment_minutes=30).max_appointment_seconds == 3600
+    for refused in (0, 1441):
+        with pytest.raises(SettingsError, match=f"--max-appointment-minutes {refused}: must be"):
+            Settings(max_appointment_minutes=refused).validate()
