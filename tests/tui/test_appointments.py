@@ -14,7 +14,7 @@ import httpx
 import pytest
 from rich.console import Console
 from textual.pilot import Pilot
-from textual.widgets import DataTable, Input
+from textual.widgets import DataTable, Input, OptionList
 
 from backend.clock import ManualClock
 from shared.patterns import NOTE_PATTERN
@@ -470,10 +470,20 @@ async def test_a_move_may_overlap_its_old_place_and_go_to_another_provider(
             lambda: shown(screen, *[tuesday(m) for m in (0, 15, 30, 45)]) == "ohho",
             pilot.pause,
         )
+        await pilot.press("p", "down", "enter")  # looking at Dr Bob's week
+        await until(lambda: screen.provider_id == "bob" and screen.loaded, pilot.pause)
         await pilot.press("m")
         await reservations_screen(app, pilot)
-        await pilot.press("v")
-        await until(lambda: screen.moving is not None, pilot.pause)
+        await pilot.press("v")  # back to Dr Ada's week, where it is
+        await until(
+            lambda: (
+                screen.moving is not None
+                and screen.provider_id == "ada"
+                and shown(screen, *[tuesday(m) for m in (0, 15, 30, 45)]) == "ohho"
+            ),
+            pilot.pause,
+        )
+        assert screen.query_one("#providers", OptionList).highlighted == 0
         await pilot.press("p", "down", "enter")  # Dr Bob
         await until(lambda: screen.provider_id == "bob" and screen.loaded, pilot.pause)
         await goto(pilot, screen, "2030-03-06 14:30:00")

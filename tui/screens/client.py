@@ -459,7 +459,6 @@ class ClientScreen(WeekScreen):
             for index in range(options.option_count):
                 if options.get_option_at_index(index).id == provider:
                     options.highlighted = index
-            self.mirror.replace(self._window(), [])
         await self._show(start)
         self.grid.focus()
         self.redraw()
@@ -471,7 +470,8 @@ class ClientScreen(WeekScreen):
         )
 
     async def _show(self, start: int) -> None:
-        """Bring this time's week on screen (loaded), and the cursor to it."""
+        """Bring this time's week (of the provider chosen) on screen, loaded, and the cursor to
+        it."""
         monday = monday_of(self.session.local(start).date())
         loading = (
             self.show_week(monday)
