@@ -714,6 +714,27 @@ async def test_bookings_list_one_row_an_appointment_and_enter_reads_its_note(
     assert reservations(backend, sam) == [(tuesday(30), 15, "RESERVED", "")]
 
 
+async def test_bookings_follow_an_appointment_moved_away_to_another_provider(
+    backend: BackendThread,
+) -> None:
+    ada = open_hours(backend, TUESDAY_10, tuesday(60))
+    open_hours(backend, "2030-03-06 14:00:00", "2030-03-06 15:00:00", provider="bob")
+    sam = backend.issue("client", "sam", "Sam")
+    held = hold_over_http(backend, sam, TUESDAY_10, minutes=30, note="Knee")
+    app = app_for(backend, token=ada)
+    async with app.run_test(size=(120, 30)) as pilot:
+        screen = await provider_screen(app, pilot)
+        await pilot.press("b")
+        bookings = await the(app, pilot, BookingsScreen)
+        table = bookings.query_one(DataTable)
+        await until(lambda: table.row_count == 1 and app.feed_state == "live", pilot.pause)
+        move_over_http(backend, sam, held, "2030-03-06 14:00:00")
+        await until(lambda: table.row_count == 0, pilot.pause)
+        await pilot.press("escape")
+        await until(lambda: app.screen is screen, pilot.pause)
+        assert screen.grid.cell_at(at(TUESDAY_10)).state is CellState.OPEN
+
+
 async def test_a_provider_cancelling_a_long_booking_tells_the_client_once(
     backend: BackendThread,
 ) -> None:

@@ -153,7 +153,9 @@ class BookingsScreen(Screen[None]):
         self.reload()
 
     def on_feed_changed(self, message: FeedChanged) -> None:
-        if message.change.provider_id == self.provider_id and message.change.kind != "created":
+        change = message.change
+        mine = self.provider_id in (change.provider_id, change.from_provider_id)
+        if mine and change.kind != "created":  # a move away from us is news too
             self.reload()
 
     def on_feed_reload_needed(self, message: FeedReloadNeeded) -> None:
