@@ -15,6 +15,7 @@ from shared.patterns import (
     DATE_PATTERN,
     ID_PATTERN,
     ID_RULE,
+    NOTE_PATTERN,
     TEXT_PATTERN,
     TEXT_RULE,
 )
@@ -58,6 +59,11 @@ def rule_of(field: msgspec.inspect.Type) -> str | None:
     if isinstance(kind, msgspec.inspect.StrType) and kind.pattern is not None:
         if kind.pattern in _PATTERN_RULES:
             return f"must be {kind.min_length}-{kind.max_length} {_PATTERN_RULES[kind.pattern]}"
+        if kind.pattern == NOTE_PATTERN:
+            return (
+                f"must be at most {kind.max_length} characters of plain text on one line:"
+                f" {TEXT_RULE}; empty for no note"
+            )
         if kind.pattern == CURSOR_PATTERN:
             return "must be the nextCursor of the previous page"
         if kind.pattern == CLOCK_PATTERN:

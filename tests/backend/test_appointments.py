@@ -273,7 +273,11 @@ async def test_only_the_holder_or_an_admin_moves_and_notes(people: People) -> No
 async def test_notes_are_plain_text_of_500_characters_at_most(api: Api) -> None:
     slots = await publish(api, "p1", "10:00:00", "11:00:00")
     for note in ["x" * 501, "two\nlines", "bell\x07"]:
-        assert_problem(await hold(api.http, "c1", slots[0], note=note), 400, "invalid-request")
+        refused = assert_problem(await hold(api.http, "c1", slots[0], note=note), 400)
+        assert refused["errors"][0]["field"] == "note"
+        assert refused["errors"][0]["message"].startswith(
+            "must be at most 500 characters of plain text on one line: visible characters"
+        ), refused
     assert await api.reservations("c1") == []
     assert (await hold(api.http, "c1", slots[0], note="é" * 500)).status_code == 201
 
