@@ -159,7 +159,7 @@ async def hold_for_confirm(db: str, providers: list[str], now: float) -> None:
         try:
             await conn.executemany(
                 "UPDATE slots s SET status = 'RESERVED', reserved_at = $1, held_until = $2,"
-                " client_id = 'client-' || lpad((n.rn % $3)::text, 4, '0')"
+                " client_id = 'client-' || lpad((n.rn % $3)::text, 4, '0'), appointment_id = s.id"
                 " FROM (SELECT id, row_number() OVER (ORDER BY start) AS rn FROM slots"
                 "       WHERE provider_id = $4) n WHERE s.id = n.id",
                 [(*hold, owner) for owner in providers],
@@ -170,7 +170,8 @@ async def hold_for_confirm(db: str, providers: list[str], now: float) -> None:
     with sqlite3.connect(db) as file:
         file.executemany(
             "UPDATE slots SET status = 'RESERVED', reserved_at = ?, held_until = ?,"
-            " client_id = printf('client-%04d', rowid % ?) WHERE provider_id = ?",
+            " client_id = printf('client-%04d', rowid % ?), appointment_id = id"
+            " WHERE provider_id = ?",
             [(*hold, owner) for owner in providers],
         )
 
@@ -406,6 +407,11 @@ def run(
                 def measure(name: str, sync: str, script: str, *args: str) -> None:
                     say(f"{name} ({sync})")
                     rps, p50, p99, errors = wrk(server.url, scale.seconds, script, *args)
+                    if errors and "connections on" not in name:  # there, 409s are the point
+                        raise RuntimeError(
+                            f"{name} ({sync}): {errors} answers were not 2xx, so it would measure"
+                            " refusals; the scenario's data no longer fits the server"
+                        )
                     rss = peak_rss_mb(server.pid)
                     results.append(Result(name, sync, rps, p50, p99, errors, rss))
 
