@@ -59,8 +59,8 @@ class WelcomeScreen(Screen[tuple[str, str] | None]):
         with Vertical():
             yield Label("Welcome to slotbook", id="title")
             yield Static(
-                "Providers say when clients can see them; clients book a 15-minute slot."
-                " Which are you?"
+                "Providers say when clients can see them; clients book one 15-minute slot"
+                " or several in a row. Which are you?"
             )
             with RoleChoice(id="role"):
                 yield RadioButton("A client: I book appointments", value=True, id="client")
