@@ -21,7 +21,7 @@ from backend.api.operation import (
     read_query,
     slot_id_from_path,
 )
-from backend.api.presenters import present_open, present_reservation, present_slot
+from backend.api.presenters import appointment_answer, present_open, present_slot
 from backend.idempotency import perform
 from backend.services import services
 from backend.store.base import (
@@ -157,13 +157,10 @@ async def reserve_slot(request: web.Request) -> web.Response:
     now = ctx.now()
 
     def render(result: ReserveResult) -> Answer:
-        message = (
-            "Time slot already reserved by you"
-            if result.repeated
-            else "Time slot reserved successfully"
-        )
         return answered(
-            ReservationAnswer(message=message, reservation=present_reservation(result.slots, now)),
+            appointment_answer(
+                result, now, "Time slot reserved successfully", "Time slot already reserved by you"
+            ),
             status=200 if result.repeated else 201,
         )
 
@@ -186,13 +183,10 @@ async def confirm_reservation(request: web.Request) -> web.Response:
     now = ctx.now()
 
     def render(result: ConfirmResult) -> Answer:
-        message = (
-            "Reservation already confirmed"
-            if result.repeated
-            else "Reservation confirmed successfully"
-        )
         return answered(
-            ReservationAnswer(message=message, reservation=present_reservation(result.slots, now))
+            appointment_answer(
+                result, now, "Reservation confirmed successfully", "Reservation already confirmed"
+            )
         )
 
     return await perform(

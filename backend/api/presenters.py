@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 
 from backend.booking import SlotRow, effective_status
-from backend.store.base import OpenSlot
+from backend.store.base import AppointmentResult, OpenSlot
 from shared.timefmt import format_time
-from shared.wire import Reservation, TimeSlot
+from shared.wire import Reservation, ReservationAnswer, TimeSlot
 
 
 def minutes(seconds: int) -> int | float:
@@ -79,6 +79,16 @@ def present_reservation(slots: Sequence[SlotRow], now: float) -> Reservation:
         **{name: getattr(first, name) for name in first.__struct_fields__},
         minutes=minutes(slots[-1].start + slots[-1].duration - slots[0].start),
         time_slot_ids=[s.id for s in slots],
+    )
+
+
+def appointment_answer(
+    result: AppointmentResult, now: float, done: str, already: str
+) -> ReservationAnswer:
+    """The answer to an operation on an appointment: `already` when it had been done before."""
+    return ReservationAnswer(
+        message=already if result.repeated else done,
+        reservation=present_reservation(result.slots, now),
     )
 
 

@@ -15,7 +15,12 @@ from backend.api.operation import (
     read_query,
     slot_id_from_path,
 )
-from backend.api.presenters import group_appointments, present_reservation, present_slot
+from backend.api.presenters import (
+    appointment_answer,
+    group_appointments,
+    present_reservation,
+    present_slot,
+)
 from backend.idempotency import perform
 from backend.services import services
 from backend.store.base import Answer, CancelResult, MoveResult, NoteResult
@@ -87,9 +92,8 @@ async def move_reservation(request: web.Request) -> web.Response:
     now = ctx.now()
 
     def render(result: MoveResult) -> Answer:
-        message = "Reservation already there" if result.repeated else "Reservation moved"
         return answered(
-            ReservationAnswer(message=message, reservation=present_reservation(result.slots, now))
+            appointment_answer(result, now, "Reservation moved", "Reservation already there")
         )
 
     return await perform(
@@ -110,10 +114,7 @@ async def note_reservation(request: web.Request) -> web.Response:
     now = ctx.now()
 
     def render(result: NoteResult) -> Answer:
-        message = "Note unchanged" if result.repeated else "Note saved"
-        return answered(
-            ReservationAnswer(message=message, reservation=present_reservation(result.slots, now))
-        )
+        return answered(appointment_answer(result, now, "Note saved", "Note unchanged"))
 
     return await perform(
         request,

@@ -580,20 +580,22 @@ class PostgresStore:
             # The client's lock keeps its holds still while they are counted; the run's row locks
             # make what the plan reads the state it replaces.
             await _lock(conn, CLIENT_LOCKS, client_id)
-            named = await _existing_slot(conn, slot_id)
-            rules.check_slot_time(named, time_slot)
-            if length is None or length == named.duration:
-                span = [await _existing_slot(conn, slot_id, lock=True)]
-            else:
-                end = named.start + length
-                span = await _locked(conn, _RUN, named.provider_id, named.start, end)
-            first = _fresh(named, span) or await _existing_slot(conn, slot_id)
+            # The first slot has the run's earliest start, so locking it before the rest keeps
+            # the (provider, start) order.
+            first = await _existing_slot(conn, slot_id, lock=True)
+            rules.check_slot_time(first, time_slot)
+            span = [first]
+            if length is not None and length != first.duration:
+                end = first.start + length
+                span = await _locked(conn, _RUN, first.provider_id, first.start, end)
             mine = (
                 await _locked(conn, _APPOINTMENT, first.appointment_id)
                 if first.client_id == client_id and first.appointment_id is not None
                 else []
             )
-            holds = await conn.fetchval(_LIVE_HOLDS, client_id, now)
+            holds = 0  # the plan asks only when the run is open, so its first slot is
+            if effective_status(first, now) == "AVAILABLE":
+                holds = await conn.fetchval(_LIVE_HOLDS, client_id, now)
             plan = plan_reserve(
                 first, span, mine, client_id, length, note, lambda: holds, now, rules
             )
