@@ -50,7 +50,7 @@ async def open_configured_store(ctx: Services) -> Store:
     """The store `--db` names: a SQLite file, or a PostgreSQL database by URL."""
     s = ctx.settings
     return await opening.open_store(
-        s.db, ctx.rules, synchronous=s.synchronous, read_threads=s.read_threads
+        s.db, ctx.rules, synchronous=s.synchronous, read_threads=s.read_threads, levers=s.levers
     )
 
 

@@ -1,5 +1,7 @@
-"""The change feed's live side: after each commit, read the new changes once, keep the latest in a
-bounded ring shared by every stream, and wake the /events streams and long-polls.
+"""The change feed's live side: after each commit, take the new changes in once (handed over by
+the store when it knows them, else read from the log), keep the latest in a bounded ring shared
+by every stream, tell the listeners (the listing cache), and wake the /events streams and
+long-polls.
 
 A stream keeps only its position. It takes what follows from the ring, or, when it has fallen
 further behind than the ring reaches, from the log itself; so a burst of any size reaches a client
@@ -12,7 +14,7 @@ import asyncio
 import contextlib
 import logging
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from backend.store.base import ChangeRow, Store
 
@@ -46,13 +48,28 @@ class ChangeHub:
         self._wake = asyncio.Event()
         self._moved = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._listeners: list[Callable[[Sequence[ChangeRow]], None]] = []
         self.head = 0
         """The newest seq handed out."""
 
     async def start(self) -> None:
         self.head = (await self._store().change_bounds())[1]
-        self._store().on_commit(self._wake.set)
+        self._store().on_commit(self._committed)
         self._task = asyncio.create_task(self._pump(), name="slotbook-change-hub")
+
+    def listen(self, callback: Callable[[Sequence[ChangeRow]], None]) -> None:
+        """Have `callback` called with every run of new changes, in seq order, as the hub takes
+        them in (before any stream or long-poll hears of them)."""
+        self._listeners.append(callback)
+
+    def _committed(self, changes: Sequence[ChangeRow]) -> None:
+        """A commit, with the changes it logged when the store handed them over: taken in at
+        once when they follow the head, else read from the log."""
+        fresh = [change for change in changes if change.seq > self.head]
+        if fresh and fresh[0].seq == self.head + 1:
+            self._take(fresh)
+        elif fresh or not changes:
+            self._wake.set()
 
     async def stop(self) -> None:
         for subscription in list(self._subscriptions):
@@ -111,14 +128,20 @@ class ChangeHub:
 
     async def _take_new_changes(self) -> None:
         while True:
-            changes = await self._store().changes_since(self.head, PAGE)
-            if not changes:
+            read = await self._store().changes_since(self.head, PAGE)
+            # Changes handed over while the read was under way are in already.
+            changes = [change for change in read if change.seq > self.head]
+            if changes:
+                self._take(changes)
+            if len(read) < PAGE:
                 return
-            self._ring.extend(changes)
-            self.head = changes[-1].seq
-            for subscription in self._subscriptions:
-                subscription.wake()
-            moved, self._moved = self._moved, asyncio.Event()
-            moved.set()
-            if len(changes) < PAGE:
-                return
+
+    def _take(self, changes: Sequence[ChangeRow]) -> None:
+        for listener in self._listeners:
+            listener(changes)
+        self._ring.extend(changes)
+        self.head = changes[-1].seq
+        for subscription in self._subscriptions:
+            subscription.wake()
+        moved, self._moved = self._moved, asyncio.Event()
+        moved.set()

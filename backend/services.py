@@ -11,6 +11,7 @@ from backend.booking import Rules
 from backend.clock import Clock
 from backend.credential_watch import CredentialWatch
 from backend.feed import ChangeHub
+from backend.listing_cache import ListingCache
 from backend.settings import Settings
 from backend.store.base import Store
 from backend.sweeper import Sweeper
@@ -26,6 +27,8 @@ class Services:
     credentials: CredentialWatch = field(init=False, repr=False)
     hub: ChangeHub = field(init=False, repr=False)
     sweeper: Sweeper = field(init=False, repr=False)
+    listing_cache: ListingCache | None = field(default=None, init=False, repr=False)
+    """GET /availability's answers, where they can be kept exactly (see `open`)."""
 
     def __post_init__(self) -> None:
         self.authenticator = Authenticator(lambda: self.store, self.clock)
@@ -50,6 +53,17 @@ class Services:
 
     def open(self, store: Store) -> None:
         self._store = store
+        if self.settings.levers.listing_cache and store.commits_here:
+            cache = ListingCache()
+            self.listing_cache = cache
+            self.hub.listen(
+                lambda changes: cache.changed(
+                    provider
+                    for change in changes
+                    for provider in (change.provider_id, change.from_provider_id)
+                    if provider is not None
+                )
+            )
 
     def now(self) -> float:
         return self.clock.now()

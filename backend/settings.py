@@ -14,6 +14,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from backend.levers import DESCRIPTIONS as LEVERS
+from backend.levers import Levers
 from shared.grid import DAY_SECONDS, describe_length
 
 Synchronous = Literal["FULL", "NORMAL"]
@@ -49,6 +51,12 @@ class Settings:
     feed_buffer: int = 10_000
     stall_seconds: float = 10
     workers: int = 1
+    without: tuple[str, ...] = ()
+    """Speed levers taken away (for measuring what each buys); see backend/levers.py."""
+
+    @property
+    def levers(self) -> Levers:
+        return Levers.without(self.without)
 
     @property
     def uses_postgresql(self) -> bool:
@@ -137,6 +145,11 @@ class Settings:
                 f"--workers {self.workers}: a SQLite database has one writer per file, so only"
                 f" one server process may use {self.db}; run one process (--workers 1), or move to"
                 " PostgreSQL (--db postgresql://...) to run several"
+            )
+        unknown = [name for name in self.without if name not in LEVERS]
+        if unknown:
+            raise SettingsError(
+                f"--without {','.join(unknown)}: no such lever; the levers are {', '.join(LEVERS)}"
             )
         if self.log_level not in LOG_LEVELS:
             raise SettingsError(f"--log-level {self.log_level}: use one of {', '.join(LOG_LEVELS)}")
@@ -239,6 +252,14 @@ def add_server_arguments(parser: argparse.ArgumentParser, environ: Mapping[str, 
         "how long an /events client may stop reading before it is cut off with resync",
         base.stall_seconds,
     )
+    option(
+        "--without",
+        str,
+        "for measuring only: speed levers to turn off, comma-separated ("
+        + ", ".join(LEVERS)
+        + "); answers stay the same",
+        ",".join(base.without),
+    )
     parser.add_argument(
         "--no-auth",
         action="store_true",
@@ -274,6 +295,7 @@ def settings_from_namespace(args: argparse.Namespace) -> Settings:
         feed_buffer=int(args.feed_buffer),
         stall_seconds=float(args.stall_seconds),
         workers=int(args.workers),
+        without=tuple(name.strip() for name in str(args.without).split(",") if name.strip()),
     ).validate()
 
 

@@ -13,7 +13,6 @@ from backend.access import (
 )
 from backend.api.operation import (
     Operation,
-    answer,
     answered,
     none_if_unset,
     parse_times,
@@ -42,6 +41,7 @@ from shared.wire import (
     ReservationAnswer,
     ReserveRequest,
     TimeSlotId,
+    encode_line,
 )
 
 
@@ -117,34 +117,41 @@ def decode_cursor(text: str) -> OpenSlotsCursor:
 
 async def list_open_slots(request: web.Request) -> web.Response:
     ctx = services(request)
+    now = ctx.now()
+    cache = ctx.listing_cache
+    if cache is not None:  # the same query string again, with nothing changed: the same bytes
+        kept = cache.get(request.query_string, now)
+        if kept is not None:
+            return web.Response(body=kept, content_type="application/json")
     query = read_query(request, OpenSlotsQuery)
     times = parse_times(startTime=query.start_time, endTime=query.end_time)
-    ctx.rules.check_range(times["startTime"], times["endTime"])
+    start, end = times["startTime"], times["endTime"]
+    ctx.rules.check_range(start, end)
     after = decode_cursor(query.cursor) if isinstance(query.cursor, str) else None
     provider_id = query.provider_id if isinstance(query.provider_id, str) else None
     span = ctx.rules.appointment_seconds(none_if_unset(query.minutes))
-    now = ctx.now()
+    too_soon = query.include_too_soon
+    ticket = None if cache is None else cache.ticket(provider_id)
     rows = await ctx.store.list_open(
-        times["startTime"],
-        times["endTime"],
-        provider_id,
-        after,
-        query.limit + 1,
-        now,
-        too_soon=query.include_too_soon,
-        span=span,
+        start, end, provider_id, after, query.limit + 1, now, too_soon=too_soon, span=span
     )
     page = rows[: query.limit]
     next_cursor = None
     if len(rows) > query.limit:
         last = page[-1]
         next_cursor = encode_cursor(OpenSlotsCursor(last.start, last.provider_id))
-    return answer(
+    body = encode_line(
         OpenSlotsPage(
             available_time_slots=[present_open(s) for s in page],
             next_cursor=next_cursor,
         )
     )
+    if cache is not None and ticket is not None:
+        until = await ctx.store.listing_stable_until(
+            start, end, provider_id, now, too_soon=too_soon, span=span
+        )
+        cache.put(request.query_string, provider_id, body, ticket, now, until)
+    return web.Response(body=body, content_type="application/json")
 
 
 async def reserve_slot(request: web.Request) -> web.Response:

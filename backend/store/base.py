@@ -6,8 +6,9 @@ protocol and passes the same contract tests.
 
 from __future__ import annotations
 
+import math
 import secrets
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple, Protocol, TypeVar
@@ -369,6 +370,21 @@ class Store(Protocol):
         those that start a run of open slots of their provider that long."""
         ...
 
+    async def listing_stable_until(
+        self,
+        start: float,
+        end: float,
+        provider_id: str | None,
+        now: float,
+        *,
+        too_soon: bool = False,
+        span: int | None = None,
+    ) -> float:
+        """The first moment after `now` at which `list_open` with these arguments could answer
+        differently with no write in between: a slot in the range reaching the notice horizon
+        (or starting, with `too_soon`), or a hold on a slot it looks at lapsing."""
+        ...
+
     async def reserve(
         self,
         slot_id: str,
@@ -454,9 +470,18 @@ class Store(Protocol):
         """(oldest, newest) seq kept; (0, 0) when the log is empty."""
         ...
 
-    def on_commit(self, callback: Callable[[], None]) -> None:
+    def on_commit(self, callback: Callable[[Sequence[ChangeRow]], None]) -> None:
         """Have `callback` called, on the calling event loop, after each write commits (also one
-        made by another process sharing the database, where the store can tell)."""
+        made by another process sharing the database, where the store can tell). It gets the
+        changes the commit logged, in seq order, when the store knows them; an empty sequence
+        says "something was committed: read the log"."""
+        ...
+
+    @property
+    def commits_here(self) -> bool:
+        """Whether every commit to this database is made by this process and reported through
+        `on_commit`, with its changes, before the write that made it returns. Then an answer kept
+        until the feed reports a change to it is always exact (the listing cache relies on it)."""
         ...
 
     async def create_token(
@@ -482,3 +507,13 @@ class Store(Protocol):
     async def check(self) -> None: ...
 
     async def close(self) -> None: ...
+
+
+def stable_until(first_start: float | None, first_lapse: float | None, offset: float) -> float:
+    """When a listing stops being right by the clock alone: at the first start in its range that
+    lies beyond the horizon (`offset` before it: the notice period, or 0 with `too_soon`), or at
+    the first lapse of a hold it looks at, whichever comes first. A microsecond early at the
+    horizon, so that rounding in `now + offset` cannot make the listing change first."""
+    by_start = math.inf if first_start is None else first_start - offset - 1e-6
+    by_lapse = math.inf if first_lapse is None else first_lapse
+    return min(by_start, by_lapse)

@@ -4,6 +4,7 @@ else a SQLite file."""
 from __future__ import annotations
 
 from backend.booking import Rules
+from backend.levers import ALL, Levers
 from backend.settings import Synchronous, is_postgresql_url
 from backend.store.base import Store
 from backend.store.postgres import PostgresStore
@@ -11,10 +12,15 @@ from backend.store.sqlite import SQLiteStore
 
 
 async def open_store(
-    db: str, rules: Rules, *, synchronous: Synchronous = "FULL", read_threads: int = 0
+    db: str,
+    rules: Rules,
+    *,
+    synchronous: Synchronous = "FULL",
+    read_threads: int = 0,
+    levers: Levers = ALL,
 ) -> Store:
     """Connect to (or create) the database and bring its schema up to date. The SQLite settings
     apply only to a SQLite file."""
     if is_postgresql_url(db):
         return await PostgresStore.open(db, rules)
-    return SQLiteStore(db, rules, synchronous=synchronous, read_threads=read_threads)
+    return SQLiteStore(db, rules, synchronous=synchronous, read_threads=read_threads, levers=levers)

@@ -88,6 +88,7 @@ from backend.store.base import (
     entries,
     new_slot_id,
     occupied_cells,
+    stable_until,
 )
 from backend.store.postgres_listener import CHANNEL, ChangeListener
 from backend.store.postgres_schema import Connection, apply_migrations
@@ -397,7 +398,7 @@ class PostgresStore:
         self._dsn = dsn
         self._pool = pool
         self._version = version
-        self._callbacks: list[Callable[[], None]] = []
+        self._callbacks: list[Callable[[Sequence[ChangeRow]], None]] = []
         self.listener = ChangeListener(dsn, self._callbacks)
         self._closed = False
 
@@ -454,7 +455,7 @@ class PostgresStore:
                 except CommitThenRaise as keep:  # commit what it wrote, then refuse
                     outcome = keep
             for callback in list(self._callbacks):
-                callback()
+                callback(())  # "read the log": the NOTIFY of other processes says no more
         return outcome
 
     # --- writes ----------------------------------------------------------------------------
@@ -807,7 +808,11 @@ class PostgresStore:
         assert row is not None
         return int(row[0]), int(row[1])
 
-    def on_commit(self, callback: Callable[[], None]) -> None:
+    @property
+    def commits_here(self) -> bool:
+        return False  # other processes commit too, and are heard of only through NOTIFY
+
+    def on_commit(self, callback: Callable[[Sequence[ChangeRow]], None]) -> None:
         """Call `callback` after each commit of this process, and whenever another process
         commits changes (from the listening connection, started here on first use)."""
         self._callbacks.append(callback)
@@ -867,6 +872,36 @@ class PostgresStore:
             " ORDER BY start, provider_id LIMIT $5"
         )
         return [OpenSlot._make(row) for row in await self._pool.fetch(sql, *params)]
+
+    async def listing_stable_until(
+        self,
+        start: float,
+        end: float,
+        provider_id: str | None,
+        now: float,
+        *,
+        too_soon: bool = False,
+        span: int | None = None,
+    ) -> float:
+        offset = 0 if too_soon else self.rules.notice_seconds
+        mine = "provider_id = $6 AND" if provider_id is not None else "$6::text IS NULL AND"
+        row = await self._pool.fetchrow(
+            f"""
+            SELECT (SELECT MIN(start) FROM slots
+                     WHERE {mine} start >= $1 AND start < $2 AND start > $3),
+                   (SELECT MIN(held_until) FROM slots
+                     WHERE {mine} start >= $1 AND start < $4
+                       AND status = 'RESERVED' AND held_until > $5)
+            """,
+            _from(start),
+            _from(end),
+            _after(now + offset),
+            _from(end + (span or 0)),
+            now,
+            provider_id,
+        )
+        assert row is not None
+        return stable_until(row[0], row[1], offset)
 
     async def provider_slots(self, provider_id: str, start: float, end: float) -> list[SlotRow]:
         rows = await self._pool.fetch(

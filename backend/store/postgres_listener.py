@@ -11,9 +11,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import asyncpg
+
+from backend.store.base import ChangeRow
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +31,7 @@ MAX_BACKOFF_SECONDS = 5.0
 class ChangeListener:
     """Calls every callback, on the event loop, when a notice arrives on CHANNEL."""
 
-    def __init__(self, dsn: str, callbacks: list[Callable[[], None]]) -> None:
+    def __init__(self, dsn: str, callbacks: list[Callable[[Sequence[ChangeRow]], None]]) -> None:
         self._dsn = dsn
         self._callbacks = callbacks
         self._task: asyncio.Task[None] | None = None
@@ -51,7 +53,7 @@ class ChangeListener:
 
     def _wake(self) -> None:
         for callback in list(self._callbacks):
-            callback()
+            callback(())
 
     def _notified(self, conn: object, pid: int, channel: str, payload: object) -> None:
         self._wake()

@@ -9,7 +9,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import sqlite3
+import threading
 from collections.abc import Callable, Collection, Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -36,6 +38,7 @@ from backend.booking import (
     SlotRow,
     effective_status,
 )
+from backend.levers import ALL, Levers
 from backend.schedule import Schedule
 from backend.store import sqlite_schedules as schedules
 from backend.store.base import (
@@ -70,11 +73,14 @@ from backend.store.base import (
     entries,
     new_slot_id,
     occupied_cells,
+    stable_until,
 )
 from backend.store.readers import SQLiteReaders
 from backend.store.schema import apply_migrations
 from backend.store.writer import SQLiteWriter
 from shared.grid import DAY_SECONDS, slot_starts
+
+log = logging.getLogger(__name__)
 
 BUSY_TIMEOUT_MS = 5_000
 
@@ -260,8 +266,9 @@ thousand providers) touch index pages all over a big file, and SQLite's default 
 read the same pages again and again."""
 
 
-def open_database(path: str, synchronous: str) -> Database:
-    """Open the write connection, set the pragmas, and migrate the schema."""
+def open_database(path: str, synchronous: str, *, checkpointer: bool = False) -> Database:
+    """Open the write connection, set the pragmas, and migrate the schema. With `checkpointer`
+    the connection never checkpoints the WAL itself: a Checkpointer does."""
     Path(path).expanduser().parent.mkdir(parents=True, exist_ok=True)
     conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     db = Database(conn)
@@ -269,20 +276,75 @@ def open_database(path: str, synchronous: str) -> Database:
     db.enable_wal()
     conn.execute(f"PRAGMA synchronous = {synchronous}")
     conn.execute(f"PRAGMA cache_size = -{WRITE_CACHE_KIB}")
+    if checkpointer:
+        conn.execute("PRAGMA wal_autocheckpoint = 0")
     apply_migrations(db)
     return db
+
+
+CHECKPOINT_SECONDS = 0.5
+
+
+class Checkpointer:
+    """Copies the WAL back into the database file twice a second, on a thread and connection of
+    its own, so that no commit waits for a checkpoint (SQLite's automatic checkpoint runs inside
+    the commit that crosses 1,000 pages). PASSIVE never waits for a reader or the writer: what it
+    cannot copy now it copies next time, and the writer starts the WAL over once all of it has
+    been copied and no reader still needs it."""
+
+    def __init__(self, path: str) -> None:
+        self._path = path
+        self._every = CHECKPOINT_SECONDS
+        self._stop = threading.Event()
+        self.rounds = 0
+        """Checkpoints run so far."""
+        self._thread = threading.Thread(target=self._run, name="slotbook-checkpoint", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        conn = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
+        try:
+            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            while not self._stop.wait(self._every):
+                self._checkpoint(conn)
+                self.rounds += 1
+            self._checkpoint(conn)
+        finally:
+            conn.close()
+
+    @staticmethod
+    def _checkpoint(conn: sqlite3.Connection) -> None:
+        try:
+            conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+        except sqlite3.Error:  # busy or locked: the next round copies it
+            log.warning("checkpoint failed; trying again shortly", exc_info=True)
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join()
 
 
 class SQLiteStore:
     """A Store over one SQLite file."""
 
     def __init__(
-        self, path: str, rules: Rules, *, synchronous: str = "FULL", read_threads: int = 0
+        self,
+        path: str,
+        rules: Rules,
+        *,
+        synchronous: str = "FULL",
+        read_threads: int = 0,
+        levers: Levers = ALL,
     ) -> None:
         self.path = path
         self.rules = rules
-        self._writer = SQLiteWriter(open_database(path, synchronous))
+        self.levers = levers
+        db = open_database(path, synchronous, checkpointer=levers.checkpointer)
+        self._pushed: int = db.execute("SELECT COALESCE(MAX(seq), 0) FROM changes").fetchone()[0]
+        """The newest change handed to the feed (the writer thread's alone)."""
+        self._writer = SQLiteWriter(db)
         self._readers = SQLiteReaders(path, read_threads, BUSY_TIMEOUT_MS)
+        self.checkpointer = Checkpointer(path) if levers.checkpointer else None
 
     @property
     def engine(self) -> str:
@@ -609,14 +671,29 @@ class SQLiteStore:
         oldest, newest = await self._readers.run(lambda conn: conn.execute(sql).fetchone())
         return int(oldest), int(newest)
 
-    def on_commit(self, callback: Callable[[], None]) -> None:
+    def on_commit(self, callback: Callable[[Sequence[ChangeRow]], None]) -> None:
+        """The writer reads what each commit logged on its own connection (it wrote the rows a
+        moment ago) and hands them to the loop before it answers the writes that made them."""
         loop = asyncio.get_running_loop()
+        conn = self._writer.connection
 
-        def wake() -> None:
+        def committed() -> None:  # on the writer thread, after COMMIT
+            logged: list[ChangeRow] = []
+            if self.levers.pushed_changes:
+                logged = [
+                    ChangeRow._make(row) for row in conn.execute(_CHANGES_SINCE, [self._pushed, -1])
+                ]
+                if not logged:
+                    return
+                self._pushed = logged[-1].seq
             with contextlib.suppress(RuntimeError):  # the loop has closed: nobody listens
-                loop.call_soon_threadsafe(callback)
+                loop.call_soon_threadsafe(callback, logged)
 
-        self._writer.after_commit = wake
+        self._writer.after_commit = committed
+
+    @property
+    def commits_here(self) -> bool:
+        return self.levers.pushed_changes
 
     async def find_token(self, token_id: str) -> StoredToken | None:
         sql = f"SELECT {_TOKEN_FIELDS}, secret_hash FROM tokens WHERE id = ?"
@@ -669,6 +746,36 @@ class SQLiteStore:
             lambda conn: list(map(OpenSlot._make, conn.execute(sql, params)))
         )
 
+    async def listing_stable_until(
+        self,
+        start: float,
+        end: float,
+        provider_id: str | None,
+        now: float,
+        *,
+        too_soon: bool = False,
+        span: int | None = None,
+    ) -> float:
+        offset = 0 if too_soon else self.rules.notice_seconds
+        mine = "provider_id = :provider AND" if provider_id is not None else ""
+        sql = f"""
+            SELECT (SELECT MIN(start) FROM slots
+                     WHERE {mine} start >= :start AND start < :end AND start > :horizon),
+                   (SELECT MIN(held_until) FROM slots
+                     WHERE {mine} start >= :start AND start < :reach
+                       AND status = 'RESERVED' AND held_until > :now)
+        """
+        params = {
+            "provider": provider_id,
+            "start": start,
+            "end": end,
+            "reach": end + (span or 0),
+            "horizon": now + offset,
+            "now": now,
+        }
+        first, lapse = await self._readers.run(lambda conn: conn.execute(sql, params).fetchone())
+        return stable_until(first, lapse, offset)
+
     async def provider_slots(self, provider_id: str, start: float, end: float) -> list[SlotRow]:
         sql = (
             f"SELECT {SLOT_COLUMNS} FROM slots WHERE provider_id = ? AND start >= ? AND start < ?"
@@ -715,3 +822,5 @@ class SQLiteStore:
     async def close(self) -> None:
         self._readers.close()
         self._writer.close()
+        if self.checkpointer is not None:
+            self.checkpointer.close()

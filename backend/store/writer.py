@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import logging
 import queue
+import sqlite3
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -69,6 +70,11 @@ class SQLiteWriter:
         future: asyncio.Future[T] = loop.create_future()
         self._queue.put(_Job(op, future, loop))
         return await future
+
+    @property
+    def connection(self) -> sqlite3.Connection:
+        """The write connection: for the writer thread only (after_commit runs there)."""
+        return self._db.conn
 
     def is_alive(self) -> bool:
         return self._thread.is_alive()

@@ -233,7 +233,7 @@ async def test_a_commit_in_one_process_wakes_the_change_feed_of_the_other(
 ) -> None:
     first, second = two
     woken = asyncio.Event()
-    first.on_commit(woken.set)
+    first.on_commit(lambda _changes: woken.set())
     await asyncio.wait_for(first.listener.connected.wait(), WAKE_SECONDS)
     woken.clear()  # the listener wakes the feed once on connecting, to catch up
 
@@ -248,7 +248,7 @@ async def test_the_listener_reconnects_when_its_connection_is_killed(
 ) -> None:
     first, second = two
     woken = asyncio.Event()
-    first.on_commit(woken.set)
+    first.on_commit(lambda _changes: woken.set())
     await asyncio.wait_for(first.listener.connected.wait(), WAKE_SECONDS)
     killed = first.listener.backend_pid
     assert killed is not None
@@ -272,7 +272,7 @@ async def test_the_listener_keeps_trying_while_the_database_refuses_it_and_comes
 ) -> None:
     first, second = two
     woken = asyncio.Event()
-    first.on_commit(woken.set)
+    first.on_commit(lambda _changes: woken.set())
     await asyncio.wait_for(first.listener.connected.wait(), WAKE_SECONDS)
     name = urlsplit(url).path.lstrip("/")
 

@@ -58,6 +58,7 @@ EVERY_FLAG = {
     "--read-threads": "SLOTBOOK_READ_THREADS",
     "--log-level": "SLOTBOOK_LOG_LEVEL",
     "--workers": "SLOTBOOK_WORKERS",
+    "--without": "SLOTBOOK_WITHOUT",
     "--no-auth": "SLOTBOOK_NO_AUTH",
 }
 
@@ -75,6 +76,7 @@ ENV_VALUES = {
     "SLOTBOOK_READ_THREADS": "2",
     "SLOTBOOK_LOG_LEVEL": "DEBUG",
     "SLOTBOOK_WORKERS": "3",
+    "SLOTBOOK_WITHOUT": "checkpointer",
 }
 """A distinct value for every flag that shows its default in --help (--no-auth shows none)."""
 

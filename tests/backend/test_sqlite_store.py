@@ -16,6 +16,7 @@ import pytest
 from sqlite_utils import Database
 
 from backend.booking import Rules
+from backend.store import sqlite as sqlite_store
 from backend.store.schema import migrations
 from backend.store.sqlite import SQLiteStore, open_database
 from backend.store.writer import SQLiteWriter
@@ -197,3 +198,33 @@ async def test_close_finishes_queued_writes_and_stops_the_writer_thread(db_path:
     assert [(await write).created for write in queued] == [4] * 10
     assert not any(t.is_alive() for t in started)
     assert len(stored_slots(db_path)) == 40
+
+
+async def test_checkpoints_off_the_commit_path_keep_the_wal_bounded(
+    db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No commit checkpoints (wal_autocheckpoint is 0 on the write connection), so the
+    Checkpointer thread must: after each round of writes it copies the WAL into the database,
+    and the next write starts the WAL over, so the WAL stays the size of a round, not of thirty."""
+    monkeypatch.setattr(sqlite_store, "CHECKPOINT_SECONDS", 0.02)
+    store = SQLiteStore(str(db_path), RULES)
+    checkpointer = store.checkpointer
+    assert checkpointer is not None
+    assert store._writer.connection.execute("PRAGMA wal_autocheckpoint").fetchone() == (0,)
+    wal = db_path.with_name(db_path.name + "-wal")
+    sizes: list[int] = []
+    try:
+        for round_ in range(30):
+            for provider in range(20):
+                day = START + round_ * 86_400
+                await store.submit_availability(f"p{provider:02d}", day, day + 3_600, NOW)
+            sizes.append(wal.stat().st_size)
+            seen = checkpointer.rounds
+            for _ in range(1_000):  # until two more checkpoints have run
+                if checkpointer.rounds >= seen + 2:
+                    break
+                await asyncio.sleep(0.005)
+    finally:
+        await store.close()
+    assert query(db_path, "SELECT COUNT(*) FROM slots") == [(30 * 20 * 4,)]
+    assert max(sizes) < 3 * sizes[0], sizes
