@@ -92,7 +92,9 @@ def create_app(
         await ctx.hub.start()
         ctx.sweeper.start()
         ctx.credentials.start()
+        ctx.authenticator.start()
         yield
+        await ctx.authenticator.stop()
         await ctx.credentials.stop()
         await ctx.sweeper.stop()
         await ctx.hub.stop()

@@ -3,11 +3,20 @@
 It reads `Authorization: Bearer <token>`, charges the caller's rate-limit bucket (the token's, or
 the address's when there is no valid token, so that guessing tokens is limited too), and refuses a
 missing, unknown or revoked token with 401. Public routes (health, the spec, problem types) need no
-token. Tokens are cached for a second; a revoke through this server drops the cache entry at once.
+token.
+
+A token found valid is trusted until it is revoked: a revoke through this server drops it at
+once, and a watch asks the database twice a second which tokens are revoked, so a revoke made
+elsewhere (the `token revoke` command, another process over PostgreSQL) takes effect within half
+a second. An unknown token is remembered for a second only (it may be created elsewhere). Without
+the `auth-cache` lever every token is asked of the database again after a second.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass
 
@@ -22,9 +31,14 @@ from backend.store.base import Store, StoredToken
 from backend.tokens import secret_matches, split_token
 
 CACHE_SECONDS = 1.0
-"""How long a looked-up token is trusted without asking the database again. A revoke made by this
-server takes effect at once; one made elsewhere (the `token revoke` command) within this long."""
+"""How long an unknown token (or, without the auth-cache lever, any token) is remembered without
+asking the database again."""
 
+WATCH_SECONDS = 0.5
+"""How often the database is asked which tokens are revoked."""
+
+
+log = logging.getLogger(__name__)
 
 NO_TOKEN = "No token: send 'Authorization: Bearer <token>'"  # noqa: S105 - a message
 NOT_BEARER = "Only bearer tokens are accepted"
@@ -39,10 +53,53 @@ class _Cached:
 class Authenticator:
     """Turns an Authorization header into a Caller, or says why it cannot."""
 
-    def __init__(self, store: Callable[[], Store], clock: Clock) -> None:
+    def __init__(self, store: Callable[[], Store], clock: Clock, *, until_revoked: bool) -> None:
         self._store = store
         self._clock = clock
+        self._until_revoked = until_revoked
         self._cache: dict[str, _Cached] = {}
+        self._dropped = 0
+        """How many times revoked tokens were dropped (a read that spans one is not cached)."""
+        self._revoked = -1
+        """How many revoked tokens the database had when last asked."""
+        self._watch: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        if self._until_revoked:
+            self._watch = asyncio.create_task(self._watch_revocations(), name="slotbook-revoked")
+
+    async def stop(self) -> None:
+        if self._watch is not None:
+            self._watch.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._watch
+
+    async def _watch_revocations(self) -> None:
+        while True:
+            try:
+                await self.catch_up()
+            except Exception:  # the database is away: tokens are checked again when it is back
+                log.warning("could not ask which tokens are revoked", exc_info=True)
+                self._cache.clear()
+            await asyncio.sleep(WATCH_SECONDS)
+
+    async def catch_up(self) -> None:
+        """Drop every cached token that has been revoked since the last time asked."""
+        revoked = await self._store().revoked_tokens()
+        if len(revoked) != self._revoked:
+            self._dropped += 1
+            for token_id in revoked:
+                self._cache.pop(token_id, None)
+            self._revoked = len(revoked)
+
+    def _remember(self, token_id: str, stored: StoredToken | None, dropped: int) -> None:
+        """Cache what a read found, unless a revocation was seen while it was under way (the
+        read may predate it)."""
+        if dropped != self._dropped:
+            return
+        if len(self._cache) > 10_000:
+            self._cache.clear()
+        self._cache[token_id] = _Cached(stored, self._clock.now())
 
     async def caller(self, header: str | None) -> Caller | str:
         """The caller, or the reason (for the 401) when there is none."""
@@ -70,23 +127,27 @@ class Authenticator:
     async def _lookup(self, token_id: str) -> StoredToken | None:
         now = self._clock.now()
         cached = self._cache.get(token_id)
-        if cached is not None and 0 <= now - cached.fetched < CACHE_SECONDS:
+        if cached is not None and (
+            0 <= now - cached.fetched < CACHE_SECONDS
+            or (self._until_revoked and cached.stored is not None)
+        ):
             return cached.stored
+        dropped = self._dropped
         stored = await self._store().find_token(token_id)
-        if len(self._cache) > 10_000:
-            self._cache.clear()
-        self._cache[token_id] = _Cached(stored, now)
+        self._remember(token_id, stored, dropped)
         return stored
 
     def forget(self, token_id: str) -> None:
         """Drop a token from the cache (it was revoked here)."""
+        self._dropped += 1
         self._cache.pop(token_id, None)
 
     async def still_valid(self, token_id: str) -> bool:
         """Whether the token still holds, asked of the database (not the cache), for the open
         streams it opened; the answer refreshes the cache too."""
+        dropped = self._dropped
         stored = await self._store().find_token(token_id)
-        self._cache[token_id] = _Cached(stored, self._clock.now())
+        self._remember(token_id, stored, dropped)
         return stored is not None and stored.record.revoked_at is None
 
 

@@ -31,7 +31,9 @@ class Services:
     """GET /availability's answers, where they can be kept exactly (see `open`)."""
 
     def __post_init__(self) -> None:
-        self.authenticator = Authenticator(lambda: self.store, self.clock)
+        self.authenticator = Authenticator(
+            lambda: self.store, self.clock, until_revoked=self.settings.levers.auth_cache
+        )
         # Asked twice within the token cache's lifetime, so that a revoke made elsewhere ends
         # the token's streams no later than it stops the token's new requests.
         self.credentials = CredentialWatch(

@@ -498,6 +498,10 @@ class Store(Protocol):
 
     async def find_token(self, token_id: str) -> StoredToken | None: ...
 
+    async def revoked_tokens(self) -> list[str]:
+        """The ids of every revoked token (the token cache drops them)."""
+        ...
+
     async def list_tokens(self) -> list[TokenRecord]: ...
 
     async def revoke_token(

@@ -829,6 +829,10 @@ class PostgresStore:
         values = tuple(row)
         return StoredToken(_token(values[:6]), values[6])
 
+    async def revoked_tokens(self) -> list[str]:
+        rows = await self._pool.fetch("SELECT id FROM tokens WHERE revoked_at IS NOT NULL")
+        return [row[0] for row in rows]
+
     async def list_tokens(self) -> list[TokenRecord]:
         rows = await self._pool.fetch(f"SELECT {_TOKEN_FIELDS} FROM tokens ORDER BY created_at, id")
         return [_token(row) for row in rows]

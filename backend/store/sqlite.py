@@ -127,6 +127,19 @@ RETURNING {SLOT_COLUMNS}
 planner says why."""
 
 
+_TAKE_OPEN_ONE = f"""
+UPDATE slots
+   SET status = 'RESERVED', client_id = :client, reserved_at = :now,
+       held_until = MIN(:now + :hold, start - :notice), confirmed_at = NULL,
+       appointment_id = id, note = :note
+ WHERE id = :id AND start = :time_slot AND status = 'AVAILABLE' AND start > :horizon
+   AND (:length IS NULL OR duration = :length) AND ({_LIVE_HOLDS}) < :max_holds
+RETURNING {SLOT_COLUMNS}
+"""
+"""The commonest write of all, a hold of one open slot, as one statement with nothing read
+before it (the lean-writes lever); anything else takes the general path, which says why."""
+
+
 def _slot(row: Sequence[Any] | None) -> SlotRow | None:
     return None if row is None else SlotRow._make(row)
 
@@ -464,7 +477,30 @@ class SQLiteStore:
     ) -> ReserveResult:
         rules = self.rules
 
+        lean = self.levers.lean_writes
+
         def reserve(db: Database) -> ReserveResult:
+            if lean:
+                taken = _slot(
+                    db.execute(
+                        _TAKE_OPEN_ONE,
+                        {
+                            "client": client_id,
+                            "now": now,
+                            "id": slot_id,
+                            "time_slot": time_slot,
+                            "hold": rules.hold_seconds,
+                            "notice": rules.notice_seconds,
+                            "horizon": rules.notice_horizon(now),
+                            "length": length,
+                            "note": note,
+                            "max_holds": rules.max_holds,
+                        },
+                    ).fetchone()
+                )
+                if taken is not None:
+                    _append(db, [ChangeEntry("reserved", taken, "RESERVED", client_id)], now)
+                    return ReserveResult([taken])
             first = _existing_slot(db, slot_id)
             rules.check_slot_time(first, time_slot)
             one_slot = length is None or length == first.duration
@@ -498,7 +534,9 @@ class SQLiteStore:
             _apply(db, plan, now)
             return ReserveResult(plan.appointment, plan.repeated)
 
-        return await self._writer.run(_at_most_once(once, now, reserve))
+        return await self._writer.run(
+            _at_most_once(once, now, reserve), refuses_first=self.levers.lean_writes
+        )
 
     async def confirm(
         self,
@@ -527,7 +565,9 @@ class SQLiteStore:
             _apply(db, plan, now)
             return ConfirmResult(plan.appointment, plan.repeated)
 
-        return await self._writer.run(_at_most_once(once, now, confirm))
+        return await self._writer.run(
+            _at_most_once(once, now, confirm), refuses_first=self.levers.lean_writes
+        )
 
     async def cancel(
         self,
@@ -548,7 +588,9 @@ class SQLiteStore:
             _apply(db, plan, now)
             return CancelResult(plan.appointment, former_client_id=named.client_id)
 
-        return await self._writer.run(_at_most_once(once, now, cancel))
+        return await self._writer.run(
+            _at_most_once(once, now, cancel), refuses_first=self.levers.lean_writes
+        )
 
     async def move(
         self,
@@ -573,7 +615,9 @@ class SQLiteStore:
             _apply(db, plan, now)
             return MoveResult(plan.appointment, plan.repeated)
 
-        return await self._writer.run(_at_most_once(once, now, move))
+        return await self._writer.run(
+            _at_most_once(once, now, move), refuses_first=self.levers.lean_writes
+        )
 
     async def set_note(
         self,
@@ -590,7 +634,9 @@ class SQLiteStore:
             _apply(db, plan, now)
             return NoteResult(plan.appointment, plan.repeated)
 
-        return await self._writer.run(_at_most_once(once, now, set_note))
+        return await self._writer.run(
+            _at_most_once(once, now, set_note), refuses_first=self.levers.lean_writes
+        )
 
     async def expire_lapsed(self, now: float) -> int:
         def expire(db: Database) -> int:
@@ -699,6 +745,11 @@ class SQLiteStore:
         sql = f"SELECT {_TOKEN_FIELDS}, secret_hash FROM tokens WHERE id = ?"
         row = await self._readers.run(lambda conn: conn.execute(sql, [token_id]).fetchone())
         return None if row is None else StoredToken(_token(row[:6]), row[6])
+
+    async def revoked_tokens(self) -> list[str]:
+        sql = "SELECT id FROM tokens WHERE revoked_at IS NOT NULL"
+        rows = await self._readers.run(lambda conn: conn.execute(sql).fetchall())
+        return [row[0] for row in rows]
 
     async def list_tokens(self) -> list[TokenRecord]:
         sql = f"SELECT {_TOKEN_FIELDS} FROM tokens ORDER BY created_at, id"

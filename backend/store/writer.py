@@ -2,7 +2,9 @@
 
 The thread takes whatever writes are waiting, runs each inside its own SAVEPOINT of a single
 `BEGIN IMMEDIATE` transaction and commits them together (group commit): one durable fsync serves
-the whole batch, while an operation that raises is rolled back alone and writes nothing.
+the whole batch, while an operation that raises is rolled back alone and writes nothing. An
+operation that refuses only before it writes runs without a SAVEPOINT; should one of those fail
+otherwise, the batch is rolled back and run again with a SAVEPOINT each.
 """
 
 from __future__ import annotations
@@ -19,7 +21,8 @@ from typing import Any, TypeVar
 
 from sqlite_utils import Database
 
-from backend.store.base import CommitThenRaise
+from backend.booking import BookingError
+from backend.store.base import CommitThenRaise, IdempotencyKeyReused, Replayed
 
 T = TypeVar("T")
 
@@ -36,6 +39,13 @@ class _Job:
     op: WriteOp
     future: asyncio.Future[Any]
     loop: asyncio.AbstractEventLoop
+    refuses_first: bool
+    """The op raises a refusal (BookingError) only before it writes anything, so it needs no
+    SAVEPOINT of its own."""
+
+
+class _RunAgainCarefully(Exception):
+    """An op without a SAVEPOINT failed in an unforeseen way, perhaps after writing."""
 
 
 _STOP = object()
@@ -62,13 +72,17 @@ class SQLiteWriter:
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._thread.start()
 
-    async def run(self, op: Callable[[Database], T]) -> T:
-        """Run `op` in a write transaction; return what it returned, or raise what it raised."""
+    async def run(self, op: Callable[[Database], T], *, refuses_first: bool = False) -> T:
+        """Run `op` in a write transaction; return what it returned, or raise what it raised.
+
+        `refuses_first` promises that `op` raises a BookingError only before it has written
+        anything: it then runs without a SAVEPOINT (two statements fewer). Should it raise
+        anything else, the whole batch is rolled back and run again, each op in a SAVEPOINT."""
         if self._closing or not self._thread.is_alive():
             raise RuntimeError("the database writer has stopped")
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
-        self._queue.put(_Job(op, future, loop))
+        self._queue.put(_Job(op, future, loop, refuses_first))
         return await future
 
     @property
@@ -107,12 +121,15 @@ class SQLiteWriter:
                 self._commit_batch(batch)
         self._db.conn.close()
 
-    def _commit_batch(self, batch: list[_Job]) -> None:
+    def _commit_batch(self, batch: list[_Job], *, careful: bool = False) -> None:
         conn = self._db.conn
         outcomes: list[tuple[Any, BaseException | None]] = []
         try:
             conn.execute("BEGIN IMMEDIATE")
             for job in batch:
+                if job.refuses_first and not careful:
+                    outcomes.append(self._run_lean(job))
+                    continue
                 conn.execute("SAVEPOINT op")
                 try:
                     result = job.op(self._db)
@@ -129,11 +146,29 @@ class SQLiteWriter:
             conn.execute("COMMIT")
             if self.after_commit is not None:
                 self.after_commit()
+        except _RunAgainCarefully:
+            conn.execute("ROLLBACK")
+            self._commit_batch(batch, careful=True)
+            return
         except Exception as error:  # the transaction itself failed: nothing in it was written
             log.exception("write transaction failed")
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
             outcomes = [(None, error)] * len(batch)
+        self._settle_all(batch, outcomes)
+
+    def _run_lean(self, job: _Job) -> tuple[Any, BaseException | None]:
+        try:
+            return job.op(self._db), None
+        except CommitThenRaise as keep:
+            return None, keep.error
+        except (BookingError, Replayed, IdempotencyKeyReused) as refusal:  # before it wrote
+            return None, refusal
+        except Exception as error:
+            raise _RunAgainCarefully from error
+
+    @staticmethod
+    def _settle_all(batch: list[_Job], outcomes: list[tuple[Any, BaseException | None]]) -> None:
         for job, (result, problem) in zip(batch, outcomes, strict=True):
             # A closed event loop means nobody is waiting for the answer any more.
             with contextlib.suppress(RuntimeError):

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from sqlite_utils import Database
 
-from backend.booking import Rules
+from backend.booking import Rules, SlotNotFound
 from backend.store import sqlite as sqlite_store
 from backend.store.schema import migrations
 from backend.store.sqlite import SQLiteStore, open_database
@@ -172,6 +172,56 @@ async def test_group_commit_rolls_back_only_the_operations_that_raise(db_path: P
     assert stored == [name for name in names if name not in failed]
     last_inside, last_committed = seen[names[-1]]
     assert last_inside - last_committed > 1, "the writes were committed together, not one by one"
+
+
+async def test_writes_without_a_savepoint_that_fail_after_writing_are_undone_alone(
+    db_path: Path,
+) -> None:
+    """A write that promised to refuse only before writing runs without a SAVEPOINT. A refusal
+    from it changes nothing; should it fail after writing, the batch is rolled back and run again
+    with a SAVEPOINT each: its own writes are undone, and the others' are made once."""
+    writer = SQLiteWriter(open_database(str(db_path), "FULL"))
+    gate = threading.Event()
+    runs: dict[str, int] = {}
+
+    def held_at_the_gate(db: Database) -> None:
+        assert gate.wait(10), "the test never opened the gate"
+
+    def add_provider(name: str, ending: str) -> Callable[[Database], str]:
+        def op(db: Database) -> str:
+            runs[name] = runs.get(name, 0) + 1
+            if ending == "refuses":
+                raise SlotNotFound(f"{name} refuses")
+            db.execute("INSERT INTO providers (id, created_at) VALUES (?, ?)", [name, NOW])
+            if ending == "breaks":
+                raise RuntimeError(f"{name} broke after writing")
+            return name
+
+        return op
+
+    endings = ["writes", "refuses", "writes", "breaks", "writes"]
+    try:
+        first = asyncio.ensure_future(writer.run(held_at_the_gate))
+        queued = asyncio.gather(
+            *(
+                writer.run(add_provider(f"p{n}", ending), refuses_first=True)
+                for n, ending in enumerate(endings)
+            ),
+            return_exceptions=True,
+        )
+        await asyncio.sleep(0)
+        gate.set()
+        await first
+        results = await queued
+    finally:
+        writer.close()
+
+    assert results[0::2] == ["p0", "p2", "p4"]
+    assert isinstance(results[1], SlotNotFound)
+    assert isinstance(results[3], RuntimeError)
+    stored = [row[0] for row in query(db_path, "SELECT id FROM providers ORDER BY id")]
+    assert stored == ["p0", "p2", "p4"]
+    assert runs == {"p0": 2, "p1": 2, "p2": 2, "p3": 2, "p4": 1}, "run again once, carefully"
 
 
 # --- closing -------------------------------------------------------------------------------------
