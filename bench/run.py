@@ -173,7 +173,7 @@ def main() -> int:
         return 2
     standard = server_bench.run(SMOKE if args.smoke else STANDARD)
     lever_seconds = 1 if args.smoke else 6
-    levers = lever_bench.run(lever_seconds, days=6 if args.smoke else 30)
+    levers = lever_bench.run(lever_seconds, days=4 if args.smoke else 20)
     postgres = None if args.no_postgres else server_bench.run(standard.scale, store="postgresql")
     large = None if args.smoke or args.no_large else server_bench.run(LARGE, writes=False)
     app = measure()
@@ -215,8 +215,10 @@ def main() -> int:
         "## What each lever buys",
         "",
         f"The server with every lever, then with one taken away (`--without NAME`) at a time, on"
-        f" a database of its own, {lever_seconds:g} s per scenario; requests/s (ratio to the"
-        " bare app of the same run), and the change against every lever.",
+        f" a database of its own, {lever_seconds:g} s per scenario, each configuration measured"
+        " twice (in order, then in reverse order) and averaged; requests/s (ratio to the bare"
+        " app of the same run), and the change against every lever. Reserve and confirm are"
+        " durable (synchronous FULL).",
         "",
         *lever_bench.table(levers),
         "",
