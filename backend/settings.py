@@ -252,13 +252,13 @@ def add_server_arguments(parser: argparse.ArgumentParser, environ: Mapping[str, 
         "how long an /events client may stop reading before it is cut off with resync",
         base.stall_seconds,
     )
-    option(
+    parser.add_argument(
         "--without",
-        str,
-        "for measuring only: speed levers to turn off, comma-separated ("
+        metavar="LEVERS",
+        default=_env_default(environ, "WITHOUT", ",".join(base.without)),
+        help="for measuring only: speed levers to turn off, comma-separated ("
         + ", ".join(LEVERS)
-        + "); answers stay the same",
-        ",".join(base.without),
+        + "); the answers stay the same (env SLOTBOOK_WITHOUT; default: none)",
     )
     parser.add_argument(
         "--no-auth",

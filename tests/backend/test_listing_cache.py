@@ -248,5 +248,7 @@ def test_levers_are_taken_away_by_name_and_an_unknown_one_is_refused() -> None:
     settings = parse_serve_args(["--without", "listing-cache, checkpointer"])
     assert settings.levers.taken_away() == ["listing-cache", "checkpointer"]
     assert parse_serve_args([]).levers == Levers()
+    from_env = parse_serve_args([], environ={"SLOTBOOK_WITHOUT": "auth-cache"})
+    assert from_env.levers == Levers(auth_cache=False)
     with pytest.raises(SettingsError, match="--without cache: no such lever; the levers are"):
         parse_serve_args(["--without", "cache"])

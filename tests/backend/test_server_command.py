@@ -76,7 +76,6 @@ ENV_VALUES = {
     "SLOTBOOK_READ_THREADS": "2",
     "SLOTBOOK_LOG_LEVEL": "DEBUG",
     "SLOTBOOK_WORKERS": "3",
-    "SLOTBOOK_WITHOUT": "checkpointer",
 }
 """A distinct value for every flag that shows its default in --help (--no-auth shows none)."""
 
