@@ -69,6 +69,8 @@ class ChangeHub:
         if fresh and fresh[0].seq == self.head + 1:
             self._take(fresh)
         elif fresh or not changes:
+            for listener in self._listeners:  # at once: the writes are about to be answered
+                listener(fresh)
             self._wake.set()
 
     async def stop(self) -> None:

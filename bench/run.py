@@ -85,6 +85,31 @@ def server_table(figures: ServerFigures, postgres: ServerFigures | None = None) 
     return rows
 
 
+def two_workers_table(postgres: ServerFigures | None) -> list[str]:
+    """PostgreSQL with `--workers 2` beside one process, scenario by scenario."""
+    if postgres is None or not postgres.two_workers:
+        return []
+    rows = [
+        "PostgreSQL with `--workers 2` (two processes on one port; this machine has 2 cores and"
+        " wrk takes one of them):",
+        "",
+        "| scenario | one process | 2 workers | change | 2 workers p99 |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for r in postgres.two_workers:
+        one = _find(postgres, r.scenario, "FULL" if r.scenario != _GET_DAY else "-")
+        if one is None:
+            continue
+        rows.append(
+            f"| {r.scenario} | {one.rps:,.0f} ({one.ratio:.0%}) | {r.rps:,.0f} ({r.ratio:.0%})"
+            f" | {r.rps / one.rps - 1:+.0%} | {_ms(r.p99_ms)} |"
+        )
+    return [*rows, ""]
+
+
+_GET_DAY = "GET /availability, one provider, one day"
+
+
 def _find(figures: ServerFigures, scenario: str, sync: str) -> Result | None:
     for r in figures.results:
         if r.scenario == scenario and r.sync == sync:
@@ -195,6 +220,7 @@ def main() -> int:
         "PostgreSQL: the same scenarios on a private PostgreSQL server on this machine, durable"
         " (fsync and synchronous_commit on); its writes have no NORMAL variant.",
         "",
+        *two_workers_table(postgres),
         "`not 2xx` in the contention rows are the 409s of reserves that lost the race: the"
         " expected answer. At 2.9M slots an hour of every provider is a full 1,000-slot page"
         " (240 slots at 288k), so only the one-provider day compares like with like.",

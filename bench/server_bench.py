@@ -83,6 +83,9 @@ class ServerFigures:
     results: list[Result]
     fan_out_p50_ms: float = math.nan
     fan_out_p99_ms: float = math.nan
+    two_workers: list[Result] = field(default_factory=list)
+    """PostgreSQL only: GET, reserve and confirm with `--workers 2` (ratios to the same bare
+    app)."""
 
 
 @dataclass
@@ -384,6 +387,7 @@ def run(
             print(f"  [{scale.name}, {store}] {text}", file=sys.stderr, flush=True)
 
     results: list[Result] = []
+    two: list[Result] = []
     fan = (math.nan, math.nan)
     with (
         tempfile.TemporaryDirectory() as folder_name,
@@ -436,8 +440,31 @@ def run(
                     fresh = rows_file(db, seeded, range(last - 1, last), folder, "fan")
                     lines = fresh.read_text().splitlines()[:200]
                     fan = asyncio.run(fan_out_delay(server.url, seeded.admin, lines))
+        if writes and store == "postgresql":
+            # Two processes on one port, on slots of their own (PostgreSQL has no NORMAL pass).
+            with ServerProcess(db, *SERVER_FLAGS, "--workers", "2") as server:
+                for name, script, args in [
+                    ("GET /availability, one provider, one day", "get.lua",
+                     (token, get_scenarios(scale, first_day)[0][1])),
+                    ("reserve, distinct slots", "reserve.lua",
+                     (str(rows_file(db, seeded, reserve_providers(scale, "NORMAL"), folder, "w")),
+                      "distinct", "2")),
+                    ("confirm", "confirm.lua",
+                     (str(rows_file(db, seeded, confirm_providers(scale, "NORMAL"), folder, "wc")),
+                      "distinct", "2")),
+                ]:  # fmt: skip
+                    say(f"{name} (2 workers)")
+                    rps, p50, p99, errors = wrk(server.url, scale.seconds, script, *args)
+                    if errors:
+                        raise RuntimeError(f"{name} (2 workers): {errors} answers were not 2xx")
+                    two.append(Result(name, "2 workers", rps, p50, p99, errors, math.nan))
     bare_rps = results[0].rps
-    return ServerFigures(scale, [replace(r, ratio=r.rps / bare_rps) for r in results], *fan)
+    return ServerFigures(
+        scale,
+        [replace(r, ratio=r.rps / bare_rps) for r in results],
+        *fan,
+        two_workers=[replace(r, ratio=r.rps / bare_rps) for r in two],
+    )
 
 
 if __name__ == "__main__":
