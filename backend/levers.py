@@ -17,8 +17,9 @@ DESCRIPTIONS = {
     " answers, instead of the feed reading them back from the log",
     "checkpointer": "SQLite checkpoints run on a thread of their own, not in a commit",
     "auth-cache": "a looked-up token is trusted until a revocation is seen, not for a second",
-    "lean-writes": "a one-slot hold is one conditional UPDATE, and writes that refuse before they"
-    " change anything run without a SAVEPOINT of their own",
+    "lean-writes": "a hold of one open slot, and the confirm of a one-slot hold, are one"
+    " conditional UPDATE each, and writes that refuse before they change anything run without a"
+    " SAVEPOINT of their own",
 }
 
 
