@@ -83,6 +83,9 @@ class ServerFigures:
     results: list[Result]
     fan_out_p50_ms: float = math.nan
     fan_out_p99_ms: float = math.nan
+    writes_per_fsync: float = math.nan
+    """PostgreSQL only: durable reserves per WAL fsync during the distinct-reserve scenario (1:
+    commits do not share an fsync)."""
     two_workers: list[Result] = field(default_factory=list)
     """PostgreSQL only: GET, reserve and confirm with `--workers 2` (ratios to the same bare
     app)."""
@@ -113,6 +116,16 @@ def reserve_providers(scale: Scale, sync: str) -> range:
     """Whose slots the distinct-reserve scenario takes: a fresh set per synchronous mode."""
     start = 0 if sync == "FULL" else 2 * _quarter(scale)
     return range(start, start + 2 * _quarter(scale))
+
+
+def fewer_connections_providers(scale: Scale) -> range:
+    """Whose slots the durable reserve at FEWER_CONNECTIONS takes (the last two providers are
+    the contention and fan-out scenarios')."""
+    return range(8 * _quarter(scale), scale.providers - 2)
+
+
+FEWER_CONNECTIONS = 32
+"""The load at which the p99 goal is set."""
 
 
 def confirm_providers(scale: Scale, sync: str) -> range:
@@ -219,12 +232,14 @@ def contention_file(db: str, seeded: Seeded, owner: str, day: int, folder: Path)
 _UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
 
 
-def wrk(url: str, seconds: float, script: str, *args: str) -> tuple[float, float, float, int]:
+def wrk(
+    url: str, seconds: float, script: str, *args: str, connections: int | None = None
+) -> tuple[float, float, float, int]:
     """(requests/s, p50 ms, p99 ms, answers that were not 2xx) from one wrk run."""
     command = [
         "wrk",
         f"-t{THREADS}",
-        f"-c{CONNECTIONS}",
+        f"-c{connections or CONNECTIONS}",
         f"-d{max(1, round(seconds))}s",
         "--latency",
         "-s",
@@ -330,6 +345,20 @@ async def fan_out_delay(
     return statistics.median(delays), delays[int(len(delays) * 0.99)]
 
 
+async def wal_syncs(url: str) -> tuple[int, int]:
+    """(WAL fsyncs so far, newest change seq): their growth over a write-only scenario says how
+    many commits share an fsync."""
+    conn = await asyncpg.connect(url)
+    try:
+        row = await conn.fetchrow(
+            "SELECT (SELECT wal_sync FROM pg_stat_wal), (SELECT COALESCE(MAX(seq), 0) FROM changes)"
+        )
+        assert row is not None
+        return int(row[0]), int(row[1])
+    finally:
+        await conn.close()
+
+
 def _url_time(epoch: int) -> str:
     return format_time(epoch).replace(" ", "%20")
 
@@ -352,22 +381,28 @@ def get_scenarios(scale: Scale, first_day: int) -> list[tuple[str, str]]:
 @contextlib.contextmanager
 def bench_database(store: str, folder: Path) -> Iterator[str]:
     """A database for one run: a SQLite file, or a fresh database on a private PostgreSQL server
-    (the test suite's, made durable again: fsync and synchronous_commit on, as in production)."""
+    started durable (fsync, synchronous_commit and full_page_writes on, as in production)."""
     if store == "sqlite":
         yield str(folder / "bench.db")
         return
     from tests.postgres_server import postgres_for_tests, run_sync
 
     async def durable(admin_url: str) -> None:
+        """A server named by SLOTBOOK_TEST_POSTGRES is made durable here; a private one was
+        started so (settings given on its command line would beat ALTER SYSTEM)."""
         conn = await asyncpg.connect(admin_url)
         try:
             for setting in ("fsync", "synchronous_commit", "full_page_writes"):
                 await conn.execute(f"ALTER SYSTEM SET {setting} = on")
             await conn.execute("SELECT pg_reload_conf()")
+            for setting in ("fsync", "synchronous_commit"):
+                value = await conn.fetchval(f"SHOW {setting}")
+                if value != "on":
+                    raise RuntimeError(f"PostgreSQL {setting} is {value}: not a durable server")
         finally:
             await conn.close()
 
-    with postgres_for_tests() as databases:
+    with postgres_for_tests(durable=True) as databases:
         run_sync(lambda: durable(databases.url("postgres")))
         url = databases.copy()
         try:
@@ -388,6 +423,7 @@ def run(
 
     results: list[Result] = []
     two: list[Result] = []
+    per_fsync = math.nan
     fan = (math.nan, math.nan)
     with (
         tempfile.TemporaryDirectory() as folder_name,
@@ -408,9 +444,13 @@ def run(
             flags = [*SERVER_FLAGS, "--synchronous", sync] if store == "sqlite" else SERVER_FLAGS
             with ServerProcess(db, *flags) as server:
 
-                def measure(name: str, sync: str, script: str, *args: str) -> None:
+                def measure(
+                    name: str, sync: str, script: str, *args: str, connections: int | None = None
+                ) -> None:
                     say(f"{name} ({sync})")
-                    rps, p50, p99, errors = wrk(server.url, scale.seconds, script, *args)
+                    rps, p50, p99, errors = wrk(
+                        server.url, scale.seconds, script, *args, connections=connections
+                    )
                     if errors and "connections on" not in name:  # there, 409s are the point
                         raise RuntimeError(
                             f"{name} ({sync}): {errors} answers were not 2xx, so it would measure"
@@ -425,9 +465,29 @@ def run(
                 if not writes:
                     continue
                 distinct = rows_file(db, seeded, reserve_providers(scale, sync), folder, sync)
+                before = asyncio.run(wal_syncs(db)) if store == "postgresql" else None
                 measure(
                     "reserve, distinct slots", sync, "reserve.lua", str(distinct), "distinct", "2"
                 )
+                if before is not None:
+                    time.sleep(11)  # a PostgreSQL backend publishes its statistics once idle 10 s
+                    after = asyncio.run(wal_syncs(db))
+                    syncs, reserves = after[0] - before[0], after[1] - before[1]
+                    per_fsync = reserves / syncs if syncs else math.nan
+                block = fewer_connections_providers(scale)
+                if sync == "FULL" and len(block) * scale.days * 96 >= (
+                    1.5 * results[-1].rps * scale.seconds
+                ):  # enough slots for the run (not at the smoke run's scale)
+                    rows = rows_file(db, seeded, block, folder, "fewer")
+                    measure(
+                        f"reserve, distinct slots, {FEWER_CONNECTIONS} connections",
+                        sync,
+                        "reserve.lua",
+                        str(rows),
+                        "distinct",
+                        "2",
+                        connections=FEWER_CONNECTIONS,
+                    )
                 fight_day = first_day + (0 if sync == "FULL" else 1) * DAY
                 fight = contention_file(db, seeded, provider(last), fight_day, folder)
                 measure(
@@ -463,6 +523,7 @@ def run(
         scale,
         [replace(r, ratio=r.rps / bare_rps) for r in results],
         *fan,
+        writes_per_fsync=per_fsync,
         two_workers=[replace(r, ratio=r.rps / bare_rps) for r in two],
     )
 

@@ -61,6 +61,10 @@ SETTINGS = {
 }
 """Durability off for speed; room for many servers' pools at once."""
 
+DURABLE = {"fsync": "on", "synchronous_commit": "on", "full_page_writes": "on"}
+"""What `postgres_for_tests(durable=True)` changes: a server as production runs one (the
+benchmark's). Given on the command line, as the defaults are, since that beats ALTER SYSTEM."""
+
 
 class PostgresUnavailable(RuntimeError):
     """No PostgreSQL server could be started or reached; the message says how to get one."""
@@ -108,8 +112,9 @@ def free_port() -> int:
 class PrivateServer:
     """initdb, pg_ctl start and, at the end, pg_ctl stop and the folder removed."""
 
-    def __init__(self, binaries: Path) -> None:
+    def __init__(self, binaries: Path, *, durable: bool = False) -> None:
         self.binaries = binaries
+        self.settings = {**SETTINGS, **(DURABLE if durable else {})}
         self.folder = Path(tempfile.mkdtemp(prefix="slotbook-postgres-"))
         self.data = self.folder / "data"
         self.port = free_port()
@@ -157,7 +162,7 @@ class PrivateServer:
             "--no-locale",
             "--no-sync",
         )
-        options = [f"-c {name}={value}" for name, value in SETTINGS.items()]
+        options = [f"-c {name}={value}" for name, value in self.settings.items()]
         options += [f"-c port={self.port}", f"-c unix_socket_directories={self.folder}"]
         self._run(
             str(self.binaries / "pg_ctl"),
@@ -258,9 +263,10 @@ class PostgresForTests:
 
 
 @contextlib.contextmanager
-def postgres_for_tests() -> Iterator[PostgresForTests]:
-    """The server named by SLOTBOOK_TEST_POSTGRES, or else a private one; raises
-    PostgresUnavailable, saying how to get one, when neither can be had."""
+def postgres_for_tests(*, durable: bool = False) -> Iterator[PostgresForTests]:
+    """The server named by SLOTBOOK_TEST_POSTGRES, or else a private one (with `durable`, with
+    fsync, synchronous_commit and full_page_writes on); raises PostgresUnavailable, saying how to
+    get one, when neither can be had."""
     existing = os.environ.get(EXISTING_SERVER)
     server: PrivateServer | None = None
     if existing:
@@ -269,7 +275,7 @@ def postgres_for_tests() -> Iterator[PostgresForTests]:
         binaries = find_binaries()
         if binaries is None:
             raise PostgresUnavailable(f"No PostgreSQL binaries were found. {HOW_TO_INSTALL}")
-        server = PrivateServer(binaries)
+        server = PrivateServer(binaries, durable=durable)
         try:
             server.start()
         except PostgresUnavailable as error:
