@@ -15,7 +15,6 @@ the `auth-cache` lever every token is asked of the database again after a second
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass
@@ -24,6 +23,7 @@ from aiohttp import web
 from aiohttp.typedefs import Middleware
 
 from backend.access import CALLER, TRUSTED, Caller
+from backend.background import cancel_and_wait
 from backend.clock import Clock
 from backend.problems import ProblemError
 from backend.ratelimit import RateLimiter, retry_after_header
@@ -69,10 +69,7 @@ class Authenticator:
             self._watch = asyncio.create_task(self._watch_revocations(), name="slotbook-revoked")
 
     async def stop(self) -> None:
-        if self._watch is not None:
-            self._watch.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._watch
+        await cancel_and_wait(self._watch)
 
     async def _watch_revocations(self) -> None:
         while True:

@@ -14,6 +14,8 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 
+from backend.background import cancel_and_wait
+
 log = logging.getLogger(__name__)
 
 Credential = tuple[str, str]
@@ -59,10 +61,7 @@ class CredentialWatch:
         self._task = asyncio.create_task(self._watch(), name="slotbook-credential-watch")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await cancel_and_wait(self._task)
 
     @contextlib.contextmanager
     def lease(self, credential: Credential | None) -> Iterator[Lease]:

@@ -16,6 +16,7 @@ import logging
 from collections import deque
 from collections.abc import Callable, Sequence
 
+from backend.background import cancel_and_wait
 from backend.store.base import ChangeRow, Store
 
 log = logging.getLogger(__name__)
@@ -77,10 +78,7 @@ class ChangeHub:
         for subscription in list(self._subscriptions):
             subscription.close()
         self._moved.set()
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await cancel_and_wait(self._task)
 
     def subscribe(self) -> Subscription:
         subscription = Subscription()

@@ -11,10 +11,10 @@ slots appear within a sweep of it.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable
 
+from backend.background import cancel_and_wait
 from backend.clock import Clock
 from backend.store.base import Store
 
@@ -66,10 +66,7 @@ class Sweeper:
         self._task = asyncio.create_task(self._run(), name="slotbook-sweeper")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await cancel_and_wait(self._task)
 
     async def _run(self) -> None:
         sweeps = 0

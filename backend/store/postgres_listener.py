@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 
 import asyncpg
 
+from backend.background import cancel_and_wait
 from backend.store.base import ChangeRow
 
 log = logging.getLogger(__name__)
@@ -45,11 +46,8 @@ class ChangeListener:
             self._task = asyncio.create_task(self._run(), name="slotbook-change-listener")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancel_and_wait(self._task)
+        self._task = None
 
     def _wake(self) -> None:
         for callback in list(self._callbacks):

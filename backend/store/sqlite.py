@@ -85,7 +85,15 @@ log = logging.getLogger(__name__)
 BUSY_TIMEOUT_MS = 5_000
 
 _OPEN = "(status = 'AVAILABLE' OR (status = 'RESERVED' AND held_until <= :now))"
-_LIVE = "(status = 'CONFIRMED' OR (status = 'RESERVED' AND held_until > :now))"
+
+
+def _live(table: str = "") -> str:
+    """Held or booked at `:now` (columns of `table`, when named)."""
+    at = f"{table}." if table else ""
+    return f"({at}status = 'CONFIRMED' OR ({at}status = 'RESERVED' AND {at}held_until > :now))"
+
+
+_LIVE = _live()
 
 _FITS = f"""
 (SELECT SUM(run.duration) FROM slots run
@@ -115,11 +123,15 @@ SELECT COUNT(DISTINCT appointment_id) FROM slots
  WHERE client_id = :client AND status = 'RESERVED' AND held_until > :now
 """
 
-_RESERVE_ONE = f"""
+_HOLD_ONE = """
 UPDATE slots
    SET status = 'RESERVED', client_id = :client, reserved_at = :now,
        held_until = MIN(:now + :hold, start - :notice), confirmed_at = NULL,
        appointment_id = id, note = :note
+"""
+"""What a hold of one slot writes (the conditions are the statement's own)."""
+
+_RESERVE_ONE = f"""{_HOLD_ONE}
  WHERE id = :id AND start > :horizon AND {_OPEN} AND ({_LIVE_HOLDS}) < :max_holds
 RETURNING {SLOT_COLUMNS}
 """
@@ -127,11 +139,7 @@ RETURNING {SLOT_COLUMNS}
 planner says why."""
 
 
-_TAKE_OPEN_ONE = f"""
-UPDATE slots
-   SET status = 'RESERVED', client_id = :client, reserved_at = :now,
-       held_until = MIN(:now + :hold, start - :notice), confirmed_at = NULL,
-       appointment_id = id, note = :note
+_TAKE_OPEN_ONE = f"""{_HOLD_ONE}
  WHERE id = :id AND start = :time_slot AND status = 'AVAILABLE' AND start > :horizon
    AND (:length IS NULL OR duration = :length) AND ({_LIVE_HOLDS}) < :max_holds
 RETURNING {SLOT_COLUMNS}
@@ -147,8 +155,7 @@ UPDATE slots
    AND status = 'RESERVED' AND held_until > :now AND (:client IS NULL OR client_id = :client)
    AND NOT EXISTS (SELECT 1 FROM slots AS other
                     WHERE other.appointment_id = slots.id AND other.id <> slots.id
-                      AND (other.status = 'CONFIRMED'
-                           OR (other.status = 'RESERVED' AND other.held_until > :now)))
+                      AND {_live("other")})
 RETURNING {SLOT_COLUMNS}
 """
 """The commonest confirm, of a live one-slot hold by its holder (or an admin), as one statement
@@ -747,17 +754,21 @@ class SQLiteStore:
         loop = asyncio.get_running_loop()
         conn = self._writer.connection
 
-        def committed() -> None:  # on the writer thread, after COMMIT
-            logged: list[ChangeRow] = []
-            if self.levers.pushed_changes:
-                logged = [
-                    ChangeRow._make(row) for row in conn.execute(_CHANGES_SINCE, [self._pushed, -1])
-                ]
-                if not logged:
-                    return
-                self._pushed = logged[-1].seq
+        def hand_over(logged: Sequence[ChangeRow]) -> None:
             with contextlib.suppress(RuntimeError):  # the loop has closed: nobody listens
                 loop.call_soon_threadsafe(callback, logged)
+
+        def committed() -> None:  # on the writer thread, after COMMIT
+            sql = _CHANGES_SINCE
+            logged = [ChangeRow._make(row) for row in conn.execute(sql, [self._pushed, -1])]
+            if logged:
+                self._pushed = logged[-1].seq
+                hand_over(logged)
+
+        def read_the_log() -> None:  # without the pushed-changes lever
+            hand_over(())
+
+        self._writer.after_commit = committed if self.levers.pushed_changes else read_the_log
 
         self._writer.after_commit = committed
 
