@@ -18,8 +18,8 @@ DESCRIPTIONS = {
     "checkpointer": "SQLite checkpoints run on a thread of their own, not in a commit",
     "auth-cache": "a looked-up token is trusted until a revocation is seen, not for a second",
     "lean-writes": "a hold of one open slot, and the confirm of a one-slot hold, are one"
-    " conditional UPDATE each, and writes that refuse before they change anything run without a"
-    " SAVEPOINT of their own",
+    " conditional UPDATE each (over PostgreSQL one round trip), and writes that refuse before"
+    " they change anything run without a SAVEPOINT of their own",
 }
 
 

@@ -22,5 +22,5 @@ async def open_store(
     """Connect to (or create) the database and bring its schema up to date. The SQLite settings
     apply only to a SQLite file."""
     if is_postgresql_url(db):
-        return await PostgresStore.open(db, rules)
+        return await PostgresStore.open(db, rules, levers=levers)
     return SQLiteStore(db, rules, synchronous=synchronous, read_threads=read_threads, levers=levers)

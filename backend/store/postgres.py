@@ -12,13 +12,12 @@ that safe with any number of processes:
   Availability changes lock their provider id the same way, so two overlapping windows submitted
   at once cannot create one slot twice, and an Idempotency-Key locks itself, so a retry sent to
   another process waits for the first answer and then replays it.
-- Change seqs come from one counter row, updated in the transaction that appends the changes: those
-  transactions commit one after another in seq order, and a rolled-back one takes its seqs with
-  it, so the log is gap-free in commit order.
-- That transaction also NOTIFYs, so every process's change feed learns of it (postgres_listener).
+- Changes are appended without a seq, so writers never queue on a counter: once a write has
+  committed, a sequencer round numbers every committed change in id order, gap-free, and NOTIFYs
+  every process's change feed (postgres_sequencer, postgres_listener).
 
-Locks are always taken in the same order (Idempotency-Key, client or provider, slot rows, the
-change counter), so writers wait for each other but never deadlock.
+Locks are always taken in the same order (Idempotency-Key, client or provider, slot rows), so
+writers wait for each other but never deadlock.
 
 Times are epoch seconds (double precision; a slot's start is a bigint), as in the SQLite store, so
 the rules in backend/booking.py apply unchanged.
@@ -28,7 +27,9 @@ from __future__ import annotations
 
 import asyncio
 import math
+import secrets
 from collections.abc import Awaitable, Callable, Collection, Iterable, Sequence
+from contextvars import ContextVar
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
@@ -54,6 +55,7 @@ from backend.booking import (
     SlotTaken,
     effective_status,
 )
+from backend.levers import ALL, Levers
 from backend.schedule import Schedule
 from backend.store import postgres_schedules as schedules
 from backend.store.base import (
@@ -90,8 +92,9 @@ from backend.store.base import (
     occupied_cells,
     stable_until,
 )
-from backend.store.postgres_listener import CHANNEL, ChangeListener
+from backend.store.postgres_listener import ChangeListener
 from backend.store.postgres_schema import Connection, apply_migrations
+from backend.store.postgres_sequencer import Sequencer
 from shared.grid import DAY_SECONDS, slot_starts
 
 Operation = Callable[[Connection], Awaitable[R]]
@@ -189,24 +192,36 @@ RETURNING lapsed.client_id AS former, lapsed.appointment_id AS former_appointmen
 """
 
 _APPEND_CHANGES = f"""
-WITH counter AS (
-    UPDATE change_counter SET last = last + cardinality($1::text[]) RETURNING last
-), appended AS (
-    INSERT INTO changes (seq, {CHANGE_COLUMNS})
-    SELECT counter.last - cardinality($1::text[]) + c.n, c.kind, c.slot_id, c.provider_id,
-           c.start, c.status, c.client_id, $7, c.appointment_id, c.note, c.held_until,
-           c.from_slot_id, c.from_provider_id, c.from_start
-      FROM counter,
-           unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::text[],
-                  $9::text[], $10::text[], $11::float8[], $12::text[], $13::text[],
-                  $14::bigint[])
-           WITH ORDINALITY AS c(kind, slot_id, provider_id, start, status, client_id,
-                                appointment_id, note, held_until, from_slot_id, from_provider_id,
-                                from_start, n)
-    RETURNING seq
-)
-SELECT pg_notify($8, MAX(seq)::text) FROM appended
+INSERT INTO pending_changes ({CHANGE_COLUMNS})
+SELECT c.kind, c.slot_id, c.provider_id, c.start, c.status, c.client_id, $7, c.appointment_id,
+       c.note, c.held_until, c.from_slot_id, c.from_provider_id, c.from_start
+  FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::text[],
+              $8::text[], $9::text[], $10::float8[], $11::text[], $12::text[], $13::bigint[])
+       WITH ORDINALITY AS c(kind, slot_id, provider_id, start, status, client_id, appointment_id,
+                            note, held_until, from_slot_id, from_provider_id, from_start, n)
+ ORDER BY c.n
 """
+"""A write's changes, in order, with ids and without seqs: a sequencer round numbers them once
+the write has committed (backend/store/postgres_sequencer.py)."""
+
+_HOLD_OPEN_SLOT = (
+    f"SELECT {SLOT_FIELDS} FROM slotbook_hold_open_slot($1, $2, $3, $4, $5, $6, $7, $8, $9, $10,"
+    f" {CLIENT_LOCKS})"
+)
+"""A hold of one open slot in one round trip, or no row (the lean-writes lever; migration 0007)."""
+
+_CONFIRM_ONE_SLOT = f"SELECT {SLOT_FIELDS} FROM slotbook_confirm_one_slot($1, $2, $3, $4)"
+"""The confirm of a one-slot hold in one round trip, or no row (the lean-writes lever)."""
+
+_LAST_KIND = """
+SELECT kind FROM (
+    SELECT kind, 1 AS pending, id AS n FROM pending_changes
+     WHERE slot_id = $1 AND ($2::text IS NULL OR client_id = $2)
+    UNION ALL
+    SELECT kind, 0, seq FROM changes WHERE slot_id = $1 AND ($2::text IS NULL OR client_id = $2)
+) AS both_logs ORDER BY pending DESC, n DESC LIMIT 1
+"""
+"""The kind of the last change to a slot (by a client), one that awaits its seq included."""
 
 _WINDOW = f"SELECT {SLOT_FIELDS} FROM slots WHERE provider_id = $1 AND start >= $2 AND start < $3"
 
@@ -267,9 +282,13 @@ async def _lock_provider(conn: Connection, provider_id: str) -> None:
     await _lock(conn, PROVIDER_LOCKS, provider_id)
 
 
+_appended: ContextVar[bool] = ContextVar("slotbook_appended", default=False)
+"""Whether the running write appended changes (so a sequencer round is owed once it commits)."""
+
+
 async def _append(conn: Connection, changes: Sequence[ChangeEntry], now: float) -> None:
-    """Append to the change log with the next seqs, in the transaction that made the changes, and
-    notify every listening process as that transaction commits."""
+    """Append to the change log, in the transaction that made the changes; they get their seqs
+    once it has committed."""
     if not changes:
         return
     columns = list(zip(*(change_values(change, now) for change in changes), strict=True))
@@ -277,8 +296,9 @@ async def _append(conn: Connection, changes: Sequence[ChangeEntry], now: float) 
     await conn.execute(
         _APPEND_CHANGES,
         list(kind), list(slot_id), list(provider_id), list(start), list(status), list(client_id),
-        now, CHANNEL, *(list(values) for values in more),
+        now, *(list(values) for values in more),
     )  # fmt: skip
+    _appended.set(True)
 
 
 async def _record_changes(
@@ -373,6 +393,14 @@ async def _store_answer(conn: Connection, once: Once, answer: Answer, now: float
     )
 
 
+async def _keep_session(conn: Connection) -> None:
+    """What a connection needs before the pool lends it again: nothing. asyncpg rolls back a
+    transaction left open, and by default also runs RESET ALL, UNLISTEN *, CLOSE ALL and
+    pg_advisory_unlock_all(), a round trip on every release; the store leaves none of that
+    behind (its advisory locks end with their transaction, nothing SETs or LISTENs on a pooled
+    connection), so it skips them."""
+
+
 def printable_url(dsn: str) -> str:
     """The database URL without its password, fit for a log line."""
     parts = urlsplit(dsn)
@@ -393,19 +421,27 @@ class PostgresStore:
     Open it with `await PostgresStore.open(dsn, rules)`: the pool needs the event loop.
     """
 
-    def __init__(self, dsn: str, rules: Rules, pool: asyncpg.Pool, version: str) -> None:
+    def __init__(
+        self, dsn: str, rules: Rules, pool: asyncpg.Pool, version: str, levers: Levers = ALL
+    ) -> None:
         self.rules = rules
+        self.levers = levers
         self._dsn = dsn
         self._pool = pool
         self._version = version
         self._callbacks: list[Callable[[Sequence[ChangeRow]], None]] = []
-        self.listener = ChangeListener(dsn, self._callbacks)
+        sender = secrets.token_hex(8)  # this process, to the NOTIFYs of its own rounds
+        self.listener = ChangeListener(dsn, self._callbacks, sender)
+        self.sequencer = Sequencer(dsn, self._callbacks, sender)
+        self.sequencer.start()
         self._closed = False
 
     @classmethod
-    async def open(cls, dsn: str, rules: Rules, *, pool_size: int = POOL_SIZE) -> PostgresStore:
+    async def open(
+        cls, dsn: str, rules: Rules, *, pool_size: int = POOL_SIZE, levers: Levers = ALL
+    ) -> PostgresStore:
         """Connect, migrate the schema, and return the open store."""
-        pool = await asyncpg.create_pool(dsn, min_size=1, max_size=pool_size)
+        pool = await asyncpg.create_pool(dsn, min_size=1, max_size=pool_size, reset=_keep_session)
         try:
             async with pool.acquire() as conn:
                 await apply_migrations(conn)
@@ -419,7 +455,7 @@ class PostgresStore:
             if server.major >= 10
             else f"{server.major}.{server.minor}.{server.micro}"
         )
-        return cls(dsn, rules, pool, version)
+        return cls(dsn, rules, pool, version, levers)
 
     @property
     def engine(self) -> str:
@@ -447,15 +483,23 @@ class PostgresStore:
             raise outcome.error
         return outcome
 
+    async def _lean(self, sql: str, *args: Any) -> SlotRow | None:
+        """Run a one-statement write in a transaction of its own; the slot it wrote, or None when
+        it wrote nothing (then the general path runs, and says why)."""
+        slot = _slot(await self._pool.fetchrow(sql, *args))
+        if slot is not None:
+            await self.sequencer.after_commit()  # numbered, and handed to the change feed
+        return slot
+
     async def _write_once(self, op: Operation[R]) -> R | CommitThenRaise:
-        async with self._pool.acquire() as conn:
-            async with conn.transaction():
-                try:
-                    outcome: R | CommitThenRaise = await op(conn)
-                except CommitThenRaise as keep:  # commit what it wrote, then refuse
-                    outcome = keep
-            for callback in list(self._callbacks):
-                callback(())  # "read the log": the NOTIFY of other processes says no more
+        _appended.set(False)
+        async with self._pool.acquire() as conn, conn.transaction():
+            try:
+                outcome: R | CommitThenRaise = await op(conn)
+            except CommitThenRaise as keep:  # commit what it wrote, then refuse
+                outcome = keep
+        if _appended.get():
+            await self.sequencer.after_commit()  # numbered, and handed to the change feed
         return outcome
 
     # --- writes ----------------------------------------------------------------------------
@@ -576,6 +620,13 @@ class PostgresStore:
         once: Once | None = None,
     ) -> ReserveResult:
         rules = self.rules
+        if once is None and self.levers.lean_writes:
+            taken = await self._lean(
+                _HOLD_OPEN_SLOT, client_id, now, slot_id, _exactly(time_slot), rules.hold_seconds,
+                rules.notice_seconds, rules.notice_horizon(now), length, note, rules.max_holds,
+            )  # fmt: skip
+            if taken is not None:
+                return ReserveResult([taken])
 
         async def reserve(conn: Connection) -> ReserveResult:
             # The client's lock keeps its holds still while they are counted; the run's row locks
@@ -615,18 +666,19 @@ class PostgresStore:
         once: Once | None = None,
     ) -> ConfirmResult:
         rules = self.rules
+        if once is None and self.levers.lean_writes:
+            booked = await self._lean(
+                _CONFIRM_ONE_SLOT, slot_id, _exactly(time_slot), client_id, now
+            )
+            if booked is not None:
+                return ConfirmResult([booked])
 
         async def confirm(conn: Connection) -> ConfirmResult:
             named, appointment = await _locked_appointment(conn, slot_id)
             holder = client_id is None or named.client_id == client_id
             last = None
             if effective_status(named, now) != "RESERVED" or not holder:  # explaining a refusal
-                last = await conn.fetchval(
-                    "SELECT kind FROM changes WHERE slot_id = $1"
-                    " AND ($2::text IS NULL OR client_id = $2) ORDER BY seq DESC LIMIT 1",
-                    slot_id,
-                    client_id,
-                )
+                last = await conn.fetchval(_LAST_KIND, slot_id, client_id)
             plan = plan_confirm(
                 named, appointment, client_id, time_slot, lambda: last == "expired", now, rules
             )
@@ -813,8 +865,9 @@ class PostgresStore:
         return False  # other processes commit too, and are heard of only through NOTIFY
 
     def on_commit(self, callback: Callable[[Sequence[ChangeRow]], None]) -> None:
-        """Call `callback` after each commit of this process, and whenever another process
-        commits changes (from the listening connection, started here on first use)."""
+        """Call `callback` with the changes each sequencer round of this process numbers, and
+        with none ("read the log") when another process's round notifies (the listening
+        connection, started here on first use)."""
         self._callbacks.append(callback)
         self.listener.start()
 
@@ -955,6 +1008,7 @@ class PostgresStore:
             return
         self._closed = True
         await self.listener.stop()
+        await self.sequencer.stop()
         try:
             await asyncio.wait_for(self._pool.close(), CLOSE_SECONDS)
         except TimeoutError:

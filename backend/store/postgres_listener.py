@@ -21,7 +21,8 @@ from backend.store.base import ChangeRow
 log = logging.getLogger(__name__)
 
 CHANNEL = "slotbook_changes"
-"""Every transaction that appends to the change log notifies this channel as it commits."""
+"""Every sequencer round that numbers changes notifies this channel as it commits, with the
+sending process's name (postgres_sequencer)."""
 
 PING_SECONDS = 5.0
 """How often a quiet connection is checked, so a silently dead one is noticed."""
@@ -32,9 +33,14 @@ MAX_BACKOFF_SECONDS = 5.0
 class ChangeListener:
     """Calls every callback, on the event loop, when a notice arrives on CHANNEL."""
 
-    def __init__(self, dsn: str, callbacks: list[Callable[[Sequence[ChangeRow]], None]]) -> None:
+    def __init__(
+        self, dsn: str, callbacks: list[Callable[[Sequence[ChangeRow]], None]], sender: str
+    ) -> None:
         self._dsn = dsn
         self._callbacks = callbacks
+        self._sender = sender
+        """The NOTIFY payload of this process's own sequencer rounds, which have handed their
+        changes over already."""
         self._task: asyncio.Task[None] | None = None
         self.connected = asyncio.Event()
         """Set while the connection is open and listening."""
@@ -54,7 +60,8 @@ class ChangeListener:
             callback(())
 
     def _notified(self, conn: object, pid: int, channel: str, payload: object) -> None:
-        self._wake()
+        if payload != self._sender:
+            self._wake()
 
     async def _run(self) -> None:
         backoff = 0.1

@@ -185,6 +185,147 @@ MIGRATIONS = (
             ' ADD COLUMN from_provider_id text COLLATE "C", ADD COLUMN from_start bigint',
         ),
     ),
+    Migration(
+        # Seqs handed out at commit time (backend/store/postgres_sequencer.py): a write appends
+        # its changes to `pending_changes`, in id order and without a seq, and one sequencer
+        # round at a time moves every committed one into `changes` with the next seqs and
+        # notifies once. Write transactions no longer queue on the counter row or on NOTIFY's
+        # commit-time lock. The change log itself keeps its shape.
+        "0007_sequenced_changes",
+        (
+            """
+            CREATE TABLE pending_changes (
+                id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+                kind text COLLATE "C" NOT NULL,
+                slot_id text COLLATE "C" NOT NULL,
+                provider_id text COLLATE "C" NOT NULL,
+                start bigint NOT NULL,
+                status text COLLATE "C" NOT NULL,
+                client_id text COLLATE "C",
+                at double precision NOT NULL,
+                appointment_id text COLLATE "C",
+                note text,
+                held_until double precision,
+                from_slot_id text COLLATE "C",
+                from_provider_id text COLLATE "C",
+                from_start bigint
+            )
+            """,
+            # One round: wait for the sequencer lock, then (with a snapshot taken after it, as
+            # every statement of a VOLATILE function takes its own) move what has committed
+            # into the log in id order, return it as the change feed reads it, and notify the
+            # other processes (the payload names the sender, which has the changes already).
+            # The counter row is touched by rounds alone. (A round handles a few rows; JIT
+            # compiling its plan, which the planner's guesses about a table that empties
+            # every round can make look big, would take longer than running it.)
+            """
+            CREATE FUNCTION slotbook_sequence_changes(channel text, lock_class int4, sender text)
+            RETURNS TABLE (
+                r_seq bigint, r_kind text, r_slot_id text, r_provider_id text, r_start bigint,
+                r_status text, r_client_id text, r_at float8, r_client_name text,
+                r_appointment_id text, r_note text, r_held_until float8, r_from_slot_id text,
+                r_from_provider_id text, r_from_start bigint)
+            LANGUAGE plpgsql VOLATILE SET jit = off AS $$
+            BEGIN
+                PERFORM pg_advisory_xact_lock(lock_class, 0);
+                RETURN QUERY
+                WITH pending AS (
+                    DELETE FROM pending_changes RETURNING *
+                ), counter AS (
+                    UPDATE change_counter SET last = last + (SELECT COUNT(*) FROM pending)
+                     WHERE EXISTS (SELECT FROM pending)
+                    RETURNING last - (SELECT COUNT(*) FROM pending) AS before
+                ), numbered AS (
+                    INSERT INTO changes (seq, kind, slot_id, provider_id, start, status,
+                                         client_id, at, appointment_id, note, held_until,
+                                         from_slot_id, from_provider_id, from_start)
+                    SELECT (SELECT before FROM counter) + row_number() OVER (ORDER BY p.id),
+                           p.kind, p.slot_id, p.provider_id, p.start, p.status, p.client_id,
+                           p.at, p.appointment_id, p.note, p.held_until, p.from_slot_id,
+                           p.from_provider_id, p.from_start
+                      FROM pending AS p
+                    RETURNING *
+                )
+                SELECT n.seq, n.kind, n.slot_id, n.provider_id, n.start, n.status, n.client_id,
+                       n.at, cl.name, n.appointment_id, n.note, n.held_until, n.from_slot_id,
+                       n.from_provider_id, n.from_start
+                  FROM numbered AS n LEFT JOIN clients AS cl ON cl.id = n.client_id
+                 ORDER BY n.seq;
+                IF FOUND THEN
+                    PERFORM pg_notify(channel, sender);
+                END IF;
+            END
+            $$
+            """,
+            # The commonest writes as one round trip each (the lean-writes lever): a hold of one
+            # open slot (the client's lock first, then the hold count read after it) and the
+            # confirm of a one-slot hold (its row locked first, so an appointment growing at
+            # that moment is seen). Each writes its change, or nothing: then the general path
+            # runs and says why.
+            """
+            CREATE FUNCTION slotbook_hold_open_slot(
+                p_client text, p_now float8, p_id text, p_time_slot bigint, p_hold float8,
+                p_notice float8, p_horizon float8, p_length int8, p_note text,
+                p_max_holds int8, p_lock_class int4)
+            RETURNS SETOF slots LANGUAGE plpgsql VOLATILE AS $$
+            BEGIN
+                PERFORM pg_advisory_xact_lock(p_lock_class, hashtext(p_client));
+                RETURN QUERY
+                WITH taken AS (
+                    UPDATE slots AS s
+                       SET status = 'RESERVED', client_id = p_client, reserved_at = p_now,
+                           held_until = LEAST(p_now + p_hold, s.start - p_notice),
+                           confirmed_at = NULL, appointment_id = s.id, note = p_note
+                     WHERE s.id = p_id AND s.start = p_time_slot AND s.status = 'AVAILABLE'
+                       AND s.start > p_horizon AND (p_length IS NULL OR s.duration = p_length)
+                       AND (SELECT COUNT(DISTINCT h.appointment_id) FROM slots AS h
+                             WHERE h.client_id = p_client AND h.status = 'RESERVED'
+                               AND h.held_until > p_now) < p_max_holds
+                    RETURNING s.*
+                ), logged AS (
+                    INSERT INTO pending_changes (kind, slot_id, provider_id, start, status,
+                                                 client_id, at, appointment_id, note,
+                                                 held_until)
+                    SELECT 'reserved', t.id, t.provider_id, t.start, 'RESERVED', p_client, p_now,
+                           t.appointment_id, t.note, t.held_until
+                      FROM taken AS t
+                )
+                SELECT * FROM taken;
+            END
+            $$
+            """,
+            """
+            CREATE FUNCTION slotbook_confirm_one_slot(
+                p_id text, p_time_slot bigint, p_client text, p_now float8)
+            RETURNS SETOF slots LANGUAGE plpgsql VOLATILE AS $$
+            BEGIN
+                PERFORM 1 FROM slots WHERE id = p_id FOR UPDATE;
+                RETURN QUERY
+                WITH booked AS (
+                    UPDATE slots AS s
+                       SET status = 'CONFIRMED', confirmed_at = p_now, held_until = NULL
+                     WHERE s.id = p_id AND s.appointment_id = s.id AND s.start = p_time_slot
+                       AND s.status = 'RESERVED' AND s.held_until > p_now
+                       AND (p_client IS NULL OR s.client_id = p_client)
+                       AND NOT EXISTS (
+                           SELECT FROM slots AS o
+                            WHERE o.appointment_id = s.id AND o.id <> s.id
+                              AND (o.status = 'CONFIRMED'
+                                   OR (o.status = 'RESERVED' AND o.held_until > p_now)))
+                    RETURNING s.*
+                ), logged AS (
+                    INSERT INTO pending_changes (kind, slot_id, provider_id, start, status,
+                                                 client_id, at, appointment_id, note)
+                    SELECT 'confirmed', b.id, b.provider_id, b.start, 'CONFIRMED', b.client_id,
+                           p_now, b.appointment_id, b.note
+                      FROM booked AS b
+                )
+                SELECT * FROM booked;
+            END
+            $$
+            """,
+        ),
+    ),
 )
 
 

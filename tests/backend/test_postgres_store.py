@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from urllib.parse import urlsplit
 
+import asyncpg
 import httpx
 import pytest
 
@@ -24,7 +25,8 @@ from backend.store.base import (
     ReserveResult,
 )
 from backend.store.postgres import PostgresStore, printable_url
-from backend.store.postgres_schema import MIGRATIONS
+from backend.store.postgres_schema import MIGRATIONS, apply_migrations
+from backend.store.postgres_sequencer import SWEEP_SECONDS
 from tests.e2e.server_process import ServerProcess
 from tests.helpers import T0, query
 from tests.postgres_server import PostgresForTests
@@ -226,6 +228,99 @@ async def test_the_change_log_is_gap_free_in_commit_order_across_processes(
         await follower
 
     assert followed == seqs(url) == list(range(1, 6 * 10 * 6 + 1))
+
+
+async def test_every_write_reads_back_its_own_change_with_a_seq_as_soon_as_it_returns(
+    two: tuple[PostgresStore, PostgresStore],
+) -> None:
+    """Seqs are handed out after commit, yet a caller's next read of the log has its change:
+    on the one-statement paths (a hold of an open slot, a one-slot confirm) and the general ones
+    (a longer hold, a cancel), from either process, while the other writes too."""
+    first, second = two
+    slots = (await first.submit_availability("p1", at(0), at(40), NOW)).slots
+
+    async def write_then_read(n: int) -> None:
+        store, slot = (first, second)[n % 2], slots[2 * n]
+        client = f"c{n}"
+        steps: list[tuple[str, Callable[[], Awaitable[object]]]] = [
+            (
+                "reserved",
+                lambda: store.reserve(
+                    slot.id, slot.start, client, NOW, length=2 * SLOT if n % 3 == 0 else None
+                ),
+            ),
+            ("confirmed", lambda: store.confirm(slot.id, slot.start, client, NOW)),
+            ("cancelled", lambda: store.cancel(slot.id, client, None, NOW)),
+        ]
+        for kind, step in steps:
+            await step()
+            head = (await store.change_bounds())[1]
+            mine = [c for c in await store.changes_since(head - 100, 100) if c.slot_id == slot.id]
+            assert mine, (n, kind)
+            assert mine[-1].kind == kind, (n, kind, mine)
+
+    await asyncio.gather(*(write_then_read(n) for n in range(20)))
+
+
+async def test_a_change_left_without_a_seq_by_a_process_that_died_is_numbered_by_another(
+    two: tuple[PostgresStore, PostgresStore], url: str
+) -> None:
+    """A process killed between its commit and its sequencer round leaves its change without a
+    seq; another process's round numbers it within SWEEP_SECONDS, and the feed hears of it."""
+    first, _second = two
+    await first.submit_availability("p1", at(0), at(1), NOW)
+    woken = asyncio.Event()
+    first.on_commit(lambda _changes: woken.set())
+    await asyncio.wait_for(first.listener.connected.wait(), WAKE_SECONDS)
+    woken.clear()
+
+    query(
+        url,
+        "INSERT INTO pending_changes (kind, slot_id, provider_id, start, status, at)"
+        " VALUES ('created', 'orphan', 'p1', ?, 'AVAILABLE', ?) RETURNING id",
+        at(1),
+        NOW,
+    )
+
+    await asyncio.wait_for(woken.wait(), SWEEP_SECONDS + WAKE_SECONDS)
+    assert [(c.seq, c.slot_id) for c in await first.changes_since(1, 10)] == [(2, "orphan")]
+    assert seqs(url) == [1, 2]
+
+
+async def test_a_database_from_before_commit_time_seqs_keeps_its_log_and_numbers_on(
+    postgres: PostgresForTests,
+) -> None:
+    """The upgrade to seqs handed out at commit time keeps every change's seq, and the next
+    change follows the last one."""
+    url = postgres.copy(template="template0")
+    try:
+        conn = await asyncpg.connect(url)
+        try:
+            await apply_migrations(conn, stop_before="0007_sequenced_changes")
+            await conn.execute(
+                "INSERT INTO changes (seq, kind, slot_id, provider_id, start, status, at)"
+                " SELECT n, 'created', 'old' || n, 'p0', n * 900, 'AVAILABLE', 0"
+                " FROM generate_series(1, 3) AS n"
+            )
+            await conn.execute("UPDATE change_counter SET last = 3")
+        finally:
+            await conn.close()
+        store = await PostgresStore.open(url, RULES)  # migrates
+        try:
+            await store.submit_availability("p1", at(0), at(2), NOW)
+            changes = await store.changes_since(0, 10)
+        finally:
+            await store.close()
+        log = query(url, "SELECT seq, slot_id FROM changes ORDER BY seq")
+    finally:
+        postgres.drop(url)
+
+    assert [(c.seq, c.slot_id[:3]) for c in changes] == [
+        (1, "old"), (2, "old"), (3, "old"), (4, changes[3].slot_id[:3]), (5, changes[4].slot_id[:3])
+    ]  # fmt: skip
+    assert [c.kind for c in changes[3:]] == ["created", "created"]
+    assert log[:3] == [(1, "old1"), (2, "old2"), (3, "old3")]
+    assert len(log) == 5
 
 
 async def test_a_commit_in_one_process_wakes_the_change_feed_of_the_other(
