@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import sys
 from collections.abc import Sequence
 
@@ -41,6 +42,8 @@ async def run(options: Options) -> int:
         preferences=options.data_dir,
         demo=options.demo,
     )
+    signal.signal(signal.SIGHUP, signal.SIG_DFL)  # a closed terminal ends the app, even when
+    # whatever started it ignored SIGHUP (see tui/hangup.py for one that is never heard)
     await app.run_async()
     await backend.stop()  # also when the app ended before it took charge of the server
     return app.return_code or 0

@@ -17,6 +17,7 @@ from textual.theme import Theme
 from textual.timer import Timer
 
 from shared.wire import Resync
+from tui import hangup
 from tui.backends import Backend, Connection
 from tui.client import Connected, Disconnected, SlotbookClient
 from tui.errors import ApiError, Unauthorized, Unreachable
@@ -111,7 +112,14 @@ class SlotbookApp(App[None]):
 
     def on_mount(self) -> None:
         self.theme_changed_signal.subscribe(self, self._theme_changed)
+        terminal = None if self.is_headless else hangup.terminal_fd()
+        if terminal is not None:
+            self.set_interval(hangup.CHECK_SECONDS, lambda: self._end_if_hung_up(terminal))
         self.start_up()
+
+    def _end_if_hung_up(self, terminal: int) -> None:
+        if hangup.hung_up(terminal):
+            hangup.leave()
 
     @work(exclusive=True, group="startup")
     async def start_up(self) -> None:
