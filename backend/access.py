@@ -14,7 +14,7 @@ from aiohttp import web
 from msgspec import UNSET, UnsetType
 
 from backend.problems import ProblemError
-from backend.store.base import Role
+from backend.store.base import FeedRole, Role
 from shared.wire import FieldError
 
 
@@ -178,3 +178,35 @@ def sees_client(caller: Caller, provider_id: str, client_id: str | None) -> bool
     if caller.role == "provider":
         return caller.subject == provider_id
     return client_id is not None and caller.subject == client_id
+
+
+def feed_owner(
+    caller: Caller, named_provider: str | UnsetType, named_client: str | UnsetType
+) -> tuple[FeedRole, str]:
+    """Whose calendar feed a request makes: the token's own provider or client; an admin (or the
+    no-auth caller) names exactly one of the two."""
+    if caller.trusted or caller.role == "admin":
+        if named_provider is not UNSET and named_client is not UNSET:
+            raise ProblemError(
+                "rule-violation",
+                "A feed is one provider's or one client's: name providerId or clientId, not both",
+                errors=[FieldError(field="clientId", message="is not allowed with providerId")],
+            )
+        if named_provider is not UNSET:
+            return "provider", named_provider
+        if named_client is not UNSET:
+            return "client", named_client
+        raise actor_required(caller, "providerId", "is required (or clientId, for a client)")
+    if caller.role == "provider":
+        _not_named(caller, named_client, "clientId")
+        return "provider", _as_subject(caller, named_provider, "providerId")
+    _not_named(caller, named_provider, "providerId")
+    return "client", _as_subject(caller, named_client, "clientId")
+
+
+def feed_scope(caller: Caller) -> tuple[FeedRole, str] | None:
+    """Whose feeds the caller lists and may revoke: its own subject's, or (None) every one."""
+    if caller.trusted or caller.role == "admin":
+        return None
+    assert caller.subject is not None
+    return caller.role, caller.subject

@@ -6,11 +6,19 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
-from importlib.metadata import PackageNotFoundError, version
 
 from aiohttp import web
 
-from backend.api import availability, changes, providers, reservations, schedules, system, tokens
+from backend.api import (
+    availability,
+    calendar_feeds,
+    changes,
+    providers,
+    reservations,
+    schedules,
+    system,
+    tokens,
+)
 from backend.api.operation import Operation, refusing_query
 from backend.api.system import OPENAPI_KEY
 from backend.auth import gate_middleware
@@ -23,6 +31,7 @@ from backend.services import SERVICES, Services, rules_from
 from backend.settings import Settings
 from backend.store import opening
 from backend.store.base import Store
+from backend.version import slotbook_version
 
 MAX_BODY_BYTES = 1024 * 1024
 
@@ -32,18 +41,12 @@ OPERATIONS: list[Operation] = [
     *providers.OPERATIONS,
     *schedules.OPERATIONS,
     *tokens.OPERATIONS,
+    *calendar_feeds.OPERATIONS,
     *changes.OPERATIONS,
     *system.OPERATIONS,
 ]
 
 StoreFactory = Callable[[Services], Awaitable[Store]]
-
-
-def slotbook_version() -> str:
-    try:
-        return version("slotbook")
-    except PackageNotFoundError:  # pragma: no cover - running from a tree that is not installed
-        return "0.0.0"
 
 
 async def open_configured_store(ctx: Services) -> Store:

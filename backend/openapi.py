@@ -98,7 +98,9 @@ def _responses(op: Operation) -> dict[str, Any]:
     responses: dict[str, Any] = {}
     for status, (kind, description) in sorted(op.answers.items()):
         entry: dict[str, Any] = {"description": description}
-        if op.events:
+        if status == 304:
+            pass  # Not Modified: no body
+        elif op.events:
             entry["content"] = {op.media_type: {"schema": _event_schema(op.events)}}
         elif op.media_type != "application/json":
             entry["content"] = {op.media_type: {"schema": {"type": "string"}}}

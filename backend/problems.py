@@ -14,7 +14,13 @@ from aiohttp import web
 from msgspec import UNSET
 
 from backend import booking
-from backend.store.base import Answer, IdempotencyKeyReused, Replayed, TokenNotFound
+from backend.store.base import (
+    Answer,
+    CalendarFeedNotFound,
+    IdempotencyKeyReused,
+    Replayed,
+    TokenNotFound,
+)
 from shared.wire import FieldError, Problem, encode_line
 
 REPLAYED_HEADER = "Idempotent-Replayed"
@@ -50,6 +56,12 @@ _TYPES = [
         "Retry in a moment to get its answer.",
     ),
     ProblemType("token-not-found", 404, "Token not found", "GET /tokens lists the tokens."),
+    ProblemType(
+        "calendar-feed-not-found",
+        404,
+        "Calendar feed not found",
+        "GET /calendar-feeds lists your feeds; a revoked feed is gone for good.",
+    ),
     ProblemType(
         "schedule-not-found",
         404,
@@ -150,6 +162,7 @@ _BOOKING_SLUGS: Mapping[type[booking.BookingError], str] = {
     booking.TooLateToMove: "too-late-to-move",
     booking.RuleViolation: "rule-violation",
     TokenNotFound: "token-not-found",
+    CalendarFeedNotFound: "calendar-feed-not-found",
 }
 
 

@@ -13,6 +13,7 @@ import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
+from urllib.parse import urlsplit
 
 from backend.levers import DESCRIPTIONS as LEVERS
 from backend.levers import Levers
@@ -51,6 +52,9 @@ class Settings:
     feed_buffer: int = 10_000
     stall_seconds: float = 10
     workers: int = 1
+    public_url: str = ""
+    """The address clients reach the server at (behind a proxy), for the links it hands out (a
+    calendar feed's); empty: the address each request was made to."""
     without: tuple[str, ...] = ()
     """Speed levers taken away (for measuring what each buys); see backend/levers.py."""
 
@@ -151,6 +155,13 @@ class Settings:
             raise SettingsError(
                 f"--without {','.join(unknown)}: no such lever; the levers are {', '.join(LEVERS)}"
             )
+        if self.public_url:
+            parts = urlsplit(self.public_url)
+            if parts.scheme not in ("http", "https") or not parts.netloc or parts.query:
+                raise SettingsError(
+                    f"--public-url {self.public_url}: give the address clients use, such as"
+                    " https://booking.example.org or https://example.org/slotbook"
+                )
         if self.log_level not in LOG_LEVELS:
             raise SettingsError(f"--log-level {self.log_level}: use one of {', '.join(LOG_LEVELS)}")
         return self
@@ -252,6 +263,13 @@ def add_server_arguments(parser: argparse.ArgumentParser, environ: Mapping[str, 
         "how long an /events client may stop reading before it is cut off with resync",
         base.stall_seconds,
     )
+    option(
+        "--public-url",
+        str,
+        "the address clients reach this server at, behind a proxy, for the calendar-feed links it"
+        " hands out (empty: the address of each request)",
+        base.public_url,
+    )
     parser.add_argument(
         "--without",
         metavar="LEVERS",
@@ -295,6 +313,7 @@ def settings_from_namespace(args: argparse.Namespace) -> Settings:
         feed_buffer=int(args.feed_buffer),
         stall_seconds=float(args.stall_seconds),
         workers=int(args.workers),
+        public_url=str(args.public_url).rstrip("/"),
         without=tuple(name.strip() for name in str(args.without).split(",") if name.strip()),
     ).validate()
 

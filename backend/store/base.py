@@ -254,6 +254,52 @@ class Once:
     """The answer to a refusal by the rules, as it is stored."""
 
 
+FeedRole = Literal["provider", "client"]
+
+
+@dataclass(frozen=True)
+class CalendarFeed:
+    """A calendar feed as stored, without its secret: whose holds and bookings it shows."""
+
+    feed_id: str
+    role: FeedRole
+    subject: str
+    created_at: float
+
+
+class CalendarFeedNotFound(BookingError):
+    """No feed has this id (or none of the caller's)."""
+
+
+@dataclass(frozen=True)
+class CalendarEntry:
+    """One reservation as a calendar shows it (see backend/calendar_ledger.py), with the display
+    names of both parties as they are now."""
+
+    uid: str
+    provider_id: str
+    client_id: str
+    start: int
+    ends: int
+    status: str
+    """RESERVED, CONFIRMED or CANCELLED, as last written (a hold may have lapsed since)."""
+    held_until: float | None
+    note: str | None
+    sequence: int
+    created_at: float
+    updated_at: float
+    provider_name: str | None
+    client_name: str | None
+
+
+CALENDAR_ENTRY_COLUMNS = (
+    "e.uid, e.provider_id, e.client_id, e.start, e.ends, e.status, e.held_until, e.note,"
+    " e.sequence, e.created_at, e.updated_at, p.name, c.name"
+)
+"""What a feed reads of the ledger (`e`), providers (`p`) and clients (`c`), in CalendarEntry's
+order."""
+
+
 class IdempotencyKeyReused(Exception):
     """The key was first used with a different request."""
 
@@ -507,6 +553,37 @@ class Store(Protocol):
     async def revoke_token(
         self, token_id: str, now: float, *, once: Once | None = None
     ) -> RevokeResult: ...
+
+    async def create_calendar_feed(
+        self, feed: CalendarFeed, secret_hash: str, *, once: Once | None = None
+    ) -> CalendarFeed: ...
+
+    async def calendar_feeds(
+        self, role: FeedRole | None, subject: str | None
+    ) -> list[CalendarFeed]:
+        """The feeds of one provider or client, or every feed (role None)."""
+        ...
+
+    async def calendar_feed_by_secret(self, secret_hash: str) -> CalendarFeed | None: ...
+
+    async def delete_calendar_feed(
+        self,
+        feed_id: str,
+        owner: tuple[FeedRole, str] | None,
+        now: float,
+        *,
+        once: Once | None = None,
+    ) -> CalendarFeed:
+        """Revoke a feed (only `owner`'s, unless None: an admin); CalendarFeedNotFound when there
+        is no such feed of theirs."""
+        ...
+
+    async def calendar_entries(
+        self, role: FeedRole, subject: str, since: float
+    ) -> list[CalendarEntry]:
+        """The reservations of a provider or client that end after `since`, or were cancelled
+        after it, in time order."""
+        ...
 
     async def check(self) -> None: ...
 

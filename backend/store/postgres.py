@@ -55,18 +55,24 @@ from backend.booking import (
     SlotTaken,
     effective_status,
 )
+from backend.calendar_ledger import KEEP_SECONDS, ledger_writes
 from backend.levers import ALL, Levers
 from backend.schedule import Schedule
 from backend.store import postgres_schedules as schedules
 from backend.store.base import (
+    CALENDAR_ENTRY_COLUMNS,
     CHANGE_COLUMNS,
     IDEMPOTENCY_TTL,
     NAMED_PARTIES,
     Answer,
+    CalendarEntry,
+    CalendarFeed,
+    CalendarFeedNotFound,
     CancelResult,
     ChangeRow,
     CommitThenRaise,
     ConfirmResult,
+    FeedRole,
     IdempotencyKeyReused,
     MoveResult,
     NoteResult,
@@ -225,6 +231,35 @@ SELECT kind FROM (
 
 _WINDOW = f"SELECT {SLOT_FIELDS} FROM slots WHERE provider_id = $1 AND start >= $2 AND start < $3"
 
+_LEDGER_OPEN = """
+INSERT INTO calendar_entries
+       (uid, appointment_id, provider_id, client_id, start, ends, status, held_until, note,
+        sequence, created_at, updated_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 0, $10, $10)
+"""
+
+_LEDGER_UPDATE = """
+UPDATE calendar_entries
+   SET appointment_id = $2, provider_id = $3, start = $4, ends = $5, status = $6,
+       held_until = $7, note = $8, sequence = sequence + 1, updated_at = $9
+ WHERE appointment_id = $1 AND status <> 'CANCELLED'
+"""
+"""What a write does to the calendar ledger (backend/calendar_ledger.py)."""
+
+_FEED_COLUMNS = "id, role, subject, created_at"
+
+_CALENDAR_ENTRIES_OF = {
+    role: f"""
+SELECT {CALENDAR_ENTRY_COLUMNS}
+  FROM calendar_entries AS e
+  LEFT JOIN providers AS p ON p.id = e.provider_id
+  LEFT JOIN clients AS c ON c.id = e.client_id
+ WHERE e.{role}_id = $1 AND e.ends > $2 AND (e.status <> 'CANCELLED' OR e.updated_at > $3)
+ ORDER BY e.start, e.uid
+"""
+    for role in ("provider", "client")
+}
+
 
 # --- times as bounds on a bigint column --------------------------------------------------------
 # A slot's start is a bigint. Comparing it with a double would make PostgreSQL convert the column
@@ -299,6 +334,18 @@ async def _append(conn: Connection, changes: Sequence[ChangeEntry], now: float) 
         now, *(list(values) for values in more),
     )  # fmt: skip
     _appended.set(True)
+    for write in ledger_writes(changes):
+        w = write
+        if w.find is None:
+            await conn.execute(
+                _LEDGER_OPEN, secrets.token_hex(16), w.appointment_id, w.provider_id,
+                w.client_id, w.start, w.ends, w.status, w.held_until, w.note, now,
+            )  # fmt: skip
+        else:
+            await conn.execute(
+                _LEDGER_UPDATE, w.find, w.appointment_id, w.provider_id, w.start, w.ends,
+                w.status, w.held_until, w.note, now,
+            )  # fmt: skip
 
 
 async def _record_changes(
@@ -844,8 +891,81 @@ class PostgresStore:
             await conn.execute(
                 "DELETE FROM idempotency WHERE created_at <= $1", now - IDEMPOTENCY_TTL
             )
+            await conn.execute(
+                "DELETE FROM calendar_entries"
+                " WHERE ends <= $1 OR (status = 'CANCELLED' AND updated_at <= $2)",
+                _after(now - KEEP_SECONDS),
+                now - KEEP_SECONDS,
+            )
 
         await self._write(purge)
+
+    # --- calendar feeds ----------------------------------------------------------------------
+
+    async def create_calendar_feed(
+        self, feed: CalendarFeed, secret_hash: str, *, once: Once | None = None
+    ) -> CalendarFeed:
+        async def create(conn: Connection) -> CalendarFeed:
+            await conn.execute(
+                "INSERT INTO calendar_feeds (id, secret_hash, role, subject, created_at)"
+                " VALUES ($1, $2, $3, $4, $5)",
+                feed.feed_id,
+                secret_hash,
+                feed.role,
+                feed.subject,
+                feed.created_at,
+            )
+            return feed
+
+        return await self._write(lambda conn: _at_most_once(conn, once, feed.created_at, create))
+
+    async def calendar_feeds(
+        self, role: FeedRole | None, subject: str | None
+    ) -> list[CalendarFeed]:
+        rows = await self._pool.fetch(
+            f"SELECT {_FEED_COLUMNS} FROM calendar_feeds"
+            " WHERE $1::text IS NULL OR (role = $1 AND subject = $2) ORDER BY created_at, id",
+            role,
+            subject,
+        )
+        return [CalendarFeed(*row) for row in rows]
+
+    async def calendar_feed_by_secret(self, secret_hash: str) -> CalendarFeed | None:
+        row = await self._pool.fetchrow(
+            f"SELECT {_FEED_COLUMNS} FROM calendar_feeds WHERE secret_hash = $1", secret_hash
+        )
+        return None if row is None else CalendarFeed(*row)
+
+    async def delete_calendar_feed(
+        self,
+        feed_id: str,
+        owner: tuple[FeedRole, str] | None,
+        now: float,
+        *,
+        once: Once | None = None,
+    ) -> CalendarFeed:
+        role, subject = owner if owner is not None else (None, None)
+
+        async def delete(conn: Connection) -> CalendarFeed:
+            row = await conn.fetchrow(
+                "DELETE FROM calendar_feeds WHERE id = $1"
+                " AND ($2::text IS NULL OR (role = $2 AND subject = $3))"
+                f" RETURNING {_FEED_COLUMNS}",
+                feed_id,
+                role,
+                subject,
+            )
+            if row is None:
+                raise CalendarFeedNotFound(f"No calendar feed of yours has id {feed_id}")
+            return CalendarFeed(*row)
+
+        return await self._write(lambda conn: _at_most_once(conn, once, now, delete))
+
+    async def calendar_entries(
+        self, role: FeedRole, subject: str, since: float
+    ) -> list[CalendarEntry]:
+        rows = await self._pool.fetch(_CALENDAR_ENTRIES_OF[role], subject, _after(since), since)
+        return [CalendarEntry(*row) for row in rows]
 
     # --- the change log ----------------------------------------------------------------------
 

@@ -326,6 +326,135 @@ MIGRATIONS = (
             """,
         ),
     ),
+    Migration(
+        # Calendar feeds (a secret address each, stored hashed) and the calendar ledger: one
+        # entry per reservation, kept through confirm, note, move, cancel and lapse (see
+        # backend/calendar_ledger.py), started from the live reservations of before. The two
+        # functions of the lean writes write their ledger entry too.
+        "0008_calendars",
+        (
+            """
+            CREATE TABLE calendar_feeds (
+                id text COLLATE "C" PRIMARY KEY,
+                secret_hash text COLLATE "C" NOT NULL UNIQUE,
+                role text COLLATE "C" NOT NULL,
+                subject text COLLATE "C" NOT NULL,
+                created_at double precision NOT NULL
+            )
+            """,
+            "CREATE INDEX calendar_feeds_by_owner ON calendar_feeds (role, subject)",
+            """
+            CREATE TABLE calendar_entries (
+                uid text COLLATE "C" PRIMARY KEY,
+                appointment_id text COLLATE "C" NOT NULL,
+                provider_id text COLLATE "C" NOT NULL,
+                client_id text COLLATE "C" NOT NULL,
+                start bigint NOT NULL,
+                ends bigint NOT NULL,
+                status text COLLATE "C" NOT NULL,
+                held_until double precision,
+                note text,
+                sequence integer NOT NULL,
+                created_at double precision NOT NULL,
+                updated_at double precision NOT NULL
+            )
+            """,
+            "CREATE INDEX calendar_entries_live ON calendar_entries (appointment_id)"
+            " WHERE status <> 'CANCELLED'",
+            "CREATE INDEX calendar_entries_by_provider ON calendar_entries (provider_id, ends)",
+            "CREATE INDEX calendar_entries_by_client ON calendar_entries (client_id, ends)",
+            """
+            INSERT INTO calendar_entries
+            SELECT md5(random()::text || clock_timestamp()::text || appointment_id),
+                   appointment_id, provider_id, client_id, MIN(start), MAX(start + duration),
+                   status, MAX(held_until), MAX(note), 0, reserved_at,
+                   COALESCE(MAX(confirmed_at), reserved_at)
+              FROM slots
+             WHERE appointment_id IS NOT NULL AND client_id IS NOT NULL
+               AND reserved_at IS NOT NULL
+               AND (status = 'CONFIRMED'
+                    OR (status = 'RESERVED' AND held_until > extract(epoch FROM now())))
+             GROUP BY appointment_id, client_id, reserved_at, status, provider_id
+            """,
+            """
+            CREATE OR REPLACE FUNCTION slotbook_hold_open_slot(
+                p_client text, p_now float8, p_id text, p_time_slot bigint, p_hold float8,
+                p_notice float8, p_horizon float8, p_length int8, p_note text,
+                p_max_holds int8, p_lock_class int4)
+            RETURNS SETOF slots LANGUAGE plpgsql VOLATILE AS $$
+            BEGIN
+                PERFORM pg_advisory_xact_lock(p_lock_class, hashtext(p_client));
+                RETURN QUERY
+                WITH taken AS (
+                    UPDATE slots AS s
+                       SET status = 'RESERVED', client_id = p_client, reserved_at = p_now,
+                           held_until = LEAST(p_now + p_hold, s.start - p_notice),
+                           confirmed_at = NULL, appointment_id = s.id, note = p_note
+                     WHERE s.id = p_id AND s.start = p_time_slot AND s.status = 'AVAILABLE'
+                       AND s.start > p_horizon AND (p_length IS NULL OR s.duration = p_length)
+                       AND (SELECT COUNT(DISTINCT h.appointment_id) FROM slots AS h
+                             WHERE h.client_id = p_client AND h.status = 'RESERVED'
+                               AND h.held_until > p_now) < p_max_holds
+                    RETURNING s.*
+                ), logged AS (
+                    INSERT INTO pending_changes (kind, slot_id, provider_id, start, status,
+                                                 client_id, at, appointment_id, note,
+                                                 held_until)
+                    SELECT 'reserved', t.id, t.provider_id, t.start, 'RESERVED', p_client, p_now,
+                           t.appointment_id, t.note, t.held_until
+                      FROM taken AS t
+                ), entered AS (
+                    INSERT INTO calendar_entries (uid, appointment_id, provider_id, client_id,
+                                                  start, ends, status, held_until, note,
+                                                  sequence, created_at, updated_at)
+                    SELECT md5(random()::text || clock_timestamp()::text || t.id), t.id,
+                           t.provider_id, p_client, t.start, t.start + t.duration, 'RESERVED',
+                           t.held_until, t.note, 0, p_now, p_now
+                      FROM taken AS t
+                )
+                SELECT * FROM taken;
+            END
+            $$
+            """,
+            """
+            CREATE OR REPLACE FUNCTION slotbook_confirm_one_slot(
+                p_id text, p_time_slot bigint, p_client text, p_now float8)
+            RETURNS SETOF slots LANGUAGE plpgsql VOLATILE AS $$
+            BEGIN
+                PERFORM 1 FROM slots WHERE id = p_id FOR UPDATE;
+                RETURN QUERY
+                WITH booked AS (
+                    UPDATE slots AS s
+                       SET status = 'CONFIRMED', confirmed_at = p_now, held_until = NULL
+                     WHERE s.id = p_id AND s.appointment_id = s.id AND s.start = p_time_slot
+                       AND s.status = 'RESERVED' AND s.held_until > p_now
+                       AND (p_client IS NULL OR s.client_id = p_client)
+                       AND NOT EXISTS (
+                           SELECT FROM slots AS o
+                            WHERE o.appointment_id = s.id AND o.id <> s.id
+                              AND (o.status = 'CONFIRMED'
+                                   OR (o.status = 'RESERVED' AND o.held_until > p_now)))
+                    RETURNING s.*
+                ), logged AS (
+                    INSERT INTO pending_changes (kind, slot_id, provider_id, start, status,
+                                                 client_id, at, appointment_id, note)
+                    SELECT 'confirmed', b.id, b.provider_id, b.start, 'CONFIRMED', b.client_id,
+                           p_now, b.appointment_id, b.note
+                      FROM booked AS b
+                ), entered AS (
+                    UPDATE calendar_entries AS e
+                       SET status = 'CONFIRMED', held_until = NULL, start = b.start,
+                           ends = b.start + b.duration, note = b.note,
+                           sequence = e.sequence + 1, updated_at = p_now
+                      FROM booked AS b
+                     WHERE e.appointment_id = b.id AND e.status <> 'CANCELLED'
+                )
+                SELECT * FROM booked;
+            END
+            $$
+            """,
+        ),
+    ),
 )
 
 

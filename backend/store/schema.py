@@ -187,6 +187,66 @@ def _appointments(db: Database) -> None:
         db.execute(f"ALTER TABLE changes ADD COLUMN {column} {kind}")
 
 
+@migrations(name="0008_calendars")
+def _calendars(db: Database) -> None:
+    """Calendar feeds (a secret address each, stored hashed) and the calendar ledger: one entry
+    per reservation, kept through confirm, note, move, cancel and lapse (see
+    backend/calendar_ledger.py). The live reservations of before start it, as they are now."""
+    db.execute(CALENDAR_FEEDS)
+    db.execute("CREATE INDEX calendar_feeds_by_owner ON calendar_feeds (role, subject)")
+    db.execute(CALENDAR_ENTRIES)
+    for statement in CALENDAR_ENTRY_INDEXES:
+        db.execute(statement)
+    db.execute(
+        """
+        INSERT INTO calendar_entries
+        SELECT lower(hex(randomblob(16))), appointment_id, provider_id, client_id, MIN(start),
+               MAX(start + duration), status, MAX(held_until), MAX(note), 0, reserved_at,
+               COALESCE(MAX(confirmed_at), reserved_at)
+          FROM slots
+         WHERE appointment_id IS NOT NULL AND client_id IS NOT NULL AND reserved_at IS NOT NULL
+           AND (status = 'CONFIRMED' OR (status = 'RESERVED'
+                AND held_until > (julianday('now') - 2440587.5) * 86400.0))
+         GROUP BY appointment_id, client_id, reserved_at, status, provider_id
+        """
+    )
+
+
+CALENDAR_FEEDS = """
+CREATE TABLE calendar_feeds (
+    id TEXT PRIMARY KEY,
+    secret_hash TEXT NOT NULL UNIQUE,
+    role TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    created_at REAL NOT NULL
+) STRICT
+"""
+
+CALENDAR_ENTRIES = """
+CREATE TABLE calendar_entries (
+    uid TEXT PRIMARY KEY,
+    appointment_id TEXT NOT NULL,
+    provider_id TEXT NOT NULL,
+    client_id TEXT NOT NULL,
+    start INTEGER NOT NULL,
+    ends INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    held_until REAL,
+    note TEXT,
+    sequence INTEGER NOT NULL,
+    created_at REAL NOT NULL,
+    updated_at REAL NOT NULL
+) STRICT
+"""
+
+CALENDAR_ENTRY_INDEXES = (
+    "CREATE INDEX calendar_entries_live ON calendar_entries (appointment_id)"
+    " WHERE status != 'CANCELLED'",
+    "CREATE INDEX calendar_entries_by_provider ON calendar_entries (provider_id, ends)",
+    "CREATE INDEX calendar_entries_by_client ON calendar_entries (client_id, ends)",
+)
+
+
 def apply_migrations(db: Database, *, stop_before: str | None = None) -> None:
     """Bring a database to the current schema (or to the one before migration `stop_before`)."""
     migrations.apply(db, stop_before=stop_before)

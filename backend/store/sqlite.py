@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import secrets
 import sqlite3
 import threading
 from collections.abc import Callable, Collection, Iterable, Sequence
@@ -38,18 +39,24 @@ from backend.booking import (
     SlotRow,
     effective_status,
 )
+from backend.calendar_ledger import KEEP_SECONDS, ledger_writes
 from backend.levers import ALL, Levers
 from backend.schedule import Schedule
 from backend.store import sqlite_schedules as schedules
 from backend.store.base import (
+    CALENDAR_ENTRY_COLUMNS,
     CHANGE_COLUMNS,
     IDEMPOTENCY_TTL,
     NAMED_PARTIES,
     Answer,
+    CalendarEntry,
+    CalendarFeed,
+    CalendarFeedNotFound,
     CancelResult,
     ChangeRow,
     CommitThenRaise,
     ConfirmResult,
+    FeedRole,
     IdempotencyKeyReused,
     MoveResult,
     NoteResult,
@@ -162,6 +169,45 @@ RETURNING {SLOT_COLUMNS}
 with nothing read before it (the lean-writes lever); anything else takes the general path."""
 
 
+_LEDGER_OPEN = """
+INSERT INTO calendar_entries
+       (uid, appointment_id, provider_id, client_id, start, ends, status, held_until, note,
+        sequence, created_at, updated_at)
+VALUES (:uid, :appointment_id, :provider_id, :client_id, :start, :ends, :status, :held_until,
+        :note, 0, :now, :now)
+"""
+
+_LEDGER_UPDATE = """
+UPDATE calendar_entries
+   SET appointment_id = :appointment_id, provider_id = :provider_id, start = :start,
+       ends = :ends, status = :status, held_until = :held_until, note = :note,
+       sequence = sequence + 1, updated_at = :now
+ WHERE appointment_id = :find AND status != 'CANCELLED'
+"""
+
+
+_FEED_COLUMNS = "id, role, subject, created_at"
+
+_CALENDAR_ENTRIES_OF = {
+    role: f"""
+SELECT {CALENDAR_ENTRY_COLUMNS}
+  FROM calendar_entries AS e
+  LEFT JOIN providers AS p ON p.id = e.provider_id
+  LEFT JOIN clients AS c ON c.id = e.client_id
+ WHERE e.{role}_id = :subject AND e.ends > :since
+   AND (e.status != 'CANCELLED' OR e.updated_at > :since)
+ ORDER BY e.start, e.uid
+"""
+    for role in ("provider", "client")
+}
+"""A provider's or a client's reservations for its feed (the ledger's indexes by party and end)."""
+
+_FORGET_CALENDAR_ENTRIES = """
+DELETE FROM calendar_entries
+ WHERE ends <= :since OR (status = 'CANCELLED' AND updated_at <= :since)
+"""
+
+
 def _slot(row: Sequence[Any] | None) -> SlotRow | None:
     return None if row is None else SlotRow._make(row)
 
@@ -181,12 +227,19 @@ def _existing_slot(db: Database, slot_id: str) -> SlotRow:
     return slot
 
 
-def _append(db: Database, changes: Iterable[ChangeEntry], now: float) -> None:
-    """Append to the change log, in the transaction that made the changes."""
+def _append(db: Database, changes: Sequence[ChangeEntry], now: float) -> None:
+    """Append to the change log, and write what the changes do to the calendar ledger, in the
+    transaction that made them."""
     db.conn.executemany(
         f"INSERT INTO changes ({CHANGE_COLUMNS}) VALUES ({', '.join(['?'] * 13)})",
         [change_values(change, now) for change in changes],
     )
+    for write in ledger_writes(changes):
+        params = {**write.as_params(), "now": now}
+        if write.find is None:
+            db.conn.execute(_LEDGER_OPEN, {**params, "uid": secrets.token_hex(16)})
+        else:
+            db.conn.execute(_LEDGER_UPDATE, params)
 
 
 def _record_changes(
@@ -733,6 +786,7 @@ class SQLiteStore:
                 [now - keep_changes_seconds],
             )
             db.execute("DELETE FROM idempotency WHERE created_at <= ?", [now - IDEMPOTENCY_TTL])
+            db.execute(_FORGET_CALENDAR_ENTRIES, {"since": now - KEEP_SECONDS})
 
         await self._writer.run(purge)
 
@@ -769,8 +823,6 @@ class SQLiteStore:
             hand_over(())
 
         self._writer.after_commit = committed if self.levers.pushed_changes else read_the_log
-
-        self._writer.after_commit = committed
 
     @property
     def commits_here(self) -> bool:
@@ -897,6 +949,69 @@ class SQLiteStore:
         ids = json.dumps(sorted(client_ids))
         rows = await self._readers.run(lambda conn: conn.execute(sql, [ids]).fetchall())
         return dict(rows)
+
+    # --- calendar feeds --------------------------------------------------------------------
+
+    async def create_calendar_feed(
+        self, feed: CalendarFeed, secret_hash: str, *, once: Once | None = None
+    ) -> CalendarFeed:
+        def create(db: Database) -> CalendarFeed:
+            db.execute(
+                "INSERT INTO calendar_feeds (id, secret_hash, role, subject, created_at)"
+                " VALUES (?, ?, ?, ?, ?)",
+                [feed.feed_id, secret_hash, feed.role, feed.subject, feed.created_at],
+            )
+            return feed
+
+        return await self._writer.run(_at_most_once(once, feed.created_at, create))
+
+    async def calendar_feeds(
+        self, role: FeedRole | None, subject: str | None
+    ) -> list[CalendarFeed]:
+        sql = (
+            f"SELECT {_FEED_COLUMNS} FROM calendar_feeds"
+            " WHERE ? IS NULL OR (role = ? AND subject = ?) ORDER BY created_at, id"
+        )
+        rows = await self._readers.run(
+            lambda conn: conn.execute(sql, [role, role, subject]).fetchall()
+        )
+        return [CalendarFeed(*row) for row in rows]
+
+    async def calendar_feed_by_secret(self, secret_hash: str) -> CalendarFeed | None:
+        sql = f"SELECT {_FEED_COLUMNS} FROM calendar_feeds WHERE secret_hash = ?"
+        row = await self._readers.run(lambda conn: conn.execute(sql, [secret_hash]).fetchone())
+        return None if row is None else CalendarFeed(*row)
+
+    async def delete_calendar_feed(
+        self,
+        feed_id: str,
+        owner: tuple[FeedRole, str] | None,
+        now: float,
+        *,
+        once: Once | None = None,
+    ) -> CalendarFeed:
+        role, subject = owner if owner is not None else (None, None)
+
+        def delete(db: Database) -> CalendarFeed:
+            row = db.execute(
+                f"DELETE FROM calendar_feeds WHERE id = ? AND (? IS NULL OR (role = ?"
+                f" AND subject = ?)) RETURNING {_FEED_COLUMNS}",
+                [feed_id, role, role, subject],
+            ).fetchone()
+            if row is None:
+                raise CalendarFeedNotFound(f"No calendar feed of yours has id {feed_id}")
+            return CalendarFeed(*row)
+
+        return await self._writer.run(_at_most_once(once, now, delete))
+
+    async def calendar_entries(
+        self, role: FeedRole, subject: str, since: float
+    ) -> list[CalendarEntry]:
+        sql = _CALENDAR_ENTRIES_OF[role]
+        rows = await self._readers.run(
+            lambda conn: conn.execute(sql, {"subject": subject, "since": since}).fetchall()
+        )
+        return [CalendarEntry(*row) for row in rows]
 
     # --- upkeep ----------------------------------------------------------------------------
 

@@ -11,6 +11,7 @@ once over SQLite files and once over PostgreSQL databases):
     p1 on 2030-03-06: A 11:00 held by c1, B 11:15 booked by c1, C 11:30 open, D 11:45 open
     p2 on 2030-03-06: 11:00 and 11:15 open
     a spare client token ("victim", for c3) to revoke
+    a calendar feed of p1's ("feed", and its secret address)
 
 The refused cells and the reads of a row share one server, and the database dump is compared
 before and after each of them: so they changed nothing, and each started from the template state.
@@ -121,6 +122,8 @@ async def build_template(db: str, postgres: PostgresForTests | None) -> Template
             )
             assert victim.status_code == 201, victim.text
             tokens = {**people.tokens, "victim": victim.json()["token"]}
+            feed = await people["p1"].post("/calendar-feeds")
+            assert feed.status_code == 201, feed.text
     finally:
         await server.close()
     ids = {
@@ -129,6 +132,8 @@ async def build_template(db: str, postgres: PostgresForTests | None) -> Template
         "C": c["timeSlotId"],
         "D": d["timeSlotId"],
         "victim": token_id(tokens["victim"]),
+        "feed": feed.json()["feed"]["feedId"],
+        "feedSecret": feed.json()["url"].rsplit("/", 1)[1].removesuffix(".ics"),
     }
     return Template(db, tokens, ids, dump_database(db), postgres)
 
@@ -425,6 +430,50 @@ async def tokens_listed(world: World, who: Who, response: httpx.Response) -> Non
         assert secret_of(token) not in response.text
 
 
+async def feed_made(world: World, who: Who, response: httpx.Response) -> None:
+    made = response.json()
+    assert (made["feed"]["role"], made["feed"]["subject"]) == (ROLES[who], who)
+    await feed_answers(world, made)
+
+
+async def c1_feed_made(world: World, who: Who, response: httpx.Response) -> None:
+    made = response.json()
+    assert (made["feed"]["role"], made["feed"]["subject"]) == ("client", "c1")
+    await feed_answers(world, made)
+
+
+async def feed_answers(world: World, made: dict[str, Any]) -> None:
+    """The address a new feed was given answers, without a token, and is listed by its id."""
+    path = urlsplit(made["url"]).path
+    feed = await world.http.get(path)
+    assert feed.status_code == 200, feed.text
+    assert feed.content.startswith(b"BEGIN:VCALENDAR")
+    listed = (await world.as_admin("GET", "/calendar-feeds")).json()["feeds"]
+    assert made["feed"]["feedId"] in {f["feedId"] for f in listed}
+
+
+async def feeds_listed(world: World, who: Who, response: httpx.Response) -> None:
+    listed = [(f["feedId"], f["subject"]) for f in response.json()["feeds"]]
+    p1_feed = (world.template.ids["feed"], "p1")
+    assert listed == ([p1_feed] if who in ("admin", "p1") else [])
+    assert world.template.ids["feedSecret"] not in response.text
+
+
+async def feed_revoked(world: World, who: Who, response: httpx.Response) -> None:
+    assert response.json()["feed"]["feedId"] == world.template.ids["feed"]
+    gone = await world.http.get(f"/calendar/{world.template.ids['feedSecret']}.ics")
+    assert_problem(gone, 404, "calendar-feed-not-found")
+
+
+async def p1_feed_read(world: World, who: Who, response: httpx.Response) -> None:
+    assert response.headers["content-type"] == "text/calendar; charset=utf-8"
+    text = response.text.replace("\r\n ", "")
+    assert text.count("BEGIN:VEVENT") == 2
+    assert "STATUS:TENTATIVE" in text
+    assert "STATUS:CONFIRMED" in text
+    assert "Client One" in text
+
+
 async def victim_revoked(world: World, who: Who, response: httpx.Response) -> None:
     revoked = response.json()["token"]
     assert (revoked["tokenId"], revoked["name"]) == (world.template.ids["victim"], "Victim")
@@ -522,6 +571,11 @@ HEALTH = Request("GET", "/healthz")
 RULES = Request("GET", "/rules")
 SPEC = Request("GET", "/openapi.json")
 PROBLEM_TYPE = Request("GET", "/problems/{slug}", path="/problems/slot-taken")
+MAKE_FEED = Request("POST", "/calendar-feeds", "own")
+MAKE_FEED_FOR_C1 = Request("POST", "/calendar-feeds", "clientId=c1", json={"clientId": "c1"})
+LIST_FEEDS = Request("GET", "/calendar-feeds")
+REVOKE_FEED = Request("DELETE", "/calendar-feeds/{feedId}", "(p1's)", path="/calendar-feeds/{feed}")
+READ_FEED = Request("GET", "/calendar/{secret}.ics", "p1's", path="/calendar/{feedSecret}.ics")
 SCHEDULE = "/providers/{providerId}/schedule"
 MONDAYS = {"timeZone": "UTC", "weekly": [{"day": "mon", "start": "09:00", "end": "10:00"}]}
 PUT_P1_SCHEDULE = Request("PUT", SCHEDULE, path="/providers/p1/schedule", json=MONDAYS)
@@ -576,6 +630,11 @@ ROWS = [
     row(MAKE_TOKEN,         401, 401, 401, 401, 201, 403, 403, 403, 403, token_made),
     row(LIST_TOKENS,        401, 401, 401, 401, 200, 403, 403, 403, 403, tokens_listed),
     row(REVOKE_TOKEN,       401, 401, 401, 401, 200, 403, 403, 403, 403, victim_revoked),
+    row(MAKE_FEED,          401, 401, 401, 401, 422, 201, 201, 201, 201, feed_made),
+    row(MAKE_FEED_FOR_C1,   401, 401, 401, 401, 201, 403, 403, 201, 403, c1_feed_made),
+    row(LIST_FEEDS,         401, 401, 401, 401, 200, 200, 200, 200, 200, feeds_listed),
+    row(REVOKE_FEED,        401, 401, 401, 401, 200, 200, 404, 404, 404, feed_revoked),
+    row(READ_FEED,          200, 200, 200, 200, 200, 200, 200, 200, 200, p1_feed_read),
     row(ME,                 401, 401, 401, 401, 200, 200, 200, 200, 200, me_described),
     row(CHANGES,            401, 401, 401, 401, 200, 200, 200, 200, 200, changes_listed),
     row(EVENTS,             401, 401, 401, 401, 200, 200, 200, 200, 200, events_streamed),

@@ -19,6 +19,7 @@ import msgspec
 import pytest
 from aiohttp.test_utils import TestServer
 
+import shared.calendar_wire
 import shared.schedule_wire
 import shared.wire
 from backend.app import OPERATIONS
@@ -61,8 +62,9 @@ def refs(node: Any) -> Iterator[str]:
             yield from refs(item)
 
 
-WIRE_MODULES = (shared.wire, shared.schedule_wire)
-"""The modules of the wire contract: shared/wire.py, and the schedules' shapes beside it."""
+WIRE_MODULES = (shared.wire, shared.schedule_wire, shared.calendar_wire)
+"""The modules of the wire contract: shared/wire.py, and the schedules' and calendar feeds' shapes
+beside it."""
 
 
 def wire_structs() -> dict[str, type[msgspec.Struct]]:
@@ -117,6 +119,10 @@ async def test_the_router_and_the_paths_list_exactly_the_same_routes(
     assert documented - routed == set(), "documented routes the server does not have"
 
 
+MEDIA_TYPES = {"/events": "text/event-stream", "/calendar/{secret}.ics": "text/calendar"}
+"""What the operations that do not answer JSON answer."""
+
+
 async def test_every_operation_has_a_unique_id_and_declares_its_success_statuses(
     spec: dict[str, Any],
 ) -> None:
@@ -127,7 +133,7 @@ async def test_every_operation_has_a_unique_id_and_declares_its_success_statuses
         successes = [status for status in operation["responses"] if status.startswith("2")]
         assert successes, f"{method} {path} declares no success status"
         for status in successes:
-            media = "text/event-stream" if path == "/events" else "application/json"
+            media = MEDIA_TYPES.get(path, "application/json")
             assert list(operation["responses"][status]["content"]) == [media]
     assert len(ids) == len(set(ids)), "two operations share an operationId"
 
@@ -186,6 +192,7 @@ PUBLIC = {
     ("/rules", "get"),
     ("/openapi.json", "get"),
     ("/problems/{slug}", "get"),
+    ("/calendar/{secret}.ics", "get"),
 }
 """The operations anyone may call, without a token."""
 
@@ -293,6 +300,27 @@ async def exercise_every_operation(rec: Recorder, clock: ManualClock) -> None:
     await exercise_access(rec)
     await exercise_schedule(rec)
     await exercise_feed(rec)
+    await exercise_calendar_feeds(rec)
+
+
+FEED = "/calendar-feeds/{feedId}"
+
+
+async def exercise_calendar_feeds(rec: Recorder) -> None:
+    """A feed made for p1, read (and read again with its ETag), listed, and revoked."""
+    await rec.call("POST", "/calendar-feeds", 422)  # no-auth: whose feed must be named
+    await rec.call("POST", "/calendar-feeds", 400, json={"providerId": 7})
+    made = await rec.call("POST", "/calendar-feeds", 201, json={"providerId": "p1"})
+    secret = {"secret": made.json()["url"].rsplit("/", 1)[1].removesuffix(".ics")}
+    read = await rec.call("GET", "/calendar/{secret}.ics", 200, ids=secret)
+    etag = {"If-None-Match": read.headers["ETag"]}
+    await rec.call("GET", "/calendar/{secret}.ics", 304, ids=secret, headers=etag)
+    await rec.call("GET", "/calendar/{secret}.ics", 404, ids={"secret": "x"})
+    await rec.call("GET", "/calendar-feeds", 200)
+    feed = {"feedId": made.json()["feed"]["feedId"]}
+    await rec.call("DELETE", FEED, 200, ids=feed)
+    await rec.call("DELETE", FEED, 404, ids=feed)
+    await rec.call("GET", "/calendar/{secret}.ics", 404, ids=secret)
 
 
 SCHEDULE = "/providers/{providerId}/schedule"
@@ -497,12 +525,17 @@ async def test_real_answers_match_the_schemas_the_document_declares(
         where = f"{seen.method.upper()} {seen.path} -> {seen.response.status_code}"
         declared = spec["paths"][seen.path][seen.method]["responses"]
         assert str(seen.response.status_code) in declared, f"{where}: status not declared"
+        content = declared[str(seen.response.status_code)].get("content", {})
+        if seen.response.status_code == 304:
+            assert content == {}, f"{where}: a 304 has no body"
+            continue
         media_type = seen.response.headers["content-type"].split(";")[0].strip()
-        content = declared[str(seen.response.status_code)]["content"]
         assert media_type in content, f"{where}: sent {media_type}, declared {list(content)}"
         schema = content[media_type]["schema"]
         if media_type == "text/event-stream":
             continue  # a stream of events, checked by tests/e2e/test_event_stream.py
+        if media_type == "text/calendar":
+            continue  # iCalendar, read by tests/backend/test_calendar_feeds.py
         if "$ref" in schema:
             schema = {"$ref": SPEC_URI + schema["$ref"]}
         validator = jsonschema_rs.validator_for(

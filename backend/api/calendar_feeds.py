@@ -1,0 +1,189 @@
+"""Calendar feeds: POST, GET and DELETE /calendar-feeds, and the feed itself at
+GET /calendar/{secret}.ics, which a calendar program polls without a bearer token (the secret in
+the address is the credential)."""
+
+from __future__ import annotations
+
+import re
+import secrets
+
+from aiohttp import web
+
+from backend.access import caller_of, feed_owner, feed_scope
+from backend.api.operation import Operation, answer, answered, read_body
+from backend.calendar_ledger import KEEP_SECONDS
+from backend.calendars import build_calendar, etag_of
+from backend.idempotency import exclusive, once_for, perform
+from backend.problems import ProblemError, shown
+from backend.services import services
+from backend.store.base import Answer, CalendarFeed
+from backend.tokens import hash_secret
+from backend.version import slotbook_version
+from shared.calendar_wire import (
+    CalendarFeedCreated,
+    CalendarFeedInfo,
+    CalendarFeedRequest,
+    CalendarFeedRevoked,
+    CalendarFeeds,
+)
+from shared.timefmt import format_time
+
+_FEED_ID = re.compile(r"[0-9a-f]{16}")
+_SECRET = re.compile(r"[A-Za-z0-9_-]{43}")
+
+
+def feed_info(feed: CalendarFeed) -> CalendarFeedInfo:
+    return CalendarFeedInfo(
+        feed_id=feed.feed_id,
+        role=feed.role,
+        subject=feed.subject,
+        created_at=format_time(feed.created_at),
+    )
+
+
+def feed_url(request: web.Request, secret: str) -> str:
+    """The subscription address: under --public-url when the server has one, else under the
+    address this request was made to."""
+    base = services(request).settings.public_url or f"{request.scheme}://{request.host}"
+    return f"{base}/calendar/{secret}.ics"
+
+
+async def create_calendar_feed(request: web.Request) -> web.Response:
+    ctx, caller = services(request), caller_of(request)
+    body = await read_body(request, CalendarFeedRequest, required=False)
+    role, subject = feed_owner(caller, body.provider_id, body.client_id)
+    secret = secrets.token_urlsafe(32)
+    feed = CalendarFeed(secrets.token_hex(8), role, subject, ctx.now())
+
+    def created(result: CalendarFeed, url: str | None) -> CalendarFeedCreated:
+        message = (
+            "Calendar feed made; subscribe to url in your calendar program and keep it secret:"
+            " it is shown only this once"
+            if url
+            else "Calendar feed made by an earlier request with this Idempotency-Key; its url"
+            " was shown only then"
+        )
+        return CalendarFeedCreated(message=message, url=url, feed=feed_info(result))
+
+    def stored(result: CalendarFeed) -> Answer:
+        # The address is never stored, not even in the answer kept for a retry.
+        return answered(created(result, None), status=201)
+
+    once = await once_for(request, caller, stored)
+    async with exclusive(request, once):
+        await ctx.store.create_calendar_feed(feed, hash_secret(secret), once=once)
+    return answer(created(feed, feed_url(request, secret)), 201)
+
+
+async def list_calendar_feeds(request: web.Request) -> web.Response:
+    scope = feed_scope(caller_of(request))
+    role, subject = scope if scope is not None else (None, None)
+    feeds = await services(request).store.calendar_feeds(role, subject)
+    return answer(CalendarFeeds(feeds=[feed_info(f) for f in feeds]))
+
+
+async def revoke_calendar_feed(request: web.Request) -> web.Response:
+    ctx, caller = services(request), caller_of(request)
+    feed_id = request.match_info["feedId"]
+    if not _FEED_ID.fullmatch(feed_id):
+        raise ProblemError(
+            "calendar-feed-not-found",
+            f"No calendar feed has id '{shown(feed_id)}'; GET /calendar-feeds lists yours",
+        )
+    scope, now = feed_scope(caller), ctx.now()
+
+    def render(feed: CalendarFeed) -> Answer:
+        return answered(
+            CalendarFeedRevoked(
+                message="Calendar feed revoked: its address no longer answers",
+                feed=feed_info(feed),
+            )
+        )
+
+    return await perform(
+        request,
+        caller,
+        render,
+        lambda once: ctx.store.delete_calendar_feed(feed_id, scope, now, once=once),
+    )
+
+
+async def calendar_feed(request: web.Request) -> web.StreamResponse:
+    ctx = services(request)
+    secret = request.match_info["secret"]
+    feed = (
+        await ctx.store.calendar_feed_by_secret(hash_secret(secret))
+        if _SECRET.fullmatch(secret)
+        else None
+    )
+    if feed is None:
+        raise ProblemError(
+            "calendar-feed-not-found",
+            "No calendar feed has this address; it may have been revoked",
+        )
+    now = ctx.now()
+    entries = await ctx.store.calendar_entries(feed.role, feed.subject, now - KEEP_SECONDS)
+    names = [e.provider_name if feed.role == "provider" else e.client_name for e in entries]
+    owner_name = next((n for n in names if n), None)
+    body = build_calendar(entries, feed.role, feed.subject, owner_name, now, slotbook_version())
+    etag = etag_of(body)
+    headers = {"ETag": etag, "Cache-Control": "private, no-cache"}
+    if etag in {tag.strip() for tag in request.headers.get("If-None-Match", "").split(",")}:
+        return web.Response(status=304, headers=headers)
+    return web.Response(body=body, headers=headers, content_type="text/calendar", charset="utf-8")
+
+
+OPERATIONS = [
+    Operation(
+        "POST",
+        "/calendar-feeds",
+        create_calendar_feed,
+        summary="Make a calendar feed: a secret address a calendar program subscribes to",
+        tag="calendars",
+        description="A provider's feed shows the holds and bookings of its slots, a client's its"
+        " own, from 30 days back on; a cancelled one stays 30 days as CANCELLED. A provider's or"
+        " client's token needs no body; an admin names whose feed with providerId or clientId.",
+        body=CalendarFeedRequest,
+        body_required=False,
+        answers={201: (CalendarFeedCreated, "The feed; its address is shown only in this answer")},
+        problems={
+            403: "The token names another provider or client",
+            422: "An admin named neither or both of providerId and clientId",
+        },
+    ),
+    Operation(
+        "GET",
+        "/calendar-feeds",
+        list_calendar_feeds,
+        summary="The caller's calendar feeds, without their addresses (an admin: every feed)",
+        tag="calendars",
+        answers={200: (CalendarFeeds, "The feeds")},
+    ),
+    Operation(
+        "DELETE",
+        "/calendar-feeds/{feedId}",
+        revoke_calendar_feed,
+        summary="Revoke a calendar feed: its address answers 404 at once",
+        tag="calendars",
+        path_params={"feedId": str},
+        answers={200: (CalendarFeedRevoked, "Revoked")},
+        problems={404: "No feed of the caller's has this id"},
+    ),
+    Operation(
+        "GET",
+        "/calendar/{secret}.ics",
+        calendar_feed,
+        summary="A calendar feed as iCalendar (RFC 5545), for calendar programs to poll",
+        tag="calendars",
+        description="No bearer token: the secret in the address is the credential. Answers 304"
+        " to a matching If-None-Match, so a poll that finds nothing new is cheap.",
+        path_params={"secret": str},
+        media_type="text/calendar",
+        answers={
+            200: (None, "The feed: one VEVENT per hold, booking and recent cancellation"),
+            304: (None, "Nothing changed since the ETag sent in If-None-Match"),
+        },
+        problems={404: "No feed has this address (never made, or revoked)"},
+        public=True,
+    ),
+]

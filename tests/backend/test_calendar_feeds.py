@@ -1,0 +1,379 @@
+"""Calendar feeds: a provider's and a client's holds and bookings as iCalendar, read by the
+`icalendar` parser and imported by a real calendar program (calcurse), over real HTTP on both
+stores."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import sqlite3
+import subprocess
+from contextlib import closing
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import icalendar
+import pytest
+from aiohttp.test_utils import TestServer
+from sqlite_utils import Database
+
+from backend.app import create_app
+from backend.booking import Rules
+from backend.calendar_ledger import KEEP_SECONDS
+from backend.clock import ManualClock
+from backend.settings import Settings
+from backend.store.opening import open_store
+from backend.store.postgres_schema import apply_migrations as migrate_postgresql
+from backend.store.schema import apply_migrations as migrate_sqlite
+from tests.helpers import JSON, T0, People, assert_problem
+from tests.postgres_server import PostgresForTests
+
+DAY = "2030-03-06"
+"""Two days after the clock's start, so every slot has the notice it needs."""
+
+
+async def open_morning(people: People, provider: str = "p1") -> list[dict[str, Any]]:
+    response = await people[provider].post(
+        "/availability",
+        json={"startTime": f"{DAY} 10:00:00", "endTime": f"{DAY} 11:00:00"},
+    )
+    assert response.status_code in (200, 201), response.text
+    listed = await people["c1"].get(
+        "/availability",
+        params={
+            "startTime": f"{DAY} 00:00:00",
+            "endTime": f"{DAY} 23:59:00",
+            "providerId": provider,
+        },
+    )
+    slots: list[dict[str, Any]] = listed.json()["availableTimeSlots"]
+    return slots
+
+
+async def hold(people: People, who: str, slot: dict[str, Any]) -> None:
+    response = await people[who].post(
+        "/availability/reserve",
+        json={"timeSlot": slot["timestamp"], "timeSlotId": slot["timeSlotId"]},
+    )
+    assert response.status_code == 201, response.text
+
+
+async def confirm(people: People, who: str, slot: dict[str, Any]) -> None:
+    response = await people[who].put(
+        f"/availability/confirm/{slot['timeSlotId']}", json={"timeSlot": slot["timestamp"]}
+    )
+    assert response.status_code == 200, response.text
+
+
+async def cancel(people: People, who: str, slot: dict[str, Any]) -> None:
+    response = await people[who].delete(f"/reservations/{slot['timeSlotId']}")
+    assert response.status_code == 200, response.text
+
+
+async def new_feed(people: People, who: str, body: dict[str, str] | None = None) -> str:
+    response = (
+        await people[who].post("/calendar-feeds", json=body)
+        if body
+        else await people[who].post("/calendar-feeds")
+    )
+    assert response.status_code == 201, response.text
+    url: str = response.json()["url"]
+    return url
+
+
+async def read_feed(url: str) -> icalendar.Calendar:
+    """The feed as a calendar program gets it: no token, just the address."""
+    async with httpx.AsyncClient() as outsider:
+        response = await outsider.get(url)
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"] == "text/calendar; charset=utf-8"
+    return icalendar.Calendar.from_ical(response.content)
+
+
+def events(calendar: icalendar.Calendar) -> list[dict[str, Any]]:
+    """Each VEVENT's properties that a calendar program acts on, in start order."""
+    found = [
+        {
+            "uid": str(e["UID"]),
+            "status": str(e["STATUS"]),
+            "sequence": e.decoded("SEQUENCE"),
+            "summary": str(e["SUMMARY"]),
+            "start": e.decoded("DTSTART").strftime("%Y-%m-%d %H:%M:%S %Z"),
+            "end": e.decoded("DTEND").strftime("%Y-%m-%d %H:%M:%S %Z"),
+            "dtstamp": e.decoded("DTSTAMP"),
+        }
+        for e in calendar.walk("VEVENT")
+    ]
+    return sorted(found, key=lambda e: (e["start"], e["dtstamp"]))
+
+
+async def test_a_reservation_is_one_event_through_hold_confirm_and_cancel(
+    people: People, clock: ManualClock
+) -> None:
+    slots = await open_morning(people)
+    provider_url = await new_feed(people, "p1")
+    client_url = await new_feed(people, "c1")
+    assert provider_url.endswith(".ics")
+    assert "/calendar/" in provider_url
+    assert events(await read_feed(provider_url)) == []
+
+    await hold(people, "c1", slots[0])
+    (held,) = events(await read_feed(provider_url))
+    assert held["status"] == "TENTATIVE"
+    assert held["summary"] == "Hold: appointment with Client One (not yet confirmed)"
+    assert (held["start"], held["end"]) == (f"{DAY} 10:00:00 UTC", f"{DAY} 10:15:00 UTC")
+    (theirs,) = events(await read_feed(client_url))
+    assert theirs["uid"] == held["uid"]
+    assert theirs["summary"] == "Hold: appointment with Dr One (not yet confirmed)"
+
+    clock.advance(60)
+    await confirm(people, "c1", slots[0])
+    (booked,) = events(await read_feed(provider_url))
+    assert booked["uid"] == held["uid"]
+    assert booked["status"] == "CONFIRMED"
+    assert booked["summary"] == "Appointment with Client One"
+    assert booked["sequence"] > held["sequence"]
+    assert booked["dtstamp"] > held["dtstamp"]
+
+    clock.advance(60)
+    await cancel(people, "c1", slots[0])
+    (gone,) = events(await read_feed(provider_url))
+    assert gone["uid"] == held["uid"]
+    assert gone["status"] == "CANCELLED"
+    assert gone["sequence"] > booked["sequence"]
+    (gone_too,) = events(await read_feed(client_url))
+    assert (gone_too["status"], gone_too["sequence"]) == ("CANCELLED", gone["sequence"])
+
+    # The same slot booked again, by someone else: another event; the cancelled one stays.
+    clock.advance(60)
+    await hold(people, "c2", slots[0])
+    both = events(await read_feed(provider_url))
+    assert [e["status"] for e in both] == ["CANCELLED", "TENTATIVE"]
+    assert both[1]["uid"] != held["uid"]
+    assert both[1]["summary"] == "Hold: appointment with Client Two (not yet confirmed)"
+    assert [e["status"] for e in events(await read_feed(client_url))] == ["CANCELLED"]
+
+    # Thirty days after the slot's day, nothing of it is left in the feed.
+    clock.advance(29 * 86_400)
+    assert len(events(await read_feed(provider_url))) == 2
+    clock.advance(4 * 86_400)
+    assert events(await read_feed(provider_url)) == []
+
+
+async def test_a_lapsed_hold_is_cancelled_before_any_sweep(
+    people: People, clock: ManualClock
+) -> None:
+    slots = await open_morning(people)
+    url = await new_feed(people, "c1")
+    await hold(people, "c1", slots[1])
+    (held,) = events(await read_feed(url))
+    clock.advance(31 * 60)  # past the 30-minute hold; the test server's sweeper has not run
+    (lapsed,) = events(await read_feed(url))
+    assert (lapsed["uid"], lapsed["status"]) == (held["uid"], "CANCELLED")
+    assert lapsed["sequence"] > held["sequence"]
+
+
+async def test_a_move_and_a_note_keep_the_event(people: People, clock: ManualClock) -> None:
+    slots = await open_morning(people)
+    url = await new_feed(people, "p1")
+    await hold(people, "c1", slots[0])
+    await confirm(people, "c1", slots[0])
+    (before,) = events(await read_feed(url))
+    moved = await people["c1"].post(
+        f"/reservations/{slots[0]['timeSlotId']}/move",
+        json={"toTimeSlotId": slots[2]["timeSlotId"], "timeSlot": slots[2]["timestamp"]},
+    )
+    assert moved.status_code == 200, moved.text
+    (after,) = events(await read_feed(url))
+    assert after["uid"] == before["uid"]
+    assert after["start"] == f"{DAY} 10:30:00 UTC"
+    assert after["status"] == "CONFIRMED"
+    assert after["sequence"] > before["sequence"]
+    noted = await people["c1"].patch(
+        f"/reservations/{slots[2]['timeSlotId']}", json={"note": "Second floor, please"}
+    )
+    assert noted.status_code == 200, noted.text
+    calendar = await read_feed(url)
+    (event,) = calendar.walk("VEVENT")
+    assert str(event["UID"]) == f"{before['uid']}"
+    assert "Second floor, please" in str(event["DESCRIPTION"])
+    assert event.decoded("SEQUENCE") > after["sequence"]
+
+
+async def test_polling_with_the_etag_is_answered_304_until_something_changes(
+    people: People,
+) -> None:
+    slots = await open_morning(people)
+    url = await new_feed(people, "p1")
+    async with httpx.AsyncClient() as calendar_app:
+        first = await calendar_app.get(url)
+        etag = first.headers["ETag"]
+        again = await calendar_app.get(url, headers={"If-None-Match": etag})
+        assert again.status_code == 304
+        assert again.content == b""
+        await hold(people, "c1", slots[0])
+        changed = await calendar_app.get(url, headers={"If-None-Match": etag})
+        assert changed.status_code == 200
+        assert changed.headers["ETag"] != etag
+        assert b"BEGIN:VEVENT" in changed.content
+
+
+async def test_feeds_are_listed_without_their_address_and_revoked_at_once(
+    people: People,
+) -> None:
+    url = await new_feed(people, "p1")
+    await new_feed(people, "c1")
+    mine = (await people["p1"].get("/calendar-feeds")).json()["feeds"]
+    assert [(f["role"], f["subject"]) for f in mine] == [("provider", "p1")]
+    assert url.split("/")[-1].removesuffix(".ics") not in str(mine)
+    everyone = (await people["admin"].get("/calendar-feeds")).json()["feeds"]
+    assert sorted(f["subject"] for f in everyone) == ["c1", "p1"]
+
+    feed_id = mine[0]["feedId"]
+    assert_problem(
+        await people["p2"].delete(f"/calendar-feeds/{feed_id}"), 404, "calendar-feed-not-found"
+    )
+    revoked = await people["p1"].delete(f"/calendar-feeds/{feed_id}")
+    assert revoked.status_code == 200, revoked.text
+    async with httpx.AsyncClient() as calendar_app:
+        assert_problem(await calendar_app.get(url), 404, "calendar-feed-not-found")
+    assert (await people["p1"].get("/calendar-feeds")).json()["feeds"] == []
+
+
+async def test_who_may_make_whose_feed(people: People, anonymous: httpx.AsyncClient) -> None:
+    assert_problem(await anonymous.post("/calendar-feeds"), 401, "unauthorized")
+    assert_problem(
+        await people["c1"].post("/calendar-feeds", json={"clientId": "c2"}), 403, "forbidden"
+    )
+    assert_problem(
+        await people["p1"].post("/calendar-feeds", json={"clientId": "c1"}), 403, "forbidden"
+    )
+    assert_problem(await people["admin"].post("/calendar-feeds"), 422, "actor-required")
+    assert_problem(
+        await people["admin"].post("/calendar-feeds", json={"providerId": "p1", "clientId": "c1"}),
+        422,
+        "rule-violation",
+    )
+    made = await people["admin"].post("/calendar-feeds", json={"clientId": "c2"})
+    assert made.status_code == 201, made.text
+    assert (made.json()["feed"]["role"], made.json()["feed"]["subject"]) == ("client", "c2")
+    assert_problem(
+        await people["c1"].post("/calendar-feeds", content=b"[1]", headers=JSON),
+        400,
+        "invalid-request",
+    )
+
+
+async def test_an_address_that_is_not_a_feed_is_404(anonymous: httpx.AsyncClient) -> None:
+    for secret in ("x" * 43, "short", "%7Bsecret%7D", "A" * 200):
+        assert_problem(await anonymous.get(f"/calendar/{secret}.ics"), 404)
+
+
+async def test_a_calendar_program_imports_the_feed(
+    people: People, clock: ManualClock, tmp_path: Path
+) -> None:
+    calcurse = shutil.which("calcurse")
+    assert calcurse is not None, "calcurse is needed (Debian: apt-get install calcurse)"
+    slots = await open_morning(people)
+    url = await new_feed(people, "p1")
+    await hold(people, "c1", slots[0])
+    await confirm(people, "c1", slots[0])
+    await hold(people, "c2", slots[3])
+    async with httpx.AsyncClient() as calendar_app:
+        ics = tmp_path / "slotbook.ics"
+        ics.write_bytes((await calendar_app.get(url)).content)
+    data = tmp_path / "calcurse"
+    data.mkdir()
+    imported = await asyncio.to_thread(run_calcurse, calcurse, data, "-i", str(ics))
+    assert "2 apps" in imported, imported
+    listed = await asyncio.to_thread(
+        run_calcurse, calcurse, data, "-Q", "--filter-type", "apt", "--from", "03/06/2030",
+        "--days", "1", "--format-apt", "%(start:%H:%M)-%(end:%H:%M) %m\\n",
+    )  # fmt: skip
+    assert listed.splitlines()[1:] == [
+        "10:00-10:15 Appointment with Client One",
+        "10:45-11:00 Hold: appointment with Client Two (not yet confirmed)",
+    ]
+
+
+def run_calcurse(calcurse: str, data: Path, *args: str) -> str:
+    """Run calcurse on its own data directory, in UTC; what it printed."""
+    env = {"TZ": "UTC", "HOME": str(data), "PATH": "/usr/bin:/bin"}
+    done = subprocess.run(
+        [calcurse, "-D", str(data), *args],
+        capture_output=True, text=True, env=env, timeout=30, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+async def test_the_address_is_under_the_public_url_behind_a_proxy(
+    secure_settings: Settings, clock: ManualClock
+) -> None:
+    proxied = replace(secure_settings, public_url="https://booking.example.org/slotbook")
+    server = TestServer(create_app(proxied, clock=clock))
+    await server.start_server()
+    try:
+        async with People.issue(server) as people:
+            url = await new_feed(people, "c1")
+    finally:
+        await server.close()
+    assert url.startswith("https://booking.example.org/slotbook/calendar/")
+    assert url.endswith(".ics")
+
+
+# --- a database from before calendar feeds ------------------------------------------------------
+
+START = T0 + 2 * 86_400
+OLD_SLOTS = [
+    # id, start, status, client, reserved_at, held_until, confirmed_at, appointment_id
+    ("a" * 32, START, "RESERVED", "c1", T0, T0 + 1800, None, "a" * 32),
+    ("b" * 32, START + 900, "CONFIRMED", "c2", T0, None, T0 + 60, "b" * 32),
+    ("c" * 32, START + 1800, "CONFIRMED", "c2", T0, None, T0 + 60, "b" * 32),
+    ("d" * 32, START + 2700, "AVAILABLE", None, None, None, None, None),
+]
+"""A hold, a two-slot booking and an open slot, as the release before calendar feeds kept them."""
+
+OLD_INSERT = (
+    "INSERT INTO slots (id, provider_id, start, duration, status, client_id, reserved_at,"
+    " held_until, confirmed_at, appointment_id, created_at)"
+    " VALUES ({}, 'p1', {}, 900, {}, {}, {}, {}, {}, {}, 0)"
+)
+
+
+async def test_reservations_made_before_calendar_feeds_are_in_them(
+    store_kind: str, db_path: Path, request: pytest.FixtureRequest
+) -> None:
+    if store_kind == "sqlite":
+        url = str(db_path)
+        with closing(sqlite3.connect(url, isolation_level=None)) as conn:
+            migrate_sqlite(Database(conn), stop_before="0008_calendars")
+            conn.executemany(OLD_INSERT.format(*["?"] * 8), OLD_SLOTS)
+    else:
+        postgres: PostgresForTests = request.getfixturevalue("postgres")
+        url = postgres.copy(template="template0")
+        request.addfinalizer(lambda: postgres.drop(url))
+        pg = await asyncpg.connect(url)
+        try:
+            await migrate_postgresql(pg, stop_before="0008_calendars")
+            await pg.executemany(OLD_INSERT.format(*(f"${n}" for n in range(1, 9))), OLD_SLOTS)
+        finally:
+            await pg.close()
+    store = await open_store(url, Rules())  # migrates
+    try:
+        before = await store.calendar_entries("provider", "p1", T0 - KEEP_SECONDS)
+        await store.confirm("a" * 32, START, "c1", T0 + 120)
+        after = await store.calendar_entries("provider", "p1", T0 - KEEP_SECONDS)
+    finally:
+        await store.close()
+    assert [(e.client_id, e.start, e.ends, e.status, e.sequence) for e in before] == [
+        ("c1", START, START + 900, "RESERVED", 0),
+        ("c2", START + 900, START + 2700, "CONFIRMED", 0),
+    ]
+    assert [(e.uid, e.status, e.sequence) for e in after] == [
+        (before[0].uid, "CONFIRMED", 1),
+        (before[1].uid, "CONFIRMED", 0),
+    ]
