@@ -210,3 +210,17 @@ def feed_scope(caller: Caller) -> tuple[FeedRole, str] | None:
         return None
     assert caller.subject is not None
     return caller.role, caller.subject
+
+
+def webhook_scope(caller: Caller) -> str | None:
+    """Whose changes the caller's webhooks get, and which endpoints it manages: an admin's every
+    change and every endpoint (None), a provider's its own slots' and its own endpoints."""
+    if caller.trusted or caller.role == "admin":
+        return None
+    if caller.role == "provider":
+        assert caller.subject is not None
+        return caller.subject
+    raise forbidden(
+        f"Only an admin or a provider registers webhooks; {caller.describe()} may not."
+        " GET /events streams the changes a client may see"
+    )

@@ -18,6 +18,7 @@ from backend.api import (
     schedules,
     system,
     tokens,
+    webhooks,
 )
 from backend.api.operation import Operation, refusing_query
 from backend.api.system import OPENAPI_KEY
@@ -42,6 +43,7 @@ OPERATIONS: list[Operation] = [
     *schedules.OPERATIONS,
     *tokens.OPERATIONS,
     *calendar_feeds.OPERATIONS,
+    *webhooks.OPERATIONS,
     *changes.OPERATIONS,
     *system.OPERATIONS,
 ]
@@ -94,11 +96,13 @@ def create_app(
         ctx.open(store)
         await ctx.hub.start()
         ctx.sweeper.start()
+        ctx.webhooks.start()
         ctx.credentials.start()
         ctx.authenticator.start()
         yield
         await ctx.authenticator.stop()
         await ctx.credentials.stop()
+        await ctx.webhooks.stop()
         await ctx.sweeper.stop()
         await ctx.hub.stop()
         await store.close()

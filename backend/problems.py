@@ -20,6 +20,7 @@ from backend.store.base import (
     IdempotencyKeyReused,
     Replayed,
     TokenNotFound,
+    WebhookNotFound,
 )
 from shared.wire import FieldError, Problem, encode_line
 
@@ -56,6 +57,12 @@ _TYPES = [
         "Retry in a moment to get its answer.",
     ),
     ProblemType("token-not-found", 404, "Token not found", "GET /tokens lists the tokens."),
+    ProblemType(
+        "webhook-not-found",
+        404,
+        "Webhook not found",
+        "GET /webhooks lists your webhook endpoints.",
+    ),
     ProblemType(
         "calendar-feed-not-found",
         404,
@@ -163,6 +170,7 @@ _BOOKING_SLUGS: Mapping[type[booking.BookingError], str] = {
     booking.RuleViolation: "rule-violation",
     TokenNotFound: "token-not-found",
     CalendarFeedNotFound: "calendar-feed-not-found",
+    WebhookNotFound: "webhook-not-found",
 }
 
 

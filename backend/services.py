@@ -15,6 +15,7 @@ from backend.listing_cache import ListingCache
 from backend.settings import Settings
 from backend.store.base import Store
 from backend.sweeper import Sweeper
+from backend.webhooks.sender import WebhookSender
 
 
 @dataclass
@@ -27,6 +28,7 @@ class Services:
     credentials: CredentialWatch = field(init=False, repr=False)
     hub: ChangeHub = field(init=False, repr=False)
     sweeper: Sweeper = field(init=False, repr=False)
+    webhooks: WebhookSender = field(init=False, repr=False)
     listing_cache: ListingCache | None = field(default=None, init=False, repr=False)
     """GET /availability's answers, where they can be kept exactly (see `open`)."""
 
@@ -46,6 +48,14 @@ class Services:
             every=self.settings.sweep_seconds,
             keep_changes=self.settings.retention_days * 86_400,
         )
+        self.webhooks = WebhookSender(
+            lambda: self.store,
+            self.clock,
+            self.rules,
+            backoff=self.settings.webhook_backoff_seconds,
+            allow_private=self.settings.allow_private_webhooks,
+        )
+        self.hub.listen(lambda _changes: self.webhooks.wake())
 
     @property
     def store(self) -> Store:

@@ -52,6 +52,11 @@ class Settings:
     feed_buffer: int = 10_000
     stall_seconds: float = 10
     workers: int = 1
+    webhook_backoff_seconds: float = 5
+    """The wait before a failed webhook delivery's first retry (doubled at each retry)."""
+    allow_private_webhooks: bool = False
+    """Let webhooks go to loopback and private addresses (local use, tests); link-local stays
+    refused."""
     public_url: str = ""
     """The address clients reach the server at (behind a proxy), for the links it hands out (a
     calendar feed's); empty: the address each request was made to."""
@@ -132,6 +137,7 @@ class Settings:
             ("--retention-days", self.retention_days),
             ("--heartbeat-seconds", self.heartbeat_seconds),
             ("--stall-seconds", self.stall_seconds),
+            ("--webhook-backoff-seconds", self.webhook_backoff_seconds),
         ):
             if not math.isfinite(value) or value <= 0:
                 raise SettingsError(f"{flag} {value:g}: must be more than 0")
@@ -264,6 +270,20 @@ def add_server_arguments(parser: argparse.ArgumentParser, environ: Mapping[str, 
         base.stall_seconds,
     )
     option(
+        "--webhook-backoff-seconds",
+        float,
+        "the wait before a failed webhook delivery is first tried again; doubled at each retry,"
+        " until a day of failures disables the endpoint",
+        base.webhook_backoff_seconds,
+    )
+    parser.add_argument(
+        "--allow-private-webhooks",
+        action="store_true",
+        default=_flag_bool(_env_default(environ, "ALLOW_PRIVATE_WEBHOOKS", False)),
+        help="let webhooks go to loopback and private addresses, for local use (link-local ones,"
+        " where cloud metadata services live, stay refused) (env SLOTBOOK_ALLOW_PRIVATE_WEBHOOKS)",
+    )
+    option(
         "--public-url",
         str,
         "the address clients reach this server at, behind a proxy, for the calendar-feed links it"
@@ -313,6 +333,8 @@ def settings_from_namespace(args: argparse.Namespace) -> Settings:
         feed_buffer=int(args.feed_buffer),
         stall_seconds=float(args.stall_seconds),
         workers=int(args.workers),
+        webhook_backoff_seconds=float(args.webhook_backoff_seconds),
+        allow_private_webhooks=bool(args.allow_private_webhooks),
         public_url=str(args.public_url).rstrip("/"),
         without=tuple(name.strip() for name in str(args.without).split(",") if name.strip()),
     ).validate()

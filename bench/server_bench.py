@@ -43,9 +43,15 @@ THREADS = 2
 CLIENTS = 2048
 """Client tokens the write scenarios spread their requests over (each holds a few dozen slots at
 most, so the max-holds count stays small, as it is for real clients)."""
-SERVER_FLAGS = ["--rate", "0", "--max-holds", "1000000", "--hold-minutes", "60000"]
-"""No rate limit (one wrk connection is not one person), and holds that neither run out nor hit
-the per-client limit during a run."""
+SERVER_FLAGS = [
+    "--rate", "0", "--max-holds", "1000000", "--hold-minutes", "60000",
+    "--allow-private-webhooks",
+]  # fmt: skip
+"""No rate limit (one wrk connection is not one person), holds that neither run out nor hit
+the per-client limit during a run, and webhooks that may go to a receiver on this machine."""
+
+WEBHOOK_ENDPOINTS = (1, 10)
+"""The reserve scenario again with this many webhook endpoints, each sent every change."""
 
 
 @dataclass(frozen=True)
@@ -214,6 +220,47 @@ def rows_file(db: str, seeded: Seeded, providers: range, folder: Path, name: str
             client = seeded.clients[holder] if holder else clients[n % len(clients)]
             out.write(f"{client} {slot.id} {format_time(slot.start)}\n")
     return path
+
+
+def fresh_rows(
+    server: str, db: str, seeded: Seeded, first_day: int, folder: Path, name: str, needed: int
+) -> Path:
+    """`needed` open slots or more, on providers made for one scenario (a month each, through
+    the API), as the `token id timestamp` lines a reserve scenario goes through."""
+    owners = [f"{name}-{n}" for n in range(-(-needed // 2976))]
+    with httpx.Client(
+        base_url=server, headers={"Authorization": f"Bearer {seeded.admin}"}, timeout=60
+    ) as http:
+        for owner in owners:
+            window = {
+                "startTime": format_time(first_day),
+                "endTime": format_time(first_day + 31 * DAY),
+            }
+            http.post("/availability", json={"providerId": owner, **window}).raise_for_status()
+    path = folder / f"{name}.rows"
+    clients = list(seeded.clients.values())
+    slots = asyncio.run(slots_of(db, owners))
+    with path.open("w") as out:
+        for n, slot in enumerate(slots):
+            out.write(f"{clients[n % len(clients)]} {slot.id} {format_time(slot.start)}\n")
+    return path
+
+
+def webhooks(server: str, admin: str, receiver: str, count: int) -> list[str]:
+    """Register `count` endpoints that get every change, at the receiver; their ids."""
+    made = []
+    with httpx.Client(base_url=server, headers={"Authorization": f"Bearer {admin}"}) as http:
+        for n in range(count):
+            answer = http.post("/webhooks", json={"url": f"{receiver}/hook/{n}"})
+            answer.raise_for_status()
+            made.append(answer.json()["webhook"]["webhookId"])
+    return made
+
+
+def remove_webhooks(server: str, admin: str, ids: list[str]) -> None:
+    with httpx.Client(base_url=server, headers={"Authorization": f"Bearer {admin}"}) as http:
+        for webhook_id in ids:
+            http.delete(f"/webhooks/{webhook_id}").raise_for_status()
 
 
 def contention_file(db: str, seeded: Seeded, owner: str, day: int, folder: Path) -> Path:
@@ -496,6 +543,19 @@ def run(
                 held = rows_file(db, seeded, confirm_providers(scale, sync), folder, f"c-{sync}")
                 measure("confirm", sync, "confirm.lua", str(held), "distinct", "2")
                 if sync == "FULL" and store == "sqlite":
+                    with bare_app() as receiver:
+                        for count in WEBHOOK_ENDPOINTS:
+                            hooks = webhooks(server.url, seeded.admin, receiver, count)
+                            rows = fresh_rows(
+                                server.url, db, seeded, first_day, folder, f"hooks-{count}",
+                                needed=int(3000 * scale.seconds),
+                            )  # fmt: skip
+                            measure(
+                                f"reserve, distinct slots, {count} webhook"
+                                f" endpoint{'s' if count > 1 else ''}",
+                                sync, "reserve.lua", str(rows), "distinct", "2",
+                            )  # fmt: skip
+                            remove_webhooks(server.url, seeded.admin, hooks)
                     say("SSE fan-out to 100 subscribers")
                     fresh = rows_file(db, seeded, range(last - 1, last), folder, "fan")
                     lines = fresh.read_text().splitlines()[:200]

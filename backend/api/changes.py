@@ -16,14 +16,12 @@ from typing import Any, get_args
 from aiohttp import web
 from msgspec import UNSET, UnsetType
 
-from backend.access import Caller, caller_of, sees_client
+from backend.access import Caller, caller_of
 from backend.api.operation import Operation, answer, read_query
-from backend.booking import Rules
+from backend.api.presenters import present_change
 from backend.credential_watch import Lease
 from backend.problems import ProblemError, invalid
 from backend.services import Services, services
-from backend.store.base import ChangeRow
-from shared.timefmt import format_time
 from shared.wire import (
     Change,
     ChangeKind,
@@ -32,7 +30,6 @@ from shared.wire import (
     EventsQuery,
     FieldError,
     Resync,
-    SlotStatus,
     encode_line,
     json_encoder,
 )
@@ -40,41 +37,7 @@ from shared.wire import (
 BACKFILL_PAGE = 1000
 
 
-def present_change(change: ChangeRow, caller: Caller, rules: Rules) -> Change:
-    shown = Change(
-        seq=change.seq,
-        kind=change.kind,
-        time_slot_id=change.slot_id,
-        provider_id=change.provider_id,
-        timestamp=format_time(change.start),
-        status=_status(change.status),
-    )
-    if change.client_id is not None and sees_client(caller, change.provider_id, change.client_id):
-        shown.client_id = change.client_id
-        if change.client_name is not None:
-            shown.client_name = change.client_name
-        if change.appointment_id is not None:
-            shown.appointment_id = change.appointment_id
-        if change.note is not None:
-            shown.note = change.note
-    if change.held_until is not None:
-        shown.expires_at = format_time(change.held_until)
-    elif change.kind == "reserved":  # a change logged before holds' ends were kept with them
-        shown.expires_at = format_time(rules.hold_expiry(change.at, change.start))
-    if change.from_slot_id is not None:
-        shown.from_time_slot_id = change.from_slot_id
-    if change.from_provider_id is not None:
-        shown.from_provider_id = change.from_provider_id
-    if change.from_start is not None:
-        shown.from_timestamp = format_time(change.from_start)
-    return shown
-
-
-def _status(text: str) -> SlotStatus:
-    return "RESERVED" if text == "RESERVED" else "CONFIRMED" if text == "CONFIRMED" else "AVAILABLE"
-
-
-async def _checked_since(ctx: Services, since: int | UnsetType) -> tuple[int, int]:
+async def checked_since(ctx: Services, since: int | UnsetType) -> tuple[int, int]:
     """(since, newest): `since` must fall inside what the log still holds."""
     oldest, newest = await ctx.store.change_bounds()
     if since is UNSET:
@@ -107,7 +70,7 @@ async def list_changes(request: web.Request) -> web.Response:
     ctx, caller = services(request), caller_of(request)
     query = read_query(request, ChangesQuery)
     with ctx.credentials.lease(caller.credential) as lease:
-        since, newest = await _checked_since(ctx, query.since)
+        since, newest = await checked_since(ctx, query.since)
         rows = await ctx.store.changes_since(since, query.limit)
         if not rows and query.wait > 0 and query.since is not UNSET:
             await _first_of(ctx.hub.wait_beyond(since, query.wait), lease.ended.wait())
@@ -168,7 +131,7 @@ async def _stream(
     subscription = ctx.hub.subscribe()  # before reading the log, so that nothing falls between
     lease.on_end(subscription.close)  # a revoke wakes the stream, to end it
     try:
-        last, _ = await _checked_since(ctx, _since_of(request, query))
+        last, _ = await checked_since(ctx, _since_of(request, query))
         if not lease.active:
             raise _revoked()
         response = web.StreamResponse(

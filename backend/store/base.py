@@ -6,6 +6,7 @@ protocol and passes the same contract tests.
 
 from __future__ import annotations
 
+import json
 import math
 import secrets
 from collections.abc import Callable, Collection, Iterable, Sequence
@@ -300,6 +301,75 @@ CALENDAR_ENTRY_COLUMNS = (
 order."""
 
 
+@dataclass(frozen=True)
+class StoredWebhook:
+    """A webhook endpoint as stored, its signing secret and delivery state included."""
+
+    webhook_id: str
+    url: str
+    events: tuple[str, ...] | None
+    """The change kinds it gets; None: every kind."""
+    description: str | None
+    provider_id: str | None
+    """Whose slots' changes it gets; None: every change (an admin's)."""
+    secret: str
+    created_at: float
+    cursor: int
+    """Every change up to this seq is delivered (or was not for it)."""
+    failures: int
+    """Failed attempts at the change after `cursor`."""
+    next_attempt_at: float
+    disabled_at: float | None
+    disabled_reason: str | None
+
+
+WEBHOOK_COLUMNS = (
+    "id, url, events, description, provider_id, secret, created_at, cursor, failures,"
+    " next_attempt_at, disabled_at, disabled_reason"
+)
+
+
+def stored_webhook(row: Iterable[Any]) -> StoredWebhook:
+    """A webhook from its WEBHOOK_COLUMNS (events as stored: a JSON list, or NULL)."""
+    values = tuple(row)
+    events = None if values[2] is None else tuple(json.loads(values[2]))
+    return StoredWebhook(values[0], values[1], events, *values[3:])
+
+
+@dataclass(frozen=True)
+class DeliveryRecord:
+    """One attempt to deliver one change to one endpoint."""
+
+    seq: int
+    attempt: int
+    at: float
+    status_code: int | None
+    error: str | None
+    latency_ms: float
+
+
+@dataclass(frozen=True)
+class Attempted:
+    """What an attempt leaves behind: the endpoint's new state (written only if its cursor is
+    still `expected`, so a replay made meanwhile wins), and the attempt, if one was made."""
+
+    expected: int
+    cursor: int
+    failures: int
+    next_attempt_at: float
+    disabled_reason: str | None
+    leased_until: float | None
+    delivery: DeliveryRecord | None
+
+
+DELIVERIES_KEPT = 7 * 86_400
+"""How long the record of each delivery attempt is kept."""
+
+
+class WebhookNotFound(BookingError):
+    """No endpoint has this id (or none of the caller's)."""
+
+
 class IdempotencyKeyReused(Exception):
     """The key was first used with a different request."""
 
@@ -583,6 +653,53 @@ class Store(Protocol):
     ) -> list[CalendarEntry]:
         """The reservations of a provider or client that end after `since`, or were cancelled
         after it, in time order."""
+        ...
+
+    async def create_webhook(
+        self, hook: StoredWebhook, *, once: Once | None = None
+    ) -> StoredWebhook:
+        """Store an endpoint; it gets the changes logged after this (its cursor is the log's
+        last seq, as the returned record says)."""
+        ...
+
+    async def list_webhooks(self, provider_id: str | None) -> list[StoredWebhook]:
+        """One provider's endpoints, or (None) every endpoint."""
+        ...
+
+    async def find_webhook(self, webhook_id: str) -> StoredWebhook | None: ...
+
+    async def delete_webhook(
+        self, webhook_id: str, provider_id: str | None, now: float, *, once: Once | None = None
+    ) -> StoredWebhook:
+        """Remove an endpoint (only that provider's, unless None: an admin); WebhookNotFound
+        when there is no such endpoint of theirs."""
+        ...
+
+    async def replay_webhook(
+        self,
+        webhook_id: str,
+        provider_id: str | None,
+        since: int,
+        now: float,
+        *,
+        once: Once | None = None,
+    ) -> StoredWebhook:
+        """Deliver again from after `since`, now, and enable the endpoint if it was disabled."""
+        ...
+
+    async def claim_webhooks(self, now: float, until: float, limit: int) -> list[StoredWebhook]:
+        """Lease, until `until`, enabled endpoints that are due and have changes after their
+        cursor and that no one holds a lease on: over several processes each endpoint is
+        delivered by one at a time."""
+        ...
+
+    async def record_attempt(self, webhook_id: str, attempted: Attempted, now: float) -> bool:
+        """Write an attempt and the endpoint's new state; False when the endpoint is gone or was
+        replayed meanwhile (nothing written)."""
+        ...
+
+    async def webhook_deliveries(self, webhook_id: str, limit: int) -> list[DeliveryRecord]:
+        """The latest attempts, newest first."""
         ...
 
     async def check(self) -> None: ...

@@ -26,6 +26,7 @@ the rules in backend/booking.py apply unchanged.
 from __future__ import annotations
 
 import asyncio
+import json
 import math
 import secrets
 from collections.abc import Awaitable, Callable, Collection, Iterable, Sequence
@@ -62,9 +63,12 @@ from backend.store import postgres_schedules as schedules
 from backend.store.base import (
     CALENDAR_ENTRY_COLUMNS,
     CHANGE_COLUMNS,
+    DELIVERIES_KEPT,
     IDEMPOTENCY_TTL,
     NAMED_PARTIES,
+    WEBHOOK_COLUMNS,
     Answer,
+    Attempted,
     CalendarEntry,
     CalendarFeed,
     CalendarFeedNotFound,
@@ -72,6 +76,7 @@ from backend.store.base import (
     ChangeRow,
     CommitThenRaise,
     ConfirmResult,
+    DeliveryRecord,
     FeedRole,
     IdempotencyKeyReused,
     MoveResult,
@@ -89,14 +94,17 @@ from backend.store.base import (
     ScheduleResult,
     StoredSchedule,
     StoredToken,
+    StoredWebhook,
     SubmitResult,
     TokenNotFound,
     TokenRecord,
+    WebhookNotFound,
     change_values,
     entries,
     new_slot_id,
     occupied_cells,
     stable_until,
+    stored_webhook,
 )
 from backend.store.postgres_listener import ChangeListener
 from backend.store.postgres_schema import Connection, apply_migrations
@@ -245,6 +253,30 @@ UPDATE calendar_entries
  WHERE appointment_id = $1 AND status <> 'CANCELLED'
 """
 """What a write does to the calendar ledger (backend/calendar_ledger.py)."""
+
+_CLAIM_WEBHOOKS = f"""
+UPDATE webhooks SET leased_until = $2
+ WHERE id IN (SELECT id FROM webhooks
+               WHERE disabled_at IS NULL AND next_attempt_at <= $1
+                 AND (leased_until IS NULL OR leased_until <= $1)
+                 AND cursor < (SELECT COALESCE(MAX(seq), 0) FROM changes)
+               ORDER BY next_attempt_at LIMIT $3
+               FOR UPDATE SKIP LOCKED)
+RETURNING {WEBHOOK_COLUMNS}
+"""
+"""Lease the endpoints that are due (one statement: two processes never lease the same one)."""
+
+_RECORD_ATTEMPT = """
+WITH done AS (
+    UPDATE webhooks
+       SET cursor = $3, failures = $4, next_attempt_at = $5,
+           disabled_at = CASE WHEN $6::text IS NULL THEN NULL ELSE $8::float8 END,
+           disabled_reason = $6, leased_until = $7
+     WHERE id = $1 AND cursor = $2
+    RETURNING 1
+)
+SELECT COUNT(*) FROM done
+"""
 
 _FEED_COLUMNS = "id, role, subject, created_at"
 
@@ -885,11 +917,16 @@ class PostgresStore:
     async def purge(self, now: float, keep_changes_seconds: float) -> None:
         async def purge(conn: Connection) -> None:
             await conn.execute(
-                "DELETE FROM changes WHERE at < $1 AND seq < (SELECT MAX(seq) FROM changes)",
+                "DELETE FROM changes WHERE at < $1 AND seq < (SELECT MAX(seq) FROM changes)"
+                " AND seq <= COALESCE((SELECT MIN(cursor) FROM webhooks"
+                " WHERE disabled_at IS NULL), seq)",
                 now - keep_changes_seconds,
             )
             await conn.execute(
                 "DELETE FROM idempotency WHERE created_at <= $1", now - IDEMPOTENCY_TTL
+            )
+            await conn.execute(
+                "DELETE FROM webhook_deliveries WHERE at <= $1", now - DELIVERIES_KEPT
             )
             await conn.execute(
                 "DELETE FROM calendar_entries"
@@ -966,6 +1003,116 @@ class PostgresStore:
     ) -> list[CalendarEntry]:
         rows = await self._pool.fetch(_CALENDAR_ENTRIES_OF[role], subject, _after(since), since)
         return [CalendarEntry(*row) for row in rows]
+
+    # --- webhooks ----------------------------------------------------------------------------
+
+    async def create_webhook(
+        self, hook: StoredWebhook, *, once: Once | None = None
+    ) -> StoredWebhook:
+        events = None if hook.events is None else json.dumps(list(hook.events))
+
+        async def create(conn: Connection) -> StoredWebhook:
+            row = await conn.fetchrow(
+                f"INSERT INTO webhooks ({WEBHOOK_COLUMNS})"
+                " VALUES ($1, $2, $3, $4, $5, $6, $7,"
+                " (SELECT COALESCE(MAX(seq), 0) FROM changes), 0, $7, NULL, NULL)"
+                f" RETURNING {WEBHOOK_COLUMNS}",
+                hook.webhook_id, hook.url, events, hook.description, hook.provider_id,
+                hook.secret, hook.created_at,
+            )  # fmt: skip
+            assert row is not None  # an INSERT ... RETURNING returns its row
+            return stored_webhook(row)
+
+        return await self._write(lambda conn: _at_most_once(conn, once, hook.created_at, create))
+
+    async def list_webhooks(self, provider_id: str | None) -> list[StoredWebhook]:
+        rows = await self._pool.fetch(
+            f"SELECT {WEBHOOK_COLUMNS} FROM webhooks"
+            " WHERE $1::text IS NULL OR provider_id = $1 ORDER BY created_at, id",
+            provider_id,
+        )
+        return [stored_webhook(row) for row in rows]
+
+    async def find_webhook(self, webhook_id: str) -> StoredWebhook | None:
+        row = await self._pool.fetchrow(
+            f"SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE id = $1", webhook_id
+        )
+        return None if row is None else stored_webhook(row)
+
+    async def delete_webhook(
+        self, webhook_id: str, provider_id: str | None, now: float, *, once: Once | None = None
+    ) -> StoredWebhook:
+        async def delete(conn: Connection) -> StoredWebhook:
+            row = await conn.fetchrow(
+                "DELETE FROM webhooks WHERE id = $1 AND ($2::text IS NULL OR provider_id = $2)"
+                f" RETURNING {WEBHOOK_COLUMNS}",
+                webhook_id,
+                provider_id,
+            )
+            if row is None:
+                raise WebhookNotFound(f"No webhook of yours has id {webhook_id}")
+            await conn.execute("DELETE FROM webhook_deliveries WHERE webhook_id = $1", webhook_id)
+            return stored_webhook(row)
+
+        return await self._write(lambda conn: _at_most_once(conn, once, now, delete))
+
+    async def replay_webhook(
+        self,
+        webhook_id: str,
+        provider_id: str | None,
+        since: int,
+        now: float,
+        *,
+        once: Once | None = None,
+    ) -> StoredWebhook:
+        async def replay(conn: Connection) -> StoredWebhook:
+            row = await conn.fetchrow(
+                "UPDATE webhooks SET cursor = $3, failures = 0, next_attempt_at = $4,"
+                " disabled_at = NULL, disabled_reason = NULL"
+                " WHERE id = $1 AND ($2::text IS NULL OR provider_id = $2)"
+                f" RETURNING {WEBHOOK_COLUMNS}",
+                webhook_id,
+                provider_id,
+                _bigint(since),
+                now,
+            )
+            if row is None:
+                raise WebhookNotFound(f"No webhook of yours has id {webhook_id}")
+            return stored_webhook(row)
+
+        return await self._write(lambda conn: _at_most_once(conn, once, now, replay))
+
+    async def claim_webhooks(self, now: float, until: float, limit: int) -> list[StoredWebhook]:
+        rows = await self._pool.fetch(_CLAIM_WEBHOOKS, now, until, limit)
+        return [stored_webhook(row) for row in rows]
+
+    async def record_attempt(self, webhook_id: str, attempted: Attempted, now: float) -> bool:
+        a, d = attempted, attempted.delivery
+
+        async def record(conn: Connection) -> bool:
+            changed = await conn.fetchval(
+                _RECORD_ATTEMPT, webhook_id, a.expected, a.cursor, a.failures,
+                a.next_attempt_at, a.disabled_reason, a.leased_until, now,
+            )  # fmt: skip
+            if changed and d is not None:
+                await conn.execute(
+                    "INSERT INTO webhook_deliveries"
+                    " (webhook_id, seq, attempt, at, status_code, error, latency_ms)"
+                    " VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                    webhook_id, d.seq, d.attempt, d.at, d.status_code, d.error, d.latency_ms,
+                )  # fmt: skip
+            return bool(changed)
+
+        return await self._write(record)
+
+    async def webhook_deliveries(self, webhook_id: str, limit: int) -> list[DeliveryRecord]:
+        rows = await self._pool.fetch(
+            "SELECT seq, attempt, at, status_code, error, latency_ms FROM webhook_deliveries"
+            " WHERE webhook_id = $1 ORDER BY id DESC LIMIT $2",
+            webhook_id,
+            limit,
+        )
+        return [DeliveryRecord(*row) for row in rows]
 
     # --- the change log ----------------------------------------------------------------------
 

@@ -455,6 +455,46 @@ MIGRATIONS = (
             """,
         ),
     ),
+    Migration(
+        # Webhook endpoints, each with its signing secret, its cursor in the change log (the log
+        # is the outbox: a change is queued for every endpoint by the transaction that logs it),
+        # its retry state and its lease (one process delivers each endpoint at a time); and the
+        # attempts made.
+        "0009_webhooks",
+        (
+            """
+            CREATE TABLE webhooks (
+                id text COLLATE "C" PRIMARY KEY,
+                url text NOT NULL,
+                events text,
+                description text,
+                provider_id text COLLATE "C",
+                secret text NOT NULL,
+                created_at double precision NOT NULL,
+                cursor bigint NOT NULL,
+                failures integer NOT NULL DEFAULT 0,
+                next_attempt_at double precision NOT NULL,
+                disabled_at double precision,
+                disabled_reason text,
+                leased_until double precision
+            )
+            """,
+            """
+            CREATE TABLE webhook_deliveries (
+                id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+                webhook_id text COLLATE "C" NOT NULL,
+                seq bigint NOT NULL,
+                attempt integer NOT NULL,
+                at double precision NOT NULL,
+                status_code integer,
+                error text,
+                latency_ms double precision NOT NULL
+            )
+            """,
+            "CREATE INDEX webhook_deliveries_by_hook ON webhook_deliveries (webhook_id, id)",
+            "CREATE INDEX webhook_deliveries_by_age ON webhook_deliveries (at)",
+        ),
+    ),
 )
 
 

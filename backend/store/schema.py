@@ -212,6 +212,48 @@ def _calendars(db: Database) -> None:
     )
 
 
+@migrations(name="0009_webhooks")
+def _webhooks(db: Database) -> None:
+    """Webhook endpoints, each with its signing secret, its cursor in the change log (the change
+    log is the outbox: a change is queued for every endpoint by the transaction that logs it),
+    its retry state and its lease; and the attempts made."""
+    db.execute(
+        """
+        CREATE TABLE webhooks (
+            id TEXT PRIMARY KEY,
+            url TEXT NOT NULL,
+            events TEXT,
+            description TEXT,
+            provider_id TEXT,
+            secret TEXT NOT NULL,
+            created_at REAL NOT NULL,
+            cursor INTEGER NOT NULL,
+            failures INTEGER NOT NULL DEFAULT 0,
+            next_attempt_at REAL NOT NULL,
+            disabled_at REAL,
+            disabled_reason TEXT,
+            leased_until REAL
+        ) STRICT
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE webhook_deliveries (
+            id INTEGER PRIMARY KEY,
+            webhook_id TEXT NOT NULL,
+            seq INTEGER NOT NULL,
+            attempt INTEGER NOT NULL,
+            at REAL NOT NULL,
+            status_code INTEGER,
+            error TEXT,
+            latency_ms REAL NOT NULL
+        ) STRICT
+        """
+    )
+    db.execute("CREATE INDEX webhook_deliveries_by_hook ON webhook_deliveries (webhook_id, id)")
+    db.execute("CREATE INDEX webhook_deliveries_by_age ON webhook_deliveries (at)")
+
+
 CALENDAR_FEEDS = """
 CREATE TABLE calendar_feeds (
     id TEXT PRIMARY KEY,

@@ -46,9 +46,12 @@ from backend.store import sqlite_schedules as schedules
 from backend.store.base import (
     CALENDAR_ENTRY_COLUMNS,
     CHANGE_COLUMNS,
+    DELIVERIES_KEPT,
     IDEMPOTENCY_TTL,
     NAMED_PARTIES,
+    WEBHOOK_COLUMNS,
     Answer,
+    Attempted,
     CalendarEntry,
     CalendarFeed,
     CalendarFeedNotFound,
@@ -56,6 +59,7 @@ from backend.store.base import (
     ChangeRow,
     CommitThenRaise,
     ConfirmResult,
+    DeliveryRecord,
     FeedRole,
     IdempotencyKeyReused,
     MoveResult,
@@ -73,14 +77,17 @@ from backend.store.base import (
     ScheduleResult,
     StoredSchedule,
     StoredToken,
+    StoredWebhook,
     SubmitResult,
     TokenNotFound,
     TokenRecord,
+    WebhookNotFound,
     change_values,
     entries,
     new_slot_id,
     occupied_cells,
     stable_until,
+    stored_webhook,
 )
 from backend.store.readers import SQLiteReaders
 from backend.store.schema import apply_migrations
@@ -206,6 +213,34 @@ _FORGET_CALENDAR_ENTRIES = """
 DELETE FROM calendar_entries
  WHERE ends <= :since OR (status = 'CANCELLED' AND updated_at <= :since)
 """
+
+
+_CLAIM_WEBHOOKS = f"""
+UPDATE webhooks SET leased_until = :until
+ WHERE id IN (SELECT id FROM webhooks
+               WHERE disabled_at IS NULL AND next_attempt_at <= :now
+                 AND (leased_until IS NULL OR leased_until <= :now)
+                 AND cursor < (SELECT COALESCE(MAX(seq), 0) FROM changes)
+               ORDER BY next_attempt_at LIMIT :limit)
+RETURNING {WEBHOOK_COLUMNS}
+"""
+
+_RECORD_ATTEMPT = """
+UPDATE webhooks
+   SET cursor = :cursor, failures = :failures, next_attempt_at = :next,
+       disabled_at = CASE WHEN :reason IS NULL THEN NULL ELSE :now END,
+       disabled_reason = :reason, leased_until = :leased_until
+ WHERE id = :id AND cursor = :expected
+"""
+
+_UNDELIVERED_KEPT = (
+    "seq <= COALESCE((SELECT MIN(cursor) FROM webhooks WHERE disabled_at IS NULL), seq)"
+)
+"""The purge keeps every change an enabled webhook has yet to be sent."""
+
+
+def _events_json(hook: StoredWebhook) -> str | None:
+    return None if hook.events is None else json.dumps(list(hook.events))
 
 
 def _slot(row: Sequence[Any] | None) -> SlotRow | None:
@@ -782,11 +817,13 @@ class SQLiteStore:
     async def purge(self, now: float, keep_changes_seconds: float) -> None:
         def purge(db: Database) -> None:
             db.execute(
-                "DELETE FROM changes WHERE at < ? AND seq < (SELECT MAX(seq) FROM changes)",
+                f"DELETE FROM changes WHERE at < ? AND seq < (SELECT MAX(seq) FROM changes)"
+                f" AND {_UNDELIVERED_KEPT}",
                 [now - keep_changes_seconds],
             )
             db.execute("DELETE FROM idempotency WHERE created_at <= ?", [now - IDEMPOTENCY_TTL])
             db.execute(_FORGET_CALENDAR_ENTRIES, {"since": now - KEEP_SECONDS})
+            db.execute("DELETE FROM webhook_deliveries WHERE at <= ?", [now - DELIVERIES_KEPT])
 
         await self._writer.run(purge)
 
@@ -1012,6 +1049,120 @@ class SQLiteStore:
             lambda conn: conn.execute(sql, {"subject": subject, "since": since}).fetchall()
         )
         return [CalendarEntry(*row) for row in rows]
+
+    # --- webhooks --------------------------------------------------------------------------
+
+    async def create_webhook(
+        self, hook: StoredWebhook, *, once: Once | None = None
+    ) -> StoredWebhook:
+        def create(db: Database) -> StoredWebhook:
+            row = db.execute(
+                f"INSERT INTO webhooks ({WEBHOOK_COLUMNS})"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, (SELECT COALESCE(MAX(seq), 0) FROM changes), 0, ?,"
+                f" NULL, NULL) RETURNING {WEBHOOK_COLUMNS}",
+                [
+                    hook.webhook_id, hook.url, _events_json(hook), hook.description,
+                    hook.provider_id, hook.secret, hook.created_at, hook.created_at,
+                ],
+            ).fetchone()  # fmt: skip
+            return stored_webhook(row)
+
+        return await self._writer.run(_at_most_once(once, hook.created_at, create))
+
+    async def list_webhooks(self, provider_id: str | None) -> list[StoredWebhook]:
+        sql = (
+            f"SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE ? IS NULL OR provider_id = ?"
+            " ORDER BY created_at, id"
+        )
+        rows = await self._readers.run(
+            lambda conn: conn.execute(sql, [provider_id, provider_id]).fetchall()
+        )
+        return [stored_webhook(row) for row in rows]
+
+    async def find_webhook(self, webhook_id: str) -> StoredWebhook | None:
+        sql = f"SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE id = ?"
+        row = await self._readers.run(lambda conn: conn.execute(sql, [webhook_id]).fetchone())
+        return None if row is None else stored_webhook(row)
+
+    async def delete_webhook(
+        self, webhook_id: str, provider_id: str | None, now: float, *, once: Once | None = None
+    ) -> StoredWebhook:
+        def delete(db: Database) -> StoredWebhook:
+            row = db.execute(
+                "DELETE FROM webhooks WHERE id = ? AND (? IS NULL OR provider_id = ?)"
+                f" RETURNING {WEBHOOK_COLUMNS}",
+                [webhook_id, provider_id, provider_id],
+            ).fetchone()
+            if row is None:
+                raise WebhookNotFound(f"No webhook of yours has id {webhook_id}")
+            db.execute("DELETE FROM webhook_deliveries WHERE webhook_id = ?", [webhook_id])
+            return stored_webhook(row)
+
+        return await self._writer.run(_at_most_once(once, now, delete))
+
+    async def replay_webhook(
+        self,
+        webhook_id: str,
+        provider_id: str | None,
+        since: int,
+        now: float,
+        *,
+        once: Once | None = None,
+    ) -> StoredWebhook:
+        def replay(db: Database) -> StoredWebhook:
+            row = db.execute(
+                "UPDATE webhooks SET cursor = ?, failures = 0, next_attempt_at = ?,"
+                " disabled_at = NULL, disabled_reason = NULL"
+                " WHERE id = ? AND (? IS NULL OR provider_id = ?)"
+                f" RETURNING {WEBHOOK_COLUMNS}",
+                [since, now, webhook_id, provider_id, provider_id],
+            ).fetchone()
+            if row is None:
+                raise WebhookNotFound(f"No webhook of yours has id {webhook_id}")
+            return stored_webhook(row)
+
+        return await self._writer.run(_at_most_once(once, now, replay))
+
+    async def claim_webhooks(self, now: float, until: float, limit: int) -> list[StoredWebhook]:
+        def claim(db: Database) -> list[StoredWebhook]:
+            rows = db.execute(_CLAIM_WEBHOOKS, {"now": now, "until": until, "limit": limit})
+            return [stored_webhook(row) for row in rows.fetchall()]
+
+        return await self._writer.run(claim)
+
+    async def record_attempt(self, webhook_id: str, attempted: Attempted, now: float) -> bool:
+        a = attempted
+
+        def record(db: Database) -> bool:
+            changed = db.execute(
+                _RECORD_ATTEMPT,
+                {
+                    "id": webhook_id, "expected": a.expected, "cursor": a.cursor,
+                    "failures": a.failures, "next": a.next_attempt_at,
+                    "reason": a.disabled_reason, "leased_until": a.leased_until, "now": now,
+                },
+            ).rowcount  # fmt: skip
+            if changed and a.delivery is not None:
+                d = a.delivery
+                db.execute(
+                    "INSERT INTO webhook_deliveries"
+                    " (webhook_id, seq, attempt, at, status_code, error, latency_ms)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    [webhook_id, d.seq, d.attempt, d.at, d.status_code, d.error, d.latency_ms],
+                )
+            return bool(changed)
+
+        return await self._writer.run(record)
+
+    async def webhook_deliveries(self, webhook_id: str, limit: int) -> list[DeliveryRecord]:
+        sql = (
+            "SELECT seq, attempt, at, status_code, error, latency_ms FROM webhook_deliveries"
+            " WHERE webhook_id = ? ORDER BY id DESC LIMIT ?"
+        )
+        rows = await self._readers.run(
+            lambda conn: conn.execute(sql, [webhook_id, limit]).fetchall()
+        )
+        return [DeliveryRecord(*row) for row in rows]
 
     # --- upkeep ----------------------------------------------------------------------------
 

@@ -11,7 +11,7 @@ once over SQLite files and once over PostgreSQL databases):
     p1 on 2030-03-06: A 11:00 held by c1, B 11:15 booked by c1, C 11:30 open, D 11:45 open
     p2 on 2030-03-06: 11:00 and 11:15 open
     a spare client token ("victim", for c3) to revoke
-    a calendar feed of p1's ("feed", and its secret address)
+    a calendar feed of p1's ("feed", and its secret address), and a webhook of p1's ("hook")
 
 The refused cells and the reads of a row share one server, and the database dump is compared
 before and after each of them: so they changed nothing, and each started from the template state.
@@ -59,6 +59,9 @@ A_AT, B_AT, C_AT, D_AT = (f"{DAY} 11:{m}:00" for m in ("00", "15", "30", "45"))
 WHOLE_DAY = {"startTime": f"{DAY} 00:00:00", "endTime": "2030-03-07 00:00:00"}
 NEW_WINDOW = {"startTime": f"{DAY} 14:00:00", "endTime": f"{DAY} 15:00:00"}
 NEW_SLOTS = [f"{DAY} 14:{m}:00" for m in ("00", "15", "30", "45")]
+PUBLIC_RECEIVER = "http://93.184.216.34/hook"
+"""A public address (no name to resolve): the webhooks of the table are sent nothing they
+could receive, since the changes they would get are made after the template."""
 TOKEN_SHAPE = re.compile(r"^sbk_[0-9a-f]{16}_[A-Za-z0-9_-]{43}$")
 
 
@@ -124,6 +127,8 @@ async def build_template(db: str, postgres: PostgresForTests | None) -> Template
             tokens = {**people.tokens, "victim": victim.json()["token"]}
             feed = await people["p1"].post("/calendar-feeds")
             assert feed.status_code == 201, feed.text
+            hook = await people["p1"].post("/webhooks", json={"url": PUBLIC_RECEIVER})
+            assert hook.status_code == 201, hook.text
     finally:
         await server.close()
     ids = {
@@ -133,6 +138,7 @@ async def build_template(db: str, postgres: PostgresForTests | None) -> Template
         "D": d["timeSlotId"],
         "victim": token_id(tokens["victim"]),
         "feed": feed.json()["feed"]["feedId"],
+        "hook": hook.json()["webhook"]["webhookId"],
         "feedSecret": feed.json()["url"].rsplit("/", 1)[1].removesuffix(".ics"),
     }
     return Template(db, tokens, ids, dump_database(db), postgres)
@@ -474,6 +480,39 @@ async def p1_feed_read(world: World, who: Who, response: httpx.Response) -> None
     assert "Client One" in text
 
 
+async def webhook_made(world: World, who: Who, response: httpx.Response) -> None:
+    made = response.json()
+    assert made["secret"].startswith("whsec_")
+    assert made["webhook"]["providerId"] == SUBJECTS[who]
+    listed = (await world.as_admin("GET", "/webhooks")).json()["webhooks"]
+    assert made["webhook"]["webhookId"] in {h["webhookId"] for h in listed}
+
+
+async def webhooks_listed(world: World, who: Who, response: httpx.Response) -> None:
+    listed = [(h["webhookId"], h["providerId"]) for h in response.json()["webhooks"]]
+    assert listed == ([(world.template.ids["hook"], "p1")] if who in ("admin", "p1") else [])
+    assert "whsec_" not in response.text
+
+
+async def webhook_shown(world: World, who: Who, response: httpx.Response) -> None:
+    shown = response.json()
+    assert (shown["webhookId"], shown["enabled"]) == (world.template.ids["hook"], True)
+    assert "secret" not in shown
+
+
+async def webhook_removed(world: World, who: Who, response: httpx.Response) -> None:
+    gone = await world.as_admin("GET", "/webhooks")
+    assert gone.json()["webhooks"] == []
+
+
+async def no_deliveries_yet(world: World, who: Who, response: httpx.Response) -> None:
+    assert response.json() == {"deliveries": []}
+
+
+async def webhook_replaying(world: World, who: Who, response: httpx.Response) -> None:
+    assert response.json()["webhook"]["deliveredSeq"] == 0
+
+
 async def victim_revoked(world: World, who: Who, response: httpx.Response) -> None:
     revoked = response.json()["token"]
     assert (revoked["tokenId"], revoked["name"]) == (world.template.ids["victim"], "Victim")
@@ -576,6 +615,15 @@ MAKE_FEED_FOR_C1 = Request("POST", "/calendar-feeds", "clientId=c1", json={"clie
 LIST_FEEDS = Request("GET", "/calendar-feeds")
 REVOKE_FEED = Request("DELETE", "/calendar-feeds/{feedId}", "(p1's)", path="/calendar-feeds/{feed}")
 READ_FEED = Request("GET", "/calendar/{secret}.ics", "p1's", path="/calendar/{feedSecret}.ics")
+HOOK = "/webhooks/{webhookId}"
+MAKE_WEBHOOK = Request("POST", "/webhooks", json={"url": PUBLIC_RECEIVER})
+LIST_WEBHOOKS = Request("GET", "/webhooks")
+GET_WEBHOOK = Request("GET", HOOK, "(p1's)", path="/webhooks/{hook}")
+DELETE_WEBHOOK = Request("DELETE", HOOK, "(p1's)", path="/webhooks/{hook}")
+DELIVERIES = Request("GET", HOOK + "/deliveries", "(p1's)", path="/webhooks/{hook}/deliveries")
+REPLAY = Request(
+    "POST", HOOK + "/replay", "(p1's)", path="/webhooks/{hook}/replay", json={"since": 0}
+)
 SCHEDULE = "/providers/{providerId}/schedule"
 MONDAYS = {"timeZone": "UTC", "weekly": [{"day": "mon", "start": "09:00", "end": "10:00"}]}
 PUT_P1_SCHEDULE = Request("PUT", SCHEDULE, path="/providers/p1/schedule", json=MONDAYS)
@@ -635,6 +683,12 @@ ROWS = [
     row(LIST_FEEDS,         401, 401, 401, 401, 200, 200, 200, 200, 200, feeds_listed),
     row(REVOKE_FEED,        401, 401, 401, 401, 200, 200, 404, 404, 404, feed_revoked),
     row(READ_FEED,          200, 200, 200, 200, 200, 200, 200, 200, 200, p1_feed_read),
+    row(MAKE_WEBHOOK,       401, 401, 401, 401, 201, 201, 201, 403, 403, webhook_made),
+    row(LIST_WEBHOOKS,      401, 401, 401, 401, 200, 200, 200, 403, 403, webhooks_listed),
+    row(GET_WEBHOOK,        401, 401, 401, 401, 200, 200, 404, 403, 403, webhook_shown),
+    row(DELETE_WEBHOOK,     401, 401, 401, 401, 200, 200, 404, 403, 403, webhook_removed),
+    row(DELIVERIES,         401, 401, 401, 401, 200, 200, 404, 403, 403, no_deliveries_yet),
+    row(REPLAY,             401, 401, 401, 401, 200, 200, 404, 403, 403, webhook_replaying),
     row(ME,                 401, 401, 401, 401, 200, 200, 200, 200, 200, me_described),
     row(CHANGES,            401, 401, 401, 401, 200, 200, 200, 200, 200, changes_listed),
     row(EVENTS,             401, 401, 401, 401, 200, 200, 200, 200, 200, events_streamed),

@@ -21,6 +21,7 @@ from aiohttp.test_utils import TestServer
 
 import shared.calendar_wire
 import shared.schedule_wire
+import shared.webhook_wire
 import shared.wire
 from backend.app import OPERATIONS
 from backend.clock import ManualClock
@@ -62,9 +63,9 @@ def refs(node: Any) -> Iterator[str]:
             yield from refs(item)
 
 
-WIRE_MODULES = (shared.wire, shared.schedule_wire, shared.calendar_wire)
-"""The modules of the wire contract: shared/wire.py, and the schedules' and calendar feeds' shapes
-beside it."""
+WIRE_MODULES = (shared.wire, shared.schedule_wire, shared.calendar_wire, shared.webhook_wire)
+"""The modules of the wire contract: shared/wire.py, and the shapes of schedules, calendar feeds
+and webhooks beside it."""
 
 
 def wire_structs() -> dict[str, type[msgspec.Struct]]:
@@ -301,6 +302,32 @@ async def exercise_every_operation(rec: Recorder, clock: ManualClock) -> None:
     await exercise_schedule(rec)
     await exercise_feed(rec)
     await exercise_calendar_feeds(rec)
+    await exercise_webhooks(rec)
+
+
+HOOK = "/webhooks/{webhookId}"
+
+
+async def exercise_webhooks(rec: Recorder) -> None:
+    """An endpoint registered (a public address: nothing resolves here), shown, replayed and
+    removed; a private one refused."""
+    public = {"url": "http://93.184.216.34/hook", "events": ["confirmed"]}
+    made = await rec.call("POST", "/webhooks", 201, json=public)
+    await rec.call("POST", "/webhooks", 422, json={"url": "http://127.0.0.1:9/hook"})
+    await rec.call("POST", "/webhooks", 400, json={"url": 5})
+    await rec.call("GET", "/webhooks", 200)
+    hook = {"webhookId": made.json()["webhook"]["webhookId"]}
+    nobody = {"webhookId": "0" * 16}
+    await rec.call("GET", HOOK, 200, ids=hook)
+    await rec.call("GET", HOOK, 404, ids=nobody)
+    await rec.call("GET", HOOK + "/deliveries", 200, ids=hook)
+    await rec.call("GET", HOOK + "/deliveries", 404, ids=nobody)
+    await rec.call("POST", HOOK + "/replay", 200, ids=hook, json={"since": 0})
+    await rec.call("POST", HOOK + "/replay", 410, ids=hook, json={"since": 10**9})
+    await rec.call("POST", HOOK + "/replay", 400, ids=hook, json={"since": -1})
+    await rec.call("POST", HOOK + "/replay", 404, ids=nobody, json={"since": 0})
+    await rec.call("DELETE", HOOK, 200, ids=hook)
+    await rec.call("DELETE", HOOK, 404, ids=hook)
 
 
 FEED = "/calendar-feeds/{feedId}"

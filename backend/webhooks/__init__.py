@@ -1,0 +1,1 @@
+"""Webhooks: endpoints that are sent every change (or some kinds of change), signed."""

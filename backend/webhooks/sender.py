@@ -1,0 +1,280 @@
+"""The sender: delivers the change log to webhook endpoints, in the background, at least once.
+
+The change log is the outbox: the transaction that makes a change logs it, and each endpoint keeps
+a cursor in the log, moved on only after a delivery succeeded (or when a change is not for it). So
+a change committed just before a crash is delivered after the restart, and nothing is lost.
+
+Each round the sender leases the endpoints that are due (over PostgreSQL with several processes, an
+endpoint is leased by one process at a time) and runs one task per endpoint, which sends its
+changes one after another in seq order: a slow or failing receiver holds up only itself. A
+delivery that fails (no answer within 10 s, or not 2xx) is tried again after the back-off,
+doubled at each failure, until a day of failures disables the endpoint, saying why.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import aiohttp
+
+from backend.access import Caller
+from backend.api.presenters import present_change
+from backend.background import cancel_and_wait
+from backend.booking import Rules
+from backend.clock import Clock
+from backend.store.base import Attempted, ChangeRow, DeliveryRecord, Store, StoredWebhook
+from backend.webhooks.addresses import AddressRefused, GuardedResolver, literal_refusal
+from backend.webhooks.signing import message_id, signed_headers
+from shared.grid import describe_length
+from shared.wire import encode_line
+
+log = logging.getLogger(__name__)
+
+TIMEOUT_SECONDS = 10.0
+"""How long a receiver has to answer."""
+
+GIVE_UP_SECONDS = 86_400.0
+"""Retries of one change stop, and the endpoint is disabled, before they would span more."""
+
+LEASE_SECONDS = 60.0
+"""How long a process holds an endpoint without renewing (longer than any one delivery)."""
+
+POLL_SECONDS = 1.0
+"""The longest the sender goes without looking for due endpoints (retries, other processes)."""
+
+REFRESH_SECONDS = 10.0
+"""How often the sender asks whether any endpoint exists (other processes may add one)."""
+
+BATCH = 100
+"""Changes read from the log at a time, per endpoint."""
+
+PARALLEL = 100
+"""Endpoints delivered to at once, per process."""
+
+
+def retry_delay(failures: int, first: float) -> float:
+    """The wait before the next attempt, after this many failures in a row."""
+    return first * 2.0 ** (failures - 1)
+
+
+def gives_up(failures: int, first: float) -> bool:
+    """Whether the next retry would take the failures of one change past GIVE_UP_SECONDS."""
+    spent = sum(retry_delay(n, first) for n in range(1, failures))
+    return spent + retry_delay(failures, first) > GIVE_UP_SECONDS
+
+
+def wants(hook: StoredWebhook, change: ChangeRow) -> bool:
+    """Whether the endpoint is sent this change: of a kind it asked for, and (for a provider's
+    endpoint) on that provider's slots."""
+    if hook.events is not None and change.kind not in hook.events:
+        return False
+    return hook.provider_id is None or hook.provider_id in (
+        change.provider_id,
+        change.from_provider_id,
+    )
+
+
+def viewer(hook: StoredWebhook) -> Caller:
+    """Whom the delivered change is shown as it would be shown to: an admin, or the provider."""
+    if hook.provider_id is None:
+        return Caller(role="admin", subject=None, name="webhook")
+    return Caller(role="provider", subject=hook.provider_id, name="webhook")
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status_code: int | None
+    error: str | None
+    latency_ms: float
+
+    @property
+    def delivered(self) -> bool:
+        return self.error is None
+
+
+class WebhookSender:
+    def __init__(
+        self,
+        store: Callable[[], Store],
+        clock: Clock,
+        rules: Rules,
+        *,
+        backoff: float,
+        allow_private: bool,
+        timeout: float = TIMEOUT_SECONDS,
+    ) -> None:
+        self._store = store
+        self._clock = clock
+        self._rules = rules
+        self._backoff = backoff
+        self._allow_private = allow_private
+        self._timeout = timeout
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._running: dict[str, asyncio.Task[None]] = {}
+        self._session: aiohttp.ClientSession | None = None
+        self._any = False
+        """Whether some endpoint exists (checked every REFRESH_SECONDS, set when one is made
+        here): while none does, commits do not wake the sender."""
+        self._refreshed = -REFRESH_SECONDS
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="slotbook-webhooks")
+
+    def wake(self) -> None:
+        """Something was committed, or an endpoint was made or replayed: look now."""
+        if self._any:
+            self._wake.set()
+
+    def endpoint_made(self) -> None:
+        self._any = True
+        self._wake.set()
+
+    async def stop(self) -> None:
+        await cancel_and_wait(self._task)
+        for task in list(self._running.values()):
+            await cancel_and_wait(task)
+        if self._session is not None:
+            await self._session.close()
+
+    async def _run(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), POLL_SECONDS)
+            self._wake.clear()
+            try:
+                await self.deliver_due()
+            except Exception:  # the next round tries again
+                log.exception("webhook round failed")
+
+    async def deliver_due(self) -> None:
+        """Lease the endpoints that are due and start delivering to each."""
+        now = time.monotonic()
+        if now - self._refreshed >= REFRESH_SECONDS:
+            self._refreshed = now
+            self._any = bool(await self._store().list_webhooks(None))
+        room = PARALLEL - len(self._running)
+        if not self._any or room <= 0:
+            return
+        at = self._clock.now()
+        for hook in await self._store().claim_webhooks(at, at + LEASE_SECONDS, room):
+            if hook.webhook_id in self._running:
+                continue
+            task = asyncio.create_task(self._deliver(hook), name=f"webhook-{hook.webhook_id}")
+            self._running[hook.webhook_id] = task
+            task.add_done_callback(functools.partial(self._finished, hook.webhook_id))
+
+    def _finished(self, webhook_id: str, _task: asyncio.Task[None]) -> None:
+        self._running.pop(webhook_id, None)
+
+    async def idle(self) -> None:
+        """Wait until every delivery task started so far has finished (for tests)."""
+        while self._running:
+            await asyncio.gather(*self._running.values(), return_exceptions=True)
+
+    async def _deliver(self, hook: StoredWebhook) -> None:
+        try:
+            await self._deliver_from(hook)
+        except Exception:  # the lease lapses and a later round tries again
+            log.exception("delivery to webhook %s failed", hook.webhook_id)
+
+    async def _deliver_from(self, hook: StoredWebhook) -> None:
+        store, cursor, failures = self._store(), hook.cursor, hook.failures
+        while True:
+            changes = await store.changes_since(cursor, BATCH)
+            for change in changes:
+                if not wants(hook, change):
+                    continue
+                outcome = await self._send(hook, change, failures + 1)
+                now = self._clock.now()
+                record = DeliveryRecord(
+                    change.seq, failures + 1, now, outcome.status_code, outcome.error,
+                    outcome.latency_ms,
+                )  # fmt: skip
+                if outcome.delivered:
+                    state = Attempted(cursor, change.seq, 0, now, None, now + LEASE_SECONDS, record)
+                    if not await store.record_attempt(hook.webhook_id, state, now):
+                        return  # removed or replayed meanwhile
+                    cursor, failures = change.seq, 0
+                    continue
+                failures += 1
+                reason = self._reason(failures, change, outcome) if gives_up(
+                    failures, self._backoff
+                ) else None  # fmt: skip
+                state = Attempted(
+                    cursor, change.seq - 1, failures, now + retry_delay(failures, self._backoff),
+                    reason, None, record,
+                )  # fmt: skip
+                await store.record_attempt(hook.webhook_id, state, now)
+                if reason is not None:
+                    log.warning("webhook %s disabled: %s", hook.webhook_id, reason)
+                return
+            last = changes[-1].seq if changes else cursor
+            more = len(changes) == BATCH
+            now = self._clock.now()
+            lease = now + LEASE_SECONDS if more else None
+            state = Attempted(cursor, last, failures, now, None, lease, None)
+            if not await store.record_attempt(hook.webhook_id, state, now) or not more:
+                return
+            cursor = last
+
+    def _reason(self, failures: int, change: ChangeRow, outcome: Outcome) -> str:
+        span = describe_length(sum(retry_delay(n, self._backoff) for n in range(1, failures)))
+        return (
+            f"{failures} attempts to deliver change {change.seq} failed over {span}; the last:"
+            f" {outcome.error}. Fix the receiver, then POST /webhooks/{{webhookId}}/replay"
+        )
+
+    async def _send(self, hook: StoredWebhook, change: ChangeRow, attempt: int) -> Outcome:
+        body = encode_line(present_change(change, viewer(hook), self._rules))
+        headers = signed_headers(
+            hook.secret, message_id(hook.webhook_id, change.seq), self._clock.now(), body
+        )
+        started = time.perf_counter()
+        why = literal_refusal(hook.url, allow_private=self._allow_private)
+        if why is not None:
+            return Outcome(None, f"refused: {why}", 0.0)
+        status: int | None = None
+        error: str | None = None
+        try:
+            async with self._client().post(
+                hook.url, data=body, headers=headers, allow_redirects=False
+            ) as response:
+                status = response.status
+        except TimeoutError:
+            error = f"no answer within {self._timeout:g} s"
+        except aiohttp.ClientConnectorError as failed:
+            cause = failed.os_error
+            error = (
+                f"refused: {cause}"
+                if isinstance(cause, AddressRefused)
+                else f"could not connect: {cause.strerror or cause}"
+            )
+        except aiohttp.ClientError as failed:
+            error = f"failed: {failed.__class__.__name__}: {failed}"
+        latency = (time.perf_counter() - started) * 1000
+        if status is not None and not 200 <= status < 300:
+            error = f"answered HTTP {status}" + (
+                " (redirects are not followed)" if 300 <= status < 400 else ""
+            )
+        log.debug("webhook %s change %s attempt %d: %s", hook.webhook_id, change.seq, attempt,
+                  error or status)  # fmt: skip
+        return Outcome(status, error, latency)
+
+    def _client(self) -> aiohttp.ClientSession:
+        if self._session is None:
+            connector = aiohttp.TCPConnector(
+                resolver=GuardedResolver(allow_private=self._allow_private), limit=PARALLEL
+            )
+            self._session = aiohttp.ClientSession(
+                connector=connector,
+                timeout=aiohttp.ClientTimeout(total=self._timeout),
+                headers={"User-Agent": "slotbook-webhooks"},
+            )
+        return self._session
