@@ -589,10 +589,11 @@ MODEL_SETTINGS = settings(
     derandomize=True,  # the same runs every time, in CI too
     database=None,
 )
-EXAMPLES = {"sqlite": 200, "postgresql": 100}
+EXAMPLES = {"sqlite": 160, "postgresql": 70}
 """Runs per store. A step costs PostgreSQL about ten times what it costs SQLite (each of the twenty
-or so reads that check it is a round trip to the server), so it gets the first hundred of the runs
-SQLite gets: the same contract, kept to about 50 seconds."""
+or so reads that check it is a round trip to the server, and a write also waits for its sequencer
+round), so it gets the first seventy of the runs SQLite gets: the same contract, kept to about 50
+seconds."""
 
 
 @dataclass(frozen=True)
