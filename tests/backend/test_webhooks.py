@@ -386,7 +386,7 @@ README = Path(__file__).resolve().parents[2] / "README.md"
 def readme_receiver() -> str:
     """The README's webhook receiver: its Python block that verifies a signature."""
     blocks = re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.DOTALL)
-    (receiver,) = [b for b in blocks if "Webhook(" in b]
+    (receiver,) = [str(b) for b in blocks if "Webhook(" in b]
     return receiver
 
 
@@ -423,7 +423,7 @@ async def test_the_readme_receiver_verifies_a_real_delivery(
             slots = await open_slots(people, clock)
             await reserve(people, "c1", slots[0])
             assert receiver.stdout is not None
-            line = []
+            line: list[str] = []
             while not line or not line[0].isdigit():  # past aiohttp's "Running on" banner
                 line = (await receiver.stdout.readline()).decode().split()
     finally:
