@@ -122,7 +122,12 @@ class WebhookSender:
         self._any = False
         """Whether some endpoint exists (checked every REFRESH_SECONDS, set when one is made
         here): while none does, commits do not wake the sender."""
+        self._made = 0
+        """Endpoints made or replayed here: a check that began before one of them cannot say
+        that there is none."""
         self._refreshed = -REFRESH_SECONDS
+        self._round = asyncio.Lock()
+        """Held by a round, from asking which endpoints are due to starting their tasks."""
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="slotbook-webhooks")
@@ -133,6 +138,7 @@ class WebhookSender:
             self._wake.set()
 
     def endpoint_made(self) -> None:
+        self._made += 1
         self._any = True
         self._wake.set()
 
@@ -155,30 +161,45 @@ class WebhookSender:
 
     async def deliver_due(self) -> None:
         """Lease the endpoints that are due and start delivering to each."""
+        async with self._round:
+            await self._deliver_due()
+
+    async def _deliver_due(self) -> None:
         now = time.monotonic()
         if now - self._refreshed >= REFRESH_SECONDS:
-            self._refreshed = now
-            self._any = bool(await self._store().list_webhooks(None))
+            self._refreshed, made = now, self._made
+            found = bool(await self._store().list_webhooks(None))
+            self._any = found or self._made != made
         room = PARALLEL - len(self._running)
         if not self._any or room <= 0:
             return
         at = self._clock.now()
         for hook in await self._store().claim_webhooks(at, at + LEASE_SECONDS, room):
-            if hook.webhook_id in self._running:
-                continue
-            task = asyncio.create_task(self._deliver(hook), name=f"webhook-{hook.webhook_id}")
+            # A task of this endpoint may still be finishing: it gave up the lease in its last
+            # write, so this claim saw that write; the new task starts once the old one ends.
+            before = self._running.get(hook.webhook_id)
+            task = asyncio.create_task(
+                self._deliver(hook, before), name=f"webhook-{hook.webhook_id}"
+            )
             self._running[hook.webhook_id] = task
             task.add_done_callback(functools.partial(self._finished, hook.webhook_id))
 
-    def _finished(self, webhook_id: str, _task: asyncio.Task[None]) -> None:
-        self._running.pop(webhook_id, None)
+    def _finished(self, webhook_id: str, task: asyncio.Task[None]) -> None:
+        if self._running.get(webhook_id) is task:
+            del self._running[webhook_id]
 
     async def idle(self) -> None:
-        """Wait until every delivery task started so far has finished (for tests)."""
-        while self._running:
-            await asyncio.gather(*self._running.values(), return_exceptions=True)
+        """Wait until no round is under way and every delivery task has finished (for tests)."""
+        while True:
+            async with self._round:
+                tasks = list(self._running.values())
+            if not tasks:
+                return
+            await asyncio.gather(*tasks, return_exceptions=True)
 
-    async def _deliver(self, hook: StoredWebhook) -> None:
+    async def _deliver(self, hook: StoredWebhook, before: asyncio.Task[None] | None) -> None:
+        if before is not None:
+            await asyncio.wait([before])
         try:
             await self._deliver_from(hook)
         except Exception:  # the lease lapses and a later round tries again
