@@ -47,6 +47,7 @@ class CalendarFeedCreated(_Answer):
     its Idempotency-Key has it null."""
 
     message: str
+    feed_id: FeedId
     url: str | None
     feed: CalendarFeedInfo
 

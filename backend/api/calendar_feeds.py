@@ -63,7 +63,9 @@ async def create_calendar_feed(request: web.Request) -> web.Response:
             else "Calendar feed made by an earlier request with this Idempotency-Key; its url"
             " was shown only then"
         )
-        return CalendarFeedCreated(message=message, url=url, feed=feed_info(result))
+        return CalendarFeedCreated(
+            message=message, feed_id=result.feed_id, url=url, feed=feed_info(result)
+        )
 
     def stored(result: CalendarFeed) -> Answer:
         # The address is never stored, not even in the answer kept for a retry.

@@ -377,3 +377,17 @@ async def test_reservations_made_before_calendar_feeds_are_in_them(
         (before[0].uid, "CONFIRMED", 1),
         (before[1].uid, "CONFIRMED", 0),
     ]
+
+
+async def test_the_answer_names_the_feed_and_its_address_once(people: People) -> None:
+    made = await people["c1"].post("/calendar-feeds")
+    answer = made.json()
+    assert answer["feedId"] == answer["feed"]["feedId"]
+    listed = (await people["c1"].get("/calendar-feeds")).json()["feeds"]
+    assert [f["feedId"] for f in listed] == [answer["feedId"]]
+    again = await people["c1"].post("/calendar-feeds", headers={"Idempotency-Key": "feed-1"})
+    replayed = await people["c1"].post("/calendar-feeds", headers={"Idempotency-Key": "feed-1"})
+    assert (again.status_code, replayed.status_code) == (201, 201)
+    assert again.json()["url"].endswith(".ics")
+    assert replayed.json()["url"] is None
+    assert replayed.json()["feedId"] == again.json()["feedId"]
