@@ -329,6 +329,11 @@ WEBHOOK_COLUMNS = (
 )
 
 
+def stored_events(hook: StoredWebhook) -> str | None:
+    """A webhook's events as stored: a JSON list, or NULL for every kind."""
+    return None if hook.events is None else json.dumps(list(hook.events))
+
+
 def stored_webhook(row: Iterable[Any]) -> StoredWebhook:
     """A webhook from its WEBHOOK_COLUMNS (events as stored: a JSON list, or NULL)."""
     values = tuple(row)

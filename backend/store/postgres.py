@@ -26,7 +26,6 @@ the rules in backend/booking.py apply unchanged.
 from __future__ import annotations
 
 import asyncio
-import json
 import math
 import secrets
 from collections.abc import Awaitable, Callable, Collection, Iterable, Sequence
@@ -104,6 +103,7 @@ from backend.store.base import (
     new_slot_id,
     occupied_cells,
     stable_until,
+    stored_events,
     stored_webhook,
 )
 from backend.store.postgres_listener import ChangeListener
@@ -1009,15 +1009,13 @@ class PostgresStore:
     async def create_webhook(
         self, hook: StoredWebhook, *, once: Once | None = None
     ) -> StoredWebhook:
-        events = None if hook.events is None else json.dumps(list(hook.events))
-
         async def create(conn: Connection) -> StoredWebhook:
             row = await conn.fetchrow(
                 f"INSERT INTO webhooks ({WEBHOOK_COLUMNS})"
                 " VALUES ($1, $2, $3, $4, $5, $6, $7,"
                 " (SELECT COALESCE(MAX(seq), 0) FROM changes), 0, $7, NULL, NULL)"
                 f" RETURNING {WEBHOOK_COLUMNS}",
-                hook.webhook_id, hook.url, events, hook.description, hook.provider_id,
+                hook.webhook_id, hook.url, stored_events(hook), hook.description, hook.provider_id,
                 hook.secret, hook.created_at,
             )  # fmt: skip
             assert row is not None  # an INSERT ... RETURNING returns its row

@@ -87,6 +87,7 @@ from backend.store.base import (
     new_slot_id,
     occupied_cells,
     stable_until,
+    stored_events,
     stored_webhook,
 )
 from backend.store.readers import SQLiteReaders
@@ -237,10 +238,6 @@ _UNDELIVERED_KEPT = (
     "seq <= COALESCE((SELECT MIN(cursor) FROM webhooks WHERE disabled_at IS NULL), seq)"
 )
 """The purge keeps every change an enabled webhook has yet to be sent."""
-
-
-def _events_json(hook: StoredWebhook) -> str | None:
-    return None if hook.events is None else json.dumps(list(hook.events))
 
 
 def _slot(row: Sequence[Any] | None) -> SlotRow | None:
@@ -1061,7 +1058,7 @@ class SQLiteStore:
                 " VALUES (?, ?, ?, ?, ?, ?, ?, (SELECT COALESCE(MAX(seq), 0) FROM changes), 0, ?,"
                 f" NULL, NULL) RETURNING {WEBHOOK_COLUMNS}",
                 [
-                    hook.webhook_id, hook.url, _events_json(hook), hook.description,
+                    hook.webhook_id, hook.url, stored_events(hook), hook.description,
                     hook.provider_id, hook.secret, hook.created_at, hook.created_at,
                 ],
             ).fetchone()  # fmt: skip

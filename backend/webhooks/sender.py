@@ -63,10 +63,14 @@ def retry_delay(failures: int, first: float) -> float:
     return first * 2.0 ** (failures - 1)
 
 
+def waited(failures: int, first: float) -> float:
+    """The back-off already waited out before the last of this many failures in a row."""
+    return sum(retry_delay(n, first) for n in range(1, failures))
+
+
 def gives_up(failures: int, first: float) -> bool:
     """Whether the next retry would take the failures of one change past GIVE_UP_SECONDS."""
-    spent = sum(retry_delay(n, first) for n in range(1, failures))
-    return spent + retry_delay(failures, first) > GIVE_UP_SECONDS
+    return waited(failures, first) + retry_delay(failures, first) > GIVE_UP_SECONDS
 
 
 def wants(hook: StoredWebhook, change: ChangeRow) -> bool:
@@ -246,7 +250,7 @@ class WebhookSender:
             cursor = last
 
     def _reason(self, failures: int, change: ChangeRow, outcome: Outcome) -> str:
-        span = describe_length(sum(retry_delay(n, self._backoff) for n in range(1, failures)))
+        span = describe_length(waited(failures, self._backoff))
         return (
             f"{failures} attempts to deliver change {change.seq} failed over {span}; the last:"
             f" {outcome.error}. Fix the receiver, then POST /webhooks/{{webhookId}}/replay"
