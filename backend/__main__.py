@@ -12,9 +12,16 @@ from collections.abc import Sequence
 
 from aiohttp import web
 
+from backend.api.system import metrics_response
 from backend.app import create_app
 from backend.event_loop import loop_factory, loop_name
 from backend.http_log import HTTP_LOG
+from backend.maintenance_command import (
+    add_backup_arguments,
+    add_check_arguments,
+    run_maintenance_command,
+)
+from backend.request_log import ACCESS_LOG, AccessLogger, configure_logging
 from backend.services import SERVICES
 from backend.settings import (
     Settings,
@@ -27,6 +34,9 @@ from backend.token_command import add_token_arguments, run_token_command
 from backend.workers import WORKER_OF_FLAG, announce_listening, become_worker, run_workers
 
 log = logging.getLogger("slotbook")
+
+METRICS_HOST = "127.0.0.1"
+"""Where --metrics-port listens: loopback only, since it asks for no token."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -54,6 +64,24 @@ def build_parser() -> argparse.ArgumentParser:
         " PostgreSQL URL), whether or not a server is running on it.",
     )
     add_token_arguments(token, os.environ)
+    backup = commands.add_parser(
+        "backup",
+        help="copy a SQLite database while the server keeps serving",
+        description="Make a consistent copy of a SQLite database with SQLite's online backup"
+        " API, while servers keep reading and writing it, and say what was copied. Restore by"
+        " stopping the server and putting the copy in the database's place. A PostgreSQL"
+        " database is backed up with pg_dump instead.",
+    )
+    add_backup_arguments(backup, os.environ)
+    check = commands.add_parser(
+        "check",
+        help="check a SQLite database (a backup, or the live one) is sound",
+        description="Run SQLite's integrity check and slotbook's own invariants on a SQLite"
+        " database (no slot with two holders, the change log gap-free, every hold's expiry"
+        " consistent) and say so in one line; the file is only read. Exit status: 0 sound,"
+        " 1 problems found (listed under the line), 2 could not check.",
+    )
+    add_check_arguments(check, os.environ)
     return parser
 
 
@@ -62,9 +90,11 @@ async def run_server(settings: Settings, *, worker: bool = False) -> None:
 
     A worker of a group (serve --workers N, backend/workers.py) shares its port with the others
     through SO_REUSEPORT and leaves the logging of the group's start and stop to the parent."""
+    app = create_app(settings)
     runner = web.AppRunner(
-        create_app(settings),
-        access_log=None,
+        app,
+        access_log=ACCESS_LOG,
+        access_log_class=AccessLogger,
         handle_signals=False,
         shutdown_timeout=5,
         logger=HTTP_LOG,
@@ -73,6 +103,7 @@ async def run_server(settings: Settings, *, worker: bool = False) -> None:
     site = web.TCPSite(runner, settings.host, settings.port, reuse_port=worker)
     await site.start()
     host, port = _bound_address(runner)
+    metrics = await serve_metrics(app, settings.metrics_port) if settings.metrics_port else None
     message = startup_message(settings, runner.app[SERVICES].store, host, port)
     if worker:
         announce_listening(message)
@@ -91,8 +122,25 @@ async def run_server(settings: Settings, *, worker: bool = False) -> None:
         await stop.wait()
         log.log(logging.DEBUG if worker else logging.INFO, "slotbook shutting down")
     finally:
+        if metrics is not None:
+            await metrics.cleanup()
         await runner.cleanup()
     log.log(logging.DEBUG if worker else logging.INFO, "slotbook stopped")
+
+
+async def serve_metrics(app: web.Application, port: int) -> web.AppRunner:
+    """GET /metrics of `app`, without a token, on a loopback port of its own (for a scraper)."""
+
+    async def metrics(_request: web.Request) -> web.Response:
+        return await metrics_response(app)
+
+    listener = web.Application()
+    listener.router.add_get("/metrics", metrics)
+    runner = web.AppRunner(listener, access_log=None, handle_signals=False)
+    await runner.setup()
+    await web.TCPSite(runner, METRICS_HOST, port).start()
+    log.info("metrics on http://%s:%d/metrics", METRICS_HOST, port)
+    return runner
 
 
 def startup_message(settings: Settings, store: Store, host: str, port: int) -> str:
@@ -123,10 +171,7 @@ def serve(args: argparse.Namespace, argv: Sequence[str]) -> int:
         print(f"slotbook-server: {error}", file=sys.stderr)
         return 2
     parent: int | None = args.worker_of
-    who = "%(name)s" if parent is None else "%(name)s[%(process)d]"
-    logging.basicConfig(
-        level=settings.log_level, format=f"%(asctime)s %(levelname)s {who}: %(message)s"
-    )
+    configure_logging(settings.log_level, settings.log_format, worker=parent is not None)
     if parent is None and settings.workers > 1:
         return run_workers(settings, argv)
     if parent is not None:
@@ -141,6 +186,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(arguments)
     if args.command == "serve":
         return serve(args, arguments)
+    if args.command in ("backup", "check"):
+        return run_maintenance_command(args)
     return run_token_command(args)
 
 

@@ -26,6 +26,9 @@ from shared.wire import FieldError, Problem, encode_line
 
 REPLAYED_HEADER = "Idempotent-Replayed"
 
+REQUEST_ID = web.RequestKey("request_id", str)
+"""The request's id (its X-Request-Id), set first thing by backend/request_log.py."""
+
 log = logging.getLogger(__name__)
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
@@ -322,7 +325,14 @@ async def problem_middleware(request: web.Request, handler: Handler) -> web.Stre
             raise
         return _from_http(request, error)
     except Exception:
-        log.exception("unhandled error on %s %s", request.method, request.path_qs)
+        request_id = request.get(REQUEST_ID, "-")
+        log.exception(
+            "unhandled error on %s %s id=%s",
+            request.method,
+            request.raw_path,
+            request_id,
+            extra={"request_id": request_id},
+        )
         return problem_response(
             "internal-error", "The server failed to handle this request; it has been logged"
         )

@@ -12,6 +12,7 @@ from backend.clock import Clock
 from backend.credential_watch import CredentialWatch
 from backend.feed import ChangeHub
 from backend.listing_cache import ListingCache
+from backend.metrics import Metrics
 from backend.settings import Settings
 from backend.store.base import Store
 from backend.sweeper import Sweeper
@@ -29,10 +30,12 @@ class Services:
     hub: ChangeHub = field(init=False, repr=False)
     sweeper: Sweeper = field(init=False, repr=False)
     webhooks: WebhookSender = field(init=False, repr=False)
+    metrics: Metrics = field(init=False, repr=False)
     listing_cache: ListingCache | None = field(default=None, init=False, repr=False)
     """GET /availability's answers, where they can be kept exactly (see `open`)."""
 
     def __post_init__(self) -> None:
+        self.metrics = Metrics()
         self.authenticator = Authenticator(
             lambda: self.store, self.clock, until_revoked=self.settings.levers.auth_cache
         )
@@ -47,6 +50,7 @@ class Services:
             self.clock,
             every=self.settings.sweep_seconds,
             keep_changes=self.settings.retention_days * 86_400,
+            metrics=self.metrics,
         )
         self.webhooks = WebhookSender(
             lambda: self.store,
@@ -65,6 +69,7 @@ class Services:
 
     def open(self, store: Store) -> None:
         self._store = store
+        self.metrics.watch(store, lambda: self.hub.subscribers)
         if self.settings.levers.listing_cache and store.commits_here:
             cache = ListingCache()
             self.listing_cache = cache

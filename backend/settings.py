@@ -21,6 +21,7 @@ from shared.grid import DAY_SECONDS, describe_length
 
 Synchronous = Literal["FULL", "NORMAL"]
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+LOG_FORMATS = ("plain", "json")
 
 
 class SettingsError(ValueError):
@@ -60,6 +61,10 @@ class Settings:
     public_url: str = ""
     """The address clients reach the server at (behind a proxy), for the links it hands out (a
     calendar feed's); empty: the address each request was made to."""
+    log_format: str = "plain"
+    """The log's lines: plain text, or a JSON object each ("json")."""
+    metrics_port: int = 0
+    """A loopback port that serves GET /metrics without a token, for a scraper; 0: none."""
     without: tuple[str, ...] = ()
     """Speed levers taken away (for measuring what each buys); see backend/levers.py."""
 
@@ -168,6 +173,22 @@ class Settings:
                     f"--public-url {self.public_url}: give the address clients use, such as"
                     " https://booking.example.org or https://example.org/slotbook"
                 )
+        if self.log_format not in LOG_FORMATS:
+            raise SettingsError(
+                f"--log-format {self.log_format}: use one of {', '.join(LOG_FORMATS)}"
+            )
+        if not 0 <= self.metrics_port < 65536 or (
+            self.metrics_port and self.metrics_port + self.workers > 65536
+        ):
+            raise SettingsError(
+                f"--metrics-port {self.metrics_port}: must be 0 (none) or a port (one per worker"
+                " from it up), below 65536"
+            )
+        if self.metrics_port and self.metrics_port == self.port:
+            raise SettingsError(
+                f"--metrics-port {self.metrics_port}: must differ from --port, which serves"
+                " /metrics to an admin token already"
+            )
         if self.log_level not in LOG_LEVELS:
             raise SettingsError(f"--log-level {self.log_level}: use one of {', '.join(LOG_LEVELS)}")
         return self
@@ -250,6 +271,21 @@ def add_server_arguments(parser: argparse.ArgumentParser, environ: Mapping[str, 
         base.workers,
     )
     option("--log-level", str.upper, "DEBUG, INFO, WARNING or ERROR", base.log_level)
+    option(
+        "--log-format",
+        str.lower,
+        "plain: a line of text per record; json: a JSON object per line (an access-log line"
+        " per request either way)",
+        base.log_format,
+    )
+    option(
+        "--metrics-port",
+        int,
+        "also serve GET /metrics without a token on this port of 127.0.0.1, for a Prometheus"
+        " scraper (with --workers N: one port per worker, from this one up; 0: none; the main"
+        " port serves it to an admin token either way)",
+        base.metrics_port,
+    )
     option("--rate", float, "requests per second allowed per token (0: no limit)", base.rate)
     option("--burst", float, "requests a token may make at once before --rate applies", base.burst)
     option("--sweep-seconds", float, "how often lapsed holds are reopened", base.sweep_seconds)
@@ -325,6 +361,8 @@ def settings_from_namespace(args: argparse.Namespace) -> Settings:
         synchronous=args.synchronous,
         read_threads=int(args.read_threads),
         log_level=args.log_level,
+        log_format=args.log_format,
+        metrics_port=int(args.metrics_port),
         rate=float(args.rate),
         burst=float(args.burst),
         sweep_seconds=float(args.sweep_seconds),

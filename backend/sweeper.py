@@ -16,6 +16,7 @@ from collections.abc import Callable
 
 from backend.background import cancel_and_wait
 from backend.clock import Clock
+from backend.metrics import Metrics
 from backend.store.base import Store
 
 log = logging.getLogger(__name__)
@@ -29,9 +30,15 @@ LOOK_AGAIN_SECONDS = 60.0
 
 class Sweeper:
     def __init__(
-        self, store: Callable[[], Store], clock: Clock, every: float, keep_changes: float
+        self,
+        store: Callable[[], Store],
+        clock: Clock,
+        every: float,
+        keep_changes: float,
+        metrics: Metrics,
     ) -> None:
         self._store = store
+        self._metrics = metrics
         self._clock = clock
         self._every = every
         self._keep_changes = keep_changes
@@ -48,6 +55,7 @@ class Sweeper:
         many holds were reopened."""
         now = self._clock.now()
         reopened = await self._store().expire_lapsed(now)
+        self._metrics.lapsed.inc(reopened)
         await self.roll_if_due(now)
         if purge:
             await self._store().purge(now, self._keep_changes)
@@ -57,7 +65,9 @@ class Sweeper:
         """Open the slots of dates that entered schedules' horizons; how many were opened."""
         if now < self._roll_due:
             return 0
+        timed = self._metrics.timed_roll()
         rolled = await self._store().roll_schedules(now)
+        timed()
         # At least once a minute, for schedules that another process set (over PostgreSQL).
         self._roll_due = min(rolled.next_due, now + LOOK_AGAIN_SECONDS)
         return rolled.created

@@ -125,9 +125,12 @@ async def _supervise(settings: Settings, command: Sequence[str]) -> int:
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, events.put_nowait, _Signalled(signum))
     workers: dict[int, asyncio.subprocess.Process] = {}
-    for _ in range(settings.workers):
+    for index in range(settings.workers):
+        # Each worker counts its own metrics: its listener is the next port up (a later flag wins).
+        metrics = ["--metrics-port", str(settings.metrics_port + index)]
         process = await asyncio.create_subprocess_exec(
             *command,
+            *(metrics if settings.metrics_port else ()),
             stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE,
             # Its own process group: Ctrl-C in a terminal reaches only the parent, which passes it

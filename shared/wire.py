@@ -346,6 +346,9 @@ class Problem(_Answer):
     """The faulty fields: the first 20 when there are more."""
     more_errors: int | UnsetType = UNSET
     """How many faults there were beyond those `errors` lists."""
+    instance: str | UnsetType = UNSET
+    """The request this answers, `urn:slotbook:request:<id>`: its `X-Request-Id`, which the
+    server's log names too."""
 
 
 class ProblemDescription(_Answer):

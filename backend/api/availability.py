@@ -26,6 +26,7 @@ from backend.services import services
 from backend.store.base import (
     Answer,
     ConfirmResult,
+    Once,
     OpenSlotsCursor,
     RemoveResult,
     ReserveResult,
@@ -171,14 +172,15 @@ async def reserve_slot(request: web.Request) -> web.Response:
             status=200 if result.repeated else 201,
         )
 
-    return await perform(
-        request,
-        caller,
-        render,
-        lambda once: ctx.store.reserve(
+    async def reserve(once: Once | None) -> ReserveResult:
+        result = await ctx.store.reserve(
             body.time_slot_id, time_slot, client_id, now, length=length, note=note, once=once
-        ),
-    )
+        )
+        if not result.repeated:
+            ctx.metrics.reserves.inc()
+        return result
+
+    return await perform(request, caller, render, reserve)
 
 
 async def confirm_reservation(request: web.Request) -> web.Response:
@@ -196,12 +198,13 @@ async def confirm_reservation(request: web.Request) -> web.Response:
             )
         )
 
-    return await perform(
-        request,
-        caller,
-        render,
-        lambda once: ctx.store.confirm(slot_id, time_slot, client_id, now, once=once),
-    )
+    async def confirm(once: Once | None) -> ConfirmResult:
+        result = await ctx.store.confirm(slot_id, time_slot, client_id, now, once=once)
+        if not result.repeated:
+            ctx.metrics.confirms.inc()
+        return result
+
+    return await perform(request, caller, render, confirm)
 
 
 OPERATIONS = [

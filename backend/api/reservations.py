@@ -23,7 +23,7 @@ from backend.api.presenters import (
 )
 from backend.idempotency import perform
 from backend.services import services
-from backend.store.base import Answer, CancelResult, MoveResult, NoteResult
+from backend.store.base import Answer, CancelResult, MoveResult, NoteResult, Once
 from shared.wire import (
     CallerQuery,
     CancelAnswer,
@@ -73,14 +73,14 @@ async def cancel_reservation(request: web.Request) -> web.Response:
             )
         )
 
-    return await perform(
-        request,
-        caller,
-        render,
-        lambda once: ctx.store.cancel(
+    async def cancel(once: Once | None) -> CancelResult:
+        result = await ctx.store.cancel(
             slot_id, who.client_id, who.provider_id, now, admin=who.admin, once=once
-        ),
-    )
+        )
+        ctx.metrics.cancels.inc()
+        return result
+
+    return await perform(request, caller, render, cancel)
 
 
 async def move_reservation(request: web.Request) -> web.Response:

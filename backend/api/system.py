@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from backend.access import caller_of, forbidden
 from backend.api.operation import Operation, answer
+from backend.metrics import METRICS_CONTENT_TYPE
 from backend.problems import PROBLEM_TYPES, ProblemError, shown
-from backend.services import services
+from backend.services import SERVICES, services
 from shared.wire import Health, ProblemDescription, RulesInForce
 
 OPENAPI_KEY = web.AppKey("openapi", bytes)
@@ -37,6 +39,20 @@ async def rules_in_force(request: web.Request) -> web.Response:
 
 async def openapi_document(request: web.Request) -> web.Response:
     return web.Response(body=request.app[OPENAPI_KEY], content_type="application/json")
+
+
+async def metrics_page(request: web.Request) -> web.Response:
+    caller = caller_of(request)
+    if caller.role != "admin":
+        raise forbidden(f"Only an admin may read the metrics; {caller.describe()} may not")
+    return await metrics_response(request.app)
+
+
+async def metrics_response(app: web.Application) -> web.Response:
+    """The metrics of the application `app` (the main one, also for the --metrics-port one)."""
+    ctx = app[SERVICES]
+    body = await ctx.metrics.render(ctx.store)
+    return web.Response(body=body, headers={"Content-Type": METRICS_CONTENT_TYPE})
 
 
 async def describe_problem(request: web.Request) -> web.Response:
@@ -92,5 +108,19 @@ OPERATIONS = [
         path_params={"slug": str},
         answers={200: (ProblemDescription, "The problem type")},
         problems={404: "No such problem type"},
+    ),
+    Operation(
+        "GET",
+        "/metrics",
+        metrics_page,
+        summary="The server's metrics, in Prometheus's text format (admin tokens only)",
+        description="Requests by route and status class with a latency histogram; reserves,"
+        " confirms, cancels and lapsed holds; the writer's batches, commit time and queue; open"
+        " event streams; the webhook backlog; schedule rolls. Each process counts its own."
+        " `serve --metrics-port` serves the same without a token on a loopback port.",
+        tag="system",
+        media_type="text/plain",
+        answers={200: (None, "The metrics, in the Prometheus text exposition format")},
+        problems={403: "The token is not an admin's"},
     ),
 ]

@@ -598,6 +598,19 @@ class Store(Protocol):
         says "something was committed: read the log"."""
         ...
 
+    def watch_writes(self, observe: Callable[[int, float], None]) -> None:
+        """Have `observe(writes, seconds)` called after each batch of writes is committed: on
+        SQLite a writer transaction (the writes it carried, and its time from BEGIN to COMMIT),
+        on PostgreSQL a sequencer round (the changes it numbered, and its time). It may be
+        called on another thread."""
+        ...
+
+    @property
+    def waiting_writes(self) -> int:
+        """Writes waiting for the database now: on SQLite queued for the writer, on PostgreSQL
+        committed and waiting for a sequencer round."""
+        ...
+
     @property
     def commits_here(self) -> bool:
         """Whether every commit to this database is made by this process and reported through

@@ -1129,6 +1129,13 @@ class PostgresStore:
     def commits_here(self) -> bool:
         return False  # other processes commit too, and are heard of only through NOTIFY
 
+    def watch_writes(self, observe: Callable[[int, float], None]) -> None:
+        self.sequencer.observe = observe
+
+    @property
+    def waiting_writes(self) -> int:
+        return self.sequencer.waiting
+
     def on_commit(self, callback: Callable[[Sequence[ChangeRow]], None]) -> None:
         """Call `callback` with the changes each sequencer round of this process numbers, and
         with none ("read the log") when another process's round notifies (the listening

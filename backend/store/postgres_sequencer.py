@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable, Sequence
 
 import asyncpg
@@ -73,6 +74,10 @@ class Sequencer:
         self._running: asyncio.Task[None] | None = None
         self._sweeper: asyncio.Task[None] | None = None
         self.rounds = 0
+        self.waiting = 0
+        """Writes of this process waiting for a round."""
+        self.observe: Callable[[int, float], None] | None = None
+        """Called after each round: the changes it numbered, and its seconds."""
         self._moved = 0
         """Changes moved since `pending_changes` was last vacuumed."""
         """Rounds run by this process (the bench divides writes by it)."""
@@ -100,7 +105,11 @@ class Sequencer:
         waiting = self._next
         if self._running is None or self._running.done():
             self._running = asyncio.create_task(self._rounds(), name="slotbook-sequencer-round")
-        await asyncio.shield(waiting)
+        self.waiting += 1
+        try:
+            await asyncio.shield(waiting)
+        finally:
+            self.waiting -= 1
 
     async def _rounds(self) -> None:
         """Run rounds back to back while writes wait for one."""
@@ -117,8 +126,11 @@ class Sequencer:
     async def _round(self) -> None:
         if self._conn is None or self._conn.is_closed():
             self._conn = await asyncpg.connect(self._dsn, timeout=CONNECT_SECONDS)
+        began = time.perf_counter()
         rows = await self._conn.fetch(_ROUND, CHANNEL, SEQUENCER_LOCKS, self.sender)
         self.rounds += 1
+        if self.observe is not None:
+            self.observe(len(rows), time.perf_counter() - began)
         if rows:
             changes = [ChangeRow._make(row) for row in rows]
             for callback in list(self._callbacks):

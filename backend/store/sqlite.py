@@ -862,6 +862,13 @@ class SQLiteStore:
     def commits_here(self) -> bool:
         return self.levers.pushed_changes
 
+    def watch_writes(self, observe: Callable[[int, float], None]) -> None:
+        self._writer.observe = observe
+
+    @property
+    def waiting_writes(self) -> int:
+        return self._writer.waiting
+
     async def find_token(self, token_id: str) -> StoredToken | None:
         sql = f"SELECT {_TOKEN_FIELDS}, secret_hash FROM tokens WHERE id = ?"
         row = await self._readers.run(lambda conn: conn.execute(sql, [token_id]).fetchone())

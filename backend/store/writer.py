@@ -15,6 +15,7 @@ import logging
 import queue
 import sqlite3
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -68,6 +69,9 @@ class SQLiteWriter:
         self._closing = False
         self.after_commit: Callable[[], None] | None = None
         """Called on the writer thread after each commit (the change feed listens here)."""
+        self.observe: Callable[[int, float], None] | None = None
+        """Called on the writer thread after each commit: the writes it carried, and its
+        seconds from BEGIN to COMMIT (the metrics listen here)."""
         self._queue: queue.SimpleQueue[_Job | object] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._thread.start()
@@ -89,6 +93,11 @@ class SQLiteWriter:
     def connection(self) -> sqlite3.Connection:
         """The write connection: for the writer thread only (after_commit runs there)."""
         return self._db.conn
+
+    @property
+    def waiting(self) -> int:
+        """Writes queued, not yet taken into a transaction."""
+        return self._queue.qsize()
 
     def is_alive(self) -> bool:
         return self._thread.is_alive()
@@ -124,6 +133,7 @@ class SQLiteWriter:
     def _commit_batch(self, batch: list[_Job], *, careful: bool = False) -> None:
         conn = self._db.conn
         outcomes: list[tuple[Any, BaseException | None]] = []
+        began = time.perf_counter()
         try:
             conn.execute("BEGIN IMMEDIATE")
             for job in batch:
@@ -144,6 +154,8 @@ class SQLiteWriter:
                     conn.execute("RELEASE op")
                     outcomes.append((result, None))
             conn.execute("COMMIT")
+            if self.observe is not None:
+                self.observe(len(batch), time.perf_counter() - began)
             if self.after_commit is not None:
                 self.after_commit()
         except _RunAgainCarefully:

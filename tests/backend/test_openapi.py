@@ -120,7 +120,11 @@ async def test_the_router_and_the_paths_list_exactly_the_same_routes(
     assert documented - routed == set(), "documented routes the server does not have"
 
 
-MEDIA_TYPES = {"/events": "text/event-stream", "/calendar/{secret}.ics": "text/calendar"}
+MEDIA_TYPES = {
+    "/events": "text/event-stream",
+    "/calendar/{secret}.ics": "text/calendar",
+    "/metrics": "text/plain",
+}
 """What the operations that do not answer JSON answer."""
 
 
@@ -536,6 +540,8 @@ async def exercise_access(rec: Recorder) -> None:
     await rec.call("DELETE", TOKEN, 404, ids={"tokenId": "not-a-token-id"})
     me = await rec.call("GET", "/me", 200)
     assert me.json()["auth"] == "none"
+    metrics = await rec.call("GET", "/metrics", 200)
+    assert "slotbook_reserves_total" in metrics.text
 
 
 async def test_real_answers_match_the_schemas_the_document_declares(
@@ -563,6 +569,8 @@ async def test_real_answers_match_the_schemas_the_document_declares(
             continue  # a stream of events, checked by tests/e2e/test_event_stream.py
         if media_type == "text/calendar":
             continue  # iCalendar, read by tests/backend/test_calendar_feeds.py
+        if media_type == "text/plain":
+            continue  # Prometheus's text format, parsed by tests/backend/test_metrics.py
         if "$ref" in schema:
             schema = {"$ref": SPEC_URI + schema["$ref"]}
         validator = jsonschema_rs.validator_for(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -20,14 +21,17 @@ def walkthrough_blocks() -> list[str]:
     return blocks
 
 
-def run_script(script: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+def run_script(script: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    """A README block run with bash (stopping at the first failure), in `cwd`, with `env` added
+    to this process's environment."""
     return subprocess.run(
         ["bash", "-euo", "pipefail", "-c", script],
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=120,
         check=False,
         cwd=cwd,
+        env={**os.environ, **env},
     )
 
 
