@@ -21,7 +21,7 @@ from backend.maintenance_command import (
     add_check_arguments,
     run_maintenance_command,
 )
-from backend.request_log import ACCESS_LOG, AccessLogger, configure_logging
+from backend.request_log import ACCESS_LOG, AccessLogger, configure_logging, flush_access_log
 from backend.services import SERVICES
 from backend.settings import (
     Settings,
@@ -125,6 +125,7 @@ async def run_server(settings: Settings, *, worker: bool = False) -> None:
         if metrics is not None:
             await metrics.cleanup()
         await runner.cleanup()
+        flush_access_log()
     log.log(logging.DEBUG if worker else logging.INFO, "slotbook stopped")
 
 

@@ -28,7 +28,7 @@ from backend.idempotency import IN_FLIGHT
 from backend.openapi import build_openapi
 from backend.problems import problem_middleware
 from backend.ratelimit import RateLimiter
-from backend.request_log import echo_request_id, request_middleware
+from backend.request_log import request_middleware
 from backend.services import SERVICES, Services, rules_from
 from backend.settings import Settings
 from backend.store import opening
@@ -82,7 +82,6 @@ def create_app(
         middlewares=[request_middleware(ctx.metrics), problem_middleware, gate],
         client_max_size=MAX_BODY_BYTES,
     )
-    app.on_response_prepare.append(echo_request_id)
     app[SERVICES] = ctx
     app[IN_FLIGHT] = set()
     spec = build_openapi(OPERATIONS, title="slotbook", version=slotbook_version())

@@ -14,7 +14,8 @@ through one's main port as an admin knowing that the answer is that worker's.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from bisect import bisect_left
+from collections.abc import Callable, Iterator
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -24,6 +25,8 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
+from prometheus_client.core import HistogramMetricFamily, Metric
+from prometheus_client.registry import Collector
 
 from backend.store.base import Store
 
@@ -35,8 +38,43 @@ ROLL_BUCKETS = (0.01, 0.05, 0.1, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 METRICS_CONTENT_TYPE = CONTENT_TYPE_LATEST
 
 
-def status_class(status: int) -> str:
-    return f"{status // 100}xx"
+class RequestLatencies(Collector):
+    """Requests by route and status class, as a latency histogram: counted per request in plain
+    lists (the event loop is the only writer) and turned into Prometheus's histogram only when
+    scraped. prometheus-client's own Histogram takes a lock and a counter object per bucket on
+    every observation, several microseconds on the hottest path there is; this is one bisect and
+    two additions."""
+
+    NAME = "slotbook_http_request_duration_seconds"
+
+    def __init__(self) -> None:
+        self._rows: dict[tuple[str, int], list[float]] = {}
+        """(route, status // 100) -> a count per bucket, then +Inf's, then the sum of seconds."""
+        self._bounds = [repr(float(bound)) for bound in LATENCY_BUCKETS]  # as Go writes them
+
+    def observe(self, route: str, status: int, seconds: float) -> None:
+        key = (route, status // 100)
+        row = self._rows.get(key)
+        if row is None:
+            row = self._rows[key] = [0.0] * (len(LATENCY_BUCKETS) + 2)
+        row[bisect_left(LATENCY_BUCKETS, seconds)] += 1  # the first bound >= seconds ("le")
+        row[-1] += seconds
+
+    def collect(self) -> Iterator[Metric]:
+        family = HistogramMetricFamily(
+            self.NAME,
+            "Time from a request's arrival to its answer (an event stream's: to its end), by"
+            " route and status class",
+            labels=["route", "status"],
+        )
+        for (route, status), row in sorted(self._rows.items()):
+            buckets: list[tuple[str, float]] = []
+            seen = 0.0
+            for bound, count in zip([*self._bounds, "+Inf"], row[:-1], strict=True):
+                seen += count
+                buckets.append((bound, seen))
+            family.add_metric([route, f"{status}xx"], buckets, sum_value=row[-1])
+        yield family
 
 
 class Metrics:
@@ -44,15 +82,9 @@ class Metrics:
 
     def __init__(self) -> None:
         r = self.registry = CollectorRegistry()
-        self._requests = Histogram(
-            "slotbook_http_request_duration_seconds",
-            "Time from a request's arrival to its answer (an event stream's: to its end), by"
-            " route and status class",
-            ["route", "status"],
-            buckets=LATENCY_BUCKETS,
-            registry=r,
-        )
-        self._by_route: dict[tuple[str, int], Histogram] = {}
+        self.requests = RequestLatencies()
+        r.register(self.requests)
+        self.observe_request = self.requests.observe
         self.reserves = Counter(
             "slotbook_reserves", "Slots held by reserve requests (repeats not counted)", registry=r
         )
@@ -102,13 +134,6 @@ class Metrics:
             ["state"],
             registry=r,
         )
-
-    def observe_request(self, route: str, status: int, seconds: float) -> None:
-        key = (route, status // 100)
-        child = self._by_route.get(key)
-        if child is None:
-            child = self._by_route[key] = self._requests.labels(route, status_class(status))
-        child.observe(seconds)
 
     def watch(self, store: Store, streams: Callable[[], int]) -> None:
         """Follow the open store's writes, and read the live gauges from it and the feed."""

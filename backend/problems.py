@@ -14,6 +14,7 @@ from aiohttp import web
 from msgspec import UNSET
 
 from backend import booking
+from backend.request_trace import request_id_of
 from backend.store.base import (
     Answer,
     CalendarFeedNotFound,
@@ -26,8 +27,6 @@ from shared.wire import FieldError, Problem, encode_line
 
 REPLAYED_HEADER = "Idempotent-Replayed"
 
-REQUEST_ID = web.RequestKey("request_id", str)
-"""The request's id (its X-Request-Id), set first thing by backend/request_log.py."""
 
 log = logging.getLogger(__name__)
 
@@ -325,7 +324,7 @@ async def problem_middleware(request: web.Request, handler: Handler) -> web.Stre
             raise
         return _from_http(request, error)
     except Exception:
-        request_id = request.get(REQUEST_ID, "-")
+        request_id = request_id_of(request)
         log.exception(
             "unhandled error on %s %s id=%s",
             request.method,

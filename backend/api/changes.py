@@ -21,6 +21,7 @@ from backend.api.operation import Operation, answer, read_query
 from backend.api.presenters import present_change
 from backend.credential_watch import Lease
 from backend.problems import ProblemError, invalid
+from backend.request_trace import REQUEST_ID_HEADER, request_id_of
 from backend.services import Services, services
 from shared.wire import (
     Change,
@@ -139,6 +140,7 @@ async def _stream(
                 "Content-Type": "text/event-stream",
                 "Cache-Control": "no-cache",
                 "X-Accel-Buffering": "no",
+                REQUEST_ID_HEADER: request_id_of(request),
             }
         )
         await response.prepare(request)

@@ -117,8 +117,11 @@ async def test_open_streams_and_webhook_backlog_are_gauges(
     )
     assert made.status_code == 201, made.text
     await Api(people["p1"]).submit("p1", f"{DAY} 09:00:00", f"{DAY} 10:00:00")
-    async with people["c1"].stream("GET", "/events") as stream:
+    async with people["c1"].stream(
+        "GET", "/events", headers={"X-Request-Id": "stream-7"}
+    ) as stream:
         assert stream.status_code == 200
+        assert stream.headers["X-Request-Id"] == "stream-7"  # a stream names its id too
         found = await scrape(people)
         assert value(found, "slotbook_open_event_streams") == 1
     assert value(found, "slotbook_webhook_endpoints", state="enabled") == 1

@@ -62,7 +62,7 @@ def test_json_log_lines_name_the_request_id_the_caller_sent(tmp_path: Path) -> N
             refused = http.delete("/reservations/999999")
         assert refused.status_code == 404
         assert refused.json()["instance"] == "urn:slotbook:request:complaint-42"
-        wait_for_line(server, lambda line: '"status": 404' in line)
+        wait_for_line(server, lambda line: '"status":404' in line)
         # Every line of the log is one JSON object, the start-up line as well.
         records = json_lines(server)
         assert any("listening on" in record["message"] for record in records)
