@@ -103,12 +103,9 @@ def request_middleware(metrics: Metrics) -> Middleware:
     return identify_and_count
 
 
-def route_name(request: BaseRequest) -> str:
-    """The operation a request was routed to, or what stood in for one."""
-    match_info = getattr(request, "match_info", None)
-    if match_info is None:
-        return "-"
-    resource = match_info.route.resource
+def route_name(request: web.Request) -> str:
+    """The operation a routed request was routed to, or what stood in for one."""
+    resource = request.match_info.route.resource
     name = None if resource is None else resource.name
     return name or "unrouted"
 
@@ -194,11 +191,10 @@ class AccessLogger(AbstractAccessLogger):
 
     def log(self, request: BaseRequest, response: StreamResponse, time: float) -> None:
         trace = request.get(TRACE)
-        if trace is None:  # answered before the application took it (aiohttp's own 4xx)
-            request_id, route, seconds = "-", route_name(request), time
-        else:
-            request_id, route, seconds = trace.request_id, trace.route, perf_counter() - trace.began
-        millis = seconds * 1000
+        if trace is None:  # refused by the HTTP parser: backend/http_log.py wrote its one line
+            return
+        request_id, route = trace.request_id, trace.route
+        millis = (perf_counter() - trace.began) * 1000
         unrouted = route == "unrouted"
         # For an unrouted request, the path as sent (still percent-encoded: one line stays one).
         where = request.raw_path[:MAX_PATH_CHARS] if unrouted else route

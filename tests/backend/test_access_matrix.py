@@ -545,6 +545,11 @@ async def healthy(world: World, who: Who, response: httpx.Response) -> None:
     assert response.json()["status"] == "ok"
 
 
+async def metrics_read(world: World, who: Who, response: httpx.Response) -> None:
+    assert response.headers["content-type"].startswith("text/plain; version=")
+    assert "slotbook_reserves_total" in response.text
+
+
 async def rules_described(world: World, who: Who, response: httpx.Response) -> None:
     assert response.json()["slotMinutes"] == 15
 
@@ -607,6 +612,7 @@ ME = Request("GET", "/me")
 CHANGES = Request("GET", "/changes")
 EVENTS = Request("GET", "/events", stream=True)
 HEALTH = Request("GET", "/healthz")
+METRICS = Request("GET", "/metrics")
 RULES = Request("GET", "/rules")
 SPEC = Request("GET", "/openapi.json")
 PROBLEM_TYPE = Request("GET", "/problems/{slug}", path="/problems/slot-taken")
@@ -693,6 +699,7 @@ ROWS = [
     row(CHANGES,            401, 401, 401, 401, 200, 200, 200, 200, 200, changes_listed),
     row(EVENTS,             401, 401, 401, 401, 200, 200, 200, 200, 200, events_streamed),
     row(HEALTH,             200, 200, 200, 200, 200, 200, 200, 200, 200, healthy),
+    row(METRICS,            401, 401, 401, 401, 200, 403, 403, 403, 403, metrics_read),
     row(RULES,              200, 200, 200, 200, 200, 200, 200, 200, 200, rules_described),
     row(SPEC,               200, 200, 200, 200, 200, 200, 200, 200, 200, spec_served),
     row(PROBLEM_TYPE,       200, 200, 200, 200, 200, 200, 200, 200, 200, problem_described),

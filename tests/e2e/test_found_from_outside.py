@@ -524,7 +524,8 @@ async def test_a_request_the_parser_refuses_is_a_short_400_and_one_quiet_log_lin
         last = answer[answer.rfind(b"\r\n\r\nHTTP/1.") + 4 :] if b"200 OK" in answer else answer
         assert last.startswith((b"HTTP/1.0 400", b"HTTP/1.1 400")), answer
         assert len(last) < 400
-    lines = server.process.log[logged:]
+    # The one well-formed request among them (GET /healthz before the garbage) has its access line.
+    lines = [line for line in server.process.log[logged:] if " slotbook.access: " not in line]
     assert len(lines) <= len(GARBAGE), lines
     assert lines, "the refusals are logged"
     for line in lines:

@@ -103,7 +103,9 @@ class ClientScreen(WeekScreen):
             self.notify(f"Could not list providers: {error}. {error.advice}", severity="error")
             return
         self.providers = {p.provider_id: p for p in providers}
-        options = self.query_one("#providers", OptionList)
+        options = next(self.query("#providers").results(OptionList), None)
+        if options is None:  # the screen closed while the list was on its way
+            return
         highlighted = self.provider_id
         options.clear_options()
         options.add_options([Option(self._provider_label(p), id=p.provider_id) for p in providers])
