@@ -601,8 +601,9 @@ def parent_pid(pid: int) -> int:
 TCP_LISTEN, TCP_ESTABLISHED = "0A", "01"
 
 
-def sockets_on_port(pid: int, port: int, state: str) -> int:
-    """How many TCP sockets of process `pid` in this state have `port` as their local port."""
+def sockets_on_port(pid: int, port: int, state: str, peers: set[int] | None = None) -> int:
+    """How many TCP sockets of process `pid` in this state have `port` as their local port (and,
+    given `peers`, one of those as the port at the other end)."""
     inodes: set[str] = set()
     for fd in Path(f"/proc/{pid}/fd").iterdir():
         with contextlib.suppress(OSError):
@@ -614,6 +615,9 @@ def sockets_on_port(pid: int, port: int, state: str) -> int:
         for row in Path(f"/proc/{pid}/net/{table}").read_text().splitlines()[1:]:
             fields = row.split()
             local_port = int(fields[1].rsplit(":", 1)[1], 16)
+            remote_port = int(fields[2].rsplit(":", 1)[1], 16)
+            if peers is not None and remote_port not in peers:
+                continue
             if local_port == port and fields[3] == state and fields[9] in inodes:
                 count += 1
     return count
@@ -678,7 +682,9 @@ def test_connections_are_spread_across_the_workers(groups: dict[str, Process]) -
             conn.sendall(b"GET /healthz HTTP/1.1\r\nHost: slotbook\r\n\r\n")
             assert conn.recv(4096).startswith(b"HTTP/1.1 200"), "kept alive after answering"
 
-        held = [sockets_on_port(pid, group.port, TCP_ESTABLISHED) for pid in group.pids]
+        # Only these connections: one another test left behind may not be closed yet.
+        ours = {conn.getsockname()[1] for conn in connections}
+        held = [sockets_on_port(pid, group.port, TCP_ESTABLISHED, ours) for pid in group.pids]
     finally:
         for conn in connections:
             conn.close()

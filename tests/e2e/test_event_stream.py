@@ -391,7 +391,7 @@ async def test_a_last_event_id_that_is_no_seq_is_a_bad_request(tmp_path: Path) -
 # --- 3. fan-out ----------------------------------------------------------------------------------
 
 PROVIDERS = 5
-SLOTS_EACH = 400
+SLOTS_EACH = 320
 CLIENTS = 400
 HOLDS_EACH = PROVIDERS * SLOTS_EACH // CLIENTS
 
