@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8080
 DB ?= ./slotbook.db
 
-.PHONY: setup run serve test lint format clean bench crash screenshots
+.PHONY: setup run serve web test lint format clean bench crash screenshots
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,9 @@ run: setup  ## the terminal app on its own embedded server; sample data on first
 serve: setup  ## the server with tokens required (see the README for making them)
 	$(PY) -m backend serve --host $(HOST) --port $(PORT) --db $(DB)
 
+web: setup  ## the app in web browsers, at http://127.0.0.1:8088, over its own server (see the README)
+	$(VENV)/bin/slotbook-web $(ARGS)
+
 test: setup  ## in parallel, one worker per core (PYTEST_ARGS="-n 0" runs it in one process)
 	$(PY) -m pytest -n auto --dist worksteal --cov --cov-report= $(PYTEST_ARGS)
 	@echo "Coverage of the server and the wire contract (at least 95%):"
@@ -36,8 +39,9 @@ bench: setup  ## measure; prints a table and writes bench/RESULTS.md (needs wrk)
 crash: setup  ## SIGKILL a loaded server ten times; check it lost nothing it acknowledged
 	$(PY) -m tests.crash $(ARGS)
 
-screenshots: setup  ## the README's pictures of the terminal app, in docs/ (needs rsvg-convert)
+screenshots: setup  ## the README's pictures, in docs/ (needs rsvg-convert and chromium)
 	$(PY) -m tests.tui.screenshots
+	$(PY) -m tests.e2e.web_screenshot
 
 lint: setup
 	$(VENV)/bin/ruff check .

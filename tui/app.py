@@ -76,6 +76,9 @@ class SlotbookApp(App[None]):
         self.feed_state = "connecting"
         self.feed_detail = ""
         self.synced = ""
+        self.signed_in = False
+        """True once a token typed on the sign-in screen opened the session: sign-out is
+        offered."""
         self._quit_armed: tuple[frozenset[int], frozenset[int]] | None = None
         self._minimum_contrast = MinimumContrast()
         for name in list(self.available_themes):
@@ -132,16 +135,13 @@ class SlotbookApp(App[None]):
         try:
             self.session = await self._open_session(self.connection, token)
         except Unauthorized as error:
-            said = (
-                "This server needs a token: give --token, or set SLOTBOOK_TOKEN"
-                if token is None
-                else f"The server refused the token: {error.detail}. {error.advice}"
-            )
-            self.exit(
-                message=said,
-                return_code=1,
-            )
-            return
+            if token is not None:
+                self.exit(
+                    message=f"The server refused the token: {error.detail}. {error.advice}",
+                    return_code=1,
+                )
+                return
+            self.session = await self._sign_in(self.connection)
         except Unreachable as error:
             self.exit(
                 message=f"Could not reach the server: {error}. Check that it is running and"
@@ -205,6 +205,21 @@ class SlotbookApp(App[None]):
             server_label=connection.label,
             first_hour=self.first_hour,
         )
+
+    async def _sign_in(self, connection: Connection) -> Session:
+        """The server needs a token and none was given: ask for one until it is accepted."""
+        from tui.screens.sign_in import SignInScreen
+
+        async def attempt(token: str) -> Session:
+            return await self._open_session(connection, token)
+
+        session = await self.push_screen_wait(SignInScreen(connection.label, attempt))
+        self.signed_in = True
+        return session
+
+    def action_sign_out(self) -> None:
+        """Forget the token typed at sign-in by ending the app (in a browser: the session)."""
+        self.exit(message="Signed out.")
 
     async def _seed_demo(self, connection: Connection) -> None:
         from tui.demo import seed_demo
@@ -329,6 +344,10 @@ class SlotbookApp(App[None]):
         yield from super().get_system_commands(screen)
         for title, help_text, action in getattr(screen, "palette_commands", list)():
             yield SystemCommand(title, help_text, _runner(screen, action))
+        if self.signed_in:
+            yield SystemCommand(
+                "Sign out", "Forget the token and end this session", self.action_sign_out
+            )
         if self.connection is not None and self.connection.identities is not None:
             yield SystemCommand(
                 "Switch identity", "Act as another provider or client", self.switch_identity

@@ -173,7 +173,8 @@ def build_parser(environ: Mapping[str, str] | None = None) -> argparse.ArgumentP
         "--token",
         metavar="T",
         help="your access token for --server, as its admin gave it to you (env SLOTBOOK_TOKEN)."
-        " Not needed without --server: the private server makes its own tokens.",
+        " Leave it out and slotbook asks for it on a sign-in screen. Not needed without"
+        " --server: the private server makes its own tokens.",
     )
     parser.add_argument(
         "--db",

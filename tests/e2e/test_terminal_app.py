@@ -34,8 +34,9 @@ STEP_TIMEOUT = 20.0
 """Seconds any one step may take to show on screen (they take well under one)."""
 
 
-def make_token(db: Path, role: str, subject: str, name: str) -> str:
-    """A token from `token create`, which prints it alone on its last line."""
+def make_token(db: Path, role: str, subject: str | None, name: str) -> str:
+    """A token from `token create`, which prints it alone on its last line (an admin's has no
+    subject)."""
     done = subprocess.run(
         [
             sys.executable,
@@ -47,8 +48,7 @@ def make_token(db: Path, role: str, subject: str, name: str) -> str:
             str(db),
             "--role",
             role,
-            "--subject",
-            subject,
+            *(["--subject", subject] if subject else []),
             "--name",
             name,
         ],

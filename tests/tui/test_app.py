@@ -22,6 +22,7 @@ from tui.identities import IdentityStore
 from tui.screens.client import ClientScreen
 from tui.screens.help import HelpScreen
 from tui.screens.identity import IdentityScreen
+from tui.screens.sign_in import SignInScreen
 from tui.screens.welcome import WelcomeScreen
 from tui.widgets.status_line import StatusLine
 from tui.widgets.week_grid import CellState
@@ -560,20 +561,36 @@ async def test_against_a_remote_server_the_status_line_names_its_address(
         assert await remote.recover() is None, "somebody else's server: nothing to restart"
 
 
-async def test_a_remote_server_without_a_token_is_not_a_blank_screen(
+async def test_a_remote_server_without_a_token_asks_for_one_and_says_when_it_is_wrong(
     backend: BackendThread, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """`slotbook --server URL` with no token: the server needs one, so the app must say so."""
+    """`slotbook --server URL` with no token opens on sign-in: one field, Enter signs in, a wrong
+    token is said plainly and may be tried again; signing out ends the app."""
+    token = backend.issue("client", "sam", "Sam")
     app = SlotbookApp(RemoteBackend(backend.url, None), zone=ZoneInfo("UTC"), theme="textual-light")
     async with app.run_test(size=(100, 30)) as pilot:
         assert app.theme == "textual-light"
-        await until(
-            lambda: not any(w.group == "startup" and w.is_running for w in app.workers),
-            pilot.pause,
-        )
+        await until(lambda: isinstance(app.screen, SignInScreen), pilot.pause)
+        field = app.screen.query_one("#token", Input)
+        assert field.has_focus, "the token can be typed straight away"
+        assert field.password, "the token is typed unseen"
+        assert "Sign out" not in palette_titles(app, app.screen)
+        await pilot.press(*"sbk_wrong", "enter")
+        problem = app.screen.query_one("#problem", Static)
+        await until(lambda: "refused" in str(problem.render()), pilot.pause)
+        assert str(problem.render()).startswith("The server refused that token: ")
+        assert field.value == ""
+        assert field.has_focus
+        assert not field.disabled
+        await pilot.press(*token, "enter")
+        await client_screen(app, pilot)
+        assert app.session is not None
+        assert app.session.me.subject == "sam"
+        assert "Sign out" in palette_titles(app, app.screen)
+        app.action_sign_out()
         await pilot.pause()
-        assert app.return_code == 1, f"start-up ended with {app.screen_stack} and no word"
-    assert "token" in said_on_exit(capsys)
+    assert app.return_code == 0
+    assert said_on_exit(capsys) == "Signed out."
 
 
 # --- themes, and servers that cannot be reached --------------------------------------------------

@@ -1,0 +1,129 @@
+"""`slotbook-web` in a real browser (tests/e2e/browser.py): a client signs in and books with the
+keyboard, a second visitor shares the one server, a third is told the service is busy, and the page
+asks no other host for anything. slotbook-web runs with no --server, so it starts the one shared
+server itself; the tokens come from `slotbook-server token create` on that server's database. CI
+needs the Debian package `chromium` (.ci/run installs it when it is missing).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, sync_playwright
+
+from shared.timefmt import format_time
+from tests.e2e.browser import STEP_TIMEOUT, Visitor, WebProcess, every_command_line, launch
+from tests.e2e.test_terminal_app import make_token
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        launched = launch(playwright)
+        yield launched
+        launched.close()
+
+
+def gone(pid: int) -> bool:
+    deadline = time.monotonic() + STEP_TIMEOUT
+    while Path(f"/proc/{pid}").exists():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+def test_a_client_signs_in_and_books_the_next_free_slot_with_the_keyboard(
+    browser: Browser, tmp_path: Path
+) -> None:
+    db = tmp_path / "slotbook.db"
+    web = WebProcess("--db", str(db), "--max-sessions", "2", "--idle-minutes", "5").start()
+    try:
+        provider = make_token(db, "provider", "ada", "Dr Ada")
+        client = make_token(db, "client", "sam", "Sam")
+        day = (datetime.now(UTC) + timedelta(days=3)).date()
+        opens = datetime(day.year, day.month, day.day, 10, tzinfo=UTC)
+
+        def offer(start: datetime, minutes: int) -> None:
+            answer = httpx.post(
+                f"{web.server}/availability",
+                headers={"Authorization": f"Bearer {provider}"},
+                json={
+                    "providerId": "ada",
+                    "startTime": format_time(start.timestamp()),
+                    "endTime": format_time((start + timedelta(minutes=minutes)).timestamp()),
+                },
+            )
+            assert answer.status_code == 201, answer.text
+
+        offer(opens, 120)
+        context = browser.new_context(viewport={"width": 1280, "height": 800})
+        requested: list[str] = []
+        context.on("request", lambda request: requested.append(request.url))
+
+        sam = Visitor(context, web.url)
+        assert sam.response is not None
+        assert sam.response.status == 200
+        sam.sees("Sign in to slotbook")
+        assert sam.screen.illegible() == []
+        sam.page.click("#terminal")
+        sam.type("sbk_not_a_token")
+        sam.press("Enter")
+        sam.sees("The server refused that token")
+        sam.type(client)
+        sam.press("Enter")
+        sam.sees("Next open")
+        sam.sees("free", 8)
+        assert sam.screen.illegible() == []
+        sam.press("n")
+        sam.sees("Enter holds it")
+        sam.press("Enter")
+        sam.sees(" left (until ")
+        sam.press("c")
+        sam.sees("Booked")
+        mine = httpx.get(
+            f"{web.server}/reservations", headers={"Authorization": f"Bearer {client}"}
+        ).json()["reservations"]
+        assert [(r["timestamp"], r["status"]) for r in mine] == [
+            (format_time(opens.timestamp()), "CONFIRMED")
+        ]
+
+        offer(opens + timedelta(hours=4), 30)  # live: the page shows it without a key pressed
+        sam.sees("free", 7 + 2)
+
+        ada = Visitor(context, web.url)  # a second visitor: same shared server, own process
+        ada.sees("Sign in to slotbook")
+        assert len(web.children("-m tui ")) == 2
+        assert len(web.children("backend serve")) == 1, "one server for all, not one each"
+        busy = Visitor(context, web.url)
+        assert busy.response is not None
+        assert busy.response.status == 503
+        assert "is busy" in busy.page.inner_text("body")
+
+        own = urlsplit(web.url).netloc
+        assert {urlsplit(url).netloc for url in requested} == {own}, requested
+        for secret in (client, provider):
+            assert secret not in every_command_line()
+            assert secret not in "".join(web.log)
+            assert all(secret not in url for url in requested)
+
+        (sam_app,) = [pid for pid in web.children("-m tui ") if pid != max(web.children("-m tui "))]
+        sam.press("Control+p")
+        sam.sees("Search for commands")
+        sam.type("Sign out")
+        sam.sees("Forget the token")
+        sam.press("Enter")
+        sam.page.wait_for_selector("body.-closed .closed-dialog", timeout=STEP_TIMEOUT * 1000)
+        assert gone(sam_app), "signing out ends the session and its process"
+        (ada_app,) = web.children("-m tui ")
+        ada.page.close()
+        assert gone(ada_app), "a closed page ends its app"
+    finally:
+        assert web.stop() == 0
+    assert "Traceback" not in "".join(web.log), "".join(web.log)

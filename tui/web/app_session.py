@@ -1,0 +1,100 @@
+"""One visitor's app: `python -m tui --server URL` as a child process, over textual-serve's
+AppService, which carries its screen to the browser and the browser's keys to it.
+
+The child gets no token and no settings of ours: its arguments name only the server (a token
+typed at sign-in stays inside it), its environment loses every SLOTBOOK_* variable but the time
+zone, and it remembers things (the theme) in a folder of its own that goes when it ends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import shutil
+import sys
+import tempfile
+from asyncio.subprocess import Process
+from collections.abc import Awaitable, Callable
+
+from textual_serve.app_service import AppService
+from textual_serve.download_manager import DownloadManager
+
+from tui.config import ENV_DATA_DIR, ENV_TZ
+
+STOP_GRACE_SECONDS = 5.0
+"""How long an app may take to quit when asked before it is killed."""
+
+
+def app_command(server: str) -> list[str]:
+    """The visitor's app: the terminal app on the shared server, no config file read."""
+    return [sys.executable, "-m", "tui", "--server", server, "--config", os.devnull]
+
+
+class AppSession(AppService):
+    """textual-serve's AppService, started without a shell, stopped for sure, and timed."""
+
+    def __init__(
+        self,
+        server: str,
+        *,
+        write_bytes: Callable[[bytes], Awaitable[None]],
+        write_str: Callable[[str], Awaitable[None]],
+        close: Callable[[], Awaitable[None]],
+        now: float,
+    ) -> None:
+        super().__init__(
+            " ".join(app_command(server)),
+            write_bytes=write_bytes,
+            write_str=write_str,
+            close=close,
+            download_manager=DownloadManager(),
+        )
+        self.server = server
+        self.last_input = now
+        """When the visitor last typed, clicked or resized (the gateway's clock)."""
+        self.home = tempfile.mkdtemp(prefix="slotbook-web-")
+        """The app's data folder (what it remembers), removed when the session ends."""
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process is not None else None
+
+    def _build_environment(self, width: int = 80, height: int = 24) -> dict[str, str]:
+        environment = {
+            name: value
+            for name, value in super()._build_environment(width, height).items()
+            if not name.startswith("SLOTBOOK_") or name == ENV_TZ
+        }
+        environment[ENV_DATA_DIR] = self.home
+        return environment
+
+    async def _open_app_process(self, width: int = 80, height: int = 24) -> Process:
+        self._process = process = await asyncio.create_subprocess_exec(
+            *app_command(self.server),
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            env=self._build_environment(width=width, height=height),
+        )
+        assert process.stdin is not None
+        self._stdin = process.stdin
+        return process
+
+    async def stop(self) -> None:
+        """Ask the app to quit; kill it if it has not within a few seconds; reap it."""
+        process = self._process
+        try:
+            async with asyncio.timeout(STOP_GRACE_SECONDS):
+                await super().stop()
+        except TimeoutError:
+            pass
+        if process is not None:
+            if process.returncode is None:
+                with contextlib.suppress(ProcessLookupError):
+                    process.kill()
+            await process.wait()
+        if self._task is not None:  # the reader ends at the dead app's end of output
+            await self._task
+            self._task = None
+        shutil.rmtree(self.home, ignore_errors=True)
