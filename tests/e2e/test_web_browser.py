@@ -83,6 +83,7 @@ def test_a_client_signs_in_and_books_the_next_free_slot_with_the_keyboard(
         assert sam.screen.illegible() == []
         sam.press("n")
         sam.sees("Enter holds it")
+        assert "▸" in sam.screen.text, "the cursor is marked as in a terminal"
         sam.press("Enter")
         sam.sees(" left (until ")
         sam.press("c")

@@ -77,11 +77,14 @@ class SignInScreen(Screen[Session]):
         try:
             session = await self.sign_in(token)
         except Unauthorized as error:
-            problem = f"The server refused that token: {error.detail}. Check it and try again."
+            problem = (
+                f"The server refused that token: {error.detail.rstrip('.')}."
+                " Check it and try again."
+            )
         except Unreachable as error:
             problem = f"Could not reach the server: {error}. {Unreachable.advice}"
         except ApiError as error:
-            problem = f"The server refused: {error.detail}. {error.advice}"
+            problem = f"The server refused: {error.detail.rstrip('.')}. {error.advice}"
         else:
             self.dismiss(session)
             return
