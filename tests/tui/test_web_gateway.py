@@ -133,7 +133,7 @@ async def test_past_max_sessions_the_next_visitor_is_told_busy_until_a_page_clos
     busy = await client.get("/")
     assert busy.status == 503
     assert busy.headers["Retry-After"] == "60"
-    assert "All 1 places are in use right now" in await busy.text()
+    assert "Every place is taken right now (at most 1 at once)" in await busy.text()
     with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
         await client.ws_connect("/ws")
     assert refused.value.status == 503
@@ -156,6 +156,8 @@ async def test_an_idle_session_ends_and_its_process_exits(
     socket, screen, pid = await visit(client, gateway)
 
     clock.now += 300
+    for junk in ("not json", "[1, 2]", '{"a": 1}', '["resize", {"width": "x"}]', '["stdin", 5]'):
+        await socket.send_str(junk)  # not what the page sends: ignored, and no key
     await socket.send_json(["stdin", "x"])  # a key: the ten minutes start again
     await read_until(socket, screen, "•")  # the token field shows a dot for it
     clock.now += 599
@@ -196,6 +198,7 @@ async def test_the_page_loads_nothing_from_another_host_and_other_sites_cannot_o
     with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
         await client.ws_connect("/ws", origin="http://elsewhere.example")
     assert refused.value.status == 403
+    assert (await client.get("/ws")).status == 400, "not a WebSocket: the client's mistake"
     assert gateway.visits == {}
 
     behind_proxy = Gateway(

@@ -148,8 +148,7 @@ class Gateway:
             await self._relay(socket, session)
         finally:
             self.visits.pop(key, None)
-            await session.stop()
-            await socket.close()
+            await _end(Visit(session, socket))
         return socket
 
     async def _relay(self, socket: web.WebSocketResponse, session: AppSession) -> None:
@@ -184,8 +183,7 @@ class Gateway:
         now = self.clock()
         idle = [v for v in self.visits.values() if now - v.session.last_input >= self.idle_seconds]
         for visit in idle:
-            await visit.session.stop()
-            await visit.socket.close()
+            await _end(visit)
         return len(idle)
 
     async def _reaper(self, app: web.Application) -> AsyncIterator[None]:
@@ -205,8 +203,14 @@ class Gateway:
 
     async def _end_all(self, app: web.Application) -> None:
         for visit in list(self.visits.values()):
-            await visit.session.stop()
-            await visit.socket.close()
+            await _end(visit)
+
+
+async def _end(visit: Visit) -> None:
+    """Stop the app (for sure) and close its WebSocket, if it was ever opened."""
+    await visit.session.stop()
+    if visit.socket.prepared:
+        await visit.socket.close()
 
 
 def _size(request: web.Request, name: str, default: int) -> int:
