@@ -8,6 +8,7 @@ import asyncio
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
+from urllib.parse import quote
 
 import aiohttp
 import pytest
@@ -55,11 +56,14 @@ async def serve() -> AsyncIterator[Serve]:
 
 
 async def visit(
-    client: Client, gateway: Gateway
+    client: Client, gateway: Gateway, zone: str
 ) -> tuple[aiohttp.ClientWebSocketResponse, BrowserScreen, int]:
-    """Open the page's WebSocket as the page would; once the app shows the sign-in screen, the
-    socket, what it shows, and the app's process id."""
-    socket = await client.ws_connect("/ws?width=100&height=30")
+    """Open the page's WebSocket as the page would (with the cookie that names the browser's
+    zone); once the app shows the sign-in screen, the socket, what it shows, and the app's
+    process id."""
+    socket = await client.ws_connect(
+        "/ws?width=100&height=30", headers={"Cookie": f"slotbook_tz={quote(zone, safe='')}"}
+    )
     screen = BrowserScreen(100, 30)
     await read_until(socket, screen, SIGN_IN)
     (opened,) = gateway.visits.values()
@@ -119,14 +123,15 @@ async def test_past_max_sessions_the_next_visitor_is_told_busy_until_a_page_clos
     gateway = Gateway(backend.url, max_sessions=1, idle_seconds=0, clock=clock)
     client = await serve(gateway)
     assert (await client.get("/")).status == 200
-    socket, _, pid = await visit(client, gateway)
+    socket, _, pid = await visit(client, gateway, "America/New_York")
     command = proc_file(pid, "cmdline").split(b"\0")
     assert b"--server" in command
     assert backend.url.encode() in command
+    assert command[command.index(b"--tz") + 1] == b"America/New_York", "the browser's zone"
     assert not any(b"sbk_" in part for part in command)
     environment = environment_of(pid)
     assert "SLOTBOOK_TOKEN" not in environment, "the operator's token is not every visitor's"
-    assert environment["SLOTBOOK_TZ"] == "Europe/Berlin", "the zone is the one setting passed on"
+    assert environment["SLOTBOOK_TZ"] == "Europe/Berlin", "the one setting passed on"
     home = environment["SLOTBOOK_DATA_DIR"]
     assert exists(home)
 
@@ -153,7 +158,8 @@ async def test_an_idle_session_ends_and_its_process_exits(
 ) -> None:
     gateway = Gateway(backend.url, max_sessions=5, idle_seconds=600, clock=clock)
     client = await serve(gateway)
-    socket, screen, pid = await visit(client, gateway)
+    socket, screen, pid = await visit(client, gateway, "Mars/Olympus_Mons")
+    assert b"--tz" not in proc_file(pid, "cmdline"), "a zone nobody knows is not passed on"
 
     clock.now += 300
     for junk in ("not json", "[1, 2]", '{"a": 1}', '["resize", {"width": "x"}]', '["stdin", 5]'):

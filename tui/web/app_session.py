@@ -26,9 +26,11 @@ STOP_GRACE_SECONDS = 5.0
 """How long an app may take to quit when asked before it is killed."""
 
 
-def app_command(server: str) -> list[str]:
-    """The visitor's app: the terminal app on the shared server, no config file read."""
-    return [sys.executable, "-m", "tui", "--server", server, "--config", os.devnull]
+def app_command(server: str, zone: str | None = None) -> list[str]:
+    """The visitor's app: the terminal app on the shared server, no config file read, in the
+    visitor's time zone when the browser said it."""
+    command = [sys.executable, "-m", "tui", "--server", server, "--config", os.devnull]
+    return [*command, "--tz", zone] if zone else command
 
 
 class AppSession(AppService):
@@ -42,15 +44,17 @@ class AppSession(AppService):
         write_str: Callable[[str], Awaitable[None]],
         close: Callable[[], Awaitable[None]],
         now: float,
+        zone: str | None = None,
     ) -> None:
         super().__init__(
-            " ".join(app_command(server)),
+            " ".join(app_command(server, zone)),
             write_bytes=write_bytes,
             write_str=write_str,
             close=close,
             download_manager=DownloadManager(),
         )
         self.server = server
+        self.zone = zone
         self.last_input = now
         """When the visitor last typed, clicked or resized (the gateway's clock)."""
         self.home = tempfile.mkdtemp(prefix="slotbook-web-")
@@ -71,7 +75,7 @@ class AppSession(AppService):
 
     async def _open_app_process(self, width: int = 80, height: int = 24) -> Process:
         self._process = process = await asyncio.create_subprocess_exec(
-            *app_command(self.server),
+            *app_command(self.server, self.zone),
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,

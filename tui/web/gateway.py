@@ -12,14 +12,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import html
 import json
 import time
+import zoneinfo
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from string import Template
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import textual_serve
 from aiohttp import WSMsgType, web
@@ -139,6 +141,7 @@ class Gateway:
             write_str=socket.send_str,
             close=close,
             now=self.clock(),
+            zone=visitor_zone(request),
         )
         key = session.app_service_id
         self.visits[key] = Visit(session, socket)  # counted before the first await
@@ -204,6 +207,21 @@ class Gateway:
     async def _end_all(self, app: web.Application) -> None:
         for visit in list(self.visits.values()):
             await _end(visit)
+
+
+ZONE_COOKIE = "slotbook_tz"
+"""Set by the page to the browser's IANA time zone."""
+
+
+def visitor_zone(request: web.Request) -> str | None:
+    """The zone the visitor's browser is in, if it named one the zone database knows."""
+    zone = unquote(request.cookies.get(ZONE_COOKIE, ""))  # the page encodes its "/"
+    return zone if zone in _known_zones() else None
+
+
+@functools.cache
+def _known_zones() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())
 
 
 async def _end(visit: Visit) -> None:

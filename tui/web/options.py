@@ -87,8 +87,8 @@ def build_parser(environ: Mapping[str, str]) -> argparse.ArgumentParser:
         " offer it beyond this machine (see --public-url).",
         epilog="Every flag can also be set in the environment: SLOTBOOK_WEB_SERVER, _DB, _HOST,"
         " _PORT, _PUBLIC_URL, _MAX_SESSIONS, _IDLE_MINUTES. Visitors sign in with tokens made by"
-        " `slotbook-server token create`. Visitors see times in this machine's zone, or in"
-        " SLOTBOOK_TZ's.",
+        " `slotbook-server token create`. Visitors see times in their browser's time zone."
+        " SLOTBOOK_TZ, else this machine's zone, when the browser does not say.",
     )
     parser.add_argument(
         "--server",
