@@ -39,6 +39,10 @@ NEEDS_SERVER_MESSAGE = (
 )
 
 
+SERVER_URL = re.compile(r"^https?://[^/\s?#]+(/\S*)?$")
+"""What a server's address must look like: http(s), a host, perhaps a path."""
+
+
 class ConfigError(Exception):
     """A setting slotbook cannot use; the message says which one, where it came from, and why."""
 
@@ -373,7 +377,7 @@ def _check_token_has_server(token: _Setting | None, server: _Setting | None) -> 
 
 def _check_server_url(server: _Setting) -> None:
     """The server must be an http(s) URL with a host."""
-    shape = re.match(r"^https?://[^/\s?#]+(/\S*)?$", server.value)
+    shape = SERVER_URL.match(server.value)
     if shape is None:
         raise ConfigError(
             f"{server.source}: {server.value!r} is not a server address; give its URL, e.g."

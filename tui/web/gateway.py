@@ -144,14 +144,14 @@ class Gateway:
             zone=visitor_zone(request),
         )
         key = session.app_service_id
-        self.visits[key] = Visit(session, socket)  # counted before the first await
+        visit = self.visits[key] = Visit(session, socket)  # counted before the first await
         try:
             await socket.prepare(request)
             await session.start(_size(request, "width", 80), _size(request, "height", 24))
             await self._relay(socket, session)
         finally:
             self.visits.pop(key, None)
-            await _end(Visit(session, socket))
+            await _end(visit)
         return socket
 
     async def _relay(self, socket: web.WebSocketResponse, session: AppSession) -> None:

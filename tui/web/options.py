@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tui.config import default_data_dir
+from tui.config import SERVER_URL, default_data_dir
 
 DEFAULT_PORT = 8088
 DEFAULT_MAX_SESSIONS = 20
@@ -66,7 +66,7 @@ def _url(text: str) -> str:
 
 
 def _server_url(text: str) -> str:
-    if re.match(r"^https?://[^/\s?#]+(/\S*)?$", text) is None:
+    if SERVER_URL.match(text) is None:
         raise argparse.ArgumentTypeError(
             f"{text!r} is not a server address; give its URL, e.g. http://127.0.0.1:8080"
         )
@@ -87,8 +87,8 @@ def build_parser(environ: Mapping[str, str]) -> argparse.ArgumentParser:
         " offer it beyond this machine (see --public-url).",
         epilog="Every flag can also be set in the environment: SLOTBOOK_WEB_SERVER, _DB, _HOST,"
         " _PORT, _PUBLIC_URL, _MAX_SESSIONS, _IDLE_MINUTES. Visitors sign in with tokens made by"
-        " `slotbook-server token create`. Visitors see times in their browser's time zone."
-        " SLOTBOOK_TZ, else this machine's zone, when the browser does not say.",
+        " `slotbook-server token create`. Visitors see times in their browser's time zone (in"
+        " SLOTBOOK_TZ's, else this machine's, when the browser does not say).",
     )
     parser.add_argument(
         "--server",
@@ -132,7 +132,7 @@ def build_parser(environ: Mapping[str, str]) -> argparse.ArgumentParser:
         metavar="N",
         type=_positive_int,
         default=env("MAX_SESSIONS", str(DEFAULT_MAX_SESSIONS)),
-        help="at most this many visitors at once, each an app process of about 60 MB; the next"
+        help="at most this many visitors at once, each an app process of about 50 MB; the next"
         " one is told the service is busy (HTTP 503) (env SLOTBOOK_WEB_MAX_SESSIONS; default"
         " %(default)s)",
     )
