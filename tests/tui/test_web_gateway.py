@@ -59,6 +59,17 @@ async def serve() -> AsyncIterator[Serve]:
         await client.close()
 
 
+def pages_only(public_url: str | None = None) -> Gateway:
+    """A gateway whose sessions would have no server: for what is refused before one starts."""
+    return Gateway(
+        "http://127.0.0.1:9",
+        max_sessions=1,
+        max_sessions_per_address=1,
+        idle_seconds=0,
+        public_url=public_url,
+    )
+
+
 def own_url(client: Client) -> str:
     """Where browsers reach a gateway served without a public URL: its loopback address."""
     return f"http://127.0.0.1:{client.port}"
@@ -224,9 +235,7 @@ async def test_a_page_asks_for_no_more_than_a_screen_and_an_idle_session_ends_sa
 async def test_the_page_loads_nothing_from_another_host_and_other_sites_cannot_open_it(
     serve: Serve,
 ) -> None:
-    gateway = Gateway(
-        "http://127.0.0.1:9", max_sessions=1, max_sessions_per_address=1, idle_seconds=0
-    )
+    gateway = pages_only()
     client = await serve(gateway)
     page = await (await client.get("/")).text()
     base = f"http://{client.host}:{client.port}"
@@ -249,13 +258,7 @@ async def test_the_page_loads_nothing_from_another_host_and_other_sites_cannot_o
     assert (await client.get("/ws")).status == 400, "not a WebSocket: the client's mistake"
     assert gateway.visits == {}
 
-    behind_proxy = Gateway(
-        "http://127.0.0.1:9",
-        max_sessions=1,
-        max_sessions_per_address=1,
-        idle_seconds=0,
-        public_url="https://book.example.org",
-    )
+    behind_proxy = pages_only("https://book.example.org")
     proxied = await serve(behind_proxy)
     page = await (await proxied.get("/", headers={"Host": "book.example.org"})).text()
     assert 'data-session-websocket-url="wss://book.example.org/ws"' in page
@@ -267,9 +270,7 @@ async def test_only_requests_for_our_own_address_from_our_own_pages_are_answered
 ) -> None:
     """A page of another site that rebinds its host name to this machine sends that name as the
     Host; one that opens a WebSocket here sends its own origin. Neither gets anything."""
-    gateway = Gateway(
-        "http://127.0.0.1:9", max_sessions=1, max_sessions_per_address=1, idle_seconds=0
-    )
+    gateway = pages_only()
     client = await serve(gateway)
     rebound = f"evil.example:{client.port}"
     for path in ("/", "/static/js/textual.js"):
@@ -293,13 +294,7 @@ async def test_only_requests_for_our_own_address_from_our_own_pages_are_answered
         assert refused.value.status == 403, origin
     assert gateway.visits == {}
 
-    behind_proxy = Gateway(
-        "http://127.0.0.1:9",
-        max_sessions=1,
-        max_sessions_per_address=1,
-        idle_seconds=0,
-        public_url="https://book.example.org",
-    )
+    behind_proxy = pages_only("https://book.example.org")
     proxied = await serve(behind_proxy)
     for host in ("book.example.org", "BOOK.example.org:443"):
         assert (await proxied.get("/", headers={"Host": host})).status == 200, host
