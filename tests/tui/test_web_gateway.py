@@ -24,6 +24,8 @@ from tui.web.gateway import Gateway
 from tui.web.terminal_size import MAX_HEIGHT, MAX_WIDTH
 
 SIGN_IN = "Sign in to slotbook"
+NO_SERVER = "http://127.0.0.1:9"
+"""No server: for gateways whose pages alone are asked for."""
 
 
 class Clock:
@@ -62,7 +64,7 @@ async def serve() -> AsyncIterator[Serve]:
 def pages_only(public_url: str | None = None) -> Gateway:
     """A gateway whose sessions would have no server: for what is refused before one starts."""
     return Gateway(
-        "http://127.0.0.1:9",
+        NO_SERVER,
         max_sessions=1,
         max_sessions_per_address=1,
         idle_seconds=0,
@@ -305,6 +307,9 @@ async def test_only_requests_for_our_own_address_from_our_own_pages_are_answered
             await proxied.ws_connect("/ws", headers={"Host": "book.example.org", "Origin": origin})
         assert refused.value.status == 403, origin
     assert behind_proxy.visits == {}
+
+    with pytest.raises(ValueError, match="needs a public URL"):
+        Gateway(NO_SERVER, max_sessions=1, max_sessions_per_address=1, idle_seconds=0, host="::")
 
 
 async def test_one_address_gets_at_most_its_share_of_the_sessions(
