@@ -8,7 +8,7 @@ import signal
 import sys
 from collections.abc import Sequence
 
-from tui.backends import Backend, EmbeddedBackend, RemoteBackend
+from tui.backends import ENV_SERVER_LABEL, Backend, EmbeddedBackend, RemoteBackend
 from tui.config import ConfigError, Options, load_options
 from tui.timezone import local_zone
 
@@ -26,7 +26,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 async def run(options: Options) -> int:
     backend: Backend
     if options.server:
-        backend = RemoteBackend(options.server, options.token)
+        backend = RemoteBackend(options.server, options.token, os.environ.get(ENV_SERVER_LABEL))
     else:
         embedded = EmbeddedBackend(options.db)
         await embedded.launch()  # the server boots while the interface below is imported

@@ -8,6 +8,10 @@ from typing import Protocol
 
 from tui.identities import IdentityStore
 
+ENV_SERVER_LABEL = "SLOTBOOK_SERVER_LABEL"
+"""Set by slotbook-web for each visitor's app: what to show instead of the server's address (an
+internal one; the visitor's is slotbook-web's own)."""
+
 
 @dataclass
 class Connection:
@@ -36,12 +40,13 @@ class Backend(Protocol):
 class RemoteBackend:
     """A server somebody else runs: we only talk to it."""
 
-    def __init__(self, url: str, token: str | None) -> None:
+    def __init__(self, url: str, token: str | None, label: str | None = None) -> None:
         self.url = url.rstrip("/")
         self.token = token
+        self.label = label or self.url
 
     async def start(self) -> Connection:
-        return Connection(base_url=self.url, label=self.url, token=self.token)
+        return Connection(base_url=self.url, label=self.label, token=self.token)
 
     async def recover(self) -> str | None:
         return None

@@ -1,8 +1,10 @@
 """`slotbook-web` in a real browser (tests/e2e/browser.py): a client signs in and books with the
-keyboard, a second visitor shares the one server, a third is told the service is busy, and the page
-asks no other host for anything. slotbook-web runs with no --server, so it starts the one shared
-server itself; the tokens come from `slotbook-server token create` on that server's database. CI
-needs the Debian package `chromium` (.ci/run installs it when it is missing).
+keyboard (typing at once, with no click first), a second visitor shares the one server, a third
+from the same address is told it has too many sessions (on the busy page, or in the page whose
+WebSocket was refused), the page asks no other host for anything, and signing out is said.
+slotbook-web runs with no --server, so it starts the one shared server itself; the tokens come
+from `slotbook-server token create` on that server's database. CI needs the Debian package
+`chromium` (.ci/run installs it when it is missing).
 """
 
 from __future__ import annotations
@@ -43,7 +45,16 @@ def test_a_client_signs_in_and_books_the_next_free_slot_with_the_keyboard(
     browser: Browser, tmp_path: Path
 ) -> None:
     db = tmp_path / "slotbook.db"
-    web = WebProcess("--db", str(db), "--max-sessions", "2", "--idle-minutes", "5").start()
+    web = WebProcess(
+        "--db",
+        str(db),
+        "--max-sessions",
+        "3",
+        "--max-sessions-per-address",
+        "2",
+        "--idle-minutes",
+        "5",
+    ).start()
     try:
         provider = make_token(db, "provider", "ada", "Dr Ada")
         client = make_token(db, "client", "sam", "Sam")
@@ -73,15 +84,16 @@ def test_a_client_signs_in_and_books_the_next_free_slot_with_the_keyboard(
         assert sam.response is not None
         assert sam.response.status == 200
         sam.sees("Sign in to slotbook")
+        sam.sees(f"Server: {web.url}")  # slotbook-web's address, not its internal server's
         assert sam.screen.illegible() == []
-        sam.page.click("#terminal")
-        sam.type("sbk_not_a_token")
+        sam.type("sbk_not_a_token")  # no click first: the terminal has the keys from the start
         sam.press("Enter")
         sam.sees("The server refused that token")
         sam.type(client)
         sam.press("Enter")
         sam.sees("Next open")
         sam.sees("times in CET (Europe/Berlin)")  # the browser's zone, not the host's
+        assert web.server not in sam.screen.text
         assert sam.screen.illegible() == []
         sam.press("n")
         sam.sees("Enter holds it")
@@ -101,14 +113,29 @@ def test_a_client_signs_in_and_books_the_next_free_slot_with_the_keyboard(
         offer(opens + timedelta(hours=2), 30)  # live: the page shows it without a key pressed
         sam.sees("free", free + 2)
 
+        served_while_free = httpx.get(web.url).text
         ada = Visitor(context, web.url)  # a second visitor: same shared server, own process
         ada.sees("Sign in to slotbook")
         assert len(web.children("-m tui ")) == 2
         assert len(web.children("backend serve")) == 1, "one server for all, not one each"
-        busy = Visitor(context, web.url)
+        busy = Visitor(context, web.url)  # a third page from this address: one too many
         assert busy.response is not None
         assert busy.response.status == 503
-        assert "is busy" in busy.page.inner_text("body")
+        assert "too many sessions from your address" in busy.page.inner_text("body")
+        # A page served while there was room, whose WebSocket then finds none, says why too.
+        late = context.new_page()
+        late.route(
+            web.url + "/",
+            lambda route: route.fulfill(content_type="text/html", body=served_while_free),
+            times=1,
+        )
+        late.goto(web.url)
+        late.wait_for_selector("body.-closed .closed-dialog", timeout=STEP_TIMEOUT * 1000)
+        late.wait_for_function(
+            "document.getElementById('ended').textContent.includes('from your address')",
+            timeout=STEP_TIMEOUT * 1000,
+        )
+        assert len(web.children("-m tui ")) == 2
 
         own = urlsplit(web.url).netloc
         assert {urlsplit(url).netloc for url in requested} == {own}, requested
@@ -124,6 +151,7 @@ def test_a_client_signs_in_and_books_the_next_free_slot_with_the_keyboard(
         sam.sees("Forget the token")
         sam.press("Enter")
         sam.page.wait_for_selector("body.-closed .closed-dialog", timeout=STEP_TIMEOUT * 1000)
+        assert sam.page.inner_text("#ended") == "You signed out or quit the app."
         assert gone(sam_app), "signing out ends the session and its process"
         (ada_app,) = web.children("-m tui ")
         ada.page.close()

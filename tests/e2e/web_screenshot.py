@@ -45,7 +45,6 @@ def main() -> None:
                 context = browser.new_context(viewport={"width": 1280, "height": 720})
                 visitor = Visitor(context, web.url)
                 visitor.sees("Sign in to slotbook")
-                visitor.page.click("#terminal")
                 visitor.type(grace)
                 visitor.press("Enter")
                 visitor.sees("Next open")

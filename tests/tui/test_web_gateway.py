@@ -1,11 +1,14 @@
 """slotbook-web's gateway in this process, over real HTTP, each visitor a real app process talking
-to a real server: the count of sessions, idle ones ending, what the page loads, and what the app
-process is (and is not) given."""
+to a real server: the count of sessions (in all and from one address), idle ones ending and why a
+session ended, the sizes a page may ask for, what the page loads, which addresses and pages are
+answered, and what the app process is (and is not) given and shows."""
 
 from __future__ import annotations
 
 import asyncio
+import os
 import re
+import signal
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from urllib.parse import quote
@@ -18,8 +21,11 @@ from aiohttp.test_utils import TestClient, TestServer
 from tests.tui.browser_screen import BrowserScreen
 from tests.tui.harness import BackendThread
 from tui.web.gateway import Gateway
+from tui.web.terminal_size import MAX_HEIGHT, MAX_WIDTH
 
 SIGN_IN = "Sign in to slotbook"
+NO_SERVER = "http://127.0.0.1:9"
+"""No server: for gateways whose pages alone are asked for."""
 
 
 class Clock:
@@ -55,15 +61,30 @@ async def serve() -> AsyncIterator[Serve]:
         await client.close()
 
 
-async def visit(
-    client: Client, gateway: Gateway, zone: str
-) -> tuple[aiohttp.ClientWebSocketResponse, BrowserScreen, int]:
-    """Open the page's WebSocket as the page would (with the cookie that names the browser's
-    zone); once the app shows the sign-in screen, the socket, what it shows, and the app's
-    process id."""
-    socket = await client.ws_connect(
-        "/ws?width=100&height=30", headers={"Cookie": f"slotbook_tz={quote(zone, safe='')}"}
+def pages_only(public_url: str | None = None) -> Gateway:
+    """A gateway whose sessions would have no server: for what is refused before one starts."""
+    return Gateway(
+        NO_SERVER,
+        max_sessions=1,
+        max_sessions_per_address=1,
+        idle_seconds=0,
+        public_url=public_url,
     )
+
+
+def own_url(client: Client) -> str:
+    """Where browsers reach a gateway served without a public URL: its loopback address."""
+    return f"http://127.0.0.1:{client.port}"
+
+
+async def visit(
+    client: Client, gateway: Gateway, zone: str, **headers: str
+) -> tuple[aiohttp.ClientWebSocketResponse, BrowserScreen, int]:
+    """Open the page's WebSocket as the page would (from the page's own address, with the cookie
+    that names the browser's zone; `headers` add to or replace those); once the app shows the
+    sign-in screen, the socket, what it shows, and the app's process id."""
+    sent = {"Origin": own_url(client), "Cookie": f"slotbook_tz={quote(zone, safe='')}"}
+    socket = await client.ws_connect("/ws?width=100&height=30", headers={**sent, **headers})
     screen = BrowserScreen(100, 30)
     await read_until(socket, screen, SIGN_IN)
     (opened,) = gateway.visits.values()
@@ -73,16 +94,32 @@ async def visit(
 
 
 async def read_until(
-    socket: aiohttp.ClientWebSocketResponse, screen: BrowserScreen, text: str
-) -> None:
-    """Feed the page's terminal until it shows `text` (at most 20 s)."""
+    socket: aiohttp.ClientWebSocketResponse, screen: BrowserScreen, text: str, below: int = 0
+) -> int:
+    """Feed the page's terminal until it shows `text` (at most 20 s), on a line after the first
+    `below`; how many bytes that took."""
+    received = 0
     async with asyncio.timeout(20):
-        while text not in screen.text:
+        while not any(text in line for line in screen.screen.display[below:]):
             message = await socket.receive()
             if message.type == aiohttp.WSMsgType.BINARY:
                 screen.feed(message.data)
+                received += len(message.data)
+            elif message.type == aiohttp.WSMsgType.ERROR:
+                raise AssertionError(f"the WebSocket failed before showing {text!r}: {message}")
             elif message.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED):
                 raise AssertionError(f"the session ended before showing {text!r}:\n{screen.text}")
+    return received
+
+
+async def closing(socket: aiohttp.ClientWebSocketResponse) -> tuple[int, str]:
+    """Read on until the gateway closes the WebSocket (at most 10 s): its close code and reason."""
+    async with asyncio.timeout(10):
+        while True:
+            message = await socket.receive()
+            if message.type == aiohttp.WSMsgType.CLOSE:
+                return message.data, str(message.extra)
+            assert message.type != aiohttp.WSMsgType.CLOSED, "closed without a close frame"
 
 
 def proc_file(pid: int, name: str) -> bytes:
@@ -120,10 +157,14 @@ async def test_past_max_sessions_the_next_visitor_is_told_busy_until_a_page_clos
 ) -> None:
     monkeypatch.setenv("SLOTBOOK_TOKEN", "sbk_the_operators_own")
     monkeypatch.setenv("SLOTBOOK_TZ", "Europe/Berlin")
-    gateway = Gateway(backend.url, max_sessions=1, idle_seconds=0, clock=clock)
+    gateway = Gateway(
+        backend.url, max_sessions=1, max_sessions_per_address=3, idle_seconds=0, clock=clock
+    )
     client = await serve(gateway)
     assert (await client.get("/")).status == 200
-    socket, _, pid = await visit(client, gateway, "America/New_York")
+    socket, screen, pid = await visit(client, gateway, "America/New_York")
+    assert f"Server: {own_url(client)}" in screen.text, "where the visitor is, not our server"
+    assert backend.url not in screen.text
     command = proc_file(pid, "cmdline").split(b"\0")
     assert b"--server" in command
     assert backend.url.encode() in command
@@ -151,40 +192,52 @@ async def test_past_max_sessions_the_next_visitor_is_told_busy_until_a_page_clos
     assert (await client.get("/")).status == 200
 
 
-async def test_an_idle_session_ends_and_its_process_exits(
+async def test_a_page_asks_for_no_more_than_a_screen_and_an_idle_session_ends_saying_so(
     backend: BackendThread,
     clock: Clock,
     serve: Serve,
 ) -> None:
-    gateway = Gateway(backend.url, max_sessions=5, idle_seconds=600, clock=clock)
+    gateway = Gateway(
+        backend.url, max_sessions=5, max_sessions_per_address=3, idle_seconds=600, clock=clock
+    )
     client = await serve(gateway)
     socket, screen, pid = await visit(client, gateway, "Mars/Olympus_Mons")
     assert b"--tz" not in proc_file(pid, "cmdline"), "a zone nobody knows is not passed on"
 
     clock.now += 300
-    for junk in ("not json", "[1, 2]", '{"a": 1}', '["resize", {"width": "x"}]', '["stdin", 5]'):
+    for junk in (
+        "not json",
+        "[1, 2]",
+        '{"a": 1}',
+        '["resize", {"width": "x"}]',
+        '["resize", {"width": true, "height": 40}]',
+        '["resize", {"width": 120.5, "height": 40}]',
+        '["stdin", 5]',
+    ):
         await socket.send_str(junk)  # not what the page sends: ignored, and no key
     await socket.send_json(["stdin", "x"])  # a key: the ten minutes start again
     await read_until(socket, screen, "•")  # the token field shows a dot for it
+    # No sign-in is needed to ask for a size, and the app draws every cell of what it is given:
+    # it is given at most 500 by 200, and draws its screen (centred) there.
+    await socket.send_json(["resize", {"width": 8000, "height": 8000}])
+    screen.screen.resize(MAX_HEIGHT, MAX_WIDTH)
+    drawn = await read_until(socket, screen, SIGN_IN, below=MAX_HEIGHT // 3)
+    assert drawn < 2_000_000, f"{drawn} bytes to draw a screen of at most 500 by 200"
+    assert "•" in screen.text
     clock.now += 599
     assert await gateway.reap() == 0
     assert alive(pid)
     clock.now += 1
     assert await gateway.reap() == 1
     assert await gone(pid)
-    async with asyncio.timeout(10):
-        while (await socket.receive()).type not in (
-            aiohttp.WSMsgType.CLOSE,
-            aiohttp.WSMsgType.CLOSED,
-        ):
-            pass
+    assert await closing(socket) == (4001, "It was idle: no key or click for 10 minutes.")
     assert gateway.visits == {}
 
 
 async def test_the_page_loads_nothing_from_another_host_and_other_sites_cannot_open_it(
     serve: Serve,
 ) -> None:
-    gateway = Gateway("http://127.0.0.1:9", max_sessions=1, idle_seconds=0)
+    gateway = pages_only()
     client = await serve(gateway)
     page = await (await client.get("/")).text()
     base = f"http://{client.host}:{client.port}"
@@ -207,13 +260,113 @@ async def test_the_page_loads_nothing_from_another_host_and_other_sites_cannot_o
     assert (await client.get("/ws")).status == 400, "not a WebSocket: the client's mistake"
     assert gateway.visits == {}
 
-    behind_proxy = Gateway(
-        "http://127.0.0.1:9",
-        max_sessions=1,
-        idle_seconds=0,
-        public_url="https://book.example.org",
-    )
+    behind_proxy = pages_only("https://book.example.org")
     proxied = await serve(behind_proxy)
-    page = await (await proxied.get("/")).text()
+    page = await (await proxied.get("/", headers={"Host": "book.example.org"})).text()
     assert 'data-session-websocket-url="wss://book.example.org/ws"' in page
     assert 'src="https://book.example.org/static/js/textual.js"' in page
+
+
+async def test_only_requests_for_our_own_address_from_our_own_pages_are_answered(
+    serve: Serve,
+) -> None:
+    """A page of another site that rebinds its host name to this machine sends that name as the
+    Host; one that opens a WebSocket here sends its own origin. Neither gets anything."""
+    gateway = pages_only()
+    client = await serve(gateway)
+    rebound = f"evil.example:{client.port}"
+    for path in ("/", "/static/js/textual.js"):
+        answer = await client.get(path, headers={"Host": rebound})
+        assert answer.status == 421, path
+        assert "evil" not in await answer.text()
+        assert own_url(client) in await answer.text(), "says where slotbook is"
+    for host in (f"localhost:{client.port}", "127.0.0.1", "127.0.0.1:1", "a/b?c@127.0.0.1"):
+        assert (await client.get("/", headers={"Host": host})).status == 421, host
+    with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+        await client.ws_connect("/ws", headers={"Host": rebound, "Origin": f"http://{rebound}"})
+    assert refused.value.status == 421
+    for origin in (
+        f"https://127.0.0.1:{client.port}",  # another scheme
+        f"http://localhost:{client.port}",
+        "http://127.0.0.1:1",
+        "null",
+    ):
+        with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+            await client.ws_connect("/ws", origin=origin)
+        assert refused.value.status == 403, origin
+    assert gateway.visits == {}
+
+    behind_proxy = pages_only("https://book.example.org")
+    proxied = await serve(behind_proxy)
+    for host in ("book.example.org", "BOOK.example.org:443"):
+        assert (await proxied.get("/", headers={"Host": host})).status == 200, host
+    for host in ("book.example.org:80", "evil.example", f"127.0.0.1:{proxied.port}"):
+        assert (await proxied.get("/", headers={"Host": host})).status == 421, host
+    for origin in ("http://book.example.org", "https://book.example.org.evil.example"):
+        with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+            await proxied.ws_connect("/ws", headers={"Host": "book.example.org", "Origin": origin})
+        assert refused.value.status == 403, origin
+    assert behind_proxy.visits == {}
+
+    with pytest.raises(ValueError, match="needs a public URL"):
+        Gateway(NO_SERVER, max_sessions=1, max_sessions_per_address=1, idle_seconds=0, host="::")
+
+
+async def test_one_address_gets_at_most_its_share_of_the_sessions(
+    backend: BackendThread, serve: Serve
+) -> None:
+    """Without a proxy in front (no public URL) the address is the connection's: what a client
+    writes in X-Forwarded-For counts for nothing."""
+    gateway = Gateway(backend.url, max_sessions=5, max_sessions_per_address=1, idle_seconds=0)
+    client = await serve(gateway)
+    socket, _, pid = await visit(client, gateway, "UTC", **{"X-Forwarded-For": "198.51.100.7"})
+
+    disguised = {"X-Forwarded-For": "198.51.100.8"}
+    busy = await client.get("/", headers=disguised)
+    assert busy.status == 503
+    assert busy.headers["Retry-After"] == "60"
+    assert "too many sessions from your address (at most 1 at once)" in await busy.text()
+    with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+        await client.ws_connect("/ws", headers=disguised)
+    assert refused.value.status == 503
+    assert len(gateway.visits) == 1
+
+    elsewhere = aiohttp.ClientSession(connector=aiohttp.TCPConnector(local_addr=("127.0.0.2", 0)))
+    async with elsewhere:
+        assert (await elsewhere.get(f"{own_url(client)}/")).status == 200, "another address"
+
+    os.kill(pid, signal.SIGKILL)  # the app dies: the page is told, and the share comes back
+    code, reason = await closing(socket)
+    assert (code, reason.split(".")[0]) == (4002, "The app stopped with an error")
+    assert gateway.visits == {}
+    assert (await client.get("/")).status == 200
+
+
+async def test_behind_a_proxy_the_visitor_is_who_the_proxy_says_and_sees_the_public_address(
+    backend: BackendThread, serve: Serve
+) -> None:
+    public = "https://book.example.org"
+    gateway = Gateway(
+        backend.url,
+        max_sessions=5,
+        max_sessions_per_address=1,
+        idle_seconds=0,
+        public_url=public,
+    )
+    client = await serve(gateway)
+    proxied = {"Host": "book.example.org", "Origin": public}
+    socket, screen, _ = await visit(
+        client, gateway, "UTC", **proxied, **{"X-Forwarded-For": "10.9.9.9, 203.0.113.5"}
+    )
+    assert f"Server: {public}" in screen.text
+    assert backend.url not in screen.text
+
+    same = await client.get("/", headers={**proxied, "X-Forwarded-For": "203.0.113.5"})
+    assert same.status == 503, "the proxy's own entry, the last one, is the visitor"
+    assert "too many sessions from your address" in await same.text()
+    other = await client.get("/", headers={**proxied, "X-Forwarded-For": "203.0.113.6"})
+    assert other.status == 200
+
+    told = asyncio.create_task(closing(socket))  # slotbook-web stops: its visitors are told
+    await client.server.close()
+    assert await told == (1001, "slotbook stopped, for a restart perhaps: start again in a minute.")

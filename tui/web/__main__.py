@@ -14,6 +14,7 @@ from aiohttp import web
 from tui.embedded import EmbeddedServer, EmbeddedServerError
 from tui.web.gateway import Gateway
 from tui.web.options import WebOptions, load_web_options
+from tui.web.own_address import listening_url
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -39,19 +40,21 @@ async def serve(options: WebOptions) -> int:
     gateway = Gateway(
         server,
         max_sessions=options.max_sessions,
+        max_sessions_per_address=options.max_sessions_per_address,
         idle_seconds=options.idle_minutes * 60,
         public_url=options.public_url,
+        host=options.host,
     )
     runner = web.AppRunner(gateway.make_app(), shutdown_timeout=5)
     try:
         await runner.setup()
         site = web.TCPSite(runner, options.host, options.port)
         await site.start()
-        host, port = runner.addresses[0][:2]
-        address = f"http://{'[' + host + ']' if ':' in host else host}:{port}"
+        address = listening_url(options.host, runner.addresses[0][1])
         print(
             f"slotbook-web: listening on {address} for at most {options.max_sessions} visitors"
-            f" at once, whose apps use {server}"
+            f" at once ({options.max_sessions_per_address} from any one address), whose apps use"
+            f" {server}"
             + (f"; browsers reach it at {options.public_url}" if options.public_url else ""),
             file=sys.stderr,
             flush=True,

@@ -3,7 +3,9 @@ AppService, which carries its screen to the browser and the browser's keys to it
 
 The child gets no token and no settings of ours: its arguments name only the server (a token
 typed at sign-in stays inside it), its environment loses every SLOTBOOK_* variable but the time
-zone, and it remembers things (the theme) in a folder of its own that goes when it ends.
+zone, and it remembers things (the theme) in a folder of its own that goes when it ends. It is
+told to show slotbook-web's own address where it would show its server's (which is an internal
+one, of no use to a visitor).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from collections.abc import Awaitable, Callable
 from textual_serve.app_service import AppService
 from textual_serve.download_manager import DownloadManager
 
+from tui.backends import ENV_SERVER_LABEL
 from tui.config import ENV_DATA_DIR, ENV_TZ
 
 STOP_GRACE_SECONDS = 5.0
@@ -42,19 +45,24 @@ class AppSession(AppService):
         *,
         write_bytes: Callable[[bytes], Awaitable[None]],
         write_str: Callable[[str], Awaitable[None]],
-        close: Callable[[], Awaitable[None]],
+        ended: Callable[[int | None], Awaitable[None]],
         now: float,
+        label: str,
         zone: str | None = None,
     ) -> None:
+        """`ended` is called with the app's exit status once its process has ended; `label` is
+        what the app shows as its server."""
         super().__init__(
             " ".join(app_command(server, zone)),
             write_bytes=write_bytes,
             write_str=write_str,
-            close=close,
+            close=_nothing,  # the app said it is leaving: `ended` follows, with how it left
             download_manager=DownloadManager(),
         )
         self.server = server
         self.zone = zone
+        self.label = label
+        self._ended = ended
         self.last_input = now
         """When the visitor last typed, clicked or resized (the gateway's clock)."""
         self.home = tempfile.mkdtemp(prefix="slotbook-web-")
@@ -71,6 +79,7 @@ class AppSession(AppService):
             if not name.startswith("SLOTBOOK_") or name == ENV_TZ
         }
         environment[ENV_DATA_DIR] = self.home
+        environment[ENV_SERVER_LABEL] = self.label
         return environment
 
     async def _open_app_process(self, width: int = 80, height: int = 24) -> Process:
@@ -84,6 +93,12 @@ class AppSession(AppService):
         assert process.stdin is not None
         self._stdin = process.stdin
         return process
+
+    async def run(self) -> None:
+        """textual-serve's reading of the app's output, to its end; then the app's exit status."""
+        await super().run()
+        process = self._process
+        await self._ended(None if process is None else await process.wait())
 
     async def stop(self) -> None:
         """Ask the app to quit; kill it if it has not within a few seconds; reap it."""
@@ -102,3 +117,7 @@ class AppSession(AppService):
             await self._task
             self._task = None
         shutil.rmtree(self.home, ignore_errors=True)
+
+
+async def _nothing() -> None:
+    return None

@@ -10,9 +10,11 @@ from pathlib import Path
 from typing import Any
 
 from tui.config import SERVER_URL, default_data_dir
+from tui.web.own_address import is_loopback
 
 DEFAULT_PORT = 8088
 DEFAULT_MAX_SESSIONS = 20
+DEFAULT_MAX_SESSIONS_PER_ADDRESS = 3
 DEFAULT_IDLE_MINUTES = 30.0
 
 
@@ -25,8 +27,10 @@ class WebOptions:
     host: str
     port: int
     public_url: str | None
-    """The address browsers use (https://... behind a TLS proxy); None: http://host:port."""
+    """The address browsers use (https://... behind a TLS proxy); None: http://host:port, `host`
+    being a loopback address."""
     max_sessions: int
+    max_sessions_per_address: int
     idle_minutes: float
     """An app nobody has typed into for this long ends; 0: never."""
 
@@ -57,8 +61,11 @@ def _port(text: str) -> int:
     return value
 
 
+_PUBLIC_URL = re.compile(r"^https?://(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(:[0-9]{1,5})?/?$")
+
+
 def _url(text: str) -> str:
-    if re.match(r"^https?://[^/\s?#]+/?$", text) is None:
+    if _PUBLIC_URL.match(text) is None:
         raise argparse.ArgumentTypeError(
             f"{text!r} is not an address such as https://book.example.org (scheme and host only)"
         )
@@ -86,9 +93,10 @@ def build_parser(environ: Mapping[str, str]) -> argparse.ArgumentParser:
         " (without it, slotbook-web starts one, once, over --db). Put it behind a TLS proxy to"
         " offer it beyond this machine (see --public-url).",
         epilog="Every flag can also be set in the environment: SLOTBOOK_WEB_SERVER, _DB, _HOST,"
-        " _PORT, _PUBLIC_URL, _MAX_SESSIONS, _IDLE_MINUTES. Visitors sign in with tokens made by"
-        " `slotbook-server token create`. Visitors see times in their browser's time zone (in"
-        " SLOTBOOK_TZ's, else this machine's, when the browser does not say).",
+        " _PORT, _PUBLIC_URL, _MAX_SESSIONS, _MAX_SESSIONS_PER_ADDRESS, _IDLE_MINUTES. Visitors"
+        " sign in with tokens made by `slotbook-server token create`. Visitors see times in their"
+        " browser's time zone (in SLOTBOOK_TZ's, else this machine's, when the browser does not"
+        " say).",
     )
     parser.add_argument(
         "--server",
@@ -110,7 +118,7 @@ def build_parser(environ: Mapping[str, str]) -> argparse.ArgumentParser:
         "--host",
         default=env("HOST", "127.0.0.1"),
         help="the address to listen on (env SLOTBOOK_WEB_HOST; default %(default)s, this machine"
-        " only; 0.0.0.0 for every interface)",
+        " only; 0.0.0.0 for every interface). Any address but a loopback one needs --public-url",
     )
     parser.add_argument(
         "--port",
@@ -124,8 +132,11 @@ def build_parser(environ: Mapping[str, str]) -> argparse.ArgumentParser:
         metavar="URL",
         type=_url,
         default=env("PUBLIC_URL"),
-        help="the address browsers reach slotbook-web at, when a proxy stands in front of it,"
-        " e.g. https://book.example.org (env SLOTBOOK_WEB_PUBLIC_URL; default: http://HOST:PORT)",
+        help="the address browsers reach slotbook-web at through a proxy, e.g."
+        " https://book.example.org. Only requests naming it as their Host, and WebSockets from"
+        " its pages, are answered; from a proxy on this machine, the last X-Forwarded-For"
+        " address is the visitor's (env SLOTBOOK_WEB_PUBLIC_URL; default: http://HOST:PORT,"
+        " HOST being a loopback address)",
     )
     parser.add_argument(
         "--max-sessions",
@@ -134,6 +145,15 @@ def build_parser(environ: Mapping[str, str]) -> argparse.ArgumentParser:
         default=env("MAX_SESSIONS", str(DEFAULT_MAX_SESSIONS)),
         help="at most this many visitors at once, each an app process of about 50 MB; the next"
         " one is told the service is busy (HTTP 503) (env SLOTBOOK_WEB_MAX_SESSIONS; default"
+        " %(default)s)",
+    )
+    parser.add_argument(
+        "--max-sessions-per-address",
+        metavar="N",
+        type=_positive_int,
+        default=env("MAX_SESSIONS_PER_ADDRESS", str(DEFAULT_MAX_SESSIONS_PER_ADDRESS)),
+        help="at most this many of them from any one address; the next one from there is told"
+        " it has too many (HTTP 503) (env SLOTBOOK_WEB_MAX_SESSIONS_PER_ADDRESS; default"
         " %(default)s)",
     )
     parser.add_argument(
@@ -149,7 +169,14 @@ def build_parser(environ: Mapping[str, str]) -> argparse.ArgumentParser:
 
 def load_web_options(argv: Sequence[str], environ: Mapping[str, str]) -> WebOptions:
     """The options from the arguments and environment; bad ones end the program (status 2)."""
-    args = build_parser(environ).parse_args(list(argv))
+    parser = build_parser(environ)
+    args = parser.parse_args(list(argv))
+    if args.public_url is None and not is_loopback(args.host):
+        parser.error(
+            f"--host {args.host} is reachable from other machines: give --public-url, the address"
+            " their browsers use (e.g. https://book.example.org), so that slotbook-web can tell"
+            " its own pages from other sites'"
+        )
     return WebOptions(
         server=args.server,
         db=args.db.expanduser().absolute(),
@@ -157,5 +184,6 @@ def load_web_options(argv: Sequence[str], environ: Mapping[str, str]) -> WebOpti
         port=args.port,
         public_url=args.public_url,
         max_sessions=args.max_sessions,
+        max_sessions_per_address=args.max_sessions_per_address,
         idle_minutes=args.idle_minutes,
     )
