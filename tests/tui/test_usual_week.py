@@ -201,7 +201,7 @@ async def test_the_zone_dialog_refuses_a_zone_the_server_does_not_know_then_chan
         problem = dialog.query_one("#problem", Static)
         await until(lambda: "IANA" in str(problem.render()), pilot.pause)
         assert str(problem.render()) == (
-            "'Mars/Olympus' is not an IANA time zone this server knows, e.g. 'Europe/Berlin'"
+            "'Mars/Olympus' is not the IANA time zone of a place; e.g. 'Europe/Berlin'"
         )
         assert app.screen is dialog, "the dialog stays open to be corrected"
         assert (schedule_of(backend, token) or {}).get("timeZone") == "UTC"

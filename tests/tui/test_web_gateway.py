@@ -217,3 +217,16 @@ async def test_the_page_loads_nothing_from_another_host_and_other_sites_cannot_o
     page = await (await proxied.get("/")).text()
     assert 'data-session-websocket-url="wss://book.example.org/ws"' in page
     assert 'src="https://book.example.org/static/js/textual.js"' in page
+
+
+async def test_a_browser_zone_of_no_place_is_not_passed_on(
+    backend: BackendThread, clock: Clock, serve: Serve
+) -> None:
+    """'localtime' is a file of this machine's zone folder, not the zone of a place: the app is
+    started in its own zone rather than refused at start."""
+    gateway = Gateway(backend.url, max_sessions=5, idle_seconds=600, clock=clock)
+    client = await serve(gateway)
+    socket, _, pid = await visit(client, gateway, "localtime")
+    assert b"--tz" not in proc_file(pid, "cmdline")
+    await socket.close()
+    assert await gone(pid)
