@@ -178,9 +178,8 @@ async def test_esc_with_unsaved_painting_warns_once_then_leaves_it_unsaved(
     assert schedule_of(backend, token) is None
 
 
-async def test_the_zone_dialog_refuses_a_zone_the_server_does_not_know_then_changes_it(
-    backend: BackendThread,
-) -> None:
+def tuesdays_in_utc(backend: BackendThread) -> str:
+    """Dr Ada's token, her usual week Tuesdays 10:00-11:00 in UTC."""
     token = backend.issue("provider", "ada", "Dr Ada")
     put_schedule(
         backend,
@@ -189,14 +188,27 @@ async def test_the_zone_dialog_refuses_a_zone_the_server_does_not_know_then_chan
         weekly=[{"day": "tue", "start": "10:00", "end": "11:00"}],
         horizonDays=7,
     )
+    return token
+
+
+async def zone_dialog(app: SlotbookApp, pilot: Pilot[None]) -> ZoneDialog:
+    """z on the usual week: the zone dialog, open."""
+    await pilot.press("z")
+    await until(lambda: isinstance(app.screen, ZoneDialog), pilot.pause)
+    assert isinstance(app.screen, ZoneDialog)
+    return app.screen
+
+
+async def test_the_zone_dialog_refuses_a_zone_the_server_does_not_know_then_changes_it(
+    backend: BackendThread,
+) -> None:
+    token = tuesdays_in_utc(backend)
     app = app_for(backend, token=token)
     toasts = Toasts()
     async with app.run_test(size=(100, 30), message_hook=toasts) as pilot:
         editor = await usual_week(app, pilot)
         assert "hours in UTC" in header(editor)[0]
-        await pilot.press("z")
-        await until(lambda: isinstance(app.screen, ZoneDialog), pilot.pause)
-        dialog = app.screen
+        dialog = await zone_dialog(app, pilot)
         assert dialog.query_one(Input).value == "UTC"
         await pilot.press("ctrl+u", *"Mars/Olympus", "enter")
         problem = dialog.query_one("#problem", Static)
@@ -234,20 +246,11 @@ async def test_the_zone_dialog_refuses_a_zone_the_server_does_not_know_then_chan
 async def test_the_zone_dialog_takes_part_of_a_name_and_says_when_it_fits_several_or_none(
     backend: BackendThread, typed: str
 ) -> None:
-    token = backend.issue("provider", "ada", "Dr Ada")
-    put_schedule(
-        backend,
-        token,
-        timeZone="UTC",
-        weekly=[{"day": "tue", "start": "10:00", "end": "11:00"}],
-        horizonDays=7,
-    )
+    token = tuesdays_in_utc(backend)
     app = app_for(backend, token=token)
     async with app.run_test(size=(100, 30)) as pilot:
         editor = await usual_week(app, pilot)
-        await pilot.press("z")
-        await until(lambda: isinstance(app.screen, ZoneDialog), pilot.pause)
-        dialog = app.screen
+        dialog = await zone_dialog(app, pilot)
         problem = dialog.query_one("#problem", Static)
 
         await pilot.press("ctrl+u", *"Eastern", "enter")
