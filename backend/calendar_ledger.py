@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from backend.appointments import ChangeEntry
+from backend.booking import SlotRow
 
 EntryStatus = Literal["RESERVED", "CONFIRMED", "CANCELLED"]
 
@@ -62,37 +63,64 @@ _STATUS: dict[str, EntryStatus] = {
 
 def ledger_writes(changes: Iterable[ChangeEntry]) -> list[LedgerWrite]:
     """The ledger writes of one operation's changes (or of one sweep's lapses), in order: the
-    changes of one kind to one appointment become one write covering all its slots."""
+    changes of one kind to one appointment become one write covering all its slots.
+
+    A move to another provider is a reservation with someone else: it ends the old entry
+    (CANCELLED, one sequence on, so that it stays in the old provider's feed as a cancellation
+    does) and opens a new one, rather than carrying the entry away from the provider who had it."""
     writes: dict[tuple[str, str | None, str], LedgerWrite] = {}
+
+    def write(key: tuple[str, str | None, str], slot: SlotRow, made: LedgerWrite) -> None:
+        known = writes.get(key)
+        if known is None:
+            writes[key] = made
+        else:
+            known.start = min(known.start, slot.start)
+            known.ends = max(known.ends, slot.start + slot.duration)
+
     for change in changes:
         slot = change.slot
         if change.client_id is None or slot.appointment_id is None:
             continue  # a slot opened or removed: no reservation
+        was = change.moved_from
+        live: EntryStatus = "CONFIRMED" if change.status == "CONFIRMED" else "RESERVED"
+        if change.kind == "moved" and was is not None and was.provider_id != slot.provider_id:
+            assert was.appointment_id is not None
+            ended = _entry(was.appointment_id, was, change.client_id, "CANCELLED")
+            write(("left", was.appointment_id, was.appointment_id), was, ended)
+            write(
+                ("arrived", None, slot.appointment_id),
+                slot,
+                _entry(None, slot, change.client_id, live),
+            )
+            continue
         if change.kind == "moved":
-            assert change.moved_from is not None
-            find: str | None = change.moved_from.appointment_id
+            assert was is not None
+            find: str | None = was.appointment_id
         elif change.kind == "reserved":
             find = None
         else:
             find = slot.appointment_id
-        status = _STATUS.get(change.kind) or (
-            "CONFIRMED" if change.status == "CONFIRMED" else "RESERVED"
-        )
-        key = (change.kind, find, slot.appointment_id)
-        ends = slot.start + slot.duration
-        known = writes.get(key)
-        if known is not None:
-            known.start, known.ends = min(known.start, slot.start), max(known.ends, ends)
-            continue
-        writes[key] = LedgerWrite(
-            find=find,
-            appointment_id=slot.appointment_id,
-            provider_id=slot.provider_id,
-            client_id=change.client_id,
-            start=slot.start,
-            ends=ends,
-            status=status,
-            held_until=slot.held_until if status == "RESERVED" else None,
-            note=slot.note,
+        status = _STATUS.get(change.kind, live)
+        write(
+            (change.kind, find, slot.appointment_id),
+            slot,
+            _entry(find, slot, change.client_id, status),
         )
     return list(writes.values())
+
+
+def _entry(find: str | None, slot: SlotRow, client_id: str, status: EntryStatus) -> LedgerWrite:
+    """The write that leaves the entry of `slot`'s appointment in `status`, covering `slot`."""
+    assert slot.appointment_id is not None
+    return LedgerWrite(
+        find=find,
+        appointment_id=slot.appointment_id,
+        provider_id=slot.provider_id,
+        client_id=client_id,
+        start=slot.start,
+        ends=slot.start + slot.duration,
+        status=status,
+        held_until=slot.held_until if status == "RESERVED" else None,
+        note=slot.note,
+    )

@@ -1,9 +1,9 @@
 """Calendar feeds as iCalendar (RFC 5545), built with the `icalendar` package.
 
 One VEVENT per reservation of the ledger (backend/calendar_ledger.py): its UID stays through
-confirm, note and move; SEQUENCE grows with each change; a hold is TENTATIVE, a booking
-CONFIRMED, and a cancelled or lapsed reservation stays, CANCELLED, so that a subscribed calendar
-removes it rather than keeping a ghost. Times are UTC. Free of I/O.
+confirm, note and a move within the provider's slots; SEQUENCE grows with each change; a hold is
+TENTATIVE, a booking CONFIRMED, and a cancelled or lapsed reservation stays, CANCELLED, so that a
+subscribed calendar removes it rather than keeping a ghost. Times are UTC. Free of I/O.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import hashlib
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 
-from icalendar import Calendar, Event, vDuration
+from icalendar import Calendar, Event, vDuration, vText
 
 from backend.store.base import CalendarEntry, FeedRole
 from shared.timefmt import format_time
@@ -74,7 +74,8 @@ def build_calendar(
     calendar.add("prodid", f"-//slotbook//slotbook {version}//EN")
     calendar.add("version", "2.0")
     calendar.add("calscale", "GREGORIAN")
-    title = f"slotbook: {owner_name or subject}"
+    # icalendar knows neither property's type (both are TEXT), so it would write them raw.
+    title = vText(f"slotbook: {owner_name or subject}")
     calendar.add("name", title)
     calendar.add("x-wr-calname", title)
     calendar.add("refresh-interval", vDuration(REFRESH), parameters={"VALUE": "DURATION"})
@@ -103,6 +104,6 @@ def build_calendar(
 
 
 def etag_of(body: bytes) -> str:
-    """A strong validator for the feed's bytes (If-None-Match makes a poll that finds nothing new
-    cost a few hundred bytes)."""
-    return '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+    """The opaque value of a strong validator for the feed's bytes, unquoted (If-None-Match makes
+    a poll that finds nothing new cost a few hundred bytes)."""
+    return hashlib.sha256(body).hexdigest()[:32]

@@ -62,9 +62,10 @@ def _parameters(op: Operation) -> list[dict[str, Any]]:
         body = schema["$defs"][op.query.__name__] if "$defs" in schema else schema
         required = set(body.get("required", []))
         for name, prop in body["properties"].items():
-            params.append(
-                {"name": name, "in": "query", "required": name in required, "schema": prop}
-            )
+            param = {"name": name, "in": "query", "required": name in required, "schema": prop}
+            if prop.get("deprecated"):
+                param["deprecated"] = True
+            params.append(param)
     return params
 
 

@@ -124,6 +124,24 @@ class ReserveRequest(_Body):
     note: Note | UnsetType = UNSET
 
 
+IgnoredTime = Annotated[
+    RequestTime,
+    Meta(
+        description="Accepted because the original API's reserve call sends it; checked as a"
+        " time (a malformed one is refused) and otherwise ignored.",
+        extra_json_schema={"deprecated": True},
+    ),
+]
+
+
+class ReserveQuery(_Body):
+    """POST /availability/reserve's query string: the two times the original take-home README's
+    reserve call sends there. They are checked, then ignored; nothing else is taken."""
+
+    start_time: IgnoredTime | UnsetType = UNSET
+    end_time: IgnoredTime | UnsetType = UNSET
+
+
 class MoveRequest(_Body):
     """POST /reservations/{timeSlotId}/move: move a hold or a booking, same length, to the
     consecutive slots starting with `toTimeSlotId` (of the same provider or another)."""

@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from shared.zones import VARIANT_FOLDERS, is_zone_name, zone_hint
+
 LOCALTIME = Path("/etc/localtime")
 """The usual symlink into the zone database that says the machine's zone."""
 
@@ -19,16 +21,12 @@ TIMEZONE_FILE = Path("/etc/timezone")
 """Debian's file holding the machine's zone name."""
 
 _ZONEINFO_MARKER = "zoneinfo/"
-_VARIANT_PREFIXES = ("posix/", "right/")
-"""Folders some zone databases keep copies in; the zone's name is what follows them."""
 
 
 def zone_named(name: str) -> ZoneInfo | None:
-    """The IANA zone called `name`, or None when there is no such zone."""
-    try:
-        return ZoneInfo(name)
-    except (KeyError, ValueError, OSError):  # unknown, malformed, or a folder like "Europe"
-        return None
+    """The IANA zone called `name`, or None when it is not the zone of a place (shared.zones:
+    not 'localtime', 'Factory', 'posixrules' or a 'posix/' or 'right/' copy)."""
+    return ZoneInfo(name) if is_zone_name(name) else None
 
 
 def local_zone(
@@ -60,12 +58,9 @@ def local_zone(
 
 def _required_zone(name: str) -> ZoneInfo:
     """The zone called `name`; a ValueError explaining what a zone name looks like if none is."""
-    zone = zone_named(name.strip()) if name.strip() else None
+    zone = zone_named(name.strip())
     if zone is None:
-        raise ValueError(
-            f"unknown time zone {name!r}: give an IANA zone name such as 'Europe/Berlin',"
-            " 'America/New_York' or 'UTC'"
-        )
+        raise ValueError(f"unknown time zone {name!r}: {zone_hint(name)}")
     return zone
 
 
@@ -107,6 +102,6 @@ def _key_from_path(path: str) -> str:
     _, marker, key = path.rpartition(_ZONEINFO_MARKER)
     if not marker:
         return ""
-    for prefix in _VARIANT_PREFIXES:
+    for prefix in VARIANT_FOLDERS:  # a copy of the zone that follows the folder's name
         key = key.removeprefix(prefix)
     return key

@@ -110,6 +110,13 @@ async def revoke_calendar_feed(request: web.Request) -> web.Response:
     )
 
 
+def matches_if_none_match(request: web.Request, etag: str) -> bool:
+    """Whether If-None-Match names this feed's current bytes, as RFC 9110 compares it for a GET:
+    `*`, or any tag of the list whose opaque value is ours, weak (`W/"..."`) or strong."""
+    tags = request.if_none_match  # aiohttp's parse of the list; None without the header
+    return tags is not None and any(tag.value in ("*", etag) for tag in tags)
+
+
 async def calendar_feed(request: web.Request) -> web.StreamResponse:
     ctx = services(request)
     secret = request.match_info["secret"]
@@ -125,12 +132,12 @@ async def calendar_feed(request: web.Request) -> web.StreamResponse:
         )
     now = ctx.now()
     entries = await ctx.store.calendar_entries(feed.role, feed.subject, now - KEEP_SECONDS)
-    names = [e.provider_name if feed.role == "provider" else e.client_name for e in entries]
-    owner_name = next((n for n in names if n), None)
-    body = build_calendar(entries, feed.role, feed.subject, owner_name, now, slotbook_version())
+    body = build_calendar(
+        entries, feed.role, feed.subject, feed.owner_name, now, slotbook_version()
+    )
     etag = etag_of(body)
-    headers = {"ETag": etag, "Cache-Control": "private, no-cache"}
-    if etag in {tag.strip() for tag in request.headers.get("If-None-Match", "").split(",")}:
+    headers = {"ETag": f'"{etag}"', "Cache-Control": "private, no-cache"}
+    if matches_if_none_match(request, etag):
         return web.Response(status=304, headers=headers)
     return web.Response(body=body, headers=headers, content_type="text/calendar", charset="utf-8")
 
@@ -178,7 +185,8 @@ OPERATIONS = [
         summary="A calendar feed as iCalendar (RFC 5545), for calendar programs to poll",
         tag="calendars",
         description="No bearer token: the secret in the address is the credential. Answers 304"
-        " to a matching If-None-Match, so a poll that finds nothing new is cheap.",
+        " to an If-None-Match that matches (`*`, or a list of tags compared weakly, so"
+        ' `W/"..."` matches too), so a poll that finds nothing new is cheap.',
         path_params={"secret": str},
         media_type="text/calendar",
         answers={

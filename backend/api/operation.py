@@ -184,16 +184,20 @@ def _number(name: str, text: str, field: msgspec.inspect.Type | None) -> str | i
 
 
 def refusing_query(op: Operation) -> Handler:
-    """The operation's handler; when the operation takes no query parameters, one that refuses
-    any rather than ignoring it (a `clientId` in a confirm's query string must not pass unseen)."""
-    if op.query is not None:
+    """The operation's handler, refusing any query parameter the operation does not take rather
+    than ignoring it (a `clientId` in a confirm's query string must not pass unseen). An
+    operation read from its query alone leaves that to `read_query`; one with a body and a query
+    (reserve's two ignored times) refuses every other parameter here, naming the body's."""
+    if op.query is not None and op.body is None:
         return op.handler
+    taken = _fields_of(op.query)[0] if op.query is not None else frozenset()
     in_body = _fields_of(op.body)[0] if op.body is not None else frozenset()
     handler = op.handler
 
     @functools.wraps(handler)
     async def refuse_query(request: web.Request) -> web.StreamResponse:
-        if request.query:
+        unknown = [name for name in request.query if name not in taken]
+        if unknown:
             raise invalid(
                 [
                     FieldError(
@@ -202,7 +206,7 @@ def refusing_query(op: Operation) -> Handler:
                         if name in in_body
                         else "is not a parameter of this request",
                     )
-                    for name in request.query
+                    for name in unknown
                 ]
             )
         return await handler(request)

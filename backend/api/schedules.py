@@ -4,7 +4,6 @@ drops it with the open slots it made."""
 from __future__ import annotations
 
 from datetime import date
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from aiohttp import web
 from msgspec import UNSET
@@ -44,6 +43,7 @@ from shared.schedule_wire import (
 from shared.schedule_wire import Hours as HoursShown
 from shared.schedule_wire import Schedule as ScheduleShown
 from shared.wire import FieldError, PartyId
+from shared.zones import is_zone_name, zone_hint
 
 DAY_NAMES: tuple[DayName, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
@@ -62,18 +62,17 @@ def may_manage_schedule(caller: Caller, provider_id: str) -> None:
 
 def schedule_from(request: ScheduleRequest, slot_seconds: int) -> Schedule:
     """The schedule a request asks for, checked beyond what its schema says (which msgspec has
-    checked, a 400 when it fails): a 422 naming the field for a zone this server does not know, a
+    checked, a 400 when it fails): a 422 naming the field for a name that is not the zone of a
+    place (shared.zones; the nearest one suggested), a
     date given twice, a time off the grid, an end not after its start, overlapping windows."""
     exceptions_in = [] if request.exceptions is UNSET else request.exceptions
     try:
-        try:
-            ZoneInfo(request.time_zone)
-        except (ZoneInfoNotFoundError, ValueError):
+        if not is_zone_name(request.time_zone):
             raise ScheduleProblem(
                 "timeZone",
-                f"'{shown(request.time_zone, 64)}' is not an IANA time zone this server knows,"
-                " e.g. 'Europe/Berlin'",
-            ) from None
+                f"'{shown(request.time_zone, 64)}' is not the IANA time zone of a place;"
+                f" {zone_hint(request.time_zone)}",
+            )
         seen: dict[date, str] = {}
         for index, exception in enumerate(exceptions_in):
             day, where = date.fromisoformat(exception.date), f"exceptions[{index}].date"

@@ -266,6 +266,21 @@ class CalendarFeed:
     role: FeedRole
     subject: str
     created_at: float
+    owner_name: str | None = None
+    """The owner's display name as it is now, where the feed is read for its calendar
+    (`calendar_feed_by_secret`); None when it has none, or elsewhere."""
+
+
+FEED_AND_OWNER_NAME = """
+SELECT f.id, f.role, f.subject, f.created_at,
+       CASE f.role WHEN 'provider' THEN p.name ELSE c.name END
+  FROM calendar_feeds AS f
+  LEFT JOIN providers AS p ON f.role = 'provider' AND p.id = f.subject
+  LEFT JOIN clients AS c ON f.role = 'client' AND c.id = f.subject
+ WHERE f.secret_hash = {param}
+"""
+"""A feed by its secret's hash (the parameter's placeholder filled in by each store), with its
+owner's display name: a feed is named by it even before its first reservation."""
 
 
 class CalendarFeedNotFound(BookingError):
@@ -652,7 +667,9 @@ class Store(Protocol):
         """The feeds of one provider or client, or every feed (role None)."""
         ...
 
-    async def calendar_feed_by_secret(self, secret_hash: str) -> CalendarFeed | None: ...
+    async def calendar_feed_by_secret(self, secret_hash: str) -> CalendarFeed | None:
+        """The feed whose secret has this hash, with its owner's display name now."""
+        ...
 
     async def delete_calendar_feed(
         self,

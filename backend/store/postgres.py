@@ -63,6 +63,7 @@ from backend.store.base import (
     CALENDAR_ENTRY_COLUMNS,
     CHANGE_COLUMNS,
     DELIVERIES_KEPT,
+    FEED_AND_OWNER_NAME,
     IDEMPOTENCY_TTL,
     NAMED_PARTIES,
     WEBHOOK_COLUMNS,
@@ -968,9 +969,7 @@ class PostgresStore:
         return [CalendarFeed(*row) for row in rows]
 
     async def calendar_feed_by_secret(self, secret_hash: str) -> CalendarFeed | None:
-        row = await self._pool.fetchrow(
-            f"SELECT {_FEED_COLUMNS} FROM calendar_feeds WHERE secret_hash = $1", secret_hash
-        )
+        row = await self._pool.fetchrow(FEED_AND_OWNER_NAME.format(param="$1"), secret_hash)
         return None if row is None else CalendarFeed(*row)
 
     async def delete_calendar_feed(

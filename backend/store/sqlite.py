@@ -47,6 +47,7 @@ from backend.store.base import (
     CALENDAR_ENTRY_COLUMNS,
     CHANGE_COLUMNS,
     DELIVERIES_KEPT,
+    FEED_AND_OWNER_NAME,
     IDEMPOTENCY_TTL,
     NAMED_PARTIES,
     WEBHOOK_COLUMNS,
@@ -1019,7 +1020,7 @@ class SQLiteStore:
         return [CalendarFeed(*row) for row in rows]
 
     async def calendar_feed_by_secret(self, secret_hash: str) -> CalendarFeed | None:
-        sql = f"SELECT {_FEED_COLUMNS} FROM calendar_feeds WHERE secret_hash = ?"
+        sql = FEED_AND_OWNER_NAME.format(param="?")
         row = await self._readers.run(lambda conn: conn.execute(sql, [secret_hash]).fetchone())
         return None if row is None else CalendarFeed(*row)
 

@@ -5,6 +5,7 @@ stores."""
 from __future__ import annotations
 
 import asyncio
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -18,6 +19,7 @@ import httpx
 import icalendar
 import pytest
 from aiohttp.test_utils import TestServer
+from icalendar.parser import Contentline
 from sqlite_utils import Database
 
 from backend.app import create_app
@@ -203,6 +205,122 @@ async def test_a_move_and_a_note_keep_the_event(people: People, clock: ManualClo
     assert event.decoded("SEQUENCE") > after["sequence"]
 
 
+async def test_a_booking_moved_to_another_provider_stays_cancelled_in_the_old_providers_feed(
+    people: People, clock: ManualClock
+) -> None:
+    """A move elsewhere is, for the provider who had the booking, a cancellation: the event turns
+    CANCELLED, one sequence on, instead of vanishing; the new provider and the client see the
+    booking with the new provider as an event of its own."""
+    first, elsewhere = await open_morning(people, "p1"), await open_morning(people, "p2")
+    old_provider, new_provider = await new_feed(people, "p1"), await new_feed(people, "p2")
+    client = await new_feed(people, "c1")
+    await hold(people, "c1", first[0])
+    await confirm(people, "c1", first[0])
+    (before,) = events(await read_feed(old_provider))
+    clock.advance(60)
+
+    moved = await people["c1"].post(
+        f"/reservations/{first[0]['timeSlotId']}/move",
+        json={"toTimeSlotId": elsewhere[2]["timeSlotId"], "timeSlot": elsewhere[2]["timestamp"]},
+    )
+    assert moved.status_code == 200, moved.text
+
+    (left,) = events(await read_feed(old_provider))
+    assert (left["uid"], left["status"]) == (before["uid"], "CANCELLED")
+    assert left["sequence"] > before["sequence"]
+    assert left["summary"] == "Cancelled: appointment with Client One"
+    assert (left["start"], left["end"]) == (before["start"], before["end"])
+    (arrived,) = events(await read_feed(new_provider))
+    assert arrived["uid"] != before["uid"]
+    assert arrived["status"] == "CONFIRMED"
+    assert (arrived["start"], arrived["end"]) == (f"{DAY} 10:30:00 UTC", f"{DAY} 10:45:00 UTC")
+    assert arrived["summary"] == "Appointment with Client One"
+    theirs = events(await read_feed(client))
+    assert [(e["uid"], e["status"], e["summary"]) for e in theirs] == [
+        (before["uid"], "CANCELLED", "Cancelled: appointment with Dr One"),
+        (arrived["uid"], "CONFIRMED", "Appointment with Dr Two"),
+    ]
+
+    # Moved back: the first provider gets a new event; the cancelled one stays beside it.
+    clock.advance(60)
+    back = await people["c1"].post(
+        f"/reservations/{elsewhere[2]['timeSlotId']}/move",
+        json={"toTimeSlotId": first[1]["timeSlotId"], "timeSlot": first[1]["timestamp"]},
+    )
+    assert back.status_code == 200, back.text
+    assert [e["status"] for e in events(await read_feed(old_provider))] == [
+        "CANCELLED",
+        "CONFIRMED",
+    ]
+    (left_too,) = events(await read_feed(new_provider))
+    assert (left_too["uid"], left_too["status"]) == (arrived["uid"], "CANCELLED")
+    assert left_too["sequence"] > arrived["sequence"]
+
+
+ODD_NAME = "Dr ; , \\ : Prov"
+"""A display name with every character iCalendar TEXT escapes, and a colon, which it does not."""
+
+
+def calendar_names(ics: bytes) -> dict[str, tuple[str, str]]:
+    """NAME and X-WR-CALNAME as written and as the `icalendar` parser reads them, as TEXT."""
+    found = {}
+    for text in ics.decode().replace("\r\n ", "").splitlines():  # unfolded (RFC 5545 3.1)
+        name, _, value = Contentline(text).parts()  # type: ignore[no-untyped-call]
+        if name in ("NAME", "X-WR-CALNAME"):
+            found[name] = (text.split(":", 1)[1], value)
+    return found
+
+
+async def test_a_feed_is_named_by_its_owners_display_name_escaped_as_text(
+    people: People, tmp_path: Path
+) -> None:
+    made = await people["admin"].post(
+        "/tokens", json={"role": "provider", "subject": "odd", "name": ODD_NAME}
+    )
+    assert made.status_code == 201, made.text
+    async with httpx.AsyncClient(
+        base_url=str(people["admin"].base_url),
+        headers={"Authorization": f"Bearer {made.json()['token']}"},
+    ) as odd:
+        feed = await odd.post("/calendar-feeds")
+        assert feed.status_code == 201, feed.text
+        opened = await odd.post(
+            "/availability", json={"startTime": f"{DAY} 10:00:00", "endTime": f"{DAY} 10:15:00"}
+        )
+        assert opened.status_code == 201, opened.text
+    escaped = "slotbook: Dr \\; \\, \\\\ : Prov"
+    named = (escaped, "slotbook: " + ODD_NAME)
+
+    # Before its first booking, the provider's feed is named by its name, not its id.
+    async with httpx.AsyncClient() as calendar_app:
+        fresh = await calendar_app.get(feed.json()["url"])
+    assert calendar_names(fresh.content) == {"NAME": named, "X-WR-CALNAME": named}
+    assert icalendar.Calendar.from_ical(fresh.content).walk("VEVENT") == []
+    client_url = await new_feed(people, "c1")
+    async with httpx.AsyncClient() as calendar_app:
+        theirs = await calendar_app.get(client_url)
+    assert calendar_names(theirs.content)["X-WR-CALNAME"][1] == "slotbook: Client One"
+
+    # The client's feed names the provider in its events: a calendar program reads it back.
+    slot = opened.json()["timeSlots"][0]
+    await hold(people, "c1", slot)
+    async with httpx.AsyncClient() as calendar_app:
+        ics = (await calendar_app.get(client_url)).content
+    (event,) = icalendar.Calendar.from_ical(ics).walk("VEVENT")
+    assert str(event["SUMMARY"]) == f"Hold: appointment with {ODD_NAME} (not yet confirmed)"
+    calcurse = shutil.which("calcurse")
+    assert calcurse is not None, "calcurse is needed (Debian: apt-get install calcurse)"
+    (tmp_path / "feed.ics").write_bytes(ics)
+    data = tmp_path / "calcurse"
+    data.mkdir()
+    await asyncio.to_thread(run_calcurse, calcurse, data, "-i", str(tmp_path / "feed.ics"))
+    listed = await asyncio.to_thread(
+        run_calcurse, calcurse, data, "-Q", "--filter-type", "apt", "--from", "03/06/2030",
+        "--days", "1", "--format-apt", "%m\\n",
+    )  # fmt: skip
+    assert listed.splitlines()[1:] == [f"Hold: appointment with {ODD_NAME} (not yet confirmed)"]
+
+
 async def test_polling_with_the_etag_is_answered_304_until_something_changes(
     people: People,
 ) -> None:
@@ -219,6 +337,41 @@ async def test_polling_with_the_etag_is_answered_304_until_something_changes(
         assert changed.status_code == 200
         assert changed.headers["ETag"] != etag
         assert b"BEGIN:VEVENT" in changed.content
+
+
+async def test_any_tag_weak_tags_and_lists_that_match_are_answered_304(
+    people: People,
+) -> None:
+    """If-None-Match as RFC 9110 compares it: `*` matches any current feed, and a tag matches
+    by its opaque value whether it is sent weak or strong, alone or in a list."""
+    slots = await open_morning(people)
+    url = await new_feed(people, "p1")
+    async with httpx.AsyncClient() as calendar_app:
+        etag = (await calendar_app.get(url)).headers["ETag"]
+        assert re.fullmatch(r'"[0-9a-f]+"', etag), "a strong tag"
+        matching = [
+            "*",
+            f"W/{etag}",
+            f'"older", {etag}',
+            f'W/"older",W/{etag}',
+            f'"a,b" , W/{etag}',
+        ]
+        for sent in matching:
+            for method in ("GET", "HEAD"):
+                answer = await calendar_app.request(method, url, headers={"If-None-Match": sent})
+                assert (answer.status_code, answer.content) == (304, b""), (method, sent)
+                assert answer.headers["ETag"] == etag
+        for sent in ['"older"', 'W/"older", "other"', etag.strip('"'), f'"{etag}"']:
+            answer = await calendar_app.get(url, headers={"If-None-Match": sent})
+            assert answer.status_code == 200, sent
+            assert b"BEGIN:VCALENDAR" in answer.content
+
+        await hold(people, "c1", slots[0])
+        for sent in (f"W/{etag}", f'"older", {etag}'):
+            changed = await calendar_app.get(url, headers={"If-None-Match": sent})
+            assert changed.status_code == 200, sent
+            assert b"BEGIN:VEVENT" in changed.content
+        assert (await calendar_app.get(url, headers={"If-None-Match": "*"})).status_code == 304
 
 
 async def test_feeds_are_listed_without_their_address_and_revoked_at_once(

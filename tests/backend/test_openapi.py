@@ -25,6 +25,7 @@ import shared.webhook_wire
 import shared.wire
 from backend.app import OPERATIONS
 from backend.clock import ManualClock
+from shared.timefmt import TIME_PATTERN
 from tests.helpers import JSON
 
 HTTP_METHODS = {"get", "put", "post", "delete", "patch", "head", "options", "trace"}
@@ -141,6 +142,20 @@ async def test_every_operation_has_a_unique_id_and_declares_its_success_statuses
             media = MEDIA_TYPES.get(path, "application/json")
             assert list(operation["responses"][status]["content"]) == [media]
     assert len(ids) == len(set(ids)), "two operations share an operationId"
+
+
+async def test_reserve_documents_the_original_calls_query_times_as_deprecated_and_no_more(
+    spec: dict[str, Any],
+) -> None:
+    reserve = spec["paths"]["/availability/reserve"]["post"]
+    in_query = {p["name"]: p for p in reserve["parameters"] if p["in"] == "query"}
+    assert set(in_query) == {"startTime", "endTime"}
+    for param in in_query.values():
+        assert param["required"] is False
+        assert param["deprecated"] is True
+        assert "ignored" in param["schema"]["description"]
+        assert param["schema"]["pattern"] == TIME_PATTERN  # checked as a time
+    assert "ignored" in reserve["description"]
 
 
 async def test_every_ref_resolves_to_a_component_schema(spec: dict[str, Any]) -> None:

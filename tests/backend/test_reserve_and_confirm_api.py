@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from backend.clock import ManualClock
-from tests.helpers import Api, assert_problem
+from tests.helpers import Api, assert_problem, dump_database
 
 DAY = "2030-03-06"
 
@@ -183,3 +183,49 @@ async def test_a_client_may_hold_only_five_slots_at_once(
     assert (await api.reserve("c1", slots[5])).status_code == 201
     clock.advance(30 * 60)  # every hold lapses: the limit frees up
     assert (await api.reserve("c1", slots[6])).status_code == 201
+
+
+ORIGINAL_QUERY = {"startTime": "2030-03-03 12:00:00", "endTime": "2030-03-03 13:00:00"}
+"""What the original take-home README's reserve call sends in its query string: two times."""
+
+
+async def test_a_reserve_with_the_original_calls_query_times_holds_the_slot(
+    api: Api, slots: list[dict[str, Any]]
+) -> None:
+    body = {"clientId": "c1", "timeSlot": slots[0]["timestamp"]} | {
+        "timeSlotId": slots[0]["timeSlotId"]
+    }
+    answer = await api.http.post("/availability/reserve", params=ORIGINAL_QUERY, json=body)
+    assert answer.status_code == 201, answer.text
+    assert answer.json()["message"] == "Time slot reserved successfully"
+    assert (await api.slot_at("p1", slots[0]["timestamp"]))["clientId"] == "c1"
+
+
+@pytest.mark.parametrize(
+    ("query", "fields", "message"),
+    [
+        ({**ORIGINAL_QUERY, "startTime": "tomorrow"}, ["startTime"], "YYYY-MM-DD"),
+        ({**ORIGINAL_QUERY, "endTime": "2030-02-30 13:00:00"}, ["endTime"], "not a real date"),
+        ({"startTime": "2030-03-03 12:00:00", "endTime": ""}, ["endTime"], "must be a time"),
+        ({**ORIGINAL_QUERY, "limit": "5"}, ["limit"], "is not a parameter of this request"),
+        ({"providerId": "p1"}, ["providerId"], "is not a parameter of this request"),
+        ({"clientId": "c2"}, ["clientId"], "belongs in the JSON body, not the query string"),
+    ],
+)
+async def test_a_reserve_refuses_a_malformed_query_time_and_any_other_parameter(
+    api: Api,
+    slots: list[dict[str, Any]],
+    db: str,
+    query: dict[str, str],
+    fields: list[str],
+    message: str,
+) -> None:
+    before = dump_database(db)
+    body = {"clientId": "c1", "timeSlot": slots[0]["timestamp"]} | {
+        "timeSlotId": slots[0]["timeSlotId"]
+    }
+    answer = await api.http.post("/availability/reserve", params=query, json=body)
+    problem = assert_problem(answer, 400, "invalid-request")
+    assert [e["field"] for e in problem["errors"]] == fields
+    assert message in problem["errors"][0]["message"]
+    assert dump_database(db) == before

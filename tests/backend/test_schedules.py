@@ -268,7 +268,7 @@ async def test_only_the_provider_itself_or_an_admin_manages_its_schedule(people:
 @pytest.mark.parametrize(
     ("change", "status", "field", "words"),
     [
-        ({"timeZone": "Mars/Olympus"}, 422, "timeZone", "not an IANA time zone this server knows"),
+        ({"timeZone": "Mars/Olympus"}, 422, "timeZone", "not the IANA time zone of a place"),
         (
             {"weekly": [{"day": "mo", "start": "09:00", "end": "10:00"}]},
             400,
@@ -353,3 +353,46 @@ async def test_a_bad_schedule_is_refused_naming_the_field_and_changes_nothing(
     assert [e["field"] for e in problem["errors"]] == [field], problem
     assert words in problem["errors"][0]["message"], problem
     assert dump_database(db) == before
+
+
+@pytest.mark.parametrize(
+    ("zone", "message"),
+    [
+        ("localtime", "'localtime' is not the IANA time zone of a place; e.g. 'Europe/Berlin'"),
+        ("Factory", "'Factory' is not the IANA time zone of a place; e.g. 'Europe/Berlin'"),
+        ("posixrules", "'posixrules' is not the IANA time zone of a place; e.g. 'Europe/Berlin'"),
+        ("right/UTC", "'right/UTC' is not the IANA time zone of a place; did you mean 'UTC'?"),
+        (
+            "posix/Europe/Berlin",
+            "'posix/Europe/Berlin' is not the IANA time zone of a place;"
+            " did you mean 'Europe/Berlin'?",
+        ),
+        (
+            "europe/berlin",
+            "'europe/berlin' is not the IANA time zone of a place; did you mean 'Europe/Berlin'?",
+        ),
+        (
+            "Europe/Berln",
+            "'Europe/Berln' is not the IANA time zone of a place; did you mean 'Europe/Berlin'?",
+        ),
+        ("Tokio", "'Tokio' is not the IANA time zone of a place; did you mean 'Asia/Tokyo'?"),
+    ],
+)
+async def test_a_zone_that_is_no_places_is_refused_suggesting_the_nearest_real_one(
+    api: Api, db: str, zone: str, message: str
+) -> None:
+    await put(api.http, {**BERLIN_MONDAYS, "horizonDays": 7})
+    before = dump_database(db)
+    answer = await put(api.http, {**BERLIN_MONDAYS, "timeZone": zone, "horizonDays": 7})
+    problem = assert_problem(answer, 422, "rule-violation")
+    assert problem["errors"] == [{"field": "timeZone", "message": message}]
+    assert dump_database(db) == before
+
+
+@pytest.mark.parametrize(
+    "zone", ["EST5EDT", "US/Eastern", "Asia/Calcutta", "Europe/Kiev", "UTC", "Etc/GMT-14"]
+)
+async def test_zones_of_the_zone_tables_and_their_old_names_are_taken(api: Api, zone: str) -> None:
+    answer = await put(api.http, {**BERLIN_MONDAYS, "timeZone": zone, "horizonDays": 7})
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["schedule"]["timeZone"] == zone

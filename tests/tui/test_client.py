@@ -206,7 +206,7 @@ async def test_a_zone_the_server_does_not_know_is_invalid_naming_the_field(
             "ada", ScheduleRequest(time_zone="Mars/Olympus", weekly=[])
         )
     assert [e.field for e in refused.value.errors] == ["timeZone"]
-    assert "not an IANA time zone" in refused.value.errors[0].message
+    assert "not the IANA time zone of a place" in refused.value.errors[0].message
     with pytest.raises(Forbidden):
         await parties.client.schedule("ada")
 

@@ -257,6 +257,17 @@ def test_a_bad_zone_is_named_with_where_it_came_from(home: dict[str, str], confi
         load_options(["--tz", "Venus"], home)
 
 
+def test_a_zone_of_no_place_is_refused_naming_the_nearest_real_one(home: dict[str, str]) -> None:
+    with pytest.raises(ConfigError) as raised:
+        load_options(["--tz", "right/Europe/Paris"], home)
+    assert str(raised.value) == (
+        "--tz: unknown time zone 'right/Europe/Paris': did you mean 'Europe/Paris'?"
+    )
+    with pytest.raises(ConfigError, match="SLOTBOOK_TZ: unknown time zone 'localtime'"):
+        load_options([], {**home, "SLOTBOOK_TZ": "localtime"})
+    assert load_options(["--tz", "US/Eastern"], home).tz == "US/Eastern"
+
+
 @pytest.mark.parametrize("url", ["localhost:8080", "ftp://x.example", "http://", "http://a b"])
 def test_a_server_that_is_not_a_url_is_refused(home: dict[str, str], url: str) -> None:
     with pytest.raises(ConfigError, match="is not a server address"):

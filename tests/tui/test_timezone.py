@@ -37,7 +37,46 @@ def test_an_unknown_named_zone_is_a_value_error_that_says_what_to_give(name: str
     with pytest.raises(ValueError, match="unknown time zone") as raised:
         local_zone(name, {})
     assert repr(name) in str(raised.value)
-    assert "Europe/Berlin" in str(raised.value)
+    said = str(raised.value).split(": ", 1)[1]
+    if said.startswith("did you mean"):  # a real zone near the name, e.g. 'CET' for 'CET-1'
+        assert local_zone(said.split("'")[1], {}) is not None
+    else:
+        assert said == "e.g. 'Europe/Berlin'"
+
+
+@pytest.mark.parametrize(
+    ("name", "hint"),
+    [
+        ("localtime", "e.g. 'Europe/Berlin'"),
+        ("Factory", "e.g. 'Europe/Berlin'"),
+        ("posixrules", "e.g. 'Europe/Berlin'"),
+        ("right/UTC", "did you mean 'UTC'?"),
+        ("posix/Asia/Tokyo", "did you mean 'Asia/Tokyo'?"),
+        ("europe/lisbon", "did you mean 'Europe/Lisbon'?"),
+    ],
+)
+def test_a_name_that_is_no_places_zone_is_refused_with_the_nearest_real_one(
+    name: str, hint: str
+) -> None:
+    with pytest.raises(ValueError, match="unknown time zone") as raised:
+        local_zone(name, {})
+    assert str(raised.value) == f"unknown time zone {name!r}: {hint}"
+
+
+@pytest.mark.parametrize("name", ["EST5EDT", "US/Eastern", "Asia/Calcutta", "UTC", "Etc/GMT+5"])
+def test_zones_of_the_zone_tables_and_their_old_names_are_taken(name: str) -> None:
+    assert str(local_zone(name, {})) == name
+
+
+def test_a_machine_set_to_a_zone_of_no_place_is_passed_over(
+    tmp_path: Path, nowhere: dict[str, Path]
+) -> None:
+    localtime = link(tmp_path, "/usr/share/zoneinfo/Factory")
+    timezone_file = tmp_path / "timezone"
+    timezone_file.write_text("posixrules\n")
+    for tz, names in (("Factory", nowhere["timezone_file"]), (":localtime", timezone_file)):
+        zone = local_zone(environ={"TZ": tz}, localtime=localtime, timezone_file=names)
+        assert zone == ZoneInfo("UTC")
 
 
 @pytest.mark.parametrize(

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from textual.pilot import Pilot
 from textual.widgets import Input, Static
 
@@ -177,9 +178,8 @@ async def test_esc_with_unsaved_painting_warns_once_then_leaves_it_unsaved(
     assert schedule_of(backend, token) is None
 
 
-async def test_the_zone_dialog_refuses_a_zone_the_server_does_not_know_then_changes_it(
-    backend: BackendThread,
-) -> None:
+def tuesdays_in_utc(backend: BackendThread) -> str:
+    """Dr Ada's token, her usual week Tuesdays 10:00-11:00 in UTC."""
     token = backend.issue("provider", "ada", "Dr Ada")
     put_schedule(
         backend,
@@ -188,20 +188,34 @@ async def test_the_zone_dialog_refuses_a_zone_the_server_does_not_know_then_chan
         weekly=[{"day": "tue", "start": "10:00", "end": "11:00"}],
         horizonDays=7,
     )
+    return token
+
+
+async def zone_dialog(app: SlotbookApp, pilot: Pilot[None]) -> ZoneDialog:
+    """z on the usual week: the zone dialog, open."""
+    await pilot.press("z")
+    await until(lambda: isinstance(app.screen, ZoneDialog), pilot.pause)
+    assert isinstance(app.screen, ZoneDialog)
+    return app.screen
+
+
+async def test_the_zone_dialog_refuses_a_zone_the_server_does_not_know_then_changes_it(
+    backend: BackendThread,
+) -> None:
+    token = tuesdays_in_utc(backend)
     app = app_for(backend, token=token)
     toasts = Toasts()
     async with app.run_test(size=(100, 30), message_hook=toasts) as pilot:
         editor = await usual_week(app, pilot)
         assert "hours in UTC" in header(editor)[0]
-        await pilot.press("z")
-        await until(lambda: isinstance(app.screen, ZoneDialog), pilot.pause)
-        dialog = app.screen
+        dialog = await zone_dialog(app, pilot)
         assert dialog.query_one(Input).value == "UTC"
         await pilot.press("ctrl+u", *"Mars/Olympus", "enter")
         problem = dialog.query_one("#problem", Static)
         await until(lambda: "IANA" in str(problem.render()), pilot.pause)
         assert str(problem.render()) == (
-            "'Mars/Olympus' is not an IANA time zone this server knows, e.g. 'Europe/Berlin'"
+            "'Mars/Olympus' is not an IANA time zone; give one such as Europe/Berlin"
+            " (or just Berlin)."
         )
         assert app.screen is dialog, "the dialog stays open to be corrected"
         assert (schedule_of(backend, token) or {}).get("timeZone") == "UTC"
@@ -226,6 +240,36 @@ async def test_the_zone_dialog_refuses_a_zone_the_server_does_not_know_then_chan
     assert sorted(server_slots(backend, token)) == [
         f"2030-03-05 01:{minute}:00" for minute in ("00", "15", "30", "45")
     ]
+
+
+@pytest.mark.parametrize("typed", ["Berlin", "berlin"])
+async def test_the_zone_dialog_takes_part_of_a_name_and_says_when_it_fits_several_or_none(
+    backend: BackendThread, typed: str
+) -> None:
+    token = tuesdays_in_utc(backend)
+    app = app_for(backend, token=token)
+    async with app.run_test(size=(100, 30)) as pilot:
+        editor = await usual_week(app, pilot)
+        dialog = await zone_dialog(app, pilot)
+        problem = dialog.query_one("#problem", Static)
+
+        await pilot.press("ctrl+u", *"Eastern", "enter")
+        await until(lambda: "fits" in str(problem.render()), pilot.pause)
+        assert str(problem.render()) == (
+            "'Eastern' fits 2 zones: Canada/Eastern, US/Eastern. Type more of the name."
+        )
+        await pilot.press("ctrl+u", *"Berln", "enter")
+        await until(lambda: "Nearest" in str(problem.render()), pilot.pause)
+        assert str(problem.render()) == (
+            "'Berln' is not an IANA time zone. Nearest: Europe/Berlin."
+        )
+        assert app.screen is dialog
+        assert (schedule_of(backend, token) or {}).get("timeZone") == "UTC", "nothing sent"
+
+        await pilot.press("ctrl+u", *typed, "enter")
+        await until(lambda: app.screen is editor, pilot.pause)
+        assert "hours in Europe/Berlin" in header(editor)[0]
+    assert (schedule_of(backend, token) or {}).get("timeZone") == "Europe/Berlin"
 
 
 async def test_removing_the_usual_week_asks_first_and_leaves_hand_painted_slots(

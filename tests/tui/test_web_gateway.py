@@ -370,3 +370,18 @@ async def test_behind_a_proxy_the_visitor_is_who_the_proxy_says_and_sees_the_pub
     told = asyncio.create_task(closing(socket))  # slotbook-web stops: its visitors are told
     await client.server.close()
     assert await told == (1001, "slotbook stopped, for a restart perhaps: start again in a minute.")
+
+
+async def test_a_browser_zone_of_no_place_is_not_passed_on(
+    backend: BackendThread, clock: Clock, serve: Serve
+) -> None:
+    """'localtime' is a file of this machine's zone folder, not the zone of a place: the app is
+    started in its own zone rather than refused at start."""
+    gateway = Gateway(
+        backend.url, max_sessions=5, max_sessions_per_address=5, idle_seconds=600, clock=clock
+    )
+    client = await serve(gateway)
+    socket, _, pid = await visit(client, gateway, "localtime")
+    assert b"--tz" not in proc_file(pid, "cmdline")
+    await socket.close()
+    assert await gone(pid)

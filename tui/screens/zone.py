@@ -12,13 +12,36 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Static
 
+from shared.zones import EXAMPLE, nearest_zones, zones_matching
+
 ZoneChange = Callable[[str], Awaitable[str | None]]
 """Puts a zone in force: None when it did, else why not (in words, for the dialog to show)."""
 
 
+SHOWN_MATCHES = 4
+"""How many zones a name that fits several, or none, lists."""
+
+
+def not_one_zone(typed: str, matches: list[str]) -> str:
+    """Why `typed` is not taken: it fits several zones (the first few named), or none (the
+    nearest named, if any is alike)."""
+    if matches:
+        shown = ", ".join(matches[:SHOWN_MATCHES])
+        more = len(matches) - SHOWN_MATCHES
+        rest = f" and {more} more" if more > 0 else ""
+        return f"'{typed}' fits {len(matches)} zones: {shown}{rest}. Type more of the name."
+    nearest = nearest_zones(typed, SHOWN_MATCHES)
+    if nearest:
+        return f"'{typed}' is not an IANA time zone. Nearest: {', '.join(nearest)}."
+    city = EXAMPLE.rpartition("/")[2]
+    return f"'{typed}' is not an IANA time zone; give one such as {EXAMPLE} (or just {city})."
+
+
 class ZoneDialog(ModalScreen[str | None]):
-    """Asks for an IANA zone name; Enter applies it (the dialog stays open, saying why, when it
-    cannot be), Esc leaves the zone as it was. Answers the zone now in force, or None."""
+    """Asks for an IANA zone name, whole or in part ("Berlin" or "berlin" is Europe/Berlin);
+    Enter applies it (the dialog stays open, saying why, when it cannot be: a name that fits
+    several zones or none, or the server's refusal), Esc leaves the zone as it was. Answers the
+    zone now in force, or None."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Cancel", id="zone.cancel"),
@@ -48,7 +71,10 @@ class ZoneDialog(ModalScreen[str | None]):
             yield Label("Time zone of your usual week", id="title")
             yield Static(self.explain, id="explain")
             yield Input(
-                value=self.current, placeholder="e.g. Europe/Berlin", max_length=64, id="zone"
+                value=self.current,
+                placeholder="e.g. Europe/Berlin, or Berlin",
+                max_length=64,
+                id="zone",
             )
             yield Static("", id="problem")
             yield Static(self._keys_text(), id="keys")
@@ -65,6 +91,12 @@ class ZoneDialog(ModalScreen[str | None]):
         if not zone:
             problem.update("Please give a zone, e.g. Europe/Berlin.")
             return
+        matches = zones_matching(zone)
+        if len(matches) != 1:
+            problem.update(not_one_zone(zone, matches))
+            return
+        zone = matches[0]
+        self.query_one("#zone", Input).value = zone  # what "berlin" was taken to mean
         if zone == self.current:
             self.dismiss(None)
             return

@@ -13,11 +13,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import html
 import json
 import time
-import zoneinfo
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +25,7 @@ from urllib.parse import unquote
 import textual_serve
 from aiohttp import WSMsgType, web
 
+from shared.zones import is_zone_name
 from tui.web import endings, terminal_size
 from tui.web.app_session import AppSession
 from tui.web.endings import Ending
@@ -266,14 +265,9 @@ ZONE_COOKIE = "slotbook_tz"
 
 
 def visitor_zone(request: web.Request) -> str | None:
-    """The zone the visitor's browser is in, if it named one the zone database knows."""
+    """The zone the visitor's browser is in, if it named the zone of a place (shared.zones)."""
     zone = unquote(request.cookies.get(ZONE_COOKIE, ""))  # the page encodes its "/"
-    return zone if zone in _known_zones() else None
-
-
-@functools.cache
-def _known_zones() -> frozenset[str]:
-    return frozenset(zoneinfo.available_timezones())
+    return zone if is_zone_name(zone) else None
 
 
 async def _end(visit: Visit, ending: Ending | None = None) -> None:
