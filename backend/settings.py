@@ -316,8 +316,8 @@ def add_server_arguments(parser: argparse.ArgumentParser, environ: Mapping[str, 
         "--allow-private-webhooks",
         action="store_true",
         default=_flag_bool(_env_default(environ, "ALLOW_PRIVATE_WEBHOOKS", False)),
-        help="let webhooks go to loopback and private addresses, for local use (link-local ones,"
-        " where cloud metadata services live, stay refused) (env SLOTBOOK_ALLOW_PRIVATE_WEBHOOKS)",
+        help="let webhooks go to loopback and private addresses, for local use (link-local and"
+        " cloud metadata addresses stay refused) (env SLOTBOOK_ALLOW_PRIVATE_WEBHOOKS)",
     )
     option(
         "--public-url",
