@@ -22,7 +22,7 @@ class UrlRefused(ValueError):
     """The URL may not be connected to; the message says why, to follow the word "url"."""
 
 
-def normalised(text: str) -> URL:
+def normalised(text: str) -> str:
     """The URL in its normal form; UrlRefused when it is not an http(s) URL of a host."""
     try:
         url = URL(text)
@@ -50,18 +50,21 @@ def normalised(text: str) -> URL:
                 f"has a host of digits, {host}, that is not an IPv4 address written as four"
                 " numbers (such as 192.0.2.1)"
             ) from None
-    if not url.raw_path:
-        url = url.with_path("/")
-    if len(str(url)) > MAX_CHARS:
+    written = str(url)
+    if written == str(url.origin()):  # no path and no query: "/", as aiohttp sends it
+        written += "/"
+    if str(URL(written)) != written:  # checked as aiohttp will read it at each delivery
+        raise UrlRefused(f"does not read the same once normalised ({written})")
+    if len(written) > MAX_CHARS:
         raise UrlRefused(f"is longer than {MAX_CHARS} characters once percent-encoded")
-    return url
+    return written
 
 
 async def checked_url(text: str, *, allow_private: bool, opened_by: str) -> str:
     """The URL in its normal form, when its form is right and every address its host has may be
     connected to; else UrlRefused. `opened_by` is the option that allows private addresses."""
-    url = normalised(text)
-    host = url.raw_host or ""  # as aiohttp connects to it
+    written = normalised(text)
+    host = URL(written).raw_host or ""  # as aiohttp connects to it
     try:
         addresses = await resolve(host)
     except OSError as error:
@@ -78,4 +81,4 @@ async def checked_url(text: str, *, allow_private: bool, opened_by: str) -> str:
             )
         never = f", not even with {opened_by}" if allow_private else ""
         raise UrlRefused(f"cannot be used: {what}; the server never connects there{never}")
-    return str(url)
+    return written

@@ -10,6 +10,7 @@ import ipaddress
 import pytest
 
 from backend.outbound.guard import AddressRefused, GuardedResolver, refusal
+from backend.outbound.urls import normalised
 
 PUBLIC = None
 """Admitted with and without private addresses allowed."""
@@ -131,3 +132,19 @@ async def test_the_resolver_refuses_a_name_of_a_refused_address(
 async def test_the_resolver_gives_an_allowed_name_its_addresses() -> None:
     (found,) = await GuardedResolver(allow_private=True).resolve("0x7f000001", 80)
     assert (found["host"], found["port"]) == ("127.0.0.1", 80)
+
+
+@pytest.mark.parametrize(
+    ("sent", "kept"),
+    [
+        ("HTTP://Bücher.Example:80/Ä?ö=1", "http://xn--bcher-kva.example/%C3%84?%C3%B6=1"),
+        ("https://EXAMPLE.org:443", "https://example.org/"),
+        ("http://example.org:8080/a/./b/../%7e%41?x=%7e", "http://example.org:8080/a/~A?x=~"),
+        ("http://example.org/100%", "http://example.org/100%25"),
+    ],
+)
+def test_a_url_is_kept_in_the_form_aiohttp_connects_to(sent: str, kept: str) -> None:
+    """The host in IDNA form (what is resolved and connected to), the default port left out,
+    percent-encoding and dot segments normalised (the stored form over HTTP is in
+    tests/backend/test_webhooks.py, whose hosts must resolve without a DNS server)."""
+    assert normalised(sent) == kept

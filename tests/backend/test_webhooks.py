@@ -418,6 +418,73 @@ async def test_a_delivery_connects_to_no_address_the_guard_refuses(
         assert receiver.got == []
 
 
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [
+        ("ftp://example.org/hook", "must be an http or https URL"),
+        ("not-a-url", "must be an http or https URL"),
+        ("http://user:pw@example.org/", "must not carry a user name or password"),
+        ("http:///x", "must name a host"),
+        ("http://example.org/hook#part", "must not have a fragment"),
+        ("http://2130706433/hook", "not an IPv4 address written as four numbers"),
+        ("http://example.org:99999/hook", "is not a URL"),
+    ],
+)
+async def test_a_url_that_is_not_http_of_a_host_is_refused(
+    people: People, url: str, reason: str
+) -> None:
+    problem = assert_problem(await people["admin"].post("/webhooks", json={"url": url}), 422)
+    (error,) = problem["errors"]
+    assert error["field"] == "url"
+    assert reason in error["message"]
+    assert (await people["admin"].get("/webhooks")).json()["webhooks"] == []
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1/hook\r\nX-Injected: 1",
+        "http://127.0.0.1/hook\n",
+        "http://127.0.0.1/a hook",
+        " http://127.0.0.1/hook",
+        "http://127.0.0.1/hook\t",
+        "http://127.0.0.1/\u202ekooh",  # RIGHT-TO-LEFT OVERRIDE
+        "http://127.0.0.1/\u2066hook\u2069",  # LEFT-TO-RIGHT ISOLATE ... POP
+        "http://127.0.0.1/ho\u200bok",  # ZERO WIDTH SPACE
+        "http://127.0.0.1/\u00a0hook",  # NO-BREAK SPACE
+        "http://127.0.0.1/hook\x00",
+    ],
+    ids=["crlf", "lf", "space", "leading-space", "tab", "rlo", "isolate", "zwsp", "nbsp", "nul"],
+)
+async def test_a_url_with_blank_control_or_direction_changing_characters_is_refused(
+    people: People, url: str
+) -> None:
+    problem = assert_problem(
+        await people["admin"].post("/webhooks", json={"url": url}), 400, "invalid-request"
+    )
+    (error,) = problem["errors"]
+    assert error["field"] == "url"
+    assert "no space and no control, invisible or direction-changing" in error["message"]
+    assert (await people["admin"].get("/webhooks")).json()["webhooks"] == []
+
+
+@pytest.mark.parametrize(
+    ("sent", "stored"),
+    [
+        ("HTTP://LocalHost:80/a/%7Euser/./b/../%68ook?q=%41", "http://localhost/a/~user/hook?q=A"),
+        ("HTTPS://127.0.0.1:443", "https://127.0.0.1/"),
+        ("http://[::FFFF:7F00:1]:8080/caf%c3%a9/é", "http://[::ffff:7f00:1]:8080/caf%C3%A9/%C3%A9"),
+    ],
+)
+async def test_a_webhook_url_is_stored_and_listed_normalised(
+    people: People, sent: str, stored: str
+) -> None:
+    made = await register(people, "admin", sent)
+    assert made["webhook"]["url"] == stored
+    (listed,) = (await people["admin"].get("/webhooks")).json()["webhooks"]
+    assert listed["url"] == stored
+
+
 async def test_several_servers_on_one_postgresql_send_each_change_once(
     postgres: PostgresForTests, receiver: Receiver, clock: ManualClock
 ) -> None:
