@@ -323,7 +323,8 @@ def add_server_arguments(parser: argparse.ArgumentParser, environ: Mapping[str, 
         "--public-url",
         str,
         "the address clients reach this server at, behind a proxy, for the calendar-feed links it"
-        " hands out (empty: the address of each request)",
+        " hands out (empty: each request's Host header, refused unless it is a host name or IP"
+        " address with an optional port)",
         base.public_url,
     )
     parser.add_argument(
