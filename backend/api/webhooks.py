@@ -270,6 +270,10 @@ OPERATIONS = [
         replay_webhook,
         summary="Send a webhook every change after a change-log position again (and restart it)",
         tag="webhooks",
+        description="For a receiver that lost deliveries or handled them wrongly (e.g. after"
+        " restoring its database). Each change goes again, in seq order, under the webhook-id"
+        " it was first sent with: a receiver drops the ids it has recorded, so it should forget"
+        " the ids of the changes it wants handled again before asking.",
         path_params={"webhookId": str},
         body=ReplayRequest,
         answers={200: (WebhookReplaying, "Delivery starts again from there")},

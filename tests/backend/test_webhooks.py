@@ -244,6 +244,33 @@ async def test_a_day_of_failures_disables_the_endpoint_and_a_replay_starts_it_ag
     )
 
 
+async def test_a_replay_resends_under_the_first_ids_so_a_restored_receiver_gets_what_it_lost(
+    people: People, receiver: Receiver, clock: ManualClock, secure_server: TestServer
+) -> None:
+    """The README's recipe: a receiver records the ids it handled with what it did; a restore
+    loses the later ones; a replay from before brings back only what it lost."""
+    slots = await open_slots(people, clock)
+    made = await register(people, "admin", receiver.url, events=["reserved"])
+    for who, slot in [("c1", slots[0]), ("c2", slots[1]), ("c1", slots[2])]:
+        await reserve(people, who, slot)
+    await receiver.wait_for(3)
+    first = receiver.got[:3]
+    seqs = [c["seq"] for c in receiver.verified(made["secret"])]
+    recorded = {r.headers["webhook-id"] for r in first[:1]}  # restored: the last two are lost
+
+    hook_id = made["webhook"]["webhookId"]
+    replayed = await people["admin"].post(f"/webhooks/{hook_id}/replay", json={"since": 0})
+    assert replayed.status_code == 200, replayed.text
+    await receiver.wait_for(6)
+    await secure_server.app[SERVICES].webhooks.idle()
+
+    again = receiver.got[3:]
+    assert [r.headers["webhook-id"] for r in again] == [r.headers["webhook-id"] for r in first]
+    assert [r.body for r in again] == [r.body for r in first]
+    handled = [json.loads(r.body)["seq"] for r in again if r.headers["webhook-id"] not in recorded]
+    assert handled == seqs[1:]
+
+
 async def test_a_redirect_is_a_failure_not_followed(
     people: People, receiver: Receiver, clock: ManualClock, secure_server: TestServer
 ) -> None:
