@@ -254,6 +254,7 @@ async def test_a_replay_resends_under_the_first_ids_so_a_restored_receiver_gets_
     for who, slot in [("c1", slots[0]), ("c2", slots[1]), ("c1", slots[2])]:
         await reserve(people, who, slot)
     await receiver.wait_for(3)
+    await secure_server.app[SERVICES].webhooks.idle()  # delivered and recorded
     first = receiver.got[:3]
     seqs = [c["seq"] for c in receiver.verified(made["secret"])]
     recorded = {r.headers["webhook-id"] for r in first[:1]}  # restored: the last two are lost
