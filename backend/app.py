@@ -1,5 +1,5 @@
-"""The application factory: routes from the operation table, the problem and gate middlewares,
-and the store opened and closed with the application."""
+"""The application factory: routes from the operation table, the problem, Host and gate
+middlewares, and the store opened and closed with the application."""
 
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ from backend.api.operation import Operation, refusing_query
 from backend.api.system import OPENAPI_KEY
 from backend.auth import gate_middleware
 from backend.clock import Clock, SystemClock
+from backend.host_header import host_middleware
 from backend.idempotency import IN_FLIGHT
 from backend.openapi import build_openapi
 from backend.problems import problem_middleware
@@ -79,7 +80,7 @@ def create_app(
     public = {op.operation_id for op in OPERATIONS if op.public}
     gate = gate_middleware(ctx.authenticator, limiter, public, no_auth=settings.no_auth)
     app = web.Application(
-        middlewares=[request_middleware(ctx.metrics), problem_middleware, gate],
+        middlewares=[request_middleware(ctx.metrics), problem_middleware, host_middleware, gate],
         client_max_size=MAX_BODY_BYTES,
     )
     app[SERVICES] = ctx

@@ -18,11 +18,13 @@ from shared.patterns import (
     NOTE_PATTERN,
     TEXT_PATTERN,
     TEXT_RULE,
+    URL_PATTERN,
+    URL_RULE,
 )
 from shared.timefmt import TIME_PATTERN
 from shared.wire import FieldError
 
-_PATTERN_RULES = {ID_PATTERN: ID_RULE, TEXT_PATTERN: TEXT_RULE}
+_PATTERN_RULES = {ID_PATTERN: ID_RULE, TEXT_PATTERN: TEXT_RULE, URL_PATTERN: URL_RULE}
 _SLOT_ID_RULE = "must be the id the server gave the slot: 32 lowercase hex digits"
 TIME_RULE = (
     "must be a time of at most 64 characters: 'YYYY-MM-DD HH:MM:SS' (UTC) or ISO 8601 with an"

@@ -316,14 +316,15 @@ def add_server_arguments(parser: argparse.ArgumentParser, environ: Mapping[str, 
         "--allow-private-webhooks",
         action="store_true",
         default=_flag_bool(_env_default(environ, "ALLOW_PRIVATE_WEBHOOKS", False)),
-        help="let webhooks go to loopback and private addresses, for local use (link-local ones,"
-        " where cloud metadata services live, stay refused) (env SLOTBOOK_ALLOW_PRIVATE_WEBHOOKS)",
+        help="let webhooks go to loopback and private addresses, for local use (link-local and"
+        " cloud metadata addresses stay refused) (env SLOTBOOK_ALLOW_PRIVATE_WEBHOOKS)",
     )
     option(
         "--public-url",
         str,
         "the address clients reach this server at, behind a proxy, for the calendar-feed links it"
-        " hands out (empty: the address of each request)",
+        " hands out (empty: each request's Host header, refused unless it is a host name or IP"
+        " address with an optional port)",
         base.public_url,
     )
     parser.add_argument(

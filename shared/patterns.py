@@ -75,6 +75,10 @@ NOTE_PATTERN = rf"^(?:[^{_EDGE}](?:[^{_MIDDLE}]*[^{_EDGE}])?)?{END}"
 ID_PATTERN = rf"^(?!\.\.?{END})[^{_EDGE}\{{\}}](?:[^{_MIDDLE}\{{\}}]*[^{_EDGE}\{{\}}])?{END}"
 """An id: as a name, and also usable as a path segment (no braces, not `.` or `..`)."""
 
+URL_PATTERN = rf"^[^{_EDGE}]+{END}"
+"""A URL: no space, control, invisible or direction-changing character anywhere (a URL carries
+such characters percent-encoded)."""
+
 CURSOR_PATTERN = rf"^[0-9]{{1,15}}:{ID_PATTERN.removeprefix('^')}"
 """A page's position: the start (epoch seconds) and the providerId of the last slot it gave."""
 
@@ -89,6 +93,12 @@ TEXT_RULE = (
     " characters"
 )
 """TEXT_PATTERN in words, for error messages."""
+
+URL_RULE = (
+    "characters with no space and no control, invisible or direction-changing character"
+    " (percent-encode any such character in a path or query)"
+)
+"""URL_PATTERN in words, for error messages."""
 
 CLOCK_PATTERN = rf"^(?:(?:[01][0-9]|2[0-3]):[0-5][0-9]|24:00){END}"
 """A local time of day, 'HH:MM'; '24:00' is midnight at the day's end."""

@@ -10,7 +10,7 @@ from typing import Annotated
 
 from msgspec import UNSET, Meta, UnsetType
 
-from shared.patterns import TEXT_PATTERN
+from shared.patterns import TEXT_PATTERN, URL_PATTERN
 from shared.wire import ChangeKind, ResponseTime, _Answer, _Body
 
 WebhookId = Annotated[
@@ -26,8 +26,12 @@ WebhookUrl = Annotated[
     Meta(
         min_length=1,
         max_length=2000,
-        description="Where changes are POSTed: an http or https URL whose host resolves to public"
-        " addresses only (the server's --allow-private-webhooks opens loopback and private ones).",
+        pattern=URL_PATTERN,
+        description="Where changes are POSTed: an http or https URL whose host is, or resolves"
+        " to, public addresses only (the server's --allow-private-webhooks opens loopback and"
+        " private ones), without spaces or control, invisible or direction-changing characters."
+        " It is stored normalised: scheme and host lower-cased, the host in IDNA form, the"
+        " default port left out, percent-encoding normalised.",
         examples=["https://clinic.example.org/hooks/slotbook"],
     ),
 ]

@@ -13,10 +13,10 @@ from backend.access import caller_of, webhook_scope
 from backend.api.changes import checked_since
 from backend.api.operation import Operation, answer, answered, none_if_unset, read_body
 from backend.idempotency import exclusive, once_for, perform
+from backend.outbound.urls import UrlRefused, checked_url
 from backend.problems import ProblemError, shown
 from backend.services import services
 from backend.store.base import Answer, DeliveryRecord, StoredWebhook
-from backend.webhooks.addresses import check_url
 from backend.webhooks.signing import new_secret
 from shared.timefmt import format_time
 from shared.webhook_wire import (
@@ -91,16 +91,21 @@ async def create_webhook(request: web.Request) -> web.Response:
     ctx, caller = services(request), caller_of(request)
     provider_id = webhook_scope(caller)
     body = await read_body(request, WebhookRequest)
-    wrong = await check_url(body.url, allow_private=ctx.settings.allow_private_webhooks)
-    if wrong is not None:
-        raise ProblemError(
-            "rule-violation", f"url {wrong}", errors=[FieldError(field="url", message=wrong)]
+    try:
+        url = await checked_url(
+            body.url,
+            allow_private=ctx.settings.allow_private_webhooks,
+            opened_by="--allow-private-webhooks",
         )
+    except UrlRefused as wrong:
+        raise ProblemError(
+            "rule-violation", f"url {wrong}", errors=[FieldError(field="url", message=str(wrong))]
+        ) from None
     events = none_if_unset(body.events)
     now = ctx.now()
     hook = StoredWebhook(
         webhook_id=secrets.token_hex(8),
-        url=body.url,
+        url=url,
         events=None if events is None else tuple(dict.fromkeys(events)),
         description=none_if_unset(body.description),
         provider_id=provider_id,
@@ -215,8 +220,9 @@ OPERATIONS = [
         answers={201: (WebhookCreated, "The endpoint; its signing secret is shown only here")},
         problems={
             403: _CLIENTS,
-            422: "The URL is not http(s), or its host resolves to a private, loopback or"
-            " link-local address",
+            422: "The URL is not http(s) of a host, or its host is or resolves to an address"
+            " the server does not connect to: loopback, private, link-local, a cloud metadata"
+            " service's or another special-purpose one, however it is written",
         },
     ),
     Operation(
@@ -264,6 +270,10 @@ OPERATIONS = [
         replay_webhook,
         summary="Send a webhook every change after a change-log position again (and restart it)",
         tag="webhooks",
+        description="For a receiver that lost deliveries or handled them wrongly (e.g. after"
+        " restoring its database). Each change goes again, in seq order, under the webhook-id"
+        " it was first sent with: a receiver drops the ids it has recorded, so it should forget"
+        " the ids of the changes it wants handled again before asking.",
         path_params={"webhookId": str},
         body=ReplayRequest,
         answers={200: (WebhookReplaying, "Delivery starts again from there")},

@@ -28,8 +28,8 @@ from backend.api.presenters import present_change
 from backend.background import cancel_and_wait
 from backend.booking import Rules
 from backend.clock import Clock
+from backend.outbound.guard import AddressRefused, GuardedResolver, literal_refusal
 from backend.store.base import Attempted, ChangeRow, DeliveryRecord, Store, StoredWebhook
-from backend.webhooks.addresses import AddressRefused, GuardedResolver, literal_refusal
 from backend.webhooks.signing import message_id, signed_headers
 from shared.grid import describe_length
 from shared.wire import encode_line

@@ -5,6 +5,7 @@ stores."""
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import shutil
 import sqlite3
@@ -476,6 +477,77 @@ async def test_the_address_is_under_the_public_url_behind_a_proxy(
         await server.close()
     assert url.startswith("https://booking.example.org/slotbook/calendar/")
     assert url.endswith(".ics")
+
+
+async def post_with_host(people: People, who: str, path: str, host_lines: str) -> tuple[int, Any]:
+    """POST over a socket of our own, so that the Host header goes exactly as written (an HTTP
+    client would correct it); the status and the JSON answer."""
+    base = people[who].base_url
+    reader, writer = await asyncio.open_connection(base.host, base.port)
+    try:
+        writer.write(
+            f"POST {path} HTTP/1.1\r\n{host_lines}"
+            f"Authorization: {people[who].headers['Authorization']}\r\n"
+            "Content-Length: 0\r\nConnection: close\r\n\r\n".encode()
+        )
+        answer = await reader.read()
+    finally:
+        writer.close()
+    head, _, body = answer.partition(b"\r\n\r\n")
+    problem = json.loads(body) if head.endswith(b"json") or b"json\r\n" in head else body
+    return int(head.split(b" ", 2)[1]), problem
+
+
+@pytest.mark.parametrize(
+    "host",
+    [
+        "a/b?c#d@e",
+        "booking.example.org/evil",
+        "user@booking.example.org",
+        "booking.example.org:port",
+        "booking.example.org:99999",
+        "booking.example.org:",
+        "a b",
+        "a,b",
+        "[::1",
+        "[fe80::1%eth0]",
+        "::1",
+        "",
+        '"><script>',
+    ],
+)
+async def test_a_host_header_that_is_no_host_is_refused_and_makes_no_feed(
+    people: People, host: str
+) -> None:
+    status, problem = await post_with_host(people, "c1", "/calendar-feeds", f"Host: {host}\r\n")
+    assert status == 400
+    assert problem["type"] == "/problems/invalid-request"
+    assert "is not a host name or an IP address" in problem["detail"], problem
+    assert (await people["c1"].get("/calendar-feeds")).json()["feeds"] == []
+
+
+async def test_two_host_headers_are_refused(people: People) -> None:
+    """By aiohttp's parser, before any handler: a plain 400."""
+    status, _ = await post_with_host(people, "c1", "/calendar-feeds", "Host: a\r\nHost: b\r\n")
+    assert status == 400
+    assert (await people["c1"].get("/calendar-feeds")).json()["feeds"] == []
+
+
+@pytest.mark.parametrize(
+    ("host", "base"),
+    [
+        ("Booking.Example.org:8443", "http://Booking.Example.org:8443"),
+        ("[2001:db8::1]:8080", "http://[2001:db8::1]:8080"),
+        ("192.0.2.7", "http://192.0.2.7"),
+        ("my_proxy.internal.", "http://my_proxy.internal."),
+    ],
+)
+async def test_without_a_public_url_the_address_is_under_the_host_the_request_named(
+    people: People, host: str, base: str
+) -> None:
+    status, made = await post_with_host(people, "c1", "/calendar-feeds", f"Host: {host}\r\n")
+    assert status == 201, made
+    assert made["url"].startswith(f"{base}/calendar/")
 
 
 # --- a database from before calendar feeds ------------------------------------------------------

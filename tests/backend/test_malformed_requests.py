@@ -9,6 +9,7 @@ slot three hours after the fake clock's start, inside the 24-hour notice period.
 from __future__ import annotations
 
 import base64
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -186,6 +187,7 @@ REMOVE = Route("DELETE", "/availability")
 RESERVE = Route("POST", "/availability/reserve")
 
 FORM = b"providerId=p2&startTime=2030-03-08+10%3A00%3A00&endTime=2030-03-08+11%3A00%3A00"
+WINDOW_JSON = json.dumps(window()).encode()
 OVER_ONE_MIB = b'{"providerId": "' + b"p" * (1024 * 1024) + b'"}'
 NESTED_TOO_DEEP = b"[" * 100_000
 HUGE_CURSOR = base64.urlsafe_b64encode(b'[1000000000000000000000000000000, "p1"]').decode()
@@ -227,6 +229,21 @@ CASES = [
         headers={"Content-Type": "text/plain"},
     ),
     refused("submit-body-over-1-MiB", SUBMIT, OVER_ONE_MIB, 413, "body-too-large"),
+    # --- a Host header that is no host (absolute addresses are built from it) ---------------------
+    bad(
+        "submit-host-with-path-and-query",
+        SUBMIT,
+        WINDOW_JSON,
+        headers={**JSON_TYPE, "Host": "a/b?c#d@e"},
+        detail="Host 'a/b?c#d@e' is not a host name or an IP address (an IPv6 address in"
+        " brackets) with an optional port, such as 'booking.example.org' or '127.0.0.1:8080'",
+    ),
+    bad(
+        "reserve-host-with-user",
+        RESERVE,
+        json.dumps(hold()).encode(),
+        headers={**JSON_TYPE, "Host": "evil@booking.example.org"},
+    ),
     # --- missing fields --------------------------------------------------------------------------
     actor_required("submit-missing-providerId", SUBMIT, window(drop="providerId"), "providerId"),
     bad("submit-missing-startTime", SUBMIT, window(drop="startTime"), "startTime"),

@@ -13,10 +13,12 @@ import asyncio
 import json
 import os
 import re
+import secrets
 import socket
 import sys
 import time
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -32,8 +34,9 @@ from backend.app import create_app
 from backend.clock import ManualClock
 from backend.services import SERVICES
 from backend.settings import Settings
-from backend.webhooks.addresses import AddressRefused, GuardedResolver
+from backend.store.base import StoredWebhook
 from backend.webhooks.sender import GIVE_UP_SECONDS
+from backend.webhooks.signing import new_secret
 from shared.grid import align_down
 from shared.timefmt import format_time
 from tests.helpers import People, assert_problem
@@ -152,7 +155,7 @@ async def retry_now(server: TestServer, clock: ManualClock, seconds: float) -> N
 
 
 async def test_every_change_arrives_signed_as_changes_shows_it(
-    people: People, receiver: Receiver, clock: ManualClock
+    people: People, receiver: Receiver, clock: ManualClock, secure_server: TestServer
 ) -> None:
     slots = await open_slots(people, clock)
     made = await register(people, "admin", receiver.url, description="front desk")
@@ -171,6 +174,7 @@ async def test_every_change_arrives_signed_as_changes_shows_it(
     with pytest.raises(WebhookVerificationError):
         Webhook("whsec_" + "A" * 44).verify(receiver.got[0].body, first)
 
+    await secure_server.app[SERVICES].webhooks.idle()  # the last delivery recorded, too
     shown = (await people["admin"].get(f"/webhooks/{made['webhook']['webhookId']}")).json()
     assert shown["deliveredSeq"] == delivered[-1]["seq"]
     assert "secret" not in shown
@@ -241,6 +245,34 @@ async def test_a_day_of_failures_disables_the_endpoint_and_a_replay_starts_it_ag
     )
 
 
+async def test_a_replay_resends_under_the_first_ids_so_a_restored_receiver_gets_what_it_lost(
+    people: People, receiver: Receiver, clock: ManualClock, secure_server: TestServer
+) -> None:
+    """The README's recipe: a receiver records the ids it handled with what it did; a restore
+    loses the later ones; a replay from before brings back only what it lost."""
+    slots = await open_slots(people, clock)
+    made = await register(people, "admin", receiver.url, events=["reserved"])
+    for who, slot in [("c1", slots[0]), ("c2", slots[1]), ("c1", slots[2])]:
+        await reserve(people, who, slot)
+    await receiver.wait_for(3)
+    await secure_server.app[SERVICES].webhooks.idle()  # delivered and recorded
+    first = receiver.got[:3]
+    seqs = [c["seq"] for c in receiver.verified(made["secret"])]
+    recorded = {r.headers["webhook-id"] for r in first[:1]}  # restored: the last two are lost
+
+    hook_id = made["webhook"]["webhookId"]
+    replayed = await people["admin"].post(f"/webhooks/{hook_id}/replay", json={"since": 0})
+    assert replayed.status_code == 200, replayed.text
+    await receiver.wait_for(6)
+    await secure_server.app[SERVICES].webhooks.idle()
+
+    again = receiver.got[3:]
+    assert [r.headers["webhook-id"] for r in again] == [r.headers["webhook-id"] for r in first]
+    assert [r.body for r in again] == [r.body for r in first]
+    handled = [json.loads(r.body)["seq"] for r in again if r.headers["webhook-id"] not in recorded]
+    assert handled == seqs[1:]
+
+
 async def test_a_redirect_is_a_failure_not_followed(
     people: People, receiver: Receiver, clock: ManualClock, secure_server: TestServer
 ) -> None:
@@ -284,55 +316,202 @@ async def test_a_provider_hears_of_its_own_slots_only(
     assert (await people["p2"].get("/webhooks")).json()["webhooks"] == []
 
 
+@asynccontextmanager
+async def serving(
+    settings: Settings, clock: ManualClock
+) -> AsyncIterator[tuple[TestServer, People]]:
+    server = TestServer(create_app(settings, clock=clock))
+    await server.start_server()
+    try:
+        async with People.issue(server) as people:
+            yield server, people
+    finally:
+        await server.close()
+
+
+OPENED = "also allows loopback and private ones"
+NEVER = "the server never connects there"
+
+GUARDED = [
+    # url, refused even with --allow-private-webhooks, what the refusal says
+    ("http://[::127.0.0.1]/hook", False, "carries 127.0.0.1 (IPv4-compatible, deprecated"),
+    ("http://[::7f00:1]/hook", False, "carries 127.0.0.1 (IPv4-compatible, deprecated"),
+    ("http://[64:ff9b::7f00:1]/hook", False, "carries 127.0.0.1 (NAT64, RFC 6052)"),
+    ("http://[64:ff9b::a9fe:a9fe]/hook", True, "carries 169.254.169.254 (NAT64, RFC 6052)"),
+    ("http://[2002:7f00:1::]/hook", False, "carries 127.0.0.1 (6to4, RFC 3056)"),
+    ("http://[2002:a9fe:a9fe::]/hook", True, "carries 169.254.169.254 (6to4, RFC 3056)"),
+    ("http://[fec0::1]/hook", True, "fec0::/10, site-local, deprecated (RFC 3879)"),
+    ("http://192.0.0.192/hook", True, "192.0.0.192 is Oracle Cloud's metadata service"),
+    ("http://[fd00:ec2::254]/latest/meta-data/", True, "AWS's instance metadata service"),
+    ("http://169.254.169.254/latest/meta-data/", True, "instance metadata service"),
+    ("http://0xa9fea9fe/latest/meta-data/", True, "0xa9fea9fe: 169.254.169.254 is the"),
+    ("http://100.100.100.200/latest/meta-data/", True, "Alibaba Cloud's metadata service"),
+    ("http://[fe80::1]/hook", True, "fe80::/10, link-local (RFC 4291)"),
+    ("http://0.0.0.0/hook", True, "0.0.0.0/8, 'this network' (RFC 791)"),
+    ("http://[2001:0:4136:e378:8000:63bf:3fff:fdd2]/hook", True, "192.0.2.45 (Teredo, RFC 4380)"),
+    ("http://[64:ff9b:1::a00:1]/hook", True, "local-use NAT64"),
+    ("http://[::ffff:127.0.0.1]/hook", False, "carries 127.0.0.1 (IPv4-mapped, RFC 4291)"),
+    ("http://127.0.0.1:9/hook", False, "127.0.0.0/8, loopback (RFC 1122)"),
+    ("http://localhost:9/hook", False, "localhost: 127.0.0.1 is in 127.0.0.0/8, loopback"),
+    ("http://10.1.2.3/hook", False, "10.0.0.0/8, private-use (RFC 1918)"),
+    ("http://[::1]:9/hook", False, "::1/128, loopback (RFC 4291)"),
+]
+"""Addresses a webhook may not go to without --allow-private-webhooks: every IPv6 spelling of a
+loopback, private, link-local or metadata address is judged by that address."""
+
+PUBLIC = [
+    "http://8.8.8.8/hook",
+    "https://[2001:4860:4860::8888]/hook",
+    "http://[64:ff9b::808:808]/hook",
+    "http://[2002:808:808::1]/hook",
+]
+"""Public addresses, literal so that no DNS is needed: taken with and without the option."""
+
+
+@pytest.mark.parametrize("allow", [False, True], ids=["closed", "allow-private"])
+async def test_an_address_the_server_may_not_connect_to_is_refused_at_registration(
+    allow: bool, secure_settings: Settings, clock: ManualClock
+) -> None:
+    settings = replace(secure_settings, allow_private_webhooks=allow)
+    async with serving(settings, clock) as (_, people):
+        answers = [await people["admin"].post("/webhooks", json={"url": u}) for u, _, _ in GUARDED]
+        taken = [await people["admin"].post("/webhooks", json={"url": u}) for u in PUBLIC]
+        listed = (await people["admin"].get("/webhooks")).json()["webhooks"]
+
+    admitted = []
+    for answer, (url, never, reason) in zip(answers, GUARDED, strict=True):
+        if allow and not never:
+            assert answer.status_code == 201, (url, answer.text)
+            admitted.append(answer.json()["webhook"]["url"])
+            continue
+        problem = assert_problem(answer, 422, "rule-violation")
+        (error,) = problem["errors"]
+        assert error["field"] == "url"
+        assert reason in error["message"], (url, error)
+        assert (NEVER if never else OPENED) in error["message"], (url, error)
+        assert problem["detail"] == f"url {error['message']}"
+        if never and allow:
+            assert error["message"].endswith("not even with --allow-private-webhooks")
+    assert [t.status_code for t in taken] == [201] * len(PUBLIC), [t.text for t in taken]
+    assert sorted(h["url"] for h in listed) == sorted([*admitted, *PUBLIC])
+
+
+async def stored_earlier(server: TestServer, url: str) -> str:
+    """An endpoint stored as an earlier version, whose guard let more addresses through,
+    registered it: the guard at each connection still holds."""
+    ctx = server.app[SERVICES]
+    now = ctx.now()
+    hook = StoredWebhook(
+        webhook_id=secrets.token_hex(8), url=url, events=None, description=None,
+        provider_id=None, secret=new_secret(), created_at=now, cursor=0, failures=0,
+        next_attempt_at=now, disabled_at=None, disabled_reason=None,
+    )  # fmt: skip
+    await ctx.store.create_webhook(hook)
+    ctx.webhooks.endpoint_made()
+    return hook.webhook_id
+
+
+@pytest.mark.parametrize("allow", [False, True], ids=["closed", "allow-private"])
+async def test_a_delivery_connects_to_no_address_the_guard_refuses(
+    allow: bool, secure_settings: Settings, clock: ManualClock, receiver: Receiver
+) -> None:
+    port = receiver.url.split(":")[-1].split("/")[0]
+    refused = [(url, reason) for url, never, reason in GUARDED if never or not allow]
+    refused = [(u.replace(":9/", f":{port}/"), r) for u, r in refused]
+    settings = replace(secure_settings, allow_private_webhooks=allow)
+    async with serving(settings, clock) as (server, people):
+        ids = [await stored_earlier(server, url) for url, _ in refused]
+        # A name of this machine (through the resolver) where a receiver listens.
+        reached = await stored_earlier(server, f"http://0x7f000001:{port}/hook")
+        await open_slots(people, clock, count=1)
+        sender = server.app[SERVICES].webhooks
+        await sender.deliver_due()
+        await sender.idle()
+        attempts = [
+            (await people["admin"].get(f"/webhooks/{i}/deliveries")).json()["deliveries"]
+            for i in [*ids, reached]
+        ]
+
+    *refusals, control = attempts
+    for (url, reason), tried in zip(refused, refusals, strict=True):
+        (attempt,) = tried
+        assert attempt["statusCode"] is None
+        assert attempt["error"].startswith("refused: "), (url, attempt)
+        assert reason in attempt["error"], (url, attempt)
+    (delivered,) = control
+    if allow:  # the same name, allowed: the receiver is reached, so refusals are the guard's
+        assert delivered["statusCode"] == 200, delivered
+        assert len(receiver.got) == 1
+    else:
+        assert delivered["error"].startswith("refused: 0x7f000001: 127.0.0.1"), delivered
+        assert receiver.got == []
+
+
 @pytest.mark.parametrize(
-    ("url", "allowed_locally"),
+    ("url", "reason"),
     [
-        ("http://127.0.0.1:9/hook", True),
-        ("http://localhost:9/hook", True),
-        ("http://10.1.2.3/hook", True),
-        ("http://[::1]:9/hook", True),
-        ("http://169.254.169.254/latest/meta-data/", False),
-        ("http://[fe80::1]/hook", False),
-        ("http://0.0.0.0/hook", False),
-        ("http://[::ffff:127.0.0.1]/hook", True),
+        ("ftp://example.org/hook", "must be an http or https URL"),
+        ("not-a-url", "must be an http or https URL"),
+        ("http://user:pw@example.org/", "must not carry a user name or password"),
+        ("http:///x", "must name a host"),
+        ("http://example.org/hook#part", "must not have a fragment"),
+        ("http://2130706433/hook", "not an IPv4 address written as four numbers"),
+        ("http://example.org:99999/hook", "is not a URL"),
     ],
 )
-async def test_private_addresses_are_refused(
-    url: str, allowed_locally: bool, secure_settings: Settings, clock: ManualClock
+async def test_a_url_that_is_not_http_of_a_host_is_refused(
+    people: People, url: str, reason: str
 ) -> None:
-    for allow in (False, True):
-        settings = replace(secure_settings, allow_private_webhooks=allow)
-        server = TestServer(create_app(settings, clock=clock))
-        await server.start_server()
-        try:
-            async with People.issue(server) as people:
-                answer = await people["admin"].post("/webhooks", json={"url": url})
-                listed = (await people["admin"].get("/webhooks")).json()["webhooks"]
-        finally:
-            await server.close()
-        if allow and allowed_locally:
-            assert answer.status_code == 201, answer.text
-        else:
-            problem = assert_problem(answer, 422, "rule-violation")
-            assert problem["errors"][0]["field"] == "url"
-            assert listed == []
+    problem = assert_problem(await people["admin"].post("/webhooks", json={"url": url}), 422)
+    (error,) = problem["errors"]
+    assert error["field"] == "url"
+    assert reason in error["message"]
+    assert (await people["admin"].get("/webhooks")).json()["webhooks"] == []
 
 
 @pytest.mark.parametrize(
-    "url", ["ftp://example.org/hook", "http://user:pw@example.org/", "not a url", "http:///x"]
+    "url",
+    [
+        "http://127.0.0.1/hook\r\nX-Injected: 1",
+        "http://127.0.0.1/hook\n",
+        "http://127.0.0.1/a hook",
+        " http://127.0.0.1/hook",
+        "http://127.0.0.1/hook\t",
+        "http://127.0.0.1/\u202ekooh",  # RIGHT-TO-LEFT OVERRIDE
+        "http://127.0.0.1/\u2066hook\u2069",  # LEFT-TO-RIGHT ISOLATE ... POP
+        "http://127.0.0.1/ho\u200bok",  # ZERO WIDTH SPACE
+        "http://127.0.0.1/\u00a0hook",  # NO-BREAK SPACE
+        "http://127.0.0.1/hook\x00",
+    ],
+    ids=["crlf", "lf", "space", "leading-space", "tab", "rlo", "isolate", "zwsp", "nbsp", "nul"],
 )
-async def test_a_url_that_is_not_http_is_refused(people: People, url: str) -> None:
-    problem = assert_problem(await people["admin"].post("/webhooks", json={"url": url}), 422)
-    assert problem["errors"][0]["field"] == "url"
+async def test_a_url_with_blank_control_or_direction_changing_characters_is_refused(
+    people: People, url: str
+) -> None:
+    problem = assert_problem(
+        await people["admin"].post("/webhooks", json={"url": url}), 400, "invalid-request"
+    )
+    (error,) = problem["errors"]
+    assert error["field"] == "url"
+    assert "no space and no control, invisible or direction-changing" in error["message"]
+    assert (await people["admin"].get("/webhooks")).json()["webhooks"] == []
 
 
-async def test_the_resolver_refuses_a_name_of_a_private_address_when_it_connects() -> None:
-    """Checked again at delivery: a name that resolved to a public address at registration and
-    to a private one later is still refused."""
-    with pytest.raises(AddressRefused, match="loopback"):
-        await GuardedResolver(allow_private=False).resolve("localhost", 80)
-    found = await GuardedResolver(allow_private=True).resolve("localhost", 80)
-    assert found
+@pytest.mark.parametrize(
+    ("sent", "stored"),
+    [
+        ("HTTP://LocalHost:80/a/%7Euser/./b/../%68ook?q=%41", "http://localhost/a/~user/hook?q=A"),
+        ("HTTPS://127.0.0.1:443", "https://127.0.0.1/"),
+        ("http://[::FFFF:7F00:1]:8080/caf%c3%a9/é", "http://[::ffff:7f00:1]:8080/caf%C3%A9/%C3%A9"),
+    ],
+)
+async def test_a_webhook_url_is_stored_and_listed_normalised(
+    people: People, sent: str, stored: str
+) -> None:
+    made = await register(people, "admin", sent)
+    assert made["webhook"]["url"] == stored
+    (listed,) = (await people["admin"].get("/webhooks")).json()["webhooks"]
+    assert listed["url"] == stored
 
 
 async def test_several_servers_on_one_postgresql_send_each_change_once(
