@@ -44,6 +44,7 @@ def webhook_info(hook: StoredWebhook) -> WebhookInfo:
         events=None if hook.events is None else [cast(ChangeKind, e) for e in hook.events],
         description=hook.description,
         provider_id=hook.provider_id,
+        format=hook.format,
         created_at=format_time(hook.created_at),
         enabled=enabled,
         disabled_reason=hook.disabled_reason,
@@ -56,6 +57,7 @@ def webhook_info(hook: StoredWebhook) -> WebhookInfo:
 def _delivery(record: DeliveryRecord) -> Delivery:
     return Delivery(
         seq=record.seq,
+        first_seq=record.first_seq,
         attempt=record.attempt,
         at=format_time(record.at),
         status_code=record.status_code,
@@ -111,12 +113,15 @@ async def create_webhook(request: web.Request) -> web.Response:
         next_attempt_at=now,
         disabled_at=None,
         disabled_reason=None,
+        format=body.format,
+        batch_through=None,
     )
 
     def created(result: StoredWebhook, secret: str | None) -> WebhookCreated:
         message = (
-            "Webhook registered: every change from now on is POSTed to it, signed with secret"
-            " (shown only this once)"
+            "Webhook registered: every change from now on is POSTed to it"
+            + (", up to 100 at a time" if result.format == "batch" else ", one at a time")
+            + ", signed with secret (shown only this once)"
             if secret
             else "Webhook registered by an earlier request with this Idempotency-Key; its secret"
             " was shown only then"
@@ -128,7 +133,9 @@ async def create_webhook(request: web.Request) -> web.Response:
 
     once = await once_for(request, caller, stored)
     async with exclusive(request, once):
-        made = await ctx.store.create_webhook(hook, once=once)
+        made = await ctx.store.create_webhook(
+            hook, most=ctx.settings.max_webhooks_per_owner, once=once
+        )
     ctx.webhooks.endpoint_made()
     return answer(created(made, hook.secret), 201)
 
@@ -208,13 +215,19 @@ OPERATIONS = [
         summary="Register a webhook: every change (or some kinds) POSTed to a URL, signed",
         tag="webhooks",
         description="An admin's endpoint gets every change, a provider's the changes to its own"
-        " slots. Each delivery is the change as GET /changes shows it, with the Standard Webhooks"
-        " headers webhook-id, webhook-timestamp and webhook-signature. Deliveries are retried"
-        " with a doubling back-off for about a day, then the endpoint is disabled.",
+        " slots. With `format` `batch` (the default) each delivery is an envelope"
+        ' `{"type": "changes", "changes": [...]}` of up to 100 changes in seq order, as'
+        " GET /changes shows them (see the document's `webhooks`); with `single`, each delivery"
+        " is one change, the bare object. Every delivery has the Standard Webhooks headers"
+        " webhook-id, webhook-timestamp and webhook-signature. Deliveries are retried with a"
+        " doubling back-off for about a day, then the endpoint is disabled. A provider (and the"
+        " admins together) may have the server's --max-webhooks-per-owner endpoints (10 by"
+        " default).",
         body=WebhookRequest,
         answers={201: (WebhookCreated, "The endpoint; its signing secret is shown only here")},
         problems={
             403: _CLIENTS,
+            409: "The owner already has --max-webhooks-per-owner endpoints",
             422: "The URL is not http(s), or its host resolves to a private, loopback or"
             " link-local address",
         },
