@@ -45,16 +45,33 @@ class OpenSlot(NamedTuple):
     duration: int
 
 
+class SlotWrite:
+    """The result of a write that may change slots: says how many it changed (each is one change
+    in the log), which is what the write costs its caller's rate limit beyond the call."""
+
+    @property
+    def slots_changed(self) -> int:
+        raise NotImplementedError
+
+
 @dataclass(frozen=True)
-class SubmitResult:
+class SubmitResult(SlotWrite):
     created: int
     slots: list[SlotRow]
 
+    @property
+    def slots_changed(self) -> int:
+        return self.created
+
 
 @dataclass(frozen=True)
-class RemoveResult:
+class RemoveResult(SlotWrite):
     deleted: int
     kept: list[SlotRow]
+
+    @property
+    def slots_changed(self) -> int:
+        return self.deleted
 
 
 @dataclass(frozen=True)
@@ -67,7 +84,7 @@ class StoredSchedule:
 
 
 @dataclass(frozen=True)
-class ScheduleResult:
+class ScheduleResult(SlotWrite):
     """What setting a schedule did: the slots it opened, the open ones it removed, the held or
     booked ones it left although they are now outside the hours."""
 
@@ -75,6 +92,10 @@ class ScheduleResult:
     created: int
     deleted: int
     kept: list[SlotRow]
+
+    @property
+    def slots_changed(self) -> int:
+        return self.created + self.deleted
 
 
 @dataclass(frozen=True)
@@ -90,12 +111,16 @@ class ScheduleNotFound(Exception):
 
 
 @dataclass(frozen=True)
-class AppointmentResult:
+class AppointmentResult(SlotWrite):
     slots: list[SlotRow]
     """The appointment as the operation left it, in time order."""
     repeated: bool = False
     """True when it had already been done (held by this client, confirmed, at that place, with
     that note): nothing changed."""
+
+    @property
+    def slots_changed(self) -> int:
+        return 0 if self.repeated else len(self.slots)
 
     @property
     def slot(self) -> SlotRow:
@@ -120,10 +145,14 @@ class NoteResult(AppointmentResult):
 
 
 @dataclass(frozen=True)
-class CancelResult:
+class CancelResult(SlotWrite):
     slots: list[SlotRow]
     """The appointment's slots, open again, in time order."""
     former_client_id: str | None
+
+    @property
+    def slots_changed(self) -> int:
+        return len(self.slots)
 
     @property
     def slot(self) -> SlotRow:
