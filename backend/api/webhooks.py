@@ -11,7 +11,14 @@ from aiohttp import web
 
 from backend.access import caller_of, webhook_scope
 from backend.api.changes import checked_since
-from backend.api.operation import Operation, answer, answered, none_if_unset, read_body
+from backend.api.operation import (
+    Operation,
+    Outgoing,
+    answer,
+    answered,
+    none_if_unset,
+    read_body,
+)
 from backend.idempotency import exclusive, once_for, perform
 from backend.problems import ProblemError, shown
 from backend.services import services
@@ -20,6 +27,7 @@ from backend.webhooks.addresses import check_url
 from backend.webhooks.signing import new_secret
 from shared.timefmt import format_time
 from shared.webhook_wire import (
+    ChangeBatch,
     Deliveries,
     Delivery,
     ReplayRequest,
@@ -30,7 +38,7 @@ from shared.webhook_wire import (
     WebhookRequest,
     Webhooks,
 )
-from shared.wire import ChangeKind, FieldError
+from shared.wire import Change, ChangeKind, FieldError
 
 _WEBHOOK_ID = re.compile(r"[0-9a-f]{16}")
 DELIVERIES_SHOWN = 100
@@ -287,3 +295,42 @@ OPERATIONS = [
         },
     ),
 ]
+
+_SIGNED = {
+    "webhook-id": "The delivery's id, the same on every attempt at it: `msg_<webhookId>_<seq>` for"
+    " one change, `msg_<webhookId>_<first seq>_<last seq>` for several. Drop a delivery whose id"
+    " you have already taken.",
+    "webhook-timestamp": "When this attempt was sent, in seconds since the epoch.",
+    "webhook-signature": "`v1,<base64 HMAC-SHA256>` of `<webhook-id>.<webhook-timestamp>.<body>`"
+    " with the endpoint's secret (Standard Webhooks): verify it with the `standardwebhooks`"
+    " library before believing the body.",
+}
+_RECEIVED = (
+    "Received: the endpoint is sent what follows. Any other answer, or none within 10 s, and the"
+    " same delivery is sent again after the back-off"
+)
+
+DELIVERIES = [
+    Outgoing(
+        "changes",
+        ChangeBatch,
+        summary="What an endpoint of format `batch` (the default) is sent: up to 100 changes",
+        description="An envelope whose `type` says what it carries. `changes` carries the changes"
+        " waiting for the endpoint, up to 100, in seq order, each as GET /changes shows it to"
+        " the endpoint's owner; a delivery never waits to fill up. Events that later capabilities"
+        ' add come in the same envelope, as `{"type": "<event>", "data": {...}}`: answer'
+        " 2xx to a type you do not know.",
+        headers=_SIGNED,
+        received=_RECEIVED,
+    ),
+    Outgoing(
+        "change",
+        Change,
+        summary="What an endpoint of format `single` is sent: one change",
+        description="One change a delivery, the bare object GET /changes gives, as endpoints"
+        " registered before batches existed are sent.",
+        headers=_SIGNED,
+        received=_RECEIVED,
+    ),
+]
+"""The deliveries the sender makes, for the document's `webhooks`."""
