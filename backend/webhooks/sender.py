@@ -52,7 +52,7 @@ TIMEOUT_SECONDS = 10.0
 """How long a receiver has to answer."""
 
 GIVE_UP_SECONDS = 86_400.0
-"""Retries of one change stop, and the endpoint is disabled, before they would span more."""
+"""Retries of one delivery stop, and the endpoint is disabled, before they would span more."""
 
 LEASE_SECONDS = 60.0
 """How long a process holds an endpoint without renewing (longer than any one delivery)."""
@@ -84,7 +84,7 @@ def waited(failures: int, first: float) -> float:
 
 
 def gives_up(failures: int, first: float) -> bool:
-    """Whether the next retry would take the failures of one change past GIVE_UP_SECONDS."""
+    """Whether the next retry would take the failures of one delivery past GIVE_UP_SECONDS."""
     return waited(failures, first) + retry_delay(failures, first) > GIVE_UP_SECONDS
 
 
@@ -232,7 +232,7 @@ class WebhookSender:
         """Send the endpoint what it is owed, one delivery after another, until nothing is left
         or its turn is over; every way out writes the endpoint's state and gives up the lease."""
         store, cursor, failures = self._store(), hook.cursor, hook.failures
-        until, turn_ends = hook.batch_through, time.monotonic() + TURN_SECONDS
+        until, turn_ends = hook.batch_through, self._clock.now() + TURN_SECONDS
         while True:
             batch = await next_batch(store, hook, cursor, until)
             record = None
@@ -259,7 +259,7 @@ class WebhookSender:
                     return
                 failures, until = 0, None
             now = self._clock.now()
-            turn_over = time.monotonic() >= turn_ends
+            turn_over = now >= turn_ends
             lease = now + LEASE_SECONDS if batch.more and not turn_over else None
             state = Attempted(cursor, batch.through, failures, now, None, lease, record)
             if not await store.record_attempt(hook.webhook_id, state, now) or not batch.more:

@@ -20,7 +20,7 @@ from backend.clock import ManualClock
 from backend.settings import Settings
 from backend.store.base import DueWebhook
 from backend.webhooks.fair_share import pick
-from backend.webhooks.sender import OWNER_SHARE
+from backend.webhooks.sender import OWNER_SHARE, TURN_SECONDS
 from tests.backend.webhook_receivers import (
     WAIT,
     Receiver,
@@ -147,3 +147,37 @@ def test_due_endpoints_are_taken_owner_by_owner_each_within_its_share() -> None:
     assert pick(due, {}, share=2, room=10) == ["a0", "b0", "admins0", "a1", "b1"]
     assert pick(due, {"a": 2}, share=3, room=10) == ["b0", "admins0", "b1", "a0"]
     assert pick(due, {"a": 3, None: 3}, share=3, room=10) == ["b0", "b1"]
+
+
+async def test_an_owners_endpoints_past_its_share_take_turns(
+    people: People, clock: ManualClock
+) -> None:
+    """p1 has one endpoint more than its share, each owed several deliveries (format single),
+    and each delivery takes longer than a turn (by the server's clock): the last endpoint gets its
+    first delivery while the others have had one or two of theirs, not after one of them has had
+    all of its own."""
+    sent: dict[str, int] = {}
+    first_of_last: dict[str, int] = {}
+    arrived = asyncio.Event()
+
+    async def handle(request: web.Request) -> web.Response:
+        await request.read()
+        n = request.match_info["n"]
+        sent[n] = sent.get(n, 0) + 1
+        if n == "last" and not first_of_last:
+            first_of_last.update(sent)
+        clock.advance(TURN_SECONDS + 1)
+        arrived.set()
+        return web.Response(status=204)
+
+    async with serving("/hook/{n}", handle) as address:
+        for n in [*map(str, range(OWNER_SHARE)), "last"]:
+            await register(people, "p1", f"{address}/hook/{n}", format="single")
+        await open_slots(people, clock, count=4)
+        async with asyncio.timeout(WAIT):
+            while sum(sent.values()) < 4 * (OWNER_SHARE + 1):
+                arrived.clear()
+                await arrived.wait()
+    assert first_of_last, "the last endpoint was never sent anything"
+    del first_of_last["last"]
+    assert max(first_of_last.values()) <= 2, first_of_last
