@@ -32,6 +32,7 @@ from backend.clock import ManualClock
 from backend.services import SERVICES
 from backend.settings import Settings
 from backend.webhooks.addresses import AddressRefused, GuardedResolver
+from backend.webhooks.batches import SCAN_LIMIT
 from backend.webhooks.sender import GIVE_UP_SECONDS
 from shared.grid import align_down
 from shared.timefmt import format_time
@@ -339,6 +340,38 @@ async def test_waiting_changes_arrive_up_to_100_a_delivery_in_seq_order(
     }
     shown = (await people["admin"].get(f"/webhooks/{hook_id}")).json()
     assert (shown["format"], shown["deliveredSeq"]) == ("batch", log["lastSeq"])
+
+
+async def test_a_providers_endpoint_reads_past_thousands_of_other_providers_changes(
+    people: People, receiver: Receiver, clock: ManualClock, secure_server: TestServer
+) -> None:
+    """A replay over more of p2's changes than the sender reads without finding one for p1's
+    endpoint (SCAN_LIMIT), then p1's own: the endpoint moves on in steps and gets its own again."""
+    made = await register(people, "p1", receiver.url)
+    hook_id = made["webhook"]["webhookId"]
+    before = (await people["p1"].get("/changes")).json()["lastSeq"]
+    start = align_down(clock.now() + 2 * 86_400, 900)
+    days = -(-SCAN_LIMIT // 96) + 1  # whole days of 96 slots each, past the limit
+    for day in range(0, days, 30):
+        window = {
+            "startTime": format_time(start + day * 86_400),
+            "endTime": format_time(start + min(day + 30, days) * 86_400),
+        }
+        assert (await people["p2"].post("/availability", json=window)).status_code == 201
+    mine = await open_slots(people, clock, count=2, who="p1")
+    await receiver.wait_for(1)
+    replayed = await people["p1"].post(f"/webhooks/{hook_id}/replay", json={"since": before})
+    assert replayed.status_code == 200, replayed.text
+    await receiver.wait_for(2)
+    await secure_server.app[SERVICES].webhooks.idle()
+
+    first, again = receiver.verified(made["secret"])
+    assert [c["timeSlotId"] for c in first["changes"]] == [s["timeSlotId"] for s in mine]
+    assert again == first
+    last = (await people["p1"].get("/changes")).json()["lastSeq"]
+    assert last - before > SCAN_LIMIT
+    shown = (await people["p1"].get(f"/webhooks/{hook_id}")).json()
+    assert shown["deliveredSeq"] == last
 
 
 async def test_a_lone_change_is_sent_at_once_without_waiting_for_more(
