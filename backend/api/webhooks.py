@@ -297,9 +297,8 @@ OPERATIONS = [
 ]
 
 _SIGNED = {
-    "webhook-id": "The delivery's id, the same on every attempt at it: `msg_<webhookId>_<seq>` for"
-    " one change, `msg_<webhookId>_<first seq>_<last seq>` for several. Drop a delivery whose id"
-    " you have already taken.",
+    "webhook-id": "The delivery's id, the same on every retry of it: `msg_<webhookId>_<seq>` for"
+    " one change, `msg_<webhookId>_<first seq>_<last seq>` for several.",
     "webhook-timestamp": "When this attempt was sent, in seconds since the epoch.",
     "webhook-signature": "`v1,<base64 HMAC-SHA256>` of `<webhook-id>.<webhook-timestamp>.<body>`"
     " with the endpoint's secret (Standard Webhooks): verify it with the `standardwebhooks`"

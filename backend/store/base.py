@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import math
 import secrets
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -45,13 +46,13 @@ class OpenSlot(NamedTuple):
     duration: int
 
 
-class SlotWrite:
+class SlotWrite(ABC):
     """The result of a write that may change slots: says how many it changed (each is one change
     in the log), which is what the write costs its caller's rate limit beyond the call."""
 
     @property
-    def slots_changed(self) -> int:
-        raise NotImplementedError
+    @abstractmethod
+    def slots_changed(self) -> int: ...
 
 
 @dataclass(frozen=True)
