@@ -85,7 +85,9 @@ def create_app(
     )
     app[SERVICES] = ctx
     app[IN_FLIGHT] = set()
-    spec = build_openapi(OPERATIONS, title="slotbook", version=slotbook_version())
+    spec = build_openapi(
+        OPERATIONS, title="slotbook", version=slotbook_version(), outgoing=webhooks.DELIVERIES
+    )
     app[OPENAPI_KEY] = json.dumps(spec, indent=2).encode()
     for op in OPERATIONS:
         handler = refusing_query(op)

@@ -3,7 +3,7 @@
 It reads `Authorization: Bearer <token>`, charges the caller's rate-limit bucket (the token's, or
 the address's when there is no valid token, so that guessing tokens is limited too), and refuses a
 missing, unknown or revoked token with 401. Public routes (health, the spec, problem types) need no
-token.
+token. A write that changed slots is charged for them after it (backend/write_cost.py).
 
 A token found valid is trusted until it is revoked: a revoke through this server drops it at
 once, and a watch asks the database twice a second which tokens are revoked, so a revoke made
@@ -29,6 +29,7 @@ from backend.problems import ProblemError
 from backend.ratelimit import RateLimiter, retry_after_header
 from backend.store.base import Store, StoredToken
 from backend.tokens import secret_matches, split_token
+from backend.write_cost import extra_tokens
 
 CACHE_SECONDS = 1.0
 """How long an unknown token (or, without the auth-cache lever, any token) is remembered without
@@ -195,6 +196,9 @@ def gate_middleware(
             if isinstance(caller, str):
                 raise _unauthorized(request, caller)
             request[CALLER] = caller
-        return await handler(request)
+        try:
+            return await handler(request)
+        finally:
+            limiter.charge(bucket, extra_tokens(request))  # what a write changed, after it
 
     return gate

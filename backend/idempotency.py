@@ -21,7 +21,8 @@ from aiohttp import web
 
 from backend.access import Caller
 from backend.problems import ProblemError, refusal_answer, respond
-from backend.store.base import Answer, Once
+from backend.store.base import Answer, Once, SlotWrite
+from backend.write_cost import wrote
 
 HEADER = "Idempotency-Key"
 _KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
@@ -104,8 +105,11 @@ async def perform(
     render: Callable[[R], Answer],
     write: Callable[[Once | None], Awaitable[R]],
 ) -> web.Response:
-    """Run a write (at most once, when the request carries an Idempotency-Key) and answer it."""
+    """Run a write (at most once, when the request carries an Idempotency-Key) and answer it;
+    the slots it changed are noted for the rate limit (a replay changed none)."""
     once = await once_for(request, caller, render)
     async with exclusive(request, once):
         result = await write(once)
+    if isinstance(result, SlotWrite):
+        wrote(request, result.slots_changed)
     return respond(render(result))

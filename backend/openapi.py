@@ -7,7 +7,7 @@ from typing import Any
 
 import msgspec
 
-from backend.api.operation import Operation
+from backend.api.operation import Operation, Outgoing
 from backend.problems import PROBLEM_CONTENT_TYPE
 from shared.wire import Problem
 
@@ -20,13 +20,14 @@ _COMMON_PROBLEMS = {
 }
 
 
-def _struct_types(operations: Iterable[Operation]) -> list[type]:
+def _struct_types(operations: Iterable[Operation], outgoing: Iterable[Outgoing]) -> list[type]:
     found: list[type] = [Problem]
     for op in operations:
         if op.body is not None:
             found.append(op.body)
         found.extend(kind for kind, _ in op.answers.values() if kind is not None)
         found.extend(op.events.values())
+    found.extend(item.body for item in outgoing)
     return list(dict.fromkeys(found))
 
 
@@ -131,9 +132,45 @@ def _responses(op: Operation) -> dict[str, Any]:
     return responses
 
 
-def build_openapi(operations: Sequence[Operation], *, title: str, version: str) -> dict[str, Any]:
-    """The whole document for these operations."""
-    _, components = msgspec.json.schema_components(_struct_types(operations), ref_template=_REF)
+def _outgoing(item: Outgoing) -> dict[str, Any]:
+    """A request the server sends, as a Path Item of the document's `webhooks`."""
+    return {
+        "post": {
+            "operationId": f"send_{item.name}",
+            "summary": item.summary,
+            "description": item.description,
+            "tags": ["webhooks"],
+            "parameters": [
+                {
+                    "name": name,
+                    "in": "header",
+                    "required": True,
+                    "description": description,
+                    "schema": {"type": "string"},
+                }
+                for name, description in item.headers.items()
+            ],
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": _ref(item.body)}},
+            },
+            "responses": {"2XX": {"description": item.received}},
+            "security": [],
+        }
+    }
+
+
+def build_openapi(
+    operations: Sequence[Operation],
+    *,
+    title: str,
+    version: str,
+    outgoing: Sequence[Outgoing] = (),
+) -> dict[str, Any]:
+    """The whole document for these operations, and the requests the server sends (`webhooks`)."""
+    _, components = msgspec.json.schema_components(
+        _struct_types(operations, outgoing), ref_template=_REF
+    )
     paths: dict[str, dict[str, Any]] = {}
     for op in operations:
         entry: dict[str, Any] = {
@@ -164,6 +201,7 @@ def build_openapi(operations: Sequence[Operation], *, title: str, version: str) 
             " clients hold a slot and confirm it. Errors are RFC 9457 problem documents.",
         },
         "paths": paths,
+        **({"webhooks": {item.name: _outgoing(item) for item in outgoing}} if outgoing else {}),
         "security": [{"bearer": []}],
         "components": {
             "schemas": components,

@@ -21,6 +21,7 @@ from backend.store.base import (
     IdempotencyKeyReused,
     Replayed,
     TokenNotFound,
+    TooManyWebhooks,
     WebhookNotFound,
 )
 from shared.wire import FieldError, Problem, encode_line
@@ -64,6 +65,13 @@ _TYPES = [
         404,
         "Webhook not found",
         "GET /webhooks lists your webhook endpoints.",
+    ),
+    ProblemType(
+        "too-many-webhooks",
+        409,
+        "Too many webhooks",
+        "Remove an endpoint you no longer use (GET /webhooks lists them), then register the new"
+        " one.",
     ),
     ProblemType(
         "calendar-feed-not-found",
@@ -173,6 +181,7 @@ _BOOKING_SLUGS: Mapping[type[booking.BookingError], str] = {
     TokenNotFound: "token-not-found",
     CalendarFeedNotFound: "calendar-feed-not-found",
     WebhookNotFound: "webhook-not-found",
+    TooManyWebhooks: "too-many-webhooks",
 }
 
 

@@ -55,6 +55,8 @@ class Settings:
     workers: int = 1
     webhook_backoff_seconds: float = 5
     """The wait before a failed webhook delivery's first retry (doubled at each retry)."""
+    max_webhooks_per_owner: int = 10
+    """Webhook endpoints one provider may have (the admins' count together as one owner)."""
     allow_private_webhooks: bool = False
     """Let webhooks go to loopback and private addresses (local use, tests); link-local stays
     refused."""
@@ -146,6 +148,10 @@ class Settings:
         ):
             if not math.isfinite(value) or value <= 0:
                 raise SettingsError(f"{flag} {value:g}: must be more than 0")
+        if self.max_webhooks_per_owner < 1:
+            raise SettingsError(
+                f"--max-webhooks-per-owner {self.max_webhooks_per_owner}: must be at least 1"
+            )
         if self.feed_buffer < 1:
             raise SettingsError(f"--feed-buffer {self.feed_buffer}: must be at least 1")
         if self.no_auth and not is_loopback(self.host):
@@ -312,6 +318,14 @@ def add_server_arguments(parser: argparse.ArgumentParser, environ: Mapping[str, 
         " until a day of failures disables the endpoint",
         base.webhook_backoff_seconds,
     )
+    option(
+        "--max-webhooks-per-owner",
+        int,
+        "webhook endpoints one provider may register (an admin's count together); each owner's"
+        " deliveries also get a fair share of the sender, so one owner's slow endpoints delay"
+        " no one else's",
+        base.max_webhooks_per_owner,
+    )
     parser.add_argument(
         "--allow-private-webhooks",
         action="store_true",
@@ -373,6 +387,7 @@ def settings_from_namespace(args: argparse.Namespace) -> Settings:
         stall_seconds=float(args.stall_seconds),
         workers=int(args.workers),
         webhook_backoff_seconds=float(args.webhook_backoff_seconds),
+        max_webhooks_per_owner=int(args.max_webhooks_per_owner),
         allow_private_webhooks=bool(args.allow_private_webhooks),
         public_url=str(args.public_url).rstrip("/"),
         without=tuple(name.strip() for name in str(args.without).split(",") if name.strip()),

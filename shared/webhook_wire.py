@@ -1,17 +1,23 @@
-"""The wire shapes of webhooks: POST, GET and DELETE /webhooks, deliveries and replay.
+"""The wire shapes of webhooks: POST, GET and DELETE /webhooks, deliveries and replay, and the
+bodies the endpoints are sent.
 
-Each change is delivered as a POST of the same JSON object /changes gives, signed by the
-Standard Webhooks scheme (`webhook-id`, `webhook-timestamp`, `webhook-signature`).
+Every delivery is a POST signed by the Standard Webhooks scheme (`webhook-id`,
+`webhook-timestamp`, `webhook-signature`). An endpoint of `format` "batch" (the default) is sent
+an envelope, an object whose `type` says what it carries: `{"type": "changes", "changes": [...]}`
+holds up to 100 changes in `seq` order. The envelope is a union tagged by `type`, so that events
+other capabilities add arrive as new members, `{"type": "<event>", "data": {...}}`, beside
+`changes`; a receiver answers 2xx to a `type` it does not know. An endpoint of `format` "single"
+is sent one change per delivery, as the bare JSON object /changes gives, and nothing else.
 """
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
-from msgspec import UNSET, Meta, UnsetType
+from msgspec import UNSET, Meta, Struct, UnsetType
 
 from shared.patterns import TEXT_PATTERN, URL_PATTERN
-from shared.wire import ChangeKind, ResponseTime, _Answer, _Body
+from shared.wire import Change, ChangeKind, ResponseTime, _Answer, _Body
 
 WebhookId = Annotated[
     str,
@@ -46,6 +52,17 @@ Description = Annotated[
 ]
 
 
+DeliveryFormat = Annotated[
+    Literal["batch", "single"],
+    Meta(
+        description="How changes are sent: `batch`, up to 100 a delivery in a"
+        ' `{"type": "changes", "changes": [...]}` envelope; `single`, one change a'
+        " delivery as the bare object /changes gives (the way of endpoints registered before"
+        " batches existed).",
+    ),
+]
+
+
 class WebhookRequest(_Body):
     """POST /webhooks: an endpoint to deliver changes to. An admin's gets every change, a
     provider's the changes to its own slots; `events` narrows them to some kinds."""
@@ -53,6 +70,7 @@ class WebhookRequest(_Body):
     url: WebhookUrl
     events: Annotated[list[ChangeKind], Meta(min_length=1, max_length=8)] | UnsetType = UNSET
     description: Description | UnsetType = UNSET
+    format: DeliveryFormat = "batch"
 
 
 class WebhookInfo(_Answer):
@@ -65,6 +83,7 @@ class WebhookInfo(_Answer):
     description: str | None
     provider_id: str | None
     """The provider whose slots' changes are delivered; null: every change (an admin's)."""
+    format: DeliveryFormat
     created_at: ResponseTime
     enabled: bool
     disabled_reason: str | None
@@ -72,7 +91,7 @@ class WebhookInfo(_Answer):
     delivered_seq: int
     """Every change up to this seq has been delivered (or was not for this endpoint)."""
     failed_attempts: int
-    """Failed attempts at the next change; its next retry is at `nextAttemptAt`."""
+    """Failed attempts at the next delivery; its next retry is at `nextAttemptAt`."""
     next_attempt_at: ResponseTime | None
 
 
@@ -99,9 +118,13 @@ class WebhookRemoved(_Answer):
 
 
 class Delivery(_Answer):
-    """One attempt to deliver one change."""
+    """One attempt at one delivery: the endpoint's changes from `firstSeq` to `seq` (the same,
+    for one change)."""
 
     seq: int
+    """The last change the delivery carried."""
+    first_seq: int
+    """The first change the delivery carried."""
     attempt: int
     at: ResponseTime
     status_code: int | None
@@ -128,3 +151,24 @@ class WebhookReplaying(_Answer):
 
     message: str
     webhook: WebhookInfo
+
+
+# --- what an endpoint is sent ------------------------------------------------------------------
+
+
+class _Envelope(Struct, rename="camel", kw_only=True, tag_field="type"):
+    """The body of a delivery to a `batch` endpoint: an object whose `type` names what it
+    carries. Members other than `changes` carry `data`."""
+
+
+class ChangeBatch(_Envelope, tag="changes"):
+    """Changes for the endpoint, up to 100, in `seq` order: as many as were waiting when it was
+    sent (a delivery never waits to fill up). Only a 2xx moves the endpoint past all of them; a
+    failed delivery is sent again with the same changes and the same `webhook-id`."""
+
+    changes: Annotated[list[Change], Meta(min_length=1, max_length=100)]
+
+
+Envelope = ChangeBatch
+"""Every body a `batch` endpoint may be sent, tagged by `type` (`changes` so far); events that
+later capabilities add join this union as `{"type": "<event>", "data": {...}}` members."""

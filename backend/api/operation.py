@@ -57,6 +57,21 @@ class Operation:
         return self.handler.__name__
 
 
+@dataclass(frozen=True)
+class Outgoing:
+    """A request the server makes to its users' systems (a webhook delivery), for the spec's
+    `webhooks`: a POST of a JSON body, with these headers."""
+
+    name: str
+    body: type[msgspec.Struct]
+    summary: str
+    description: str
+    headers: Mapping[str, str]
+    """Each header sent: what it holds."""
+    received: str
+    """What a 2xx answer means."""
+
+
 def answered(body: msgspec.Struct, status: int = 200) -> Answer:
     """A wire Struct as an Answer (what a write stores for its Idempotency-Key)."""
     return Answer(status, encode_line(body))

@@ -11,7 +11,14 @@ from aiohttp import web
 
 from backend.access import caller_of, webhook_scope
 from backend.api.changes import checked_since
-from backend.api.operation import Operation, answer, answered, none_if_unset, read_body
+from backend.api.operation import (
+    Operation,
+    Outgoing,
+    answer,
+    answered,
+    none_if_unset,
+    read_body,
+)
 from backend.idempotency import exclusive, once_for, perform
 from backend.outbound.urls import UrlRefused, checked_url
 from backend.problems import ProblemError, shown
@@ -20,6 +27,7 @@ from backend.store.base import Answer, DeliveryRecord, StoredWebhook
 from backend.webhooks.signing import new_secret
 from shared.timefmt import format_time
 from shared.webhook_wire import (
+    ChangeBatch,
     Deliveries,
     Delivery,
     ReplayRequest,
@@ -30,7 +38,7 @@ from shared.webhook_wire import (
     WebhookRequest,
     Webhooks,
 )
-from shared.wire import ChangeKind, FieldError
+from shared.wire import Change, ChangeKind, FieldError
 
 _WEBHOOK_ID = re.compile(r"[0-9a-f]{16}")
 DELIVERIES_SHOWN = 100
@@ -44,6 +52,7 @@ def webhook_info(hook: StoredWebhook) -> WebhookInfo:
         events=None if hook.events is None else [cast(ChangeKind, e) for e in hook.events],
         description=hook.description,
         provider_id=hook.provider_id,
+        format=hook.format,
         created_at=format_time(hook.created_at),
         enabled=enabled,
         disabled_reason=hook.disabled_reason,
@@ -56,6 +65,7 @@ def webhook_info(hook: StoredWebhook) -> WebhookInfo:
 def _delivery(record: DeliveryRecord) -> Delivery:
     return Delivery(
         seq=record.seq,
+        first_seq=record.first_seq,
         attempt=record.attempt,
         at=format_time(record.at),
         status_code=record.status_code,
@@ -116,12 +126,15 @@ async def create_webhook(request: web.Request) -> web.Response:
         next_attempt_at=now,
         disabled_at=None,
         disabled_reason=None,
+        format=body.format,
+        batch_through=None,
     )
 
     def created(result: StoredWebhook, secret: str | None) -> WebhookCreated:
         message = (
-            "Webhook registered: every change from now on is POSTed to it, signed with secret"
-            " (shown only this once)"
+            "Webhook registered: every change from now on is POSTed to it"
+            + (", up to 100 at a time" if result.format == "batch" else ", one at a time")
+            + ", signed with secret (shown only this once)"
             if secret
             else "Webhook registered by an earlier request with this Idempotency-Key; its secret"
             " was shown only then"
@@ -133,7 +146,9 @@ async def create_webhook(request: web.Request) -> web.Response:
 
     once = await once_for(request, caller, stored)
     async with exclusive(request, once):
-        made = await ctx.store.create_webhook(hook, once=once)
+        made = await ctx.store.create_webhook(
+            hook, most=ctx.settings.max_webhooks_per_owner, once=once
+        )
     ctx.webhooks.endpoint_made()
     return answer(created(made, hook.secret), 201)
 
@@ -213,13 +228,19 @@ OPERATIONS = [
         summary="Register a webhook: every change (or some kinds) POSTed to a URL, signed",
         tag="webhooks",
         description="An admin's endpoint gets every change, a provider's the changes to its own"
-        " slots. Each delivery is the change as GET /changes shows it, with the Standard Webhooks"
-        " headers webhook-id, webhook-timestamp and webhook-signature. Deliveries are retried"
-        " with a doubling back-off for about a day, then the endpoint is disabled.",
+        " slots. With `format` `batch` (the default) each delivery is an envelope"
+        ' `{"type": "changes", "changes": [...]}` of up to 100 changes in seq order, as'
+        " GET /changes shows them (see the document's `webhooks`); with `single`, each delivery"
+        " is one change, the bare object. Every delivery has the Standard Webhooks headers"
+        " webhook-id, webhook-timestamp and webhook-signature. Deliveries are retried with a"
+        " doubling back-off for about a day, then the endpoint is disabled. A provider (and the"
+        " admins together) may have the server's --max-webhooks-per-owner endpoints (10 by"
+        " default).",
         body=WebhookRequest,
         answers={201: (WebhookCreated, "The endpoint; its signing secret is shown only here")},
         problems={
             403: _CLIENTS,
+            409: "The owner already has --max-webhooks-per-owner endpoints",
             422: "The URL is not http(s) of a host, or its host is or resolves to an address"
             " the server does not connect to: loopback, private, link-local, a cloud metadata"
             " service's or another special-purpose one, however it is written",
@@ -271,9 +292,10 @@ OPERATIONS = [
         summary="Send a webhook every change after a change-log position again (and restart it)",
         tag="webhooks",
         description="For a receiver that lost deliveries or handled them wrongly (e.g. after"
-        " restoring its database). Each change goes again, in seq order, under the webhook-id"
-        " it was first sent with: a receiver drops the ids it has recorded, so it should forget"
-        " the ids of the changes it wants handled again before asking.",
+        " restoring its database). Each change goes again, in seq order, with its own seq (a"
+        " single-format endpoint's deliveries also under the webhook-id each was first sent"
+        " with; a batch may group changes differently): a receiver drops the changes whose seq"
+        " it has recorded, so it should forget those it wants handled again before asking.",
         path_params={"webhookId": str},
         body=ReplayRequest,
         answers={200: (WebhookReplaying, "Delivery starts again from there")},
@@ -284,3 +306,41 @@ OPERATIONS = [
         },
     ),
 ]
+
+_SIGNED = {
+    "webhook-id": "The delivery's id, the same on every retry of it: `msg_<webhookId>_<seq>` for"
+    " one change, `msg_<webhookId>_<first seq>_<last seq>` for several.",
+    "webhook-timestamp": "When this attempt was sent, in seconds since the epoch.",
+    "webhook-signature": "`v1,<base64 HMAC-SHA256>` of `<webhook-id>.<webhook-timestamp>.<body>`"
+    " with the endpoint's secret (Standard Webhooks): verify it with the `standardwebhooks`"
+    " library before believing the body.",
+}
+_RECEIVED = (
+    "Received: the endpoint is sent what follows. Any other answer, or none within 10 s, and the"
+    " same delivery is sent again after the back-off"
+)
+
+DELIVERIES = [
+    Outgoing(
+        "changes",
+        ChangeBatch,
+        summary="What an endpoint of format `batch` (the default) is sent: up to 100 changes",
+        description="An envelope whose `type` says what it carries. `changes` carries the changes"
+        " waiting for the endpoint, up to 100, in seq order, each as GET /changes shows it to"
+        " the endpoint's owner; a delivery never waits to fill up. Events that later capabilities"
+        ' add come in the same envelope, as `{"type": "<event>", "data": {...}}`: answer'
+        " 2xx to a type you do not know.",
+        headers=_SIGNED,
+        received=_RECEIVED,
+    ),
+    Outgoing(
+        "change",
+        Change,
+        summary="What an endpoint of format `single` is sent: one change",
+        description="One change a delivery, the bare object GET /changes gives, as endpoints"
+        " registered before batches existed are sent.",
+        headers=_SIGNED,
+        received=_RECEIVED,
+    ),
+]
+"""The deliveries the sender makes, for the document's `webhooks`."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import math
 import secrets
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -45,16 +46,33 @@ class OpenSlot(NamedTuple):
     duration: int
 
 
+class SlotWrite(ABC):
+    """The result of a write that may change slots: says how many it changed (each is one change
+    in the log), which is what the write costs its caller's rate limit beyond the call."""
+
+    @property
+    @abstractmethod
+    def slots_changed(self) -> int: ...
+
+
 @dataclass(frozen=True)
-class SubmitResult:
+class SubmitResult(SlotWrite):
     created: int
     slots: list[SlotRow]
 
+    @property
+    def slots_changed(self) -> int:
+        return self.created
+
 
 @dataclass(frozen=True)
-class RemoveResult:
+class RemoveResult(SlotWrite):
     deleted: int
     kept: list[SlotRow]
+
+    @property
+    def slots_changed(self) -> int:
+        return self.deleted
 
 
 @dataclass(frozen=True)
@@ -67,7 +85,7 @@ class StoredSchedule:
 
 
 @dataclass(frozen=True)
-class ScheduleResult:
+class ScheduleResult(SlotWrite):
     """What setting a schedule did: the slots it opened, the open ones it removed, the held or
     booked ones it left although they are now outside the hours."""
 
@@ -75,6 +93,10 @@ class ScheduleResult:
     created: int
     deleted: int
     kept: list[SlotRow]
+
+    @property
+    def slots_changed(self) -> int:
+        return self.created + self.deleted
 
 
 @dataclass(frozen=True)
@@ -90,12 +112,16 @@ class ScheduleNotFound(Exception):
 
 
 @dataclass(frozen=True)
-class AppointmentResult:
+class AppointmentResult(SlotWrite):
     slots: list[SlotRow]
     """The appointment as the operation left it, in time order."""
     repeated: bool = False
     """True when it had already been done (held by this client, confirmed, at that place, with
     that note): nothing changed."""
+
+    @property
+    def slots_changed(self) -> int:
+        return 0 if self.repeated else len(self.slots)
 
     @property
     def slot(self) -> SlotRow:
@@ -120,10 +146,14 @@ class NoteResult(AppointmentResult):
 
 
 @dataclass(frozen=True)
-class CancelResult:
+class CancelResult(SlotWrite):
     slots: list[SlotRow]
     """The appointment's slots, open again, in time order."""
     former_client_id: str | None
+
+    @property
+    def slots_changed(self) -> int:
+        return len(self.slots)
 
     @property
     def slot(self) -> SlotRow:
@@ -316,6 +346,11 @@ CALENDAR_ENTRY_COLUMNS = (
 order."""
 
 
+WebhookFormat = Literal["batch", "single"]
+"""How an endpoint is sent changes: up to 100 at a time in a `changes` envelope, or one at a
+time as /changes shows each (the way of endpoints registered before batches existed)."""
+
+
 @dataclass(frozen=True)
 class StoredWebhook:
     """A webhook endpoint as stored, its signing secret and delivery state included."""
@@ -332,16 +367,27 @@ class StoredWebhook:
     cursor: int
     """Every change up to this seq is delivered (or was not for it)."""
     failures: int
-    """Failed attempts at the change after `cursor`."""
+    """Failed attempts at the delivery after `cursor`."""
     next_attempt_at: float
     disabled_at: float | None
     disabled_reason: str | None
+    format: WebhookFormat
+    batch_through: int | None
+    """While a batch is being retried: the seq of its last change, so the retry carries the same
+    changes under the same `webhook-id`; None otherwise."""
 
 
 WEBHOOK_COLUMNS = (
     "id, url, events, description, provider_id, secret, created_at, cursor, failures,"
-    " next_attempt_at, disabled_at, disabled_reason"
+    " next_attempt_at, disabled_at, disabled_reason, format, batch_through"
 )
+
+
+class DueWebhook(NamedTuple):
+    """An endpoint that is due and not leased: a candidate for the sender's next round."""
+
+    webhook_id: str
+    provider_id: str | None
 
 
 def stored_events(hook: StoredWebhook) -> str | None:
@@ -358,7 +404,8 @@ def stored_webhook(row: Iterable[Any]) -> StoredWebhook:
 
 @dataclass(frozen=True)
 class DeliveryRecord:
-    """One attempt to deliver one change to one endpoint."""
+    """One attempt to deliver changes to one endpoint: the changes from `first_seq` to `seq` that
+    were for it (one change, for an endpoint sent them one at a time)."""
 
     seq: int
     attempt: int
@@ -366,6 +413,7 @@ class DeliveryRecord:
     status_code: int | None
     error: str | None
     latency_ms: float
+    first_seq: int
 
 
 @dataclass(frozen=True)
@@ -380,6 +428,8 @@ class Attempted:
     disabled_reason: str | None
     leased_until: float | None
     delivery: DeliveryRecord | None
+    batch_through: int | None = None
+    """The batch to send again at the next attempt (its last seq), after a failed one."""
 
 
 DELIVERIES_KEPT = 7 * 86_400
@@ -388,6 +438,23 @@ DELIVERIES_KEPT = 7 * 86_400
 
 class WebhookNotFound(BookingError):
     """No endpoint has this id (or none of the caller's)."""
+
+
+class TooManyWebhooks(BookingError):
+    """The owner already has as many endpoints as one owner may."""
+
+    @classmethod
+    def of(cls, provider_id: str | None, most: int) -> TooManyWebhooks:
+        whose, has = (
+            ("The admins together", "have")
+            if provider_id is None
+            else (f"Provider {provider_id}", "has")
+        )
+        return cls(
+            f"{whose} already {has} {most} webhooks, the most one owner may have (the server's"
+            " --max-webhooks-per-owner); remove one (DELETE /webhooks/{webhookId}) before"
+            " registering another"
+        )
 
 
 class IdempotencyKeyReused(Exception):
@@ -691,10 +758,11 @@ class Store(Protocol):
         ...
 
     async def create_webhook(
-        self, hook: StoredWebhook, *, once: Once | None = None
+        self, hook: StoredWebhook, *, most: int, once: Once | None = None
     ) -> StoredWebhook:
         """Store an endpoint; it gets the changes logged after this (its cursor is the log's
-        last seq, as the returned record says)."""
+        last seq, as the returned record says). TooManyWebhooks when its owner (the provider,
+        or the admins together) already has `most`."""
         ...
 
     async def list_webhooks(self, provider_id: str | None) -> list[StoredWebhook]:
@@ -722,10 +790,17 @@ class Store(Protocol):
         """Deliver again from after `since`, now, and enable the endpoint if it was disabled."""
         ...
 
-    async def claim_webhooks(self, now: float, until: float, limit: int) -> list[StoredWebhook]:
-        """Lease, until `until`, enabled endpoints that are due and have changes after their
-        cursor and that no one holds a lease on: over several processes each endpoint is
-        delivered by one at a time."""
+    async def due_webhooks(self, now: float, share: int, limit: int) -> list[DueWebhook]:
+        """Enabled endpoints that are due, have changes after their cursor and that no one holds
+        a lease on: at most `share` of each owner's (those waiting longest), each owner's first
+        before anyone's second, and so on; `limit` in all."""
+        ...
+
+    async def claim_webhooks(
+        self, webhook_ids: Sequence[str], now: float, until: float
+    ) -> list[StoredWebhook]:
+        """Lease, until `until`, those of these endpoints that are still due and that no one
+        holds a lease on: over several processes each endpoint is delivered by one at a time."""
         ...
 
     async def record_attempt(self, webhook_id: str, attempted: Attempted, now: float) -> bool:

@@ -77,6 +77,7 @@ from backend.store.base import (
     CommitThenRaise,
     ConfirmResult,
     DeliveryRecord,
+    DueWebhook,
     FeedRole,
     IdempotencyKeyReused,
     MoveResult,
@@ -98,6 +99,7 @@ from backend.store.base import (
     SubmitResult,
     TokenNotFound,
     TokenRecord,
+    TooManyWebhooks,
     WebhookNotFound,
     change_values,
     entries,
@@ -121,9 +123,9 @@ the pool, so a few are plenty."""
 CLOSE_SECONDS = 10.0
 """How long close() lets running queries finish before cutting their connections."""
 
-CLIENT_LOCKS, PROVIDER_LOCKS, KEY_LOCKS = 1, 2, 3
+CLIENT_LOCKS, PROVIDER_LOCKS, KEY_LOCKS, WEBHOOK_OWNER_LOCKS = 1, 2, 3, 5
 """Advisory lock classes (the first of the two keys): a client's holds, a provider's slots, one
-Idempotency-Key."""
+Idempotency-Key, one owner's webhook endpoints (the sequencer's is 4)."""
 
 BIGINT_MAX = 2**63 - 1
 
@@ -255,24 +257,38 @@ UPDATE calendar_entries
 """
 """What a write does to the calendar ledger (backend/calendar_ledger.py)."""
 
+_DUE_WEBHOOKS = """
+SELECT id, provider_id FROM (
+    SELECT id, provider_id, next_attempt_at,
+           ROW_NUMBER() OVER (PARTITION BY provider_id ORDER BY next_attempt_at, id) AS turn
+      FROM webhooks
+     WHERE disabled_at IS NULL AND next_attempt_at <= $1
+       AND (leased_until IS NULL OR leased_until <= $1)
+       AND cursor < (SELECT COALESCE(MAX(seq), 0) FROM changes)) AS due
+ WHERE turn <= $2
+ ORDER BY turn, next_attempt_at, id
+ LIMIT $3
+"""
+"""The endpoints that are due, at most `share` an owner (the admins' endpoints are one owner's),
+each owner's first before anyone's second."""
+
 _CLAIM_WEBHOOKS = f"""
-UPDATE webhooks SET leased_until = $2
+UPDATE webhooks SET leased_until = $3
  WHERE id IN (SELECT id FROM webhooks
-               WHERE disabled_at IS NULL AND next_attempt_at <= $1
-                 AND (leased_until IS NULL OR leased_until <= $1)
-                 AND cursor < (SELECT COALESCE(MAX(seq), 0) FROM changes)
-               ORDER BY next_attempt_at LIMIT $3
+               WHERE id = ANY($1::text[]) AND disabled_at IS NULL AND next_attempt_at <= $2
+                 AND (leased_until IS NULL OR leased_until <= $2)
                FOR UPDATE SKIP LOCKED)
 RETURNING {WEBHOOK_COLUMNS}
 """
-"""Lease the endpoints that are due (one statement: two processes never lease the same one)."""
+"""Lease the endpoints chosen, if still due (one statement: two processes never lease the same
+one)."""
 
 _RECORD_ATTEMPT = """
 WITH done AS (
     UPDATE webhooks
        SET cursor = $3, failures = $4, next_attempt_at = $5,
            disabled_at = CASE WHEN $6::text IS NULL THEN NULL ELSE $8::float8 END,
-           disabled_reason = $6, leased_until = $7
+           disabled_reason = $6, leased_until = $7, batch_through = $9
      WHERE id = $1 AND cursor = $2
     RETURNING 1
 )
@@ -1006,16 +1022,24 @@ class PostgresStore:
     # --- webhooks ----------------------------------------------------------------------------
 
     async def create_webhook(
-        self, hook: StoredWebhook, *, once: Once | None = None
+        self, hook: StoredWebhook, *, most: int, once: Once | None = None
     ) -> StoredWebhook:
         async def create(conn: Connection) -> StoredWebhook:
+            owner = "" if hook.provider_id is None else hook.provider_id
+            await _lock(conn, WEBHOOK_OWNER_LOCKS, owner)  # two at once cannot both pass the count
+            count = await conn.fetchval(
+                "SELECT COUNT(*) FROM webhooks WHERE provider_id IS NOT DISTINCT FROM $1",
+                hook.provider_id,
+            )
+            if count >= most:
+                raise TooManyWebhooks.of(hook.provider_id, most)
             row = await conn.fetchrow(
                 f"INSERT INTO webhooks ({WEBHOOK_COLUMNS})"
                 " VALUES ($1, $2, $3, $4, $5, $6, $7,"
-                " (SELECT COALESCE(MAX(seq), 0) FROM changes), 0, $7, NULL, NULL)"
+                " (SELECT COALESCE(MAX(seq), 0) FROM changes), 0, $7, NULL, NULL, $8, NULL)"
                 f" RETURNING {WEBHOOK_COLUMNS}",
                 hook.webhook_id, hook.url, stored_events(hook), hook.description, hook.provider_id,
-                hook.secret, hook.created_at,
+                hook.secret, hook.created_at, hook.format,
             )  # fmt: skip
             assert row is not None  # an INSERT ... RETURNING returns its row
             return stored_webhook(row)
@@ -1065,7 +1089,7 @@ class PostgresStore:
         async def replay(conn: Connection) -> StoredWebhook:
             row = await conn.fetchrow(
                 "UPDATE webhooks SET cursor = $3, failures = 0, next_attempt_at = $4,"
-                " disabled_at = NULL, disabled_reason = NULL"
+                " disabled_at = NULL, disabled_reason = NULL, batch_through = NULL"
                 " WHERE id = $1 AND ($2::text IS NULL OR provider_id = $2)"
                 f" RETURNING {WEBHOOK_COLUMNS}",
                 webhook_id,
@@ -1079,8 +1103,14 @@ class PostgresStore:
 
         return await self._write(lambda conn: _at_most_once(conn, once, now, replay))
 
-    async def claim_webhooks(self, now: float, until: float, limit: int) -> list[StoredWebhook]:
-        rows = await self._pool.fetch(_CLAIM_WEBHOOKS, now, until, limit)
+    async def due_webhooks(self, now: float, share: int, limit: int) -> list[DueWebhook]:
+        rows = await self._pool.fetch(_DUE_WEBHOOKS, now, share, limit)
+        return [DueWebhook(*row) for row in rows]
+
+    async def claim_webhooks(
+        self, webhook_ids: Sequence[str], now: float, until: float
+    ) -> list[StoredWebhook]:
+        rows = await self._pool.fetch(_CLAIM_WEBHOOKS, list(webhook_ids), now, until)
         return [stored_webhook(row) for row in rows]
 
     async def record_attempt(self, webhook_id: str, attempted: Attempted, now: float) -> bool:
@@ -1089,14 +1119,15 @@ class PostgresStore:
         async def record(conn: Connection) -> bool:
             changed = await conn.fetchval(
                 _RECORD_ATTEMPT, webhook_id, a.expected, a.cursor, a.failures,
-                a.next_attempt_at, a.disabled_reason, a.leased_until, now,
+                a.next_attempt_at, a.disabled_reason, a.leased_until, now, a.batch_through,
             )  # fmt: skip
             if changed and d is not None:
                 await conn.execute(
                     "INSERT INTO webhook_deliveries"
-                    " (webhook_id, seq, attempt, at, status_code, error, latency_ms)"
-                    " VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                    " (webhook_id, seq, attempt, at, status_code, error, latency_ms, first_seq)"
+                    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
                     webhook_id, d.seq, d.attempt, d.at, d.status_code, d.error, d.latency_ms,
+                    d.first_seq,
                 )  # fmt: skip
             return bool(changed)
 
@@ -1104,8 +1135,8 @@ class PostgresStore:
 
     async def webhook_deliveries(self, webhook_id: str, limit: int) -> list[DeliveryRecord]:
         rows = await self._pool.fetch(
-            "SELECT seq, attempt, at, status_code, error, latency_ms FROM webhook_deliveries"
-            " WHERE webhook_id = $1 ORDER BY id DESC LIMIT $2",
+            "SELECT seq, attempt, at, status_code, error, latency_ms, first_seq"
+            " FROM webhook_deliveries WHERE webhook_id = $1 ORDER BY id DESC LIMIT $2",
             webhook_id,
             limit,
         )

@@ -495,6 +495,19 @@ MIGRATIONS = (
             "CREATE INDEX webhook_deliveries_by_age ON webhook_deliveries (at)",
         ),
     ),
+    Migration(
+        # Endpoints sent changes in batches (format 'batch'), while those registered before keep
+        # one change a delivery ('single'); the last seq of a batch being retried; the first
+        # change of each attempt recorded (its last is `seq`).
+        "0010_webhook_batches",
+        (
+            "ALTER TABLE webhooks ADD COLUMN format text NOT NULL DEFAULT 'single'",
+            "ALTER TABLE webhooks ADD COLUMN batch_through bigint",
+            "ALTER TABLE webhook_deliveries ADD COLUMN first_seq bigint",
+            "UPDATE webhook_deliveries SET first_seq = seq",
+            "CREATE INDEX webhooks_by_owner ON webhooks (provider_id)",
+        ),
+    ),
 )
 
 

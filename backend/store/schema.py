@@ -254,6 +254,18 @@ def _webhooks(db: Database) -> None:
     db.execute("CREATE INDEX webhook_deliveries_by_age ON webhook_deliveries (at)")
 
 
+@migrations(name="0010_webhook_batches")
+def _webhook_batches(db: Database) -> None:
+    """Endpoints sent changes in batches (`format` 'batch'), while those registered before keep
+    one change a delivery ('single'); the last seq of a batch being retried; the first change of
+    each attempt recorded (its last is `seq`)."""
+    db.execute("ALTER TABLE webhooks ADD COLUMN format TEXT NOT NULL DEFAULT 'single'")
+    db.execute("ALTER TABLE webhooks ADD COLUMN batch_through INTEGER")
+    db.execute("ALTER TABLE webhook_deliveries ADD COLUMN first_seq INTEGER")
+    db.execute("UPDATE webhook_deliveries SET first_seq = seq")
+    db.execute("CREATE INDEX webhooks_by_owner ON webhooks (provider_id)")
+
+
 CALENDAR_FEEDS = """
 CREATE TABLE calendar_feeds (
     id TEXT PRIMARY KEY,

@@ -61,6 +61,7 @@ from backend.store.base import (
     CommitThenRaise,
     ConfirmResult,
     DeliveryRecord,
+    DueWebhook,
     FeedRole,
     IdempotencyKeyReused,
     MoveResult,
@@ -82,6 +83,7 @@ from backend.store.base import (
     SubmitResult,
     TokenNotFound,
     TokenRecord,
+    TooManyWebhooks,
     WebhookNotFound,
     change_values,
     entries,
@@ -217,13 +219,26 @@ DELETE FROM calendar_entries
 """
 
 
+_DUE_WEBHOOKS = """
+SELECT id, provider_id FROM (
+    SELECT id, provider_id, next_attempt_at,
+           ROW_NUMBER() OVER (PARTITION BY provider_id ORDER BY next_attempt_at, id) AS turn
+      FROM webhooks
+     WHERE disabled_at IS NULL AND next_attempt_at <= :now
+       AND (leased_until IS NULL OR leased_until <= :now)
+       AND cursor < (SELECT COALESCE(MAX(seq), 0) FROM changes))
+ WHERE turn <= :share
+ ORDER BY turn, next_attempt_at, id
+ LIMIT :limit
+"""
+"""The endpoints that are due, at most `share` an owner (the admins' endpoints are one owner's),
+each owner's first before anyone's second."""
+
 _CLAIM_WEBHOOKS = f"""
 UPDATE webhooks SET leased_until = :until
- WHERE id IN (SELECT id FROM webhooks
-               WHERE disabled_at IS NULL AND next_attempt_at <= :now
-                 AND (leased_until IS NULL OR leased_until <= :now)
-                 AND cursor < (SELECT COALESCE(MAX(seq), 0) FROM changes)
-               ORDER BY next_attempt_at LIMIT :limit)
+ WHERE id IN (SELECT value FROM json_each(:ids))
+   AND disabled_at IS NULL AND next_attempt_at <= :now
+   AND (leased_until IS NULL OR leased_until <= :now)
 RETURNING {WEBHOOK_COLUMNS}
 """
 
@@ -231,7 +246,7 @@ _RECORD_ATTEMPT = """
 UPDATE webhooks
    SET cursor = :cursor, failures = :failures, next_attempt_at = :next,
        disabled_at = CASE WHEN :reason IS NULL THEN NULL ELSE :now END,
-       disabled_reason = :reason, leased_until = :leased_until
+       disabled_reason = :reason, leased_until = :leased_until, batch_through = :batch_through
  WHERE id = :id AND cursor = :expected
 """
 
@@ -1058,16 +1073,21 @@ class SQLiteStore:
     # --- webhooks --------------------------------------------------------------------------
 
     async def create_webhook(
-        self, hook: StoredWebhook, *, once: Once | None = None
+        self, hook: StoredWebhook, *, most: int, once: Once | None = None
     ) -> StoredWebhook:
         def create(db: Database) -> StoredWebhook:
+            (count,) = db.execute(
+                "SELECT COUNT(*) FROM webhooks WHERE provider_id IS ?", [hook.provider_id]
+            ).fetchone()
+            if count >= most:
+                raise TooManyWebhooks.of(hook.provider_id, most)
             row = db.execute(
                 f"INSERT INTO webhooks ({WEBHOOK_COLUMNS})"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, (SELECT COALESCE(MAX(seq), 0) FROM changes), 0, ?,"
-                f" NULL, NULL) RETURNING {WEBHOOK_COLUMNS}",
+                f" NULL, NULL, ?, NULL) RETURNING {WEBHOOK_COLUMNS}",
                 [
                     hook.webhook_id, hook.url, stored_events(hook), hook.description,
-                    hook.provider_id, hook.secret, hook.created_at, hook.created_at,
+                    hook.provider_id, hook.secret, hook.created_at, hook.created_at, hook.format,
                 ],
             ).fetchone()  # fmt: skip
             return stored_webhook(row)
@@ -1117,7 +1137,7 @@ class SQLiteStore:
         def replay(db: Database) -> StoredWebhook:
             row = db.execute(
                 "UPDATE webhooks SET cursor = ?, failures = 0, next_attempt_at = ?,"
-                " disabled_at = NULL, disabled_reason = NULL"
+                " disabled_at = NULL, disabled_reason = NULL, batch_through = NULL"
                 " WHERE id = ? AND (? IS NULL OR provider_id = ?)"
                 f" RETURNING {WEBHOOK_COLUMNS}",
                 [since, now, webhook_id, provider_id, provider_id],
@@ -1128,10 +1148,18 @@ class SQLiteStore:
 
         return await self._writer.run(_at_most_once(once, now, replay))
 
-    async def claim_webhooks(self, now: float, until: float, limit: int) -> list[StoredWebhook]:
+    async def due_webhooks(self, now: float, share: int, limit: int) -> list[DueWebhook]:
+        params = {"now": now, "share": share, "limit": limit}
+        rows = await self._readers.run(lambda conn: conn.execute(_DUE_WEBHOOKS, params).fetchall())
+        return [DueWebhook(*row) for row in rows]
+
+    async def claim_webhooks(
+        self, webhook_ids: Sequence[str], now: float, until: float
+    ) -> list[StoredWebhook]:
+        params = {"ids": json.dumps(list(webhook_ids)), "now": now, "until": until}
+
         def claim(db: Database) -> list[StoredWebhook]:
-            rows = db.execute(_CLAIM_WEBHOOKS, {"now": now, "until": until, "limit": limit})
-            return [stored_webhook(row) for row in rows.fetchall()]
+            return [stored_webhook(row) for row in db.execute(_CLAIM_WEBHOOKS, params).fetchall()]
 
         return await self._writer.run(claim)
 
@@ -1145,24 +1173,28 @@ class SQLiteStore:
                     "id": webhook_id, "expected": a.expected, "cursor": a.cursor,
                     "failures": a.failures, "next": a.next_attempt_at,
                     "reason": a.disabled_reason, "leased_until": a.leased_until, "now": now,
+                    "batch_through": a.batch_through,
                 },
             ).rowcount  # fmt: skip
             if changed and a.delivery is not None:
                 d = a.delivery
                 db.execute(
                     "INSERT INTO webhook_deliveries"
-                    " (webhook_id, seq, attempt, at, status_code, error, latency_ms)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    [webhook_id, d.seq, d.attempt, d.at, d.status_code, d.error, d.latency_ms],
-                )
+                    " (webhook_id, seq, attempt, at, status_code, error, latency_ms, first_seq)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    [
+                        webhook_id, d.seq, d.attempt, d.at, d.status_code, d.error, d.latency_ms,
+                        d.first_seq,
+                    ],
+                )  # fmt: skip
             return bool(changed)
 
         return await self._writer.run(record)
 
     async def webhook_deliveries(self, webhook_id: str, limit: int) -> list[DeliveryRecord]:
         sql = (
-            "SELECT seq, attempt, at, status_code, error, latency_ms FROM webhook_deliveries"
-            " WHERE webhook_id = ? ORDER BY id DESC LIMIT ?"
+            "SELECT seq, attempt, at, status_code, error, latency_ms, first_seq"
+            " FROM webhook_deliveries WHERE webhook_id = ? ORDER BY id DESC LIMIT ?"
         )
         rows = await self._readers.run(
             lambda conn: conn.execute(sql, [webhook_id, limit]).fetchall()

@@ -4,11 +4,23 @@ The change log is the outbox: the transaction that makes a change logs it, and e
 a cursor in the log, moved on only after a delivery succeeded (or when a change is not for it). So
 a change committed just before a crash is delivered after the restart, and nothing is lost.
 
-Each round the sender leases the endpoints that are due (over PostgreSQL with several processes, an
-endpoint is leased by one process at a time) and runs one task per endpoint, which sends its
-changes one after another in seq order: a slow or failing receiver holds up only itself. A
-delivery that fails (no answer within 10 s, or not 2xx) is tried again after the back-off,
-doubled at each failure, until a day of failures disables the endpoint, saying why.
+Each round the sender asks which endpoints are due and leases some (over PostgreSQL with several
+processes, an endpoint is leased by one process at a time), and runs one task per endpoint, which
+sends its changes in seq order (backend/webhooks/batches.py: up to 100 a delivery, or one) and
+waits for each answer before the next: a slow or failing receiver holds up only itself.
+
+It is fair across owners (a provider, or the admins together), as a scheduler is across
+processes: no more than OWNER_SHARE of one owner's endpoints are delivered to at once, by this
+process, out of PARALLEL in all; when more are due than it can take, it takes them in rounds over
+the owners, those with the fewest running first (backend/webhooks/fair_share.py), so one owner's
+slow endpoints fill that owner's share and leave the rest of the sender to everyone else. Within
+an owner's share, each task gives its place up after TURN_SECONDS of sending (its endpoint is due
+again at once, behind those that waited longer), so the owner's endpoints take turns too. And
+--max-webhooks-per-owner caps how many endpoints an owner may have at all.
+
+A delivery that fails (no answer within 10 s, or not 2xx) is tried again, with the same changes,
+after the back-off, doubled at each failure, until a day of failures disables the endpoint, saying
+why.
 """
 
 from __future__ import annotations
@@ -18,21 +30,21 @@ import contextlib
 import functools
 import logging
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import aiohttp
 
-from backend.access import Caller
-from backend.api.presenters import present_change
 from backend.background import cancel_and_wait
 from backend.booking import Rules
 from backend.clock import Clock
 from backend.outbound.guard import AddressRefused, GuardedResolver, literal_refusal
-from backend.store.base import Attempted, ChangeRow, DeliveryRecord, Store, StoredWebhook
-from backend.webhooks.signing import message_id, signed_headers
+from backend.store.base import Attempted, DeliveryRecord, Store, StoredWebhook
+from backend.webhooks.batches import Batch, delivery_body, delivery_id, next_batch
+from backend.webhooks.fair_share import Owner, pick
+from backend.webhooks.signing import signed_headers
 from shared.grid import describe_length
-from shared.wire import encode_line
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +52,7 @@ TIMEOUT_SECONDS = 10.0
 """How long a receiver has to answer."""
 
 GIVE_UP_SECONDS = 86_400.0
-"""Retries of one change stop, and the endpoint is disabled, before they would span more."""
+"""Retries of one delivery stop, and the endpoint is disabled, before they would span more."""
 
 LEASE_SECONDS = 60.0
 """How long a process holds an endpoint without renewing (longer than any one delivery)."""
@@ -51,11 +63,14 @@ POLL_SECONDS = 1.0
 REFRESH_SECONDS = 10.0
 """How often the sender asks whether any endpoint exists (other processes may add one)."""
 
-BATCH = 100
-"""Changes read from the log at a time, per endpoint."""
-
 PARALLEL = 100
 """Endpoints delivered to at once, per process."""
+
+OWNER_SHARE = 10
+"""Endpoints of one owner delivered to at once, per process."""
+
+TURN_SECONDS = 2.0
+"""How long a task sends before its endpoint goes to the back of its owner's queue."""
 
 
 def retry_delay(failures: int, first: float) -> float:
@@ -69,26 +84,8 @@ def waited(failures: int, first: float) -> float:
 
 
 def gives_up(failures: int, first: float) -> bool:
-    """Whether the next retry would take the failures of one change past GIVE_UP_SECONDS."""
+    """Whether the next retry would take the failures of one delivery past GIVE_UP_SECONDS."""
     return waited(failures, first) + retry_delay(failures, first) > GIVE_UP_SECONDS
-
-
-def wants(hook: StoredWebhook, change: ChangeRow) -> bool:
-    """Whether the endpoint is sent this change: of a kind it asked for, and (for a provider's
-    endpoint) on that provider's slots."""
-    if hook.events is not None and change.kind not in hook.events:
-        return False
-    return hook.provider_id is None or hook.provider_id in (
-        change.provider_id,
-        change.from_provider_id,
-    )
-
-
-def viewer(hook: StoredWebhook) -> Caller:
-    """Whom the delivered change is shown as it would be shown to: an admin, or the provider."""
-    if hook.provider_id is None:
-        return Caller(role="admin", subject=None, name="webhook")
-    return Caller(role="provider", subject=hook.provider_id, name="webhook")
 
 
 @dataclass(frozen=True)
@@ -122,6 +119,10 @@ class WebhookSender:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._running: dict[str, asyncio.Task[None]] = {}
+        self._owners: dict[str, Owner] = {}
+        """The owner of each endpoint in `_running`."""
+        self._behind = False
+        """Whether due endpoints were left waiting for a place (so a task's end starts a round)."""
         self._session: aiohttp.ClientSession | None = None
         self._any = False
         """Whether some endpoint exists (checked every REFRESH_SECONDS, set when one is made
@@ -175,10 +176,24 @@ class WebhookSender:
             found = bool(await self._store().list_webhooks(None))
             self._any = found or self._made != made
         room = PARALLEL - len(self._running)
-        if not self._any or room <= 0:
+        if not self._any:
+            return
+        if room <= 0:
+            self._behind = True  # whatever is due waits for a place
             return
         at = self._clock.now()
-        for hook in await self._store().claim_webhooks(at, at + LEASE_SECONDS, room):
+        running = Counter(self._owners[webhook_id] for webhook_id in self._running)
+        # Enough candidates that those of the owners at their share cannot crowd the rest out.
+        due = await self._store().due_webhooks(at, OWNER_SHARE, room + OWNER_SHARE * len(running))
+        chosen = pick(due, running, share=OWNER_SHARE, room=room)
+        self._behind = len(chosen) < len(due)
+        if not chosen:
+            return
+        leased = {
+            hook.webhook_id: hook
+            for hook in await self._store().claim_webhooks(chosen, at, at + LEASE_SECONDS)
+        }
+        for hook in (leased[webhook_id] for webhook_id in chosen if webhook_id in leased):
             # A task of this endpoint may still be finishing: it gave up the lease in its last
             # write, so this claim saw that write; the new task starts once the old one ends.
             before = self._running.get(hook.webhook_id)
@@ -186,11 +201,15 @@ class WebhookSender:
                 self._deliver(hook, before), name=f"webhook-{hook.webhook_id}"
             )
             self._running[hook.webhook_id] = task
+            self._owners[hook.webhook_id] = hook.provider_id
             task.add_done_callback(functools.partial(self._finished, hook.webhook_id))
 
     def _finished(self, webhook_id: str, task: asyncio.Task[None]) -> None:
         if self._running.get(webhook_id) is task:
             del self._running[webhook_id]
+            del self._owners[webhook_id]
+            if self._behind:
+                self._wake.set()  # its place is free, and an endpoint is waiting for one
 
     async def idle(self) -> None:
         """Wait until no round is under way and every delivery task has finished (for tests)."""
@@ -210,57 +229,61 @@ class WebhookSender:
             log.exception("delivery to webhook %s failed", hook.webhook_id)
 
     async def _deliver_from(self, hook: StoredWebhook) -> None:
+        """Send the endpoint what it is owed, one delivery after another, until nothing is left
+        or its turn is over; every way out writes the endpoint's state and gives up the lease."""
         store, cursor, failures = self._store(), hook.cursor, hook.failures
+        until, turn_ends = hook.batch_through, self._clock.now() + TURN_SECONDS
         while True:
-            changes = await store.changes_since(cursor, BATCH)
-            for change in changes:
-                if not wants(hook, change):
-                    continue
-                outcome = await self._send(hook, change, failures + 1)
+            batch = await next_batch(store, hook, cursor, until)
+            record = None
+            if batch.changes:
+                outcome = await self._send(hook, batch, failures + 1)
                 now = self._clock.now()
                 record = DeliveryRecord(
-                    change.seq, failures + 1, now, outcome.status_code, outcome.error,
-                    outcome.latency_ms,
+                    batch.last_seq, failures + 1, now, outcome.status_code, outcome.error,
+                    outcome.latency_ms, batch.first_seq,
                 )  # fmt: skip
-                if outcome.delivered:
-                    state = Attempted(cursor, change.seq, 0, now, None, now + LEASE_SECONDS, record)
-                    if not await store.record_attempt(hook.webhook_id, state, now):
-                        return  # removed or replayed meanwhile
-                    cursor, failures = change.seq, 0
-                    continue
-                failures += 1
-                reason = self._reason(failures, change, outcome) if gives_up(
-                    failures, self._backoff
-                ) else None  # fmt: skip
-                state = Attempted(
-                    cursor, change.seq - 1, failures, now + retry_delay(failures, self._backoff),
-                    reason, None, record,
-                )  # fmt: skip
-                await store.record_attempt(hook.webhook_id, state, now)
-                if reason is not None:
-                    log.warning("webhook %s disabled: %s", hook.webhook_id, reason)
-                return
-            last = changes[-1].seq if changes else cursor
-            more = len(changes) == BATCH
+                if not outcome.delivered:
+                    failures += 1
+                    reason = self._reason(failures, batch, outcome) if gives_up(
+                        failures, self._backoff
+                    ) else None  # fmt: skip
+                    state = Attempted(
+                        cursor, batch.first_seq - 1, failures,
+                        now + retry_delay(failures, self._backoff), reason, None, record,
+                        batch_through=batch.last_seq,
+                    )  # fmt: skip
+                    await store.record_attempt(hook.webhook_id, state, now)
+                    if reason is not None:
+                        log.warning("webhook %s disabled: %s", hook.webhook_id, reason)
+                    return
+                failures, until = 0, None
             now = self._clock.now()
-            lease = now + LEASE_SECONDS if more else None
-            state = Attempted(cursor, last, failures, now, None, lease, None)
-            if not await store.record_attempt(hook.webhook_id, state, now) or not more:
+            turn_over = now >= turn_ends
+            lease = now + LEASE_SECONDS if batch.more and not turn_over else None
+            state = Attempted(cursor, batch.through, failures, now, None, lease, record)
+            if not await store.record_attempt(hook.webhook_id, state, now) or not batch.more:
+                return  # removed or replayed meanwhile, or all sent
+            if turn_over:
+                self._behind = True  # due again at once, behind those that waited longer
                 return
-            cursor = last
+            cursor = batch.through
 
-    def _reason(self, failures: int, change: ChangeRow, outcome: Outcome) -> str:
+    def _reason(self, failures: int, batch: Batch, outcome: Outcome) -> str:
         span = describe_length(waited(failures, self._backoff))
+        what = (
+            f"change {batch.first_seq}"
+            if batch.first_seq == batch.last_seq
+            else f"changes {batch.first_seq}-{batch.last_seq}"
+        )
         return (
-            f"{failures} attempts to deliver change {change.seq} failed over {span}; the last:"
+            f"{failures} attempts to deliver {what} failed over {span}; the last:"
             f" {outcome.error}. Fix the receiver, then POST /webhooks/{{webhookId}}/replay"
         )
 
-    async def _send(self, hook: StoredWebhook, change: ChangeRow, attempt: int) -> Outcome:
-        body = encode_line(present_change(change, viewer(hook), self._rules))
-        headers = signed_headers(
-            hook.secret, message_id(hook.webhook_id, change.seq), self._clock.now(), body
-        )
+    async def _send(self, hook: StoredWebhook, batch: Batch, attempt: int) -> Outcome:
+        body = delivery_body(hook, batch, self._rules)
+        headers = signed_headers(hook.secret, delivery_id(hook, batch), self._clock.now(), body)
         started = time.perf_counter()
         why = literal_refusal(hook.url, allow_private=self._allow_private)
         if why is not None:
@@ -288,8 +311,8 @@ class WebhookSender:
             error = f"answered HTTP {status}" + (
                 " (redirects are not followed)" if 300 <= status < 400 else ""
             )
-        log.debug("webhook %s change %s attempt %d: %s", hook.webhook_id, change.seq, attempt,
-                  error or status)  # fmt: skip
+        log.debug("webhook %s changes %s-%s attempt %d: %s", hook.webhook_id, batch.first_seq,
+                  batch.last_seq, attempt, error or status)  # fmt: skip
         return Outcome(status, error, latency)
 
     def _client(self) -> aiohttp.ClientSession:

@@ -17,10 +17,13 @@ def new_secret() -> str:
     return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(32)).decode()
 
 
-def message_id(webhook_id: str, seq: int) -> str:
-    """The delivery's `webhook-id`: the same on every retry of it, so a receiver can drop a
-    duplicate."""
-    return f"msg_{webhook_id}_{seq}"
+def message_id(webhook_id: str, first_seq: int, last_seq: int) -> str:
+    """The `webhook-id` of a delivery of the endpoint's changes from `first_seq` to `last_seq`:
+    the same on every retry of it, so a receiver can drop a duplicate. `msg_<endpoint>_<seq>`
+    for one change, `msg_<endpoint>_<first>_<last>` for several."""
+    if first_seq == last_seq:
+        return f"msg_{webhook_id}_{first_seq}"
+    return f"msg_{webhook_id}_{first_seq}_{last_seq}"
 
 
 def signed_headers(secret: str, msg_id: str, at: float, body: bytes) -> dict[str, str]:

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import copy
 import inspect
+import json
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import httpx
@@ -23,9 +24,11 @@ import shared.calendar_wire
 import shared.schedule_wire
 import shared.webhook_wire
 import shared.wire
-from backend.app import OPERATIONS
+from backend.app import OPERATIONS, create_app
 from backend.clock import ManualClock
+from backend.settings import Settings
 from shared.timefmt import TIME_PATTERN
+from tests.backend.webhook_receivers import Receiver, listening
 from tests.helpers import JSON
 
 HTTP_METHODS = {"get", "put", "post", "delete", "patch", "head", "options", "trace"}
@@ -300,6 +303,22 @@ def closed(components: Mapping[str, Any]) -> dict[str, Any]:
     return strict
 
 
+def closed_registry(spec: Mapping[str, Any]) -> jsonschema_rs.Registry:
+    """The document, its component schemas closed, for resolving the $refs of its schemas."""
+    document = {**spec, "components": {"schemas": closed(spec["components"]["schemas"])}}
+    return jsonschema_rs.Registry([(SPEC_URI, document)], draft=jsonschema_rs.Draft202012)
+
+
+def validator_for(schema: Mapping[str, Any], registry: jsonschema_rs.Registry) -> Any:
+    """A validator of one of the document's schemas (a $ref into it, or written out)."""
+    if "$ref" in schema:
+        schema = {"$ref": SPEC_URI + schema["$ref"]}
+    return jsonschema_rs.validator_for(
+        {"$schema": "https://json-schema.org/draft/2020-12/schema", **schema},
+        registry=registry,
+    )
+
+
 WINDOW = {"providerId": "p1", "startTime": "2030-03-06 10:00:00", "endTime": "2030-03-06 11:00:00"}
 LISTING = {"startTime": "2030-03-06 00:00:00", "endTime": "2030-03-07 00:00:00"}
 RESERVE = "/availability/reserve"
@@ -566,8 +585,7 @@ async def test_real_answers_match_the_schemas_the_document_declares(
     rec = Recorder(http)
     await exercise_every_operation(rec, clock)
 
-    document = {**spec, "components": {"schemas": closed(spec["components"]["schemas"])}}
-    registry = jsonschema_rs.Registry([(SPEC_URI, document)], draft=jsonschema_rs.Draft202012)
+    registry = closed_registry(spec)
     failures = []
     for seen in rec.seen:
         where = f"{seen.method.upper()} {seen.path} -> {seen.response.status_code}"
@@ -586,12 +604,7 @@ async def test_real_answers_match_the_schemas_the_document_declares(
             continue  # iCalendar, read by tests/backend/test_calendar_feeds.py
         if media_type == "text/plain":
             continue  # Prometheus's text format, parsed by tests/backend/test_metrics.py
-        if "$ref" in schema:
-            schema = {"$ref": SPEC_URI + schema["$ref"]}
-        validator = jsonschema_rs.validator_for(
-            {"$schema": "https://json-schema.org/draft/2020-12/schema", **schema},
-            registry=registry,
-        )
+        validator = validator_for(schema, registry)
         failures += [
             f"{where}: {e.message} at {e.instance_path}"
             for e in validator.iter_errors(seen.response.json())
@@ -609,3 +622,44 @@ async def test_the_calls_above_reach_every_documented_operation(
     for seen in rec.seen:
         declared = spec["paths"][seen.path][seen.method]["responses"]
         assert str(seen.response.status_code) in declared, (seen.method, seen.path)
+
+
+async def test_webhook_deliveries_match_the_schemas_the_document_declares(
+    settings: Settings, clock: ManualClock
+) -> None:
+    """Real deliveries of each format, against the document's `webhooks`: the body, and the
+    signature headers it names."""
+    running = TestServer(create_app(replace(settings, allow_private_webhooks=True), clock=clock))
+    await running.start_server()
+    try:
+        async with (
+            httpx.AsyncClient(base_url=str(running.make_url(""))) as http,
+            listening(Receiver()) as batched,
+            listening(Receiver()) as single,
+        ):
+            spec = (await http.get("/openapi.json")).json()
+            for receiver, how in ((batched, "batch"), (single, "single")):
+                made = await http.post("/webhooks", json={"url": receiver.url, "format": how})
+                assert made.status_code == 201, made.text
+            assert (await http.post("/availability", json=WINDOW)).status_code == 201
+            await batched.wait_for(1)
+            await single.wait_for(4)
+    finally:
+        await running.close()
+
+    assert set(spec["webhooks"]) == {"changes", "change"}
+    registry = closed_registry(spec)
+    failures = []
+    for name, receiver in (("changes", batched), ("change", single)):
+        sent = spec["webhooks"][name]["post"]
+        validator = validator_for(
+            sent["requestBody"]["content"]["application/json"]["schema"], registry
+        )
+        for got in receiver.got:
+            assert {p["name"] for p in sent["parameters"]} <= set(got.headers), name
+            failures += [
+                f"{name}: {e.message} at {e.instance_path}"
+                for e in validator.iter_errors(json.loads(got.body))
+            ]
+    assert failures == []
+    assert [len(json.loads(got.body)["changes"]) for got in batched.got] == [4]

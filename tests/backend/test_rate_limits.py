@@ -1,7 +1,9 @@
-"""Rate limits per token (and per address without one), driven by the fake clock."""
+"""Rate limits per token (and per address without one), driven by the fake clock; a write costs
+one token more for every 100 slots it changed."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -15,10 +17,12 @@ from backend.ratelimit import RateLimiter
 from backend.settings import Settings
 from tests.helpers import People, assert_problem
 
+RATE, BURST = 0.5, 3
+
 
 @pytest.fixture
 def secure_settings(db: str) -> Settings:
-    return Settings(db=db, rate=0.5, burst=3)
+    return Settings(db=db, rate=RATE, burst=BURST)
 
 
 async def test_a_token_over_its_limit_is_told_when_to_come_back(
@@ -52,6 +56,36 @@ async def test_callers_without_a_valid_token_share_their_addresss_bucket(
     assert_problem(guessing, 429, "rate-limited")
     assert (await anonymous.get("/healthz")).status_code == 429
     assert (await people["c1"].get("/me")).status_code == 200
+
+
+async def test_a_write_that_changes_many_slots_is_made_and_its_caller_waits_to_pay_for_it(
+    people: People, clock: ManualClock
+) -> None:
+    """A year of Monday mornings: more slots than a full bucket pays for. It is saved all the
+    same, and leaves the bucket in debt: the next write is refused until time has refilled it."""
+    year = {
+        "timeZone": "Europe/Berlin",
+        "weekly": [{"day": "mon", "start": "09:00", "end": "12:00"}],
+        "horizonDays": 366,
+    }
+    saved = await people["p1"].put("/providers/p1/schedule", json=year)
+    assert saved.status_code == 200, saved.text
+    created = saved.json()["created"]
+    cost = 1 + created / 100
+    assert cost > BURST, "the test needs a write that costs more than the bucket holds"
+    wait = (1 - (BURST - cost)) / RATE  # until the debt is paid and one token is back
+
+    window = {"startTime": "2031-06-02 09:00:00", "endTime": "2031-06-02 10:00:00"}
+    refused = await people["p1"].post("/availability", json=window)
+    assert_problem(refused, 429, "rate-limited")
+    assert refused.headers["Retry-After"] == str(math.ceil(wait))
+    assert (await people["p2"].post("/availability", json=window)).status_code == 201
+    clock.advance(wait - 0.01)
+    assert (await people["p1"].post("/availability", json=window)).status_code == 429
+    clock.advance(0.02)  # just past it (a hundredth, and room for rounding)
+    opened = await people["p1"].post("/availability", json=window)
+    assert opened.status_code == 201, opened.text
+    assert (await people["p1"].get("/me")).status_code == 429, "that write cost its token too"
 
 
 async def test_a_rate_of_zero_means_no_limit(db_path: Path, clock: ManualClock) -> None:

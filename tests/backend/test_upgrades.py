@@ -288,6 +288,11 @@ async def test_the_recorded_data_is_what_the_fixture_says(upgraded: Upgraded) ->
     assert len(events(feed)) == 2
     hooks = (await upgraded.get("admin", "/webhooks"))["webhooks"]
     assert sorted(h["failedAttempts"] > 0 for h in hooks) == [False, True]
+    assert {h["format"] for h in hooks} == {"single"}, "endpoints from before batches keep theirs"
+    (failing,) = [h for h in hooks if h["failedAttempts"]]
+    tried = await upgraded.get("admin", f"/webhooks/{failing['webhookId']}/deliveries")
+    assert tried["deliveries"]
+    assert all(d["firstSeq"] == d["seq"] for d in tried["deliveries"])
 
 
 async def test_the_tokens_still_authenticate_and_the_revoked_one_does_not(

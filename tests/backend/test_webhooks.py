@@ -1,6 +1,8 @@
 """Webhooks over real HTTP on both stores: a local receiver verifies every delivery with the
 `standardwebhooks` library, fails and recovers, is disabled and replayed; private addresses are
-refused; several processes over PostgreSQL send each delivery once.
+refused; several processes over PostgreSQL send each delivery once. An endpoint registered now
+gets the changes waiting for it up to 100 a delivery, in seq order, in a `changes` envelope, and a
+failed batch is sent again whole; one of format "single" keeps one change a delivery.
 
 The server's clock starts at the real time (the library checks a delivery's timestamp against
 it) and moves only when a test says so: a retry falls due when the test moves the clock past its
@@ -19,14 +21,11 @@ import sys
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
-from aiohttp import web
 from aiohttp.test_utils import TestServer
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
@@ -35,77 +34,28 @@ from backend.clock import ManualClock
 from backend.services import SERVICES
 from backend.settings import Settings
 from backend.store.base import StoredWebhook
+from backend.webhooks.batches import SCAN_LIMIT
 from backend.webhooks.sender import GIVE_UP_SECONDS
 from backend.webhooks.signing import new_secret
 from shared.grid import align_down
 from shared.timefmt import format_time
+from tests.backend.webhook_receivers import (
+    WAIT,
+    Receiver,
+    listening,
+    open_slots,
+    register,
+    reserve,
+    retry_now,
+)
 from tests.helpers import People, assert_problem
 from tests.postgres_server import PostgresForTests
-
-WAIT = 10.0
-"""The longest a test waits for a delivery to arrive (it arrives in milliseconds)."""
-
-
-@dataclass
-class Received:
-    headers: dict[str, str]
-    body: bytes
-
-
-@dataclass
-class Receiver:
-    """A webhook receiver on a local port: answers each POST with the next of `answers` (then
-    200), and keeps what it got."""
-
-    answers: list[int] = field(default_factory=list)
-    got: list[Received] = field(default_factory=list)
-    arrived: asyncio.Event = field(default_factory=asyncio.Event)
-    url: str = ""
-
-    async def handle(self, request: web.Request) -> web.Response:
-        self.got.append(Received(dict(request.headers), await request.read()))
-        self.arrived.set()
-        status = self.answers.pop(0) if self.answers else 200
-        if 300 <= status < 400:
-            return web.Response(status=status, headers={"Location": "http://example.org/"})
-        return web.Response(status=status)
-
-    async def wait_for(self, count: int) -> None:
-        """Until `count` deliveries have arrived."""
-        async with asyncio.timeout(WAIT):
-            while len(self.got) < count:
-                self.arrived.clear()
-                await self.arrived.wait()
-
-    def verified(self, secret: str) -> list[dict[str, Any]]:
-        """Every delivery, checked with the Standard Webhooks library and parsed. The library's
-        verify also refuses a timestamp five minutes from the wall clock; a delivery made after a
-        test moved the server's clock by more has its signature checked by the library's own
-        signing instead."""
-        checked = []
-        for r in self.got:
-            sent_at = int(r.headers["webhook-timestamp"])
-            if abs(sent_at - time.time()) < 240:
-                checked.append(Webhook(secret).verify(r.body, r.headers))
-                continue
-            expected = Webhook(secret).sign(
-                r.headers["webhook-id"], datetime.fromtimestamp(sent_at, UTC), r.body.decode()
-            )
-            assert r.headers["webhook-signature"] == expected
-            checked.append(json.loads(r.body))
-        return checked
 
 
 @pytest.fixture
 async def receiver() -> AsyncIterator[Receiver]:
-    got = Receiver()
-    app = web.Application()
-    app.router.add_post("/hook", got.handle)
-    server = TestServer(app, host="127.0.0.1")
-    await server.start_server()
-    got.url = str(server.make_url("/hook"))
-    yield got
-    await server.close()
+    async with listening(Receiver()) as got:
+        yield got
 
 
 @pytest.fixture
@@ -119,47 +69,12 @@ def secure_settings(db: str) -> Settings:
     return Settings(db=db, rate=0, allow_private_webhooks=True, webhook_backoff_seconds=5)
 
 
-async def open_slots(people: People, clock: ManualClock, count: int = 4) -> list[dict[str, Any]]:
-    start = align_down(clock.now() + 2 * 86_400, 900)
-    made = await people["p1"].post(
-        "/availability",
-        json={"startTime": format_time(start), "endTime": format_time(start + count * 900)},
-    )
-    assert made.status_code == 201, made.text
-    slots: list[dict[str, Any]] = made.json()["timeSlots"]
-    return slots
-
-
-async def reserve(people: People, who: str, slot: dict[str, Any]) -> None:
-    held = await people[who].post(
-        "/availability/reserve",
-        json={"timeSlot": slot["timestamp"], "timeSlotId": slot["timeSlotId"]},
-    )
-    assert held.status_code == 201, held.text
-
-
-async def register(people: People, who: str, url: str, **more: Any) -> dict[str, Any]:
-    made = await people[who].post("/webhooks", json={"url": url, **more})
-    assert made.status_code == 201, made.text
-    answer: dict[str, Any] = made.json()
-    assert answer["secret"].startswith("whsec_")
-    return answer
-
-
-async def retry_now(server: TestServer, clock: ManualClock, seconds: float) -> None:
-    """Move the clock past a back-off, and have the sender look at once."""
-    clock.advance(seconds)
-    sender = server.app[SERVICES].webhooks
-    await sender.deliver_due()
-    await sender.idle()
-
-
-async def test_every_change_arrives_signed_as_changes_shows_it(
+async def test_a_single_format_endpoint_gets_each_change_signed_as_changes_shows_it(
     people: People, receiver: Receiver, clock: ManualClock, secure_server: TestServer
 ) -> None:
     slots = await open_slots(people, clock)
-    made = await register(people, "admin", receiver.url, description="front desk")
-    assert made["webhook"]["enabled"] is True
+    made = await register(people, "admin", receiver.url, description="front desk", format="single")
+    assert (made["webhook"]["enabled"], made["webhook"]["format"]) == (True, "single")
     await reserve(people, "c1", slots[0])
     await reserve(people, "c2", slots[1])
     await receiver.wait_for(2)
@@ -237,7 +152,7 @@ async def test_a_day_of_failures_disables_the_endpoint_and_a_replay_starts_it_ag
     assert replayed.json()["webhook"]["enabled"] is True
     await retry_now(secure_server, clock, 0)
     assert len(receiver.got) == tries + 1
-    assert receiver.verified(made["secret"])[-1]["kind"] == "reserved"
+    assert receiver.changes(made["secret"])[-1]["kind"] == "reserved"
     assert_problem(
         await people["admin"].post(f"/webhooks/{hook_id}/replay", json={"since": 10**6}),
         410,
@@ -245,32 +160,41 @@ async def test_a_day_of_failures_disables_the_endpoint_and_a_replay_starts_it_ag
     )
 
 
-async def test_a_replay_resends_under_the_first_ids_so_a_restored_receiver_gets_what_it_lost(
-    people: People, receiver: Receiver, clock: ManualClock, secure_server: TestServer
+@pytest.mark.parametrize("kind", ["batch", "single"])
+async def test_a_replay_resends_the_same_changes_so_a_restored_receiver_gets_what_it_lost(
+    kind: str, people: People, receiver: Receiver, clock: ManualClock, secure_server: TestServer
 ) -> None:
-    """The README's recipe: a receiver records the ids it handled with what it did; a restore
-    loses the later ones; a replay from before brings back only what it lost."""
+    """The README's recipe: a receiver records the seq of each change it handled with what it
+    did; a restore loses the later ones; a replay from before brings back only what it lost. A
+    "single" endpoint's replayed deliveries also keep the ids they were first sent with."""
     slots = await open_slots(people, clock)
-    made = await register(people, "admin", receiver.url, events=["reserved"])
+    made = await register(people, "admin", receiver.url, events=["reserved"], format=kind)
     for who, slot in [("c1", slots[0]), ("c2", slots[1]), ("c1", slots[2])]:
         await reserve(people, who, slot)
-    await receiver.wait_for(3)
-    await secure_server.app[SERVICES].webhooks.idle()  # delivered and recorded
-    first = receiver.got[:3]
-    seqs = [c["seq"] for c in receiver.verified(made["secret"])]
-    recorded = {r.headers["webhook-id"] for r in first[:1]}  # restored: the last two are lost
+        await secure_server.app[SERVICES].webhooks.idle()  # each delivered and recorded
+    first = len(receiver.got)
+    sent = (
+        receiver.changes(made["secret"]) if kind == "batch" else receiver.verified(made["secret"])
+    )
+    seqs = [c["seq"] for c in sent]
+    assert len(seqs) == 3
+    recorded = set(seqs[:1])  # restored from a backup: the last two are lost
 
     hook_id = made["webhook"]["webhookId"]
     replayed = await people["admin"].post(f"/webhooks/{hook_id}/replay", json={"since": 0})
     assert replayed.status_code == 200, replayed.text
-    await receiver.wait_for(6)
+    await receiver.wait_for(first + 1)
     await secure_server.app[SERVICES].webhooks.idle()
 
-    again = receiver.got[3:]
-    assert [r.headers["webhook-id"] for r in again] == [r.headers["webhook-id"] for r in first]
-    assert [r.body for r in again] == [r.body for r in first]
-    handled = [json.loads(r.body)["seq"] for r in again if r.headers["webhook-id"] not in recorded]
-    assert handled == seqs[1:]
+    everything = (
+        receiver.changes(made["secret"]) if kind == "batch" else receiver.verified(made["secret"])
+    )
+    again = everything[len(seqs) :]
+    assert again == sent, "the same changes, in the same order"
+    assert [c["seq"] for c in again if c["seq"] not in recorded] == seqs[1:]
+    if kind == "single":
+        ids = [r.headers["webhook-id"] for r in receiver.got]
+        assert ids[first:] == ids[:first]
 
 
 async def test_a_redirect_is_a_failure_not_followed(
@@ -301,7 +225,7 @@ async def test_a_provider_hears_of_its_own_slots_only(
     await reserve(people, "c1", slots[0])  # p1's: not for p2
     await reserve(people, "c1", theirs.json()["timeSlots"][0])
     await receiver.wait_for(1)
-    (delivered,) = receiver.verified(made["secret"])
+    (delivered,) = receiver.changes(made["secret"])
     assert (delivered["providerId"], delivered["kind"]) == ("p2", "reserved")
     assert [h["webhookId"] for h in (await people["p2"].get("/webhooks")).json()["webhooks"]] == [
         made["webhook"]["webhookId"]
@@ -372,7 +296,9 @@ PUBLIC = [
 async def test_an_address_the_server_may_not_connect_to_is_refused_at_registration(
     allow: bool, secure_settings: Settings, clock: ManualClock
 ) -> None:
-    settings = replace(secure_settings, allow_private_webhooks=allow)
+    settings = replace(
+        secure_settings, allow_private_webhooks=allow, max_webhooks_per_owner=len(GUARDED) + 9
+    )
     async with serving(settings, clock) as (_, people):
         answers = [await people["admin"].post("/webhooks", json={"url": u}) for u, _, _ in GUARDED]
         taken = [await people["admin"].post("/webhooks", json={"url": u}) for u in PUBLIC]
@@ -404,9 +330,10 @@ async def stored_earlier(server: TestServer, url: str) -> str:
     hook = StoredWebhook(
         webhook_id=secrets.token_hex(8), url=url, events=None, description=None,
         provider_id=None, secret=new_secret(), created_at=now, cursor=0, failures=0,
-        next_attempt_at=now, disabled_at=None, disabled_reason=None,
+        next_attempt_at=now, disabled_at=None, disabled_reason=None, format="single",
+        batch_through=None,
     )  # fmt: skip
-    await ctx.store.create_webhook(hook)
+    await ctx.store.create_webhook(hook, most=len(GUARDED) + 9)
     ctx.webhooks.endpoint_made()
     return hook.webhook_id
 
@@ -418,7 +345,9 @@ async def test_a_delivery_connects_to_no_address_the_guard_refuses(
     port = receiver.url.split(":")[-1].split("/")[0]
     refused = [(url, reason) for url, never, reason in GUARDED if never or not allow]
     refused = [(u.replace(":9/", f":{port}/"), r) for u, r in refused]
-    settings = replace(secure_settings, allow_private_webhooks=allow)
+    settings = replace(
+        secure_settings, allow_private_webhooks=allow, max_webhooks_per_owner=len(GUARDED) + 9
+    )
     async with serving(settings, clock) as (server, people):
         ids = [await stored_earlier(server, url) for url, _ in refused]
         # A name of this machine (through the resolver) where a receiver listens.
@@ -530,14 +459,14 @@ async def test_several_servers_on_one_postgresql_send_each_change_once(
                 server.app[SERVICES].webhooks.endpoint_made()
             for n, slot in enumerate(slots):
                 await reserve(people, "c1" if n % 2 else "c2", slot)
-            await receiver.wait_for(len(slots))
+            await receiver.wait_for_changes(len(slots))
             for server in servers:
                 await server.app[SERVICES].webhooks.idle()
     finally:
         for server in servers:
             await server.close()
         postgres.drop(url)
-    seqs = [d["seq"] for d in receiver.verified(made["secret"])]
+    seqs = [c["seq"] for c in receiver.changes(made["secret"])]
     assert seqs == sorted(set(seqs))
     assert len(seqs) == len(slots)
 
@@ -557,6 +486,152 @@ async def test_webhooks_answer_clearly_to_bad_requests(people: People) -> None:
     async with httpx.AsyncClient() as nobody:
         url = str(people["admin"].base_url.join("/webhooks"))
         assert_problem(await nobody.get(url), 401, "unauthorized")
+
+
+# --- batches -----------------------------------------------------------------------------------
+
+MANY = 250
+"""Changes made in one write: more than two batches' worth."""
+
+
+async def test_waiting_changes_arrive_up_to_100_a_delivery_in_seq_order(
+    people: People, receiver: Receiver, clock: ManualClock, secure_server: TestServer
+) -> None:
+    made = await register(people, "admin", receiver.url)
+    hook_id = made["webhook"]["webhookId"]
+    assert made["webhook"]["format"] == "batch"
+    async with listening(Receiver()) as one_by_one:
+        single = await register(people, "admin", one_by_one.url, format="single")
+        await open_slots(people, clock, count=MANY)  # one write: 250 changes waiting at once
+        await receiver.wait_for_changes(MANY)
+        await one_by_one.wait_for(MANY)
+        await secure_server.app[SERVICES].webhooks.idle()
+
+    log = (await people["admin"].get("/changes", params={"since": 0, "limit": 1000})).json()
+    batches = receiver.verified(made["secret"])
+    assert [len(b["changes"]) for b in batches] == [100, 100, 50]
+    assert all(b["type"] == "changes" for b in batches)
+    assert receiver.changes(made["secret"]) == log["changes"]
+    ids = [r.headers["webhook-id"] for r in receiver.got]
+    bounds = [(b["changes"][0]["seq"], b["changes"][-1]["seq"]) for b in batches]
+    assert ids == [f"msg_{hook_id}_{first}_{last}" for first, last in bounds]
+
+    # The single endpoint: one change a delivery, the bare object, as before batches.
+    assert one_by_one.verified(single["secret"]) == log["changes"]
+    assert [r.headers["webhook-id"] for r in one_by_one.got] == [
+        f"msg_{single['webhook']['webhookId']}_{c['seq']}" for c in log["changes"]
+    ]
+
+    tried = (await people["admin"].get(f"/webhooks/{hook_id}/deliveries")).json()["deliveries"]
+    assert [(d["firstSeq"], d["seq"], d["statusCode"]) for d in tried] == [
+        (first, last, 200) for first, last in reversed(bounds)
+    ]
+    listed = (await people["admin"].get("/webhooks")).json()["webhooks"]
+    assert {h["webhookId"]: h["format"] for h in listed} == {
+        hook_id: "batch",
+        single["webhook"]["webhookId"]: "single",
+    }
+    shown = (await people["admin"].get(f"/webhooks/{hook_id}")).json()
+    assert (shown["format"], shown["deliveredSeq"]) == ("batch", log["lastSeq"])
+
+
+async def test_a_providers_endpoint_reads_past_thousands_of_other_providers_changes(
+    people: People, receiver: Receiver, clock: ManualClock, secure_server: TestServer
+) -> None:
+    """A replay over more of p2's changes than the sender reads without finding one for p1's
+    endpoint (SCAN_LIMIT), then p1's own: the endpoint moves on in steps and gets its own again."""
+    made = await register(people, "p1", receiver.url)
+    hook_id = made["webhook"]["webhookId"]
+    before = (await people["p1"].get("/changes")).json()["lastSeq"]
+    start = align_down(clock.now() + 2 * 86_400, 900)
+    days = -(-SCAN_LIMIT // 96) + 1  # whole days of 96 slots each, past the limit
+    for day in range(0, days, 30):
+        window = {
+            "startTime": format_time(start + day * 86_400),
+            "endTime": format_time(start + min(day + 30, days) * 86_400),
+        }
+        assert (await people["p2"].post("/availability", json=window)).status_code == 201
+    mine = await open_slots(people, clock, count=2, who="p1")
+    await receiver.wait_for(1)
+    replayed = await people["p1"].post(f"/webhooks/{hook_id}/replay", json={"since": before})
+    assert replayed.status_code == 200, replayed.text
+    await receiver.wait_for(2)
+    await secure_server.app[SERVICES].webhooks.idle()
+
+    first, again = receiver.verified(made["secret"])
+    assert [c["timeSlotId"] for c in first["changes"]] == [s["timeSlotId"] for s in mine]
+    assert again == first
+    last = (await people["p1"].get("/changes")).json()["lastSeq"]
+    assert last - before > SCAN_LIMIT
+    shown = (await people["p1"].get(f"/webhooks/{hook_id}")).json()
+    assert shown["deliveredSeq"] == last
+
+
+async def test_a_lone_change_is_sent_at_once_without_waiting_for_more(
+    people: People, receiver: Receiver, clock: ManualClock
+) -> None:
+    slots = await open_slots(people, clock)
+    made = await register(people, "p1", receiver.url)
+    await reserve(people, "c1", slots[0])
+    await receiver.wait_for(1)
+    ((change,),) = [b["changes"] for b in receiver.verified(made["secret"])]
+    assert (change["kind"], change["timeSlotId"], change["clientName"]) == (
+        "reserved",
+        slots[0]["timeSlotId"],
+        "Client One",
+    )
+    assert receiver.got[0].headers["webhook-id"] == (
+        f"msg_{made['webhook']['webhookId']}_{change['seq']}"
+    )
+
+
+async def test_a_failed_batch_is_sent_again_whole_and_the_cursor_moves_only_on_a_2xx(
+    people: People, receiver: Receiver, clock: ManualClock, secure_server: TestServer
+) -> None:
+    made = await register(people, "p1", receiver.url)
+    hook_id = made["webhook"]["webhookId"]
+    before = (await people["p1"].get(f"/webhooks/{hook_id}")).json()["deliveredSeq"]
+    receiver.answers = [503]
+    await open_slots(people, clock, count=3)
+    await receiver.wait_for(1)
+    sender = secure_server.app[SERVICES].webhooks
+    await sender.idle()
+    shown = (await people["p1"].get(f"/webhooks/{hook_id}")).json()
+    assert (shown["deliveredSeq"], shown["failedAttempts"]) == (before, 1)
+
+    start = align_down(
+        clock.now() + 3 * 86_400, 900
+    )  # more changes while the batch waits for its retry
+    later = {"startTime": format_time(start), "endTime": format_time(start + 2 * 900)}
+    assert (await people["p1"].post("/availability", json=later)).status_code == 201
+    await retry_now(secure_server, clock, 5)
+
+    first, again, rest = receiver.got
+    assert again.body == first.body, "the retry carries the same changes"
+    assert again.headers["webhook-id"] == first.headers["webhook-id"]
+    batches = receiver.verified(made["secret"])
+    assert [len(b["changes"]) for b in batches] == [3, 3, 2]
+    assert json.loads(rest.body)["changes"][0]["seq"] == batches[0]["changes"][-1]["seq"] + 1
+    shown = (await people["p1"].get(f"/webhooks/{hook_id}")).json()
+    assert (shown["deliveredSeq"], shown["failedAttempts"]) == (
+        batches[-1]["changes"][-1]["seq"],
+        0,
+    )
+    tried = (await people["p1"].get(f"/webhooks/{hook_id}/deliveries")).json()["deliveries"]
+    assert [(d["attempt"], d["statusCode"], d["seq"] - d["firstSeq"]) for d in tried] == [
+        (1, 200, 1),
+        (2, 200, 2),
+        (1, 503, 2),
+    ]
+
+
+async def test_a_format_other_than_batch_or_single_is_refused(
+    people: People, receiver: Receiver
+) -> None:
+    refused = await people["p1"].post("/webhooks", json={"url": receiver.url, "format": "bulk"})
+    problem = assert_problem(refused, 400, "invalid-request")
+    assert problem["errors"][0]["field"] == "format"
+    assert (await people["p1"].get("/webhooks")).json()["webhooks"] == []
 
 
 README = Path(__file__).resolve().parents[2] / "README.md"

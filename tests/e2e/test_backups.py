@@ -25,7 +25,7 @@ import httpx
 import pytest
 from sqlite_utils import Database
 
-from backend.store.schema import apply_migrations
+from backend.store.schema import apply_migrations, migrations
 from tests.e2e.server_process import ServerProcess
 from tests.e2e.test_litestream import book_everything, booked_through_api, confirmed_in
 from tests.e2e.test_readme_walkthrough import run_script
@@ -44,6 +44,13 @@ README = Path(__file__).resolve().parents[2] / "README.md"
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "release-0.1.0.sqlite3"
 CLIENTS = 20
 SLOTS = 160
+
+
+def current_copy(db: Path) -> None:
+    """Copy FIXTURE to `db`, migrated to this release's schema (as its server would on start)."""
+    shutil.copy(FIXTURE, db)
+    with closing(sqlite3.connect(db)) as conn:
+        apply_migrations(Database(conn))
 
 
 def backup_blocks() -> list[str]:
@@ -155,7 +162,7 @@ BREAKS = {
 @pytest.mark.parametrize("rule", BREAKS)
 def test_check_names_the_invariant_a_damaged_database_breaks(tmp_path: Path, rule: str) -> None:
     db = tmp_path / "damaged.db"
-    shutil.copy(FIXTURE, db)
+    current_copy(db)
     sound = slotbook("check", "--db", str(db))
     assert sound.returncode == 0, sound.stdout + sound.stderr
     assert sound.stdout == (
@@ -176,7 +183,7 @@ def test_check_names_the_invariant_a_damaged_database_breaks(tmp_path: Path, rul
 
 def test_backup_and_check_refuse_what_they_cannot_do(tmp_path: Path) -> None:
     db = tmp_path / "slotbook.db"
-    shutil.copy(FIXTURE, db)
+    current_copy(db)
     kept = tmp_path / "kept.db"
     kept.write_bytes(b"yesterday's copy")
 
@@ -202,7 +209,8 @@ def test_backup_and_check_refuse_what_they_cannot_do(tmp_path: Path) -> None:
 
     older = tmp_path / "older.db"
     with closing(sqlite3.connect(older)) as conn:
-        apply_migrations(Database(conn), stop_before="0009_webhooks")
+        newest = migrations.pending(Database(memory=True))[-1].name
+        apply_migrations(Database(conn), stop_before=newest)
     behind = slotbook("check", "--db", str(older))
     assert behind.returncode == 2
     assert "written by an older slotbook (1 migrations to apply)" in behind.stderr
