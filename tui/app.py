@@ -33,7 +33,10 @@ from tui.themes import (
     save_preferences,
 )
 from tui.widgets.status_line import StatusLine
-from tui.words import counted
+from tui.words import ago, counted
+
+STATUS_TICK_SECONDS = 1.0
+"""How often the status line's "last heard ... ago" is brought up to date while the feed is down."""
 
 
 class SlotbookApp(App[None]):
@@ -75,7 +78,11 @@ class SlotbookApp(App[None]):
         self.connection: Connection | None = None
         self.feed_state = "connecting"
         self.feed_detail = ""
-        self.synced = ""
+        self.last_heard: float | None = None
+        """When the feed last showed the server there (on the app's clock); None before it
+        first connected. While the feed is live the server is heard from all the time."""
+        self.changes_heard = 0
+        """How many changes the feed has brought."""
         self.signed_in = False
         """True once a token typed on the sign-in screen opened the session: sign-out is
         offered."""
@@ -118,6 +125,7 @@ class SlotbookApp(App[None]):
         terminal = None if self.is_headless else hangup.terminal_fd()
         if terminal is not None:
             self.set_interval(hangup.CHECK_SECONDS, lambda: self._end_if_hung_up(terminal))
+        self.set_interval(STATUS_TICK_SECONDS, self._tick_status)
         self.start_up()
 
     def _end_if_hung_up(self, terminal: int) -> None:
@@ -276,9 +284,9 @@ class SlotbookApp(App[None]):
                     self._broadcast(FeedReloadNeeded(event.reason))
                 else:
                     last = event.seq
-                    self.synced = self.session.when(self.clock(), "%H:%M:%S")
+                    self.last_heard = self.clock()
+                    self.changes_heard += 1
                     self._broadcast(FeedChanged(event))
-                    self.refresh_status()
 
     async def _move_to(self, url: str) -> None:
         """Our embedded server came back on another address: talk to it there."""
@@ -299,15 +307,29 @@ class SlotbookApp(App[None]):
             )
 
     def _feed_status(self, state: str, detail: str) -> None:
+        if state == "live" or self.feed_state == "live":  # connected, or there until now
+            self.last_heard = self.clock()
         self.feed_state, self.feed_detail = state, detail
         self.refresh_status()
+
+    def _tick_status(self) -> None:
+        """Keep "last heard ... ago" true while the feed is down."""
+        if self.feed_state != "live":
+            self.refresh_status()
+
+    def heard_text(self) -> str:
+        """How long ago the server was last heard from, while the feed is down; nothing while
+        it is live (the status line says "live") or before it ever was."""
+        if self.feed_state == "live" or self.last_heard is None:
+            return ""
+        return f"last heard {ago(self.clock() - self.last_heard)}"
 
     def refresh_status(self) -> None:
         for screen in self.screen_stack:
             for line in screen.query(StatusLine):
                 line.state = self.feed_state
                 line.detail = self.feed_detail
-                line.synced = self.synced
+                line.heard = self.heard_text()
                 line.zone = str(self.zone)
                 if self.session is not None:
                     line.who = self.session.who

@@ -81,8 +81,34 @@ async def test_the_status_line_shows_who_where_live_and_the_zone(backend: Backen
         await until(lambda: status_of(app).startswith("● live"), pilot.pause)
         assert status_parts(app) == {"● live", "Dr Ada (provider)", "test server", "Europe/Berlin"}
         open_slot(backend, token)
-        await until(lambda: "synced" in status_of(app), pilot.pause)
-        assert "synced 10:00:00" in status_parts(app), "09:00 UTC is 10:00 in Berlin"
+        await until(lambda: app.changes_heard > 0, pilot.pause)
+        assert status_parts(app) == {"● live", "Dr Ada (provider)", "test server", "Europe/Berlin"}
+
+
+async def test_while_the_server_is_away_the_status_line_says_when_it_was_last_heard(
+    backend: BackendThread,
+) -> None:
+    """Live says live (no clock time that looks stale); down, it says how long ago it was there,
+    and keeps that true as time passes; back, live again."""
+    app = app_for(backend, token=backend.issue("client", "sam", "Sam"))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await client_screen(app, pilot)
+        await until(lambda: status_of(app).startswith("● live"), pilot.pause)
+        assert not any(part.startswith(("last heard", "synced")) for part in status_parts(app))
+        backend.stop()
+        await until(lambda: status_of(app).startswith("◌ reconnecting"), pilot.pause)
+        assert "last heard just now" in status_parts(app)
+
+        async def ticks() -> None:  # the line is brought up to date once a second
+            await pilot.pause(0.05)
+
+        backend.clock.advance(3 * 60 + 5)
+        await until(lambda: "last heard 3 min ago" in status_parts(app), ticks)
+        backend.clock.advance(2 * 3600)
+        await until(lambda: "last heard 2 h ago" in status_parts(app), ticks)
+        backend.start()
+        await until(lambda: status_of(app).startswith("● live"), pilot.pause)
+        assert not any(part.startswith("last heard") for part in status_parts(app))
 
 
 async def test_after_a_server_restart_the_app_reconnects_and_gets_later_changes(
