@@ -122,7 +122,11 @@ class ProviderScreen(WeekScreen):
         if slot is None:
             return Cell(CellState.PAST) if start < now else None
         if slot.status == "AVAILABLE":
-            return Cell(CellState.PAST) if start < now else Cell(CellState.OPEN, "open")
+            if start < now:
+                return Cell(CellState.PAST)
+            if not self.session.bookable(start):  # inside the notice period, as clients see it
+                return Cell(CellState.TOO_SOON, "open")
+            return Cell(CellState.OPEN, "open")
         if start < now:
             state = CellState.PAST
         else:
@@ -150,6 +154,8 @@ class ProviderScreen(WeekScreen):
                 parts.append("to be removed, not saved yet")
             elif slot is None:
                 parts.append("past" if start < self.session.now() else "not open")
+            elif slot.status == "AVAILABLE" and not self.session.bookable(start):
+                parts.append(f"open, but too soon for clients to book: {self.session.notice_text}")
             elif slot.status == "AVAILABLE":
                 parts.append("open")
             else:
