@@ -15,6 +15,7 @@ from textual.filter import LineFilter
 from textual.screen import Screen
 from textual.theme import Theme
 from textual.timer import Timer
+from textual.worker import Worker
 
 from shared.wire import Resync
 from tui import hangup
@@ -139,7 +140,12 @@ class SlotbookApp(App[None]):
         except Exception as error:  # the embedded server would not start: say why, then quit
             self.exit(message=f"slotbook could not start its server: {error}", return_code=1)
             return
-        token = await self._token_for(self.connection)  # None: the server may not need one
+        seeding = None
+        if self.demo and self.connection.admin_token:
+            # The sample practice is made first (while the welcome asks who you are), as it fills
+            # only a server without providers: a new provider then joins it.
+            seeding = self.run_worker(self._seed_demo(self.connection), group="demo")
+        token = await self._token_for(self.connection, seeding)  # None: no token needed
         try:
             self.session = await self._open_session(self.connection, token)
         except Unauthorized as error:
@@ -160,13 +166,17 @@ class SlotbookApp(App[None]):
         except ApiError as error:
             self.exit(message=f"The server refused: {error}. {error.advice}", return_code=1)
             return
-        if self.demo and self.connection.admin_token:
-            await self._seed_demo(self.connection)
+        if seeding is not None:
+            await seeding.wait()
         since = await self.session.client.head()
         await self._show_main(self.session)
         self.follow_feed(since)
 
-    async def _token_for(self, connection: Connection) -> str | None:
+    async def _token_for(
+        self, connection: Connection, seeding: Worker[None] | None = None
+    ) -> str | None:
+        """The token to start with: the one given, else the saved identity's, else a new
+        identity's (after `seeding`, the sample practice it joins, is done)."""
         if connection.token is not None or connection.identities is None:
             return connection.token
         current = connection.identities.current()
@@ -176,6 +186,8 @@ class SlotbookApp(App[None]):
             answer = await self.push_screen_wait(WelcomeScreen())
             assert answer is not None  # the first welcome cannot be left
             role, name = answer
+            if seeding is not None:
+                await seeding.wait()
             current = await self._new_identity(connection, role, name)
         token: str = current.token
         return token

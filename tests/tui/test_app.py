@@ -428,6 +428,43 @@ async def test_demo_seeds_sample_providers_once(backend: BackendThread, tmp_path
         assert http.get("/changes", params={"since": 0}).json()["lastSeq"] == changes
 
 
+async def test_demo_makes_the_same_sample_practice_for_a_new_provider(
+    backend: BackendThread, tmp_path: Path
+) -> None:
+    """A first start that answers "provider" gets the sample providers, their fortnight and the
+    sample clients' bookings, as one that answers "client" does, and the new provider is one of
+    the practice's providers."""
+    admin = backend.issue("admin", None, "Admin")
+    folder = tmp_path / "identities"
+    toasts = Toasts()
+    app = app_for(backend, admin_token=admin, identities=folder, demo=True)
+    async with app.run_test(size=(100, 30), message_hook=toasts) as pilot:
+        await welcome(app, pilot)
+        await pilot.press("down", "enter", *"Dr Ada Lovelace", "enter")
+        screen = await provider_screen(app, pilot)
+        assert screen.provider_id == "dr-ada-lovelace-2", "the sample Dr Ada came first"
+    assert toasts.saying("Filled with sample providers")
+    with backend.http(admin) as http:
+        providers = http.get("/providers").json()["providers"]
+        booked = http.get(
+            "/providers/dr-alan-turing/slots",
+            params={"startTime": "2030-03-04 00:00:00", "endTime": "2030-03-19 00:00:00"},
+        ).json()["timeSlots"]
+    assert sorted(p["name"] for p in providers) == [
+        "Dr Ada Lovelace",
+        "Dr Ada Lovelace",
+        "Dr Alan Turing",
+        "Grace Hopper Physio",
+        "Katherine Johnson Dental",
+    ]
+    assert {s["status"] for s in booked} == {"AVAILABLE", "RESERVED", "CONFIRMED"}
+    store = IdentityStore(folder)
+    assert len(store.all()) == 5
+    current = store.current()
+    assert current is not None
+    assert (current.role, current.subject) == ("provider", "dr-ada-lovelace-2")
+
+
 # --- help, palette, quitting ----------------------------------------------------------------------
 
 
