@@ -36,6 +36,7 @@ async def run(options: Options) -> int:
     app = SlotbookApp(
         backend,
         zone=local_zone(options.tz, os.environ),
+        zone_chosen=options.tz is not None,
         first_hour=options.first_hour,
         theme=options.theme,
         theme_source=options.theme_source,

@@ -17,7 +17,8 @@ from textual.theme import Theme
 from textual.timer import Timer
 from textual.worker import Worker
 
-from shared.wire import Resync
+from shared.schedule_wire import Schedule
+from shared.wire import Me, Resync
 from tui import hangup
 from tui.backends import Backend, Connection
 from tui.client import Connected, Disconnected, SlotbookClient
@@ -59,6 +60,7 @@ class SlotbookApp(App[None]):
         backend: Backend,
         *,
         zone: ZoneInfo,
+        zone_chosen: bool = False,
         first_hour: int = 8,
         theme: str | None = None,
         theme_source: str | None = None,
@@ -68,10 +70,12 @@ class SlotbookApp(App[None]):
     ) -> None:
         """`theme` is one named by the user (`theme_source` says where); without it, the one
         remembered in the `preferences` folder, else the default. A theme chosen in the palette
-        is remembered there."""
+        is remembered there. `zone` is the one the user chose when `zone_chosen`, else the
+        machine's, which a provider's schedule replaces (tui/timezone.py has the order)."""
         super().__init__()
         self.backend = backend
         self.zone = zone
+        self.zone_chosen = zone_chosen
         self.first_hour = first_hour
         self.clock = clock
         self.demo = demo
@@ -213,18 +217,33 @@ class SlotbookApp(App[None]):
         try:
             me = await client.me()
             rules = await client.rules()
+            schedule = await self._own_schedule(client, me)
         except BaseException:
             await client.aclose()
             raise
-        return Session(
+        session = Session(
             client=client,
             me=me,
             rules=rules,
             zone=self.zone,
+            zone_chosen=self.zone_chosen,
             clock=self.clock,
             server_label=connection.label,
             first_hour=self.first_hour,
         )
+        if schedule is not None:
+            session.follow_schedule(schedule.time_zone)
+        return session
+
+    async def _own_schedule(self, client: SlotbookClient, me: Me) -> Schedule | None:
+        """A provider's usual week, whose zone their times are shown in unless the user chose
+        one; None for anyone else, or when it cannot be read (the week reads it again)."""
+        if me.role != "provider" or not me.subject or self.zone_chosen:
+            return None
+        try:
+            return await client.schedule(me.subject)
+        except ApiError:
+            return None
 
     async def _sign_in(self, connection: Connection) -> Session:
         """The server needs a token and none was given: ask for one until it is accepted."""
@@ -342,7 +361,7 @@ class SlotbookApp(App[None]):
                 line.state = self.feed_state
                 line.detail = self.feed_detail
                 line.heard = self.heard_text()
-                line.zone = str(self.zone)
+                line.zone = str(self.session.zone if self.session is not None else self.zone)
                 if self.session is not None:
                     line.who = self.session.who
                     line.server = self.session.server_label

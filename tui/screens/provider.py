@@ -83,7 +83,14 @@ class ProviderScreen(WeekScreen):
             client.provider_slots(self.provider_id, window.start, window.end),
             client.schedule(self.provider_id),
         )
+        if self.schedule is not None and self.session.follow_schedule(self.schedule.time_zone):
+            self.call_later(self._zone_changed)
         return slots
+
+    def _zone_changed(self) -> None:
+        """Times are now shown in the schedule's (new) zone: lay the week out in it again."""
+        self.show_week(self.monday)
+        self._refresh_status()
 
     def redraw(self) -> None:
         self.grid.headings = DatedHeadings(frozenset(exception_dates(self.schedule)), NOT_USUAL)
