@@ -58,7 +58,8 @@ class Options:
     db: Path
     """The embedded server's database file."""
     tz: str | None
-    """An IANA zone to show times in; None means the machine's zone."""
+    """An IANA zone to show times in; None means a provider's usual-week zone, else the
+    machine's zone (tui/timezone.py)."""
     demo: bool
     """Fill an empty database with sample providers, availability and bookings."""
     first_hour: int = DEFAULT_FIRST_HOUR
@@ -191,7 +192,7 @@ def build_parser(environ: Mapping[str, str] | None = None) -> argparse.ArgumentP
         "--tz",
         metavar="ZONE",
         help="show times in this IANA time zone, e.g. Europe/Berlin (env SLOTBOOK_TZ;"
-        " default: this machine's zone)",
+        " default: for a provider with a usual week, its zone; else this machine's zone)",
     )
     parser.add_argument(
         "--demo",
