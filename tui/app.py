@@ -25,7 +25,7 @@ from tui.client import Connected, Disconnected, SlotbookClient
 from tui.errors import ApiError, Unauthorized, Unreachable
 from tui.identities import Identity, subject_for
 from tui.legibility import MinimumContrast
-from tui.messages import FeedChanged, FeedReloadNeeded
+from tui.messages import FeedChanged, FeedReloadNeeded, FeedResumed
 from tui.session import Clock, Session
 from tui.themes import (
     DEFAULT_THEME,
@@ -304,6 +304,7 @@ class SlotbookApp(App[None]):
             async for event in self.session.client.follow(last):
                 if isinstance(event, Connected):
                     self._feed_status("live", "")
+                    self._broadcast(FeedResumed())
                 elif isinstance(event, Disconnected):
                     self._feed_status("reconnecting", event.reason)
                     url = await self.backend.recover()
@@ -329,13 +330,14 @@ class SlotbookApp(App[None]):
         await old.aclose()
         self._broadcast(FeedReloadNeeded("the server restarted"))
 
-    def _broadcast(self, message: FeedChanged | FeedReloadNeeded) -> None:
+    def _broadcast(self, message: FeedChanged | FeedReloadNeeded | FeedResumed) -> None:
         for screen in self.screen_stack:
-            screen.post_message(
-                FeedChanged(message.change)
-                if isinstance(message, FeedChanged)
-                else FeedReloadNeeded(message.reason)
-            )
+            if isinstance(message, FeedChanged):
+                screen.post_message(FeedChanged(message.change))
+            elif isinstance(message, FeedReloadNeeded):
+                screen.post_message(FeedReloadNeeded(message.reason))
+            else:
+                screen.post_message(FeedResumed())
 
     def _feed_status(self, state: str, detail: str) -> None:
         if state == "live" or self.feed_state == "live":  # connected, or there until now
