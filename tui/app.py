@@ -26,6 +26,7 @@ from tui.errors import ApiError, Unauthorized, Unreachable
 from tui.identities import Identity, subject_for
 from tui.legibility import MinimumContrast
 from tui.messages import FeedChanged, FeedReloadNeeded, FeedResumed
+from tui.screenshot import take_screenshot
 from tui.session import Clock, Session
 from tui.themes import (
     DEFAULT_THEME,
@@ -396,7 +397,17 @@ class SlotbookApp(App[None]):
         self.exit()
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
-        yield from super().get_system_commands(screen)
+        for command in super().get_system_commands(screen):
+            if command.title == "Screenshot":  # ours says where it went, or why not
+                yield SystemCommand(
+                    "Screenshot",
+                    "Save an SVG picture of this screen (in Downloads, else in slotbook's data"
+                    " folder)",
+                    # after the palette has closed, so that it is not in the picture
+                    lambda: self.set_timer(0.1, lambda: take_screenshot(self, self.preferences)),
+                )
+            else:
+                yield command
         for title, help_text, action in getattr(screen, "palette_commands", list)():
             yield SystemCommand(title, help_text, _runner(screen, action))
         if self.signed_in:

@@ -555,6 +555,72 @@ async def test_the_client_palette_offers_holding_actions(backend: BackendThread)
         assert "Save changes" not in titles
 
 
+def home_without_downloads(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A home folder with no Downloads folder (a server, a fresh account); it is returned."""
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))  # no user-dirs.dirs there
+    monkeypatch.delenv("XDG_DOWNLOAD_DIR", raising=False)
+    return home
+
+
+async def screenshot_from_the_palette(app: SlotbookApp, pilot: Pilot[None], toasts: Toasts) -> str:
+    """ctrl+p, Screenshot, Enter; what the toast then says."""
+    screen = await client_screen(app, pilot)
+    await pilot.press("ctrl+p")
+    await until(lambda: app.screen is not screen, pilot.pause)
+    await pilot.press(*"Screenshot")
+    await pilot.pause()
+    await pilot.press("enter")
+    await until(lambda: bool(toasts.saying("Screenshot")), lambda: pilot.pause(0.05))
+    return toasts.saying("Screenshot")[0].message
+
+
+async def test_a_screenshot_without_a_downloads_folder_goes_to_the_data_folder(
+    backend: BackendThread, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    home_without_downloads(tmp_path, monkeypatch)
+    data = tmp_path / "data"
+    app = app_for(backend, token=backend.issue("client", "sam", "Sam"), preferences=data)
+    toasts = Toasts()
+    async with app.run_test(size=(100, 30), message_hook=toasts) as pilot:
+        said = await screenshot_from_the_palette(app, pilot, toasts)
+    saved = list((data / "screenshots").glob("*.svg"))
+    assert len(saved) == 1
+    assert said == f"Saved to {saved[0]}"
+    assert "Sam&#160;(client)" in saved[0].read_text(), "a picture of the screen"
+
+
+async def test_a_screenshot_goes_to_the_downloads_folder_when_there_is_one(
+    backend: BackendThread, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    downloads = home_without_downloads(tmp_path, monkeypatch) / "Downloads"
+    downloads.mkdir()
+    app = app_for(backend, token=backend.issue("client", "sam", "Sam"), preferences=tmp_path)
+    toasts = Toasts()
+    async with app.run_test(size=(100, 30), message_hook=toasts) as pilot:
+        said = await screenshot_from_the_palette(app, pilot, toasts)
+    saved = list(downloads.glob("*.svg"))
+    assert len(saved) == 1
+    assert said == f"Saved to {saved[0]}"
+    assert not (tmp_path / "screenshots").exists()
+
+
+async def test_a_screenshot_that_cannot_be_saved_says_why(
+    backend: BackendThread, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    home_without_downloads(tmp_path, monkeypatch)
+    in_the_way = tmp_path / "data"
+    in_the_way.write_text("a file where the data folder should be")
+    app = app_for(backend, token=backend.issue("client", "sam", "Sam"), preferences=in_the_way)
+    toasts = Toasts()
+    async with app.run_test(size=(100, 30), message_hook=toasts) as pilot:
+        said = await screenshot_from_the_palette(app, pilot, toasts)
+    assert said == f"Not saved: Not a directory ({in_the_way / 'screenshots'})."
+    assert toasts.saying("Screenshot")[0].severity == "error"
+
+
 async def test_ctrl_q_with_unsaved_changes_warns_first_and_quits_the_second_time(
     backend: BackendThread,
 ) -> None:
