@@ -42,6 +42,7 @@ async def run(options: Options) -> int:
         theme_source=options.theme_source,
         preferences=options.data_dir,
         demo=options.demo,
+        identity=options.identity,
     )
     signal.signal(signal.SIGHUP, signal.SIG_DFL)  # a closed terminal ends the app, even when
     # whatever started it ignored SIGHUP (see tui/hangup.py for one that is never heard)

@@ -23,7 +23,7 @@ from tui import hangup
 from tui.backends import Backend, Connection
 from tui.client import Connected, Disconnected, SlotbookClient
 from tui.errors import ApiError, Unauthorized, Unreachable
-from tui.identities import Identity, subject_for
+from tui.identities import Identity, UnknownIdentity, asked_for, subject_for
 from tui.legibility import MinimumContrast
 from tui.messages import FeedChanged, FeedReloadNeeded, FeedResumed
 from tui.screenshot import take_screenshot
@@ -68,6 +68,7 @@ class SlotbookApp(App[None]):
         preferences: Path | None = None,
         clock: Clock = time.time,
         demo: bool = False,
+        identity: str | None = None,
     ) -> None:
         """`theme` is one named by the user (`theme_source` says where); without it, the one
         remembered in the `preferences` folder, else the default. A theme chosen in the palette
@@ -80,6 +81,8 @@ class SlotbookApp(App[None]):
         self.first_hour = first_hour
         self.clock = clock
         self.demo = demo
+        self.identity = identity
+        """The saved identity to start as (--as: its name, subject or "role:subject")."""
         self.session: Session | None = None
         self.connection: Connection | None = None
         self.feed_state = "connecting"
@@ -150,7 +153,11 @@ class SlotbookApp(App[None]):
             # The sample practice is made first (while the welcome asks who you are), as it fills
             # only a server without providers: a new provider then joins it.
             seeding = self.run_worker(self._seed_demo(self.connection), group="demo")
-        token = await self._token_for(self.connection, seeding)  # None: no token needed
+        try:
+            token = await self._token_for(self.connection, seeding)  # None: no token needed
+        except UnknownIdentity as error:
+            self.exit(message=f"slotbook: {error}", return_code=2)
+            return
         try:
             self.session = await self._open_session(self.connection, token)
         except Unauthorized as error:
@@ -180,11 +187,19 @@ class SlotbookApp(App[None]):
     async def _token_for(
         self, connection: Connection, seeding: Worker[None] | None = None
     ) -> str | None:
-        """The token to start with: the one given, else the saved identity's, else a new
-        identity's (after `seeding`, the sample practice it joins, is done)."""
+        """The token to start with: the one given; else that of the identity asked for (--as),
+        which later starts then open as too; else that of the identity last started as; else a
+        new identity's, asked for on the welcome screen. Waits for `seeding`, the sample practice,
+        before making or looking for an identity that may be in it."""
         if connection.token is not None or connection.identities is None:
             return connection.token
-        current = connection.identities.current()
+        store = connection.identities
+        if self.identity is not None:
+            if seeding is not None:
+                await seeding.wait()
+            asked = asked_for(store, self.identity)
+            return store.use(asked.subject, asked.role).token
+        current = store.current()
         if current is None:
             from tui.screens.welcome import WelcomeScreen
 
@@ -197,7 +212,11 @@ class SlotbookApp(App[None]):
         token: str = current.token
         return token
 
-    async def _new_identity(self, connection: Connection, role: str, name: str) -> Identity:
+    async def _new_identity(
+        self, connection: Connection, role: str, name: str, *, start: bool = True
+    ) -> Identity:
+        """Make a token for a new person and save it; with `start`, as the one starts open
+        as."""
         assert connection.identities is not None
         assert connection.admin_token is not None
         admin = SlotbookClient(connection.base_url, connection.admin_token)
@@ -210,7 +229,7 @@ class SlotbookApp(App[None]):
             await admin.aclose()
         assert made.token is not None
         identity = Identity(role=role, subject=subject, name=name, token=made.token)
-        connection.identities.add(identity)
+        connection.identities.add(identity, make_current=start)
         return identity
 
     async def _open_session(self, connection: Connection, token: str | None) -> Session:
@@ -428,10 +447,17 @@ class SlotbookApp(App[None]):
         if connection is None or connection.identities is None:
             return
         store = connection.identities
-        choices = [(f"{i.role}:{i.subject}", f"{i.name} ({i.role})") for i in store.all()]
-        current = store.current()
+        choices = [(i.key, i.label) for i in store.all()]
+        here = f"{self.session.me.role}:{self.session.me.subject}" if self.session else None
+        starts = store.current()
         chosen = await self.push_screen_wait(
-            IdentityScreen(choices, f"{current.role}:{current.subject}" if current else None)
+            IdentityScreen(
+                choices,
+                here,
+                note=f"For this window only: slotbook starts as {starts.label}."
+                if starts is not None
+                else "",
+            )
         )
         if chosen is None:
             return
@@ -441,15 +467,18 @@ class SlotbookApp(App[None]):
                 return
             role, name = answer
             existing = store.named(role, name)  # the same person again: no duplicate
-            identity = existing or await self._new_identity(connection, role, name)
+            identity = existing or await self._new_identity(connection, role, name, start=False)
             if existing is not None:
-                store.use(existing.subject, role)
                 self.notify(
                     f"You already are {existing.name} ({role}) here: switched to that identity."
                 )
         else:
             role, subject = chosen.split(":", 1)
-            identity = store.use(subject, role)
+            found = store.get(subject, role)
+            if found is None:  # forgotten meanwhile, in another window
+                self.notify("That identity is no longer saved.", severity="warning")
+                return
+            identity = found
         await self._reopen(identity.token)
 
     async def _reopen(self, token: str) -> None:

@@ -73,6 +73,9 @@ class Options:
     """Where the app keeps what it remembers (the theme last chosen) and its identities."""
     config_path: Path = field(default_factory=lambda: default_config_path())
     """The config file that was (or would have been) read."""
+    identity: str | None = None
+    """--as: the saved identity to start as (and later starts to open as); None: the one last
+    started as."""
 
 
 class ConfigFile(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -180,6 +183,15 @@ def build_parser(environ: Mapping[str, str] | None = None) -> argparse.ArgumentP
         help="your access token for --server, as its admin gave it to you (env SLOTBOOK_TOKEN)."
         " Leave it out and slotbook asks for it on a sign-in screen. Not needed without"
         " --server: the private server makes its own tokens.",
+    )
+    parser.add_argument(
+        "--as",
+        dest="identity",
+        metavar="NAME",
+        help="start as this saved identity (its name or id, e.g. 'Dr Ada Lovelace'); later"
+        " starts open as it too. Without it, slotbook opens as the identity you last started"
+        " as: switching identity inside the app changes only that window. Not with --server,"
+        " where your token says who you are.",
     )
     parser.add_argument(
         "--db",
@@ -312,6 +324,11 @@ def load_options(argv: Sequence[str], environ: Mapping[str, str]) -> Options:
     if theme is not None:
         _check_theme(theme)
     _check_token_has_server(token, server)
+    if args.identity is not None and server is not None:
+        raise ConfigError(
+            "--as picks one of the identities slotbook makes on its own server; with a server"
+            f" ({server.source}) your token says who you are"
+        )
     if server is not None:
         _check_server_url(server)
     if tz is not None:
@@ -327,6 +344,7 @@ def load_options(argv: Sequence[str], environ: Mapping[str, str]) -> Options:
         theme_source=theme.source if theme else None,
         data_dir=default_data_dir(environ),
         config_path=config_path,
+        identity=args.identity,
     )
 
 

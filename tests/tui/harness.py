@@ -130,6 +130,7 @@ def app_for(
     demo: bool = False,
     theme: str | None = None,
     preferences: Path | None = None,
+    identity: str | None = None,
 ) -> SlotbookApp:
     """The terminal app, on the frozen clock, talking to this server. `zone` is the machine's,
     or with `zone_chosen` the one the user named (--tz)."""
@@ -148,6 +149,7 @@ def app_for(
         demo=demo,
         theme=theme,
         preferences=preferences,
+        identity=identity,
     )
 
 

@@ -384,6 +384,108 @@ async def test_switch_identity_acts_as_someone_new_and_back_again(
     assert current.subject == "sam"
 
 
+async def test_switching_identity_in_one_window_leaves_the_next_start_as_it_was(
+    backend: BackendThread, tmp_path: Path
+) -> None:
+    """Sam starts, then in one window acts as a new provider, Dr Ada: the next start (another
+    window, or tomorrow's) is Sam again, not whatever a window last switched to; the switch
+    says so."""
+    admin = backend.issue("admin", None, "Admin")
+    folder = tmp_path / "identities"
+    first = app_for(backend, admin_token=admin, identities=folder)
+    async with first.run_test(size=(100, 30)) as pilot:
+        await welcome(first, pilot)
+        await pilot.press("enter", *"Sam", "enter")
+        await client_screen(first, pilot)
+        first.switch_identity()
+        await choose(first, pilot, "someone new")
+        await welcome(first, pilot)
+        await pilot.press("down", "enter", *"Dr Ada", "enter")
+        adas = await provider_screen(first, pilot)
+        assert adas.provider_id == "dr-ada"
+        next_start = app_for(backend, admin_token=admin, identities=folder)
+        async with next_start.run_test(size=(100, 30)) as again:
+            screen = await client_screen(next_start, again)
+            assert screen.session.me.subject == "sam"
+        assert first.screen is adas, "the window that switched stays Dr Ada"
+        first.switch_identity()  # the list marks who this window is, and says what a start is
+        await until(lambda: isinstance(first.screen, IdentityScreen), pilot.pause)
+        listed = first.screen.query_one(OptionList)
+        assert str(listed.get_option_at_index(1).prompt) == "● Dr Ada (provider)"
+        note = first.screen.query_one("#note", Static)
+        assert str(note.render()) == "For this window only: slotbook starts as Sam (client)."
+        await pilot.press("escape")
+
+
+async def test_as_starts_as_a_saved_identity_and_later_starts_carry_on_as_it(
+    backend: BackendThread, tmp_path: Path
+) -> None:
+    admin = backend.issue("admin", None, "Admin")
+    folder = tmp_path / "identities"
+    first = app_for(backend, admin_token=admin, identities=folder)
+    async with first.run_test(size=(100, 30)) as pilot:
+        await welcome(first, pilot)
+        await pilot.press("enter", *"Sam", "enter")
+        await client_screen(first, pilot)
+        first.switch_identity()
+        await choose(first, pilot, "someone new")
+        await welcome(first, pilot)
+        await pilot.press("down", "enter", *"Dr Ada", "enter")
+        await provider_screen(first, pilot)
+    asked = app_for(backend, admin_token=admin, identities=folder, identity=" dr ada ")
+    async with asked.run_test(size=(100, 30)) as pilot:
+        screen = await provider_screen(asked, pilot)
+        assert screen.provider_id == "dr-ada"
+    later = app_for(backend, admin_token=admin, identities=folder)
+    async with later.run_test(size=(100, 30)) as pilot:
+        screen = await provider_screen(later, pilot)
+        assert screen.provider_id == "dr-ada", "asked for at a start: remembered"
+    by_key = app_for(backend, admin_token=admin, identities=folder, identity="client:sam")
+    async with by_key.run_test(size=(100, 30)) as pilot:
+        assert (await client_screen(by_key, pilot)).session.me.subject == "sam"
+
+
+async def test_as_naming_nobody_saved_ends_the_start_saying_who_there_is(
+    backend: BackendThread, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    admin = backend.issue("admin", None, "Admin")
+    folder = tmp_path / "identities"
+    nobody_yet = app_for(backend, admin_token=admin, identities=folder, identity="Sam")
+    async with nobody_yet.run_test(size=(100, 30)) as pilot:
+        await until(lambda: nobody_yet.return_code is not None, pilot.pause)
+    assert nobody_yet.return_code == 2
+    assert said_on_exit(capsys) == (
+        "slotbook: --as 'Sam': no identities are saved yet; start without --as to make one"
+    )
+    first = app_for(backend, admin_token=admin, identities=folder)
+    async with first.run_test(size=(100, 30)) as pilot:
+        await welcome(first, pilot)
+        await pilot.press("enter", *"Sam", "enter")
+        await client_screen(first, pilot)
+    capsys.readouterr()
+    unknown = app_for(backend, admin_token=admin, identities=folder, identity="Kim")
+    async with unknown.run_test(size=(100, 30)) as pilot:
+        await until(lambda: unknown.return_code is not None, pilot.pause)
+    assert unknown.return_code == 2
+    assert said_on_exit(capsys) == (
+        "slotbook: --as 'Kim' names no saved identity; saved: Sam (client, sam)"
+    )
+
+
+async def test_demo_with_as_on_a_first_start_opens_as_a_sample_provider(
+    backend: BackendThread, tmp_path: Path
+) -> None:
+    admin = backend.issue("admin", None, "Admin")
+    folder = tmp_path / "identities"
+    app = app_for(
+        backend, admin_token=admin, identities=folder, demo=True, identity="Grace Hopper Physio"
+    )
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await provider_screen(app, pilot)
+        assert screen.provider_id == "grace-hopper-physio"
+        assert not any(isinstance(s, WelcomeScreen) for s in app.screen_stack)
+
+
 async def test_switch_identity_does_nothing_against_a_remote_server(
     backend: BackendThread,
 ) -> None:
