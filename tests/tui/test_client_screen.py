@@ -706,8 +706,10 @@ async def test_my_reservations_opened_while_the_server_is_down_show_the_last_kno
         assert table.row_count == 2
         backend.start()
         await until(
-            lambda: heading_and_info(listed)
-            == ("My reservations", "c confirms a hold, v moves, e changes the note, x cancels"),
+            lambda: (
+                heading_and_info(listed)
+                == ("My reservations", "c confirms a hold, v moves, e changes the note, x cancels")
+            ),
             pilot.pause,
         )
         assert table.row_count == 2

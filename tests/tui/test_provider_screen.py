@@ -397,7 +397,7 @@ async def test_a_clients_hold_and_booking_show_on_the_providers_week_as_they_hap
         )
         await goto(pilot, screen, "2030-03-05 10:15:00")
         assert "booked by Kim" in info(screen)
-        assert app.changes_heard >= 3, "the feed brought the hold, and the other hold and its booking"
+        assert app.changes_heard >= 3, "the hold, then the other hold and its booking"
 
 
 # --- bookings -------------------------------------------------------------------------------------
