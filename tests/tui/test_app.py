@@ -22,6 +22,7 @@ from tui.identities import IdentityStore
 from tui.screens.client import ClientScreen
 from tui.screens.help import HelpScreen
 from tui.screens.identity import IdentityScreen
+from tui.screens.provider import ProviderScreen
 from tui.screens.sign_in import SignInScreen
 from tui.screens.welcome import WelcomeScreen
 from tui.widgets.status_line import StatusLine
@@ -384,6 +385,18 @@ async def test_switch_identity_acts_as_someone_new_and_back_again(
     assert current.subject == "sam"
 
 
+async def sam_then_a_new_dr_ada(app: SlotbookApp, pilot: Pilot[None]) -> ProviderScreen:
+    """A first start as the client Sam, then Switch identity to a new provider, Dr Ada."""
+    await welcome(app, pilot)
+    await pilot.press("enter", *"Sam", "enter")
+    await client_screen(app, pilot)
+    app.switch_identity()
+    await choose(app, pilot, "someone new")
+    await welcome(app, pilot)
+    await pilot.press("down", "enter", *"Dr Ada", "enter")
+    return await provider_screen(app, pilot)
+
+
 async def test_switching_identity_in_one_window_leaves_the_next_start_as_it_was(
     backend: BackendThread, tmp_path: Path
 ) -> None:
@@ -394,14 +407,7 @@ async def test_switching_identity_in_one_window_leaves_the_next_start_as_it_was(
     folder = tmp_path / "identities"
     first = app_for(backend, admin_token=admin, identities=folder)
     async with first.run_test(size=(100, 30)) as pilot:
-        await welcome(first, pilot)
-        await pilot.press("enter", *"Sam", "enter")
-        await client_screen(first, pilot)
-        first.switch_identity()
-        await choose(first, pilot, "someone new")
-        await welcome(first, pilot)
-        await pilot.press("down", "enter", *"Dr Ada", "enter")
-        adas = await provider_screen(first, pilot)
+        adas = await sam_then_a_new_dr_ada(first, pilot)
         assert adas.provider_id == "dr-ada"
         next_start = app_for(backend, admin_token=admin, identities=folder)
         async with next_start.run_test(size=(100, 30)) as again:
@@ -424,14 +430,7 @@ async def test_as_starts_as_a_saved_identity_and_later_starts_carry_on_as_it(
     folder = tmp_path / "identities"
     first = app_for(backend, admin_token=admin, identities=folder)
     async with first.run_test(size=(100, 30)) as pilot:
-        await welcome(first, pilot)
-        await pilot.press("enter", *"Sam", "enter")
-        await client_screen(first, pilot)
-        first.switch_identity()
-        await choose(first, pilot, "someone new")
-        await welcome(first, pilot)
-        await pilot.press("down", "enter", *"Dr Ada", "enter")
-        await provider_screen(first, pilot)
+        await sam_then_a_new_dr_ada(first, pilot)
     asked = app_for(backend, admin_token=admin, identities=folder, identity=" dr ada ")
     async with asked.run_test(size=(100, 30)) as pilot:
         screen = await provider_screen(asked, pilot)

@@ -235,11 +235,8 @@ def status_zone(app: SlotbookApp) -> str:
     return next((part.strip() for part in line.split("│") if "/" in part), "")
 
 
-async def test_a_provider_sees_their_week_in_the_zone_of_their_usual_week(
-    backend: BackendThread,
-) -> None:
-    """On a machine set to UTC, a provider whose usual week is in Berlin reads their week in
-    Berlin time: Wednesday 10:00 there (09:00 UTC) is on the 10:00 row."""
+def provider_in_berlin(backend: BackendThread) -> str:
+    """Dr Ada's token, whose usual week is Wednesdays 10:00-11:00 in Europe/Berlin."""
     token = backend.issue("provider", "ada", "Dr Ada")
     put_schedule(
         backend,
@@ -248,6 +245,15 @@ async def test_a_provider_sees_their_week_in_the_zone_of_their_usual_week(
         weekly=[{"day": "wed", "start": "10:00", "end": "11:00"}],
         horizonDays=7,
     )
+    return token
+
+
+async def test_a_provider_sees_their_week_in_the_zone_of_their_usual_week(
+    backend: BackendThread,
+) -> None:
+    """On a machine set to UTC, a provider whose usual week is in Berlin reads their week in
+    Berlin time: Wednesday 10:00 there (09:00 UTC) is on the 10:00 row."""
+    token = provider_in_berlin(backend)
     app = app_for(backend, token=token, zone="UTC")
     async with app.run_test(size=(100, 30)) as pilot:
         screen = await provider_screen(app, pilot)
@@ -261,14 +267,7 @@ async def test_a_provider_sees_their_week_in_the_zone_of_their_usual_week(
 
 
 async def test_a_zone_named_at_start_wins_over_the_usual_weeks(backend: BackendThread) -> None:
-    token = backend.issue("provider", "ada", "Dr Ada")
-    put_schedule(
-        backend,
-        token,
-        timeZone="Europe/Berlin",
-        weekly=[{"day": "tue", "start": "10:00", "end": "11:00"}],
-        horizonDays=7,
-    )
+    token = provider_in_berlin(backend)
     app = app_for(backend, token=token, zone="America/New_York", zone_chosen=True)
     async with app.run_test(size=(100, 30)) as pilot:
         screen = await provider_screen(app, pilot)
