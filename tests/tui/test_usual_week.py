@@ -289,6 +289,7 @@ async def test_a_zone_set_for_the_usual_week_in_the_app_is_the_zone_of_the_week_
         await until(lambda: isinstance(app.screen, ZoneDialog), pilot.pause)
         await pilot.press("ctrl+u", *"Europe/Berlin", "enter")
         await until(lambda: app.screen is editor, pilot.pause)
+        await until(lambda: status_zone(app) == "Europe/Berlin", pilot.pause)
         await pilot.press("escape")
         await until(lambda: isinstance(app.screen, ProviderScreen), pilot.pause)
         screen = app.screen

@@ -83,7 +83,9 @@ class ProviderScreen(WeekScreen):
             client.provider_slots(self.provider_id, window.start, window.end),
             client.schedule(self.provider_id),
         )
-        if self.schedule is not None and self.session.follow_schedule(self.schedule.time_zone):
+        if self.schedule is not None:
+            self.session.follow_schedule(self.schedule.time_zone)
+        if self.week.zone.key != self.session.zone.key:  # followed here, or in the usual week
             self.call_later(self._zone_changed)
         return slots
 
