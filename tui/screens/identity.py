@@ -9,7 +9,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Label, OptionList
+from textual.widgets import Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 NEW = "__new__"
@@ -29,7 +29,7 @@ class IdentityScreen(ModalScreen[str | None]):
         padding: 1 2; background: $surface;
     }
     IdentityScreen OptionList { height: auto; max-height: 16; }
-    IdentityScreen #note { color: $text-muted; margin-top: 1; }
+    IdentityScreen #note { width: 100%; color: $text-muted; margin-top: 1; }
     """
 
     def __init__(
@@ -51,7 +51,7 @@ class IdentityScreen(ModalScreen[str | None]):
             options.append(Option("  + someone new…", id=NEW))
             yield OptionList(*options, id="identities")
             if self.note:
-                yield Label(self.note, id="note")
+                yield Static(self.note, id="note")
 
     def on_mount(self) -> None:
         """Open on the identity in use, so that Enter keeps it and arrows move from it."""

@@ -15,6 +15,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.coordinate import Coordinate
 from textual.screen import Screen
+from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Static
 
 from shared.timefmt import parse_time
@@ -31,6 +32,10 @@ HEADINGS = ("When", "With", "Status", "Time left", "Note")
 
 LEFT_COLUMN = 3
 """The column of the time a hold has left."""
+
+RETRY_SECONDS = 10.0
+"""How long after a failed load the list tries again by itself (the feed coming back, or any
+change it brings, tries at once)."""
 
 
 class ReservationsScreen(Screen[None]):
@@ -64,6 +69,7 @@ class ReservationsScreen(Screen[None]):
         self.rows: list[Reservation] = sorted(known, key=lambda r: (r.timestamp, r.provider_id))
         self.stale: str | None = None
         """Why the list shown is not current (it could not be loaded), or None when it is."""
+        self._retry: Timer | None = None
 
     def compose(self) -> ComposeResult:
         yield StatusLine()
@@ -84,11 +90,15 @@ class ReservationsScreen(Screen[None]):
 
     @work(exclusive=True, group="reservations")
     async def reload(self) -> None:
+        if self._retry is not None:
+            self._retry.stop()
+            self._retry = None
         try:
             self.rows = await self.session.client.reservations()
         except (ApiError, Unreachable) as error:
             tried = self.session.when(self.session.now(), "%H:%M:%S")
             self.stale = f"Could not load at {tried}: {error}"
+            self._retry = self.set_timer(RETRY_SECONDS, self.reload)
         else:
             self.stale = None
         self.refresh_bindings()
@@ -250,8 +260,10 @@ class ReservationsScreen(Screen[None]):
 
     def on_feed_changed(self, message: FeedChanged) -> None:
         change = message.change
-        if change.client_id == self.session.me.subject or any(
-            change.time_slot_id in r.time_slot_ids for r in self.rows
+        if (
+            self.stale is not None
+            or change.client_id == self.session.me.subject
+            or any(change.time_slot_id in r.time_slot_ids for r in self.rows)
         ):
             self.reload()
 
