@@ -34,9 +34,11 @@ class StatusLine(Widget):
         line.append(f"{glyph} {self.state}", style=f"bold {colour}")
         if self.detail:
             line.append(f" ({self.detail})", style=colour)
+        if self.heard:  # with the state it qualifies: the feed is down, since when
+            line.append(f", {self.heard}", style=colour)
         # Most telling first: at 80 columns the server's address is what gets cut off. `extra`
         # is the screen's own (a client's appointment length), after who is acting.
-        parts = (self.who, self.extra, self.zone, self.heard)
+        parts = (self.who, self.extra, self.zone)
         for index, part in enumerate((*parts, self.server)):
             if part:
                 line.append(" │ ", style="dim")
