@@ -36,11 +36,13 @@ async def run(options: Options) -> int:
     app = SlotbookApp(
         backend,
         zone=local_zone(options.tz, os.environ),
+        zone_chosen=options.tz is not None,
         first_hour=options.first_hour,
         theme=options.theme,
         theme_source=options.theme_source,
         preferences=options.data_dir,
         demo=options.demo,
+        identity=options.identity,
     )
     signal.signal(signal.SIGHUP, signal.SIG_DFL)  # a closed terminal ends the app, even when
     # whatever started it ignored SIGHUP (see tui/hangup.py for one that is never heard)

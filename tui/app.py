@@ -15,15 +15,18 @@ from textual.filter import LineFilter
 from textual.screen import Screen
 from textual.theme import Theme
 from textual.timer import Timer
+from textual.worker import Worker
 
-from shared.wire import Resync
+from shared.schedule_wire import Schedule
+from shared.wire import Me, Resync
 from tui import hangup
 from tui.backends import Backend, Connection
 from tui.client import Connected, Disconnected, SlotbookClient
 from tui.errors import ApiError, Unauthorized, Unreachable
-from tui.identities import Identity, subject_for
+from tui.identities import Identity, UnknownIdentity, asked_for, subject_for
 from tui.legibility import MinimumContrast
-from tui.messages import FeedChanged, FeedReloadNeeded
+from tui.messages import FeedChanged, FeedReloadNeeded, FeedResumed
+from tui.screenshot import take_screenshot
 from tui.session import Clock, Session
 from tui.themes import (
     DEFAULT_THEME,
@@ -33,7 +36,10 @@ from tui.themes import (
     save_preferences,
 )
 from tui.widgets.status_line import StatusLine
-from tui.words import counted
+from tui.words import ago, counted
+
+STATUS_TICK_SECONDS = 1.0
+"""How often the status line's "last heard ... ago" is brought up to date while the feed is down."""
 
 
 class SlotbookApp(App[None]):
@@ -55,27 +61,37 @@ class SlotbookApp(App[None]):
         backend: Backend,
         *,
         zone: ZoneInfo,
+        zone_chosen: bool = False,
         first_hour: int = 8,
         theme: str | None = None,
         theme_source: str | None = None,
         preferences: Path | None = None,
         clock: Clock = time.time,
         demo: bool = False,
+        identity: str | None = None,
     ) -> None:
         """`theme` is one named by the user (`theme_source` says where); without it, the one
         remembered in the `preferences` folder, else the default. A theme chosen in the palette
-        is remembered there."""
+        is remembered there. `zone` is the one the user chose when `zone_chosen`, else the
+        machine's, which a provider's schedule replaces (tui/timezone.py has the order)."""
         super().__init__()
         self.backend = backend
         self.zone = zone
+        self.zone_chosen = zone_chosen
         self.first_hour = first_hour
         self.clock = clock
         self.demo = demo
+        self.identity = identity
+        """The saved identity to start as (--as: its name, subject or "role:subject")."""
         self.session: Session | None = None
         self.connection: Connection | None = None
         self.feed_state = "connecting"
         self.feed_detail = ""
-        self.synced = ""
+        self.last_heard: float | None = None
+        """When the feed last showed the server there (on the app's clock); None before it
+        first connected. While the feed is live the server is heard from all the time."""
+        self.changes_heard = 0
+        """How many changes the feed has brought."""
         self.signed_in = False
         """True once a token typed on the sign-in screen opened the session: sign-out is
         offered."""
@@ -118,6 +134,7 @@ class SlotbookApp(App[None]):
         terminal = None if self.is_headless else hangup.terminal_fd()
         if terminal is not None:
             self.set_interval(hangup.CHECK_SECONDS, lambda: self._end_if_hung_up(terminal))
+        self.set_interval(STATUS_TICK_SECONDS, self._tick_status)
         self.start_up()
 
     def _end_if_hung_up(self, terminal: int) -> None:
@@ -131,7 +148,16 @@ class SlotbookApp(App[None]):
         except Exception as error:  # the embedded server would not start: say why, then quit
             self.exit(message=f"slotbook could not start its server: {error}", return_code=1)
             return
-        token = await self._token_for(self.connection)  # None: the server may not need one
+        seeding = None
+        if self.demo and self.connection.admin_token:
+            # The sample practice is made first (while the welcome asks who you are), as it fills
+            # only a server without providers: a new provider then joins it.
+            seeding = self.run_worker(self._seed_demo(self.connection), group="demo")
+        try:
+            token = await self._token_for(self.connection, seeding)  # None: no token needed
+        except UnknownIdentity as error:
+            self.exit(message=f"slotbook: {error}", return_code=2)
+            return
         try:
             self.session = await self._open_session(self.connection, token)
         except Unauthorized as error:
@@ -152,27 +178,45 @@ class SlotbookApp(App[None]):
         except ApiError as error:
             self.exit(message=f"The server refused: {error}. {error.advice}", return_code=1)
             return
-        if self.demo and self.connection.admin_token:
-            await self._seed_demo(self.connection)
+        if seeding is not None:
+            await seeding.wait()
         since = await self.session.client.head()
         await self._show_main(self.session)
         self.follow_feed(since)
 
-    async def _token_for(self, connection: Connection) -> str | None:
+    async def _token_for(
+        self, connection: Connection, seeding: Worker[None] | None = None
+    ) -> str | None:
+        """The token to start with: the one given; else that of the identity asked for (--as),
+        which later starts then open as too; else that of the identity last started as; else a
+        new identity's, asked for on the welcome screen. Waits for `seeding`, the sample practice,
+        before making or looking for an identity that may be in it."""
         if connection.token is not None or connection.identities is None:
             return connection.token
-        current = connection.identities.current()
+        store = connection.identities
+        if self.identity is not None:
+            if seeding is not None:
+                await seeding.wait()
+            asked = asked_for(store, self.identity)
+            return store.use(asked.subject, asked.role).token
+        current = store.current()
         if current is None:
             from tui.screens.welcome import WelcomeScreen
 
             answer = await self.push_screen_wait(WelcomeScreen())
             assert answer is not None  # the first welcome cannot be left
             role, name = answer
+            if seeding is not None:
+                await seeding.wait()
             current = await self._new_identity(connection, role, name)
         token: str = current.token
         return token
 
-    async def _new_identity(self, connection: Connection, role: str, name: str) -> Identity:
+    async def _new_identity(
+        self, connection: Connection, role: str, name: str, *, start: bool = True
+    ) -> Identity:
+        """Make a token for a new person and save it; with `start`, as the one starts open
+        as."""
         assert connection.identities is not None
         assert connection.admin_token is not None
         admin = SlotbookClient(connection.base_url, connection.admin_token)
@@ -185,7 +229,7 @@ class SlotbookApp(App[None]):
             await admin.aclose()
         assert made.token is not None
         identity = Identity(role=role, subject=subject, name=name, token=made.token)
-        connection.identities.add(identity)
+        connection.identities.add(identity, make_current=start)
         return identity
 
     async def _open_session(self, connection: Connection, token: str | None) -> Session:
@@ -193,18 +237,33 @@ class SlotbookApp(App[None]):
         try:
             me = await client.me()
             rules = await client.rules()
+            schedule = await self._own_schedule(client, me)
         except BaseException:
             await client.aclose()
             raise
-        return Session(
+        session = Session(
             client=client,
             me=me,
             rules=rules,
             zone=self.zone,
+            zone_chosen=self.zone_chosen,
             clock=self.clock,
             server_label=connection.label,
             first_hour=self.first_hour,
         )
+        if schedule is not None:
+            session.follow_schedule(schedule.time_zone)
+        return session
+
+    async def _own_schedule(self, client: SlotbookClient, me: Me) -> Schedule | None:
+        """A provider's usual week, whose zone their times are shown in unless the user chose
+        one; None for anyone else, or when it cannot be read (the week reads it again)."""
+        if me.role != "provider" or not me.subject or self.zone_chosen:
+            return None
+        try:
+            return await client.schedule(me.subject)
+        except ApiError:
+            return None
 
     async def _sign_in(self, connection: Connection) -> Session:
         """The server needs a token and none was given: ask for one until it is accepted."""
@@ -265,6 +324,7 @@ class SlotbookApp(App[None]):
             async for event in self.session.client.follow(last):
                 if isinstance(event, Connected):
                     self._feed_status("live", "")
+                    self._broadcast(FeedResumed())
                 elif isinstance(event, Disconnected):
                     self._feed_status("reconnecting", event.reason)
                     url = await self.backend.recover()
@@ -276,9 +336,9 @@ class SlotbookApp(App[None]):
                     self._broadcast(FeedReloadNeeded(event.reason))
                 else:
                     last = event.seq
-                    self.synced = self.session.when(self.clock(), "%H:%M:%S")
+                    self.last_heard = self.clock()
+                    self.changes_heard += 1
                     self._broadcast(FeedChanged(event))
-                    self.refresh_status()
 
     async def _move_to(self, url: str) -> None:
         """Our embedded server came back on another address: talk to it there."""
@@ -290,25 +350,40 @@ class SlotbookApp(App[None]):
         await old.aclose()
         self._broadcast(FeedReloadNeeded("the server restarted"))
 
-    def _broadcast(self, message: FeedChanged | FeedReloadNeeded) -> None:
+    def _broadcast(self, message: FeedChanged | FeedReloadNeeded | FeedResumed) -> None:
         for screen in self.screen_stack:
-            screen.post_message(
-                FeedChanged(message.change)
-                if isinstance(message, FeedChanged)
-                else FeedReloadNeeded(message.reason)
-            )
+            if isinstance(message, FeedChanged):
+                screen.post_message(FeedChanged(message.change))
+            elif isinstance(message, FeedReloadNeeded):
+                screen.post_message(FeedReloadNeeded(message.reason))
+            else:
+                screen.post_message(FeedResumed())
 
     def _feed_status(self, state: str, detail: str) -> None:
+        if state == "live" or self.feed_state == "live":  # connected, or there until now
+            self.last_heard = self.clock()
         self.feed_state, self.feed_detail = state, detail
         self.refresh_status()
+
+    def _tick_status(self) -> None:
+        """Keep "last heard ... ago" true while the feed is down."""
+        if self.feed_state != "live":
+            self.refresh_status()
+
+    def heard_text(self) -> str:
+        """How long ago the server was last heard from, while the feed is down; nothing while
+        it is live (the status line says "live") or before it ever was."""
+        if self.feed_state == "live" or self.last_heard is None:
+            return ""
+        return f"last heard {ago(self.clock() - self.last_heard)}"
 
     def refresh_status(self) -> None:
         for screen in self.screen_stack:
             for line in screen.query(StatusLine):
                 line.state = self.feed_state
                 line.detail = self.feed_detail
-                line.synced = self.synced
-                line.zone = str(self.zone)
+                line.heard = self.heard_text()
+                line.zone = str(self.session.zone if self.session is not None else self.zone)
                 if self.session is not None:
                     line.who = self.session.who
                     line.server = self.session.server_label
@@ -341,7 +416,17 @@ class SlotbookApp(App[None]):
         self.exit()
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
-        yield from super().get_system_commands(screen)
+        for command in super().get_system_commands(screen):
+            if command.title == "Screenshot":  # ours says where it went, or why not
+                yield SystemCommand(
+                    "Screenshot",
+                    "Save an SVG picture of this screen (in Downloads, else in slotbook's data"
+                    " folder)",
+                    # after the palette has closed, so that it is not in the picture
+                    lambda: self.set_timer(0.1, lambda: take_screenshot(self, self.preferences)),
+                )
+            else:
+                yield command
         for title, help_text, action in getattr(screen, "palette_commands", list)():
             yield SystemCommand(title, help_text, _runner(screen, action))
         if self.signed_in:
@@ -362,10 +447,17 @@ class SlotbookApp(App[None]):
         if connection is None or connection.identities is None:
             return
         store = connection.identities
-        choices = [(f"{i.role}:{i.subject}", f"{i.name} ({i.role})") for i in store.all()]
-        current = store.current()
+        choices = [(i.key, i.label) for i in store.all()]
+        here = f"{self.session.me.role}:{self.session.me.subject}" if self.session else None
+        starts = store.current()
         chosen = await self.push_screen_wait(
-            IdentityScreen(choices, f"{current.role}:{current.subject}" if current else None)
+            IdentityScreen(
+                choices,
+                here,
+                note=f"For this window only: slotbook starts as {starts.label}."
+                if starts is not None
+                else "",
+            )
         )
         if chosen is None:
             return
@@ -375,15 +467,18 @@ class SlotbookApp(App[None]):
                 return
             role, name = answer
             existing = store.named(role, name)  # the same person again: no duplicate
-            identity = existing or await self._new_identity(connection, role, name)
+            identity = existing or await self._new_identity(connection, role, name, start=False)
             if existing is not None:
-                store.use(existing.subject, role)
                 self.notify(
                     f"You already are {existing.name} ({role}) here: switched to that identity."
                 )
         else:
             role, subject = chosen.split(":", 1)
-            identity = store.use(subject, role)
+            found = store.get(subject, role)
+            if found is None:  # forgotten meanwhile, in another window
+                self.notify("That identity is no longer saved.", severity="warning")
+                return
+            identity = found
         await self._reopen(identity.token)
 
     async def _reopen(self, token: str) -> None:

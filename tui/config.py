@@ -58,7 +58,8 @@ class Options:
     db: Path
     """The embedded server's database file."""
     tz: str | None
-    """An IANA zone to show times in; None means the machine's zone."""
+    """An IANA zone to show times in; None means a provider's usual-week zone, else the
+    machine's zone (tui/timezone.py)."""
     demo: bool
     """Fill an empty database with sample providers, availability and bookings."""
     first_hour: int = DEFAULT_FIRST_HOUR
@@ -72,6 +73,9 @@ class Options:
     """Where the app keeps what it remembers (the theme last chosen) and its identities."""
     config_path: Path = field(default_factory=lambda: default_config_path())
     """The config file that was (or would have been) read."""
+    identity: str | None = None
+    """--as: the saved identity to start as (and later starts to open as); None: the one last
+    started as."""
 
 
 class ConfigFile(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -181,6 +185,15 @@ def build_parser(environ: Mapping[str, str] | None = None) -> argparse.ArgumentP
         " --server: the private server makes its own tokens.",
     )
     parser.add_argument(
+        "--as",
+        dest="identity",
+        metavar="NAME",
+        help="start as this saved identity (its name or id, e.g. 'Dr Ada Lovelace'); later"
+        " starts open as it too. Without it, slotbook opens as the identity you last started"
+        " as: switching identity inside the app changes only that window. Not with --server,"
+        " where your token says who you are.",
+    )
+    parser.add_argument(
         "--db",
         metavar="PATH",
         type=Path,
@@ -191,7 +204,7 @@ def build_parser(environ: Mapping[str, str] | None = None) -> argparse.ArgumentP
         "--tz",
         metavar="ZONE",
         help="show times in this IANA time zone, e.g. Europe/Berlin (env SLOTBOOK_TZ;"
-        " default: this machine's zone)",
+        " default: for a provider with a usual week, its zone; else this machine's zone)",
     )
     parser.add_argument(
         "--demo",
@@ -311,6 +324,11 @@ def load_options(argv: Sequence[str], environ: Mapping[str, str]) -> Options:
     if theme is not None:
         _check_theme(theme)
     _check_token_has_server(token, server)
+    if args.identity is not None and server is not None:
+        raise ConfigError(
+            "--as picks one of the identities slotbook makes on its own server; with a server"
+            f" ({server.source}) your token says who you are"
+        )
     if server is not None:
         _check_server_url(server)
     if tz is not None:
@@ -326,6 +344,7 @@ def load_options(argv: Sequence[str], environ: Mapping[str, str]) -> Options:
         theme_source=theme.source if theme else None,
         data_dir=default_data_dir(environ),
         config_path=config_path,
+        identity=args.identity,
     )
 
 

@@ -2,8 +2,10 @@
 
 With its own server the app makes a token for each person the user says they are (a provider
 called "Dr Ada Lovelace", a client called "Sam"), keeps those tokens in `identities.json` in the
-data folder, readable by the user alone, and remembers which one is in use, so the next start
-carries on as the same person.
+data folder, readable by the user alone, and remembers which one a start opens as: the one the user
+last started as, by answering the first start's welcome or with `--as NAME`. A switch inside a
+running app acts for that window only and changes nothing here but the list, so that one window
+never decides what the next start (or another window) is.
 """
 
 from __future__ import annotations
@@ -52,9 +54,19 @@ class Identity:
         if self.role not in ROLES:
             raise ValueError(f"an identity is a provider or a client, not {self.role!r}")
 
+    @property
+    def key(self) -> str:
+        """ "role:subject", which tells identities apart (a name may be used twice)."""
+        return f"{self.role}:{self.subject}"
+
+    @property
+    def label(self) -> str:
+        """How lists show it: 'Dr Ada Lovelace (provider)'."""
+        return f"{self.name} ({self.role})"
+
 
 class _Current(msgspec.Struct, forbid_unknown_fields=True):
-    """Which identity is in use, by its role and subject."""
+    """Which identity a start opens as, by its role and subject."""
 
     role: str
     subject: str
@@ -90,15 +102,29 @@ class IdentityStore:
         return list(self._load().identities)
 
     def current(self) -> Identity | None:
-        """The identity in use, if any."""
+        """The identity a start opens as (the one last started as), if any."""
         stored = self._load()
         return (
             _find(stored, stored.current.subject, stored.current.role) if stored.current else None
         )
 
+    def get(self, subject: str, role: str) -> Identity | None:
+        """The identity with this subject and role, if saved (the start identity stays)."""
+        return _find(self._load(), subject, role)
+
+    def matching(self, wanted: str) -> list[Identity]:
+        """The identities `wanted` names: by name or subject, or as "role:subject" (letter case
+        and outer spaces aside)."""
+        key = wanted.strip().casefold()
+        return [
+            i
+            for i in self.all()
+            if key in {n.casefold() for n in (i.name.strip(), i.subject, i.key)}
+        ]
+
     def add(self, identity: Identity, *, make_current: bool = True) -> None:
         """Keep `identity` (replacing one with the same role and subject) and, unless told not
-        to, make it the one in use."""
+        to, make it the one starts open as."""
         stored = self._load()
         others = [
             i for i in stored.identities if (i.role, i.subject) != (identity.role, identity.subject)
@@ -114,7 +140,8 @@ class IdentityStore:
         )
 
     def use(self, subject: str, role: str) -> Identity:
-        """Switch to the identity with this subject and role, and return it."""
+        """Make the identity with this subject and role the one starts open as, and return
+        it."""
         stored = self._load()
         found = _find(stored, subject, role)
         if found is None:
@@ -152,6 +179,24 @@ class IdentityStore:
         self.folder.mkdir(parents=True, exist_ok=True)
         data = msgspec.json.format(msgspec.json.encode(stored), indent=2) + b"\n"
         write_private_file(self.path, data)
+
+
+def asked_for(store: IdentityStore, wanted: str) -> Identity:
+    """The one saved identity `wanted` names (`--as`); UnknownIdentity, saying which there are,
+    when it names none or more than one."""
+    found = store.matching(wanted)
+    if len(found) == 1:
+        return found[0]
+    if found:
+        keys = " or ".join(i.key for i in found)
+        raise UnknownIdentity(f"--as {wanted!r} names more than one identity: give {keys}")
+    saved = store.all()
+    if not saved:
+        raise UnknownIdentity(
+            f"--as {wanted!r}: no identities are saved yet; start without --as to make one"
+        )
+    listed = ", ".join(f"{i.name} ({i.role}, {i.subject})" for i in saved)
+    raise UnknownIdentity(f"--as {wanted!r} names no saved identity; saved: {listed}")
 
 
 def write_private_file(path: Path, data: bytes) -> None:

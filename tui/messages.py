@@ -21,3 +21,7 @@ class FeedReloadNeeded(Message):
     def __init__(self, reason: str) -> None:
         super().__init__()
         self.reason = reason
+
+
+class FeedResumed(Message):
+    """The feed is connected (again): the server answers, so what failed to load may now."""

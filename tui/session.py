@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from shared.timefmt import parse_time
 from shared.wire import Me, RulesInForce, TimeSlot
 from tui.client import SlotbookClient
+from tui.timezone import schedule_zone
 from tui.words import hours
 
 Clock = Callable[[], float]
@@ -24,6 +25,9 @@ class Session:
     clock: Clock
     server_label: str
     first_hour: int = 8
+    zone_chosen: bool = False
+    """The user named `zone` (--tz, SLOTBOOK_TZ, the config file): a schedule's zone does not
+    replace it."""
     own_cancels: set[str] = field(default_factory=set)
     """Reservations this app cancelled: their `cancelled` changes are no news to its user."""
 
@@ -34,6 +38,15 @@ class Session:
     @property
     def notice_seconds(self) -> float:
         return self.rules.notice_hours * 3600
+
+    def follow_schedule(self, time_zone: str) -> bool:
+        """Show times in the zone of the provider's schedule, unless the user chose the zone
+        (the order is in tui/timezone.py); True when that changed the zone."""
+        zone = schedule_zone(time_zone, chosen=self.zone_chosen)
+        if zone is None or zone.key == self.zone.key:
+            return False
+        self.zone = zone
+        return True
 
     def now(self) -> float:
         return self.clock()

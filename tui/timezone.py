@@ -1,8 +1,16 @@
 """Which time zone the terminal app shows times in.
 
-Times travel between the app and the server as UTC; people read them in their own zone. The zone is
-the one the user names (--tz, SLOTBOOK_TZ or the config file), else the one the machine is set to
-(the TZ variable, /etc/localtime, /etc/timezone), else UTC.
+Times travel between the app and the server as UTC; people read them in their own zone. Which zone
+that is, first match wins:
+
+1. the zone the user names: --tz, else SLOTBOOK_TZ, else `tz` in the config file (tui/config.py);
+2. for a provider, the zone of their usual week (their schedule on the server, whose zone they
+   choose in the app with `z`), so that the week they paint reads in the hours they keep;
+3. the zone the machine is set to: the TZ variable, else /etc/localtime, else /etc/timezone;
+4. UTC.
+
+`local_zone` settles 1, 3 and 4 at start; `schedule_zone` is step 2, which the app applies when it
+learns a provider's schedule (at sign-in, and whenever the schedule's zone changes).
 """
 
 from __future__ import annotations
@@ -105,3 +113,9 @@ def _key_from_path(path: str) -> str:
     for prefix in VARIANT_FOLDERS:  # a copy of the zone that follows the folder's name
         key = key.removeprefix(prefix)
     return key
+
+
+def schedule_zone(name: str, *, chosen: bool) -> ZoneInfo | None:
+    """The zone a provider's schedule is in, to show their times in; None when the user chose
+    the zone themselves (step 1 above wins over the schedule's) or the name is no zone here."""
+    return None if chosen else zone_named(name)

@@ -11,3 +11,15 @@ def counted(count: int, noun: str, plural: str | None = None) -> str:
 def hours(value: float) -> str:
     """'24 hours', '1 hour', '0.5 hours'."""
     return f"{value:g} hour" + ("" if value == 1 else "s")
+
+
+def ago(seconds: float) -> str:
+    """How long ago, roughly: 'just now', '3 min ago', '2 h ago', '1 day ago'."""
+    minutes = int(seconds // 60)
+    if minutes < 1:
+        return "just now"
+    if minutes < 60:
+        return f"{minutes} min ago"
+    if minutes < 24 * 60:
+        return f"{minutes // 60} h ago"
+    return f"{counted(minutes // (24 * 60), 'day')} ago"

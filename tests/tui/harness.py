@@ -126,11 +126,14 @@ def app_for(
     admin_token: str | None = None,
     identities: Path | None = None,
     zone: str = "UTC",
+    zone_chosen: bool = False,
     demo: bool = False,
     theme: str | None = None,
     preferences: Path | None = None,
+    identity: str | None = None,
 ) -> SlotbookApp:
-    """The terminal app, on the frozen clock, talking to this server."""
+    """The terminal app, on the frozen clock, talking to this server. `zone` is the machine's,
+    or with `zone_chosen` the one the user named (--tz)."""
     connection = Connection(
         base_url=backend.url,
         label="test server",
@@ -141,10 +144,12 @@ def app_for(
     return SlotbookApp(
         StaticBackend(connection),
         zone=ZoneInfo(zone),
+        zone_chosen=zone_chosen,
         clock=backend.clock.now,
         demo=demo,
         theme=theme,
         preferences=preferences,
+        identity=identity,
     )
 
 

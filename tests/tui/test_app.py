@@ -22,6 +22,7 @@ from tui.identities import IdentityStore
 from tui.screens.client import ClientScreen
 from tui.screens.help import HelpScreen
 from tui.screens.identity import IdentityScreen
+from tui.screens.provider import ProviderScreen
 from tui.screens.sign_in import SignInScreen
 from tui.screens.welcome import WelcomeScreen
 from tui.widgets.status_line import StatusLine
@@ -81,28 +82,45 @@ async def test_the_status_line_shows_who_where_live_and_the_zone(backend: Backen
         await until(lambda: status_of(app).startswith("● live"), pilot.pause)
         assert status_parts(app) == {"● live", "Dr Ada (provider)", "test server", "Europe/Berlin"}
         open_slot(backend, token)
-        await until(lambda: "synced" in status_of(app), pilot.pause)
-        assert "synced 10:00:00" in status_parts(app), "09:00 UTC is 10:00 in Berlin"
+        await until(lambda: app.changes_heard > 0, pilot.pause)
+        assert status_parts(app) == {"● live", "Dr Ada (provider)", "test server", "Europe/Berlin"}
 
 
-async def test_after_a_server_restart_the_app_reconnects_and_gets_later_changes(
+async def test_while_the_server_is_away_the_status_line_says_when_it_was_last_heard(
     backend: BackendThread,
 ) -> None:
-    ada = backend.issue("provider", "ada", "Dr Ada")
-    open_slot(backend, ada, "2030-03-05 09:30:00")
+    """Live says live (no clock time that looks stale); down, it says how long ago the server
+    was there, first thing, and keeps that true as time passes; back, live again."""
     app = app_for(backend, token=backend.issue("client", "sam", "Sam"))
     async with app.run_test(size=(100, 30)) as pilot:
-        screen = await client_screen(app, pilot)
-        await until(lambda: app.feed_state == "live", pilot.pause)
+        await client_screen(app, pilot)
+        await until(lambda: status_of(app).startswith("● live"), pilot.pause)
+        assert status_parts(app) == {
+            "● live",
+            "Sam (client)",
+            "length 15 min (+ -)",
+            "UTC",
+            "test server",
+        }
         backend.stop()
         await until(lambda: status_of(app).startswith("◌ reconnecting"), pilot.pause)
-        assert app.feed_detail, "the status line says why"
+        assert state_part(app).endswith("), last heard just now"), "after why it is down"
+
+        async def ticks() -> None:  # the line is brought up to date once a second
+            await pilot.pause(0.05)
+
+        backend.clock.advance(3 * 60 + 5)
+        await until(lambda: state_part(app).endswith(", last heard 3 min ago"), ticks)
+        backend.clock.advance(2 * 3600)
+        await until(lambda: state_part(app).endswith(", last heard 2 h ago"), ticks)
         backend.start()
         await until(lambda: status_of(app).startswith("● live"), pilot.pause)
-        open_slot(backend, ada)
-        await until(
-            lambda: screen.grid.cell_at(at(TUESDAY_10)).state is CellState.OPEN, pilot.pause
-        )
+        assert state_part(app) == "● live"
+
+
+def state_part(app: SlotbookApp) -> str:
+    """The status line's first part: live or not, and since when."""
+    return status_of(app).split("│")[0].strip()
 
 
 class MovingBackend(StaticBackend):
@@ -358,6 +376,106 @@ async def test_switch_identity_acts_as_someone_new_and_back_again(
     assert current.subject == "sam"
 
 
+async def sam_then_a_new_dr_ada(app: SlotbookApp, pilot: Pilot[None]) -> ProviderScreen:
+    """A first start as the client Sam, then Switch identity to a new provider, Dr Ada."""
+    await welcome(app, pilot)
+    await pilot.press("enter", *"Sam", "enter")
+    await client_screen(app, pilot)
+    app.switch_identity()
+    await choose(app, pilot, "someone new")
+    await welcome(app, pilot)
+    await pilot.press("down", "enter", *"Dr Ada", "enter")
+    return await provider_screen(app, pilot)
+
+
+async def test_switching_identity_in_one_window_leaves_the_next_start_as_it_was(
+    backend: BackendThread, tmp_path: Path
+) -> None:
+    """Sam starts, then in one window acts as a new provider, Dr Ada: the next start (another
+    window, or tomorrow's) is Sam again, not whatever a window last switched to; the switch
+    says so."""
+    admin = backend.issue("admin", None, "Admin")
+    folder = tmp_path / "identities"
+    first = app_for(backend, admin_token=admin, identities=folder)
+    async with first.run_test(size=(100, 30)) as pilot:
+        adas = await sam_then_a_new_dr_ada(first, pilot)
+        assert adas.provider_id == "dr-ada"
+        next_start = app_for(backend, admin_token=admin, identities=folder)
+        async with next_start.run_test(size=(100, 30)) as again:
+            screen = await client_screen(next_start, again)
+            assert screen.session.me.subject == "sam"
+        assert first.screen is adas, "the window that switched stays Dr Ada"
+        first.switch_identity()  # the list marks who this window is, and says what a start is
+        await until(lambda: isinstance(first.screen, IdentityScreen), pilot.pause)
+        listed = first.screen.query_one(OptionList)
+        assert str(listed.get_option_at_index(1).prompt) == "● Dr Ada (provider)"
+        note = first.screen.query_one("#note", Static)
+        assert str(note.render()) == "For this window only: slotbook starts as Sam (client)."
+        await pilot.press("escape")
+
+
+async def test_as_starts_as_a_saved_identity_and_later_starts_carry_on_as_it(
+    backend: BackendThread, tmp_path: Path
+) -> None:
+    admin = backend.issue("admin", None, "Admin")
+    folder = tmp_path / "identities"
+    first = app_for(backend, admin_token=admin, identities=folder)
+    async with first.run_test(size=(100, 30)) as pilot:
+        await sam_then_a_new_dr_ada(first, pilot)
+    asked = app_for(backend, admin_token=admin, identities=folder, identity=" dr ada ")
+    async with asked.run_test(size=(100, 30)) as pilot:
+        screen = await provider_screen(asked, pilot)
+        assert screen.provider_id == "dr-ada"
+    later = app_for(backend, admin_token=admin, identities=folder)
+    async with later.run_test(size=(100, 30)) as pilot:
+        screen = await provider_screen(later, pilot)
+        assert screen.provider_id == "dr-ada", "asked for at a start: remembered"
+    by_key = app_for(backend, admin_token=admin, identities=folder, identity="client:sam")
+    async with by_key.run_test(size=(100, 30)) as pilot:
+        assert (await client_screen(by_key, pilot)).session.me.subject == "sam"
+
+
+async def test_as_naming_nobody_saved_ends_the_start_saying_who_there_is(
+    backend: BackendThread, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    admin = backend.issue("admin", None, "Admin")
+    folder = tmp_path / "identities"
+    nobody_yet = app_for(backend, admin_token=admin, identities=folder, identity="Sam")
+    async with nobody_yet.run_test(size=(100, 30)) as pilot:
+        await until(lambda: nobody_yet.return_code is not None, pilot.pause)
+    assert nobody_yet.return_code == 2
+    assert said_on_exit(capsys) == (
+        "slotbook: --as 'Sam': no identities are saved yet; start without --as to make one"
+    )
+    first = app_for(backend, admin_token=admin, identities=folder)
+    async with first.run_test(size=(100, 30)) as pilot:
+        await welcome(first, pilot)
+        await pilot.press("enter", *"Sam", "enter")
+        await client_screen(first, pilot)
+    capsys.readouterr()
+    unknown = app_for(backend, admin_token=admin, identities=folder, identity="Kim")
+    async with unknown.run_test(size=(100, 30)) as pilot:
+        await until(lambda: unknown.return_code is not None, pilot.pause)
+    assert unknown.return_code == 2
+    assert said_on_exit(capsys) == (
+        "slotbook: --as 'Kim' names no saved identity; saved: Sam (client, sam)"
+    )
+
+
+async def test_demo_with_as_on_a_first_start_opens_as_a_sample_provider(
+    backend: BackendThread, tmp_path: Path
+) -> None:
+    admin = backend.issue("admin", None, "Admin")
+    folder = tmp_path / "identities"
+    app = app_for(
+        backend, admin_token=admin, identities=folder, demo=True, identity="Grace Hopper Physio"
+    )
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await provider_screen(app, pilot)
+        assert screen.provider_id == "grace-hopper-physio"
+        assert not any(isinstance(s, WelcomeScreen) for s in app.screen_stack)
+
+
 async def test_switch_identity_does_nothing_against_a_remote_server(
     backend: BackendThread,
 ) -> None:
@@ -400,6 +518,43 @@ async def test_demo_seeds_sample_providers_once(backend: BackendThread, tmp_path
     with backend.http(admin) as http:
         assert len(http.get("/providers").json()["providers"]) == 4
         assert http.get("/changes", params={"since": 0}).json()["lastSeq"] == changes
+
+
+async def test_demo_makes_the_same_sample_practice_for_a_new_provider(
+    backend: BackendThread, tmp_path: Path
+) -> None:
+    """A first start that answers "provider" gets the sample providers, their fortnight and the
+    sample clients' bookings, as one that answers "client" does, and the new provider is one of
+    the practice's providers."""
+    admin = backend.issue("admin", None, "Admin")
+    folder = tmp_path / "identities"
+    toasts = Toasts()
+    app = app_for(backend, admin_token=admin, identities=folder, demo=True)
+    async with app.run_test(size=(100, 30), message_hook=toasts) as pilot:
+        await welcome(app, pilot)
+        await pilot.press("down", "enter", *"Dr Ada Lovelace", "enter")
+        screen = await provider_screen(app, pilot)
+        assert screen.provider_id == "dr-ada-lovelace-2", "the sample Dr Ada came first"
+    assert toasts.saying("Filled with sample providers")
+    with backend.http(admin) as http:
+        providers = http.get("/providers").json()["providers"]
+        booked = http.get(
+            "/providers/dr-alan-turing/slots",
+            params={"startTime": "2030-03-04 00:00:00", "endTime": "2030-03-19 00:00:00"},
+        ).json()["timeSlots"]
+    assert sorted(p["name"] for p in providers) == [
+        "Dr Ada Lovelace",
+        "Dr Ada Lovelace",
+        "Dr Alan Turing",
+        "Grace Hopper Physio",
+        "Katherine Johnson Dental",
+    ]
+    assert {s["status"] for s in booked} == {"AVAILABLE", "RESERVED", "CONFIRMED"}
+    store = IdentityStore(folder)
+    assert len(store.all()) == 5
+    current = store.current()
+    assert current is not None
+    assert (current.role, current.subject) == ("provider", "dr-ada-lovelace-2")
 
 
 # --- help, palette, quitting ----------------------------------------------------------------------
@@ -490,6 +645,72 @@ async def test_the_client_palette_offers_holding_actions(backend: BackendThread)
         for title in ("Next open slot", "My reservations", "Providers", "Previous week"):
             assert title in titles
         assert "Save changes" not in titles
+
+
+def home_without_downloads(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A home folder with no Downloads folder (a server, a fresh account); it is returned."""
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))  # no user-dirs.dirs there
+    monkeypatch.delenv("XDG_DOWNLOAD_DIR", raising=False)
+    return home
+
+
+async def screenshot_from_the_palette(app: SlotbookApp, pilot: Pilot[None], toasts: Toasts) -> str:
+    """ctrl+p, Screenshot, Enter; what the toast then says."""
+    screen = await client_screen(app, pilot)
+    await pilot.press("ctrl+p")
+    await until(lambda: app.screen is not screen, pilot.pause)
+    await pilot.press(*"Screenshot")
+    await pilot.pause()
+    await pilot.press("enter")
+    await until(lambda: bool(toasts.saying("Screenshot")), lambda: pilot.pause(0.05))
+    return toasts.saying("Screenshot")[0].message
+
+
+async def test_a_screenshot_without_a_downloads_folder_goes_to_the_data_folder(
+    backend: BackendThread, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    home_without_downloads(tmp_path, monkeypatch)
+    data = tmp_path / "data"
+    app = app_for(backend, token=backend.issue("client", "sam", "Sam"), preferences=data)
+    toasts = Toasts()
+    async with app.run_test(size=(100, 30), message_hook=toasts) as pilot:
+        said = await screenshot_from_the_palette(app, pilot, toasts)
+    saved = list((data / "screenshots").glob("*.svg"))
+    assert len(saved) == 1
+    assert said == f"Saved to {saved[0]}"
+    assert "Sam&#160;(client)" in saved[0].read_text(), "a picture of the screen"
+
+
+async def test_a_screenshot_goes_to_the_downloads_folder_when_there_is_one(
+    backend: BackendThread, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    downloads = home_without_downloads(tmp_path, monkeypatch) / "Downloads"
+    downloads.mkdir()
+    app = app_for(backend, token=backend.issue("client", "sam", "Sam"), preferences=tmp_path)
+    toasts = Toasts()
+    async with app.run_test(size=(100, 30), message_hook=toasts) as pilot:
+        said = await screenshot_from_the_palette(app, pilot, toasts)
+    saved = list(downloads.glob("*.svg"))
+    assert len(saved) == 1
+    assert said == f"Saved to {saved[0]}"
+    assert not (tmp_path / "screenshots").exists()
+
+
+async def test_a_screenshot_that_cannot_be_saved_says_why(
+    backend: BackendThread, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    home_without_downloads(tmp_path, monkeypatch)
+    in_the_way = tmp_path / "data"
+    in_the_way.write_text("a file where the data folder should be")
+    app = app_for(backend, token=backend.issue("client", "sam", "Sam"), preferences=in_the_way)
+    toasts = Toasts()
+    async with app.run_test(size=(100, 30), message_hook=toasts) as pilot:
+        said = await screenshot_from_the_palette(app, pilot, toasts)
+    assert said == f"Not saved: Not a directory ({in_the_way / 'screenshots'})."
+    assert toasts.saying("Screenshot")[0].severity == "error"
 
 
 async def test_ctrl_q_with_unsaved_changes_warns_first_and_quits_the_second_time(

@@ -589,7 +589,7 @@ async def test_while_the_server_is_down_each_action_says_so_and_the_week_stays(
         await until(lambda: bool(toasts.saying("Could not search")), pilot.pause)
         await pilot.press("m")
         listed = await reservations_screen(app, pilot)
-        await until(lambda: bool(toasts.saying("Could not load:")), pilot.pause)
+        await until(lambda: "Could not load at" in text_of(listed, "#info"), pilot.pause)
         backend.start()
         await pilot.press("r")
         await until(lambda: "Nothing held or booked yet." in text_of(listed, "#info"), pilot.pause)
@@ -652,6 +652,71 @@ async def test_with_the_server_down_my_reservations_say_what_failed(
         assert table.row_count == 1, "the list keeps what it last knew"
     backend.start()
     assert mine(backend, sam) == {TUESDAY_10: "RESERVED"}
+
+
+def heading_and_info(listed: ReservationsScreen) -> tuple[str, str]:
+    return (
+        str(listed.query_one("#heading", Static).render()),
+        str(listed.query_one("#info", Static).render()),
+    )
+
+
+def key_bar_shows(screen: ReservationsScreen, key: str) -> bool:
+    """Whether the key bar at the bottom offers this key."""
+    active = screen.active_bindings.get(key)
+    return active is not None and active.binding.show and active.enabled
+
+
+async def test_my_reservations_opened_while_the_server_is_down_show_the_last_known_list(
+    backend: BackendThread,
+) -> None:
+    """m with the server away: the holds and bookings the week last heard of, marked as not
+    current and why, with r in the key bar; when the server is back the list loads by itself
+    and is current again."""
+    open_tuesday(backend)
+    sam = backend.issue("client", "sam", "Sam")
+    take(backend, sam, TUESDAY_10)
+    take(backend, sam, TUESDAY_1015, confirm=True)
+    app = app_for(backend, token=sam)
+    async with app.run_test(size=(100, 30)) as pilot:
+        week = await client_screen(app, pilot)
+        assert week.grid.cell_at(at(TUESDAY_1015)).state is CellState.MINE_BOOKED
+        await until(lambda: app.feed_state == "live", pilot.pause)
+        backend.stop()
+        await until(lambda: app.feed_state == "reconnecting", pilot.pause)
+        await pilot.press("m")
+        listed = await reservations_screen(app, pilot)
+        table = listed.query_one(DataTable)
+        await until(lambda: "Could not load" in heading_and_info(listed)[1], pilot.pause)
+        rows = [[str(c) for c in table.get_row_at(i)][:3] for i in range(table.row_count)]
+        assert rows == [
+            ["Tue 05 Mar 10:00", "Dr Ada", "held"],
+            ["Tue 05 Mar 10:15", "Dr Ada", "booked"],
+        ]
+        heading, said = heading_and_info(listed)
+        assert heading == "My reservations · as last known, not current"
+        assert said.startswith(f"Could not load at 09:00:00: {backend.url} did not answer:")
+        assert said.endswith(
+            "connection refused. It loads again when the server is back; r tries now."
+        )
+        assert key_bar_shows(listed, "r")
+        backend.clock.advance(60)
+        await pilot.press("r")  # still away: tried again, still the last known list
+        await until(lambda: "at 09:01:00" in heading_and_info(listed)[1], pilot.pause)
+        assert table.row_count == 2
+        backend.start()
+        await until(
+            lambda: (
+                heading_and_info(listed)
+                == ("My reservations", "c confirms a hold, v moves, e changes the note, x cancels")
+            ),
+            pilot.pause,
+        )
+        assert table.row_count == 2
+        assert not key_bar_shows(listed, "r"), "current again: it follows the feed"
+        await pilot.press("r")  # still reloads, unlisted, as on the week
+        await pilot.pause()
+        assert app.screen is listed
 
 
 # --- saying what is going on --------------------------------------------------------------------

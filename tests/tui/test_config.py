@@ -300,6 +300,19 @@ def test_a_token_with_a_server_from_anywhere_is_fine(home: dict[str, str], confi
     assert load_options(["--token", "sbk_x"], home).token == "sbk_x"
 
 
+def test_as_names_the_identity_to_start_as_on_the_apps_own_server(
+    home: dict[str, str], config: Path
+) -> None:
+    assert load_options(["--as", "Dr Ada Lovelace"], home).identity == "Dr Ada Lovelace"
+    assert load_options([], home).identity is None
+    with pytest.raises(ConfigError) as raised:
+        load_options(["--as", "Sam"], {**home, "SLOTBOOK_SERVER": "http://x.example"})
+    assert str(raised.value) == (
+        "--as picks one of the identities slotbook makes on its own server; with a server"
+        " (SLOTBOOK_SERVER) your token says who you are"
+    )
+
+
 # --- flags ---------------------------------------------------------------------------------------
 
 

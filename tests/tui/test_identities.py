@@ -14,6 +14,7 @@ from tui.identities import (
     Identity,
     IdentityStore,
     UnknownIdentity,
+    asked_for,
     subject_for,
     write_private_file,
 )
@@ -167,6 +168,22 @@ def test_a_current_that_names_nobody_is_no_current(store: IdentityStore) -> None
     store.folder.mkdir(parents=True)
     store.path.write_text('{"current": {"role": "client", "subject": "ghost"}, "identities": []}')
     assert store.current() is None
+
+
+def test_asked_for_finds_one_identity_by_name_id_or_role_and_id(store: IdentityStore) -> None:
+    sam_provider = Identity("provider", "sam", "Sam", "sbk_p")
+    store.add(ADA)
+    store.add(SAM)
+    store.add(sam_provider, make_current=False)
+    assert asked_for(store, "dr ada LOVELACE ") == ADA
+    assert asked_for(store, "dr-ada-lovelace") == ADA
+    assert asked_for(store, "provider:sam") == sam_provider
+    with pytest.raises(UnknownIdentity) as raised:
+        asked_for(store, "sam")
+    assert str(raised.value) == (
+        "--as 'sam' names more than one identity: give client:sam or provider:sam"
+    )
+    assert store.current() == SAM, "looking changes nothing"
 
 
 # --- subjects ------------------------------------------------------------------------------------

@@ -22,6 +22,7 @@ from tui.screens.provider import ProviderScreen
 from tui.screens.usual_week import UsualWeekScreen
 from tui.screens.zone import ZoneDialog
 from tui.weekly import cell_start
+from tui.widgets.status_line import StatusLine
 from tui.widgets.week_grid import CellState
 
 TUESDAY_AND_WEDNESDAY_10_TO_11 = [
@@ -270,6 +271,77 @@ async def test_the_zone_dialog_takes_part_of_a_name_and_says_when_it_fits_severa
         await until(lambda: app.screen is editor, pilot.pause)
         assert "hours in Europe/Berlin" in header(editor)[0]
     assert (schedule_of(backend, token) or {}).get("timeZone") == "Europe/Berlin"
+
+
+def status_zone(app: SlotbookApp) -> str:
+    """The zone the status line names."""
+    line = str(app.screen.query_one(StatusLine).render())
+    return next((part.strip() for part in line.split("│") if "/" in part), "")
+
+
+def provider_in_berlin(backend: BackendThread) -> str:
+    """Dr Ada's token, whose usual week is Wednesdays 10:00-11:00 in Europe/Berlin."""
+    token = backend.issue("provider", "ada", "Dr Ada")
+    put_schedule(
+        backend,
+        token,
+        timeZone="Europe/Berlin",
+        weekly=[{"day": "wed", "start": "10:00", "end": "11:00"}],
+        horizonDays=7,
+    )
+    return token
+
+
+async def test_a_provider_sees_their_week_in_the_zone_of_their_usual_week(
+    backend: BackendThread,
+) -> None:
+    """On a machine set to UTC, a provider whose usual week is in Berlin reads their week in
+    Berlin time: Wednesday 10:00 there (09:00 UTC) is on the 10:00 row."""
+    token = provider_in_berlin(backend)
+    app = app_for(backend, token=token, zone="UTC")
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await provider_screen(app, pilot)
+        await until(lambda: status_zone(app) == "Europe/Berlin", pilot.pause)
+        assert screen.week.zone.key == "Europe/Berlin"
+        assert "times in CET (Europe/Berlin)" in header(screen)[0]
+        found = screen.week.find(at("2030-03-06 09:00:00"))
+        assert found is not None
+        assert screen.week.rows[found[0]].label.startswith("10:00")
+        assert screen.grid.cell_at(at("2030-03-06 09:00:00")).state is CellState.OPEN
+
+
+async def test_a_zone_named_at_start_wins_over_the_usual_weeks(backend: BackendThread) -> None:
+    token = provider_in_berlin(backend)
+    app = app_for(backend, token=token, zone="America/New_York", zone_chosen=True)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await provider_screen(app, pilot)
+        await until(lambda: status_zone(app) == "America/New_York", pilot.pause)
+        assert screen.week.zone.key == "America/New_York"
+        assert "(America/New_York)" in header(screen)[0]
+
+
+async def test_a_zone_set_for_the_usual_week_in_the_app_is_the_zone_of_the_week_after(
+    backend: BackendThread,
+) -> None:
+    """A new provider on a UTC machine sets their usual week's zone to Europe/Berlin (w, z):
+    back on their week, it reads in Berlin time, not the machine's."""
+    token = backend.issue("provider", "ada", "Dr Ada")
+    app = app_for(backend, token=token, zone="UTC")
+    async with app.run_test(size=(100, 30)) as pilot:
+        editor = await usual_week(app, pilot)
+        await pilot.press("z")
+        await until(lambda: isinstance(app.screen, ZoneDialog), pilot.pause)
+        await pilot.press("ctrl+u", *"Europe/Berlin", "enter")
+        await until(lambda: app.screen is editor, pilot.pause)
+        await until(lambda: status_zone(app) == "Europe/Berlin", pilot.pause)
+        await pilot.press("escape")
+        await until(lambda: isinstance(app.screen, ProviderScreen), pilot.pause)
+        screen = app.screen
+        assert isinstance(screen, ProviderScreen)
+        await until(lambda: status_zone(app) == "Europe/Berlin", pilot.pause)
+        await until(lambda: screen.loaded and screen.week.zone.key == "Europe/Berlin", pilot.pause)
+        assert "times in CET (Europe/Berlin)" in header(screen)[0]
+        assert screen.session.when(screen.session.now(), "%H:%M") == "10:00"
 
 
 async def test_removing_the_usual_week_asks_first_and_leaves_hand_painted_slots(

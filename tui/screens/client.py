@@ -636,7 +636,12 @@ class ClientScreen(WeekScreen):
         from tui.screens.reservations import ReservationsScreen
 
         self.app.push_screen(
-            ReservationsScreen(self.session, self.providers, on_move=self.start_moving)
+            ReservationsScreen(
+                self.session,
+                self.providers,
+                on_move=self.start_moving,
+                known=self.mine.values(),
+            )
         )
 
     def legend_notes(self) -> list[tuple[str, str]]:

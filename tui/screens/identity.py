@@ -9,7 +9,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Label, OptionList
+from textual.widgets import Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 NEW = "__new__"
@@ -29,12 +29,17 @@ class IdentityScreen(ModalScreen[str | None]):
         padding: 1 2; background: $surface;
     }
     IdentityScreen OptionList { height: auto; max-height: 16; }
+    IdentityScreen #note { width: 100%; color: $text-muted; margin-top: 1; }
     """
 
-    def __init__(self, choices: list[tuple[str, str]], current: str | None) -> None:
+    def __init__(
+        self, choices: list[tuple[str, str]], current: str | None, *, note: str = ""
+    ) -> None:
+        """`current`: the key of the identity in use here; `note`: a line under the list."""
         super().__init__()
         self.choices = choices
         self.current = current
+        self.note = note
 
     def compose(self) -> ComposeResult:
         with Vertical():
@@ -45,6 +50,8 @@ class IdentityScreen(ModalScreen[str | None]):
             ]
             options.append(Option("  + someone new…", id=NEW))
             yield OptionList(*options, id="identities")
+            if self.note:
+                yield Static(self.note, id="note")
 
     def on_mount(self) -> None:
         """Open on the identity in use, so that Enter keeps it and arrows move from it."""

@@ -83,7 +83,16 @@ class ProviderScreen(WeekScreen):
             client.provider_slots(self.provider_id, window.start, window.end),
             client.schedule(self.provider_id),
         )
+        if self.schedule is not None:
+            self.session.follow_schedule(self.schedule.time_zone)
+        if self.week.zone.key != self.session.zone.key:  # followed here, or in the usual week
+            self.call_later(self._zone_changed)
         return slots
+
+    def _zone_changed(self) -> None:
+        """Times are now shown in the schedule's (new) zone: lay the week out in it again."""
+        self.show_week(self.monday)
+        self._refresh_status()
 
     def redraw(self) -> None:
         self.grid.headings = DatedHeadings(frozenset(exception_dates(self.schedule)), NOT_USUAL)
@@ -122,7 +131,11 @@ class ProviderScreen(WeekScreen):
         if slot is None:
             return Cell(CellState.PAST) if start < now else None
         if slot.status == "AVAILABLE":
-            return Cell(CellState.PAST) if start < now else Cell(CellState.OPEN, "open")
+            if start < now:
+                return Cell(CellState.PAST)
+            if not self.session.bookable(start):  # inside the notice period, as clients see it
+                return Cell(CellState.TOO_SOON, "open")
+            return Cell(CellState.OPEN, "open")
         if start < now:
             state = CellState.PAST
         else:
@@ -150,6 +163,8 @@ class ProviderScreen(WeekScreen):
                 parts.append("to be removed, not saved yet")
             elif slot is None:
                 parts.append("past" if start < self.session.now() else "not open")
+            elif slot.status == "AVAILABLE" and not self.session.bookable(start):
+                parts.append(f"open, but too soon for clients to book: {self.session.notice_text}")
             elif slot.status == "AVAILABLE":
                 parts.append("open")
             else:

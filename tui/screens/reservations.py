@@ -1,11 +1,13 @@
 """My reservations: holds with their countdown, and bookings; confirm, move, note or cancel them.
 
 One row an appointment, however many slots it covers. A move is picked on the week: this screen
-hands the appointment to the client's week (`on_move`) and steps aside."""
+hands the appointment to the client's week (`on_move`) and steps aside. When the list cannot be
+loaded (the server is away), the last one known stays on screen, marked as such, and loads again
+by itself as soon as the change feed is back."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import ClassVar
 
 from textual import work
@@ -13,12 +15,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.coordinate import Coordinate
 from textual.screen import Screen
+from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Static
 
 from shared.timefmt import parse_time
 from shared.wire import Provider, Reservation
 from tui.errors import ApiError, Gone, Unreachable
-from tui.messages import FeedChanged, FeedReloadNeeded
+from tui.messages import FeedChanged, FeedReloadNeeded, FeedResumed
 from tui.screens.confirm import ConfirmDialog
 from tui.screens.note import NoteDialog, first_words, note_room
 from tui.session import Session, countdown
@@ -30,6 +33,10 @@ HEADINGS = ("When", "With", "Status", "Time left", "Note")
 LEFT_COLUMN = 3
 """The column of the time a hold has left."""
 
+RETRY_SECONDS = 10.0
+"""How long after a failed load the list tries again by itself (the feed coming back, or any
+change it brings, tries at once)."""
+
 
 class ReservationsScreen(Screen[None]):
     """A table of the client's live holds and bookings, soonest first."""
@@ -40,6 +47,9 @@ class ReservationsScreen(Screen[None]):
         Binding("e", "note", "Note", id="reservations.note"),
         Binding("x,delete", "cancel_it", "Cancel", id="reservations.cancel"),
         Binding("escape,m", "app.pop_screen", "Back to the week", id="reservations.back"),
+        # One key, two bindings: the key bar shows "r Reload" only while the list is stale (when
+        # it is current, it follows the change feed and r is needed no more than on the week).
+        Binding("r", "retry", "Reload", id="reservations.retry"),
         Binding("r", "reload", "Reload", show=False, id="reservations.reload"),
     ]
 
@@ -48,12 +58,18 @@ class ReservationsScreen(Screen[None]):
         session: Session,
         providers: dict[str, Provider],
         on_move: Callable[[Reservation], object] | None = None,
+        known: Iterable[Reservation] = (),
     ) -> None:
+        """`known`: the client's holds and bookings as last heard (the week loads them too),
+        shown until the list is loaded, and instead of it when it cannot be."""
         super().__init__()
         self.session = session
         self.providers = providers
         self.on_move = on_move
-        self.rows: list[Reservation] = []
+        self.rows: list[Reservation] = sorted(known, key=lambda r: (r.timestamp, r.provider_id))
+        self.stale: str | None = None
+        """Why the list shown is not current (it could not be loaded), or None when it is."""
+        self._retry: Timer | None = None
 
     def compose(self) -> ComposeResult:
         yield StatusLine()
@@ -65,6 +81,7 @@ class ReservationsScreen(Screen[None]):
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
         table.add_columns(*HEADINGS)
+        self.draw()
         self.reload()
         self.set_interval(1, self.tick)
         refresh = getattr(self.app, "refresh_status", None)
@@ -73,12 +90,24 @@ class ReservationsScreen(Screen[None]):
 
     @work(exclusive=True, group="reservations")
     async def reload(self) -> None:
+        if self._retry is not None:
+            self._retry.stop()
+            self._retry = None
         try:
             self.rows = await self.session.client.reservations()
         except (ApiError, Unreachable) as error:
-            self.notify(f"Could not load: {error}. {error.advice}", severity="error")
-            return
+            tried = self.session.when(self.session.now(), "%H:%M:%S")
+            self.stale = f"Could not load at {tried}: {error}"
+            self._retry = self.set_timer(RETRY_SECONDS, self.reload)
+        else:
+            self.stale = None
+        self.refresh_bindings()
         self.draw()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "retry":
+            return self.stale is not None
+        return True
 
     def when(self, reservation: Reservation) -> str:
         return self.session.span(start_of(reservation), minutes_of(reservation))
@@ -106,12 +135,22 @@ class ReservationsScreen(Screen[None]):
             table.add_row(*row, note, key=reservation.time_slot_id)
         if self.rows:
             table.move_cursor(row=min(keep, len(self.rows) - 1))
-        info = (
-            "Nothing held or booked yet."
-            if not self.rows
-            else "c confirms a hold, v moves, e changes the note, x cancels"
+        self.query_one("#heading", Static).update(
+            "My reservations"
+            if self.stale is None
+            else "My reservations · as last known, not current"
+            if self.rows
+            else "My reservations · not known"
         )
-        self.query_one("#info", Static).update(info)
+        self.query_one("#info", Static).update(self._info())
+
+    def _info(self) -> str:
+        """What the line under the table says: what the keys do, or why the list is stale."""
+        if self.stale is not None:
+            return f"{self.stale}. It loads again when the server is back; r tries now."
+        if not self.rows:
+            return "Nothing held or booked yet."
+        return "c confirms a hold, v moves, e changes the note, x cancels"
 
     def _left(self, reservation: Reservation) -> str:
         if reservation.status != "RESERVED" or not isinstance(reservation.expires_at, str):
@@ -216,15 +255,24 @@ class ReservationsScreen(Screen[None]):
     def action_reload(self) -> None:
         self.reload()
 
+    def action_retry(self) -> None:
+        self.reload()
+
     def on_feed_changed(self, message: FeedChanged) -> None:
         change = message.change
-        if change.client_id == self.session.me.subject or any(
-            change.time_slot_id in r.time_slot_ids for r in self.rows
+        if (
+            self.stale is not None
+            or change.client_id == self.session.me.subject
+            or any(change.time_slot_id in r.time_slot_ids for r in self.rows)
         ):
             self.reload()
 
     def on_feed_reload_needed(self, message: FeedReloadNeeded) -> None:
         self.reload()
+
+    def on_feed_resumed(self, message: FeedResumed) -> None:
+        if self.stale is not None:
+            self.reload()
 
     def palette_commands(self) -> list[tuple[str, str, str]]:
         return [

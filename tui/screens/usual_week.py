@@ -99,6 +99,10 @@ class UsualWeekScreen(Screen[bool]):
         self.schedule = schedule
         if schedule is not None:
             self.zone = schedule.time_zone
+            if self.session.follow_schedule(schedule.time_zone):  # the app's times follow it
+                refresh = getattr(self.app, "refresh_status", None)
+                if refresh is not None:
+                    refresh()
             self.saved = cells_of(schedule.weekly, self.session.slot_seconds)
         else:
             self.saved = set()

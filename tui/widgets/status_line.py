@@ -1,4 +1,5 @@
-"""The line at the top: who, which server, live or not, which zone, when last in sync."""
+"""The line at the top: who, which server, live or not (and, when not, when last heard), which
+zone."""
 
 from __future__ import annotations
 
@@ -17,7 +18,8 @@ class StatusLine(Widget):
     who: reactive[str] = reactive("")
     server: reactive[str] = reactive("")
     zone: reactive[str] = reactive("")
-    synced: reactive[str] = reactive("")
+    heard: reactive[str] = reactive("")
+    """When the server was last heard from ("last heard 3 min ago"), while the feed is not live."""
     extra: reactive[str] = reactive("")
 
     def render(self) -> Text:
@@ -32,9 +34,11 @@ class StatusLine(Widget):
         line.append(f"{glyph} {self.state}", style=f"bold {colour}")
         if self.detail:
             line.append(f" ({self.detail})", style=colour)
+        if self.heard:  # with the state it qualifies: the feed is down, since when
+            line.append(f", {self.heard}", style=colour)
         # Most telling first: at 80 columns the server's address is what gets cut off. `extra`
         # is the screen's own (a client's appointment length), after who is acting.
-        parts = (self.who, self.extra, self.zone, self.synced and f"synced {self.synced}")
+        parts = (self.who, self.extra, self.zone)
         for index, part in enumerate((*parts, self.server)):
             if part:
                 line.append(" │ ", style="dim")
