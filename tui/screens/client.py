@@ -639,8 +639,19 @@ class ClientScreen(WeekScreen):
             ReservationsScreen(self.session, self.providers, on_move=self.start_moving)
         )
 
-    def legend_notes(self) -> list[tuple[str, str]]:
-        return [("underlined", "what a hold from the cursor would cover (+ and - change it)")]
+    def legend(self) -> list[tuple[str, str]]:
+        """What the help says of the glyphs a client's week shows."""
+        return [
+            (CellState.OPEN.glyph, "free: Enter holds it (the length chosen fits from here)"),
+            (CellState.SHORT.glyph, "open, but the length chosen does not fit from here"),
+            (CellState.TOO_SOON.glyph, "open, but too soon to book (inside the notice period)"),
+            (CellState.MINE_HELD.glyph, "held by you: confirm it before it lapses"),
+            (CellState.MINE_BOOKED.glyph, "booked by you"),
+            (CellState.TAKEN.glyph, "taken by someone else"),
+            (CellState.PAST.glyph, "past"),
+            (CellState.EMPTY.glyph, "not open"),
+            ("underlined", "what a hold from the cursor would cover (+ and - change it)"),
+        ]
 
     def palette_commands(self) -> list[tuple[str, str, str]]:
         return [

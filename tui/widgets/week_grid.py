@@ -505,7 +505,7 @@ class WeekGrid(ScrollView, can_focus=True):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Painting keys exist only where painting does; Hold only where it does not."""
-        if action in ("toggle_cells", "range", "erase"):
+        if action in ("toggle_cells", "range", "erase", "drop_range"):
             return self.painting
         if action == "activate":
             return not self.painting and self.activates
