@@ -94,7 +94,9 @@ class WeekGrid(ScrollView, can_focus=True):
     | enter | act on the cell (hold it, in a client's view) |
     | escape | drop the range |
 
-    Mouse: a click toggles; a drag paints from an empty cell and erases from an open one.
+    Mouse, painting: a click toggles; a drag paints from an empty cell and erases from an open one.
+    Mouse, otherwise: a click moves the cursor; a click on the cursor's cell (a second click, or a
+    double click) acts on it as Enter does.
     """
 
     ALLOW_SELECT = False
@@ -232,6 +234,10 @@ class WeekGrid(ScrollView, can_focus=True):
         self._anchor: tuple[int, int] | None = None
         self._drag: tuple[tuple[int, int], bool] | None = None
         self._drag_end: tuple[int, int] | None = None
+        self._press: tuple[tuple[int, int], bool] | None = None
+        """The cell the mouse went down on, and whether the cursor was on it already."""
+        self._click_acted = False
+        """The clicks of this double click have acted on the cell already."""
         self._top_hour: int | None = None
         self._first_day = 0
         """The leftmost day shown, when the grid is too narrow for all seven."""
@@ -611,9 +617,11 @@ class WeekGrid(ScrollView, can_focus=True):
 
     def on_mouse_down(self, event: events.MouseDown) -> None:
         where = self._cell_under(event.x, event.y)
+        self._press = None
         if where is None:
             return
         self.focus()
+        self._press = (where, where == self.cursor)
         self.cursor = where
         start = self._week.cells[where[0]][where[1]]
         if not self.painting or start is None:
@@ -649,7 +657,18 @@ class WeekGrid(ScrollView, can_focus=True):
         event.stop()
 
     def on_click(self, event: events.Click) -> None:
-        if not self.painting and event.chain >= 2:
+        """Where painting is off, a click moves the cursor; a click on the cursor's cell acts on
+        it (as Enter does), and so does a double click anywhere, once."""
+        press, self._press = self._press, None
+        if self.painting or press is None:
+            return
+        where, on_cursor = press
+        if self._cell_under(event.x, event.y) != where:
+            return
+        if event.chain == 1:
+            self._click_acted = False
+        if (on_cursor or event.chain >= 2) and not self._click_acted:
+            self._click_acted = True
             self.action_activate()
 
 
