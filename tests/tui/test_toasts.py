@@ -17,6 +17,7 @@ from tests.tui.harness import BackendThread, app_for, until
 from tests.tui.test_snapshots import client_ready, populate, week_loaded
 from tui.app import SlotbookApp
 from tui.screens.bookings import BookingsScreen
+from tui.screens.client import ClientScreen
 from tui.screens.hold import HoldDialog
 from tui.screens.provider import ProviderScreen
 from tui.screens.reservations import ReservationsScreen
@@ -97,7 +98,9 @@ async def test_toasts_on_the_clients_screens_hide_no_hint(
     app = app_for(backend, token=world.bob, zone="UTC")
     async with app.run_test(size=size, notifications=True) as pilot:
         await until(lambda: client_ready(app), pilot.pause)
-        week = app.screen
+        shown = app.screen
+        assert isinstance(shown, ClientScreen)
+        week: ClientScreen = shown
         await pilot.press("m")
         await until(
             lambda: (
@@ -108,7 +111,7 @@ async def test_toasts_on_the_clients_screens_hide_no_hint(
         )
         await assert_clear(app, pilot, "my reservations")
         await pilot.press("v")  # move bob's hold: the hint under the grid says how
-        await until(lambda: app.screen is week and getattr(week, "moving", None), pilot.pause)
+        await until(lambda: app.screen is week and week.moving is not None, pilot.pause)
         await assert_clear(app, pilot, "the client's week, moving a hold")
         await pilot.press("escape", "enter")
         await until(lambda: isinstance(app.screen, HoldDialog), pilot.pause)

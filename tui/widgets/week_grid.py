@@ -24,6 +24,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from shared.weeks import WeekLayout
+from tui.narrow import NARROW, NARROW_DAYS
 from tui.widgets.grid_headings import DatedHeadings, Headings
 
 
@@ -360,9 +361,15 @@ class WeekGrid(ScrollView, can_focus=True):
 
     @property
     def visible_days(self) -> int:
-        """How many days fit side by side, at least MIN_COLUMN each (at most the week's)."""
+        """How many days fit side by side, at least MIN_COLUMN each (at most the week's; at phone
+        width, at most NARROW_DAYS, so that their words can be read)."""
         usable = self.scrollable_content_region.width - self._label_width
-        return max(1, min(len(self._week.days), usable // MIN_COLUMN))
+        return max(1, min(self._most_days, usable // MIN_COLUMN))
+
+    @property
+    def _most_days(self) -> int:
+        narrow = self.is_mounted and self.screen.has_class(NARROW)
+        return min(NARROW_DAYS, len(self._week.days)) if narrow else len(self._week.days)
 
     @property
     def first_day(self) -> int:
@@ -417,6 +424,8 @@ class WeekGrid(ScrollView, can_focus=True):
     def notify_style_update(self) -> None:
         self._styles.clear()  # the theme or the CSS changed: resolve the colours again
         super().notify_style_update()
+        self._keep_cursor_day_shown()  # the screen may have turned narrow (fewer days) or wide
+        self.refresh()
 
     def _style(self, component: str) -> Style:
         """A cell state's whole style, its translucent and automatic colours resolved against
