@@ -231,15 +231,19 @@ class ChosenProvider(Static):
         self._draw()
 
     def _draw(self) -> None:
+        """The name (wrapped where words end), then the detail and the hint, each on the line
+        where the one before ends if it fits there whole, else on a line of its own."""
         name, detail, picker = self._shown
-        markup = "[b]$name[/b]  ·  $detail" if detail else "[b]$name[/b]"
-        line = Content.from_markup(markup, name=name, detail=detail)
+        line = Content.from_markup("[b]$name[/b]", name=name)
+        then = [(Content(detail), "  ·  ")] if detail else []
         if picker:
             hint = Content.from_markup("[b $text-accent]$hint[/]", hint=self.PICKER_HINT)
-            width = self.content_region.width
+            then.append((hint, "  "))
+        width = self.content_region.width
+        for part, separator in then:
             last = line.wrap(width)[-1] if width else line
-            fits = not width or last.cell_length + 2 + hint.cell_length <= width
-            line = Content.assemble(line, "  " if fits else "\n", hint)
+            fits = not width or last.cell_length + len(separator) + part.cell_length <= width
+            line = Content.assemble(line, separator if fits else "\n", part)
         self.update(line)
 
     def on_resize(self) -> None:
