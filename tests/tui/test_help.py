@@ -78,6 +78,7 @@ async def test_a_clients_help_lists_no_painting_keys_and_only_a_clients_glyphs(
         keys = help_keys(shown)
         assert not PAINTING_KEYS & keys.keys(), keys
         assert keys["Hold"] == "⏎, space"
+        assert keys["Filter the providers: type part of a name (Esc clears it)"] == "/"
         legend = legend_of(shown)
         assert mentions(legend, CLIENT_ONLY) == CLIENT_ONLY
         assert not mentions(legend, PROVIDER_ONLY), legend

@@ -73,7 +73,8 @@ class HelpScreen(ModalScreen[None]):
                 if binding.description in seen:
                     continue
                 seen.add(binding.description)
-                table.add_row(keys, binding.description)
+                # The key bar's word, or the longer tooltip where the binding has one.
+                table.add_row(keys, binding.tooltip or binding.description)
         return table
 
     @staticmethod
