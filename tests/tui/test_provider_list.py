@@ -236,3 +236,27 @@ async def test_from_sixty_columns_on_the_list_stands_beside_a_week_of_days(
         await pilot.press("p")
         assert screen.query_one("#providers").has_focus
         assert screen.grid.display, "the list is beside the grid: nothing to hide"
+
+
+async def test_turning_the_phone_sideways_and_back_keeps_the_keys_working(
+    backend: BackendThread,
+) -> None:
+    """From wide to phone width with the list focused: the list goes, the grid takes the keys;
+    and back: the list beside a week of seven days again."""
+    open_long_named(backend)
+    app = app_for(backend, token=backend.issue("client", "sam", "Sam"))
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await loaded(app, pilot)
+        await pilot.press("p")
+        assert screen.query_one("#providers").has_focus
+        await pilot.resize_terminal(*PHONE)
+        await until(lambda: screen.grid.has_focus and screen.grid.visible_days == 2, pilot.pause)
+        before = screen.grid.cursor
+        await pilot.press("j")
+        assert screen.grid.cursor == (before[0] + 1, before[1])
+        await pilot.resize_terminal(100, 30)
+        await until(
+            lambda: screen.query_one("#provider-pane").display and screen.grid.visible_days == 7,
+            pilot.pause,
+        )
+        assert "▾ p" not in text_of(screen, "#provider")

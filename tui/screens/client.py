@@ -181,6 +181,18 @@ class ClientScreen(WeekScreen):
         self._show_chosen()
         if not self.narrow and self.has_class(PICKING):
             self._picking(False)
+        if self.narrow and not self.picking and self.is_current:
+            # The list went out of sight (with the focus, if it had it): keys go to the grid.
+            self.call_after_refresh(self._focus_in_sight)
+
+    def _focus_in_sight(self) -> None:
+        focused = self.focused
+        if (
+            focused is None
+            or not focused.display
+            or self.query_one(ProviderPane) in (focused.ancestors)
+        ):
+            self.grid.focus()
 
     @property
     def picking(self) -> bool:
