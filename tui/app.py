@@ -26,6 +26,7 @@ from tui.errors import ApiError, Unauthorized, Unreachable
 from tui.identities import Identity, UnknownIdentity, asked_for, subject_for
 from tui.legibility import MinimumContrast
 from tui.messages import FeedChanged, FeedReloadNeeded, FeedResumed
+from tui.narrow import BREAKPOINTS
 from tui.screenshot import take_screenshot
 from tui.session import Clock, Session
 from tui.themes import (
@@ -47,6 +48,7 @@ class SlotbookApp(App[None]):
 
     CSS_PATH = "slotbook.tcss"
     TITLE = "slotbook"
+    HORIZONTAL_BREAKPOINTS = BREAKPOINTS  # the phone-width layout (tui/narrow.py)
 
     theme_settle_seconds = 1.0
     """How long a theme must stay chosen to be remembered (the palette previews each it passes)."""

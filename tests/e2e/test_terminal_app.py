@@ -221,7 +221,7 @@ def test_a_client_books_the_next_open_slot_with_the_slotbook_command(
             terminal.send("Enter")
             terminal.wait_for("Held for you", "left (until", "Confirm (c)")
             terminal.send("c")
-            # The "Booked" toast (which covers the end of the info line for a few seconds) and
+            # The "Booked" toast (above the info line, for a few seconds) and
             # the slot drawn as the client's own booking.
             booked = terminal.wait_for("Booked", f"{when} with Dr Ada Lovelace", "◉ mine")
             assert "Held for you" not in booked

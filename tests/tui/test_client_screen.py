@@ -131,7 +131,8 @@ async def test_enter_holds_the_slot_and_c_confirms_it_on_the_server(
     async with app.run_test(size=(100, 30), message_hook=toasts) as pilot:
         screen = await client_screen(app, pilot)
         await pilot.press(*TO_TUESDAY_10)
-        assert text_of(screen, "#info") == "Dr Ada  ·  Tue 05 Mar 10:00  ·  free: Enter holds it"
+        assert text_of(screen, "#info") == "Tue 05 Mar 10:00  ·  free: Enter holds it"
+        assert text_of(screen, "#provider").startswith("Dr Ada  ·  next ")
         await pilot.press("enter")
         held = await dialog(app, pilot)
         assert text_of(held, "#when") == "Dr Ada\nTuesday 05 March, 10:00 (15 min)"
@@ -363,6 +364,65 @@ async def test_a_double_click_on_a_free_slot_holds_it(backend: BackendThread) ->
         assert held.slot.timestamp == TUESDAY_1015
 
 
+async def test_a_click_moves_to_a_free_slot_and_a_second_click_on_it_holds_it(
+    backend: BackendThread,
+) -> None:
+    open_tuesday(backend)
+    sam = backend.issue("client", "sam", "Sam")
+    app = app_for(backend, token=sam)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await client_screen(app, pilot)
+        where = cell_offset(screen.grid, at(TUESDAY_1015))
+        await pilot.click(screen.grid, offset=where)
+        await pilot.pause()
+        assert screen.grid.cursor_start == at(TUESDAY_1015)
+        assert app.screen is screen, "one click only moves the cursor"
+        assert mine(backend, sam) == {}
+        await pilot.click(screen.grid, offset=where)
+        held = await dialog(app, pilot)
+        assert held.slot.timestamp == TUESDAY_1015
+        assert mine(backend, sam) == {TUESDAY_1015: "RESERVED"}
+
+
+async def test_a_click_on_the_cursors_free_slot_holds_it_once(backend: BackendThread) -> None:
+    open_tuesday(backend)
+    sam = backend.issue("client", "sam", "Sam")
+    app = app_for(backend, token=sam)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await client_screen(app, pilot)
+        await pilot.press(*TO_TUESDAY_10)
+        # A double click on the cursor's cell: its first click holds, the second adds nothing.
+        await pilot.double_click(screen.grid, offset=cell_offset(screen.grid, at(TUESDAY_10)))
+        held = await dialog(app, pilot)
+        assert held.slot.timestamp == TUESDAY_10
+        await pilot.pause()
+        assert len([s for s in app.screen_stack if isinstance(s, HoldDialog)]) == 1
+        assert mine(backend, sam) == {TUESDAY_10: "RESERVED"}
+
+
+async def test_while_moving_a_click_on_the_cursors_cell_asks_to_move_there(
+    backend: BackendThread,
+) -> None:
+    open_tuesday(backend)
+    sam = backend.issue("client", "sam", "Sam")
+    take(backend, sam, TUESDAY_10)
+    app = app_for(backend, token=sam)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await client_screen(app, pilot)
+        await pilot.press("m")
+        await until(lambda: isinstance(app.screen, ReservationsScreen), pilot.pause)
+        await until(lambda: app.screen.query_one(DataTable).row_count == 1, pilot.pause)
+        await pilot.press("v")
+        await until(lambda: app.screen is screen and screen.moving is not None, pilot.pause)
+        where = cell_offset(screen.grid, at(TUESDAY_1015))
+        await pilot.click(screen.grid, offset=where)
+        await pilot.pause()
+        assert app.screen is screen
+        await pilot.click(screen.grid, offset=where)
+        asked = await confirm_dialog(app, pilot)
+        assert "to Tue 05 Mar 10:15" in text_of(asked, "#question")
+
+
 # --- finding a slot -------------------------------------------------------------------------------
 
 
@@ -431,7 +491,7 @@ async def test_choosing_another_provider_shows_their_week(backend: BackendThread
         assert screen.grid.cell_at(at(TUESDAY_10)).state is CellState.EMPTY
         await pilot.press("enter")
         await until(lambda: screen.grid.has_focus, pilot.pause)
-        assert text_of(screen, "#info").startswith("Dr Bob  ·  ")
+        assert text_of(screen, "#provider") == "Dr Bob  ·  next Wed 06 15:00"
 
 
 async def test_with_no_providers_the_screen_says_so(backend: BackendThread) -> None:

@@ -72,11 +72,12 @@ async def survey(
     *,
     admin_token: str | None = None,
     identities: Path | None = None,
+    size: tuple[int, int] = SIZE,
 ) -> Survey:
     app = app_for(
         backend, token=token, zone="Europe/Berlin", admin_token=admin_token, identities=identities
     )
-    async with app.run_test(size=SIZE) as pilot:
+    async with app.run_test(size=size) as pilot:
         done = Survey(app, pilot)
         await walk(done)
     return done
@@ -188,6 +189,22 @@ async def test_the_clients_screens_read_well_in_every_theme(backend: BackendThre
 
     done = await survey(backend, world.bob, walk)
     done.check("the client's week", "the hold dialog", "my reservations", "asking before a cancel")
+
+
+async def test_the_phone_width_screens_read_well_in_every_theme(backend: BackendThread) -> None:
+    world = populate(backend)
+
+    async def walk(s: Survey) -> None:
+        app, pilot = s.app, s.pilot
+        await settled(pilot, lambda: app.feed_state == "live" and client_ready(app))
+        await pilot.press("l", "j", "j", "j", "j")
+        await s.measure("the client's week at phone width")
+        await pilot.press("slash", "h", "o", "p")
+        await settled(pilot, lambda: getattr(app.screen, "provider_id", None) == "grace")
+        await s.measure("the filtered provider picker at phone width")
+
+    done = await survey(backend, world.bob, walk, size=(45, 40))
+    done.check("the client's week at phone width", "the filtered provider picker at phone width")
 
 
 async def test_the_first_start_and_switching_identity_read_well_in_every_theme(

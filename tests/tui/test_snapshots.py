@@ -292,9 +292,19 @@ def test_bookings_asking_before_a_cancel(snap_compare: SnapCompare, backend: Bac
     assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
 
 
-def test_client_week_at_sixty_columns(snap_compare: SnapCompare, backend: BackendThread) -> None:
+NARROW_SIZES = [pytest.param((60, 24), id="60x24"), pytest.param((45, 40), id="45x40")]
+"""The narrowest terminal with the list beside the grid, and a phone's browser (390 pixels)."""
+
+
+@pytest.mark.parametrize("size", NARROW_SIZES)
+def test_client_week_narrow(
+    snap_compare: SnapCompare, backend: BackendThread, size: tuple[int, int]
+) -> None:
     """Bob at 60 columns: beside the provider list only some days fit, the caption says which
-    and how to see the rest; day titles are short but whole."""
+    and how to see the rest; day titles are short but whole. At 45 (a phone): no list beside the
+    grid; above it Dr Ada named whole, when she is next free, and `p` to choose another; two
+    days, their cells' words whole (Tuesday's free slots and bob's hold). The cursor on Tuesday
+    10:00 in both."""
     world = populate(backend)
     app = app_for(backend, token=world.bob, zone="UTC")
 
@@ -303,7 +313,26 @@ def test_client_week_at_sixty_columns(snap_compare: SnapCompare, backend: Backen
         await pilot.press("l", "j", "j", "j", "j")  # Tuesday 10:00, free
         await settle(pilot, app, lambda: client_ready(app))
 
-    assert snap_compare(app, terminal_size=(60, 24), run_before=run_before)
+    assert snap_compare(app, terminal_size=size, run_before=run_before)
+
+
+def test_provider_picker_at_phone_width_filtered(
+    snap_compare: SnapCompare, backend: BackendThread
+) -> None:
+    """Bob at 45 columns presses `/` and types "hop": the list takes the grid's place, the
+    filter above it, only Dr Grace Hopper left (highlighted, her week loading behind); the line
+    under it says how to pick and how to go back."""
+    world = populate(backend)
+    app = app_for(backend, token=world.bob, zone="UTC")
+
+    async def run_before(pilot: Pilot[None]) -> None:
+        await settle(pilot, app, lambda: client_ready(app))
+        await pilot.press("slash", "h", "o", "p")
+        week = app.screen
+        assert isinstance(week, ClientScreen)
+        await settle(pilot, app, lambda: week.provider_id == "grace" and week.loaded)
+
+    assert snap_compare(app, terminal_size=(45, 40), run_before=run_before)
 
 
 def test_usual_week_editor_with_unsaved_changes(

@@ -1,5 +1,8 @@
 """The client's view: providers on the left, the chosen provider's open slots on the week.
 
+At phone width (tui/narrow.py) the list is a picker: `p` (or a click on the provider's name above
+the grid) shows it in the grid's place, and picking one shows the grid again. `/` filters the list.
+
 The client chooses how long an appointment to hold (+ and -, in slot lengths); the grid marks the
 time a hold from the cursor would cover, and the open starts from which that length does not fit.
 A hold or booking is moved here too: My reservations (m) hands it over, the client picks its new
@@ -12,22 +15,28 @@ from typing import ClassVar
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal
+from textual.containers import Horizontal, Vertical
 from textual.widgets import OptionList
-from textual.widgets.option_list import Option
 
 from shared.timefmt import parse_time
 from shared.weeks import monday_of
 from shared.wire import Change, Provider, Reservation, TimeSlot
 from tui.errors import ApiError, Conflict, Unreachable
 from tui.messages import FeedChanged
+from tui.narrow import NARROW
 from tui.screens.confirm import ConfirmDialog
 from tui.screens.hold import HoldDialog
 from tui.screens.week import WeekScreen
 from tui.session import Session
 from tui.sync import Window, as_open, as_reservation, minutes_of, slots_of, start_of
+from tui.widgets.provider_list import ChosenProvider, ProviderList, ProviderPane
 from tui.widgets.status_line import StatusLine
 from tui.widgets.week_grid import Cell, CellState, WeekGrid
+
+PICKING = "-picking"
+"""The class of the client's screen while, at phone width, the list of providers is shown."""
+
+PICKING_HINT = "↑ ↓ choose · Enter shows their week"
 
 NEXT_SEARCH_DAYS = 31
 
@@ -36,10 +45,19 @@ class ClientScreen(WeekScreen):
     """Choose a provider, then hold one of its open slots (Enter) and confirm it."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
+        # First, so that the key bar shows it even at phone width (only while in the list).
+        Binding("escape", "close_picker", "Back to the week", id="client.close_picker"),
         *WeekScreen.BINDINGS,
         Binding("n", "next_open", "Next open", id="client.next_open"),
         Binding("m", "reservations", "My reservations", id="client.reservations"),
         Binding("p", "providers", "Providers", show=False, id="client.providers"),
+        Binding(
+            "slash",
+            "filter_providers",
+            "Filter",
+            tooltip="Filter the providers: type part of a name (Esc clears it)",
+            id="client.filter",
+        ),
         # Not in the footer, which is full at 80 columns: the status line shows the length.
         Binding(
             "plus,equals_sign",
@@ -75,8 +93,10 @@ class ClientScreen(WeekScreen):
 
     def compose_body(self) -> ComposeResult:
         with Horizontal():
-            yield OptionList(id="providers")
-            yield from super().compose_body()
+            yield ProviderPane(self._provider_detail, id="provider-pane")
+            with Vertical(id="week-pane"):
+                yield ChosenProvider(id="provider")
+                yield from super().compose_body()
 
     def on_mount(self) -> None:
         super().on_mount()
@@ -103,42 +123,103 @@ class ClientScreen(WeekScreen):
             self.notify(f"Could not list providers: {error}. {error.advice}", severity="error")
             return
         self.providers = {p.provider_id: p for p in providers}
-        options = next(self.query("#providers").results(OptionList), None)
+        options = next(self.query("#providers").results(ProviderList), None)
         if options is None:  # the screen closed while the list was on its way
             return
-        highlighted = self.provider_id
-        options.clear_options()
-        options.add_options([Option(self._provider_label(p), id=p.provider_id) for p in providers])
         if not providers:
+            options.show([], None)
             self.set_info("No providers yet: nobody has published availability.")
             return
-        chosen = highlighted if highlighted in self.providers else providers[0].provider_id
-        options.highlighted = next(i for i, p in enumerate(providers) if p.provider_id == chosen)
-        if chosen != self.provider_id:
-            self.provider_id = chosen
-            self.reload()
+        chosen = self.provider_id if self.provider_id in self.providers else None
+        options.show(providers, chosen)
+        self._show_chosen()
+        if chosen is None and not options.filter:
+            self._choose(providers[0].provider_id)
 
-    def _provider_label(self, provider: Provider) -> str:
-        name = provider.name or provider.provider_id
+    def _provider_detail(self, provider: Provider) -> str:
+        """The line under a provider's name: when they are next free."""
         if provider.next_available is None:
-            return f"{name}\n  no open slots"
-        return f"{name}\n  next {self.session.when_text(provider.next_available, '%a %d %H:%M')}"
+            return "no open slots"
+        return f"next {self.session.when_text(provider.next_available, '%a %d %H:%M')}"
 
-    @on(OptionList.OptionHighlighted, "#providers")
-    def _provider_chosen(self, event: OptionList.OptionHighlighted) -> None:
-        chosen = event.option.id
-        if chosen is not None and chosen != self.provider_id:
-            self.provider_id = chosen
+    def _show_chosen(self) -> None:
+        """Name the chosen provider, whole, above the grid."""
+        provider = self.providers.get(self.provider_id or "")
+        if provider is not None:
+            name = provider.name or provider.provider_id
+            detail = self._provider_detail(provider)
+            self.query_one(ChosenProvider).show(name, detail, picker=self.narrow)
+
+    def _choose(self, provider_id: str) -> None:
+        """Show this provider's week."""
+        if provider_id != self.provider_id:
+            self.provider_id = provider_id
             self.mirror.replace(self._window(), [])
             self.grid.set_cells({})
             self.reload()
+        self._show_chosen()
+
+    @on(OptionList.OptionHighlighted, "#providers")
+    def _provider_chosen(self, event: OptionList.OptionHighlighted) -> None:
+        if event.option.id is not None:
+            self._choose(event.option.id)
 
     @on(OptionList.OptionSelected, "#providers")
     def _provider_picked(self, event: OptionList.OptionSelected) -> None:
+        if event.option.id is not None:
+            self._choose(event.option.id)
+        self._picking(False)
         self.grid.focus()
 
+    @property
+    def narrow(self) -> bool:
+        return self.has_class(NARROW)
+
+    def on_resize(self) -> None:
+        """The screen may have turned narrow or wide: the line above the grid says how to
+        choose another provider only where the list is a picker."""
+        self._show_chosen()
+        if not self.narrow and self.has_class(PICKING):
+            self._picking(False)
+        if self.narrow and not self.picking and self.is_current:
+            # The list went out of sight (with the focus, if it had it): keys go to the grid.
+            self.call_after_refresh(self._focus_in_sight)
+
+    def _focus_in_sight(self) -> None:
+        focused = self.focused
+        if (
+            focused is None
+            or not focused.display
+            or self.query_one(ProviderPane) in (focused.ancestors)
+        ):
+            self.grid.focus()
+
+    @property
+    def picking(self) -> bool:
+        """Is the list of providers shown in the grid's place (at phone width)?"""
+        return self.narrow and self.has_class(PICKING)
+
+    def _picking(self, showing: bool) -> None:
+        """At phone width, show the list of providers in the grid's place, or the grid again."""
+        self.set_class(showing and self.narrow, PICKING)
+        self.describe_cursor()
+        self.refresh_bindings()
+
     def action_providers(self) -> None:
-        self.query_one("#providers", OptionList).focus()
+        """Go to the list of providers (at phone width, show it in the grid's place)."""
+        self._picking(True)
+        self.query_one(ProviderList).focus()
+
+    def action_filter_providers(self) -> None:
+        self._picking(True)
+        self.query_one(ProviderPane).start_filter()
+
+    def action_close_picker(self) -> None:
+        self._picking(False)
+        self.grid.focus()
+
+    def on_chosen_provider_clicked(self, message: ChosenProvider.Clicked) -> None:
+        self.action_providers()
 
     # --- loading and drawing ------------------------------------------------------------------
 
@@ -268,18 +349,19 @@ class ClientScreen(WeekScreen):
     def describe_cursor(self) -> None:
         start = self.grid.cursor_start
         self.show_length()
+        if self.picking:  # the grid is out of sight: say how to pick instead
+            self.set_info(PICKING_HINT)
+            return
         if start is None or self.provider_id is None:
             self.set_info("")
             return
-        provider = self.providers.get(self.provider_id)
-        name = provider.name if provider and provider.name else self.provider_id
         slot = self.mirror.at(self.provider_id, start)
         cell = self._cell(slot) if slot else Cell(CellState.EMPTY)
         if cell.state is CellState.EMPTY and start < self.session.now():
             cell = Cell(CellState.PAST)
         span = self.session.span(start, self.minutes, "%H:%M")
         if self.moving is not None:
-            self.set_info(f"{name}  ·  {self.session.when(start)}  ·  {self._move_hint(start)}")
+            self.set_info(f"{self.session.when(start)}  ·  {self._move_hint(start)}")
             return
         mine = self.reservation_for(slot.time_slot_id) if slot is not None else None
         yours = (
@@ -299,7 +381,8 @@ class ClientScreen(WeekScreen):
             CellState.TAKEN: "taken",
             CellState.PAST: "past",
         }.get(cell.state, "not open")
-        self.set_info(f"{name}  ·  {self.session.when(start)}  ·  {what}")
+        # Whose week it is, the line above the grid says: here, the cell and what Enter does.
+        self.set_info(f"{self.session.when(start)}  ·  {what}")
 
     def _move_hint(self, start: int) -> str:
         assert self.moving is not None
@@ -457,10 +540,8 @@ class ClientScreen(WeekScreen):
         provider = reservation.provider_id
         if provider != self.provider_id:
             self.provider_id = provider
-            options = self.query_one("#providers", OptionList)
-            for index in range(options.option_count):
-                if options.get_option_at_index(index).id == provider:
-                    options.highlighted = index
+            self.query_one(ProviderList).highlight(provider)
+            self._show_chosen()
         await self._show(start)
         self.grid.focus()
         self.redraw()
@@ -487,6 +568,8 @@ class ClientScreen(WeekScreen):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in ("stop_moving", "move_here"):
             return self.moving is not None
+        if action == "close_picker":  # Esc from the list (or, at phone width, the picker)
+            return self.picking or isinstance(self.focused, ProviderList)
         return True
 
     def _moving(self, reservation: Reservation | None) -> None:
@@ -644,8 +727,19 @@ class ClientScreen(WeekScreen):
             )
         )
 
-    def legend_notes(self) -> list[tuple[str, str]]:
-        return [("underlined", "what a hold from the cursor would cover (+ and - change it)")]
+    def legend(self) -> list[tuple[str, str]]:
+        """What the help says of the glyphs a client's week shows."""
+        return [
+            (CellState.OPEN.glyph, "free: Enter holds it (the length chosen fits from here)"),
+            (CellState.SHORT.glyph, "open, but the length chosen does not fit from here"),
+            (CellState.TOO_SOON.glyph, "open, but too soon to book (inside the notice period)"),
+            (CellState.MINE_HELD.glyph, "held by you: confirm it before it lapses"),
+            (CellState.MINE_BOOKED.glyph, "booked by you"),
+            (CellState.TAKEN.glyph, "taken by someone else"),
+            (CellState.PAST.glyph, "past"),
+            (CellState.EMPTY.glyph, "not open"),
+            ("underlined", "what a hold from the cursor would cover (+ and - change it)"),
+        ]
 
     def palette_commands(self) -> list[tuple[str, str, str]]:
         return [

@@ -1,4 +1,7 @@
-"""? : the keys of the screen you are on, and what the grid's glyphs mean."""
+"""? : the keys of the screen you are on, and what the glyphs of its grid mean.
+
+Each screen with a grid says which glyphs it can show (`legend`), so a client's help lists only
+what a client's week shows, and a provider's only what theirs does."""
 
 from __future__ import annotations
 
@@ -12,22 +15,10 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Static
 
-from tui.widgets.week_grid import CONTINUED, CURSOR_MARK, CellState
+from tui.widgets.week_grid import CURSOR_MARK
 
-LEGEND = [
-    (CellState.OPEN, "open: clients can book it (from here, for the length chosen)"),
-    (CellState.SHORT, "open, but the length chosen does not fit from here"),
-    (CellState.TOO_SOON, "open, but too soon to book (inside the notice period)"),
-    (CellState.HELD, "held by a client, lapses unless confirmed"),
-    (CellState.BOOKED, "booked"),
-    (CellState.MINE_HELD, "held by you (client view)"),
-    (CellState.MINE_BOOKED, "booked by you (client view: mine)"),
-    (CellState.TAKEN, "taken by someone else"),
-    (CellState.PAST, "past"),
-    (CellState.PENDING_PAINT, "painted, not saved yet"),
-    (CellState.PENDING_ERASE, "to be removed, not saved yet"),
-    (CellState.EMPTY, "not open"),
-]
+Legend = list[tuple[str, str]]
+"""A grid's glyphs (or other marks) and what each means, in the words of the screen's user."""
 
 
 class HelpScreen(ModalScreen[None]):
@@ -50,7 +41,9 @@ class HelpScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         with VerticalScroll():
             yield Static(self._keys())
-            yield Static(self._legend(getattr(self.for_screen, "legend_notes", list)()))
+            legend: Legend | None = getattr(self.for_screen, "legend", lambda: None)()
+            if legend:
+                yield Static(self._legend(legend))
             yield Static(
                 Text(
                     "ctrl+p opens the command palette: every action by name.\n"
@@ -80,21 +73,19 @@ class HelpScreen(ModalScreen[None]):
                 if binding.description in seen:
                     continue
                 seen.add(binding.description)
-                table.add_row(keys, binding.description)
+                # The key bar's word, or the longer tooltip where the binding has one.
+                table.add_row(keys, binding.tooltip or binding.description)
         return table
 
     @staticmethod
-    def _legend(notes: list[tuple[str, str]]) -> Table:
-        """Every glyph of the grid, then any mark the screen adds (`legend_notes`)."""
+    def _legend(legend: Legend) -> Table:
+        """The glyphs the screen's grid shows, then the cursor."""
         table = Table(title="The grid", expand=True, show_edge=False, box=None)
         table.add_column("Glyph", no_wrap=True)
         table.add_column("Means")
-        for state, meaning in LEGEND:
-            table.add_row(state.glyph, meaning)
-        table.add_row(CURSOR_MARK, "the cursor (its cell is also drawn in reverse)")
-        table.add_row(CONTINUED, "the rest of an appointment: the client's name is above it")
-        for mark, meaning in notes:
+        for mark, meaning in legend:
             table.add_row(mark, meaning)
+        table.add_row(CURSOR_MARK, "the cursor (its cell is also drawn in reverse)")
         return table
 
     def action_dismiss(self) -> None:  # type: ignore[override]

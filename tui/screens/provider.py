@@ -373,9 +373,21 @@ class ProviderScreen(WeekScreen):
         self.schedule = answer.schedule
         self.reload()
 
-    def legend_notes(self) -> list[tuple[str, str]]:
-        """What the help adds to the legend of the grid: the mark after a date's title."""
-        return [(DATE_MARK, f"after a date: the date {NOT_USUAL}")]
+    def legend(self) -> list[tuple[str, str]]:
+        """What the help says of the glyphs a provider's week shows, and of the mark after a
+        date's title."""
+        return [
+            (CellState.OPEN.glyph, "open: clients can book it"),
+            (CellState.TOO_SOON.glyph, "open, but too soon for clients to book (notice period)"),
+            (CellState.HELD.glyph, "held by a client, lapses unless confirmed"),
+            (CellState.BOOKED.glyph, "booked"),
+            (CONTINUED, "the rest of an appointment: the client's name is above it"),
+            (CellState.PAST.glyph, "past"),
+            (CellState.PENDING_PAINT.glyph, "painted, not saved yet"),
+            (CellState.PENDING_ERASE.glyph, "to be removed, not saved yet"),
+            (CellState.EMPTY.glyph, "not open"),
+            (DATE_MARK, f"after a date: the date {NOT_USUAL}"),
+        ]
 
     def palette_commands(self) -> list[tuple[str, str, str]]:
         return [

@@ -120,6 +120,15 @@ class UsualWeekScreen(Screen[bool]):
         self.grid.set_cells(self.cells())
         self.describe_cursor()
 
+    def legend(self) -> list[tuple[str, str]]:
+        """What the help says of the glyphs the usual week shows."""
+        return [
+            (CellState.OPEN.glyph, "open every week"),
+            (CellState.PENDING_PAINT.glyph, "painted, not saved yet"),
+            (CellState.PENDING_ERASE.glyph, "to be removed, not saved yet"),
+            (CellState.EMPTY.glyph, "not open"),
+        ]
+
     def describe_cursor(self) -> None:
         if not self.loaded:
             return

@@ -24,6 +24,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from shared.weeks import WeekLayout
+from tui.narrow import NARROW, NARROW_DAYS
 from tui.widgets.grid_headings import DatedHeadings, Headings
 
 
@@ -94,7 +95,9 @@ class WeekGrid(ScrollView, can_focus=True):
     | enter | act on the cell (hold it, in a client's view) |
     | escape | drop the range |
 
-    Mouse: a click toggles; a drag paints from an empty cell and erases from an open one.
+    Mouse, painting: a click toggles; a drag paints from an empty cell and erases from an open one.
+    Mouse, otherwise: a click moves the cursor; a click on the cursor's cell (a second click, or a
+    double click) acts on it as Enter does.
     """
 
     ALLOW_SELECT = False
@@ -232,6 +235,10 @@ class WeekGrid(ScrollView, can_focus=True):
         self._anchor: tuple[int, int] | None = None
         self._drag: tuple[tuple[int, int], bool] | None = None
         self._drag_end: tuple[int, int] | None = None
+        self._press: tuple[tuple[int, int], bool] | None = None
+        """The cell the mouse went down on, and whether the cursor was on it already."""
+        self._click_acted = False
+        """The clicks of this double click have acted on the cell already."""
         self._top_hour: int | None = None
         self._first_day = 0
         """The leftmost day shown, when the grid is too narrow for all seven."""
@@ -354,9 +361,15 @@ class WeekGrid(ScrollView, can_focus=True):
 
     @property
     def visible_days(self) -> int:
-        """How many days fit side by side, at least MIN_COLUMN each (at most the week's)."""
+        """How many days fit side by side, at least MIN_COLUMN each (at most the week's; at phone
+        width, at most NARROW_DAYS, so that their words can be read)."""
         usable = self.scrollable_content_region.width - self._label_width
-        return max(1, min(len(self._week.days), usable // MIN_COLUMN))
+        return max(1, min(self._most_days, usable // MIN_COLUMN))
+
+    @property
+    def _most_days(self) -> int:
+        narrow = self.is_mounted and self.screen.has_class(NARROW)
+        return min(NARROW_DAYS, len(self._week.days)) if narrow else len(self._week.days)
 
     @property
     def first_day(self) -> int:
@@ -411,6 +424,8 @@ class WeekGrid(ScrollView, can_focus=True):
     def notify_style_update(self) -> None:
         self._styles.clear()  # the theme or the CSS changed: resolve the colours again
         super().notify_style_update()
+        self._keep_cursor_day_shown()  # the screen may have turned narrow (fewer days) or wide
+        self.refresh()
 
     def _style(self, component: str) -> Style:
         """A cell state's whole style, its translucent and automatic colours resolved against
@@ -505,7 +520,7 @@ class WeekGrid(ScrollView, can_focus=True):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Painting keys exist only where painting does; Hold only where it does not."""
-        if action in ("toggle_cells", "range", "erase"):
+        if action in ("toggle_cells", "range", "erase", "drop_range"):
             return self.painting
         if action == "activate":
             return not self.painting and self.activates
@@ -611,9 +626,11 @@ class WeekGrid(ScrollView, can_focus=True):
 
     def on_mouse_down(self, event: events.MouseDown) -> None:
         where = self._cell_under(event.x, event.y)
+        self._press = None
         if where is None:
             return
         self.focus()
+        self._press = (where, where == self.cursor)
         self.cursor = where
         start = self._week.cells[where[0]][where[1]]
         if not self.painting or start is None:
@@ -649,7 +666,18 @@ class WeekGrid(ScrollView, can_focus=True):
         event.stop()
 
     def on_click(self, event: events.Click) -> None:
-        if not self.painting and event.chain >= 2:
+        """Where painting is off, a click moves the cursor; a click on the cursor's cell acts on
+        it (as Enter does), and so does a double click anywhere, once."""
+        press, self._press = self._press, None
+        if self.painting or press is None:
+            return
+        where, on_cursor = press
+        if self._cell_under(event.x, event.y) != where:
+            return
+        if event.chain == 1:
+            self._click_acted = False
+        if (on_cursor or event.chain >= 2) and not self._click_acted:
+            self._click_acted = True
             self.action_activate()
 
 
