@@ -3,7 +3,9 @@
 It reads `Authorization: Bearer <token>`, charges the caller's rate-limit bucket (the token's, or
 the address's when there is no valid token, so that guessing tokens is limited too), and refuses a
 missing, unknown or revoked token with 401. Public routes (health, the spec, problem types) need no
-token. A write that changed slots is charged for them after it (backend/write_cost.py).
+token. A write that changed slots is charged for them after it, to its caller's write bucket: a
+debt there holds up the caller's next write, not its reads (backend/write_cost.py,
+backend/ratelimit.py).
 
 A token found valid is trusted until it is revoked: a revoke through this server drops it at
 once, and a watch asks the database twice a second which tokens are revoked, so a revoke made
@@ -29,7 +31,7 @@ from backend.problems import ProblemError
 from backend.ratelimit import RateLimiter, retry_after_header
 from backend.store.base import Store, StoredToken
 from backend.tokens import secret_matches, split_token
-from backend.write_cost import extra_tokens
+from backend.write_cost import extra_tokens, is_write
 
 CACHE_SECONDS = 1.0
 """How long an unknown token (or, without the auth-cache lever, any token) is remembered without
@@ -185,7 +187,7 @@ def gate_middleware(
         bucket = (
             caller.rate_key if isinstance(caller, Caller) else None
         ) or f"address:{request.remote}"
-        wait = limiter.take(bucket)
+        wait = limiter.take(bucket, write=is_write(request))
         if wait is not None:
             raise ProblemError(
                 "rate-limited",

@@ -11,12 +11,11 @@ that keeps reading, and no stream holds a buffer of its own.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections import deque
 from collections.abc import Callable, Sequence
 
-from backend.background import cancel_and_wait
+from backend.background import cancel_and_wait, wait_at_most
 from backend.store.base import ChangeRow, Store
 
 log = logging.getLogger(__name__)
@@ -111,9 +110,7 @@ class ChangeHub:
             remaining = deadline - loop.time()
             if remaining <= 0 or (self._task is not None and self._task.done()):
                 return
-            moved = self._moved
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(moved.wait(), remaining)
+            await wait_at_most(self._moved, remaining)
 
     async def _pump(self) -> None:
         while True:

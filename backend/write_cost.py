@@ -2,10 +2,12 @@
 more for every SLOTS_PER_TOKEN slots it changed (each slot changed is one change in the log, and
 a delivery to every webhook endpoint that takes it), charged once the write is done.
 
-A handler's write says how many slots it changed (`backend.idempotency.perform` reads it off the
-store's result); the gate (`backend.auth`) charges the extra after the handler, and that charge
-may take the bucket below zero. So a write that changes more than a full bucket pays for is
-still made, and its caller waits until the bucket has refilled before its next call.
+A write is any call but GET, HEAD and OPTIONS (the event stream and the long-polls are reads). A
+handler's write says how many slots it changed (`backend.idempotency.perform` reads it off the
+store's result); the gate (`backend.auth`) charges the extra after the handler to the caller's
+write bucket (backend/ratelimit.py), and that charge may take it below zero. So a write that
+changes more than a full bucket pays for is still made, and its caller waits until the bucket has
+refilled before its next write; its reads go on, at the ordinary rate.
 """
 
 from __future__ import annotations
@@ -14,6 +16,9 @@ from aiohttp import web
 
 SLOTS_PER_TOKEN = 100
 """Slots a write may change for each token it costs beyond the first."""
+
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+"""The methods that change nothing: every other is a write."""
 
 SLOTS_CHANGED = web.RequestKey("slots_changed", int)
 """How many slots the request's write changed."""
@@ -29,3 +34,8 @@ def extra_tokens(request: web.Request) -> float:
     """What the request costs beyond the token it took to be let in."""
     slots: int = request.get(SLOTS_CHANGED, 0)
     return slots / SLOTS_PER_TOKEN
+
+
+def is_write(request: web.Request) -> bool:
+    """Whether the request is a write, which its caller's write debt holds up."""
+    return request.method not in READ_METHODS

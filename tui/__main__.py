@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 from tui.backends import ENV_SERVER_LABEL, Backend, EmbeddedBackend, RemoteBackend
 from tui.config import ConfigError, Options, load_options
-from tui.timezone import local_zone
+from tui.timezone import local_zone, starting_zone
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -33,10 +33,11 @@ async def run(options: Options) -> int:
         backend = embedded
     from tui.app import SlotbookApp
 
+    zone, chosen = starting_zone(options.tz, os.environ)
     app = SlotbookApp(
         backend,
-        zone=local_zone(options.tz, os.environ),
-        zone_chosen=options.tz is not None,
+        zone=zone,
+        zone_chosen=chosen,
         first_hour=options.first_hour,
         theme=options.theme,
         theme_source=options.theme_source,

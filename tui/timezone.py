@@ -9,8 +9,9 @@ that is, first match wins:
 3. the zone the machine is set to: the TZ variable, else /etc/localtime, else /etc/timezone;
 4. UTC.
 
-`local_zone` settles 1, 3 and 4 at start; `schedule_zone` is step 2, which the app applies when it
-learns a provider's schedule (at sign-in, and whenever the schedule's zone changes).
+`starting_zone` settles 1, 3 and 4 at start (`local_zone`), and says whether the user named it;
+`schedule_zone` is step 2, which the app applies when it learns a provider's schedule (at sign-in,
+and whenever the schedule's zone changes) unless the user named one.
 """
 
 from __future__ import annotations
@@ -62,6 +63,13 @@ def local_zone(
         if candidate is not None:
             return candidate
     return ZoneInfo("UTC")
+
+
+def starting_zone(name: str | None, environ: Mapping[str, str]) -> tuple[ZoneInfo, bool]:
+    """The zone the app starts in, as `local_zone` finds it, and whether the user named it
+    (`name`: --tz, SLOTBOOK_TZ or the config file), so that a schedule's zone does not replace
+    it."""
+    return local_zone(name, environ), name is not None
 
 
 def _required_zone(name: str) -> ZoneInfo:

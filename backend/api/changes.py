@@ -8,7 +8,6 @@ client) or on its own slots (a provider); an admin sees them everywhere.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import re
 from collections.abc import Coroutine
 from typing import Any, get_args
@@ -19,6 +18,7 @@ from msgspec import UNSET, UnsetType
 from backend.access import Caller, caller_of
 from backend.api.operation import Operation, answer, read_query
 from backend.api.presenters import present_change
+from backend.background import wait_at_most
 from backend.credential_watch import Lease
 from backend.problems import ProblemError, invalid
 from backend.request_trace import REQUEST_ID_HEADER, request_id_of
@@ -152,8 +152,7 @@ async def _stream(
                 batch = b"".join(_event(present_change(r, caller, ctx.rules)) for r in rows)
                 last = rows[-1].seq  # once written, it is on its way even if the client stalls
                 await stream.send(batch)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(subscription.ready.wait(), ctx.settings.heartbeat_seconds)
+            await wait_at_most(subscription.ready, ctx.settings.heartbeat_seconds)
             if not subscription.ready.is_set():
                 await stream.send(b": keep-alive\n\n")
         await response.write_eof()
@@ -191,7 +190,8 @@ class _Stream:
         if not self._lease.active:  # checked with nothing awaited between it and the write
             raise _Revoked
         try:
-            await asyncio.wait_for(self._response.write(data), self._stall_seconds)
+            async with asyncio.timeout(self._stall_seconds):
+                await self._response.write(data)
         except TimeoutError:
             raise _Stalled from None
 

@@ -1312,6 +1312,7 @@ class PostgresStore:
         await self.listener.stop()
         await self.sequencer.stop()
         try:
-            await asyncio.wait_for(self._pool.close(), CLOSE_SECONDS)
+            async with asyncio.timeout(CLOSE_SECONDS):
+                await self._pool.close()
         except TimeoutError:
             self._pool.terminate()

@@ -9,13 +9,12 @@ reconnecting, since whatever committed in between sent its notice to nobody.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable, Sequence
 
 import asyncpg
 
-from backend.background import cancel_and_wait
+from backend.background import cancel_and_wait, wait_at_most
 from backend.store.base import ChangeRow
 
 log = logging.getLogger(__name__)
@@ -86,8 +85,7 @@ class ChangeListener:
             self.connected.set()
             self._wake()  # catch up on what was committed while nobody listened
             while not lost.is_set():
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(lost.wait(), PING_SECONDS)
+                await wait_at_most(lost, PING_SECONDS)
                 if not lost.is_set():
                     await conn.fetchval("SELECT 1", timeout=PING_SECONDS)
             log.warning("change listener: the connection closed; reconnecting")

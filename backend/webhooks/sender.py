@@ -26,7 +26,6 @@ why.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
 import logging
 import time
@@ -36,7 +35,7 @@ from dataclasses import dataclass
 
 import aiohttp
 
-from backend.background import cancel_and_wait
+from backend.background import cancel_and_wait, wait_at_most
 from backend.booking import Rules
 from backend.clock import Clock
 from backend.outbound.guard import AddressRefused, GuardedResolver, literal_refusal
@@ -156,8 +155,7 @@ class WebhookSender:
 
     async def _run(self) -> None:
         while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), POLL_SECONDS)
+            await wait_at_most(self._wake, POLL_SECONDS)
             self._wake.clear()
             try:
                 await self.deliver_due()

@@ -14,6 +14,9 @@ from zoneinfo import ZoneInfo
 
 import httpx
 from aiohttp import web
+from textual.pilot import Pilot
+from textual.screen import Screen
+from textual.widgets import DataTable, Static
 
 from backend.app import create_app
 from backend.clock import ManualClock
@@ -151,6 +154,49 @@ def app_for(
         preferences=preferences,
         identity=identity,
     )
+
+
+def heading_and_info(listed: Screen[Any]) -> tuple[str, str]:
+    """What a list screen's heading and the line under its table say."""
+    return (
+        str(listed.query_one("#heading", Static).render()),
+        str(listed.query_one("#info", Static).render()),
+    )
+
+
+def key_bar_shows(screen: Screen[Any], key: str) -> bool:
+    """Whether the key bar at the bottom offers this key."""
+    active = screen.active_bindings.get(key)
+    return active is not None and active.binding.show and active.enabled
+
+
+def first_columns(listed: Screen[Any], count: int = 3) -> list[list[str]]:
+    """The first `count` cells of each row of a list screen's table."""
+    table = listed.query_one(DataTable)
+    return [[str(c) for c in table.get_row_at(i)][:count] for i in range(table.row_count)]
+
+
+async def shows_the_last_known(
+    listed: Screen[Any],
+    pilot: Pilot[None],
+    backend: BackendThread,
+    heading: str,
+    rows: list[list[str]],
+) -> None:
+    """A list screen opened at 09:00 with the server away shows `rows` (their first three cells)
+    under `heading` marked as not current, says why, and offers r in the key bar; a minute later,
+    r tries again and the list stays."""
+    await until(lambda: "Could not load" in heading_and_info(listed)[1], pilot.pause)
+    assert first_columns(listed) == rows
+    shown, said = heading_and_info(listed)
+    assert shown == f"{heading} · as last known, not current"
+    assert said.startswith(f"Could not load at 09:00:00: {backend.url} did not answer:")
+    assert said.endswith("connection refused. It loads again when the server is back; r tries now.")
+    assert key_bar_shows(listed, "r")
+    backend.clock.advance(60)
+    await pilot.press("r")  # still away: tried again, still the last known list
+    await until(lambda: "at 09:01:00" in heading_and_info(listed)[1], pilot.pause)
+    assert first_columns(listed) == rows
 
 
 async def until(condition: Callable[[], bool], pause: Callable[[], Awaitable[None]]) -> None:

@@ -4,6 +4,7 @@ HTTP. The frozen clock stands at Monday 4 March 2030, 09:00 UTC."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,12 +16,15 @@ from tests.tui.harness import BackendThread, app_for, until
 from tests.tui.test_app import help_keys, palette_titles
 from tests.tui.test_provider_screen import Toasts, at, provider_screen, server_slots
 from tui.app import SlotbookApp
+from tui.config import load_options
 from tui.screens.client import ClientScreen
 from tui.screens.confirm import ConfirmDialog
 from tui.screens.help import HelpScreen
 from tui.screens.provider import ProviderScreen
 from tui.screens.usual_week import UsualWeekScreen
 from tui.screens.zone import ZoneDialog
+from tui.timezone import starting_zone
+from tui.web.app_session import app_command, app_environment
 from tui.weekly import cell_start
 from tui.widgets.status_line import StatusLine
 from tui.widgets.week_grid import CellState
@@ -318,6 +322,31 @@ async def test_a_zone_named_at_start_wins_over_the_usual_weeks(backend: BackendT
         await until(lambda: status_zone(app) == "America/New_York", pilot.pause)
         assert screen.week.zone.key == "America/New_York"
         assert "(America/New_York)" in header(screen)[0]
+
+
+async def test_a_provider_in_a_browser_sees_their_week_in_the_zone_of_their_usual_week(
+    backend: BackendThread, tmp_path: Path
+) -> None:
+    """slotbook-web starts a visitor's app in the browser's zone (America/New_York here), with
+    the operator's SLOTBOOK_TZ set too: that is where the visitor is, not a zone they named, so a
+    provider whose usual week is in Berlin reads their week in Berlin time all the same."""
+    token = provider_in_berlin(backend)
+    environment = app_environment(
+        {"SLOTBOOK_TZ": "Asia/Tokyo", "TZ": "UTC", "PATH": "/usr/bin"},
+        "America/New_York",
+        home=str(tmp_path),
+        label="https://book.example.org",
+    )
+    _python, _module, _tui, *arguments = app_command(backend.url)
+    options = load_options(arguments, environment)
+    zone, chosen = starting_zone(options.tz, environment)
+    assert zone.key == "America/New_York"
+    app = app_for(backend, token=token, zone=zone.key, zone_chosen=chosen)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await provider_screen(app, pilot)
+        await until(lambda: status_zone(app) == "Europe/Berlin", pilot.pause)
+        assert screen.week.zone.key == "Europe/Berlin"
+        assert "times in CET (Europe/Berlin)" in header(screen)[0]
 
 
 async def test_a_zone_set_for_the_usual_week_in_the_app_is_the_zone_of_the_week_after(

@@ -168,11 +168,12 @@ async def test_past_max_sessions_the_next_visitor_is_told_busy_until_a_page_clos
     command = proc_file(pid, "cmdline").split(b"\0")
     assert b"--server" in command
     assert backend.url.encode() in command
-    assert command[command.index(b"--tz") + 1] == b"America/New_York", "the browser's zone"
+    assert b"--tz" not in command, "a zone nobody named would beat a provider's usual week's"
     assert not any(b"sbk_" in part for part in command)
     environment = environment_of(pid)
     assert "SLOTBOOK_TOKEN" not in environment, "the operator's token is not every visitor's"
-    assert environment["SLOTBOOK_TZ"] == "Europe/Berlin", "the one setting passed on"
+    assert "SLOTBOOK_TZ" not in environment, "nor the operator's zone, as one the visitor named"
+    assert environment["TZ"] == "America/New_York", "the browser's zone, as the visitor's machine's"
     home = environment["SLOTBOOK_DATA_DIR"]
     assert exists(home)
 
@@ -196,13 +197,16 @@ async def test_a_page_asks_for_no_more_than_a_screen_and_an_idle_session_ends_sa
     backend: BackendThread,
     clock: Clock,
     serve: Serve,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    monkeypatch.delenv("SLOTBOOK_TZ", raising=False)
+    monkeypatch.setenv("TZ", "Asia/Tokyo")
     gateway = Gateway(
         backend.url, max_sessions=5, max_sessions_per_address=3, idle_seconds=600, clock=clock
     )
     client = await serve(gateway)
     socket, screen, pid = await visit(client, gateway, "Mars/Olympus_Mons")
-    assert b"--tz" not in proc_file(pid, "cmdline"), "a zone nobody knows is not passed on"
+    assert environment_of(pid)["TZ"] == "Asia/Tokyo", "a zone nobody knows is not passed on"
 
     clock.now += 300
     for junk in (
@@ -373,15 +377,20 @@ async def test_behind_a_proxy_the_visitor_is_who_the_proxy_says_and_sees_the_pub
 
 
 async def test_a_browser_zone_of_no_place_is_not_passed_on(
-    backend: BackendThread, clock: Clock, serve: Serve
+    backend: BackendThread, clock: Clock, serve: Serve, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """'localtime' is a file of this machine's zone folder, not the zone of a place: the app is
-    started in its own zone rather than refused at start."""
+    started in the operator's SLOTBOOK_TZ, as its machine's zone, rather than refused at start."""
+    monkeypatch.setenv("SLOTBOOK_TZ", "Europe/Berlin")
+    monkeypatch.setenv("TZ", "Asia/Tokyo")
     gateway = Gateway(
         backend.url, max_sessions=5, max_sessions_per_address=5, idle_seconds=600, clock=clock
     )
     client = await serve(gateway)
     socket, _, pid = await visit(client, gateway, "localtime")
     assert b"--tz" not in proc_file(pid, "cmdline")
+    environment = environment_of(pid)
+    assert environment["TZ"] == "Europe/Berlin"
+    assert "SLOTBOOK_TZ" not in environment
     await socket.close()
     assert await gone(pid)

@@ -1,34 +1,33 @@
 """A provider's upcoming holds and bookings, across the next weeks, one row an appointment; read
-its note, or cancel one if need be."""
+its note, or cancel one if need be. When the list cannot be loaded (the server is away), the last
+one known stays on screen, marked as such (tui/screens/last_known.py), and loads again by itself
+as soon as the change feed is back."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import ClassVar
 
 from textual import on, work
-from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable
 
-from shared.wire import TimeSlot
+from shared.wire import Change, TimeSlot
 from tui.errors import ApiError, Unreachable
-from tui.messages import FeedChanged, FeedReloadNeeded
 from tui.screens.confirm import ConfirmDialog
-from tui.screens.note import appointment_view, first_words, note_room
+from tui.screens.last_known import LastKnownList, reload_bindings
+from tui.screens.note import appointment_view
 from tui.session import Session, client_label
 from tui.sync import note_of, start_of
-from tui.widgets.status_line import StatusLine
 
 AHEAD_DAYS = 31
-HEADINGS = ("When", "Client", "Status", "Note")
 
 
-def appointments(slots: list[TimeSlot]) -> list[list[TimeSlot]]:
-    """Held and booked slots (in time order) grouped into appointments: runs of slots, each
+def appointments(slots: Iterable[TimeSlot]) -> list[list[TimeSlot]]:
+    """Held and booked slots grouped into appointments, in time order: runs of slots, each
     following the one before, that name the same appointment."""
     runs: list[list[TimeSlot]] = []
-    for slot in slots:
+    for slot in sorted(slots, key=start_of):
         if slot.status == "AVAILABLE":
             continue
         last = runs[-1][-1] if runs else None
@@ -44,83 +43,68 @@ def appointments(slots: list[TimeSlot]) -> list[list[TimeSlot]]:
     return runs
 
 
-class BookingsScreen(Screen[None]):
+class BookingsScreen(LastKnownList[list[TimeSlot]]):
+    HEADING = f"Upcoming holds and bookings (next {AHEAD_DAYS} days)"
+    HEADINGS = ("When", "Client", "Status", "Note")
+    TABLE_ID = "bookings"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("x,delete", "cancel_booking", "Cancel booking", id="bookings.cancel"),
         Binding("escape,b", "app.pop_screen", "Back to the week", id="bookings.back"),
-        Binding("r", "reload", "Reload", show=False, id="bookings.reload"),
+        *reload_bindings("bookings"),
     ]
 
-    def __init__(self, session: Session, provider_id: str) -> None:
-        super().__init__()
-        self.session = session
+    def __init__(self, session: Session, provider_id: str, known: Iterable[TimeSlot] = ()) -> None:
+        """`known`: the provider's slots as last heard (the week's), of which those held or
+        booked in the days the list covers are shown until it is loaded, and instead of it when
+        it cannot be."""
+        start, end = self.span(session)
+        ahead = (s for s in known if s.provider_id == provider_id and start <= start_of(s) < end)
+        super().__init__(session, appointments(ahead))
         self.provider_id = provider_id
-        self.rows: list[list[TimeSlot]] = []
 
-    def compose(self) -> ComposeResult:
-        yield StatusLine()
-        yield Static(f"Upcoming holds and bookings (next {AHEAD_DAYS} days)", id="heading")
-        yield DataTable(id="bookings", cursor_type="row", zebra_stripes=True)
-        yield Static("", id="info")
-        yield Footer(show_command_palette=False)
+    @staticmethod
+    def span(session: Session) -> tuple[float, float]:
+        """The times the list covers: from now, AHEAD_DAYS."""
+        now = session.now()
+        return now, now + AHEAD_DAYS * 86_400
 
-    def on_mount(self) -> None:
-        self.query_one(DataTable).add_columns(*HEADINGS)
-        self.reload()
-        refresh = getattr(self.app, "refresh_status", None)
-        if refresh is not None:
-            refresh()
+    async def fetch(self) -> list[list[TimeSlot]]:
+        start, end = self.span(self.session)
+        return appointments(await self.session.client.provider_slots(self.provider_id, start, end))
 
-    @work(exclusive=True, group="bookings")
-    async def reload(self) -> None:
-        now = self.session.now()
-        try:
-            slots = await self.session.client.provider_slots(
-                self.provider_id, now, now + AHEAD_DAYS * 86_400
-            )
-        except (ApiError, Unreachable) as error:
-            self.notify(f"Could not load: {error}. {error.advice}", severity="error")
-            return
-        self.rows = appointments(slots)
-        table = self.query_one(DataTable)
-        keep = table.cursor_row
-        table.clear()
-        rows = [
-            (
-                self.when(run),
-                client_label(run[0]),
-                "held" if run[0].status == "RESERVED" else "booked",
-            )
-            for run in self.rows
-        ]
-        room = note_room(self.size.width, HEADINGS, rows)
-        for run, row in zip(self.rows, rows, strict=True):
-            note = first_words(note_of(run[0]), room)
-            table.add_row(*row, note, key=run[0].time_slot_id)
-        if self.rows:  # the selection stays where it was (on the next row, after a cancel)
-            table.move_cursor(row=min(keep, len(self.rows) - 1))
-        info = (
-            "No holds or bookings coming up."
-            if not self.rows
-            else "Enter reads the whole note, x cancels a booking"
+    def cells(self, row: list[TimeSlot]) -> tuple[str, ...]:
+        return (
+            self.when(row),
+            client_label(row[0]),
+            "held" if row[0].status == "RESERVED" else "booked",
         )
-        self.query_one("#info", Static).update(info)
+
+    def note(self, row: list[TimeSlot]) -> str:
+        return note_of(row[0])
+
+    def key(self, row: list[TimeSlot]) -> str:
+        return row[0].time_slot_id
+
+    def current_info(self) -> str:
+        if not self.rows:
+            return "No holds or bookings coming up."
+        return "Enter reads the whole note, x cancels a booking"
+
+    def concerns(self, change: Change) -> bool:
+        mine = self.provider_id in (change.provider_id, change.from_provider_id)
+        return mine and change.kind != "created"  # a move away from us is news too
 
     def when(self, run: list[TimeSlot]) -> str:
         return self.session.span(start_of(run[0]), len(run) * run[0].duration)
 
-    def _chosen(self) -> list[TimeSlot] | None:
-        table = self.query_one(DataTable)
-        return self.rows[min(table.cursor_row, len(self.rows) - 1)] if self.rows else None
-
     @on(DataTable.RowSelected)
     def _read(self) -> None:
-        run = self._chosen()
+        run = self.chosen()
         if run is not None:
             self.app.push_screen(appointment_view(self.session, run))
 
     def action_cancel_booking(self) -> None:
-        run = self._chosen()
+        run = self.chosen()
         if run is None:
             return
         slot = run[0]
@@ -147,18 +131,6 @@ class BookingsScreen(Screen[None]):
             self.notify(f"Not cancelled: {error}. {error.advice}", severity="error")
         else:
             self.notify(f"Cancelled {self.session.when(start_of(slot))}; the slot is open again.")
-        self.reload()
-
-    def action_reload(self) -> None:
-        self.reload()
-
-    def on_feed_changed(self, message: FeedChanged) -> None:
-        change = message.change
-        mine = self.provider_id in (change.provider_id, change.from_provider_id)
-        if mine and change.kind != "created":  # a move away from us is news too
-            self.reload()
-
-    def on_feed_reload_needed(self, message: FeedReloadNeeded) -> None:
         self.reload()
 
     def palette_commands(self) -> list[tuple[str, str, str]]:

@@ -311,7 +311,7 @@ class ProviderScreen(WeekScreen):
         from tui.screens.bookings import BookingsScreen
 
         assert self.provider_id is not None
-        self.app.push_screen(BookingsScreen(self.session, self.provider_id))
+        self.app.push_screen(BookingsScreen(self.session, self.provider_id, self.mirror.slots()))
 
     # --- the usual week --------------------------------------------------------------------------
 

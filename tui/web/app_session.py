@@ -2,10 +2,16 @@
 AppService, which carries its screen to the browser and the browser's keys to it.
 
 The child gets no token and no settings of ours: its arguments name only the server (a token
-typed at sign-in stays inside it), its environment loses every SLOTBOOK_* variable but the time
-zone, and it remembers things (the theme) in a folder of its own that goes when it ends. It is
-told to show slotbook-web's own address where it would show its server's (which is an internal
-one, of no use to a visitor).
+typed at sign-in stays inside it), its environment loses every SLOTBOOK_* variable, and it
+remembers things (the theme) in a folder of its own that goes when it ends. It is told to show
+slotbook-web's own address where it would show its server's (which is an internal one, of no use
+to a visitor).
+
+The browser's time zone is where the visitor is: the zone of the visitor's machine, which is what
+the TZ variable says to the app (tui/timezone.py, step 3). So it goes to the app as TZ, not as
+--tz, which would count as a zone the visitor named and beat a provider's usual-week zone (step 2).
+When the browser says nothing, the operator's SLOTBOOK_TZ is passed as TZ likewise, else the
+host's own TZ stays.
 """
 
 from __future__ import annotations
@@ -17,11 +23,12 @@ import shutil
 import sys
 import tempfile
 from asyncio.subprocess import Process
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 
 from textual_serve.app_service import AppService
 from textual_serve.download_manager import DownloadManager
 
+from shared.zones import is_zone_name
 from tui.backends import ENV_SERVER_LABEL
 from tui.config import ENV_DATA_DIR, ENV_TZ
 
@@ -29,11 +36,27 @@ STOP_GRACE_SECONDS = 5.0
 """How long an app may take to quit when asked before it is killed."""
 
 
-def app_command(server: str, zone: str | None = None) -> list[str]:
-    """The visitor's app: the terminal app on the shared server, no config file read, in the
-    visitor's time zone when the browser said it."""
-    command = [sys.executable, "-m", "tui", "--server", server, "--config", os.devnull]
-    return [*command, "--tz", zone] if zone else command
+def app_command(server: str) -> list[str]:
+    """The visitor's app: the terminal app on the shared server, no config file read."""
+    return [sys.executable, "-m", "tui", "--server", server, "--config", os.devnull]
+
+
+def app_environment(
+    inherited: Mapping[str, str], zone: str | None, *, home: str, label: str
+) -> dict[str, str]:
+    """The visitor's app's environment, from slotbook-web's own: no SLOTBOOK_* variable of ours,
+    its data folder `home`, `label` to show as its server, and as TZ the zone of the visitor's
+    browser (`zone`), else the operator's SLOTBOOK_TZ, else the host's TZ as it is."""
+    environment = {
+        name: value for name, value in inherited.items() if not name.startswith("SLOTBOOK_")
+    }
+    operators = inherited.get(ENV_TZ, "").strip()
+    machines = zone or (operators if is_zone_name(operators) else None)
+    if machines is not None:
+        environment["TZ"] = machines
+    environment[ENV_DATA_DIR] = home
+    environment[ENV_SERVER_LABEL] = label
+    return environment
 
 
 class AppSession(AppService):
@@ -53,7 +76,7 @@ class AppSession(AppService):
         """`ended` is called with the app's exit status once its process has ended; `label` is
         what the app shows as its server."""
         super().__init__(
-            " ".join(app_command(server, zone)),
+            " ".join(app_command(server)),
             write_bytes=write_bytes,
             write_str=write_str,
             close=_nothing,  # the app said it is leaving: `ended` follows, with how it left
@@ -73,18 +96,13 @@ class AppSession(AppService):
         return self._process.pid if self._process is not None else None
 
     def _build_environment(self, width: int = 80, height: int = 24) -> dict[str, str]:
-        environment = {
-            name: value
-            for name, value in super()._build_environment(width, height).items()
-            if not name.startswith("SLOTBOOK_") or name == ENV_TZ
-        }
-        environment[ENV_DATA_DIR] = self.home
-        environment[ENV_SERVER_LABEL] = self.label
-        return environment
+        return app_environment(
+            super()._build_environment(width, height), self.zone, home=self.home, label=self.label
+        )
 
     async def _open_app_process(self, width: int = 80, height: int = 24) -> Process:
         self._process = process = await asyncio.create_subprocess_exec(
-            *app_command(self.server, self.zone),
+            *app_command(self.server),
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,

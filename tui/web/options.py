@@ -96,7 +96,7 @@ def build_parser(environ: Mapping[str, str]) -> argparse.ArgumentParser:
         " _PORT, _PUBLIC_URL, _MAX_SESSIONS, _MAX_SESSIONS_PER_ADDRESS, _IDLE_MINUTES. Visitors"
         " sign in with tokens made by `slotbook-server token create`. Visitors see times in their"
         " browser's time zone (in SLOTBOOK_TZ's, else this machine's, when the browser does not"
-        " say).",
+        " say), and a provider in the zone of their usual week.",
     )
     parser.add_argument(
         "--server",
