@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8080
 DB ?= ./slotbook.db
 
-.PHONY: setup run serve web test lint format clean bench crash screenshots
+.PHONY: setup system-packages run serve web test lint format clean bench crash screenshots
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,20 +26,25 @@ serve: setup  ## the server with tokens required (see the README for making them
 web: setup  ## the app in web browsers, at http://127.0.0.1:8088, over its own server (see the README)
 	$(VENV)/bin/slotbook-web $(ARGS)
 
-test: setup  ## in parallel, one worker per core (PYTEST_ARGS="-n 0" runs it in one process)
+system-packages:  ## the Debian programs the suite drives: installed as root or with sudo, else named
+	scripts/system-packages test
+
+test: setup system-packages  ## in parallel, one worker per core (PYTEST_ARGS="-n 0" runs it in one process)
 	$(PY) -m pytest -n auto --dist worksteal --cov --cov-report= $(PYTEST_ARGS)
 	@echo "Coverage of the server and the wire contract (at least 95%):"
 	$(PY) -m coverage report --include='backend/*,shared/*' --fail-under=95
 	@echo "Coverage of the terminal app (at least 90%):"
 	$(PY) -m coverage report --include='tui/*' --fail-under=90
 
-bench: setup  ## measure; prints a table and writes bench/RESULTS.md (needs wrk)
+bench: setup  ## measure; prints a table and writes bench/RESULTS.md (wrk, installed as make test does)
+	scripts/system-packages bench
 	$(PY) -m bench.run $(ARGS)
 
 crash: setup  ## SIGKILL a loaded server ten times; check it lost nothing it acknowledged
 	$(PY) -m tests.crash $(ARGS)
 
-screenshots: setup  ## the README's pictures, in docs/ (needs rsvg-convert and chromium)
+screenshots: setup  ## the README's pictures, in docs/ (rsvg-convert and chromium, installed as make test does)
+	scripts/system-packages screenshots
 	$(PY) -m tests.tui.screenshots
 	$(PY) -m tests.e2e.web_screenshot
 

@@ -310,7 +310,7 @@ async def test_a_feed_is_named_by_its_owners_display_name_escaped_as_text(
     (event,) = icalendar.Calendar.from_ical(ics).walk("VEVENT")
     assert str(event["SUMMARY"]) == f"Hold: appointment with {ODD_NAME} (not yet confirmed)"
     calcurse = shutil.which("calcurse")
-    assert calcurse is not None, "calcurse is needed (Debian: apt-get install calcurse)"
+    assert calcurse is not None, "calcurse is missing: scripts/system-packages installs it"
     (tmp_path / "feed.ics").write_bytes(ics)
     data = tmp_path / "calcurse"
     data.mkdir()
@@ -430,7 +430,7 @@ async def test_a_calendar_program_imports_the_feed(
     people: People, clock: ManualClock, tmp_path: Path
 ) -> None:
     calcurse = shutil.which("calcurse")
-    assert calcurse is not None, "calcurse is needed (Debian: apt-get install calcurse)"
+    assert calcurse is not None, "calcurse is missing: scripts/system-packages installs it"
     slots = await open_morning(people)
     url = await new_feed(people, "p1")
     await hold(people, "c1", slots[0])

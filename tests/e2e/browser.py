@@ -40,7 +40,7 @@ _ADDRESS = re.compile(r"listening on (http://\S+) .* whose apps use (http://\S+)
 
 def launch(playwright: Playwright) -> Browser:
     """Debian's Chromium, headless."""
-    assert Path(CHROMIUM).exists(), "install Debian's chromium (.ci/run does)"
+    assert Path(CHROMIUM).exists(), "chromium is missing: scripts/system-packages installs it"
     return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
 
 

@@ -4,8 +4,8 @@ finds the next open slot, holds it and confirms it with keys, and the server has
 Nothing here is faked: the server is `python -m backend serve`, the tokens come from
 `python -m backend token create`, the app is `python -m tui` on the wall clock, and the keys go
 through tmux to the app's terminal. Every step waits for the screen to say what it should (polling
-`tmux capture-pane`), never for a fixed time. CI needs the Debian package `tmux` (.ci/run installs
-it when it is missing).
+`tmux capture-pane`), never for a fixed time. It needs Debian's `tmux`, which
+scripts/system-packages installs (make test runs it first).
 """
 
 from __future__ import annotations

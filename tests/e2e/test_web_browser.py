@@ -3,8 +3,8 @@ keyboard (typing at once, with no click first), a second visitor shares the one 
 from the same address is told it has too many sessions (on the busy page, or in the page whose
 WebSocket was refused), the page asks no other host for anything, and signing out is said.
 slotbook-web runs with no --server, so it starts the one shared server itself; the tokens come
-from `slotbook-server token create` on that server's database. CI needs the Debian package
-`chromium` (.ci/run installs it when it is missing).
+from `slotbook-server token create` on that server's database. It needs Debian's `chromium`,
+which scripts/system-packages installs (make test runs it first).
 """
 
 from __future__ import annotations
