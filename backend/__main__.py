@@ -12,26 +12,26 @@ from collections.abc import Sequence
 
 from aiohttp import web
 
+from backend.api.services import SERVICES
 from backend.api.system import metrics_response
 from backend.app import create_app
-from backend.event_loop import loop_factory, loop_name
-from backend.http_log import HTTP_LOG
-from backend.maintenance_command import (
+from backend.cli.maintenance_command import (
     add_backup_arguments,
     add_check_arguments,
     run_maintenance_command,
 )
-from backend.request_log import ACCESS_LOG, AccessLogger, configure_logging, flush_access_log
-from backend.services import SERVICES
-from backend.settings import (
+from backend.cli.token_command import add_token_arguments, run_token_command
+from backend.cli.workers import WORKER_OF_FLAG, announce_listening, become_worker, run_workers
+from backend.gate.http_log import HTTP_LOG
+from backend.gate.request_log import ACCESS_LOG, AccessLogger, configure_logging, flush_access_log
+from backend.runtime.event_loop import loop_factory, loop_name
+from backend.runtime.settings import (
     Settings,
     SettingsError,
     add_server_arguments,
     settings_from_namespace,
 )
 from backend.store.base import Store
-from backend.token_command import add_token_arguments, run_token_command
-from backend.workers import WORKER_OF_FLAG, announce_listening, become_worker, run_workers
 
 log = logging.getLogger("slotbook")
 
@@ -88,7 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
 async def run_server(settings: Settings, *, worker: bool = False) -> None:
     """Serve until SIGINT or SIGTERM, then finish in-flight requests and close the store.
 
-    A worker of a group (serve --workers N, backend/workers.py) shares its port with the others
+    A worker of a group (serve --workers N, backend/cli/workers.py) shares its port with the others
     through SO_REUSEPORT and leaves the logging of the group's start and stop to the parent."""
     app = create_app(settings)
     runner = web.AppRunner(

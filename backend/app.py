@@ -20,21 +20,21 @@ from backend.api import (
     tokens,
     webhooks,
 )
+from backend.api.idempotency import IN_FLIGHT
+from backend.api.openapi import build_openapi
 from backend.api.operation import Operation, refusing_query
+from backend.api.services import SERVICES, Services, rules_from
 from backend.api.system import OPENAPI_KEY
-from backend.auth import gate_middleware
-from backend.clock import Clock, SystemClock
-from backend.host_header import host_middleware
-from backend.idempotency import IN_FLIGHT
-from backend.openapi import build_openapi
-from backend.problems import problem_middleware
-from backend.ratelimit import RateLimiter
-from backend.request_log import request_middleware
-from backend.services import SERVICES, Services, rules_from
-from backend.settings import Settings
+from backend.gate.auth import gate_middleware
+from backend.gate.host_header import host_middleware
+from backend.gate.problems import problem_middleware
+from backend.gate.ratelimit import RateLimiter
+from backend.gate.request_log import request_middleware
+from backend.runtime.clock import Clock, SystemClock
+from backend.runtime.settings import Settings
+from backend.runtime.version import slotbook_version
 from backend.store import opening
 from backend.store.base import Store
-from backend.version import slotbook_version
 
 MAX_BODY_BYTES = 1024 * 1024
 

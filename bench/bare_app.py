@@ -7,7 +7,7 @@ import sys
 
 from aiohttp import web
 
-from backend.event_loop import loop_factory
+from backend.runtime.event_loop import loop_factory
 
 BODY = b'{"availableTimeSlots":[],"nextCursor":null}\n'
 

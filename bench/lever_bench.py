@@ -17,7 +17,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from backend.levers import DESCRIPTIONS
+from backend.runtime.levers import DESCRIPTIONS
 from bench import server_bench
 from bench.server_bench import (
     DAY,

@@ -22,10 +22,10 @@ import httpx
 from aiohttp import web
 
 from backend.app import create_app
-from backend.booking import Rules
-from backend.clock import ManualClock
-from backend.schedule import Hours, Schedule
-from backend.settings import Settings
+from backend.rules.booking import Rules
+from backend.rules.schedule import Hours, Schedule
+from backend.runtime.clock import ManualClock
+from backend.runtime.settings import Settings
 from backend.store.opening import open_store
 from bench.server_bench import bench_database
 from shared.timefmt import parse_time

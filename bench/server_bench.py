@@ -28,10 +28,10 @@ from pathlib import Path
 import asyncpg
 import httpx
 
-from backend.booking import Rules, SlotRow
-from backend.settings import is_postgresql_url
+from backend.gate.tokens import issue
+from backend.rules.booking import Rules, SlotRow
+from backend.runtime.settings import is_postgresql_url
 from backend.store.opening import open_store
-from backend.tokens import issue
 from shared.timefmt import format_time
 from tests.e2e.server_process import ServerProcess
 

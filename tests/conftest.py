@@ -17,8 +17,8 @@ import pytest
 from aiohttp.test_utils import TestServer
 
 from backend.app import create_app
-from backend.clock import ManualClock
-from backend.settings import Settings
+from backend.runtime.clock import ManualClock
+from backend.runtime.settings import Settings
 from tests.helpers import STORES, T0, Api, People
 from tests.postgres_server import PostgresForTests, PostgresUnavailable, postgres_for_tests
 

@@ -48,10 +48,10 @@ from typing import Any, Literal, TypeVar
 import httpx
 import msgspec
 
-from backend.booking import Rules
+from backend.gate.tokens import issue
+from backend.rules.booking import Rules
 from backend.store.base import Role
-from backend.store.sqlite import SQLiteStore
-from backend.tokens import issue
+from backend.store.sqlite.store import SQLiteStore
 from shared.timefmt import format_time
 from shared.wire import (
     AvailabilityRemoved,

@@ -14,8 +14,8 @@ import asyncpg
 import httpx
 from aiohttp.test_utils import TestServer
 
-from backend.services import SERVICES
-from backend.tokens import issue
+from backend.api.services import SERVICES
+from backend.gate.tokens import issue
 from shared.timefmt import format_time, parse_time
 from tests.postgres_server import run_sync
 

@@ -36,7 +36,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
-from backend.store.postgres_schema import apply_migrations
+from backend.store.postgres.schema import apply_migrations
 
 T = TypeVar("T")
 

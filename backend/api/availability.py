@@ -4,13 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from backend.access import (
-    acting_client,
-    acting_provider,
-    caller_of,
-    confirming_client,
-    ids_required,
-)
+from backend.api.idempotency import perform
 from backend.api.operation import (
     Operation,
     answered,
@@ -21,8 +15,14 @@ from backend.api.operation import (
     slot_id_from_path,
 )
 from backend.api.presenters import appointment_answer, present_open, present_slot
-from backend.idempotency import perform
-from backend.services import services
+from backend.api.services import services
+from backend.gate.access import (
+    acting_client,
+    acting_provider,
+    caller_of,
+    confirming_client,
+    ids_required,
+)
 from backend.store.base import (
     Answer,
     ConfirmResult,

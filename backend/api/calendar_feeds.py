@@ -9,16 +9,16 @@ import secrets
 
 from aiohttp import web
 
-from backend.access import caller_of, feed_owner, feed_scope
+from backend.api.idempotency import exclusive, once_for, perform
 from backend.api.operation import Operation, answer, answered, read_body
-from backend.calendar_ledger import KEEP_SECONDS
-from backend.calendars import build_calendar, etag_of
-from backend.idempotency import exclusive, once_for, perform
-from backend.problems import ProblemError, shown
-from backend.services import services
+from backend.api.services import services
+from backend.gate.access import caller_of, feed_owner, feed_scope
+from backend.gate.problems import ProblemError, shown
+from backend.gate.tokens import hash_secret
+from backend.live.calendars import build_calendar, etag_of
+from backend.rules.calendar_ledger import KEEP_SECONDS
+from backend.runtime.version import slotbook_version
 from backend.store.base import Answer, CalendarFeed
-from backend.tokens import hash_secret
-from backend.version import slotbook_version
 from shared.calendar_wire import (
     CalendarFeedCreated,
     CalendarFeedInfo,

@@ -15,14 +15,14 @@ from typing import Any, get_args
 from aiohttp import web
 from msgspec import UNSET, UnsetType
 
-from backend.access import Caller, caller_of
 from backend.api.operation import Operation, answer, read_query
 from backend.api.presenters import present_change
-from backend.background import wait_at_most
-from backend.credential_watch import Lease
-from backend.problems import ProblemError, invalid
-from backend.request_trace import REQUEST_ID_HEADER, request_id_of
-from backend.services import Services, services
+from backend.api.services import Services, services
+from backend.gate.access import Caller, caller_of
+from backend.gate.credential_watch import Lease
+from backend.gate.problems import ProblemError, invalid
+from backend.gate.request_trace import REQUEST_ID_HEADER, request_id_of
+from backend.runtime.background import wait_at_most
 from shared.wire import (
     Change,
     ChangeKind,

@@ -16,8 +16,8 @@ import msgspec
 from aiohttp import web
 from msgspec import UnsetType
 
-from backend.field_errors import field_error, field_types, rule_of
-from backend.problems import ProblemError, invalid, shown
+from backend.gate.field_errors import field_error, field_types, rule_of
+from backend.gate.problems import ProblemError, invalid, shown
 from backend.store.base import Answer
 from shared.timefmt import TimeFormatError, TimeOutOfRange, parse_time
 from shared.wire import FieldError, encode_line
@@ -106,7 +106,7 @@ def convert(
     unknown = [str(name) for name in data if name not in known]
     if missing or unknown:
         # A malformed request also hears about the actor ids it lacks; a well-formed one that
-        # lacks only those is the handler's to refuse (422, see backend.access).
+        # lacks only those is the handler's to refuse (422, see backend.gate.access).
         missing += [name for name in also_required if name in known and name not in data]
         wrong = [FieldError(field=name, message="is required") for name in missing]
         wrong += [

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 
-from backend.access import Caller, sees_client
-from backend.booking import Rules, SlotRow, SlotStatus, effective_status
+from backend.gate.access import Caller, sees_client
+from backend.rules.booking import Rules, SlotRow, SlotStatus, effective_status
 from backend.store.base import AppointmentResult, ChangeRow, OpenSlot
 from shared.timefmt import format_time
 from shared.wire import Change, Reservation, ReservationAnswer, TimeSlot

@@ -6,11 +6,11 @@ import re
 
 from aiohttp import web
 
-from backend.access import caller_of, may_see_calendar
 from backend.api.operation import Operation, answer, parse_times, read_query
 from backend.api.presenters import present_slot, shown_clients
-from backend.problems import invalid
-from backend.services import services
+from backend.api.services import services
+from backend.gate.access import caller_of, may_see_calendar
+from backend.gate.problems import invalid
 from shared.patterns import ID_PATTERN, ID_RULE
 from shared.timefmt import format_time
 from shared.wire import (

@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 from msgspec import UNSET
 
-from backend.access import acting_client, caller_of, cancelling, confirming_client
+from backend.api.idempotency import perform
 from backend.api.operation import (
     Operation,
     answer,
@@ -21,8 +21,8 @@ from backend.api.presenters import (
     present_reservation,
     present_slot,
 )
-from backend.idempotency import perform
-from backend.services import services
+from backend.api.services import services
+from backend.gate.access import acting_client, caller_of, cancelling, confirming_client
 from backend.store.base import Answer, CancelResult, MoveResult, NoteResult, Once
 from shared.wire import (
     CallerQuery,

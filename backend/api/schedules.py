@@ -8,13 +8,14 @@ from datetime import date
 from aiohttp import web
 from msgspec import UNSET
 
-from backend.access import Caller, caller_of, forbidden
+from backend.api.idempotency import perform
 from backend.api.operation import Operation, answer, answered, read_body
 from backend.api.presenters import present_slot
 from backend.api.providers import provider_id_from_path
-from backend.idempotency import perform
-from backend.problems import ProblemError, shown
-from backend.schedule import (
+from backend.api.services import services
+from backend.gate.access import Caller, caller_of, forbidden
+from backend.gate.problems import ProblemError, shown
+from backend.rules.schedule import (
     DAYS,
     Hours,
     Schedule,
@@ -23,7 +24,6 @@ from backend.schedule import (
     clock_minutes,
     clock_text,
 )
-from backend.services import services
 from backend.store.base import (
     Answer,
     RemoveResult,

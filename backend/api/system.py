@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from backend.access import caller_of, forbidden
 from backend.api.operation import Operation, answer
-from backend.metrics import METRICS_CONTENT_TYPE
-from backend.problems import PROBLEM_TYPES, ProblemError, shown
-from backend.services import SERVICES, services
+from backend.api.services import SERVICES, services
+from backend.gate.access import caller_of, forbidden
+from backend.gate.problems import PROBLEM_TYPES, ProblemError, shown
+from backend.runtime.metrics import METRICS_CONTENT_TYPE
 from shared.wire import Health, ProblemDescription, RulesInForce
 
 OPENAPI_KEY = web.AppKey("openapi", bytes)

@@ -7,13 +7,13 @@ import re
 from aiohttp import web
 from msgspec import UNSET
 
-from backend.access import caller_of, must_be_admin
+from backend.api.idempotency import exclusive, once_for, perform
 from backend.api.operation import Operation, answer, answered, read_body
-from backend.idempotency import exclusive, once_for, perform
-from backend.problems import ProblemError, shown
-from backend.services import services
+from backend.api.services import services
+from backend.gate.access import caller_of, must_be_admin
+from backend.gate.problems import ProblemError, shown
+from backend.gate.tokens import TokenRequestError, issue
 from backend.store.base import Answer, RevokeResult, TokenRecord
-from backend.tokens import TokenRequestError, issue
 from shared.timefmt import format_time
 from shared.wire import (
     FieldError,

@@ -1,5 +1,5 @@
 """Webhooks: POST, GET and DELETE /webhooks, each endpoint's deliveries, and replay. The sending
-is backend/webhooks/sender.py's, in the background, never in a request."""
+is backend/live/webhooks/sender.py's, in the background, never in a request."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from typing import cast
 
 from aiohttp import web
 
-from backend.access import caller_of, webhook_scope
 from backend.api.changes import checked_since
+from backend.api.idempotency import exclusive, once_for, perform
 from backend.api.operation import (
     Operation,
     Outgoing,
@@ -19,12 +19,12 @@ from backend.api.operation import (
     none_if_unset,
     read_body,
 )
-from backend.idempotency import exclusive, once_for, perform
-from backend.outbound.urls import UrlRefused, checked_url
-from backend.problems import ProblemError, shown
-from backend.services import services
+from backend.api.services import services
+from backend.gate.access import caller_of, webhook_scope
+from backend.gate.problems import ProblemError, shown
+from backend.live.outbound.urls import UrlRefused, checked_url
+from backend.live.webhooks.signing import new_secret
 from backend.store.base import Answer, DeliveryRecord, StoredWebhook
-from backend.webhooks.signing import new_secret
 from shared.timefmt import format_time
 from shared.webhook_wire import (
     ChangeBatch,

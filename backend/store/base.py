@@ -15,12 +15,12 @@ from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple, Protocol, TypeVar
 
-from backend.appointments import ChangeEntry
-from backend.booking import BookingError, SlotRow, SlotStatus
+from backend.rules.appointments import ChangeEntry
+from backend.rules.booking import BookingError, SlotRow, SlotStatus
 from shared.grid import align_down
 
 if TYPE_CHECKING:  # the schedule module uses occupied_cells from here
-    from backend.schedule import Schedule
+    from backend.rules.schedule import Schedule
 
 R = TypeVar("R")
 Role = Literal["admin", "provider", "client"]
@@ -319,8 +319,8 @@ class CalendarFeedNotFound(BookingError):
 
 @dataclass(frozen=True)
 class CalendarEntry:
-    """One reservation as a calendar shows it (see backend/calendar_ledger.py), with the display
-    names of both parties as they are now."""
+    """One reservation as a calendar shows it (see backend/rules/calendar_ledger.py), with the
+    display names of both parties as they are now."""
 
     uid: str
     provider_id: str
@@ -526,7 +526,7 @@ class Store(Protocol):
     ) -> RemoveResult: ...
 
     # A provider with a schedule: availability painted or erased by hand on a date becomes that
-    # date's exception, in the same transaction (see backend/schedule.py, with_hand_edit).
+    # date's exception, in the same transaction (see backend/rules/schedule.py, with_hand_edit).
 
     async def get_schedule(self, provider_id: str) -> StoredSchedule | None: ...
 

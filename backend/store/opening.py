@@ -3,12 +3,12 @@ else a SQLite file."""
 
 from __future__ import annotations
 
-from backend.booking import Rules
-from backend.levers import ALL, Levers
-from backend.settings import Synchronous, is_postgresql_url
+from backend.rules.booking import Rules
+from backend.runtime.levers import ALL, Levers
+from backend.runtime.settings import Synchronous, is_postgresql_url
 from backend.store.base import Store
-from backend.store.postgres import PostgresStore
-from backend.store.sqlite import SQLiteStore
+from backend.store.postgres.store import PostgresStore
+from backend.store.sqlite.store import SQLiteStore
 
 
 async def open_store(

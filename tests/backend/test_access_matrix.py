@@ -35,9 +35,9 @@ import pytest
 from aiohttp.test_utils import TestServer
 
 from backend.app import OPERATIONS, create_app
-from backend.clock import ManualClock
-from backend.settings import Settings
-from backend.tokens import split_token
+from backend.gate.tokens import split_token
+from backend.runtime.clock import ManualClock
+from backend.runtime.settings import Settings
 from tests.helpers import STORES, T0, People, assert_problem, dump_database
 from tests.postgres_server import PostgresForTests
 

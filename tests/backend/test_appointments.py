@@ -17,12 +17,12 @@ import httpx
 import pytest
 from sqlite_utils import Database
 
-from backend.booking import Rules
-from backend.clock import ManualClock
-from backend.settings import Settings, SettingsError
+from backend.rules.booking import Rules
+from backend.runtime.clock import ManualClock
+from backend.runtime.settings import Settings, SettingsError
 from backend.store.opening import open_store
-from backend.store.postgres_schema import apply_migrations as migrate_postgresql
-from backend.store.schema import apply_migrations as migrate_sqlite
+from backend.store.postgres.schema import apply_migrations as migrate_postgresql
+from backend.store.sqlite.schema import apply_migrations as migrate_sqlite
 from tests.helpers import T0, Api, People, assert_problem
 from tests.postgres_server import PostgresForTests
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from backend.booking import (
+from backend.rules.booking import (
     HoldLapsed,
     NotHeld,
     NothingToCancel,

@@ -24,13 +24,13 @@ from icalendar.parser import Contentline
 from sqlite_utils import Database
 
 from backend.app import create_app
-from backend.booking import Rules
-from backend.calendar_ledger import KEEP_SECONDS
-from backend.clock import ManualClock
-from backend.settings import Settings
+from backend.rules.booking import Rules
+from backend.rules.calendar_ledger import KEEP_SECONDS
+from backend.runtime.clock import ManualClock
+from backend.runtime.settings import Settings
 from backend.store.opening import open_store
-from backend.store.postgres_schema import apply_migrations as migrate_postgresql
-from backend.store.schema import apply_migrations as migrate_sqlite
+from backend.store.postgres.schema import apply_migrations as migrate_postgresql
+from backend.store.sqlite.schema import apply_migrations as migrate_sqlite
 from tests.helpers import JSON, T0, People, assert_problem
 from tests.postgres_server import PostgresForTests
 

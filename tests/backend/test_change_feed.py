@@ -9,8 +9,8 @@ import httpx
 import pytest
 from aiohttp.test_utils import TestServer
 
-from backend.clock import ManualClock
-from backend.services import SERVICES
+from backend.api.services import SERVICES
+from backend.runtime.clock import ManualClock
 from tests.helpers import Api, People, assert_problem
 
 DAY = "2030-03-06"

@@ -22,13 +22,13 @@ import pytest
 from httpx_sse import aconnect_sse
 from sqlite_utils import Database
 
-from backend.booking import Rules
-from backend.clock import ManualClock
+from backend.gate.tokens import issue
+from backend.rules.booking import Rules
+from backend.runtime.clock import ManualClock
 from backend.store.base import Store
 from backend.store.opening import open_store
-from backend.store.postgres_schema import apply_migrations as migrate_postgresql
-from backend.store.schema import apply_migrations as migrate_sqlite
-from backend.tokens import issue
+from backend.store.postgres.schema import apply_migrations as migrate_postgresql
+from backend.store.sqlite.schema import apply_migrations as migrate_sqlite
 from tests.helpers import People, assert_problem, dump_database, query
 from tests.postgres_server import PostgresForTests, run_sync
 

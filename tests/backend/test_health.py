@@ -3,7 +3,7 @@ from __future__ import annotations
 import httpx
 from aiohttp.test_utils import TestServer
 
-from backend.services import SERVICES
+from backend.api.services import SERVICES
 
 
 async def test_health_reports_the_database(http: httpx.AsyncClient, store_kind: str) -> None:

@@ -15,10 +15,10 @@ import httpx
 import pytest
 from aiohttp.test_utils import TestServer
 
-from backend.clock import ManualClock
-from backend.idempotency import IN_FLIGHT
-from backend.services import SERVICES
-from backend.store.sqlite import SQLiteStore
+from backend.api.idempotency import IN_FLIGHT
+from backend.api.services import SERVICES
+from backend.runtime.clock import ManualClock
+from backend.store.sqlite.store import SQLiteStore
 from tests.helpers import People, assert_problem, dump_database, is_postgresql, query
 
 DAY = "2030-03-06"

@@ -19,12 +19,12 @@ import httpx
 import pytest
 from aiohttp.test_utils import TestServer
 
+from backend.api.services import SERVICES
 from backend.app import create_app
-from backend.clock import ManualClock
-from backend.levers import Levers
-from backend.listing_cache import ListingCache
-from backend.services import SERVICES
-from backend.settings import Settings, SettingsError, parse_serve_args
+from backend.live.listing_cache import ListingCache
+from backend.runtime.clock import ManualClock
+from backend.runtime.levers import Levers
+from backend.runtime.settings import Settings, SettingsError, parse_serve_args
 from shared.timefmt import format_time, parse_time
 from tests.helpers import T0
 

@@ -12,9 +12,9 @@ import pytest
 from aiohttp.test_utils import TestServer
 from prometheus_client.parser import text_string_to_metric_families
 
-from backend.clock import ManualClock
-from backend.services import SERVICES
-from backend.settings import Settings
+from backend.api.services import SERVICES
+from backend.runtime.clock import ManualClock
+from backend.runtime.settings import Settings
 from tests.helpers import Api, People, assert_problem
 
 DAY = "2030-03-06"

@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from backend.settings import Settings, SettingsError
+from backend.runtime.settings import Settings, SettingsError
 from tests.e2e.server_process import ServerProcess
 
 

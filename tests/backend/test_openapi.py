@@ -25,8 +25,8 @@ import shared.schedule_wire
 import shared.webhook_wire
 import shared.wire
 from backend.app import OPERATIONS, create_app
-from backend.clock import ManualClock
-from backend.settings import Settings
+from backend.runtime.clock import ManualClock
+from backend.runtime.settings import Settings
 from shared.timefmt import TIME_PATTERN
 from tests.backend.webhook_receivers import Receiver, listening
 from tests.helpers import JSON

@@ -9,8 +9,8 @@ import ipaddress
 
 import pytest
 
-from backend.outbound.guard import AddressRefused, GuardedResolver, refusal
-from backend.outbound.urls import normalised
+from backend.live.outbound.guard import AddressRefused, GuardedResolver, refusal
+from backend.live.outbound.urls import normalised
 
 PUBLIC = None
 """Admitted with and without private addresses allowed."""

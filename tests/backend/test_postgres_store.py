@@ -15,7 +15,7 @@ import asyncpg
 import httpx
 import pytest
 
-from backend.booking import BookingError, Rules, SlotTaken
+from backend.rules.booking import BookingError, Rules, SlotTaken
 from backend.store.base import (
     Answer,
     IdempotencyKeyReused,
@@ -24,9 +24,9 @@ from backend.store.base import (
     Replayed,
     ReserveResult,
 )
-from backend.store.postgres import PostgresStore, printable_url
-from backend.store.postgres_schema import MIGRATIONS, apply_migrations
-from backend.store.postgres_sequencer import SWEEP_SECONDS
+from backend.store.postgres.schema import MIGRATIONS, apply_migrations
+from backend.store.postgres.sequencer import SWEEP_SECONDS
+from backend.store.postgres.store import PostgresStore, printable_url
 from tests.e2e.server_process import ServerProcess
 from tests.helpers import T0, query
 from tests.postgres_server import PostgresForTests

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from backend.clock import ManualClock
+from backend.runtime.clock import ManualClock
 from tests.helpers import Api
 
 DAY = "2030-03-06"

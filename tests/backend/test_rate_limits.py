@@ -12,9 +12,9 @@ import pytest
 from aiohttp.test_utils import TestServer
 
 from backend.app import create_app
-from backend.clock import ManualClock
-from backend.ratelimit import RateLimiter
-from backend.settings import Settings
+from backend.gate.ratelimit import RateLimiter
+from backend.runtime.clock import ManualClock
+from backend.runtime.settings import Settings
 from tests.helpers import People, assert_problem
 
 RATE, BURST = 0.5, 3

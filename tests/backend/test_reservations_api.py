@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from backend.clock import ManualClock
+from backend.runtime.clock import ManualClock
 from tests.helpers import Api, assert_problem
 
 DAY = "2030-03-06"

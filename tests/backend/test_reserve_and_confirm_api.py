@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from backend.clock import ManualClock
+from backend.runtime.clock import ManualClock
 from tests.helpers import Api, assert_problem, dump_database
 
 DAY = "2030-03-06"

@@ -20,8 +20,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from backend.booking import Rules
-from backend.schedule import Hours, Schedule
+from backend.rules.booking import Rules
+from backend.rules.schedule import Hours, Schedule
 from backend.store.base import Store
 from backend.store.opening import open_store
 from shared.grid import align_up

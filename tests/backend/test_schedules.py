@@ -10,8 +10,8 @@ import httpx
 import pytest
 from aiohttp.test_utils import TestServer
 
-from backend.clock import ManualClock
-from backend.services import SERVICES
+from backend.api.services import SERVICES
+from backend.runtime.clock import ManualClock
 from shared.timefmt import format_time, parse_time
 from tests.helpers import Api, People, assert_problem, dump_database
 

@@ -11,10 +11,10 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from backend.clock import ManualClock
-from backend.services import SERVICES
-from backend.settings import Settings
-from backend.webhooks.sender import OWNER_SHARE, TIMEOUT_SECONDS
+from backend.api.services import SERVICES
+from backend.live.webhooks.sender import OWNER_SHARE, TIMEOUT_SECONDS
+from backend.runtime.clock import ManualClock
+from backend.runtime.settings import Settings
 from tests.backend.webhook_receivers import (
     WAIT,
     Receiver,

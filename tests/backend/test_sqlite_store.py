@@ -15,11 +15,11 @@ from typing import Any
 import pytest
 from sqlite_utils import Database
 
-from backend.booking import Rules, SlotNotFound
-from backend.store import sqlite as sqlite_store
-from backend.store.schema import migrations
-from backend.store.sqlite import SQLiteStore, open_database
-from backend.store.writer import SQLiteWriter
+from backend.rules.booking import Rules, SlotNotFound
+from backend.store.sqlite import store as sqlite_store
+from backend.store.sqlite.schema import migrations
+from backend.store.sqlite.store import SQLiteStore, open_database
+from backend.store.sqlite.writer import SQLiteWriter
 from tests.helpers import T0
 
 RULES = Rules()

@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator
 import asyncpg
 import pytest
 
-from backend.booking import HoldLapsed, NothingToCancel, Rules, SlotNotFound, SlotTaken
+from backend.rules.booking import HoldLapsed, NothingToCancel, Rules, SlotNotFound, SlotTaken
 from backend.store.base import ReserveResult, Store
 from backend.store.opening import open_store
 from tests.helpers import T0, query

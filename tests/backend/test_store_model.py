@@ -31,7 +31,7 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from backend.booking import (
+from backend.rules.booking import (
     BookingError,
     HoldLapsed,
     NotHeld,
@@ -61,8 +61,8 @@ from backend.store.base import (
     Store,
     SubmitResult,
 )
-from backend.store.postgres import PostgresStore
-from backend.store.sqlite import SQLiteStore
+from backend.store.postgres.store import PostgresStore
+from backend.store.sqlite.store import SQLiteStore
 from tests.helpers import T0
 from tests.postgres_server import PostgresForTests
 

@@ -8,11 +8,11 @@ import time
 import httpx
 from aiohttp.test_utils import TestServer
 
+from backend.api.services import SERVICES
 from backend.app import create_app
-from backend.clock import ManualClock
-from backend.services import SERVICES
-from backend.settings import Settings
-from backend.tokens import issue, split_token
+from backend.gate.tokens import issue, split_token
+from backend.runtime.clock import ManualClock
+from backend.runtime.settings import Settings
 from tests.helpers import T0, People
 
 

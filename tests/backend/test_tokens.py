@@ -21,7 +21,7 @@ import asyncpg
 import httpx
 import pytest
 
-from backend.tokens import split_token
+from backend.gate.tokens import split_token
 from tests.e2e.server_process import ServerProcess
 from tests.helpers import People, assert_problem, dump_database, is_postgresql, query
 from tests.postgres_server import run_sync

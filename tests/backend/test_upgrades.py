@@ -36,10 +36,10 @@ from aiohttp.test_utils import TestServer
 from sqlite_utils import Database
 
 from backend.app import create_app
-from backend.clock import ManualClock
-from backend.settings import Settings
-from backend.store.postgres_schema import MIGRATIONS
-from backend.store.schema import migrations
+from backend.runtime.clock import ManualClock
+from backend.runtime.settings import Settings
+from backend.store.postgres.schema import MIGRATIONS
+from backend.store.sqlite.schema import migrations
 from shared.timefmt import format_time, parse_time
 from tests.helpers import is_postgresql, query
 from tests.postgres_server import PostgresForTests, find_binaries

@@ -16,11 +16,11 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from backend.app import create_app
-from backend.clock import ManualClock
-from backend.settings import Settings
+from backend.live.webhooks.fair_share import pick
+from backend.live.webhooks.sender import OWNER_SHARE, TURN_SECONDS
+from backend.runtime.clock import ManualClock
+from backend.runtime.settings import Settings
 from backend.store.base import DueWebhook
-from backend.webhooks.fair_share import pick
-from backend.webhooks.sender import OWNER_SHARE, TURN_SECONDS
 from tests.backend.webhook_receivers import (
     WAIT,
     Receiver,

@@ -29,14 +29,14 @@ import pytest
 from aiohttp.test_utils import TestServer
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
+from backend.api.services import SERVICES
 from backend.app import create_app
-from backend.clock import ManualClock
-from backend.services import SERVICES
-from backend.settings import Settings
+from backend.live.webhooks.batches import SCAN_LIMIT
+from backend.live.webhooks.sender import GIVE_UP_SECONDS
+from backend.live.webhooks.signing import new_secret
+from backend.runtime.clock import ManualClock
+from backend.runtime.settings import Settings
 from backend.store.base import StoredWebhook
-from backend.webhooks.batches import SCAN_LIMIT
-from backend.webhooks.sender import GIVE_UP_SECONDS
-from backend.webhooks.signing import new_secret
 from shared.grid import align_down
 from shared.timefmt import format_time
 from tests.backend.webhook_receivers import (

@@ -16,8 +16,8 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 from standardwebhooks.webhooks import Webhook
 
-from backend.clock import ManualClock
-from backend.services import SERVICES
+from backend.api.services import SERVICES
+from backend.runtime.clock import ManualClock
 from shared.grid import align_down
 from shared.timefmt import format_time
 from tests.helpers import People

@@ -25,7 +25,7 @@ import httpx
 import pytest
 from sqlite_utils import Database
 
-from backend.store.schema import apply_migrations, migrations
+from backend.store.sqlite.schema import apply_migrations, migrations
 from tests.e2e.server_process import ServerProcess
 from tests.e2e.test_litestream import book_everything, booked_through_api, confirmed_in
 from tests.e2e.test_readme_walkthrough import run_script

@@ -24,10 +24,10 @@ import httpx
 import msgspec
 from httpx_sse import EventSource, ServerSentEvent, aconnect_sse
 
-from backend.booking import Rules
+from backend.gate.tokens import issue
+from backend.rules.booking import Rules
 from backend.store.base import Role
-from backend.store.sqlite import SQLiteStore
-from backend.tokens import issue
+from backend.store.sqlite.store import SQLiteStore
 from shared.timefmt import format_time
 from shared.wire import Change, Resync
 from tests.e2e.server_process import ServerProcess

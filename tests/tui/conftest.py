@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from backend.clock import ManualClock
+from backend.runtime.clock import ManualClock
 from shared.timefmt import parse_time
 from tests.tui.harness import BackendThread
 

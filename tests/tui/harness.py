@@ -18,11 +18,11 @@ from textual.pilot import Pilot
 from textual.screen import Screen
 from textual.widgets import DataTable, Static
 
+from backend.api.services import SERVICES
 from backend.app import create_app
-from backend.clock import ManualClock
-from backend.services import SERVICES
-from backend.settings import Settings
-from backend.tokens import issue
+from backend.gate.tokens import issue
+from backend.runtime.clock import ManualClock
+from backend.runtime.settings import Settings
 from shared.timefmt import format_time
 from tui.app import SlotbookApp
 from tui.backends import Connection

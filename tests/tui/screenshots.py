@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 from textual.pilot import Pilot
 from textual.widgets import OptionList
 
-from backend.clock import ManualClock
+from backend.runtime.clock import ManualClock
 from shared.timefmt import parse_time
 from tests.tui.harness import BackendThread, StaticBackend, until
 from tui.app import SlotbookApp

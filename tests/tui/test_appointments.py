@@ -16,7 +16,7 @@ from rich.console import Console
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Input, OptionList
 
-from backend.clock import ManualClock
+from backend.runtime.clock import ManualClock
 from shared.patterns import NOTE_PATTERN
 from shared.timefmt import parse_time
 from tests.tui.harness import BackendThread, app_for, until, window

@@ -12,7 +12,7 @@ from typing import cast
 import pytest
 from msgspec import UNSET
 
-from backend.clock import ManualClock
+from backend.runtime.clock import ManualClock
 from shared.schedule_wire import ExceptionIn, ScheduleRequest, WeeklyHoursIn
 from shared.timefmt import format_time, parse_time
 from shared.wire import Change, Problem, Resync, TimeSlot

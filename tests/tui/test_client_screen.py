@@ -12,7 +12,7 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets import Button, DataTable, OptionList, Static
 
-from backend.clock import ManualClock
+from backend.runtime.clock import ManualClock
 from shared.timefmt import parse_time
 from tests.tui.harness import (
     BackendThread,

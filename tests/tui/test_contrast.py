@@ -15,7 +15,7 @@ from pathlib import Path
 from textual.pilot import Pilot
 from textual.widgets import DataTable
 
-from backend.clock import ManualClock
+from backend.runtime.clock import ManualClock
 from tests.tui.contrast import Finding, illegible
 from tests.tui.harness import BackendThread, app_for, until
 from tests.tui.test_snapshots import client_ready, populate, week_loaded

@@ -11,9 +11,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from aiohttp.test_utils import TestServer
 
-from backend.clock import ManualClock
-from backend.services import SERVICES
-from backend.tokens import issue
+from backend.api.services import SERVICES
+from backend.gate.tokens import issue
+from backend.runtime.clock import ManualClock
 from shared.timefmt import format_time, parse_time
 from shared.wire import TimeSlot
 from tests.helpers import T0

@@ -10,7 +10,7 @@ from textual.notifications import Notification, Notify
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Static
 
-from backend.clock import ManualClock
+from backend.runtime.clock import ManualClock
 from shared.timefmt import format_time, parse_time
 from tests.tui.harness import (
     BackendThread,

@@ -1,0 +1,104 @@
+"""What handlers reach through the application: settings, rules, clock and the open store."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from aiohttp import web
+
+from backend.gate.auth import CACHE_SECONDS, Authenticator
+from backend.gate.credential_watch import CredentialWatch
+from backend.live.feed import ChangeHub
+from backend.live.listing_cache import ListingCache
+from backend.live.sweeper import Sweeper
+from backend.live.webhooks.sender import WebhookSender
+from backend.rules.booking import Rules
+from backend.runtime.clock import Clock
+from backend.runtime.metrics import Metrics
+from backend.runtime.settings import Settings
+from backend.store.base import Store
+
+
+@dataclass
+class Services:
+    settings: Settings
+    rules: Rules
+    clock: Clock
+    _store: Store | None = field(default=None, repr=False)
+    authenticator: Authenticator = field(init=False, repr=False)
+    credentials: CredentialWatch = field(init=False, repr=False)
+    hub: ChangeHub = field(init=False, repr=False)
+    sweeper: Sweeper = field(init=False, repr=False)
+    webhooks: WebhookSender = field(init=False, repr=False)
+    metrics: Metrics = field(init=False, repr=False)
+    listing_cache: ListingCache | None = field(default=None, init=False, repr=False)
+    """GET /availability's answers, where they can be kept exactly (see `open`)."""
+
+    def __post_init__(self) -> None:
+        self.metrics = Metrics()
+        self.authenticator = Authenticator(
+            lambda: self.store, self.clock, until_revoked=self.settings.levers.auth_cache
+        )
+        # Asked twice within the token cache's lifetime, so that a revoke made elsewhere ends
+        # the token's streams no later than it stops the token's new requests.
+        self.credentials = CredentialWatch(
+            {"token": self.authenticator.still_valid}, every=CACHE_SECONDS / 2
+        )
+        self.hub = ChangeHub(lambda: self.store, self.settings.feed_buffer)
+        self.sweeper = Sweeper(
+            lambda: self.store,
+            self.clock,
+            every=self.settings.sweep_seconds,
+            keep_changes=self.settings.retention_days * 86_400,
+            metrics=self.metrics,
+        )
+        self.webhooks = WebhookSender(
+            lambda: self.store,
+            self.clock,
+            self.rules,
+            backoff=self.settings.webhook_backoff_seconds,
+            allow_private=self.settings.allow_private_webhooks,
+        )
+        self.hub.listen(lambda _changes: self.webhooks.wake())
+
+    @property
+    def store(self) -> Store:
+        if self._store is None:  # pragma: no cover - routes run only after start-up
+            raise RuntimeError("the store is not open yet")
+        return self._store
+
+    def open(self, store: Store) -> None:
+        self._store = store
+        self.metrics.watch(store, lambda: self.hub.subscribers)
+        if self.settings.levers.listing_cache and store.commits_here:
+            cache = ListingCache()
+            self.listing_cache = cache
+            self.hub.listen(
+                lambda changes: cache.changed(
+                    provider
+                    for change in changes
+                    for provider in (change.provider_id, change.from_provider_id)
+                    if provider is not None
+                )
+            )
+
+    def now(self) -> float:
+        return self.clock.now()
+
+
+SERVICES = web.AppKey("services", Services)
+
+
+def services(request: web.Request) -> Services:
+    return request.app[SERVICES]
+
+
+def rules_from(settings: Settings) -> Rules:
+    return Rules(
+        slot_seconds=settings.slot_seconds,
+        hold_seconds=settings.hold_seconds,
+        notice_seconds=settings.notice_seconds,
+        max_holds=settings.max_holds,
+        max_window_seconds=settings.max_window_seconds,
+        max_appointment_seconds=settings.max_appointment_seconds,
+    )

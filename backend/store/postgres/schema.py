@@ -1,0 +1,534 @@
+"""The PostgreSQL schema as code: named migrations, applied in order, each once, in a transaction.
+
+Several server processes may start at once against one database: an advisory lock taken inside the
+migrating transaction makes the second wait for the first and then find nothing left to do.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TypeAlias
+
+import asyncpg
+from asyncpg.pool import PoolConnectionProxy
+
+Connection: TypeAlias = "asyncpg.Connection[asyncpg.Record] | PoolConnectionProxy[asyncpg.Record]"
+"""A connection of its own, or one lent by a pool."""
+
+MIGRATION_LOCK = 0x510B_000C
+"""The advisory lock key that serialises migrations (any constant other code does not use)."""
+
+# Text columns compare byte by byte (COLLATE "C"), as SQLite does: listings sort the same on both
+# stores, whatever locale the database was created with, and a page cursor's `provider_id > $n`
+# agrees with the ORDER BY it continues.
+
+
+@dataclass(frozen=True)
+class Migration:
+    name: str
+    statements: tuple[str, ...]
+
+
+MIGRATIONS = (
+    Migration(
+        "0001_slots_and_changes",
+        (
+            """
+            CREATE TABLE slots (
+                id text COLLATE "C" PRIMARY KEY,
+                provider_id text COLLATE "C" NOT NULL,
+                start bigint NOT NULL,
+                duration integer NOT NULL,
+                status text COLLATE "C" NOT NULL
+                    CHECK (status IN ('AVAILABLE', 'RESERVED', 'CONFIRMED')),
+                client_id text COLLATE "C",
+                reserved_at double precision,
+                held_until double precision,
+                confirmed_at double precision,
+                created_at double precision NOT NULL,
+                CONSTRAINT slots_provider_start UNIQUE (provider_id, start)
+            )
+            """,
+            # Open slots of a time range from the index alone (an index-only scan).
+            "CREATE INDEX slots_open_by_time ON slots (start, provider_id)"
+            " INCLUDE (status, held_until, duration, id)",
+            # A client's live holds: the max-holds count inside every reserve.
+            "CREATE INDEX slots_by_client ON slots (client_id, status, held_until)",
+            # The sweeper's lapsed holds.
+            "CREATE INDEX slots_by_hold_end ON slots (held_until) WHERE status = 'RESERVED'",
+            """
+            CREATE TABLE providers (
+                id text COLLATE "C" PRIMARY KEY,
+                name text COLLATE "C",
+                created_at double precision NOT NULL
+            )
+            """,
+            """
+            CREATE TABLE changes (
+                seq bigint PRIMARY KEY,
+                kind text COLLATE "C" NOT NULL,
+                slot_id text COLLATE "C" NOT NULL,
+                provider_id text COLLATE "C" NOT NULL,
+                start bigint NOT NULL,
+                status text COLLATE "C" NOT NULL,
+                client_id text COLLATE "C",
+                at double precision NOT NULL
+            )
+            """,
+            "CREATE INDEX changes_by_slot ON changes (slot_id, seq)",
+            # The newest seq handed out. Every transaction that appends changes takes its seqs by
+            # updating this one row, so those transactions commit one after another, in seq
+            # order, and a rolled-back one gives its seqs back: the log stays gap-free.
+            """
+            CREATE TABLE change_counter (
+                one boolean PRIMARY KEY DEFAULT true CHECK (one),
+                last bigint NOT NULL
+            )
+            """,
+            "INSERT INTO change_counter (one, last) VALUES (true, 0)",
+        ),
+    ),
+    Migration(
+        "0002_tokens_and_idempotency",
+        (
+            """
+            CREATE TABLE tokens (
+                id text COLLATE "C" PRIMARY KEY,
+                secret_hash text COLLATE "C" NOT NULL,
+                role text COLLATE "C" NOT NULL,
+                subject text COLLATE "C",
+                name text COLLATE "C" NOT NULL,
+                created_at double precision NOT NULL,
+                revoked_at double precision
+            )
+            """,
+            """
+            CREATE TABLE idempotency (
+                scope text COLLATE "C" NOT NULL,
+                key text COLLATE "C" NOT NULL,
+                fingerprint text COLLATE "C" NOT NULL,
+                status integer NOT NULL,
+                body bytea NOT NULL,
+                content_type text COLLATE "C" NOT NULL,
+                created_at double precision NOT NULL,
+                PRIMARY KEY (scope, key)
+            )
+            """,
+            "CREATE INDEX idempotency_by_age ON idempotency (created_at)",
+        ),
+    ),
+    Migration(
+        # Clients get a stored display name, as providers have: the name on each client's
+        # earliest token (a later token only labels itself).
+        "0003_clients",
+        (
+            """
+            CREATE TABLE clients (
+                id text COLLATE "C" PRIMARY KEY,
+                name text COLLATE "C" NOT NULL,
+                created_at double precision NOT NULL
+            )
+            """,
+            """
+            INSERT INTO clients (id, name, created_at)
+            SELECT subject, name, created_at
+              FROM (SELECT subject, name, created_at,
+                           ROW_NUMBER() OVER (PARTITION BY subject ORDER BY created_at, id) AS n
+                      FROM tokens WHERE role = 'client' AND subject IS NOT NULL) AS ranked
+             WHERE n = 1
+            """,
+        ),
+    ),
+    Migration(
+        # Weekly schedules (one a provider: its zone, weekly hours and exceptions as JSON, its
+        # horizon, and the last local date filled), and which slots a schedule made.
+        "0004_schedules",
+        (
+            """
+            CREATE TABLE schedules (
+                provider_id text COLLATE "C" PRIMARY KEY,
+                time_zone text NOT NULL,
+                weekly text NOT NULL,
+                exceptions text NOT NULL,
+                horizon_days integer NOT NULL,
+                filled_until text NOT NULL,
+                updated_at double precision NOT NULL
+            )
+            """,
+            "ALTER TABLE slots ADD COLUMN scheduled boolean NOT NULL DEFAULT false",
+        ),
+    ),
+    Migration(
+        # The index of clients' slots covers only slots that have a client: most slots are open,
+        # and every slot a schedule opened wrote an entry no query could use.
+        "0005_partial_client_index",
+        (
+            "DROP INDEX slots_by_client",
+            "CREATE INDEX slots_by_client ON slots (client_id, status, held_until)"
+            " WHERE client_id IS NOT NULL",
+        ),
+    ),
+    Migration(
+        # Appointments of one or more slots: each held or booked slot names its appointment (the
+        # first slot's id, its own for every reservation made before) and carries its note; a
+        # change keeps the appointment, the note, the hold's end and, for a move, the slot it
+        # released.
+        "0006_appointments",
+        (
+            'ALTER TABLE slots ADD COLUMN appointment_id text COLLATE "C", ADD COLUMN note text',
+            "UPDATE slots SET appointment_id = id WHERE status <> 'AVAILABLE'",
+            "CREATE INDEX slots_by_appointment ON slots (appointment_id)"
+            " WHERE appointment_id IS NOT NULL",
+            'ALTER TABLE changes ADD COLUMN appointment_id text COLLATE "C",'
+            " ADD COLUMN note text, ADD COLUMN held_until double precision,"
+            ' ADD COLUMN from_slot_id text COLLATE "C",'
+            ' ADD COLUMN from_provider_id text COLLATE "C", ADD COLUMN from_start bigint',
+        ),
+    ),
+    Migration(
+        # Seqs handed out at commit time (backend/store/postgres/sequencer.py): a write appends
+        # its changes to `pending_changes`, in id order and without a seq, and one sequencer
+        # round at a time moves every committed one into `changes` with the next seqs and
+        # notifies once. Write transactions no longer queue on the counter row or on NOTIFY's
+        # commit-time lock. The change log itself keeps its shape.
+        "0007_sequenced_changes",
+        (
+            """
+            CREATE TABLE pending_changes (
+                id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+                kind text COLLATE "C" NOT NULL,
+                slot_id text COLLATE "C" NOT NULL,
+                provider_id text COLLATE "C" NOT NULL,
+                start bigint NOT NULL,
+                status text COLLATE "C" NOT NULL,
+                client_id text COLLATE "C",
+                at double precision NOT NULL,
+                appointment_id text COLLATE "C",
+                note text,
+                held_until double precision,
+                from_slot_id text COLLATE "C",
+                from_provider_id text COLLATE "C",
+                from_start bigint
+            )
+            """,
+            # One round: wait for the sequencer lock, then (with a snapshot taken after it, as
+            # every statement of a VOLATILE function takes its own) move what has committed
+            # into the log in id order, return it as the change feed reads it, and notify the
+            # other processes (the payload names the sender, which has the changes already).
+            # The counter row is touched by rounds alone. (A round handles a few rows; JIT
+            # compiling its plan, which the planner's guesses about a table that empties
+            # every round can make look big, would take longer than running it.)
+            """
+            CREATE FUNCTION slotbook_sequence_changes(channel text, lock_class int4, sender text)
+            RETURNS TABLE (
+                r_seq bigint, r_kind text, r_slot_id text, r_provider_id text, r_start bigint,
+                r_status text, r_client_id text, r_at float8, r_client_name text,
+                r_appointment_id text, r_note text, r_held_until float8, r_from_slot_id text,
+                r_from_provider_id text, r_from_start bigint)
+            LANGUAGE plpgsql VOLATILE SET jit = off AS $$
+            BEGIN
+                PERFORM pg_advisory_xact_lock(lock_class, 0);
+                RETURN QUERY
+                WITH pending AS (
+                    DELETE FROM pending_changes RETURNING *
+                ), counter AS (
+                    UPDATE change_counter SET last = last + (SELECT COUNT(*) FROM pending)
+                     WHERE EXISTS (SELECT FROM pending)
+                    RETURNING last - (SELECT COUNT(*) FROM pending) AS before
+                ), numbered AS (
+                    INSERT INTO changes (seq, kind, slot_id, provider_id, start, status,
+                                         client_id, at, appointment_id, note, held_until,
+                                         from_slot_id, from_provider_id, from_start)
+                    SELECT (SELECT before FROM counter) + row_number() OVER (ORDER BY p.id),
+                           p.kind, p.slot_id, p.provider_id, p.start, p.status, p.client_id,
+                           p.at, p.appointment_id, p.note, p.held_until, p.from_slot_id,
+                           p.from_provider_id, p.from_start
+                      FROM pending AS p
+                    RETURNING *
+                )
+                SELECT n.seq, n.kind, n.slot_id, n.provider_id, n.start, n.status, n.client_id,
+                       n.at, cl.name, n.appointment_id, n.note, n.held_until, n.from_slot_id,
+                       n.from_provider_id, n.from_start
+                  FROM numbered AS n LEFT JOIN clients AS cl ON cl.id = n.client_id
+                 ORDER BY n.seq;
+                IF FOUND THEN
+                    PERFORM pg_notify(channel, sender);
+                END IF;
+            END
+            $$
+            """,
+            # The commonest writes as one round trip each (the lean-writes lever): a hold of one
+            # open slot (the client's lock first, then the hold count read after it) and the
+            # confirm of a one-slot hold (its row locked first, so an appointment growing at
+            # that moment is seen). Each writes its change, or nothing: then the general path
+            # runs and says why.
+            """
+            CREATE FUNCTION slotbook_hold_open_slot(
+                p_client text, p_now float8, p_id text, p_time_slot bigint, p_hold float8,
+                p_notice float8, p_horizon float8, p_length int8, p_note text,
+                p_max_holds int8, p_lock_class int4)
+            RETURNS SETOF slots LANGUAGE plpgsql VOLATILE AS $$
+            BEGIN
+                PERFORM pg_advisory_xact_lock(p_lock_class, hashtext(p_client));
+                RETURN QUERY
+                WITH taken AS (
+                    UPDATE slots AS s
+                       SET status = 'RESERVED', client_id = p_client, reserved_at = p_now,
+                           held_until = LEAST(p_now + p_hold, s.start - p_notice),
+                           confirmed_at = NULL, appointment_id = s.id, note = p_note
+                     WHERE s.id = p_id AND s.start = p_time_slot AND s.status = 'AVAILABLE'
+                       AND s.start > p_horizon AND (p_length IS NULL OR s.duration = p_length)
+                       AND (SELECT COUNT(DISTINCT h.appointment_id) FROM slots AS h
+                             WHERE h.client_id = p_client AND h.status = 'RESERVED'
+                               AND h.held_until > p_now) < p_max_holds
+                    RETURNING s.*
+                ), logged AS (
+                    INSERT INTO pending_changes (kind, slot_id, provider_id, start, status,
+                                                 client_id, at, appointment_id, note,
+                                                 held_until)
+                    SELECT 'reserved', t.id, t.provider_id, t.start, 'RESERVED', p_client, p_now,
+                           t.appointment_id, t.note, t.held_until
+                      FROM taken AS t
+                )
+                SELECT * FROM taken;
+            END
+            $$
+            """,
+            """
+            CREATE FUNCTION slotbook_confirm_one_slot(
+                p_id text, p_time_slot bigint, p_client text, p_now float8)
+            RETURNS SETOF slots LANGUAGE plpgsql VOLATILE AS $$
+            BEGIN
+                PERFORM 1 FROM slots WHERE id = p_id FOR UPDATE;
+                RETURN QUERY
+                WITH booked AS (
+                    UPDATE slots AS s
+                       SET status = 'CONFIRMED', confirmed_at = p_now, held_until = NULL
+                     WHERE s.id = p_id AND s.appointment_id = s.id AND s.start = p_time_slot
+                       AND s.status = 'RESERVED' AND s.held_until > p_now
+                       AND (p_client IS NULL OR s.client_id = p_client)
+                       AND NOT EXISTS (
+                           SELECT FROM slots AS o
+                            WHERE o.appointment_id = s.id AND o.id <> s.id
+                              AND (o.status = 'CONFIRMED'
+                                   OR (o.status = 'RESERVED' AND o.held_until > p_now)))
+                    RETURNING s.*
+                ), logged AS (
+                    INSERT INTO pending_changes (kind, slot_id, provider_id, start, status,
+                                                 client_id, at, appointment_id, note)
+                    SELECT 'confirmed', b.id, b.provider_id, b.start, 'CONFIRMED', b.client_id,
+                           p_now, b.appointment_id, b.note
+                      FROM booked AS b
+                )
+                SELECT * FROM booked;
+            END
+            $$
+            """,
+        ),
+    ),
+    Migration(
+        # Calendar feeds (a secret address each, stored hashed) and the calendar ledger: one
+        # entry per reservation, kept through confirm, note, move, cancel and lapse (see
+        # backend/rules/calendar_ledger.py), started from the live reservations of before. The two
+        # functions of the lean writes write their ledger entry too.
+        "0008_calendars",
+        (
+            """
+            CREATE TABLE calendar_feeds (
+                id text COLLATE "C" PRIMARY KEY,
+                secret_hash text COLLATE "C" NOT NULL UNIQUE,
+                role text COLLATE "C" NOT NULL,
+                subject text COLLATE "C" NOT NULL,
+                created_at double precision NOT NULL
+            )
+            """,
+            "CREATE INDEX calendar_feeds_by_owner ON calendar_feeds (role, subject)",
+            """
+            CREATE TABLE calendar_entries (
+                uid text COLLATE "C" PRIMARY KEY,
+                appointment_id text COLLATE "C" NOT NULL,
+                provider_id text COLLATE "C" NOT NULL,
+                client_id text COLLATE "C" NOT NULL,
+                start bigint NOT NULL,
+                ends bigint NOT NULL,
+                status text COLLATE "C" NOT NULL,
+                held_until double precision,
+                note text,
+                sequence integer NOT NULL,
+                created_at double precision NOT NULL,
+                updated_at double precision NOT NULL
+            )
+            """,
+            "CREATE INDEX calendar_entries_live ON calendar_entries (appointment_id)"
+            " WHERE status <> 'CANCELLED'",
+            "CREATE INDEX calendar_entries_by_provider ON calendar_entries (provider_id, ends)",
+            "CREATE INDEX calendar_entries_by_client ON calendar_entries (client_id, ends)",
+            """
+            INSERT INTO calendar_entries
+            SELECT md5(random()::text || clock_timestamp()::text || appointment_id),
+                   appointment_id, provider_id, client_id, MIN(start), MAX(start + duration),
+                   status, MAX(held_until), MAX(note), 0, reserved_at,
+                   COALESCE(MAX(confirmed_at), reserved_at)
+              FROM slots
+             WHERE appointment_id IS NOT NULL AND client_id IS NOT NULL
+               AND reserved_at IS NOT NULL
+               AND (status = 'CONFIRMED'
+                    OR (status = 'RESERVED' AND held_until > extract(epoch FROM now())))
+             GROUP BY appointment_id, client_id, reserved_at, status, provider_id
+            """,
+            """
+            CREATE OR REPLACE FUNCTION slotbook_hold_open_slot(
+                p_client text, p_now float8, p_id text, p_time_slot bigint, p_hold float8,
+                p_notice float8, p_horizon float8, p_length int8, p_note text,
+                p_max_holds int8, p_lock_class int4)
+            RETURNS SETOF slots LANGUAGE plpgsql VOLATILE AS $$
+            BEGIN
+                PERFORM pg_advisory_xact_lock(p_lock_class, hashtext(p_client));
+                RETURN QUERY
+                WITH taken AS (
+                    UPDATE slots AS s
+                       SET status = 'RESERVED', client_id = p_client, reserved_at = p_now,
+                           held_until = LEAST(p_now + p_hold, s.start - p_notice),
+                           confirmed_at = NULL, appointment_id = s.id, note = p_note
+                     WHERE s.id = p_id AND s.start = p_time_slot AND s.status = 'AVAILABLE'
+                       AND s.start > p_horizon AND (p_length IS NULL OR s.duration = p_length)
+                       AND (SELECT COUNT(DISTINCT h.appointment_id) FROM slots AS h
+                             WHERE h.client_id = p_client AND h.status = 'RESERVED'
+                               AND h.held_until > p_now) < p_max_holds
+                    RETURNING s.*
+                ), logged AS (
+                    INSERT INTO pending_changes (kind, slot_id, provider_id, start, status,
+                                                 client_id, at, appointment_id, note,
+                                                 held_until)
+                    SELECT 'reserved', t.id, t.provider_id, t.start, 'RESERVED', p_client, p_now,
+                           t.appointment_id, t.note, t.held_until
+                      FROM taken AS t
+                ), entered AS (
+                    INSERT INTO calendar_entries (uid, appointment_id, provider_id, client_id,
+                                                  start, ends, status, held_until, note,
+                                                  sequence, created_at, updated_at)
+                    SELECT md5(random()::text || clock_timestamp()::text || t.id), t.id,
+                           t.provider_id, p_client, t.start, t.start + t.duration, 'RESERVED',
+                           t.held_until, t.note, 0, p_now, p_now
+                      FROM taken AS t
+                )
+                SELECT * FROM taken;
+            END
+            $$
+            """,
+            """
+            CREATE OR REPLACE FUNCTION slotbook_confirm_one_slot(
+                p_id text, p_time_slot bigint, p_client text, p_now float8)
+            RETURNS SETOF slots LANGUAGE plpgsql VOLATILE AS $$
+            BEGIN
+                PERFORM 1 FROM slots WHERE id = p_id FOR UPDATE;
+                RETURN QUERY
+                WITH booked AS (
+                    UPDATE slots AS s
+                       SET status = 'CONFIRMED', confirmed_at = p_now, held_until = NULL
+                     WHERE s.id = p_id AND s.appointment_id = s.id AND s.start = p_time_slot
+                       AND s.status = 'RESERVED' AND s.held_until > p_now
+                       AND (p_client IS NULL OR s.client_id = p_client)
+                       AND NOT EXISTS (
+                           SELECT FROM slots AS o
+                            WHERE o.appointment_id = s.id AND o.id <> s.id
+                              AND (o.status = 'CONFIRMED'
+                                   OR (o.status = 'RESERVED' AND o.held_until > p_now)))
+                    RETURNING s.*
+                ), logged AS (
+                    INSERT INTO pending_changes (kind, slot_id, provider_id, start, status,
+                                                 client_id, at, appointment_id, note)
+                    SELECT 'confirmed', b.id, b.provider_id, b.start, 'CONFIRMED', b.client_id,
+                           p_now, b.appointment_id, b.note
+                      FROM booked AS b
+                ), entered AS (
+                    UPDATE calendar_entries AS e
+                       SET status = 'CONFIRMED', held_until = NULL, start = b.start,
+                           ends = b.start + b.duration, note = b.note,
+                           sequence = e.sequence + 1, updated_at = p_now
+                      FROM booked AS b
+                     WHERE e.appointment_id = b.id AND e.status <> 'CANCELLED'
+                )
+                SELECT * FROM booked;
+            END
+            $$
+            """,
+        ),
+    ),
+    Migration(
+        # Webhook endpoints, each with its signing secret, its cursor in the change log (the log
+        # is the outbox: a change is queued for every endpoint by the transaction that logs it),
+        # its retry state and its lease (one process delivers each endpoint at a time); and the
+        # attempts made.
+        "0009_webhooks",
+        (
+            """
+            CREATE TABLE webhooks (
+                id text COLLATE "C" PRIMARY KEY,
+                url text NOT NULL,
+                events text,
+                description text,
+                provider_id text COLLATE "C",
+                secret text NOT NULL,
+                created_at double precision NOT NULL,
+                cursor bigint NOT NULL,
+                failures integer NOT NULL DEFAULT 0,
+                next_attempt_at double precision NOT NULL,
+                disabled_at double precision,
+                disabled_reason text,
+                leased_until double precision
+            )
+            """,
+            """
+            CREATE TABLE webhook_deliveries (
+                id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+                webhook_id text COLLATE "C" NOT NULL,
+                seq bigint NOT NULL,
+                attempt integer NOT NULL,
+                at double precision NOT NULL,
+                status_code integer,
+                error text,
+                latency_ms double precision NOT NULL
+            )
+            """,
+            "CREATE INDEX webhook_deliveries_by_hook ON webhook_deliveries (webhook_id, id)",
+            "CREATE INDEX webhook_deliveries_by_age ON webhook_deliveries (at)",
+        ),
+    ),
+    Migration(
+        # Endpoints sent changes in batches (format 'batch'), while those registered before keep
+        # one change a delivery ('single'); the last seq of a batch being retried; the first
+        # change of each attempt recorded (its last is `seq`).
+        "0010_webhook_batches",
+        (
+            "ALTER TABLE webhooks ADD COLUMN format text NOT NULL DEFAULT 'single'",
+            "ALTER TABLE webhooks ADD COLUMN batch_through bigint",
+            "ALTER TABLE webhook_deliveries ADD COLUMN first_seq bigint",
+            "UPDATE webhook_deliveries SET first_seq = seq",
+            "CREATE INDEX webhooks_by_owner ON webhooks (provider_id)",
+        ),
+    ),
+)
+
+
+async def apply_migrations(conn: Connection, *, stop_before: str | None = None) -> list[str]:
+    """Bring the database to the current schema (or to the one before migration `stop_before`);
+    return the names of the migrations applied."""
+    applied: list[str] = []
+    async with conn.transaction():
+        await conn.execute("SELECT pg_advisory_xact_lock($1)", MIGRATION_LOCK)
+        await conn.execute(
+            "CREATE TABLE IF NOT EXISTS slotbook_migrations ("
+            " name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"
+        )
+        done = {row[0] for row in await conn.fetch("SELECT name FROM slotbook_migrations")}
+        for migration in MIGRATIONS:
+            if migration.name == stop_before:
+                break
+            if migration.name in done:
+                continue
+            for statement in migration.statements:
+                await conn.execute(statement)
+            await conn.execute("INSERT INTO slotbook_migrations (name) VALUES ($1)", migration.name)
+            applied.append(migration.name)
+    return applied

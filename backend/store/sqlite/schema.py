@@ -1,0 +1,306 @@
+"""The SQLite schema as code: sqlite-utils migrations, applied in order, each once."""
+
+from __future__ import annotations
+
+from sqlite_utils import Database
+from sqlite_utils.migrations import Migrations
+
+migrations = Migrations("slotbook")
+
+
+@migrations(name="0001_slots_and_changes")
+def _slots_and_changes(db: Database) -> None:
+    db.table("slots").create(
+        {
+            "id": str,
+            "provider_id": str,
+            "start": int,
+            "duration": int,
+            "status": str,
+            "client_id": str,
+            "reserved_at": float,
+            "held_until": float,
+            "confirmed_at": float,
+            "created_at": float,
+        },
+        pk="id",
+        not_null={"provider_id", "start", "duration", "status", "created_at"},
+        strict=True,
+    )
+    slots = db.table("slots")
+    slots.create_index(["provider_id", "start"], index_name="slots_provider_start", unique=True)
+    slots.create_index(["start", "provider_id", "status"], index_name="slots_by_time")
+    slots.create_index(["client_id"], index_name="slots_by_client")
+    slots.create_index(["held_until"], index_name="slots_by_hold_end")
+
+    db.table("providers").create(
+        {"id": str, "name": str, "created_at": float},
+        pk="id",
+        not_null={"created_at"},
+        strict=True,
+    )
+
+    db.table("changes").create(
+        {
+            "seq": int,
+            "kind": str,
+            "slot_id": str,
+            "provider_id": str,
+            "start": int,
+            "status": str,
+            "client_id": str,
+            "at": float,
+        },
+        pk="seq",
+        not_null={"kind", "slot_id", "provider_id", "start", "status", "at"},
+        strict=True,
+    )
+    db.table("changes").create_index(["slot_id", "seq"], index_name="changes_by_slot")
+
+
+@migrations(name="0002_tokens_and_idempotency")
+def _tokens_and_idempotency(db: Database) -> None:
+    db.table("tokens").create(
+        {
+            "id": str,
+            "secret_hash": str,
+            "role": str,
+            "subject": str,
+            "name": str,
+            "created_at": float,
+            "revoked_at": float,
+        },
+        pk="id",
+        not_null={"secret_hash", "role", "name", "created_at"},
+        strict=True,
+    )
+    db.table("idempotency").create(
+        {
+            "scope": str,
+            "key": str,
+            "fingerprint": str,
+            "status": int,
+            "body": bytes,
+            "content_type": str,
+            "created_at": float,
+        },
+        pk=("scope", "key"),
+        not_null={"fingerprint", "status", "body", "content_type", "created_at"},
+        strict=True,
+    )
+    db.table("idempotency").create_index(["created_at"], index_name="idempotency_by_age")
+
+
+@migrations(name="0003_covering_indexes")
+def _covering_indexes(db: Database) -> None:
+    """Indexes that answer the hot queries on their own: the open slots of a time range (without
+    visiting the table) and a client's live holds (the max-holds check inside every reserve, which
+    otherwise counted every booking the client ever made)."""
+    db.execute("DROP INDEX slots_by_time")
+    db.table("slots").create_index(
+        ["start", "provider_id", "status", "held_until", "duration", "id"],
+        index_name="slots_open_by_time",
+    )
+    db.execute("DROP INDEX slots_by_client")
+    db.table("slots").create_index(
+        ["client_id", "status", "held_until"], index_name="slots_by_client"
+    )
+
+
+@migrations(name="0004_clients")
+def _clients(db: Database) -> None:
+    """Clients get a stored display name, as providers have: the name on each client's earliest
+    token (a later token only labels itself)."""
+    db.table("clients").create(
+        {"id": str, "name": str, "created_at": float},
+        pk="id",
+        not_null={"name", "created_at"},
+        strict=True,
+    )
+    db.execute(
+        """
+        INSERT INTO clients (id, name, created_at)
+        SELECT subject, name, created_at
+          FROM (SELECT subject, name, created_at,
+                       ROW_NUMBER() OVER (PARTITION BY subject ORDER BY created_at, id) AS n
+                  FROM tokens WHERE role = 'client' AND subject IS NOT NULL) AS ranked
+         WHERE n = 1
+        """
+    )
+
+
+@migrations(name="0005_schedules")
+def _schedules(db: Database) -> None:
+    """Weekly schedules (one a provider: its zone, weekly hours and exceptions as JSON, its
+    horizon, and the last local date filled), and which slots a schedule made."""
+    db.table("schedules").create(
+        {
+            "provider_id": str,
+            "time_zone": str,
+            "weekly": str,
+            "exceptions": str,
+            "horizon_days": int,
+            "filled_until": str,
+            "updated_at": float,
+        },
+        pk="provider_id",
+        not_null={"time_zone", "weekly", "exceptions", "horizon_days", "filled_until"},
+        strict=True,
+    )
+    db.execute("ALTER TABLE slots ADD COLUMN scheduled INTEGER NOT NULL DEFAULT 0")
+
+
+@migrations(name="0006_partial_indexes")
+def _partial_indexes(db: Database) -> None:
+    """The indexes of holds and of clients' slots cover only the slots they can find: an open slot
+    has neither a hold's end nor a client, and most slots are open, so every slot opened (a
+    schedule's year, the daily roll) wrote two index entries no query could use."""
+    db.execute("DROP INDEX slots_by_hold_end")
+    db.execute("CREATE INDEX slots_by_hold_end ON slots (held_until) WHERE status = 'RESERVED'")
+    db.execute("DROP INDEX slots_by_client")
+    db.execute(
+        "CREATE INDEX slots_by_client ON slots (client_id, status, held_until)"
+        " WHERE client_id IS NOT NULL"
+    )
+
+
+@migrations(name="0007_appointments")
+def _appointments(db: Database) -> None:
+    """Appointments of one or more slots: each held or booked slot names its appointment (the
+    first slot's id, its own for every reservation made before) and carries its note; a change
+    keeps the appointment, the note, the hold's end and, for a move, the slot it released."""
+    db.execute("ALTER TABLE slots ADD COLUMN appointment_id TEXT")
+    db.execute("ALTER TABLE slots ADD COLUMN note TEXT")
+    db.execute("UPDATE slots SET appointment_id = id WHERE status != 'AVAILABLE'")
+    db.execute(
+        "CREATE INDEX slots_by_appointment ON slots (appointment_id)"
+        " WHERE appointment_id IS NOT NULL"
+    )
+    for column, kind in (
+        ("appointment_id", "TEXT"),
+        ("note", "TEXT"),
+        ("held_until", "REAL"),
+        ("from_slot_id", "TEXT"),
+        ("from_provider_id", "TEXT"),
+        ("from_start", "INTEGER"),
+    ):
+        db.execute(f"ALTER TABLE changes ADD COLUMN {column} {kind}")
+
+
+@migrations(name="0008_calendars")
+def _calendars(db: Database) -> None:
+    """Calendar feeds (a secret address each, stored hashed) and the calendar ledger: one entry
+    per reservation, kept through confirm, note, move, cancel and lapse (see
+    backend/rules/calendar_ledger.py). The live reservations of before start it, as they are now."""
+    db.execute(CALENDAR_FEEDS)
+    db.execute("CREATE INDEX calendar_feeds_by_owner ON calendar_feeds (role, subject)")
+    db.execute(CALENDAR_ENTRIES)
+    for statement in CALENDAR_ENTRY_INDEXES:
+        db.execute(statement)
+    db.execute(
+        """
+        INSERT INTO calendar_entries
+        SELECT lower(hex(randomblob(16))), appointment_id, provider_id, client_id, MIN(start),
+               MAX(start + duration), status, MAX(held_until), MAX(note), 0, reserved_at,
+               COALESCE(MAX(confirmed_at), reserved_at)
+          FROM slots
+         WHERE appointment_id IS NOT NULL AND client_id IS NOT NULL AND reserved_at IS NOT NULL
+           AND (status = 'CONFIRMED' OR (status = 'RESERVED'
+                AND held_until > (julianday('now') - 2440587.5) * 86400.0))
+         GROUP BY appointment_id, client_id, reserved_at, status, provider_id
+        """
+    )
+
+
+@migrations(name="0009_webhooks")
+def _webhooks(db: Database) -> None:
+    """Webhook endpoints, each with its signing secret, its cursor in the change log (the change
+    log is the outbox: a change is queued for every endpoint by the transaction that logs it),
+    its retry state and its lease; and the attempts made."""
+    db.execute(
+        """
+        CREATE TABLE webhooks (
+            id TEXT PRIMARY KEY,
+            url TEXT NOT NULL,
+            events TEXT,
+            description TEXT,
+            provider_id TEXT,
+            secret TEXT NOT NULL,
+            created_at REAL NOT NULL,
+            cursor INTEGER NOT NULL,
+            failures INTEGER NOT NULL DEFAULT 0,
+            next_attempt_at REAL NOT NULL,
+            disabled_at REAL,
+            disabled_reason TEXT,
+            leased_until REAL
+        ) STRICT
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE webhook_deliveries (
+            id INTEGER PRIMARY KEY,
+            webhook_id TEXT NOT NULL,
+            seq INTEGER NOT NULL,
+            attempt INTEGER NOT NULL,
+            at REAL NOT NULL,
+            status_code INTEGER,
+            error TEXT,
+            latency_ms REAL NOT NULL
+        ) STRICT
+        """
+    )
+    db.execute("CREATE INDEX webhook_deliveries_by_hook ON webhook_deliveries (webhook_id, id)")
+    db.execute("CREATE INDEX webhook_deliveries_by_age ON webhook_deliveries (at)")
+
+
+@migrations(name="0010_webhook_batches")
+def _webhook_batches(db: Database) -> None:
+    """Endpoints sent changes in batches (`format` 'batch'), while those registered before keep
+    one change a delivery ('single'); the last seq of a batch being retried; the first change of
+    each attempt recorded (its last is `seq`)."""
+    db.execute("ALTER TABLE webhooks ADD COLUMN format TEXT NOT NULL DEFAULT 'single'")
+    db.execute("ALTER TABLE webhooks ADD COLUMN batch_through INTEGER")
+    db.execute("ALTER TABLE webhook_deliveries ADD COLUMN first_seq INTEGER")
+    db.execute("UPDATE webhook_deliveries SET first_seq = seq")
+    db.execute("CREATE INDEX webhooks_by_owner ON webhooks (provider_id)")
+
+
+CALENDAR_FEEDS = """
+CREATE TABLE calendar_feeds (
+    id TEXT PRIMARY KEY,
+    secret_hash TEXT NOT NULL UNIQUE,
+    role TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    created_at REAL NOT NULL
+) STRICT
+"""
+
+CALENDAR_ENTRIES = """
+CREATE TABLE calendar_entries (
+    uid TEXT PRIMARY KEY,
+    appointment_id TEXT NOT NULL,
+    provider_id TEXT NOT NULL,
+    client_id TEXT NOT NULL,
+    start INTEGER NOT NULL,
+    ends INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    held_until REAL,
+    note TEXT,
+    sequence INTEGER NOT NULL,
+    created_at REAL NOT NULL,
+    updated_at REAL NOT NULL
+) STRICT
+"""
+
+CALENDAR_ENTRY_INDEXES = (
+    "CREATE INDEX calendar_entries_live ON calendar_entries (appointment_id)"
+    " WHERE status != 'CANCELLED'",
+    "CREATE INDEX calendar_entries_by_provider ON calendar_entries (provider_id, ends)",
+    "CREATE INDEX calendar_entries_by_client ON calendar_entries (client_id, ends)",
+)
+
+
+def apply_migrations(db: Database, *, stop_before: str | None = None) -> None:
+    """Bring a database to the current schema (or to the one before migration `stop_before`)."""
+    migrations.apply(db, stop_before=stop_before)

@@ -1,0 +1,1215 @@
+"""The SQLite store: schema through sqlite-utils, writes on one writer thread, reads on a pool.
+
+Each business operation is one function run by the writer inside a transaction; the decisive step
+of reserve, confirm and cancel is a single conditional UPDATE whose row count says who won.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import secrets
+import sqlite3
+import threading
+from collections.abc import Callable, Collection, Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from sqlite_utils import Database
+
+from backend.rules.appointments import (
+    ChangeEntry,
+    Plan,
+    length_of,
+    live,
+    plan_cancel,
+    plan_confirm,
+    plan_move,
+    plan_note,
+    plan_reserve,
+    took_one,
+)
+from backend.rules.booking import (
+    SLOT_COLUMNS,
+    BookingError,
+    Rules,
+    SlotNotFound,
+    SlotRow,
+    effective_status,
+)
+from backend.rules.calendar_ledger import KEEP_SECONDS, ledger_writes
+from backend.rules.schedule import Schedule
+from backend.runtime.levers import ALL, Levers
+from backend.store.base import (
+    CALENDAR_ENTRY_COLUMNS,
+    CHANGE_COLUMNS,
+    DELIVERIES_KEPT,
+    FEED_AND_OWNER_NAME,
+    IDEMPOTENCY_TTL,
+    NAMED_PARTIES,
+    WEBHOOK_COLUMNS,
+    Answer,
+    Attempted,
+    CalendarEntry,
+    CalendarFeed,
+    CalendarFeedNotFound,
+    CancelResult,
+    ChangeRow,
+    CommitThenRaise,
+    ConfirmResult,
+    DeliveryRecord,
+    DueWebhook,
+    FeedRole,
+    IdempotencyKeyReused,
+    MoveResult,
+    NoteResult,
+    Once,
+    OpenSlot,
+    OpenSlotsCursor,
+    ProviderSummary,
+    R,
+    RemoveResult,
+    Replayed,
+    ReserveResult,
+    RevokeResult,
+    RollResult,
+    ScheduleResult,
+    StoredSchedule,
+    StoredToken,
+    StoredWebhook,
+    SubmitResult,
+    TokenNotFound,
+    TokenRecord,
+    TooManyWebhooks,
+    WebhookNotFound,
+    change_values,
+    entries,
+    new_slot_id,
+    occupied_cells,
+    stable_until,
+    stored_events,
+    stored_webhook,
+)
+from backend.store.sqlite import schedules
+from backend.store.sqlite.readers import SQLiteReaders
+from backend.store.sqlite.schema import apply_migrations
+from backend.store.sqlite.writer import SQLiteWriter
+from shared.grid import DAY_SECONDS, slot_starts
+
+log = logging.getLogger(__name__)
+
+BUSY_TIMEOUT_MS = 5_000
+
+_OPEN = "(status = 'AVAILABLE' OR (status = 'RESERVED' AND held_until <= :now))"
+
+
+def _live(table: str = "") -> str:
+    """Held or booked at `:now` (columns of `table`, when named)."""
+    at = f"{table}." if table else ""
+    return f"({at}status = 'CONFIRMED' OR ({at}status = 'RESERVED' AND {at}held_until > :now))"
+
+
+_LIVE = _live()
+
+_FITS = f"""
+(SELECT SUM(run.duration) FROM slots run
+  WHERE run.provider_id = slots.provider_id AND run.start >= slots.start
+    AND run.start + run.duration <= slots.start + :span AND {_OPEN}) = :span
+"""
+"""The slot starts a run of open slots `span` seconds long: the open slots that lie inside
+[start, start + span] add up to all of it, and slots of one provider never overlap."""
+
+_WRITE_SLOT = """
+UPDATE slots
+   SET status = :status, client_id = :client_id, reserved_at = :reserved_at,
+       held_until = :held_until, confirmed_at = :confirmed_at, appointment_id = :appointment_id,
+       note = :note
+ WHERE id = :id
+"""
+
+_RELEASE_LAPSED = """
+UPDATE slots
+   SET status = 'AVAILABLE', client_id = NULL, reserved_at = NULL, held_until = NULL,
+       appointment_id = NULL, note = NULL
+ WHERE id = :id AND status = 'RESERVED' AND held_until <= :now
+"""
+
+_LIVE_HOLDS = """
+SELECT COUNT(DISTINCT appointment_id) FROM slots
+ WHERE client_id = :client AND status = 'RESERVED' AND held_until > :now
+"""
+
+_HOLD_ONE = """
+UPDATE slots
+   SET status = 'RESERVED', client_id = :client, reserved_at = :now,
+       held_until = MIN(:now + :hold, start - :notice), confirmed_at = NULL,
+       appointment_id = id, note = :note
+"""
+"""What a hold of one slot writes (the conditions are the statement's own)."""
+
+_RESERVE_ONE = f"""{_HOLD_ONE}
+ WHERE id = :id AND start > :horizon AND {_OPEN} AND ({_LIVE_HOLDS}) < :max_holds
+RETURNING {SLOT_COLUMNS}
+"""
+"""The common case, a hold of one slot, as one conditional write; when it does not take, the
+planner says why."""
+
+
+_TAKE_OPEN_ONE = f"""{_HOLD_ONE}
+ WHERE id = :id AND start = :time_slot AND status = 'AVAILABLE' AND start > :horizon
+   AND (:length IS NULL OR duration = :length) AND ({_LIVE_HOLDS}) < :max_holds
+RETURNING {SLOT_COLUMNS}
+"""
+"""The commonest write of all, a hold of one open slot, as one statement with nothing read
+before it (the lean-writes lever); anything else takes the general path, which says why."""
+
+
+_CONFIRM_ONE = f"""
+UPDATE slots
+   SET status = 'CONFIRMED', confirmed_at = :now, held_until = NULL
+ WHERE id = :id AND appointment_id = id AND start = :time_slot
+   AND status = 'RESERVED' AND held_until > :now AND (:client IS NULL OR client_id = :client)
+   AND NOT EXISTS (SELECT 1 FROM slots AS other
+                    WHERE other.appointment_id = slots.id AND other.id <> slots.id
+                      AND {_live("other")})
+RETURNING {SLOT_COLUMNS}
+"""
+"""The commonest confirm, of a live one-slot hold by its holder (or an admin), as one statement
+with nothing read before it (the lean-writes lever); anything else takes the general path."""
+
+
+_LEDGER_OPEN = """
+INSERT INTO calendar_entries
+       (uid, appointment_id, provider_id, client_id, start, ends, status, held_until, note,
+        sequence, created_at, updated_at)
+VALUES (:uid, :appointment_id, :provider_id, :client_id, :start, :ends, :status, :held_until,
+        :note, 0, :now, :now)
+"""
+
+_LEDGER_UPDATE = """
+UPDATE calendar_entries
+   SET appointment_id = :appointment_id, provider_id = :provider_id, start = :start,
+       ends = :ends, status = :status, held_until = :held_until, note = :note,
+       sequence = sequence + 1, updated_at = :now
+ WHERE appointment_id = :find AND status != 'CANCELLED'
+"""
+
+
+_FEED_COLUMNS = "id, role, subject, created_at"
+
+_CALENDAR_ENTRIES_OF = {
+    role: f"""
+SELECT {CALENDAR_ENTRY_COLUMNS}
+  FROM calendar_entries AS e
+  LEFT JOIN providers AS p ON p.id = e.provider_id
+  LEFT JOIN clients AS c ON c.id = e.client_id
+ WHERE e.{role}_id = :subject AND e.ends > :since
+   AND (e.status != 'CANCELLED' OR e.updated_at > :since)
+ ORDER BY e.start, e.uid
+"""
+    for role in ("provider", "client")
+}
+"""A provider's or a client's reservations for its feed (the ledger's indexes by party and end)."""
+
+_FORGET_CALENDAR_ENTRIES = """
+DELETE FROM calendar_entries
+ WHERE ends <= :since OR (status = 'CANCELLED' AND updated_at <= :since)
+"""
+
+
+_DUE_WEBHOOKS = """
+SELECT id, provider_id FROM (
+    SELECT id, provider_id, next_attempt_at,
+           ROW_NUMBER() OVER (PARTITION BY provider_id ORDER BY next_attempt_at, id) AS turn
+      FROM webhooks
+     WHERE disabled_at IS NULL AND next_attempt_at <= :now
+       AND (leased_until IS NULL OR leased_until <= :now)
+       AND cursor < (SELECT COALESCE(MAX(seq), 0) FROM changes))
+ WHERE turn <= :share
+ ORDER BY turn, next_attempt_at, id
+ LIMIT :limit
+"""
+"""The endpoints that are due, at most `share` an owner (the admins' endpoints are one owner's),
+each owner's first before anyone's second."""
+
+_CLAIM_WEBHOOKS = f"""
+UPDATE webhooks SET leased_until = :until
+ WHERE id IN (SELECT value FROM json_each(:ids))
+   AND disabled_at IS NULL AND next_attempt_at <= :now
+   AND (leased_until IS NULL OR leased_until <= :now)
+RETURNING {WEBHOOK_COLUMNS}
+"""
+
+_RECORD_ATTEMPT = """
+UPDATE webhooks
+   SET cursor = :cursor, failures = :failures, next_attempt_at = :next,
+       disabled_at = CASE WHEN :reason IS NULL THEN NULL ELSE :now END,
+       disabled_reason = :reason, leased_until = :leased_until, batch_through = :batch_through
+ WHERE id = :id AND cursor = :expected
+"""
+
+_UNDELIVERED_KEPT = (
+    "seq <= COALESCE((SELECT MIN(cursor) FROM webhooks WHERE disabled_at IS NULL), seq)"
+)
+"""The purge keeps every change an enabled webhook has yet to be sent."""
+
+
+def _slot(row: Sequence[Any] | None) -> SlotRow | None:
+    return None if row is None else SlotRow._make(row)
+
+
+def _slots(rows: Iterable[Sequence[Any]]) -> list[SlotRow]:
+    return [SlotRow._make(row) for row in rows]
+
+
+def _fetch_slot(db: Database, slot_id: str) -> SlotRow | None:
+    return _slot(db.execute(f"SELECT {SLOT_COLUMNS} FROM slots WHERE id = ?", [slot_id]).fetchone())
+
+
+def _existing_slot(db: Database, slot_id: str) -> SlotRow:
+    slot = _fetch_slot(db, slot_id)
+    if slot is None:
+        raise SlotNotFound(f"No time slot has id {slot_id}")
+    return slot
+
+
+def _append(db: Database, changes: Sequence[ChangeEntry], now: float) -> None:
+    """Append to the change log, and write what the changes do to the calendar ledger, in the
+    transaction that made them."""
+    db.conn.executemany(
+        f"INSERT INTO changes ({CHANGE_COLUMNS}) VALUES ({', '.join(['?'] * 13)})",
+        [change_values(change, now) for change in changes],
+    )
+    for write in ledger_writes(changes):
+        params = {**write.as_params(), "now": now}
+        if write.find is None:
+            db.conn.execute(_LEDGER_OPEN, {**params, "uid": secrets.token_hex(16)})
+        else:
+            db.conn.execute(_LEDGER_UPDATE, params)
+
+
+def _record_changes(
+    db: Database, kind: str, slots: Iterable[SlotRow], now: float, client_ids: Iterable[str | None]
+) -> None:
+    """Append changes of one kind to these slots (the schedules' writes use this)."""
+    _append(db, entries(kind, slots, client_ids), now)
+
+
+def _apply(db: Database, plan: Plan, now: float) -> None:
+    """Write what a plan decided: each slot's new state, then its changes."""
+    db.conn.executemany(_WRITE_SLOT, [slot._asdict() for slot in plan.writes])
+    _append(db, plan.changes, now)
+
+
+def _appointment(db: Database, slot: SlotRow) -> list[SlotRow]:
+    """Every slot that carries `slot`'s appointment id (none when it has none)."""
+    if slot.appointment_id is None:
+        return []
+    sql = f"SELECT {SLOT_COLUMNS} FROM slots WHERE appointment_id = ? ORDER BY start"
+    return _slots(db.execute(sql, [slot.appointment_id]))
+
+
+def _run(db: Database, provider_id: str, start: int, length: int) -> list[SlotRow]:
+    """A provider's slots starting in [start, start + length)."""
+    sql = (
+        f"SELECT {SLOT_COLUMNS} FROM slots WHERE provider_id = ? AND start >= ? AND start < ?"
+        " ORDER BY start"
+    )
+    return _slots(db.execute(sql, [provider_id, start, start + length]))
+
+
+def _at_most_once(
+    once: Once | None, now: float, operation: Callable[[Database], R]
+) -> Callable[[Database], R]:
+    """Wrap a write so that, with an Idempotency-Key, its first answer is stored in the same
+    transaction and a retry of the same request gets that answer back instead of acting again.
+
+    A retry raises Replayed; a refusal is stored, committed and raised as it would be without a key.
+    """
+    if once is None:
+        return operation
+
+    def guarded(db: Database) -> R:
+        stored = db.execute(
+            "SELECT fingerprint, status, body, content_type FROM idempotency"
+            " WHERE scope = ? AND key = ? AND created_at > ?",
+            [once.scope, once.key, now - IDEMPOTENCY_TTL],
+        ).fetchone()
+        if stored is not None:
+            if stored[0] != once.fingerprint:
+                raise IdempotencyKeyReused(once.key)
+            raise Replayed(Answer(stored[1], stored[2], stored[3], replayed=True))
+        refusal: BookingError | None = None
+        db.conn.execute("SAVEPOINT attempt")
+        try:
+            result = operation(db)
+        except BookingError as error:
+            db.conn.execute("ROLLBACK TO attempt")
+            refusal = error
+        db.conn.execute("RELEASE attempt")
+        answer = once.refuse(refusal) if refusal is not None else once.render(result)
+        db.execute(
+            "INSERT OR REPLACE INTO idempotency"
+            " (scope, key, fingerprint, status, body, content_type, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [
+                once.scope,
+                once.key,
+                once.fingerprint,
+                answer.status,
+                answer.body,
+                answer.content_type,
+                now,
+            ],
+        )
+        if refusal is not None:
+            raise CommitThenRaise(refusal)
+        return result
+
+    return guarded
+
+
+def _token(row: Sequence[Any]) -> TokenRecord:
+    return TokenRecord(*row)
+
+
+def _token_values(record: TokenRecord) -> list[Any]:
+    return [
+        record.token_id,
+        record.role,
+        record.subject,
+        record.name,
+        record.created_at,
+        record.revoked_at,
+    ]
+
+
+_CHANGES_SINCE = """
+SELECT ch.seq, ch.kind, ch.slot_id, ch.provider_id, ch.start, ch.status, ch.client_id, ch.at,
+       cl.name, ch.appointment_id, ch.note, ch.held_until, ch.from_slot_id, ch.from_provider_id,
+       ch.from_start
+  FROM changes ch LEFT JOIN clients cl ON cl.id = ch.client_id
+ WHERE ch.seq > ? ORDER BY ch.seq LIMIT ?
+"""
+_TOKEN_FIELDS = "id, role, subject, name, created_at, revoked_at"  # noqa: S105 - column names
+
+
+WRITE_CACHE_KIB = 64 * 1024
+"""The write connection's page cache: large writes (a year of a schedule, the daily roll of a
+thousand providers) touch index pages all over a big file, and SQLite's default 2 MiB made them
+read the same pages again and again."""
+
+
+def open_database(path: str, synchronous: str, *, checkpointer: bool = False) -> Database:
+    """Open the write connection, set the pragmas, and migrate the schema. With `checkpointer`
+    the connection never checkpoints the WAL itself: a Checkpointer does."""
+    Path(path).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    db = Database(conn)
+    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    db.enable_wal()
+    conn.execute(f"PRAGMA synchronous = {synchronous}")
+    conn.execute(f"PRAGMA cache_size = -{WRITE_CACHE_KIB}")
+    if checkpointer:
+        conn.execute("PRAGMA wal_autocheckpoint = 0")
+    apply_migrations(db)
+    return db
+
+
+CHECKPOINT_SECONDS = 0.5
+
+
+class Checkpointer:
+    """Copies the WAL back into the database file twice a second, on a thread and connection of
+    its own, so that no commit waits for a checkpoint (SQLite's automatic checkpoint runs inside
+    the commit that crosses 1,000 pages). PASSIVE never waits for a reader or the writer: what it
+    cannot copy now it copies next time, and the writer starts the WAL over once all of it has
+    been copied and no reader still needs it."""
+
+    def __init__(self, path: str) -> None:
+        self._path = path
+        self._every = CHECKPOINT_SECONDS
+        self._stop = threading.Event()
+        self.rounds = 0
+        """Checkpoints run so far."""
+        self._thread = threading.Thread(target=self._run, name="slotbook-checkpoint", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        conn = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
+        try:
+            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            while not self._stop.wait(self._every):
+                self._checkpoint(conn)
+                self.rounds += 1
+            self._checkpoint(conn)
+        finally:
+            conn.close()
+
+    @staticmethod
+    def _checkpoint(conn: sqlite3.Connection) -> None:
+        try:
+            conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+        except sqlite3.Error:  # busy or locked: the next round copies it
+            log.warning("checkpoint failed; trying again shortly", exc_info=True)
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+class SQLiteStore:
+    """A Store over one SQLite file."""
+
+    def __init__(
+        self,
+        path: str,
+        rules: Rules,
+        *,
+        synchronous: str = "FULL",
+        read_threads: int = 0,
+        levers: Levers = ALL,
+    ) -> None:
+        self.path = path
+        self.rules = rules
+        self.levers = levers
+        db = open_database(path, synchronous, checkpointer=levers.checkpointer)
+        self._pushed: int = db.execute("SELECT COALESCE(MAX(seq), 0) FROM changes").fetchone()[0]
+        """The newest change handed to the feed (the writer thread's alone)."""
+        self._writer = SQLiteWriter(db)
+        self._readers = SQLiteReaders(path, read_threads, BUSY_TIMEOUT_MS)
+        self.checkpointer = Checkpointer(path) if levers.checkpointer else None
+
+    @property
+    def engine(self) -> str:
+        return f"SQLite {sqlite3.sqlite_version}"
+
+    @property
+    def where(self) -> str:
+        return str(Path(self.path).resolve())
+
+    # --- writes ----------------------------------------------------------------------------
+
+    async def submit_availability(
+        self, provider_id: str, start: int, end: int, now: float, *, once: Once | None = None
+    ) -> SubmitResult:
+        slot_seconds = self.rules.slot_seconds
+
+        def submit(db: Database) -> SubmitResult:
+            existing = db.execute(
+                "SELECT start, duration FROM slots"
+                " WHERE provider_id = ? AND start >= ? AND start < ?",
+                [provider_id, start - DAY_SECONDS, end],
+            ).fetchall()
+            taken = occupied_cells(existing, slot_seconds)
+            new = [
+                SlotRow(new_slot_id(now), provider_id, s, slot_seconds, "AVAILABLE", *([None] * 4))
+                for s in slot_starts(start, end, slot_seconds)
+                if s not in taken
+            ]
+            db.conn.executemany(
+                "INSERT INTO slots (id, provider_id, start, duration, status, created_at)"
+                " VALUES (?, ?, ?, ?, 'AVAILABLE', ?)",
+                [(s.id, s.provider_id, s.start, s.duration, now) for s in new],
+            )
+            _record_changes(db, "created", new, now, [None] * len(new))
+            db.execute(
+                "INSERT INTO providers (id, created_at) VALUES (?, ?) ON CONFLICT (id) DO NOTHING",
+                [provider_id, now],
+            )
+            window = db.execute(
+                f"SELECT {SLOT_COLUMNS} FROM slots WHERE provider_id = ? AND start >= ?"
+                " AND start < ? ORDER BY start",
+                [provider_id, start, end],
+            )
+            schedules.note_hand_edit(db, provider_id, start, end, now, self.rules)
+            return SubmitResult(created=len(new), slots=_slots(window))
+
+        return await self._writer.run(_at_most_once(once, now, submit))
+
+    async def remove_availability(
+        self, provider_id: str, start: int, end: int, now: float, *, once: Once | None = None
+    ) -> RemoveResult:
+        def remove(db: Database) -> RemoveResult:
+            window = _slots(
+                db.execute(
+                    f"SELECT {SLOT_COLUMNS} FROM slots WHERE provider_id = ? AND start >= ?"
+                    " AND start < ? ORDER BY start",
+                    [provider_id, start, end],
+                )
+            )
+            doomed = [s for s in window if effective_status(s, now) == "AVAILABLE"]
+            db.conn.executemany(
+                f"DELETE FROM slots WHERE id = :id AND {_OPEN}",
+                [{"id": s.id, "now": now} for s in doomed],
+            )
+            _record_changes(db, "deleted", doomed, now, [None] * len(doomed))
+            kept = [s for s in window if effective_status(s, now) != "AVAILABLE"]
+            schedules.note_hand_edit(db, provider_id, start, end, now, self.rules)
+            return RemoveResult(deleted=len(doomed), kept=kept)
+
+        return await self._writer.run(_at_most_once(once, now, remove))
+
+    # --- weekly schedules (backend/store/sqlite/schedules.py) ---------------------------------
+
+    async def get_schedule(self, provider_id: str) -> StoredSchedule | None:
+        return await self._writer.run(lambda db: schedules.stored(db, provider_id))
+
+    async def set_schedule(
+        self,
+        provider_id: str,
+        schedule: Schedule,
+        now: float,
+        *,
+        keep_exceptions: bool = False,
+        once: Once | None = None,
+    ) -> ScheduleResult:
+        def put(db: Database) -> ScheduleResult:
+            return schedules.set_schedule(
+                db, provider_id, schedule, now, self.rules, _record_changes,
+                keep_exceptions=keep_exceptions,
+            )  # fmt: skip
+
+        return await self._writer.run(_at_most_once(once, now, put))
+
+    async def remove_schedule(
+        self, provider_id: str, now: float, *, once: Once | None = None
+    ) -> RemoveResult:
+        def drop(db: Database) -> RemoveResult:
+            return schedules.remove_schedule(db, provider_id, now, _record_changes)
+
+        return await self._writer.run(_at_most_once(once, now, drop))
+
+    async def roll_schedules(self, now: float) -> RollResult:
+        return await self._writer.run(
+            lambda db: schedules.roll(db, now, self.rules, _record_changes)
+        )
+
+    async def reserve(
+        self,
+        slot_id: str,
+        time_slot: float,
+        client_id: str,
+        now: float,
+        *,
+        length: int | None = None,
+        note: str | None = None,
+        once: Once | None = None,
+    ) -> ReserveResult:
+        rules = self.rules
+
+        lean = self.levers.lean_writes
+
+        def reserve(db: Database) -> ReserveResult:
+            if lean:
+                taken = _slot(
+                    db.execute(
+                        _TAKE_OPEN_ONE,
+                        {
+                            "client": client_id,
+                            "now": now,
+                            "id": slot_id,
+                            "time_slot": time_slot,
+                            "hold": rules.hold_seconds,
+                            "notice": rules.notice_seconds,
+                            "horizon": rules.notice_horizon(now),
+                            "length": length,
+                            "note": note,
+                            "max_holds": rules.max_holds,
+                        },
+                    ).fetchone()
+                )
+                if taken is not None:
+                    _append(db, [ChangeEntry("reserved", taken, "RESERVED", client_id)], now)
+                    return ReserveResult([taken])
+            first = _existing_slot(db, slot_id)
+            rules.check_slot_time(first, time_slot)
+            one_slot = length is None or length == first.duration
+            params = {"client": client_id, "now": now}
+            if one_slot:
+                won = _slot(
+                    db.execute(
+                        _RESERVE_ONE,
+                        {
+                            **params,
+                            "id": slot_id,
+                            "hold": rules.hold_seconds,
+                            "notice": rules.notice_seconds,
+                            "horizon": rules.notice_horizon(now),
+                            "note": note,
+                            "max_holds": rules.max_holds,
+                        },
+                    ).fetchone()
+                )
+                if won is not None:
+                    _append(db, took_one(first, won), now)
+                    return ReserveResult([won])
+            span = [first] if one_slot else _run(db, first.provider_id, first.start, length or 0)
+            mine = _appointment(db, first) if first.client_id == client_id else []
+
+            def holds() -> int:
+                count: int = db.execute(_LIVE_HOLDS, params).fetchone()[0]
+                return count
+
+            plan = plan_reserve(first, span, mine, client_id, length, note, holds, now, rules)
+            _apply(db, plan, now)
+            return ReserveResult(plan.appointment, plan.repeated)
+
+        return await self._writer.run(
+            _at_most_once(once, now, reserve), refuses_first=self.levers.lean_writes
+        )
+
+    async def confirm(
+        self,
+        slot_id: str,
+        time_slot: float,
+        client_id: str | None,
+        now: float,
+        *,
+        once: Once | None = None,
+    ) -> ConfirmResult:
+        rules = self.rules
+
+        lean = self.levers.lean_writes
+
+        def confirm(db: Database) -> ConfirmResult:
+            if lean:
+                params = {"id": slot_id, "time_slot": time_slot, "client": client_id, "now": now}
+                booked = _slot(db.execute(_CONFIRM_ONE, params).fetchone())
+                if booked is not None:
+                    entry = ChangeEntry("confirmed", booked, "CONFIRMED", booked.client_id)
+                    _append(db, [entry], now)
+                    return ConfirmResult([booked])
+            named = _existing_slot(db, slot_id)
+
+            def lapsed() -> bool:
+                last = db.execute(
+                    "SELECT kind FROM changes WHERE slot_id = :id"
+                    " AND (:client IS NULL OR client_id = :client) ORDER BY seq DESC LIMIT 1",
+                    {"id": slot_id, "client": client_id},
+                ).fetchone()
+                return last is not None and last[0] == "expired"
+
+            appointment = _appointment(db, named)
+            plan = plan_confirm(named, appointment, client_id, time_slot, lapsed, now, rules)
+            _apply(db, plan, now)
+            return ConfirmResult(plan.appointment, plan.repeated)
+
+        return await self._writer.run(
+            _at_most_once(once, now, confirm), refuses_first=self.levers.lean_writes
+        )
+
+    async def cancel(
+        self,
+        slot_id: str,
+        client_id: str | None,
+        provider_id: str | None,
+        now: float,
+        *,
+        admin: bool = False,
+        once: Once | None = None,
+    ) -> CancelResult:
+        rules = self.rules
+
+        def cancel(db: Database) -> CancelResult:
+            named = _existing_slot(db, slot_id)
+            appointment = _appointment(db, named)
+            plan = plan_cancel(named, appointment, client_id, provider_id, now, rules, admin=admin)
+            _apply(db, plan, now)
+            return CancelResult(plan.appointment, former_client_id=named.client_id)
+
+        return await self._writer.run(
+            _at_most_once(once, now, cancel), refuses_first=self.levers.lean_writes
+        )
+
+    async def move(
+        self,
+        slot_id: str,
+        to_slot_id: str,
+        time_slot: float,
+        client_id: str | None,
+        now: float,
+        *,
+        once: Once | None = None,
+    ) -> MoveResult:
+        rules = self.rules
+
+        def move(db: Database) -> MoveResult:
+            named = _existing_slot(db, slot_id)
+            appointment = _appointment(db, named)
+            target = _existing_slot(db, to_slot_id)
+            whole = live(appointment, now)
+            length = length_of(whole) if whole else target.duration
+            span = _run(db, target.provider_id, target.start, length)
+            plan = plan_move(named, appointment, target, time_slot, span, client_id, now, rules)
+            _apply(db, plan, now)
+            return MoveResult(plan.appointment, plan.repeated)
+
+        return await self._writer.run(
+            _at_most_once(once, now, move), refuses_first=self.levers.lean_writes
+        )
+
+    async def set_note(
+        self,
+        slot_id: str,
+        note: str | None,
+        client_id: str | None,
+        now: float,
+        *,
+        once: Once | None = None,
+    ) -> NoteResult:
+        def set_note(db: Database) -> NoteResult:
+            named = _existing_slot(db, slot_id)
+            plan = plan_note(named, _appointment(db, named), client_id, note, now)
+            _apply(db, plan, now)
+            return NoteResult(plan.appointment, plan.repeated)
+
+        return await self._writer.run(
+            _at_most_once(once, now, set_note), refuses_first=self.levers.lean_writes
+        )
+
+    async def expire_lapsed(self, now: float) -> int:
+        def expire(db: Database) -> int:
+            lapsed = _slots(
+                db.execute(
+                    f"SELECT {SLOT_COLUMNS} FROM slots"
+                    " WHERE held_until <= ? AND status = 'RESERVED' ORDER BY start, provider_id",
+                    [now],
+                )
+            )
+            db.conn.executemany(_RELEASE_LAPSED, [{"id": s.id, "now": now} for s in lapsed])
+            _record_changes(db, "expired", lapsed, now, [s.client_id for s in lapsed])
+            return len(lapsed)
+
+        return await self._writer.run(expire)
+
+    async def create_token(
+        self,
+        record: TokenRecord,
+        secret_hash: str,
+        *,
+        rename: bool = False,
+        once: Once | None = None,
+    ) -> TokenRecord:
+        def create(db: Database) -> TokenRecord:
+            db.execute(
+                f"INSERT INTO tokens ({_TOKEN_FIELDS}, secret_hash) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [*_token_values(record), secret_hash],
+            )
+            table = NAMED_PARTIES.get(record.role)
+            if table is not None:  # the first token names its subject; a later one, if asked
+                db.execute(
+                    f"INSERT INTO {table} (id, name, created_at) VALUES (?, ?, ?)"
+                    f" ON CONFLICT (id) DO UPDATE SET name = excluded.name"
+                    f" WHERE ? OR {table}.name IS NULL",
+                    [record.subject, record.name, record.created_at, rename],
+                )
+            return record
+
+        return await self._writer.run(_at_most_once(once, record.created_at, create))
+
+    async def revoke_token(
+        self, token_id: str, now: float, *, once: Once | None = None
+    ) -> RevokeResult:
+        def revoke(db: Database) -> RevokeResult:
+            changed = db.execute(
+                "UPDATE tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
+                [now, token_id],
+            ).rowcount
+            row = db.execute(
+                f"SELECT {_TOKEN_FIELDS} FROM tokens WHERE id = ?", [token_id]
+            ).fetchone()
+            if row is None:
+                raise TokenNotFound(f"No token has id {token_id}; GET /tokens lists them")
+            return RevokeResult(_token(row), already=changed == 0)
+
+        return await self._writer.run(_at_most_once(once, now, revoke))
+
+    async def purge(self, now: float, keep_changes_seconds: float) -> None:
+        def purge(db: Database) -> None:
+            db.execute(
+                f"DELETE FROM changes WHERE at < ? AND seq < (SELECT MAX(seq) FROM changes)"
+                f" AND {_UNDELIVERED_KEPT}",
+                [now - keep_changes_seconds],
+            )
+            db.execute("DELETE FROM idempotency WHERE created_at <= ?", [now - IDEMPOTENCY_TTL])
+            db.execute(_FORGET_CALENDAR_ENTRIES, {"since": now - KEEP_SECONDS})
+            db.execute("DELETE FROM webhook_deliveries WHERE at <= ?", [now - DELIVERIES_KEPT])
+
+        await self._writer.run(purge)
+
+    async def changes_since(self, after: int, limit: int) -> list[ChangeRow]:
+        return await self._readers.run(
+            lambda conn: [
+                ChangeRow._make(row) for row in conn.execute(_CHANGES_SINCE, [after, limit])
+            ]
+        )
+
+    async def change_bounds(self) -> tuple[int, int]:
+        sql = "SELECT COALESCE(MIN(seq), 0), COALESCE(MAX(seq), 0) FROM changes"
+        oldest, newest = await self._readers.run(lambda conn: conn.execute(sql).fetchone())
+        return int(oldest), int(newest)
+
+    def on_commit(self, callback: Callable[[Sequence[ChangeRow]], None]) -> None:
+        """The writer reads what each commit logged on its own connection (it wrote the rows a
+        moment ago) and hands them to the loop before it answers the writes that made them."""
+        loop = asyncio.get_running_loop()
+        conn = self._writer.connection
+
+        def hand_over(logged: Sequence[ChangeRow]) -> None:
+            with contextlib.suppress(RuntimeError):  # the loop has closed: nobody listens
+                loop.call_soon_threadsafe(callback, logged)
+
+        def committed() -> None:  # on the writer thread, after COMMIT
+            sql = _CHANGES_SINCE
+            logged = [ChangeRow._make(row) for row in conn.execute(sql, [self._pushed, -1])]
+            if logged:
+                self._pushed = logged[-1].seq
+                hand_over(logged)
+
+        def read_the_log() -> None:  # without the pushed-changes lever
+            hand_over(())
+
+        self._writer.after_commit = committed if self.levers.pushed_changes else read_the_log
+
+    @property
+    def commits_here(self) -> bool:
+        return self.levers.pushed_changes
+
+    def watch_writes(self, observe: Callable[[int, float], None]) -> None:
+        self._writer.observe = observe
+
+    @property
+    def waiting_writes(self) -> int:
+        return self._writer.waiting
+
+    async def find_token(self, token_id: str) -> StoredToken | None:
+        sql = f"SELECT {_TOKEN_FIELDS}, secret_hash FROM tokens WHERE id = ?"
+        row = await self._readers.run(lambda conn: conn.execute(sql, [token_id]).fetchone())
+        return None if row is None else StoredToken(_token(row[:6]), row[6])
+
+    async def revoked_tokens(self) -> list[str]:
+        sql = "SELECT id FROM tokens WHERE revoked_at IS NOT NULL"
+        rows = await self._readers.run(lambda conn: conn.execute(sql).fetchall())
+        return [row[0] for row in rows]
+
+    async def list_tokens(self) -> list[TokenRecord]:
+        sql = f"SELECT {_TOKEN_FIELDS} FROM tokens ORDER BY created_at, id"
+        rows = await self._readers.run(lambda conn: conn.execute(sql).fetchall())
+        return [_token(row) for row in rows]
+
+    # --- reads -----------------------------------------------------------------------------
+
+    async def list_open(
+        self,
+        start: float,
+        end: float,
+        provider_id: str | None,
+        after: OpenSlotsCursor | None,
+        limit: int,
+        now: float,
+        *,
+        too_soon: bool = False,
+        span: int | None = None,
+    ) -> list[OpenSlot]:
+        conditions = ["start >= :start", "start < :end", "start > :horizon", _OPEN]
+        params: dict[str, Any] = {
+            "start": start,
+            "end": end,
+            "horizon": now if too_soon else self.rules.notice_horizon(now),
+            "now": now,
+            "limit": limit,
+        }
+        if provider_id is not None:
+            conditions.append("provider_id = :provider")
+            params["provider"] = provider_id
+        if after is not None:
+            conditions.append(
+                "(start > :after_start OR (start = :after_start AND provider_id > :after_provider))"
+            )
+            params["after_start"], params["after_provider"] = after
+        if span is not None:
+            conditions.append(_FITS)
+            params["span"] = span
+        sql = (
+            f"SELECT id, provider_id, start, duration FROM slots WHERE {' AND '.join(conditions)}"
+            " ORDER BY start, provider_id LIMIT :limit"
+        )
+        return await self._readers.run(
+            lambda conn: list(map(OpenSlot._make, conn.execute(sql, params)))
+        )
+
+    async def listing_stable_until(
+        self,
+        start: float,
+        end: float,
+        provider_id: str | None,
+        now: float,
+        *,
+        too_soon: bool = False,
+        span: int | None = None,
+    ) -> float:
+        offset = 0 if too_soon else self.rules.notice_seconds
+        mine = "provider_id = :provider AND" if provider_id is not None else ""
+        sql = f"""
+            SELECT (SELECT MIN(start) FROM slots
+                     WHERE {mine} start >= :start AND start < :end AND start > :horizon),
+                   (SELECT MIN(held_until) FROM slots
+                     WHERE {mine} start >= :start AND start < :reach
+                       AND status = 'RESERVED' AND held_until > :now)
+        """
+        params = {
+            "provider": provider_id,
+            "start": start,
+            "end": end,
+            "reach": end + (span or 0),
+            "horizon": now + offset,
+            "now": now,
+        }
+        first, lapse = await self._readers.run(lambda conn: conn.execute(sql, params).fetchone())
+        return stable_until(first, lapse, offset)
+
+    async def provider_slots(self, provider_id: str, start: float, end: float) -> list[SlotRow]:
+        sql = (
+            f"SELECT {SLOT_COLUMNS} FROM slots WHERE provider_id = ? AND start >= ? AND start < ?"
+            " ORDER BY start"
+        )
+        return await self._readers.run(
+            lambda conn: _slots(conn.execute(sql, [provider_id, start, end]))
+        )
+
+    async def client_reservations(self, client_id: str, now: float) -> list[SlotRow]:
+        sql = (
+            f"SELECT {SLOT_COLUMNS} FROM slots WHERE client_id = :client AND {_LIVE} ORDER BY start"
+        )
+        return await self._readers.run(
+            lambda conn: _slots(conn.execute(sql, {"client": client_id, "now": now}))
+        )
+
+    async def providers(self, now: float) -> list[ProviderSummary]:
+        sql = f"""
+            SELECT p.id, p.name,
+                   (SELECT MIN(start) FROM slots
+                     WHERE provider_id = p.id AND start > :horizon AND {_OPEN})
+              FROM providers p ORDER BY p.id
+        """
+        params = {"horizon": self.rules.notice_horizon(now), "now": now}
+        rows = await self._readers.run(lambda conn: conn.execute(sql, params).fetchall())
+        return [ProviderSummary(*row) for row in rows]
+
+    async def client_names(self, client_ids: Collection[str]) -> dict[str, str]:
+        if not client_ids:
+            return {}
+        sql = "SELECT id, name FROM clients WHERE id IN (SELECT value FROM json_each(?))"
+        ids = json.dumps(sorted(client_ids))
+        rows = await self._readers.run(lambda conn: conn.execute(sql, [ids]).fetchall())
+        return dict(rows)
+
+    # --- calendar feeds --------------------------------------------------------------------
+
+    async def create_calendar_feed(
+        self, feed: CalendarFeed, secret_hash: str, *, once: Once | None = None
+    ) -> CalendarFeed:
+        def create(db: Database) -> CalendarFeed:
+            db.execute(
+                "INSERT INTO calendar_feeds (id, secret_hash, role, subject, created_at)"
+                " VALUES (?, ?, ?, ?, ?)",
+                [feed.feed_id, secret_hash, feed.role, feed.subject, feed.created_at],
+            )
+            return feed
+
+        return await self._writer.run(_at_most_once(once, feed.created_at, create))
+
+    async def calendar_feeds(
+        self, role: FeedRole | None, subject: str | None
+    ) -> list[CalendarFeed]:
+        sql = (
+            f"SELECT {_FEED_COLUMNS} FROM calendar_feeds"
+            " WHERE ? IS NULL OR (role = ? AND subject = ?) ORDER BY created_at, id"
+        )
+        rows = await self._readers.run(
+            lambda conn: conn.execute(sql, [role, role, subject]).fetchall()
+        )
+        return [CalendarFeed(*row) for row in rows]
+
+    async def calendar_feed_by_secret(self, secret_hash: str) -> CalendarFeed | None:
+        sql = FEED_AND_OWNER_NAME.format(param="?")
+        row = await self._readers.run(lambda conn: conn.execute(sql, [secret_hash]).fetchone())
+        return None if row is None else CalendarFeed(*row)
+
+    async def delete_calendar_feed(
+        self,
+        feed_id: str,
+        owner: tuple[FeedRole, str] | None,
+        now: float,
+        *,
+        once: Once | None = None,
+    ) -> CalendarFeed:
+        role, subject = owner if owner is not None else (None, None)
+
+        def delete(db: Database) -> CalendarFeed:
+            row = db.execute(
+                f"DELETE FROM calendar_feeds WHERE id = ? AND (? IS NULL OR (role = ?"
+                f" AND subject = ?)) RETURNING {_FEED_COLUMNS}",
+                [feed_id, role, role, subject],
+            ).fetchone()
+            if row is None:
+                raise CalendarFeedNotFound(f"No calendar feed of yours has id {feed_id}")
+            return CalendarFeed(*row)
+
+        return await self._writer.run(_at_most_once(once, now, delete))
+
+    async def calendar_entries(
+        self, role: FeedRole, subject: str, since: float
+    ) -> list[CalendarEntry]:
+        sql = _CALENDAR_ENTRIES_OF[role]
+        rows = await self._readers.run(
+            lambda conn: conn.execute(sql, {"subject": subject, "since": since}).fetchall()
+        )
+        return [CalendarEntry(*row) for row in rows]
+
+    # --- webhooks --------------------------------------------------------------------------
+
+    async def create_webhook(
+        self, hook: StoredWebhook, *, most: int, once: Once | None = None
+    ) -> StoredWebhook:
+        def create(db: Database) -> StoredWebhook:
+            (count,) = db.execute(
+                "SELECT COUNT(*) FROM webhooks WHERE provider_id IS ?", [hook.provider_id]
+            ).fetchone()
+            if count >= most:
+                raise TooManyWebhooks.of(hook.provider_id, most)
+            row = db.execute(
+                f"INSERT INTO webhooks ({WEBHOOK_COLUMNS})"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, (SELECT COALESCE(MAX(seq), 0) FROM changes), 0, ?,"
+                f" NULL, NULL, ?, NULL) RETURNING {WEBHOOK_COLUMNS}",
+                [
+                    hook.webhook_id, hook.url, stored_events(hook), hook.description,
+                    hook.provider_id, hook.secret, hook.created_at, hook.created_at, hook.format,
+                ],
+            ).fetchone()  # fmt: skip
+            return stored_webhook(row)
+
+        return await self._writer.run(_at_most_once(once, hook.created_at, create))
+
+    async def list_webhooks(self, provider_id: str | None) -> list[StoredWebhook]:
+        sql = (
+            f"SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE ? IS NULL OR provider_id = ?"
+            " ORDER BY created_at, id"
+        )
+        rows = await self._readers.run(
+            lambda conn: conn.execute(sql, [provider_id, provider_id]).fetchall()
+        )
+        return [stored_webhook(row) for row in rows]
+
+    async def find_webhook(self, webhook_id: str) -> StoredWebhook | None:
+        sql = f"SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE id = ?"
+        row = await self._readers.run(lambda conn: conn.execute(sql, [webhook_id]).fetchone())
+        return None if row is None else stored_webhook(row)
+
+    async def delete_webhook(
+        self, webhook_id: str, provider_id: str | None, now: float, *, once: Once | None = None
+    ) -> StoredWebhook:
+        def delete(db: Database) -> StoredWebhook:
+            row = db.execute(
+                "DELETE FROM webhooks WHERE id = ? AND (? IS NULL OR provider_id = ?)"
+                f" RETURNING {WEBHOOK_COLUMNS}",
+                [webhook_id, provider_id, provider_id],
+            ).fetchone()
+            if row is None:
+                raise WebhookNotFound(f"No webhook of yours has id {webhook_id}")
+            db.execute("DELETE FROM webhook_deliveries WHERE webhook_id = ?", [webhook_id])
+            return stored_webhook(row)
+
+        return await self._writer.run(_at_most_once(once, now, delete))
+
+    async def replay_webhook(
+        self,
+        webhook_id: str,
+        provider_id: str | None,
+        since: int,
+        now: float,
+        *,
+        once: Once | None = None,
+    ) -> StoredWebhook:
+        def replay(db: Database) -> StoredWebhook:
+            row = db.execute(
+                "UPDATE webhooks SET cursor = ?, failures = 0, next_attempt_at = ?,"
+                " disabled_at = NULL, disabled_reason = NULL, batch_through = NULL"
+                " WHERE id = ? AND (? IS NULL OR provider_id = ?)"
+                f" RETURNING {WEBHOOK_COLUMNS}",
+                [since, now, webhook_id, provider_id, provider_id],
+            ).fetchone()
+            if row is None:
+                raise WebhookNotFound(f"No webhook of yours has id {webhook_id}")
+            return stored_webhook(row)
+
+        return await self._writer.run(_at_most_once(once, now, replay))
+
+    async def due_webhooks(self, now: float, share: int, limit: int) -> list[DueWebhook]:
+        params = {"now": now, "share": share, "limit": limit}
+        rows = await self._readers.run(lambda conn: conn.execute(_DUE_WEBHOOKS, params).fetchall())
+        return [DueWebhook(*row) for row in rows]
+
+    async def claim_webhooks(
+        self, webhook_ids: Sequence[str], now: float, until: float
+    ) -> list[StoredWebhook]:
+        params = {"ids": json.dumps(list(webhook_ids)), "now": now, "until": until}
+
+        def claim(db: Database) -> list[StoredWebhook]:
+            return [stored_webhook(row) for row in db.execute(_CLAIM_WEBHOOKS, params).fetchall()]
+
+        return await self._writer.run(claim)
+
+    async def record_attempt(self, webhook_id: str, attempted: Attempted, now: float) -> bool:
+        a = attempted
+
+        def record(db: Database) -> bool:
+            changed = db.execute(
+                _RECORD_ATTEMPT,
+                {
+                    "id": webhook_id, "expected": a.expected, "cursor": a.cursor,
+                    "failures": a.failures, "next": a.next_attempt_at,
+                    "reason": a.disabled_reason, "leased_until": a.leased_until, "now": now,
+                    "batch_through": a.batch_through,
+                },
+            ).rowcount  # fmt: skip
+            if changed and a.delivery is not None:
+                d = a.delivery
+                db.execute(
+                    "INSERT INTO webhook_deliveries"
+                    " (webhook_id, seq, attempt, at, status_code, error, latency_ms, first_seq)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    [
+                        webhook_id, d.seq, d.attempt, d.at, d.status_code, d.error, d.latency_ms,
+                        d.first_seq,
+                    ],
+                )  # fmt: skip
+            return bool(changed)
+
+        return await self._writer.run(record)
+
+    async def webhook_deliveries(self, webhook_id: str, limit: int) -> list[DeliveryRecord]:
+        sql = (
+            "SELECT seq, attempt, at, status_code, error, latency_ms, first_seq"
+            " FROM webhook_deliveries WHERE webhook_id = ? ORDER BY id DESC LIMIT ?"
+        )
+        rows = await self._readers.run(
+            lambda conn: conn.execute(sql, [webhook_id, limit]).fetchall()
+        )
+        return [DeliveryRecord(*row) for row in rows]
+
+    # --- upkeep ----------------------------------------------------------------------------
+
+    async def check(self) -> None:
+        if not self._writer.is_alive():
+            raise RuntimeError("the database writer has stopped")
+        await self._readers.run(lambda conn: conn.execute("SELECT 1 FROM slots LIMIT 1").fetchall())
+
+    async def close(self) -> None:
+        self._readers.close()
+        self._writer.close()
+        if self.checkpointer is not None:
+            self.checkpointer.close()
