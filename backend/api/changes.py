@@ -16,12 +16,12 @@ from aiohttp import web
 from msgspec import UNSET, UnsetType
 
 from backend.api.operation import Operation, answer, read_query
-from backend.api.presenters import present_change
 from backend.api.services import Services, services
 from backend.gate.access import Caller, caller_of
 from backend.gate.credential_watch import Lease
 from backend.gate.problems import ProblemError, invalid
 from backend.gate.request_trace import REQUEST_ID_HEADER, request_id_of
+from backend.live.change_view import present_change
 from backend.runtime.background import wait_at_most
 from shared.wire import (
     Change,

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 
-from backend.gate.access import Caller, sees_client
-from backend.rules.booking import Rules, SlotRow, SlotStatus, effective_status
-from backend.store.base import AppointmentResult, ChangeRow, OpenSlot
+from backend.rules.booking import SlotRow, effective_status
+from backend.store.base import AppointmentResult, OpenSlot
 from shared.timefmt import format_time
-from shared.wire import Change, Reservation, ReservationAnswer, TimeSlot
+from shared.wire import Reservation, ReservationAnswer, TimeSlot
 
 
 def minutes(seconds: int) -> int | float:
@@ -99,37 +98,3 @@ def group_appointments(slots: Iterable[SlotRow]) -> list[list[SlotRow]]:
     for slot in slots:
         groups.setdefault(slot.appointment_id or slot.id, []).append(slot)
     return list(groups.values())
-
-
-def present_change(change: ChangeRow, caller: Caller, rules: Rules) -> Change:
-    shown = Change(
-        seq=change.seq,
-        kind=change.kind,
-        time_slot_id=change.slot_id,
-        provider_id=change.provider_id,
-        timestamp=format_time(change.start),
-        status=_status(change.status),
-    )
-    if change.client_id is not None and sees_client(caller, change.provider_id, change.client_id):
-        shown.client_id = change.client_id
-        if change.client_name is not None:
-            shown.client_name = change.client_name
-        if change.appointment_id is not None:
-            shown.appointment_id = change.appointment_id
-        if change.note is not None:
-            shown.note = change.note
-    if change.held_until is not None:
-        shown.expires_at = format_time(change.held_until)
-    elif change.kind == "reserved":  # a change logged before holds' ends were kept with them
-        shown.expires_at = format_time(rules.hold_expiry(change.at, change.start))
-    if change.from_slot_id is not None:
-        shown.from_time_slot_id = change.from_slot_id
-    if change.from_provider_id is not None:
-        shown.from_provider_id = change.from_provider_id
-    if change.from_start is not None:
-        shown.from_timestamp = format_time(change.from_start)
-    return shown
-
-
-def _status(text: str) -> SlotStatus:
-    return "RESERVED" if text == "RESERVED" else "CONFIRMED" if text == "CONFIRMED" else "AVAILABLE"

@@ -18,7 +18,7 @@ from itertools import pairwise
 from zoneinfo import ZoneInfo
 
 from backend.rules.booking import SlotRow, effective_status
-from backend.store.base import occupied_cells
+from backend.rules.occupancy import occupied_cells
 from shared.weeks import day_slots
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")

@@ -13,14 +13,11 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import TYPE_CHECKING, Any, Literal, NamedTuple, Protocol, TypeVar
+from typing import Any, Literal, NamedTuple, Protocol, TypeVar
 
 from backend.rules.appointments import ChangeEntry
 from backend.rules.booking import BookingError, SlotRow, SlotStatus
-from shared.grid import align_down
-
-if TYPE_CHECKING:  # the schedule module uses occupied_cells from here
-    from backend.rules.schedule import Schedule
+from backend.rules.schedule import Schedule
 
 R = TypeVar("R")
 Role = Literal["admin", "provider", "client"]
@@ -493,14 +490,6 @@ def new_slot_id(now: float) -> str:
     a year of a schedule, or the daily roll of a thousand providers, as appends at their end rather
     than as writes scattered over every page."""
     return f"{int(now * 1000) & 0xFFFF_FFFF_FFFF:012x}{secrets.token_hex(10)}"
-
-
-def occupied_cells(existing: Iterable[tuple[int, int]], slot_seconds: int) -> set[int]:
-    """Grid cells touched by existing slots, whatever length they were made with."""
-    cells: set[int] = set()
-    for start, duration in existing:
-        cells.update(range(align_down(start, slot_seconds), start + duration, slot_seconds))
-    return cells
 
 
 class Store(Protocol):

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from backend.api.presenters import present_change
 from backend.gate.access import Caller
+from backend.live.change_view import present_change
 from backend.live.webhooks.signing import message_id
 from backend.rules.booking import Rules
 from backend.store.base import ChangeRow, Store, StoredWebhook

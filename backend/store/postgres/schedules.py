@@ -16,6 +16,7 @@ from datetime import date, timedelta
 import asyncpg
 
 from backend.rules.booking import SLOT_COLUMNS, Rules, SlotRow, effective_status
+from backend.rules.occupancy import occupied_cells
 from backend.rules.schedule import (
     Schedule,
     exceptions_json,
@@ -36,7 +37,6 @@ from backend.store.base import (
     ScheduleResult,
     StoredSchedule,
     new_slot_id,
-    occupied_cells,
 )
 from backend.store.postgres.schema import Connection
 from shared.grid import DAY_SECONDS

@@ -40,6 +40,7 @@ from backend.rules.booking import (
     effective_status,
 )
 from backend.rules.calendar_ledger import KEEP_SECONDS, ledger_writes
+from backend.rules.occupancy import occupied_cells
 from backend.rules.schedule import Schedule
 from backend.runtime.levers import ALL, Levers
 from backend.store.base import (
@@ -87,7 +88,6 @@ from backend.store.base import (
     change_values,
     entries,
     new_slot_id,
-    occupied_cells,
     stable_until,
     stored_events,
     stored_webhook,
