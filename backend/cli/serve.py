@@ -35,8 +35,16 @@ METRICS_HOST = "127.0.0.1"
 async def run_server(settings: Settings, *, worker: bool = False) -> None:
     """Serve until SIGINT or SIGTERM, then finish in-flight requests and close the store.
 
+    The signals are caught from the start: a group's parent passes a signal on as soon as every
+    worker has said it listens, and a signal that came before the handler would end a worker
+    abruptly (its store unclosed, and the group reporting it as a failure).
+
     A worker of a group (serve --workers N, backend/cli/workers.py) shares its port with the others
     through SO_REUSEPORT and leaves the logging of the group's start and stop to the parent."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):  # before anyone hears we listen (see below)
+        loop.add_signal_handler(signum, stop.set)
     app = create_app(settings)
     runner = web.AppRunner(
         app,
@@ -61,10 +69,6 @@ async def run_server(settings: Settings, *, worker: bool = False) -> None:
                 "--no-auth: every caller is trusted and may act as anyone;"
                 " for local development only"
             )
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stop.set)
     try:
         await stop.wait()
         log.log(logging.DEBUG if worker else logging.INFO, "slotbook shutting down")
