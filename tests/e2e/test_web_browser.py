@@ -54,15 +54,16 @@ def assert_drawn_whole_at_density(visitor: Visitor, width: int, height: int, den
     assert canvases, "xterm.js draws on canvases"
     for canvas in canvases:
         assert abs(canvas["scale"] - density) <= 0.01, canvases
-        assert canvas["left"] >= 0 and canvas["top"] >= 0, canvases
-        assert canvas["right"] <= width and canvas["bottom"] <= height, canvases
+        assert canvas["left"] >= 0, canvases
+        assert canvas["top"] >= 0, canvases
+        assert canvas["right"] <= width, canvases
+        assert canvas["bottom"] <= height, canvases
     lines = visitor.screen.text.splitlines()
     boxed = [
         line.strip() for line in lines if "Sign in to slotbook" in line or "press Enter" in line
     ]
-    assert len(boxed) == 2 and all(line[0] == line[-1] == "█" for line in boxed), (
-        visitor.screen.text
-    )
+    assert len(boxed) == 2, visitor.screen.text
+    assert all(line[0] == line[-1] == "█" for line in boxed), visitor.screen.text
 
 
 def test_a_client_signs_in_and_books_the_next_free_slot_with_the_keyboard(

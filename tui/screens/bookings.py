@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 
 from shared.wire import TimeSlot
 from tui.errors import ApiError, Unreachable
@@ -18,10 +18,15 @@ from tui.screens.confirm import ConfirmDialog
 from tui.screens.note import appointment_view, first_words, note_room
 from tui.session import Session, client_label
 from tui.sync import note_of, start_of
+from tui.widgets.columns import Columns
+from tui.widgets.key_bar import KeyBar
 from tui.widgets.status_line import StatusLine
 
 AHEAD_DAYS = 31
-HEADINGS = ("When", "Client", "Status", "Note")
+COLUMNS = Columns(
+    ("When", "Client", "Status", "Note"),
+    ("When", "Status", "Client", "Note"),  # at phone width, held or booked in sight
+)
 
 
 def appointments(slots: list[TimeSlot]) -> list[list[TimeSlot]]:
@@ -51,6 +56,12 @@ class BookingsScreen(Screen[None]):
         Binding("r", "reload", "Reload", show=False, id="bookings.reload"),
     ]
 
+    PHONE_KEYS: ClassVar[dict[str, str]] = {
+        "bookings.back": "Back",
+        "bookings.cancel": "Cancel",
+    }
+    """The keys the key bar shows at phone width, most important first (tui/widgets/key_bar.py)."""
+
     def __init__(self, session: Session, provider_id: str) -> None:
         super().__init__()
         self.session = session
@@ -62,10 +73,10 @@ class BookingsScreen(Screen[None]):
         yield Static(f"Upcoming holds and bookings (next {AHEAD_DAYS} days)", id="heading")
         yield DataTable(id="bookings", cursor_type="row", zebra_stripes=True)
         yield Static("", id="info")
-        yield Footer(show_command_palette=False)
+        yield KeyBar()
 
     def on_mount(self) -> None:
-        self.query_one(DataTable).add_columns(*HEADINGS)
+        COLUMNS.arrange(self.query_one(DataTable), self.size.width)
         self.reload()
         refresh = getattr(self.app, "refresh_status", None)
         if refresh is not None:
@@ -82,18 +93,29 @@ class BookingsScreen(Screen[None]):
             self.notify(f"Could not load: {error}. {error.advice}", severity="error")
             return
         self.rows = appointments(slots)
+        self.draw()
+
+    def on_resize(self, event: events.Resize) -> None:
+        if COLUMNS.needs_arranging(self.query_one(DataTable), event.size.width):
+            self.call_after_refresh(self.draw)
+
+    def draw(self) -> None:
         table = self.query_one(DataTable)
         keep = table.cursor_row
         table.clear()
+        headings = COLUMNS.arrange(table, self.size.width)
         rows = [
-            (
-                self.when(run),
-                client_label(run[0]),
-                "held" if run[0].status == "RESERVED" else "booked",
+            COLUMNS.row(
+                {
+                    "When": self.when(run),
+                    "Client": client_label(run[0]),
+                    "Status": "held" if run[0].status == "RESERVED" else "booked",
+                },
+                headings[:-1],
             )
             for run in self.rows
         ]
-        room = note_room(self.size.width, HEADINGS, rows)
+        room = note_room(self.size.width, headings, rows)
         for run, row in zip(self.rows, rows, strict=True):
             note = first_words(note_of(run[0]), room)
             table.add_row(*row, note, key=run[0].time_slot_id)

@@ -10,13 +10,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import ClassVar
 
-from textual import work
+from textual import events, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.coordinate import Coordinate
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 
 from shared.timefmt import parse_time
 from shared.wire import Provider, Reservation
@@ -26,12 +25,15 @@ from tui.screens.confirm import ConfirmDialog
 from tui.screens.note import NoteDialog, first_words, note_room
 from tui.session import Session, countdown
 from tui.sync import minutes_of, note_of, start_of
+from tui.widgets.columns import Columns
+from tui.widgets.key_bar import KeyBar
 from tui.widgets.status_line import StatusLine
 
-HEADINGS = ("When", "With", "Status", "Time left", "Note")
-
-LEFT_COLUMN = 3
-"""The column of the time a hold has left."""
+COLUMNS = Columns(
+    ("When", "With", "Status", "Time left", "Note"),
+    # At phone width, whether it is held or booked, and how long a hold has left, in sight.
+    ("When", "Status", "With", "Note"),
+)
 
 RETRY_SECONDS = 10.0
 """How long after a failed load the list tries again by itself (the feed coming back, or any
@@ -52,6 +54,16 @@ class ReservationsScreen(Screen[None]):
         Binding("r", "retry", "Reload", id="reservations.retry"),
         Binding("r", "reload", "Reload", show=False, id="reservations.reload"),
     ]
+
+    PHONE_KEYS: ClassVar[dict[str, str]] = {
+        "reservations.back": "Back",
+        "reservations.confirm": "Confirm",
+        "reservations.cancel": "Cancel",
+        "reservations.retry": "Reload",
+        "reservations.move": "Move",
+        "reservations.note": "Note",
+    }
+    """The keys the key bar shows at phone width, most important first (tui/widgets/key_bar.py)."""
 
     def __init__(
         self,
@@ -76,11 +88,9 @@ class ReservationsScreen(Screen[None]):
         yield Static("My reservations", id="heading")
         yield DataTable(id="reservations", cursor_type="row", zebra_stripes=True)
         yield Static("", id="info")
-        yield Footer(show_command_palette=False)
+        yield KeyBar()
 
     def on_mount(self) -> None:
-        table = self.query_one(DataTable)
-        table.add_columns(*HEADINGS)
         self.draw()
         self.reload()
         self.set_interval(1, self.tick)
@@ -116,20 +126,27 @@ class ReservationsScreen(Screen[None]):
         provider = self.providers.get(reservation.provider_id)
         return provider.name if provider and provider.name else reservation.provider_id
 
+    def on_resize(self, event: events.Resize) -> None:
+        if COLUMNS.needs_arranging(self.query_one(DataTable), event.size.width):
+            self.call_after_refresh(self.draw)
+
     def draw(self) -> None:
         table = self.query_one(DataTable)
         keep = table.cursor_row
         table.clear()
+        headings = COLUMNS.arrange(table, self.size.width)
         rows = [
-            (
-                self.when(reservation),
-                self.with_whom(reservation),
-                "held" if reservation.status == "RESERVED" else "booked",
-                self._left(reservation),
+            COLUMNS.row(
+                {
+                    "When": self.when(reservation),
+                    "With": self.with_whom(reservation),
+                    **self._status(reservation, headings),
+                },
+                headings[:-1],
             )
             for reservation in self.rows
         ]
-        room = note_room(self.size.width, HEADINGS, rows)
+        room = note_room(self.size.width, headings, rows)
         for reservation, row in zip(self.rows, rows, strict=True):
             note = first_words(note_of(reservation), room)
             table.add_row(*row, note, key=reservation.time_slot_id)
@@ -157,11 +174,22 @@ class ReservationsScreen(Screen[None]):
             return ""
         return countdown(parse_time(reservation.expires_at) - self.session.now())
 
+    def _status(self, reservation: Reservation, headings: tuple[str, ...]) -> dict[str, str]:
+        """The cells of the status and the time a hold has left: in one ("held, 29:41 left")
+        where the table has no column for the time left."""
+        status = "held" if reservation.status == "RESERVED" else "booked"
+        left = self._left(reservation)
+        if "Time left" in headings:
+            return {"Status": status, "Time left": left}
+        return {"Status": f"{status}, {left}" if left else status}
+
     def tick(self) -> None:
         table = self.query_one(DataTable)
-        for index, reservation in enumerate(self.rows):
-            if reservation.status == "RESERVED":
-                table.update_cell_at(Coordinate(index, LEFT_COLUMN), self._left(reservation))
+        headings = COLUMNS.shown(table)
+        for reservation in self.rows:
+            if reservation.status == "RESERVED" and reservation.time_slot_id in table.rows:
+                for column, text in self._status(reservation, headings).items():
+                    table.update_cell(reservation.time_slot_id, column, text)
 
     def _chosen(self) -> Reservation | None:
         table = self.query_one(DataTable)
