@@ -58,10 +58,11 @@ class KeyBar(Footer):
             self.call_after_refresh(self.recompose)
 
     def compose(self) -> ComposeResult:
-        if not self.narrow:
+        if self.narrow and hasattr(self.screen, "PHONE_KEYS"):
+            if self._bindings_ready:
+                yield from self._phone_keys()
+        else:  # wide, or a screen that names no keys for a phone: all of them (compact there)
             yield from super().compose()
-        elif self._bindings_ready:
-            yield from self._phone_keys()
 
     def _phone_keys(self) -> Iterator[FooterKey | FooterLabel | KeyGroup]:
         """The most important keys that fit, in the order the wide bar shows them."""
