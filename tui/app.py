@@ -388,6 +388,7 @@ class SlotbookApp(App[None]):
                 line.zone = str(self.session.zone if self.session is not None else self.zone)
                 if self.session is not None:
                     line.who = self.session.who
+                    line.name = self.session.me.name or self.session.who
                     line.server = self.session.server_label
 
     # --- everywhere ------------------------------------------------------------------------------

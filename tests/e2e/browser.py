@@ -105,6 +105,13 @@ def every_command_line() -> str:
     return "\n".join(command_line(int(p.name)) for p in Path("/proc").iterdir() if p.name.isdigit())
 
 
+_CANVASES = """() => [...document.querySelectorAll("#terminal canvas")].map((canvas) => {
+  const box = canvas.getBoundingClientRect();
+  return { left: box.left, top: box.top, right: box.right, bottom: box.bottom,
+           pixels_across: canvas.width, scale: canvas.width / box.width };
+})"""
+
+
 class Visitor:
     """One browser page on slotbook-web, with what its terminal shows."""
 
@@ -130,6 +137,13 @@ class Visitor:
             if time.monotonic() > deadline:
                 raise AssertionError(f"the page never showed {text!r}:\n{self.screen.text}")
             self.page.wait_for_timeout(50)  # lets Playwright deliver the next frames
+
+    def canvases(self) -> list[dict[str, float]]:
+        """The terminal's canvases: their place on the page in CSS pixels (`left`, `top`,
+        `right`, `bottom`), and how many pixels each holds across (`pixels_across`) per CSS pixel
+        of its width (`scale`), which is the scale xterm.js draws its cells at."""
+        found: list[dict[str, float]] = self.page.evaluate(_CANVASES)
+        return found
 
     def type(self, text: str) -> None:
         self.page.keyboard.type(text)

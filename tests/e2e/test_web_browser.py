@@ -41,6 +41,31 @@ def gone(pid: int) -> bool:
     return True
 
 
+def assert_drawn_whole_at_density(visitor: Visitor, width: int, height: int, density: int) -> None:
+    """The page's terminal lies inside the `width` x `height` viewport, its canvases hold
+    `density` pixels to each CSS pixel (xterm.js draws its cells at that density, so a canvas
+    that holds fewer shows only part of them, too big), and the whole sign-in box is on screen."""
+    deadline = time.monotonic() + STEP_TIMEOUT
+    while any(abs(c["scale"] - density) > 0.01 for c in visitor.canvases()):
+        if time.monotonic() > deadline:
+            break
+        visitor.page.wait_for_timeout(50)
+    canvases = visitor.canvases()
+    assert canvases, "xterm.js draws on canvases"
+    for canvas in canvases:
+        assert abs(canvas["scale"] - density) <= 0.01, canvases
+        assert canvas["left"] >= 0, canvases
+        assert canvas["top"] >= 0, canvases
+        assert canvas["right"] <= width, canvases
+        assert canvas["bottom"] <= height, canvases
+    lines = visitor.screen.text.splitlines()
+    boxed = [
+        line.strip() for line in lines if "Sign in to slotbook" in line or "press Enter" in line
+    ]
+    assert len(boxed) == 2, visitor.screen.text
+    assert all(line[0] == line[-1] == "█" for line in boxed), visitor.screen.text
+
+
 def test_a_client_signs_in_and_books_the_next_free_slot_with_the_keyboard(
     browser: Browser, tmp_path: Path
 ) -> None:
@@ -114,8 +139,16 @@ def test_a_client_signs_in_and_books_the_next_free_slot_with_the_keyboard(
         sam.sees("free", free + 2)
 
         served_while_free = httpx.get(web.url).text
-        ada = Visitor(context, web.url)  # a second visitor: same shared server, own process
+        # A second visitor, on a phone (three device pixels to a CSS pixel): same shared server,
+        # own process, and a terminal drawn at the screen's density, whole, inside the page.
+        phone = browser.new_context(
+            viewport={"width": 390, "height": 844}, device_scale_factor=3, is_mobile=True
+        )
+        phone.on("request", lambda request: requested.append(request.url))
+        ada = Visitor(phone, web.url)
         ada.sees("Sign in to slotbook")
+        ada.sees("then press Enter.")
+        assert_drawn_whole_at_density(ada, width=390, height=844, density=3)
         assert len(web.children("-m tui ")) == 2
         assert len(web.children("backend serve")) == 1, "one server for all, not one each"
         busy = Visitor(context, web.url)  # a third page from this address: one too many

@@ -141,9 +141,17 @@ def _hex(text: str) -> RGB:
     return (int(text[0:2], 16), int(text[2:4], 16), int(text[4:6], 16))
 
 
+def screen_text(app: App[Any]) -> list[str]:
+    """The screen's lines as text (a no-break space read as a space)."""
+    return [
+        "".join(s.text for s in line).rstrip("\n").replace("\N{NO-BREAK SPACE}", " ")
+        for line in screen_lines(app)
+    ]
+
+
 def illegible(app: App[Any]) -> list[Finding]:
     """The cells below their ratio, each with its line."""
-    lines = ["".join(s.text for s in line) for line in screen_lines(app)]
+    lines = screen_text(app)
     return [Finding(c, lines[c.y]) for c in cells(app) if c.ratio < c.needed]
 
 

@@ -293,7 +293,9 @@ async def test_enter_holds_the_whole_length_and_a_note_written_in_the_dialog_rea
         await goto(pilot, screen, TUESDAY_10)
         await pilot.press("plus", "plus", "enter")
         held = await dialog(app, pilot)
-        assert text_of(held, "#when") == "Dr Ada\nTuesday 05 March, 10:00–10:45 (45 min)"
+        assert text_of(held, "#when") == (
+            "Dr Ada\nTuesday 05 March, 10:00–10:45 (45\N{NO-BREAK SPACE}min)"  # never broken
+        )
         assert held.slot.minutes == 45
         assert shown(screen, *[tuesday(m) for m in (0, 15, 30, 45)]) == "hhho"
         assert reservations(backend, sam) == [(TUESDAY_10, 45, "RESERVED", "")]

@@ -143,7 +143,7 @@ async def test_enter_holds_the_slot_and_c_confirms_it_on_the_server(
         assert text_of(screen, "#provider").startswith("Dr Ada  ·  next ")
         await pilot.press("enter")
         held = await dialog(app, pilot)
-        assert text_of(held, "#when") == "Dr Ada\nTuesday 05 March, 10:00 (15 min)"
+        assert text_of(held, "#when") == "Dr Ada\nTuesday 05 March, 10:00 (15\N{NO-BREAK SPACE}min)"
         assert text_of(held, "#countdown") == "30:00 left (until 09:30:00)"
         assert screen.grid.cell_at(at(TUESDAY_10)).state is CellState.MINE_HELD
         assert mine(backend, sam) == {TUESDAY_10: "RESERVED"}

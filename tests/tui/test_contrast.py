@@ -13,12 +13,11 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from textual.pilot import Pilot
-from textual.widgets import DataTable
 
 from backend.runtime.clock import ManualClock
 from tests.tui.contrast import Finding, illegible
 from tests.tui.harness import BackendThread, app_for, until
-from tests.tui.test_snapshots import client_ready, populate, week_loaded
+from tests.tui.test_snapshots import client_ready, listing, populate, week_loaded
 from tui.app import SlotbookApp
 from tui.screens.bookings import BookingsScreen
 from tui.screens.confirm import ConfirmDialog
@@ -97,13 +96,7 @@ async def test_the_providers_screens_read_well_in_every_theme(backend: BackendTh
         await settled(pilot, lambda: isinstance(app.screen, HelpScreen))
         await s.measure("help")
         await pilot.press("escape", "b")
-        await settled(
-            pilot,
-            lambda: (
-                isinstance(app.screen, BookingsScreen)
-                and app.screen.query_one(DataTable).row_count == 2
-            ),
-        )
+        await settled(pilot, lambda: listing(app, BookingsScreen, 2))
         await s.measure("bookings")
         await pilot.press("down", "x")
         await settled(pilot, lambda: isinstance(app.screen, ConfirmDialog))
@@ -163,26 +156,26 @@ async def test_the_usual_week_and_its_dialogs_read_well_in_every_theme(
     )
 
 
+async def week_hold_and_mine(s: Survey, where: str = "") -> None:
+    """Bob's week, the hold dialog over it (Tuesday 11:00 CET), then My reservations."""
+    app, pilot = s.app, s.pilot
+    await settled(pilot, lambda: app.feed_state == "live" and client_ready(app))
+    await pilot.press("l", "j", "j", "j", "j")
+    await s.measure(f"the client's week{where}")
+    await pilot.press("enter")
+    await settled(pilot, lambda: isinstance(app.screen, HoldDialog))
+    await s.measure(f"the hold dialog{where}")
+    await pilot.press("escape", "m")
+    await settled(pilot, lambda: listing(app, ReservationsScreen, 2))
+    await s.measure(f"my reservations{where}")
+
+
 async def test_the_clients_screens_read_well_in_every_theme(backend: BackendThread) -> None:
     world = populate(backend)
 
     async def walk(s: Survey) -> None:
         app, pilot = s.app, s.pilot
-        await settled(pilot, lambda: app.feed_state == "live" and client_ready(app))
-        await pilot.press("l", "j", "j", "j", "j")
-        await s.measure("the client's week")
-        await pilot.press("enter")
-        await settled(pilot, lambda: isinstance(app.screen, HoldDialog))
-        await s.measure("the hold dialog")
-        await pilot.press("escape", "m")
-        await settled(
-            pilot,
-            lambda: (
-                isinstance(app.screen, ReservationsScreen)
-                and app.screen.query_one(DataTable).row_count == 2
-            ),
-        )
-        await s.measure("my reservations")
+        await week_hold_and_mine(s)
         await pilot.press("x")
         await settled(pilot, lambda: isinstance(app.screen, ConfirmDialog))
         await s.measure("asking before a cancel")
@@ -196,15 +189,20 @@ async def test_the_phone_width_screens_read_well_in_every_theme(backend: Backend
 
     async def walk(s: Survey) -> None:
         app, pilot = s.app, s.pilot
-        await settled(pilot, lambda: app.feed_state == "live" and client_ready(app))
-        await pilot.press("l", "j", "j", "j", "j")
-        await s.measure("the client's week at phone width")
+        await week_hold_and_mine(s, " at phone width")
+        await pilot.press("escape")
+        await settled(pilot, lambda: client_ready(app))
         await pilot.press("slash", "h", "o", "p")
         await settled(pilot, lambda: getattr(app.screen, "provider_id", None) == "grace")
         await s.measure("the filtered provider picker at phone width")
 
     done = await survey(backend, world.bob, walk, size=(45, 40))
-    done.check("the client's week at phone width", "the filtered provider picker at phone width")
+    done.check(
+        "the client's week at phone width",
+        "the hold dialog at phone width",
+        "my reservations at phone width",
+        "the filtered provider picker at phone width",
+    )
 
 
 async def test_the_first_start_and_switching_identity_read_well_in_every_theme(

@@ -186,12 +186,13 @@ def test_client_week_with_providers_and_an_own_hold(
     assert snap_compare(app, terminal_size=size, run_before=run_before)
 
 
-@pytest.mark.parametrize("size", SIZES)
+@pytest.mark.parametrize("size", [*SIZES, pytest.param((45, 40), id="45x40")])
 def test_hold_dialog_over_the_client_week(
     snap_compare: SnapCompare, backend: BackendThread, size: tuple[int, int]
 ) -> None:
     """Bob, in Berlin time, holds Dr Ada's Tuesday 11:00 CET (10:00 UTC) with Enter: the dialog
-    says whose, when, and "30:00 left (until 10:30:00)"; the status line says live."""
+    says whose, when, and "30:00 left (until 10:30:00)"; the status line says live. At 45 (a
+    phone) the dialog takes the whole width, its buttons one under another, each label whole."""
     world = populate(backend)
     app = app_for(backend, token=world.bob, zone="Europe/Berlin")
 

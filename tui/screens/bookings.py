@@ -19,6 +19,7 @@ from tui.screens.last_known import LastKnownList, reload_bindings
 from tui.screens.note import appointment_view
 from tui.session import Session, client_label
 from tui.sync import note_of, start_of
+from tui.widgets.columns import Columns
 
 AHEAD_DAYS = 31
 
@@ -45,13 +46,23 @@ def appointments(slots: Iterable[TimeSlot]) -> list[list[TimeSlot]]:
 
 class BookingsScreen(LastKnownList[list[TimeSlot]]):
     HEADING = f"Upcoming holds and bookings (next {AHEAD_DAYS} days)"
-    HEADINGS = ("When", "Client", "Status", "Note")
+    COLUMNS = Columns(
+        ("When", "Client", "Status", "Note"),
+        ("When", "Status", "Client", "Note"),  # at phone width, held or booked in sight
+    )
     TABLE_ID = "bookings"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("x,delete", "cancel_booking", "Cancel booking", id="bookings.cancel"),
         Binding("escape,b", "app.pop_screen", "Back to the week", id="bookings.back"),
         *reload_bindings("bookings"),
     ]
+
+    PHONE_KEYS: ClassVar[dict[str, str]] = {
+        "bookings.back": "Back",
+        "bookings.cancel": "Cancel",
+        "bookings.retry": "Reload",
+    }
+    """The keys the key bar shows at phone width, most important first (tui/widgets/key_bar.py)."""
 
     def __init__(self, session: Session, provider_id: str, known: Iterable[TimeSlot] = ()) -> None:
         """`known`: the provider's slots as last heard (the week's), of which those held or
@@ -72,12 +83,12 @@ class BookingsScreen(LastKnownList[list[TimeSlot]]):
         start, end = self.span(self.session)
         return appointments(await self.session.client.provider_slots(self.provider_id, start, end))
 
-    def cells(self, row: list[TimeSlot]) -> tuple[str, ...]:
-        return (
-            self.when(row),
-            client_label(row[0]),
-            "held" if row[0].status == "RESERVED" else "booked",
-        )
+    def cells(self, row: list[TimeSlot], headings: tuple[str, ...]) -> dict[str, str]:
+        return {
+            "When": self.when(row),
+            "Client": client_label(row[0]),
+            "Status": "held" if row[0].status == "RESERVED" else "booked",
+        }
 
     def note(self, row: list[TimeSlot]) -> str:
         return note_of(row[0])

@@ -77,6 +77,20 @@ class ClientScreen(WeekScreen):
         Binding("escape", "stop_moving", "Stop moving (keep it where it is)", id="client.stop"),
     ]
 
+    PHONE_KEYS: ClassVar[dict[str, str]] = {
+        "providers.clear_filter": "Clear",
+        "client.close_picker": "Back",
+        "client.stop": "Stop",
+        "client.move": "Move here",
+        "client.reservations": "Mine",
+        "client.next_open": "Next open",
+        "week.previous": "",
+        "week.next": "",
+        "client.filter": "Filter",
+        "grid.activate": "Hold",
+    }
+    """The keys the key bar shows at phone width, most important first (tui/widgets/key_bar.py)."""
+
     painting = False
 
     def __init__(self, session: Session) -> None:
@@ -313,11 +327,12 @@ class ClientScreen(WeekScreen):
         if self.moving is not None:
             moving = self.moving
             what = "hold" if moving.status == "RESERVED" else "booking"
-            text = f"moving your {what} of {self.session.when(start_of(moving), '%a %H:%M')}"
+            when = self.session.when(start_of(moving), "%a %H:%M")
+            text, short = f"moving your {what} of {when}", f"moving {when}"
         else:
-            text = f"length {self.minutes} min (+ -)"
+            text, short = f"length {self.minutes} min (+ -)", f"length {self.minutes} min"
         for line in self.query(StatusLine):
-            line.extra = text
+            line.extra, line.extra_short = text, short
         start = self.grid.cursor_start
         self.grid.span = (
             frozenset(self.span_from(start))
@@ -658,8 +673,23 @@ class ClientScreen(WeekScreen):
     # --- finding the next open slot ----------------------------------------------------------
 
     def action_next_open(self) -> None:
+        self._back_to_the_week()
         if self.provider_id is not None:
             self.find_next_open()
+
+    def action_week(self, delta: int) -> None:
+        self._back_to_the_week()
+        super().action_week(delta)
+
+    def action_today(self) -> None:
+        self._back_to_the_week()
+        super().action_today()
+
+    def _back_to_the_week(self) -> None:
+        """A key that acts on the week, pressed while the picker stands in its place (at phone
+        width), shows the week first: what it does is seen, and the keys are the grid's again."""
+        if self.picking:
+            self.action_close_picker()
 
     def _is_start(self, start: int) -> bool:
         """Could a hold (or the move) start here?"""

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
@@ -16,6 +16,7 @@ from shared.timefmt import parse_time
 from shared.wire import Reservation
 from tui.errors import ApiError, Gone, Unreachable
 from tui.messages import FeedChanged
+from tui.narrow import NARROW_COLUMNS
 from tui.screens.note import NOTE_LENGTH, cleaned
 from tui.session import Session, countdown
 from tui.sync import minutes_of, note_of, start_of
@@ -33,6 +34,10 @@ class HoldDialog(ModalScreen[str | None]):
 
     AUTO_FOCUS = "#confirm"
 
+    PLACEHOLDER = "A note for the provider: e writes one"
+    NARROW_PLACEHOLDER = "A note for the provider (e)"
+    """The placeholder at phone width, where the longer one is cut."""
+
     DEFAULT_CSS = """
     HoldDialog { align: center middle; }
     HoldDialog > Vertical {
@@ -47,6 +52,11 @@ class HoldDialog(ModalScreen[str | None]):
     HoldDialog #note { margin-top: 1; }
     HoldDialog Horizontal { height: auto; align: center middle; margin-top: 1; }
     HoldDialog Button { margin: 0 1; }
+    /* At phone width (tui/narrow.py) the buttons do not fit side by side: one under another,
+       each as wide as the dialog, which takes the whole width and scrolls if it must. */
+    HoldDialog.-narrow > Vertical { width: 100%; max-height: 100%; padding: 1 1; }
+    HoldDialog.-narrow Horizontal { layout: vertical; }
+    HoldDialog.-narrow Button { width: 100%; margin: 0; }
     """
 
     def __init__(self, session: Session, slot: Reservation, provider_name: str) -> None:
@@ -66,12 +76,18 @@ class HoldDialog(ModalScreen[str | None]):
             yield Label("Held for you", id="title")
             minutes = minutes_of(self.slot)
             when = self.session.span(start_of(self.slot), minutes, "%A %d %B, %H:%M")
-            yield Static(f"{self.provider_name}\n{when} ({minutes} min)", id="when", markup=False)
+            # "(30 min)" is never broken over two lines (a no-break space); the rest is, where
+            # words end.
+            yield Static(
+                f"{self.provider_name}\n{when} ({minutes}\N{NO-BREAK SPACE}min)",
+                id="when",
+                markup=False,
+            )
             yield Static("", id="countdown")
             yield Static(self.why_shorter(), id="why")
             yield Input(
                 self.note,
-                placeholder="A note for the provider: e writes one",
+                placeholder=self.PLACEHOLDER,
                 max_length=NOTE_LENGTH,
                 id="note",
             )
@@ -91,6 +107,14 @@ class HoldDialog(ModalScreen[str | None]):
     def on_mount(self) -> None:
         self.tick()
         self.set_interval(1, self.tick)
+
+    def on_resize(self, event: events.Resize) -> None:
+        """The screen may have turned narrow or wide: a placeholder that fits. (This runs before
+        Textual's own handler gives the screen its class for the new width.)"""
+        narrow = event.size.width < NARROW_COLUMNS
+        self.query_one("#note", Input).placeholder = (
+            self.NARROW_PLACEHOLDER if narrow else self.PLACEHOLDER
+        )
 
     def why_shorter(self) -> str:
         """Why the hold ends before the usual hold time is up, if it does: the slot's notice

@@ -14,18 +14,20 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import ClassVar, Generic, TypeVar
 
-from textual import work
+from textual import events, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 
 from shared.wire import Change
 from tui.errors import ApiError, Unreachable
 from tui.messages import FeedChanged, FeedReloadNeeded, FeedResumed
 from tui.screens.note import first_words, note_room
 from tui.session import Session
+from tui.widgets.columns import Columns
+from tui.widgets.key_bar import KeyBar
 from tui.widgets.status_line import StatusLine
 
 Row = TypeVar("Row")
@@ -48,11 +50,12 @@ def reload_bindings(screen: str) -> list[Binding]:
 class LastKnownList(Screen[None], Generic[Row]):
     """A heading, a table of rows with a note in the last column, and a line under it. A screen
     says what its rows are (`fetch`, `cells`, `note`, `key`), what the line says while the list is
-    current (`current_info`), and which changes of the feed concern it (`concerns`)."""
+    current (`current_info`), and which changes of the feed concern it (`concerns`). Its columns
+    come in two orders (`COLUMNS`): at phone width, what matters most first."""
 
     HEADING: ClassVar[str]
-    HEADINGS: ClassVar[tuple[str, ...]]
-    """The table's column headings, the note's last."""
+    COLUMNS: ClassVar[Columns]
+    """The table's column headings, the note's last in both orders."""
     TABLE_ID: ClassVar[str]
 
     def __init__(self, session: Session, known: Iterable[Row] = ()) -> None:
@@ -69,8 +72,8 @@ class LastKnownList(Screen[None], Generic[Row]):
         """The rows as the server has them now."""
         raise NotImplementedError
 
-    def cells(self, row: Row) -> tuple[str, ...]:
-        """The row's cells but its note."""
+    def cells(self, row: Row, headings: tuple[str, ...]) -> dict[str, str]:
+        """The row's cells but its note, by heading (`headings`: the columns the table has)."""
         raise NotImplementedError
 
     def note(self, row: Row) -> str:
@@ -94,10 +97,9 @@ class LastKnownList(Screen[None], Generic[Row]):
         yield Static(self.HEADING, id="heading")
         yield DataTable(id=self.TABLE_ID, cursor_type="row", zebra_stripes=True)
         yield Static("", id="info")
-        yield Footer(show_command_palette=False)
+        yield KeyBar()
 
     def on_mount(self) -> None:
-        self.query_one(DataTable).add_columns(*self.HEADINGS)
         self.draw()
         self.reload()
         refresh = getattr(self.app, "refresh_status", None)
@@ -120,14 +122,20 @@ class LastKnownList(Screen[None], Generic[Row]):
         self.refresh_bindings()
         self.draw()
 
+    def on_resize(self, event: events.Resize) -> None:
+        if self.COLUMNS.needs_arranging(self.query_one(DataTable), event.size.width):
+            self.call_after_refresh(self.draw)
+
     def draw(self) -> None:
         """Fill the table from `rows` (the cursor stays on its row, or the one after it, once a
-        row has gone), and say in the heading and the line under it what the list is."""
+        row has gone), in the columns for the screen's width, and say in the heading and the line
+        under it what the list is."""
         table = self.query_one(DataTable)
         keep = table.cursor_row
         table.clear()
-        rows = [self.cells(row) for row in self.rows]
-        room = note_room(self.size.width, self.HEADINGS, rows)
+        headings = self.COLUMNS.arrange(table, self.size.width)
+        rows = [self.COLUMNS.row(self.cells(row, headings), headings[:-1]) for row in self.rows]
+        room = note_room(self.size.width, headings, rows)
         for row, cells in zip(self.rows, rows, strict=True):
             table.add_row(*cells, first_words(self.note(row), room), key=self.key(row))
         if self.rows:

@@ -63,6 +63,18 @@ class ProviderScreen(WeekScreen):
         ),
     ]
 
+    PHONE_KEYS: ClassVar[dict[str, str]] = {
+        "provider.save": "Save",
+        "provider.bookings": "Bookings",
+        "week.previous": "",
+        "week.next": "",
+        "provider.undo": "Undo",
+        "grid.toggle": "Toggle",
+        "grid.range": "Range",
+        "grid.erase": "Erase",
+    }
+    """The keys the key bar shows at phone width, most important first (tui/widgets/key_bar.py)."""
+
     def __init__(self, session: Session, provider_id: str) -> None:
         super().__init__(session, provider_id)
         self.draft = Draft(session.slot_seconds)

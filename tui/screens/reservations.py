@@ -12,7 +12,6 @@ from typing import ClassVar
 
 from textual import work
 from textual.binding import Binding, BindingType
-from textual.coordinate import Coordinate
 from textual.widgets import DataTable
 
 from shared.timefmt import parse_time
@@ -23,16 +22,18 @@ from tui.screens.last_known import LastKnownList, reload_bindings
 from tui.screens.note import NoteDialog
 from tui.session import Session, countdown
 from tui.sync import minutes_of, note_of, start_of
-
-LEFT_COLUMN = 3
-"""The column of the time a hold has left."""
+from tui.widgets.columns import Columns
 
 
 class ReservationsScreen(LastKnownList[Reservation]):
     """A table of the client's live holds and bookings, soonest first."""
 
     HEADING = "My reservations"
-    HEADINGS = ("When", "With", "Status", "Time left", "Note")
+    COLUMNS = Columns(
+        ("When", "With", "Status", "Time left", "Note"),
+        # At phone width, whether it is held or booked, and how long a hold has left, in sight.
+        ("When", "Status", "With", "Note"),
+    )
     TABLE_ID = "reservations"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("c", "confirm", "Confirm", id="reservations.confirm"),
@@ -42,6 +43,16 @@ class ReservationsScreen(LastKnownList[Reservation]):
         Binding("escape,m", "app.pop_screen", "Back to the week", id="reservations.back"),
         *reload_bindings("reservations"),
     ]
+
+    PHONE_KEYS: ClassVar[dict[str, str]] = {
+        "reservations.back": "Back",
+        "reservations.confirm": "Confirm",
+        "reservations.cancel": "Cancel",
+        "reservations.retry": "Reload",
+        "reservations.move": "Move",
+        "reservations.note": "Note",
+    }
+    """The keys the key bar shows at phone width, most important first (tui/widgets/key_bar.py)."""
 
     def __init__(
         self,
@@ -62,13 +73,8 @@ class ReservationsScreen(LastKnownList[Reservation]):
     async def fetch(self) -> list[Reservation]:
         return await self.session.client.reservations()
 
-    def cells(self, row: Reservation) -> tuple[str, ...]:
-        return (
-            self.when(row),
-            self.with_whom(row),
-            "held" if row.status == "RESERVED" else "booked",
-            self._left(row),
-        )
+    def cells(self, row: Reservation, headings: tuple[str, ...]) -> dict[str, str]:
+        return {"When": self.when(row), "With": self.with_whom(row), **self._status(row, headings)}
 
     def note(self, row: Reservation) -> str:
         return note_of(row)
@@ -98,11 +104,22 @@ class ReservationsScreen(LastKnownList[Reservation]):
             return ""
         return countdown(parse_time(reservation.expires_at) - self.session.now())
 
+    def _status(self, reservation: Reservation, headings: tuple[str, ...]) -> dict[str, str]:
+        """The cells of the status and the time a hold has left: in one ("held, 29:41 left")
+        where the table has no column for the time left."""
+        status = "held" if reservation.status == "RESERVED" else "booked"
+        left = self._left(reservation)
+        if "Time left" in headings:
+            return {"Status": status, "Time left": left}
+        return {"Status": f"{status}, {left}" if left else status}
+
     def tick(self) -> None:
         table = self.query_one(DataTable)
-        for index, reservation in enumerate(self.rows):
-            if reservation.status == "RESERVED":
-                table.update_cell_at(Coordinate(index, LEFT_COLUMN), self._left(reservation))
+        headings = self.COLUMNS.shown(table)
+        for reservation in self.rows:
+            if reservation.status == "RESERVED" and reservation.time_slot_id in table.rows:
+                for column, text in self._status(reservation, headings).items():
+                    table.update_cell(reservation.time_slot_id, column, text)
 
     def action_confirm(self) -> None:
         reservation = self.chosen()

@@ -12,7 +12,7 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from shared.schedule_wire import Schedule, ScheduleRequest, ScheduleSet
 from shared.wire import TimeSlot
@@ -23,6 +23,7 @@ from tui.screens.zone import ZoneDialog
 from tui.session import Session
 from tui.weekly import cells_of, clock_text, reference_week, weekday_and_minute, weekly_from
 from tui.widgets.grid_headings import WeekdayHeadings
+from tui.widgets.key_bar import KeyBar
 from tui.widgets.status_line import StatusLine
 from tui.widgets.week_grid import Cell, CellState, WeekGrid
 from tui.words import counted
@@ -39,6 +40,17 @@ class UsualWeekScreen(Screen[bool]):
         Binding("D", "remove", "Remove the usual week", show=False, id="usual.remove"),
         Binding("escape,w", "leave", "Back", key_display="esc", id="usual.back"),
     ]
+
+    PHONE_KEYS: ClassVar[dict[str, str]] = {
+        "usual.save": "Save",
+        "usual.back": "Back",
+        "usual.undo": "Undo",
+        "usual.zone": "Zone",
+        "grid.toggle": "Toggle",
+        "grid.range": "Range",
+        "grid.erase": "Erase",
+    }
+    """The keys the key bar shows at phone width, most important first (tui/widgets/key_bar.py)."""
 
     AUTO_FOCUS = "#grid"
 
@@ -67,7 +79,7 @@ class UsualWeekScreen(Screen[bool]):
         grid.place_cursor(self.reference.days[today.weekday()], self.session.first_hour)
         yield grid
         yield Static("Loading your usual week…", id="info")
-        yield Footer(show_command_palette=False)
+        yield KeyBar()
 
     @property
     def grid(self) -> WeekGrid:

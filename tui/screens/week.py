@@ -10,7 +10,7 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 from textual.worker import Worker
 
 from shared.weeks import WeekLayout, monday_of, week_layout
@@ -19,6 +19,7 @@ from tui.errors import ApiError, Unreachable
 from tui.messages import FeedChanged, FeedReloadNeeded
 from tui.session import Session
 from tui.sync import SlotMirror, Window
+from tui.widgets.key_bar import KeyBar
 from tui.widgets.status_line import StatusLine
 from tui.widgets.week_grid import Cell, WeekGrid
 
@@ -69,7 +70,7 @@ class WeekScreen(Screen[None]):
         yield StatusLine()
         yield from self.compose_body()
         yield Static("", id="info")
-        yield Footer(show_command_palette=False)
+        yield KeyBar()
 
     def compose_body(self) -> ComposeResult:
         grid = WeekGrid(self.week, painting=self.painting, today=self.session.today(), id="grid")
