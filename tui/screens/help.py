@@ -29,7 +29,7 @@ class HelpScreen(ModalScreen[None]):
     DEFAULT_CSS = """
     HelpScreen { align: center middle; }
     HelpScreen > VerticalScroll {
-        width: 76; max-width: 100%; height: 90%; border: thick $accent; background: $surface;
+        width: 76; max-width: 100%; height: 1fr; border: thick $accent; background: $surface;
         padding: 0 1;
     }
     """

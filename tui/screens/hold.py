@@ -44,7 +44,6 @@ class HoldDialog(ModalScreen[str | None]):
     HoldDialog #countdown { width: 100%; text-align: center; text-style: bold; }
     HoldDialog #countdown.lapsed { color: $error; }
     HoldDialog #why { width: 100%; text-align: center; color: $text-muted; }
-    HoldDialog #note { margin-top: 1; }
     HoldDialog Horizontal { height: auto; align: center middle; margin-top: 1; }
     HoldDialog Button { margin: 0 1; }
     """
@@ -68,7 +67,9 @@ class HoldDialog(ModalScreen[str | None]):
             when = self.session.span(start_of(self.slot), minutes, "%A %d %B, %H:%M")
             yield Static(f"{self.provider_name}\n{when} ({minutes} min)", id="when", markup=False)
             yield Static("", id="countdown")
-            yield Static(self.why_shorter(), id="why")
+            why = Static(self.why_shorter(), id="why")
+            why.display = bool(why.content)  # no blank line where nothing needs saying
+            yield why
             yield Input(
                 self.note,
                 placeholder="A note for the provider: e writes one",
@@ -76,9 +77,10 @@ class HoldDialog(ModalScreen[str | None]):
                 id="note",
             )
             with Horizontal():
-                yield Button("Confirm (c)", variant="success", id="confirm")
-                yield Button("Release (x)", variant="error", id="release")
-                yield Button("Close (esc)", id="close")
+                # One line each: the dialog fits a 24-line terminal with room for a toast.
+                yield Button("Confirm (c)", variant="success", id="confirm", compact=True)
+                yield Button("Release (x)", variant="error", id="release", compact=True)
+                yield Button("Close (esc)", id="close", compact=True)
 
     def _close(self, outcome: str | None) -> None:
         """Close once: the feed may report the hold's end while our own release is answering.
