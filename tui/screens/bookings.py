@@ -46,6 +46,8 @@ def appointments(slots: list[TimeSlot]) -> list[list[TimeSlot]]:
 
 class BookingsScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
+        # The table hears Enter first (a row chosen): this says so in the help.
+        Binding("enter", "read", "Read the whole note", show=False, id="bookings.read"),
         Binding("x,delete", "cancel_booking", "Cancel booking", id="bookings.cancel"),
         Binding("escape,b", "app.pop_screen", "Back to the week", id="bookings.back"),
         Binding("r", "reload", "Reload", show=False, id="bookings.reload"),
@@ -114,7 +116,7 @@ class BookingsScreen(Screen[None]):
         return self.rows[min(table.cursor_row, len(self.rows) - 1)] if self.rows else None
 
     @on(DataTable.RowSelected)
-    def _read(self) -> None:
+    def action_read(self) -> None:
         run = self._chosen()
         if run is not None:
             self.app.push_screen(appointment_view(self.session, run))
