@@ -224,10 +224,8 @@ async def test_enter_where_the_length_does_not_fit_says_so_and_n_finds_where_it_
     toasts = Toasts()
     async with app.run_test(size=(100, 30), message_hook=toasts) as pilot:
         screen = await client_screen(app, pilot)
-        await pilot.press("plus")
-        await pilot.press("n")
-        await until(lambda: screen.grid.cursor_start == at(TUESDAY_10), pilot.pause)
-        await pilot.press("plus")  # 45 minutes: Tuesday is too short
+        assert screen.grid.cursor_start == at(TUESDAY_10), "the week opens on the first free"
+        await pilot.press("plus", "plus")  # 45 minutes: Tuesday is too short
         await pilot.press("enter")
         await until(lambda: bool(toasts.raised), pilot.pause)
         assert app.screen is screen, "nothing held"
@@ -577,10 +575,10 @@ async def test_another_clients_move_frees_the_old_time_and_takes_the_new_on_my_w
     async with app.run_test(size=(100, 30), message_hook=toasts) as pilot:
         screen = await client_screen(app, pilot)
         await until(lambda: app.feed_state == "live", pilot.pause)
+        await goto(pilot, screen, tuesday(45))
         held = hold_over_http(backend, kim, TUESDAY_10, minutes=30)
         four = [tuesday(m) for m in (0, 15, 30, 45)]
         await until(lambda: shown(screen, *four) == "ttoo", pilot.pause)
-        await goto(pilot, screen, tuesday(45))
         move_over_http(backend, kim, held, tuesday(30))
         await until(lambda: shown(screen, *four) == "oott", pilot.pause)
         assert screen.mirror.at("ada", at(TUESDAY_10)) is not None, "let go, so open again"

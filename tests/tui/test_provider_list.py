@@ -161,8 +161,7 @@ async def test_at_phone_width_the_list_is_a_picker_and_the_grid_shows_two_readab
         assert not pane.display, "no list beside the grid"
         assert screen.grid.size.width >= PHONE[0] - 2
         assert screen.grid.visible_days == 2
-        await pilot.press("l", "j", "j", "j", "j")  # Tuesday 10:00, free
-        assert screen.grid.cursor_start == at(TUESDAY_10)
+        assert screen.grid.cursor_start == at(TUESDAY_10), "the week opens on the first free"
         row = screen.grid.render_line(cell_offset(screen.grid, at(TUESDAY_10))[1]).text
         assert "◦ free" in row, row
         assert "▾ p: providers" in text_of(screen, "#provider")

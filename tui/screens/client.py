@@ -90,6 +90,8 @@ class ClientScreen(WeekScreen):
         """The hold or booking being moved, while its new start is being picked."""
         self._told: set[str] = set()
         """Slots whose cancellation by someone else the user has been told of."""
+        self._opening_cursor: tuple[int, int] | None = None
+        """Where the cursor stood when the screen opened, before the week was loaded."""
 
     def compose_body(self) -> ComposeResult:
         with Horizontal():
@@ -100,8 +102,18 @@ class ClientScreen(WeekScreen):
 
     def on_mount(self) -> None:
         super().on_mount()
+        self._opening_cursor = self.grid.cursor
         self.show_length()
         self.load_providers()
+
+    def first_loaded(self) -> None:
+        """The week opens with the cursor on the first free slot the client can hold, as `n`
+        finds it (else it stays on today's first slot to come), unless it was moved meanwhile."""
+        if self.grid.cursor != self._opening_cursor:
+            return
+        starts = [s for s in self._starts_after(self.session.now()) if self.week.find(s)]
+        if starts:
+            self.grid.move_to(min(starts))
 
     def _window(self) -> Window:
         """The week, and as far past its end as the longest appointment reaches: whether one
@@ -671,15 +683,20 @@ class ClientScreen(WeekScreen):
             moving.provider_id,
         )
 
-    @work(exclusive=True, group="next")
-    async def find_next_open(self) -> None:
-        assert self.provider_id is not None
-        after = max(self.grid.cursor_start or 0, int(self.session.now()))
-        candidates = [
+    def _starts_after(self, after: float) -> list[int]:
+        """The starts after `after`, among the slots loaded, where a hold (or the move) could
+        start."""
+        return [
             start_of(s)
             for s in self.mirror.slots()
             if start_of(s) > after and self._is_start(start_of(s))
         ]
+
+    @work(exclusive=True, group="next")
+    async def find_next_open(self) -> None:
+        assert self.provider_id is not None
+        after = max(self.grid.cursor_start or 0, int(self.session.now()))
+        candidates = self._starts_after(after)
         wrapped = False
         try:
             if not candidates:
