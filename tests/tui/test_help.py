@@ -141,31 +141,33 @@ TABLE_KEYS |= {"Home", "End", "Page up", "Page down", "Select"}
 """What Textual's table says of its own keys: none of them is what a list screen does."""
 
 
+async def keys_over_a_list(app: SlotbookApp, pilot: Pilot[None], key: str, kind: str) -> set[str]:
+    """Open the list `key` opens (a screen of class `kind`), then its help: what its keys do."""
+    await pilot.press(key)
+    await until(lambda: type(app.screen).__name__ == kind, pilot.pause)
+    keys = help_keys(await open_help(app, pilot))
+    assert not TABLE_KEYS & keys.keys(), keys
+    return {f"{does}: {keys[does]}" for does in keys}
+
+
 async def test_help_over_the_lists_names_only_the_lists_own_keys(backend: BackendThread) -> None:
     world = populate(backend)
     app = app_for(backend, token=world.ada)
     async with app.run_test(size=(100, 30)) as pilot:
         await provider_screen(app, pilot)
-        await pilot.press("b")
-        await until(lambda: type(app.screen).__name__ == "BookingsScreen", pilot.pause)
-        keys = help_keys(await open_help(app, pilot))
-        assert not TABLE_KEYS & keys.keys(), keys
-        assert keys == {
-            "Read the whole note": "⏎",
-            "Cancel booking": "x, del",
-            "Back to the week": "esc, b",
-            "Reload": "r",
-            "Help": "?",
-            "Quit": "^q",
+        assert await keys_over_a_list(app, pilot, "b", "BookingsScreen") == {
+            "Read the whole note: ⏎",
+            "Cancel booking: x, del",
+            "Back to the week: esc, b",
+            "Reload: r",
+            "Help: ?",
+            "Quit: ^q",
         }
     client = app_for(backend, token=world.bob)
     async with client.run_test(size=(100, 30)) as pilot:
         await client_screen(client, pilot)
-        await pilot.press("m")
-        await until(lambda: type(client.screen).__name__ == "ReservationsScreen", pilot.pause)
-        keys = help_keys(await open_help(client, pilot))
-        assert not TABLE_KEYS & keys.keys(), keys
-        assert {"Confirm", "Move", "Note", "Cancel", "Back to the week", "Help"} <= keys.keys()
+        listed = await keys_over_a_list(client, pilot, "m", "ReservationsScreen")
+        assert {"Confirm: c", "Move: v", "Note: e", "Back to the week: esc, m"} <= listed
 
 
 def screen_text(app: SlotbookApp) -> str:
