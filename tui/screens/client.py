@@ -180,6 +180,7 @@ class ClientScreen(WeekScreen):
     def _provider_picked(self, event: OptionList.OptionSelected) -> None:
         if event.option.id is not None:
             self._choose(event.option.id)
+        self.query_one(ProviderPane).drop_filter()  # picked: the whole list again
         self._picking(False)
         self.grid.focus()
 
