@@ -3,12 +3,14 @@ restart, help, the command palette and quitting."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 import pytest
 from rich.table import Table
+from textual.command import CommandList, CommandPalette
 from textual.pilot import Pilot
 from textual.screen import Screen
 from textual.widgets import Input, OptionList, Static
@@ -645,6 +647,48 @@ async def test_the_client_palette_offers_holding_actions(backend: BackendThread)
         for title in ("Next open slot", "My reservations", "Providers", "Previous week"):
             assert title in titles
         assert "Save changes" not in titles
+
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+def palette_names_in_the_readme() -> set[str]:
+    """The palette's commands the README's terminal-app section names (*Change theme*)."""
+    section = README.read_text().split("## The terminal app", 1)[1].split("\n## ", 1)[0]
+    return set(re.findall(r"(?<!\*)\*([A-Z][a-z]+(?: [a-z]+)*)\*(?!\*)", section))
+
+
+async def test_the_palette_offers_our_commands_by_the_names_the_readme_gives(
+    backend: BackendThread, tmp_path: Path
+) -> None:
+    named = palette_names_in_the_readme()
+    assert {"Change theme", "Screenshot", "Switch identity", "Sign out"} <= named
+    admin = backend.issue("admin", None, "Admin")
+    app = app_for(backend, admin_token=admin, identities=tmp_path / "identities")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await welcome(app, pilot)
+        await pilot.press("enter", *"Sam", "enter")
+        screen = await client_screen(app, pilot)
+        titles = palette_titles(app, screen)
+        # Sign out is offered after a sign-in on the sign-in screen (below), not here.
+        assert named - {"Sign out"} <= set(titles), titles
+        assert not {"Theme", "Keys", "Maximize", "Minimize"} & set(titles), "? shows the keys"
+        await pilot.press("ctrl+p")
+        await until(lambda: isinstance(app.screen, CommandPalette), pilot.pause)
+        await pilot.press(*"Change theme")
+        await until(lambda: palette_shows(app, "Change theme"), pilot.pause)
+        await pilot.press("enter")  # the palette lists the themes
+        await until(lambda: palette_shows(app, "textual-light"), pilot.pause)
+
+
+def palette_shows(app: SlotbookApp, title: str) -> bool:
+    """Does the command palette on screen list a command of this title?"""
+    palette = app.screen
+    if not isinstance(palette, CommandPalette):
+        return False
+    listed = palette.query_one(CommandList)
+    prompts = [str(listed.get_option_at_index(i).prompt) for i in range(listed.option_count)]
+    return any(prompt.splitlines()[0] == title for prompt in prompts)
 
 
 def home_without_downloads(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
