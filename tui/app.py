@@ -471,7 +471,8 @@ class SlotbookApp(App[None]):
             IdentityScreen(
                 choices,
                 here,
-                note=f"For this window only: slotbook starts as {starts.label}."
+                note=f"Your choice here is for this window only. Next time, slotbook starts as"
+                f" {starts.label} again (--as NAME starts it as someone else)."
                 if starts is not None
                 else "",
             )

@@ -412,7 +412,10 @@ async def test_switching_identity_in_one_window_leaves_the_next_start_as_it_was(
         listed = first.screen.query_one(OptionList)
         assert str(listed.get_option_at_index(1).prompt) == "● Dr Ada (provider)"
         note = first.screen.query_one("#note", Static)
-        assert str(note.render()) == "For this window only: slotbook starts as Sam (client)."
+        assert str(note.render()) == (
+            "Your choice here is for this window only. Next time, slotbook starts as Sam (client)"
+            " again (--as NAME starts it as someone else)."
+        )
         await pilot.press("escape")
 
 
