@@ -151,6 +151,15 @@ def deafen(app: SlotbookApp) -> None:
             worker.cancel()
 
 
+async def bookings_listing(app: SlotbookApp, pilot: Pilot[None], rows: int) -> DataTable[Any]:
+    """`b` on the provider's week: the table of bookings, once it lists this many."""
+    await pilot.press("b")
+    bookings = await the(app, pilot, BookingsScreen)
+    table: DataTable[Any] = bookings.query_one(DataTable)
+    await until(lambda: table.row_count == rows, pilot.pause)
+    return table
+
+
 async def the(app: SlotbookApp, pilot: Pilot[None], kind: type[Any]) -> Any:
     """Wait for a screen of this kind to be on top; it."""
     await until(lambda: isinstance(app.screen, kind), pilot.pause)
@@ -687,10 +696,7 @@ async def test_bookings_list_one_row_an_appointment_and_enter_reads_its_note(
     toasts = Toasts()
     async with app.run_test(size=(120, 30), message_hook=toasts) as pilot:
         await provider_screen(app, pilot)
-        await pilot.press("b")
-        bookings = await the(app, pilot, BookingsScreen)
-        table = bookings.query_one(DataTable)
-        await until(lambda: table.row_count == 2, pilot.pause)
+        table = await bookings_listing(app, pilot, 2)
         assert [[str(c) for c in table.get_row_at(i)] for i in range(2)] == [
             ["Tue 05 Mar 10:00–10:30", "Sam", "booked", first_words(NOTE, 40)],
             ["Tue 05 Mar 10:30", "Sam", "held", ""],
@@ -699,7 +705,7 @@ async def test_bookings_list_one_row_an_appointment_and_enter_reads_its_note(
         shown = await the(app, pilot, NoteView)
         assert text_of(shown, "#note") == NOTE
         await pilot.press("enter")
-        await until(lambda: app.screen is bookings, pilot.pause)
+        await until(lambda: isinstance(app.screen, BookingsScreen), pilot.pause)
         await pilot.press("x")
         asked = await the(app, pilot, ConfirmDialog)
         assert text_of(asked, "#question").startswith(
@@ -748,8 +754,31 @@ async def test_a_provider_cancelling_a_long_booking_tells_the_client_once(
         await pilot.pause(0.2)
     assert [t.message for t in toasts.raised if t.title == "Cancelled"] == [
         "Your booking with Dr Ada on Tue 05 Mar 10:00–10:45 was cancelled by the provider."
-        " The slot is open again."
+        " The time is open again."
     ]
+
+
+async def test_a_provider_cancelling_a_long_booking_is_told_its_whole_time(
+    backend: BackendThread,
+) -> None:
+    ada = open_hours(backend, TUESDAY_10, tuesday(60))
+    hold_over_http(backend, backend.issue("client", "sam", "Sam"), TUESDAY_10, minutes=30)
+    app = app_for(backend, token=ada)
+    toasts = Toasts()
+    async with app.run_test(size=(100, 30), message_hook=toasts) as pilot:
+        await provider_screen(app, pilot)
+        await bookings_listing(app, pilot, 1)
+        await pilot.press("x")
+        asked = await the(app, pilot, ConfirmDialog)
+        assert asked.question == (
+            "Cancel Sam's hold on Tue 05 Mar 10:00–10:30? They will be told, and the time is"
+            " open again."
+        )
+        await pilot.press("y")
+        await until(lambda: bool(toasts.saying("Cancelled")), pilot.pause)
+    assert toasts.saying("Cancelled")[0].message == (
+        "Cancelled Tue 05 Mar 10:00–10:30; the time is open again."
+    )
 
 
 # --- keys in help ---------------------------------------------------------------------------------

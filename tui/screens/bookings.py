@@ -19,6 +19,7 @@ from tui.screens.note import appointment_view, first_words, note_room
 from tui.session import Session, client_label
 from tui.sync import note_of, start_of
 from tui.widgets.status_line import StatusLine
+from tui.words import the_time
 
 AHEAD_DAYS = 31
 HEADINGS = ("When", "Client", "Status", "Note")
@@ -129,12 +130,12 @@ class BookingsScreen(Screen[None]):
         what = "hold" if slot.status == "RESERVED" else "booking"
         question = (
             f"Cancel {client_label(slot)}'s {what} on {self.when(run)}?"
-            " They will be told, and the slot is open again."
+            f" They will be told, and {the_time(len(run))} is open again."
         )
 
         def answered(going_ahead: bool | None) -> None:
             if going_ahead:
-                self.cancel_booking(slot)
+                self.cancel_booking(run)
 
         self.app.push_screen(
             ConfirmDialog(f"Cancel this {what}?", question, yes="Cancel it", no="Keep it"),
@@ -142,13 +143,13 @@ class BookingsScreen(Screen[None]):
         )
 
     @work(group="bookings-write")
-    async def cancel_booking(self, slot: TimeSlot) -> None:
+    async def cancel_booking(self, run: list[TimeSlot]) -> None:
         try:
-            await self.session.client.cancel(slot.time_slot_id)
+            await self.session.client.cancel(run[0].time_slot_id)
         except (ApiError, Unreachable) as error:
             self.notify(f"Not cancelled: {error}. {error.advice}", severity="error")
         else:
-            self.notify(f"Cancelled {self.session.when(start_of(slot))}; the slot is open again.")
+            self.notify(f"Cancelled {self.when(run)}; {the_time(len(run))} is open again.")
         self.reload()
 
     def action_reload(self) -> None:

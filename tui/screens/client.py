@@ -32,6 +32,7 @@ from tui.sync import Window, as_open, as_reservation, minutes_of, slots_of, star
 from tui.widgets.provider_list import ChosenProvider, ProviderList, ProviderPane
 from tui.widgets.status_line import StatusLine
 from tui.widgets.week_grid import Cell, CellState, WeekGrid
+from tui.words import the_time
 
 PICKING = "-picking"
 """The class of the client's screen while, at phone width, the list of providers is shown."""
@@ -440,9 +441,10 @@ class ClientScreen(WeekScreen):
             when = self.session.span(start_of(was), minutes_of(was))
         else:
             when = self.session.when_text(change.timestamp)
+        slots = len(was.time_slot_ids) if was is not None else 1
         self.notify(
             f"Your {what} with {name} on {when} was cancelled"
-            " by the provider. The slot is open again.",
+            f" by the provider. {the_time(slots).capitalize()} is open again.",
             title="Cancelled",
             severity="warning",
             timeout=30,

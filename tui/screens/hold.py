@@ -19,6 +19,7 @@ from tui.messages import FeedChanged
 from tui.screens.note import NOTE_LENGTH, cleaned
 from tui.session import Session, countdown
 from tui.sync import minutes_of, note_of, start_of
+from tui.words import the_time
 
 
 class HoldDialog(ModalScreen[str | None]):
@@ -216,5 +217,5 @@ class HoldDialog(ModalScreen[str | None]):
             self._acting = False
             self.notify(f"Not released: {error}. {error.advice}", severity="error")
             return
-        self.notify("Released: the slot is open for others again.")
+        self.notify(f"Released: {the_time(len(self.slot.time_slot_ids))} is open for others again.")
         self._close("released")

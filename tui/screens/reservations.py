@@ -27,6 +27,7 @@ from tui.screens.note import NoteDialog, first_words, note_room
 from tui.session import Session, countdown
 from tui.sync import minutes_of, note_of, start_of
 from tui.widgets.status_line import StatusLine
+from tui.words import the_time
 
 HEADINGS = ("When", "With", "Status", "Time left", "Note")
 
@@ -230,7 +231,8 @@ class ReservationsScreen(Screen[None]):
             f"Cancel your {what} with {self.with_whom(reservation)} on {self.when(reservation)}?"
         )
         if reservation.status == "CONFIRMED":
-            question += " The slot goes back to being free for anyone."
+            taken = the_time(len(reservation.time_slot_ids)).capitalize()
+            question += f" {taken} goes back to being free for anyone."
 
         def answered(going_ahead: bool | None) -> None:
             if going_ahead:
