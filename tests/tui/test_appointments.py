@@ -685,7 +685,7 @@ async def test_the_providers_week_follows_moves_and_notes_live(backend: BackendT
         await until(lambda: texts()[2] == (CellState.HELD, "Hip"), pilot.pause)
 
 
-async def test_bookings_list_one_row_an_appointment_and_enter_reads_its_note(
+async def test_bookings_list_one_row_an_appointment_the_time_left_on_holds_and_its_note(
     backend: BackendThread,
 ) -> None:
     ada = open_hours(backend, TUESDAY_10, tuesday(60))
@@ -698,9 +698,11 @@ async def test_bookings_list_one_row_an_appointment_and_enter_reads_its_note(
         await provider_screen(app, pilot)
         table = await bookings_listing(app, pilot, 2)
         assert [[str(c) for c in table.get_row_at(i)] for i in range(2)] == [
-            ["Tue 05 Mar 10:00–10:30", "Sam", "booked", first_words(NOTE, 40)],
-            ["Tue 05 Mar 10:30", "Sam", "held", ""],
+            ["Tue 05 Mar 10:00–10:30", "Sam", "booked", "", first_words(NOTE, 40)],
+            ["Tue 05 Mar 10:30", "Sam", "held", "30:00 left", ""],
         ]
+        backend.clock.advance(75)  # the hold's time left counts down, as in My reservations
+        await until(lambda: str(table.get_row_at(1)[3]) == "28:45 left", pilot.pause)
         await pilot.press("enter")
         shown = await the(app, pilot, NoteView)
         assert text_of(shown, "#note") == NOTE

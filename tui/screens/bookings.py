@@ -18,11 +18,13 @@ from tui.screens.confirm import ConfirmDialog
 from tui.screens.note import appointment_view, first_words, note_room
 from tui.session import Session, client_label
 from tui.sync import note_of, start_of
+from tui.time_left import HEADING, count_down, time_left
 from tui.widgets.status_line import StatusLine
 from tui.words import the_time
 
 AHEAD_DAYS = 31
-HEADINGS = ("When", "Client", "Status", "Note")
+HEADINGS = ("When", "Client", "Status", HEADING, "Note")
+LEFT_COLUMN = HEADINGS.index(HEADING)
 
 
 def appointments(slots: list[TimeSlot]) -> list[list[TimeSlot]]:
@@ -70,6 +72,7 @@ class BookingsScreen(Screen[None]):
     def on_mount(self) -> None:
         self.query_one(DataTable).add_columns(*HEADINGS)
         self.reload()
+        self.set_interval(1, self.tick)
         refresh = getattr(self.app, "refresh_status", None)
         if refresh is not None:
             refresh()
@@ -93,6 +96,7 @@ class BookingsScreen(Screen[None]):
                 self.when(run),
                 client_label(run[0]),
                 "held" if run[0].status == "RESERVED" else "booked",
+                time_left(run[0], self.session.now()),
             )
             for run in self.rows
         ]
@@ -108,6 +112,11 @@ class BookingsScreen(Screen[None]):
             else "Enter reads the whole note, x cancels a booking"
         )
         self.query_one("#info", Static).update(info)
+
+    def tick(self) -> None:
+        """Count down the time left on each hold."""
+        firsts = [run[0] for run in self.rows]
+        count_down(self.query_one(DataTable), firsts, LEFT_COLUMN, self.session.now())
 
     def when(self, run: list[TimeSlot]) -> str:
         return self.session.span(start_of(run[0]), len(run) * run[0].duration)

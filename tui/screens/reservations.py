@@ -13,25 +13,24 @@ from typing import ClassVar
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.coordinate import Coordinate
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Static
 
-from shared.timefmt import parse_time
 from shared.wire import Provider, Reservation
 from tui.errors import ApiError, Gone, Unreachable
 from tui.messages import FeedChanged, FeedReloadNeeded, FeedResumed
 from tui.screens.confirm import ConfirmDialog
 from tui.screens.note import NoteDialog, first_words, note_room
-from tui.session import Session, countdown
+from tui.session import Session
 from tui.sync import minutes_of, note_of, start_of
+from tui.time_left import HEADING, count_down, time_left
 from tui.widgets.status_line import StatusLine
 from tui.words import the_time
 
-HEADINGS = ("When", "With", "Status", "Time left", "Note")
+HEADINGS = ("When", "With", "Status", HEADING, "Note")
 
-LEFT_COLUMN = 3
+LEFT_COLUMN = HEADINGS.index(HEADING)
 """The column of the time a hold has left."""
 
 RETRY_SECONDS = 10.0
@@ -126,7 +125,7 @@ class ReservationsScreen(Screen[None]):
                 self.when(reservation),
                 self.with_whom(reservation),
                 "held" if reservation.status == "RESERVED" else "booked",
-                self._left(reservation),
+                time_left(reservation, self.session.now()),
             )
             for reservation in self.rows
         ]
@@ -153,16 +152,8 @@ class ReservationsScreen(Screen[None]):
             return "Nothing held or booked yet."
         return "c confirms a hold, v moves, e changes the note, x cancels"
 
-    def _left(self, reservation: Reservation) -> str:
-        if reservation.status != "RESERVED" or not isinstance(reservation.expires_at, str):
-            return ""
-        return countdown(parse_time(reservation.expires_at) - self.session.now())
-
     def tick(self) -> None:
-        table = self.query_one(DataTable)
-        for index, reservation in enumerate(self.rows):
-            if reservation.status == "RESERVED":
-                table.update_cell_at(Coordinate(index, LEFT_COLUMN), self._left(reservation))
+        count_down(self.query_one(DataTable), self.rows, LEFT_COLUMN, self.session.now())
 
     def _chosen(self) -> Reservation | None:
         table = self.query_one(DataTable)
