@@ -9,6 +9,7 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -19,7 +20,8 @@ from textual.widgets import DataTable, Input, OptionList
 from backend.clock import ManualClock
 from shared.patterns import NOTE_PATTERN
 from shared.timefmt import parse_time
-from tests.tui.harness import BackendThread, app_for, until, window
+from tests.tui.contrast import screen_lines
+from tests.tui.harness import BackendThread, StaticBackend, app_for, until, window
 from tests.tui.test_client_screen import (
     client_screen,
     dialog,
@@ -29,6 +31,7 @@ from tests.tui.test_client_screen import (
 )
 from tests.tui.test_provider_screen import Toasts, provider_screen
 from tui.app import SlotbookApp
+from tui.backends import Connection
 from tui.screens.bookings import BookingsScreen
 from tui.screens.client import ClientScreen
 from tui.screens.confirm import ConfirmDialog
@@ -392,6 +395,42 @@ async def test_my_reservations_show_the_length_and_note_and_e_changes_the_note(
     assert toasts.texts() == ["Note saved.", "Note removed."]
 
 
+EMBEDDED = "embedded · /root/.local/share/slotbook/slotbook.db"
+"""What the status line names the server as under `make run`, for a user whose home is /root."""
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)], ids=["80x24", "120x40"])
+async def test_the_status_line_while_moving_says_it_whole(
+    backend: BackendThread, size: tuple[int, int]
+) -> None:
+    """At 120 columns the whole line shows, as it does before the move; at 80 all but the
+    server's address (which the line gives up first)."""
+    open_hours(backend, TUESDAY_10, tuesday(60))
+    dorothy = backend.issue("client", "dorothy-vaughan", "Dorothy Vaughan")
+    hold_over_http(backend, dorothy, tuesday(30), confirm=True)
+    connection = Connection(base_url=backend.url, label=EMBEDDED, token=dorothy)
+    app = SlotbookApp(StaticBackend(connection), zone=ZoneInfo("Etc/UTC"), clock=backend.clock.now)
+    async with app.run_test(size=size) as pilot:
+        screen = await client_screen(app, pilot)
+        await until(lambda: app.feed_state == "live", pilot.pause)
+        before = status_shown(app)
+        await pilot.press("m")
+        await reservations_screen(app, pilot)
+        await pilot.press("v")
+        await until(lambda: app.screen is screen and screen.moving is not None, pilot.pause)
+        await pilot.pause()
+        shown = status_shown(app)
+        assert "│ moving Tue 10:30 │ Etc/UTC │" in shown, shown
+        assert len(shown) <= len(before), "a move adds no more than the length it replaces"
+        if size[0] >= 120:
+            assert shown.endswith(EMBEDDED), shown
+
+
+def status_shown(app: SlotbookApp) -> str:
+    """The status line as the terminal shows it (the top line of the screen)."""
+    return "".join(segment.text for segment in screen_lines(app)[0]).strip()
+
+
 async def test_v_moves_a_booking_to_a_start_picked_on_the_grid(backend: BackendThread) -> None:
     open_hours(backend, TUESDAY_10, tuesday(120))
     sam = backend.issue("client", "sam", "Sam")
@@ -413,7 +452,7 @@ async def test_v_moves_a_booking_to_a_start_picked_on_the_grid(backend: BackendT
             ),
             pilot.pause,
         )
-        assert status_extra(screen) == "moving your booking of Tue 10:00"
+        assert status_extra(screen) == "moving Tue 10:00"
         assert text_of(screen, "#info").endswith(
             "where it is now: pick another start, or Esc to keep it here"
         )

@@ -324,10 +324,8 @@ class ClientScreen(WeekScreen):
 
     def show_length(self) -> None:
         """The length (or what is being moved) in the status line, the span on the grid."""
-        if self.moving is not None:
-            moving = self.moving
-            what = "hold" if moving.status == "RESERVED" else "booking"
-            text = f"moving your {what} of {self.session.when(start_of(moving), '%a %H:%M')}"
+        if self.moving is not None:  # no longer than the length it replaces: the line fits
+            text = f"moving {self.session.when(start_of(self.moving), '%a %H:%M')}"
         else:
             text = f"length {self.minutes} min (+ -)"
         for line in self.query(StatusLine):
