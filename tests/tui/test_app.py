@@ -3,7 +3,10 @@ restart, help, the command palette and quitting."""
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any, cast
 from zoneinfo import ZoneInfo
@@ -16,11 +19,12 @@ from textual.screen import Screen
 from textual.widgets import Input, OptionList, Static
 
 from shared.timefmt import parse_time
+from tests.e2e.test_terminal_app import app_environment
 from tests.tui.harness import BackendThread, StaticBackend, app_for, until, window
 from tests.tui.test_provider_screen import Toasts, provider_screen
 from tui.app import SlotbookApp
 from tui.backends import Connection, RemoteBackend
-from tui.identities import IdentityStore
+from tui.identities import Identity, IdentityStore
 from tui.screens.client import ClientScreen
 from tui.screens.help import HelpScreen
 from tui.screens.identity import IdentityScreen
@@ -465,6 +469,43 @@ async def test_as_naming_nobody_saved_ends_the_start_saying_who_there_is(
     assert said_on_exit(capsys) == (
         "slotbook: --as 'Kim' names no saved identity; saved: Sam (client, sam)"
     )
+
+
+def slotbook(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """`slotbook ARGS` as `make run` starts it (with --demo), with its data in tmp_path/data
+    and no settings of the user's own; what it said and how it ended."""
+    environment = {**os.environ, **app_environment(tmp_path)}
+    return subprocess.run(
+        [sys.executable, "-m", "tui", "--demo", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env=environment,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+def test_as_naming_nobody_is_refused_before_a_server_or_the_screen_starts(
+    backend: BackendThread, tmp_path: Path
+) -> None:
+    data = tmp_path / "data"
+    done = slotbook(tmp_path, "--as", "Nobody")
+    assert (done.returncode, done.stderr) == (
+        2,
+        "slotbook: --as 'Nobody': no identities are saved yet; start without --as to make one\n",
+    )
+    assert done.stdout == "", "the full-screen app never started"
+    assert not (data / "slotbook.db").exists(), "nor its server"
+    sam = Identity("client", "sam", "Sam", backend.issue("client", "sam", "Sam"))
+    IdentityStore(data).add(sam)  # saved by an earlier start
+    done = slotbook(tmp_path, "--as", "Nobody")
+    assert (done.returncode, done.stderr) == (
+        2,
+        "slotbook: --as 'Nobody' names no saved identity; saved: Sam (client, sam)\n",
+    )
+    assert done.stdout == ""
+    assert not (data / "slotbook.db").exists()
 
 
 async def test_demo_with_as_on_a_first_start_opens_as_a_sample_provider(
