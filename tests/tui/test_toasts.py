@@ -12,7 +12,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.geometry import Region
 from textual.pilot import Pilot
 from textual.screen import ModalScreen, Screen
-from textual.widgets import DataTable, Footer
+from textual.widgets import DataTable, Footer, Static
 from textual.widgets._toast import Toast
 
 from tests.tui.harness import BackendThread, app_for, until
@@ -26,6 +26,7 @@ from tui.screens.note import NoteDialog, NoteView
 from tui.screens.provider import ProviderScreen
 from tui.screens.reservations import ReservationsScreen
 from tui.screens.usual_week import UsualWeekScreen
+from tui.screens.zone import ZoneDialog
 from tui.widgets.status_line import StatusLine
 
 SIZES = [(80, 24), (120, 40), (45, 40)]
@@ -70,6 +71,9 @@ async def toast_regions(app: SlotbookApp, pilot: Pilot[None], title: str) -> lis
 
 
 async def assert_clear(app: SlotbookApp, pilot: Pilot[None], where: str) -> None:
+    screen = app.screen
+    if isinstance(screen, ModalScreen):  # a scroll bar of its own would cover the key bar's end
+        assert not screen.show_vertical_scrollbar, f"{where}: the dialog's screen scrolls"
     for toast in await toast_regions(app, pilot, where):
         for region in kept_clear(app):
             overlap = toast.intersection(region)
@@ -95,6 +99,16 @@ async def test_toasts_on_the_providers_screens_hide_no_hint(
             lambda: isinstance(app.screen, UsualWeekScreen) and app.screen.loaded, pilot.pause
         )
         await assert_clear(app, pilot, "the usual week")
+        await pilot.press("z", *"Nowhere", "enter")  # the zone dialog, saying what is wrong
+        await until(
+            lambda: (
+                isinstance(app.screen, ZoneDialog)
+                and "Nowhere" in str(app.screen.query_one("#problem", Static).render())
+            ),
+            pilot.pause,
+        )
+        await assert_clear(app, pilot, "the zone dialog")
+        await pilot.press("escape")
         await pilot.press("escape", "b")
         await until(
             lambda: (
