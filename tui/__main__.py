@@ -23,7 +23,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     return asyncio.run(run(options))
 
 
+def refused_identity(options: Options) -> str | None:
+    """Why the identity asked for (--as) cannot be started as, when that is known before any
+    server starts (slotbook's own server only: --as does not go with --server)."""
+    if options.identity is None or options.server:
+        return None
+    from tui.identities import IdentityStore, refusal_at_start
+
+    samples: tuple[str, ...] = ()
+    if options.demo:
+        from tui.demo import DEMO_PROVIDERS
+
+        samples = tuple(provider.name for provider in DEMO_PROVIDERS)
+    return refusal_at_start(IdentityStore(options.db.parent), options.identity, samples)
+
+
 async def run(options: Options) -> int:
+    refusal = refused_identity(options)
+    if refusal is not None:  # before the server or the full-screen app starts
+        print(f"slotbook: {refusal}", file=sys.stderr)
+        return 2
     backend: Backend
     if options.server:
         backend = RemoteBackend(options.server, options.token, os.environ.get(ENV_SERVER_LABEL))

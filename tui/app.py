@@ -43,6 +43,11 @@ STATUS_TICK_SECONDS = 1.0
 """How often the status line's "last heard ... ago" is brought up to date while the feed is down."""
 
 
+TEXTUAL_COMMANDS_LEFT_OUT = frozenset({"Keys", "Maximize", "Minimize"})
+"""Textual's palette commands the app does not offer: `?` shows the keys (and what the grid's
+glyphs mean), and no screen has a part worth filling the screen with."""
+
+
 class SlotbookApp(App[None]):
     """Providers paint their week; clients hold and confirm slots; all live over HTTP."""
 
@@ -419,8 +424,18 @@ class SlotbookApp(App[None]):
         self.exit()
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        """The palette's commands: the screen's, ours, and those of Textual's that are of use
+        here, by the names the README gives them."""
         for command in super().get_system_commands(screen):
-            if command.title == "Screenshot":  # ours says where it went, or why not
+            if command.title in TEXTUAL_COMMANDS_LEFT_OUT:
+                continue
+            if command.title == "Theme":
+                yield SystemCommand(
+                    "Change theme",
+                    "Choose the app's colours (remembered for the next start)",
+                    command.callback,
+                )
+            elif command.title == "Screenshot":  # ours says where it went, or why not
                 yield SystemCommand(
                     "Screenshot",
                     "Save an SVG picture of this screen (in Downloads, else in slotbook's data"
@@ -457,7 +472,8 @@ class SlotbookApp(App[None]):
             IdentityScreen(
                 choices,
                 here,
-                note=f"For this window only: slotbook starts as {starts.label}."
+                note=f"Your choice here is for this window only. Next time, slotbook starts as"
+                f" {starts.label} again (--as NAME starts it as someone else)."
                 if starts is not None
                 else "",
             )

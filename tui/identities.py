@@ -199,6 +199,29 @@ def asked_for(store: IdentityStore, wanted: str) -> Identity:
     raise UnknownIdentity(f"--as {wanted!r} names no saved identity; saved: {listed}")
 
 
+def refusal_at_start(
+    store: IdentityStore, wanted: str, samples: Collection[str] = ()
+) -> str | None:
+    """Why `--as wanted` cannot start, told before anything starts: the saved identities are a
+    file of ours. None when it names one saved identity, or none yet but one of `samples`, the
+    names the sample practice saves when it is made (on a start with --demo over a new database),
+    which only a started server can tell."""
+    if not store.matching(wanted) and _names_one_of(wanted, samples):
+        return None
+    try:
+        asked_for(store, wanted)
+    except UnknownIdentity as error:
+        return str(error)
+    return None
+
+
+def _names_one_of(wanted: str, names: Collection[str]) -> bool:
+    """Does `wanted` name one of these people as `matching` would, once each is saved (as a
+    provider, under the id their name gives)?"""
+    key = wanted.strip().casefold()
+    return any(key in {name.casefold(), slug(name), f"provider:{slug(name)}"} for name in names)
+
+
 def write_private_file(path: Path, data: bytes) -> None:
     """Replace `path` with `data` atomically, with mode 0600: other users cannot read it, and a
     reader sees the old file or the new one, never part of either."""

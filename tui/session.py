@@ -51,6 +51,12 @@ class Session:
     def now(self) -> float:
         return self.clock()
 
+    def upcoming_start(self) -> int:
+        """The start of the first slot that has not begun: now's, when now is on its start,
+        else the next one (the one now is in has begun: it is past)."""
+        slot = self.slot_seconds
+        return -(-int(self.now()) // slot) * slot
+
     def today(self) -> date:
         return self.local(self.now()).date()
 

@@ -23,3 +23,9 @@ def ago(seconds: float) -> str:
     if minutes < 24 * 60:
         return f"{minutes // 60} h ago"
     return f"{counted(minutes // (24 * 60), 'day')} ago"
+
+
+def the_time(slots: int) -> str:
+    """What an appointment of this many slots takes up, as a message names it: 'the slot' for
+    one, 'the time' for several ('Cancelled 12:00-12:30; the time is open again')."""
+    return "the slot" if slots <= 1 else "the time"

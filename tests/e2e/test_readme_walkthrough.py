@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
 import sys
+from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
 
+from shared.timefmt import parse_time
 from tests.e2e.server_process import ServerProcess
 
 README = Path(__file__).resolve().parents[2] / "README.md"
@@ -86,10 +91,42 @@ def test_the_readme_schedule_example_runs_as_written(tmp_path: Path) -> None:
         done = run_script(script, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert "problems/" not in done.stdout
-    assert '"timeZone":"Europe/Berlin"' in done.stdout
-    assert '"weekly":[{"day":"mon","start":"09:00","end":"12:00"}' in done.stdout
-    assert '"created":' in done.stdout
-    assert '{"date":"2030-12-24","hours":[]}' in done.stdout
+    saved, answer, monday, thursday = answers(done.stdout)
+    assert saved["created"] > 0
+    read = answer["schedule"]
+    assert read == saved["schedule"]
+    assert read["timeZone"] == "Europe/Berlin"
+    assert read["weekly"][0] == {"day": "mon", "start": "09:00", "end": "12:00"}
+    closed, shorter = read["exceptions"]
+    first, second = date.fromisoformat(closed["date"]), date.fromisoformat(shorter["date"])
+    assert (first.weekday(), second - first) == (0, timedelta(days=3)), "a Monday, its Thursday"
+    assert 21 <= (first - date.today()).days <= 28, "well inside the 56 days' horizon"
+    assert closed["hours"] == []
+    assert shorter["hours"] == [{"start": "10:00", "end": "12:00"}]
+    # What the example claims shows: the Monday closed, the Thursday open only 10:00-12:00.
+    assert monday == {"timeSlots": []}
+    berlin = [
+        datetime.fromtimestamp(parse_time(slot["timestamp"]), ZoneInfo("Europe/Berlin"))
+        for slot in thursday["timeSlots"]
+    ]
+    assert [(t.date(), t.strftime("%H:%M")) for t in berlin] == [
+        (second, f"{hour}:{minute:02d}") for hour in (10, 11) for minute in (0, 15, 30, 45)
+    ]
+    assert {slot["status"] for slot in thursday["timeSlots"]} == {"AVAILABLE"}
+
+
+def answers(out: str) -> list[Any]:
+    """The JSON documents the calls printed, one after another."""
+    decoder = json.JSONDecoder()
+    found: list[Any] = []
+    index = 0
+    while index < len(out):
+        if out[index].isspace():
+            index += 1
+            continue
+        document, index = decoder.raw_decode(out, index)
+        found.append(document)
+    return found
 
 
 def appointments_block() -> str:

@@ -215,7 +215,10 @@ def test_a_client_books_the_next_open_slot_with_the_slotbook_command(
             # Live, with Dr Ada listed: her next open slot is the one we opened.
             next_open = first.strftime("next %a %d %H:%M")
             terminal.wait_for("● live", "Bob Baker (client)", "Dr Ada Lovelace", next_open)
-            terminal.send("n")
+            # The week opens with the cursor on her first free slot; when that is in next week
+            # (two days from a Saturday or Sunday), the week is today's and n finds it.
+            if first.isocalendar()[:2] != day.isocalendar()[:2]:
+                terminal.send("n")
             when = first.strftime("%a %d %b %H:%M")
             terminal.wait_for(f"{when}  ·  free: Enter holds it")
             terminal.send("Enter")

@@ -78,8 +78,7 @@ async def client_week(app: SlotbookApp, pilot: Pilot[None]) -> None:
         ),
         lambda: pilot.pause(0.02),
     )
-    await pilot.press("n")  # the first free slot
-    await pilot.pause(0.5)
+    await pilot.pause(0.5)  # the week opens with the cursor on the first free slot
 
 
 async def provider_week(app: SlotbookApp, pilot: Pilot[None]) -> None:
@@ -91,8 +90,8 @@ async def provider_week(app: SlotbookApp, pilot: Pilot[None]) -> None:
         ),
         lambda: pilot.pause(0.02),
     )
-    # Saturday morning painted open, not saved yet.
-    await pilot.press(*"lllll", *"jjjj", "v", *"jjjjjjj", "space")
+    # Saturday morning painted open, not saved yet (from Monday 08:30, where the week opens).
+    await pilot.press(*"lllll", *"jj", "v", *"jjjjjjj", "space")
 
 
 async def main() -> int:

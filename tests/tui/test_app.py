@@ -3,22 +3,28 @@ restart, help, the command palette and quitting."""
 
 from __future__ import annotations
 
+import os
+import re
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 import pytest
 from rich.table import Table
+from textual.command import CommandList, CommandPalette
 from textual.pilot import Pilot
 from textual.screen import Screen
 from textual.widgets import Input, OptionList, Static
 
 from shared.timefmt import parse_time
+from tests.e2e.test_terminal_app import app_environment
 from tests.tui.harness import BackendThread, StaticBackend, app_for, until, window
 from tests.tui.test_provider_screen import Toasts, provider_screen
 from tui.app import SlotbookApp
 from tui.backends import Connection, RemoteBackend
-from tui.identities import IdentityStore
+from tui.identities import Identity, IdentityStore
 from tui.screens.client import ClientScreen
 from tui.screens.help import HelpScreen
 from tui.screens.identity import IdentityScreen
@@ -410,7 +416,10 @@ async def test_switching_identity_in_one_window_leaves_the_next_start_as_it_was(
         listed = first.screen.query_one(OptionList)
         assert str(listed.get_option_at_index(1).prompt) == "● Dr Ada (provider)"
         note = first.screen.query_one("#note", Static)
-        assert str(note.render()) == "For this window only: slotbook starts as Sam (client)."
+        assert str(note.render()) == (
+            "Your choice here is for this window only. Next time, slotbook starts as Sam (client)"
+            " again (--as NAME starts it as someone else)."
+        )
         await pilot.press("escape")
 
 
@@ -460,6 +469,43 @@ async def test_as_naming_nobody_saved_ends_the_start_saying_who_there_is(
     assert said_on_exit(capsys) == (
         "slotbook: --as 'Kim' names no saved identity; saved: Sam (client, sam)"
     )
+
+
+def slotbook(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """`slotbook ARGS` as `make run` starts it (with --demo), with its data in tmp_path/data
+    and no settings of the user's own; what it said and how it ended."""
+    environment = {**os.environ, **app_environment(tmp_path)}
+    return subprocess.run(
+        [sys.executable, "-m", "tui", "--demo", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env=environment,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+def test_as_naming_nobody_is_refused_before_a_server_or_the_screen_starts(
+    backend: BackendThread, tmp_path: Path
+) -> None:
+    data = tmp_path / "data"
+    done = slotbook(tmp_path, "--as", "Nobody")
+    assert (done.returncode, done.stderr) == (
+        2,
+        "slotbook: --as 'Nobody': no identities are saved yet; start without --as to make one\n",
+    )
+    assert done.stdout == "", "the full-screen app never started"
+    assert not (data / "slotbook.db").exists(), "nor its server"
+    sam = Identity("client", "sam", "Sam", backend.issue("client", "sam", "Sam"))
+    IdentityStore(data).add(sam)  # saved by an earlier start
+    done = slotbook(tmp_path, "--as", "Nobody")
+    assert (done.returncode, done.stderr) == (
+        2,
+        "slotbook: --as 'Nobody' names no saved identity; saved: Sam (client, sam)\n",
+    )
+    assert done.stdout == ""
+    assert not (data / "slotbook.db").exists()
 
 
 async def test_demo_with_as_on_a_first_start_opens_as_a_sample_provider(
@@ -645,6 +691,48 @@ async def test_the_client_palette_offers_holding_actions(backend: BackendThread)
         for title in ("Next open slot", "My reservations", "Providers", "Previous week"):
             assert title in titles
         assert "Save changes" not in titles
+
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+def palette_names_in_the_readme() -> set[str]:
+    """The palette's commands the README's terminal-app section names (*Change theme*)."""
+    section = README.read_text().split("## The terminal app", 1)[1].split("\n## ", 1)[0]
+    return set(re.findall(r"(?<!\*)\*([A-Z][a-z]+(?: [a-z]+)*)\*(?!\*)", section))
+
+
+async def test_the_palette_offers_our_commands_by_the_names_the_readme_gives(
+    backend: BackendThread, tmp_path: Path
+) -> None:
+    named = palette_names_in_the_readme()
+    assert {"Change theme", "Screenshot", "Switch identity", "Sign out"} <= named
+    admin = backend.issue("admin", None, "Admin")
+    app = app_for(backend, admin_token=admin, identities=tmp_path / "identities")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await welcome(app, pilot)
+        await pilot.press("enter", *"Sam", "enter")
+        screen = await client_screen(app, pilot)
+        titles = palette_titles(app, screen)
+        # Sign out is offered after a sign-in on the sign-in screen (below), not here.
+        assert named - {"Sign out"} <= set(titles), titles
+        assert not {"Theme", "Keys", "Maximize", "Minimize"} & set(titles), "? shows the keys"
+        await pilot.press("ctrl+p")
+        await until(lambda: isinstance(app.screen, CommandPalette), pilot.pause)
+        await pilot.press(*"Change theme")
+        await until(lambda: palette_shows(app, "Change theme"), pilot.pause)
+        await pilot.press("enter")  # the palette lists the themes
+        await until(lambda: palette_shows(app, "textual-light"), pilot.pause)
+
+
+def palette_shows(app: SlotbookApp, title: str) -> bool:
+    """Does the command palette on screen list a command of this title?"""
+    palette = app.screen
+    if not isinstance(palette, CommandPalette):
+        return False
+    listed = palette.query_one(CommandList)
+    prompts = [str(listed.get_option_at_index(i).prompt) for i in range(listed.option_count)]
+    return any(prompt.splitlines()[0] == title for prompt in prompts)
 
 
 def home_without_downloads(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:

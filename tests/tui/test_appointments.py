@@ -9,6 +9,7 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -19,7 +20,8 @@ from textual.widgets import DataTable, Input, OptionList
 from backend.runtime.clock import ManualClock
 from shared.patterns import NOTE_PATTERN
 from shared.timefmt import parse_time
-from tests.tui.harness import BackendThread, app_for, until, window
+from tests.tui.contrast import screen_lines
+from tests.tui.harness import BackendThread, StaticBackend, app_for, until, window
 from tests.tui.test_client_screen import (
     client_screen,
     dialog,
@@ -29,6 +31,7 @@ from tests.tui.test_client_screen import (
 )
 from tests.tui.test_provider_screen import Toasts, provider_screen
 from tui.app import SlotbookApp
+from tui.backends import Connection
 from tui.screens.bookings import BookingsScreen
 from tui.screens.client import ClientScreen
 from tui.screens.confirm import ConfirmDialog
@@ -151,6 +154,15 @@ def deafen(app: SlotbookApp) -> None:
             worker.cancel()
 
 
+async def bookings_listing(app: SlotbookApp, pilot: Pilot[None], rows: int) -> DataTable[Any]:
+    """`b` on the provider's week: the table of bookings, once it lists this many."""
+    await pilot.press("b")
+    bookings = await the(app, pilot, BookingsScreen)
+    table: DataTable[Any] = bookings.query_one(DataTable)
+    await until(lambda: table.row_count == rows, pilot.pause)
+    return table
+
+
 async def the(app: SlotbookApp, pilot: Pilot[None], kind: type[Any]) -> Any:
     """Wait for a screen of this kind to be on top; it."""
     await until(lambda: isinstance(app.screen, kind), pilot.pause)
@@ -224,10 +236,8 @@ async def test_enter_where_the_length_does_not_fit_says_so_and_n_finds_where_it_
     toasts = Toasts()
     async with app.run_test(size=(100, 30), message_hook=toasts) as pilot:
         screen = await client_screen(app, pilot)
-        await pilot.press("plus")
-        await pilot.press("n")
-        await until(lambda: screen.grid.cursor_start == at(TUESDAY_10), pilot.pause)
-        await pilot.press("plus")  # 45 minutes: Tuesday is too short
+        assert screen.grid.cursor_start == at(TUESDAY_10), "the week opens on the first free"
+        await pilot.press("plus", "plus")  # 45 minutes: Tuesday is too short
         await pilot.press("enter")
         await until(lambda: bool(toasts.raised), pilot.pause)
         assert app.screen is screen, "nothing held"
@@ -387,6 +397,42 @@ async def test_my_reservations_show_the_length_and_note_and_e_changes_the_note(
     assert toasts.texts() == ["Note saved.", "Note removed."]
 
 
+EMBEDDED = "embedded · /root/.local/share/slotbook/slotbook.db"
+"""What the status line names the server as under `make run`, for a user whose home is /root."""
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)], ids=["80x24", "120x40"])
+async def test_the_status_line_while_moving_says_it_whole(
+    backend: BackendThread, size: tuple[int, int]
+) -> None:
+    """At 120 columns the whole line shows, as it does before the move; at 80 all but the
+    server's address (which the line gives up first)."""
+    open_hours(backend, TUESDAY_10, tuesday(60))
+    dorothy = backend.issue("client", "dorothy-vaughan", "Dorothy Vaughan")
+    hold_over_http(backend, dorothy, tuesday(30), confirm=True)
+    connection = Connection(base_url=backend.url, label=EMBEDDED, token=dorothy)
+    app = SlotbookApp(StaticBackend(connection), zone=ZoneInfo("Etc/UTC"), clock=backend.clock.now)
+    async with app.run_test(size=size) as pilot:
+        screen = await client_screen(app, pilot)
+        await until(lambda: app.feed_state == "live", pilot.pause)
+        before = status_shown(app)
+        await pilot.press("m")
+        await reservations_screen(app, pilot)
+        await pilot.press("v")
+        await until(lambda: app.screen is screen and screen.moving is not None, pilot.pause)
+        await pilot.pause()
+        shown = status_shown(app)
+        assert "│ moving Tue 10:30 │ Etc/UTC │" in shown, shown
+        assert len(shown) <= len(before), "a move adds no more than the length it replaces"
+        if size[0] >= 120:
+            assert shown.endswith(EMBEDDED), shown
+
+
+def status_shown(app: SlotbookApp) -> str:
+    """The status line as the terminal shows it (the top line of the screen)."""
+    return "".join(segment.text for segment in screen_lines(app)[0]).strip()
+
+
 async def test_v_moves_a_booking_to_a_start_picked_on_the_grid(backend: BackendThread) -> None:
     open_hours(backend, TUESDAY_10, tuesday(120))
     sam = backend.issue("client", "sam", "Sam")
@@ -408,7 +454,7 @@ async def test_v_moves_a_booking_to_a_start_picked_on_the_grid(backend: BackendT
             ),
             pilot.pause,
         )
-        assert status_extra(screen) == "moving your booking of Tue 10:00"
+        assert status_extra(screen) == "moving Tue 10:00"
         assert text_of(screen, "#info").endswith(
             "where it is now: pick another start, or Esc to keep it here"
         )
@@ -579,10 +625,10 @@ async def test_another_clients_move_frees_the_old_time_and_takes_the_new_on_my_w
     async with app.run_test(size=(100, 30), message_hook=toasts) as pilot:
         screen = await client_screen(app, pilot)
         await until(lambda: app.feed_state == "live", pilot.pause)
+        await goto(pilot, screen, tuesday(45))
         held = hold_over_http(backend, kim, TUESDAY_10, minutes=30)
         four = [tuesday(m) for m in (0, 15, 30, 45)]
         await until(lambda: shown(screen, *four) == "ttoo", pilot.pause)
-        await goto(pilot, screen, tuesday(45))
         move_over_http(backend, kim, held, tuesday(30))
         await until(lambda: shown(screen, *four) == "oott", pilot.pause)
         assert screen.mirror.at("ada", at(TUESDAY_10)) is not None, "let go, so open again"
@@ -680,7 +726,7 @@ async def test_the_providers_week_follows_moves_and_notes_live(backend: BackendT
         await until(lambda: texts()[2] == (CellState.HELD, "Hip"), pilot.pause)
 
 
-async def test_bookings_list_one_row_an_appointment_and_enter_reads_its_note(
+async def test_bookings_list_one_row_an_appointment_the_time_left_on_holds_and_its_note(
     backend: BackendThread,
 ) -> None:
     ada = open_hours(backend, TUESDAY_10, tuesday(60))
@@ -691,19 +737,18 @@ async def test_bookings_list_one_row_an_appointment_and_enter_reads_its_note(
     toasts = Toasts()
     async with app.run_test(size=(120, 30), message_hook=toasts) as pilot:
         await provider_screen(app, pilot)
-        await pilot.press("b")
-        bookings = await the(app, pilot, BookingsScreen)
-        table = bookings.query_one(DataTable)
-        await until(lambda: table.row_count == 2, pilot.pause)
+        table = await bookings_listing(app, pilot, 2)
         assert [[str(c) for c in table.get_row_at(i)] for i in range(2)] == [
-            ["Tue 05 Mar 10:00–10:30", "Sam", "booked", first_words(NOTE, 40)],
-            ["Tue 05 Mar 10:30", "Sam", "held", ""],
+            ["Tue 05 Mar 10:00–10:30", "Sam", "booked", "", first_words(NOTE, 40)],
+            ["Tue 05 Mar 10:30", "Sam", "held", "30:00 left", ""],
         ]
+        backend.clock.advance(75)  # the hold's time left counts down, as in My reservations
+        await until(lambda: str(table.get_row_at(1)[3]) == "28:45 left", pilot.pause)
         await pilot.press("enter")
         shown = await the(app, pilot, NoteView)
         assert text_of(shown, "#note") == NOTE
         await pilot.press("enter")
-        await until(lambda: app.screen is bookings, pilot.pause)
+        await until(lambda: isinstance(app.screen, BookingsScreen), pilot.pause)
         await pilot.press("x")
         asked = await the(app, pilot, ConfirmDialog)
         assert text_of(asked, "#question").startswith(
@@ -752,8 +797,31 @@ async def test_a_provider_cancelling_a_long_booking_tells_the_client_once(
         await pilot.pause(0.2)
     assert [t.message for t in toasts.raised if t.title == "Cancelled"] == [
         "Your booking with Dr Ada on Tue 05 Mar 10:00–10:45 was cancelled by the provider."
-        " The slot is open again."
+        " The time is open again."
     ]
+
+
+async def test_a_provider_cancelling_a_long_booking_is_told_its_whole_time(
+    backend: BackendThread,
+) -> None:
+    ada = open_hours(backend, TUESDAY_10, tuesday(60))
+    hold_over_http(backend, backend.issue("client", "sam", "Sam"), TUESDAY_10, minutes=30)
+    app = app_for(backend, token=ada)
+    toasts = Toasts()
+    async with app.run_test(size=(100, 30), message_hook=toasts) as pilot:
+        await provider_screen(app, pilot)
+        await bookings_listing(app, pilot, 1)
+        await pilot.press("x")
+        asked = await the(app, pilot, ConfirmDialog)
+        assert asked.question == (
+            "Cancel Sam's hold on Tue 05 Mar 10:00–10:30? They will be told, and the time is"
+            " open again."
+        )
+        await pilot.press("y")
+        await until(lambda: bool(toasts.saying("Cancelled")), pilot.pause)
+    assert toasts.saying("Cancelled")[0].message == (
+        "Cancelled Tue 05 Mar 10:00–10:30; the time is open again."
+    )
 
 
 # --- keys in help ---------------------------------------------------------------------------------

@@ -33,8 +33,6 @@ from tui.widgets.week_grid import HEADER_LINES, CellState
 
 TUESDAY_10 = "2030-03-05 10:00:00"
 TUESDAY_1015 = "2030-03-05 10:15:00"
-TO_TUESDAY_10 = ("l", "j", "j", "j", "j")
-"""From where the cursor starts (Monday 09:00) to Tuesday 10:00."""
 
 
 @pytest.fixture
@@ -138,7 +136,6 @@ async def test_enter_holds_the_slot_and_c_confirms_it_on_the_server(
     toasts = Toasts()
     async with app.run_test(size=(100, 30), message_hook=toasts) as pilot:
         screen = await client_screen(app, pilot)
-        await pilot.press(*TO_TUESDAY_10)
         assert text_of(screen, "#info") == "Tue 05 Mar 10:00  ·  free: Enter holds it"
         assert text_of(screen, "#provider").startswith("Dr Ada  ·  next ")
         await pilot.press("enter")
@@ -338,7 +335,8 @@ async def test_enter_explains_cells_that_cannot_be_held(backend: BackendThread) 
     async with app.run_test(size=(100, 30), message_hook=toasts) as pilot:
         screen = await client_screen(app, pilot)
         grid = screen.grid
-        await pilot.press("l", "enter")  # Tuesday 09:00: nothing open
+        await goto(pilot, screen, "2030-03-05 09:00:00")  # Tuesday 09:00: nothing open
+        await pilot.press("enter")
         await until(lambda: len(toasts.raised) == 1, pilot.pause)
         assert text_of(screen, "#info").endswith("not open")
         # The provider opens Monday 09:30 while we look: too soon for anyone to book.
@@ -398,7 +396,7 @@ async def test_a_click_on_the_cursors_free_slot_holds_it_once(backend: BackendTh
     app = app_for(backend, token=sam)
     async with app.run_test(size=(100, 30)) as pilot:
         screen = await client_screen(app, pilot)
-        await pilot.press(*TO_TUESDAY_10)
+        assert screen.grid.cursor_start == at(TUESDAY_10), "the week opens on the first free"
         # A double click on the cursor's cell: its first click holds, the second adds nothing.
         await pilot.double_click(screen.grid, offset=cell_offset(screen.grid, at(TUESDAY_10)))
         held = await dialog(app, pilot)
@@ -439,10 +437,11 @@ async def test_n_jumps_to_the_next_open_slot_this_week(backend: BackendThread) -
     app = app_for(backend, token=backend.issue("client", "sam", "Sam"))
     async with app.run_test(size=(100, 30)) as pilot:
         screen = await client_screen(app, pilot)
-        await pilot.press("n")
-        await until(lambda: screen.grid.cursor_start == at(TUESDAY_10), pilot.pause)
+        assert screen.grid.cursor_start == at(TUESDAY_10), "the week opens on the first free"
         await pilot.press("n")
         await until(lambda: screen.grid.cursor_start == at(TUESDAY_1015), pilot.pause)
+        await pilot.press("n")
+        await until(lambda: screen.grid.cursor_start == at("2030-03-05 10:30:00"), pilot.pause)
 
 
 async def test_n_goes_into_the_next_week_when_this_one_has_nothing_open(

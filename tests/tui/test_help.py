@@ -9,13 +9,16 @@ import io
 from rich.console import Console
 from rich.table import Table
 from textual.pilot import Pilot
-from textual.widgets import Static
+from textual.widgets import DataTable, Static
 
+from tests.tui.contrast import screen_lines
 from tests.tui.harness import BackendThread, app_for, until
 from tests.tui.test_app import client_screen, help_keys, open_slot
 from tests.tui.test_provider_screen import provider_screen
+from tests.tui.test_snapshots import populate
 from tui.app import SlotbookApp
 from tui.screens.help import HelpScreen
+from tui.screens.note import NoteView
 from tui.screens.usual_week import UsualWeekScreen
 from tui.widgets.week_grid import CONTINUED, CellState
 
@@ -131,3 +134,65 @@ async def test_help_over_a_list_shows_no_grid_glyphs(backend: BackendThread) -> 
         shown = await open_help(app, pilot)
         assert legend_of(shown) == []
         assert "Glyph" not in as_text(shown)
+
+
+TABLE_KEYS = {"Cursor up", "Cursor down", "Cursor right", "Cursor left", "Top", "Bottom"}
+TABLE_KEYS |= {"Home", "End", "Page up", "Page down", "Select"}
+"""What Textual's table says of its own keys: none of them is what a list screen does."""
+
+
+async def keys_over_a_list(app: SlotbookApp, pilot: Pilot[None], key: str, kind: str) -> set[str]:
+    """Open the list `key` opens (a screen of class `kind`), then its help: what its keys do."""
+    await pilot.press(key)
+    await until(lambda: type(app.screen).__name__ == kind, pilot.pause)
+    keys = help_keys(await open_help(app, pilot))
+    assert not TABLE_KEYS & keys.keys(), keys
+    return {f"{does}: {keys[does]}" for does in keys}
+
+
+async def test_help_over_the_lists_names_only_the_lists_own_keys(backend: BackendThread) -> None:
+    world = populate(backend)
+    app = app_for(backend, token=world.ada)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await provider_screen(app, pilot)
+        assert await keys_over_a_list(app, pilot, "b", "BookingsScreen") == {
+            "Read the whole note: ⏎",
+            "Cancel booking: x, del",
+            "Back to the week: esc, b",
+            "Reload: r",
+            "Help: ?",
+            "Quit: ^q",
+        }
+    client = app_for(backend, token=world.bob)
+    async with client.run_test(size=(100, 30)) as pilot:
+        await client_screen(client, pilot)
+        listed = await keys_over_a_list(client, pilot, "m", "ReservationsScreen")
+        assert {"Confirm: c", "Move: v", "Note: e", "Back to the week: esc, m"} <= listed
+
+
+def screen_text(app: SlotbookApp) -> str:
+    """What the terminal shows, line by line."""
+    return "\n".join("".join(s.text for s in line) for line in screen_lines(app))
+
+
+async def test_the_help_and_the_providers_note_say_how_to_close_them(
+    backend: BackendThread,
+) -> None:
+    app = app_for(backend, token=populate(backend).ada)
+    async with app.run_test(size=(80, 24)) as pilot:
+        week = await provider_screen(app, pilot)
+        await open_help(app, pilot)
+        assert "Esc closes" in screen_text(app)
+        await pilot.press("escape")
+        await until(lambda: app.screen is week, pilot.pause)
+        assert "Esc closes" not in screen_text(app)
+        await pilot.press("b")
+        await until(lambda: type(app.screen).__name__ == "BookingsScreen", pilot.pause)
+        bookings = app.screen
+        await until(lambda: bool(bookings.query_one(DataTable).row_count), pilot.pause)
+        await pilot.press("enter")
+        await until(lambda: isinstance(app.screen, NoteView), pilot.pause)
+        await pilot.pause()
+        assert "Esc closes" in screen_text(app)
+        await pilot.press("escape")
+        await until(lambda: app.screen is bookings, pilot.pause)

@@ -15,6 +15,7 @@ from tui.identities import (
     IdentityStore,
     UnknownIdentity,
     asked_for,
+    refusal_at_start,
     subject_for,
     write_private_file,
 )
@@ -227,3 +228,20 @@ def test_subjects_are_at_most_64_characters_even_with_a_number() -> None:
     assert second.endswith("-2")
     assert second != first
     assert "--" not in second
+
+
+def test_as_is_refused_at_start_unless_a_saved_identity_or_the_sample_practice_has_it(
+    store: IdentityStore,
+) -> None:
+    samples = ("Dr Ada Lovelace", "Grace Hopper Physio")
+    assert refusal_at_start(store, "Nobody", samples) == (
+        "--as 'Nobody': no identities are saved yet; start without --as to make one"
+    )
+    for sample in ("dr ada lovelace", "grace-hopper-physio", "provider:dr-ada-lovelace"):
+        assert refusal_at_start(store, sample, samples) is None, "the demo may yet save it"
+    assert refusal_at_start(store, "dr ada lovelace") is not None, "without the demo, nobody"
+    store.add(Identity("client", "sam", "Sam", "sbk_sam"))
+    assert refusal_at_start(store, " sam ") is None
+    assert refusal_at_start(store, "Kim", samples) == (
+        "--as 'Kim' names no saved identity; saved: Sam (client, sam)"
+    )

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 from rich.cells import cell_len
 from textual.pilot import Pilot
-from textual.widgets import Footer, OptionList, Static
+from textual.widgets import Footer, Input, OptionList, Static
 
 from shared.timefmt import parse_time
 from tests.tui.harness import BackendThread, app_for, until, window
@@ -146,6 +146,43 @@ async def test_slash_filters_the_list_enter_picks_and_esc_clears(backend: Backen
         await until(lambda: screen.grid.has_focus, pilot.pause)
 
 
+async def test_a_pick_drops_the_filter_and_esc_in_the_list_clears_one_left_standing(
+    backend: BackendThread,
+) -> None:
+    open_long_named(backend)
+    app = app_for(backend, token=backend.issue("client", "sam", "Sam"))
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await loaded(app, pilot)
+        row = screen.query_one("#provider-filter-row")
+        await pilot.press("slash", *"osteo", "enter")
+        await until(lambda: screen.grid.has_focus and screen.provider_id == "ost", pilot.pause)
+        assert len(listed(screen)) == 4, "picked: the whole list again"
+        assert not row.display, "and no filter above it"
+        # Typed, then Down into the list and a move there: the filter stands, said above the
+        # list; in the list Esc clears it first (the key bar says so), then goes back.
+        await pilot.press("slash", *"AND", "down", "up")
+        await until(lambda: listed(screen) == ["kjd", "ost"], pilot.pause)
+        await until(lambda: screen.provider_id == "kjd", pilot.pause)
+        assert screen.query_one("#providers").has_focus
+        assert row.display
+        assert screen.query_one("#provider-filter", Input).value == "AND"
+        assert screen.active_bindings["escape"].binding.description == "Clear the filter"
+        await pilot.press("escape")
+        await until(lambda: len(listed(screen)) == 4, pilot.pause)
+        assert not row.display
+        assert screen.query_one("#providers").has_focus
+        assert screen.provider_id == "kjd", "the provider chosen stays chosen"
+        assert screen.active_bindings["escape"].binding.description == "Back to the week"
+        await pilot.press("escape")
+        await until(lambda: screen.grid.has_focus, pilot.pause)
+        # Left standing on the way to the week (Tab): p, then Esc, clears it too.
+        await pilot.press("slash", *"AND", "down", "tab")
+        await until(lambda: not screen.query_one("#providers").has_focus, pilot.pause)
+        assert row.display
+        await pilot.press("p", "escape")
+        await until(lambda: len(listed(screen)) == 4 and not row.display, pilot.pause)
+
+
 # --- phone width ---------------------------------------------------------------------------------
 
 
@@ -161,8 +198,7 @@ async def test_at_phone_width_the_list_is_a_picker_and_the_grid_shows_two_readab
         assert not pane.display, "no list beside the grid"
         assert screen.grid.size.width >= PHONE[0] - 2
         assert screen.grid.visible_days == 2
-        await pilot.press("l", "j", "j", "j", "j")  # Tuesday 10:00, free
-        assert screen.grid.cursor_start == at(TUESDAY_10)
+        assert screen.grid.cursor_start == at(TUESDAY_10), "the week opens on the first free"
         row = screen.grid.render_line(cell_offset(screen.grid, at(TUESDAY_10))[1]).text
         assert "◦ free" in row, row
         assert "▾ p: providers" in text_of(screen, "#provider")

@@ -430,7 +430,13 @@ async def test_the_bookings_screen_lists_a_booking_and_x_cancels_it_on_the_serve
         assert isinstance(bookings, BookingsScreen)
         table = bookings.query_one(DataTable)
         await until(lambda: table.row_count == 1, pilot.pause)
-        assert [str(c) for c in table.get_row_at(0)] == ["Tue 05 Mar 10:15", "Sam", "booked", ""]
+        assert [str(c) for c in table.get_row_at(0)] == [
+            "Tue 05 Mar 10:15",
+            "Sam",
+            "booked",
+            "",
+            "",
+        ]
         assert bookings.palette_commands()[0][2] == "cancel_booking"
         await pilot.press("x")  # asks first, naming who and when
         await until(lambda: isinstance(app.screen, ConfirmDialog), pilot.pause)
@@ -473,7 +479,7 @@ async def test_the_bookings_screen_follows_holds_made_while_it_is_open(
         await pilot.press("x")  # nothing to cancel: nothing happens
         hold(backend, "sam", "2030-03-05 10:00:00")
         await until(lambda: table.row_count == 1, pilot.pause)
-        assert [str(c) for c in table.get_row_at(0)][1:] == ["Sam", "held", ""]
+        assert [str(c) for c in table.get_row_at(0)][1:] == ["Sam", "held", "30:00 left", ""]
         await pilot.press("r")
         await until(lambda: table.row_count == 1, pilot.pause)
         await pilot.press("b")

@@ -180,7 +180,10 @@ def test_client_week_with_providers_and_an_own_hold(
 
     async def run_before(pilot: Pilot[None]) -> None:
         await settle(pilot, app, lambda: client_ready(app))
-        await pilot.press("l", "j", "j", "j", "j", "j", "j")  # Tuesday 10:30: bob's hold
+        week = app.screen
+        assert isinstance(week, ClientScreen)
+        assert week.grid.cursor_start == at("2030-03-05 10:00:00"), "opens on the first free"
+        await pilot.press("j", "j")  # Tuesday 10:30: bob's hold
         await settle(pilot, app, lambda: client_ready(app))
 
     assert snap_compare(app, terminal_size=size, run_before=run_before)
@@ -200,8 +203,7 @@ def test_hold_dialog_over_the_client_week(
         await settle(pilot, app, lambda: client_ready(app))
         week = app.screen
         assert isinstance(week, ClientScreen)
-        # The cursor starts on Monday at 10:00 CET: Tuesday 11:00 CET is one right, four down.
-        await pilot.press("l", "j", "j", "j", "j")
+        # The week opens on the first free slot: Tuesday 11:00 CET.
         assert week.grid.cursor_start == at("2030-03-05 10:00:00")
         await pilot.press("enter")
         # The dialog is up, the feed has told us of our own hold, and the provider list (which
@@ -311,8 +313,9 @@ def test_client_week_narrow(
 
     async def run_before(pilot: Pilot[None]) -> None:
         await settle(pilot, app, lambda: client_ready(app))
-        await pilot.press("l", "j", "j", "j", "j")  # Tuesday 10:00, free
-        await settle(pilot, app, lambda: client_ready(app))
+        week = app.screen
+        assert isinstance(week, ClientScreen)
+        assert week.grid.cursor_start == at("2030-03-05 10:00:00"), "opens on the first free"
 
     assert snap_compare(app, terminal_size=size, run_before=run_before)
 
@@ -420,7 +423,7 @@ def test_client_week_choosing_45_minutes(
 
     async def run_before(pilot: Pilot[None]) -> None:
         await settle(pilot, app, lambda: client_ready(app))
-        await pilot.press("plus", "plus", "l", "l", "j", "j", "j", "j")
+        await pilot.press("plus", "plus", "l")  # from Tuesday 10:00, the first free
         await settle(pilot, app, lambda: client_ready(app))
 
     assert snap_compare(app, terminal_size=size, run_before=run_before)

@@ -1,16 +1,18 @@
 """Toasts stand where they hide nothing the user needs: never over the status line, the line of
 hints under the grid or table (what the cursor is on, what a move or `o` did and what to do next)
-or the key bar, and never over a dialog. Every screen that raises toasts is visited, against a
-real server, at a terminal's usual sizes and at a phone's width."""
+or the key bar, and never over what a dialog says, nor, while a dialog is open, over the status
+line, hints and key bar of the screen behind it. Every screen that raises toasts, and every kind
+of dialog, is visited against a real server, at a terminal's usual sizes and at a phone's
+width."""
 
 from __future__ import annotations
 
 import pytest
-from textual.containers import Vertical
+from textual.containers import Vertical, VerticalScroll
 from textual.geometry import Region
 from textual.pilot import Pilot
-from textual.screen import ModalScreen
-from textual.widgets import DataTable, Footer
+from textual.screen import ModalScreen, Screen
+from textual.widgets import DataTable, Footer, Static
 from textual.widgets._toast import Toast
 
 from tests.tui.harness import BackendThread, app_for, until
@@ -18,10 +20,13 @@ from tests.tui.test_snapshots import client_ready, populate, week_loaded
 from tui.app import SlotbookApp
 from tui.screens.bookings import BookingsScreen
 from tui.screens.client import ClientScreen
+from tui.screens.help import HelpScreen
 from tui.screens.hold import HoldDialog
+from tui.screens.note import NoteDialog, NoteView
 from tui.screens.provider import ProviderScreen
 from tui.screens.reservations import ReservationsScreen
 from tui.screens.usual_week import UsualWeekScreen
+from tui.screens.zone import ZoneDialog
 from tui.widgets.status_line import StatusLine
 
 SIZES = [(80, 24), (120, 40), (45, 40)]
@@ -34,10 +39,19 @@ LONG = (
 
 def kept_clear(app: SlotbookApp) -> list[Region]:
     """What a toast must not cover on the screen shown: its status line, hint line and key bar;
-    over a dialog, what the dialog says and its buttons (the screen behind it waits)."""
+    over a dialog, what the dialog says and its buttons, and the status line, hint line and key
+    bar of the screen behind it, which stay in sight."""
     screen = app.screen
     if isinstance(screen, ModalScreen):
-        return [screen.query_one(Vertical).content_region]
+        behind = app.screen_stack[-2]
+        dialog = [w for w in screen.children if isinstance(w, (Vertical, VerticalScroll))]
+        assert len(dialog) == 1
+        return [dialog[0].content_region, *lines_of(behind)]
+    return lines_of(screen)
+
+
+def lines_of(screen: Screen[object]) -> list[Region]:
+    """Where a screen's status line, hint line and key bar are."""
     found = [*screen.query(StatusLine), *screen.query("#info"), *screen.query(Footer)]
     assert len(found) == 3
     return [widget.region for widget in found]
@@ -57,6 +71,9 @@ async def toast_regions(app: SlotbookApp, pilot: Pilot[None], title: str) -> lis
 
 
 async def assert_clear(app: SlotbookApp, pilot: Pilot[None], where: str) -> None:
+    screen = app.screen
+    if isinstance(screen, ModalScreen):  # a scroll bar of its own would cover the key bar's end
+        assert not screen.show_vertical_scrollbar, f"{where}: the dialog's screen scrolls"
     for toast in await toast_regions(app, pilot, where):
         for region in kept_clear(app):
             overlap = toast.intersection(region)
@@ -74,11 +91,24 @@ async def test_toasts_on_the_providers_screens_hide_no_hint(
         await until(lambda: week_loaded(app, ProviderScreen), pilot.pause)
         await pilot.press("l", "v", "j", "space")  # something unsaved: the hint says so
         await assert_clear(app, pilot, "the provider's week")
-        await pilot.press("u", "w")
+        await pilot.press("question_mark")
+        await until(lambda: isinstance(app.screen, HelpScreen), pilot.pause)
+        await assert_clear(app, pilot, "the help over the provider's week")
+        await pilot.press("escape", "u", "w")
         await until(
             lambda: isinstance(app.screen, UsualWeekScreen) and app.screen.loaded, pilot.pause
         )
         await assert_clear(app, pilot, "the usual week")
+        await pilot.press("z", *"Nowhere", "enter")  # the zone dialog, saying what is wrong
+        await until(
+            lambda: (
+                isinstance(app.screen, ZoneDialog)
+                and "Nowhere" in str(app.screen.query_one("#problem", Static).render())
+            ),
+            pilot.pause,
+        )
+        await assert_clear(app, pilot, "the zone dialog")
+        await pilot.press("escape")
         await pilot.press("escape", "b")
         await until(
             lambda: (
@@ -88,6 +118,9 @@ async def test_toasts_on_the_providers_screens_hide_no_hint(
             pilot.pause,
         )
         await assert_clear(app, pilot, "bookings")
+        await pilot.press("enter")  # the whole note of the booking highlighted
+        await until(lambda: isinstance(app.screen, NoteView), pilot.pause)
+        await assert_clear(app, pilot, "the note over the bookings")
 
 
 @pytest.mark.parametrize("size", SIZES, ids=[f"{w}x{h}" for w, h in SIZES])
@@ -110,9 +143,17 @@ async def test_toasts_on_the_clients_screens_hide_no_hint(
             pilot.pause,
         )
         await assert_clear(app, pilot, "my reservations")
+        await pilot.press("e")
+        await until(lambda: isinstance(app.screen, NoteDialog), pilot.pause)
+        await assert_clear(app, pilot, "the note dialog over my reservations")
+        await pilot.press("escape")
+        await until(lambda: isinstance(app.screen, ReservationsScreen), pilot.pause)
         await pilot.press("v")  # move bob's hold: the hint under the grid says how
         await until(lambda: app.screen is week and week.moving is not None, pilot.pause)
         await assert_clear(app, pilot, "the client's week, moving a hold")
         await pilot.press("escape", "enter")
         await until(lambda: isinstance(app.screen, HoldDialog), pilot.pause)
         await assert_clear(app, pilot, "the hold dialog")
+        await pilot.press("escape", "question_mark")
+        await until(lambda: isinstance(app.screen, HelpScreen), pilot.pause)
+        await assert_clear(app, pilot, "the help over the client's week")

@@ -19,7 +19,10 @@ from tui.screens.last_known import LastKnownList, reload_bindings
 from tui.screens.note import appointment_view
 from tui.session import Session, client_label
 from tui.sync import note_of, start_of
+from tui.time_left import HEADING as TIME_LEFT
+from tui.time_left import count_down, status_cells
 from tui.widgets.columns import Columns
+from tui.words import the_time
 
 AHEAD_DAYS = 31
 
@@ -47,11 +50,13 @@ def appointments(slots: Iterable[TimeSlot]) -> list[list[TimeSlot]]:
 class BookingsScreen(LastKnownList[list[TimeSlot]]):
     HEADING = f"Upcoming holds and bookings (next {AHEAD_DAYS} days)"
     COLUMNS = Columns(
-        ("When", "Client", "Status", "Note"),
+        ("When", "Client", "Status", TIME_LEFT, "Note"),
         ("When", "Status", "Client", "Note"),  # at phone width, held or booked in sight
     )
     TABLE_ID = "bookings"
     BINDINGS: ClassVar[list[BindingType]] = [
+        # The table hears Enter first (a row chosen): this says so in the help.
+        Binding("enter", "read", "Read the whole note", show=False, id="bookings.read"),
         Binding("x,delete", "cancel_booking", "Cancel booking", id="bookings.cancel"),
         Binding("escape,b", "app.pop_screen", "Back to the week", id="bookings.back"),
         *reload_bindings("bookings"),
@@ -73,6 +78,14 @@ class BookingsScreen(LastKnownList[list[TimeSlot]]):
         super().__init__(session, appointments(ahead))
         self.provider_id = provider_id
 
+    def on_mount(self) -> None:  # as well as LastKnownList's (Textual calls every class's)
+        self.set_interval(1, self.tick)
+
+    def tick(self) -> None:
+        """Count down the time left on each hold."""
+        rows = ((run[0].time_slot_id, run[0]) for run in self.rows)
+        count_down(self.query_one(DataTable), rows, self.session.now())
+
     @staticmethod
     def span(session: Session) -> tuple[float, float]:
         """The times the list covers: from now, AHEAD_DAYS."""
@@ -84,11 +97,8 @@ class BookingsScreen(LastKnownList[list[TimeSlot]]):
         return appointments(await self.session.client.provider_slots(self.provider_id, start, end))
 
     def cells(self, row: list[TimeSlot], headings: tuple[str, ...]) -> dict[str, str]:
-        return {
-            "When": self.when(row),
-            "Client": client_label(row[0]),
-            "Status": "held" if row[0].status == "RESERVED" else "booked",
-        }
+        status = status_cells(row[0], self.session.now(), headings)
+        return {"When": self.when(row), "Client": client_label(row[0]), **status}
 
     def note(self, row: list[TimeSlot]) -> str:
         return note_of(row[0])
@@ -109,7 +119,7 @@ class BookingsScreen(LastKnownList[list[TimeSlot]]):
         return self.session.span(start_of(run[0]), len(run) * run[0].duration)
 
     @on(DataTable.RowSelected)
-    def _read(self) -> None:
+    def action_read(self) -> None:
         run = self.chosen()
         if run is not None:
             self.app.push_screen(appointment_view(self.session, run))
@@ -122,12 +132,12 @@ class BookingsScreen(LastKnownList[list[TimeSlot]]):
         what = "hold" if slot.status == "RESERVED" else "booking"
         question = (
             f"Cancel {client_label(slot)}'s {what} on {self.when(run)}?"
-            " They will be told, and the slot is open again."
+            f" They will be told, and {the_time(len(run))} is open again."
         )
 
         def answered(going_ahead: bool | None) -> None:
             if going_ahead:
-                self.cancel_booking(slot)
+                self.cancel_booking(run)
 
         self.app.push_screen(
             ConfirmDialog(f"Cancel this {what}?", question, yes="Cancel it", no="Keep it"),
@@ -135,13 +145,13 @@ class BookingsScreen(LastKnownList[list[TimeSlot]]):
         )
 
     @work(group="bookings-write")
-    async def cancel_booking(self, slot: TimeSlot) -> None:
+    async def cancel_booking(self, run: list[TimeSlot]) -> None:
         try:
-            await self.session.client.cancel(slot.time_slot_id)
+            await self.session.client.cancel(run[0].time_slot_id)
         except (ApiError, Unreachable) as error:
             self.notify(f"Not cancelled: {error}. {error.advice}", severity="error")
         else:
-            self.notify(f"Cancelled {self.session.when(start_of(slot))}; the slot is open again.")
+            self.notify(f"Cancelled {self.when(run)}; {the_time(len(run))} is open again.")
         self.reload()
 
     def palette_commands(self) -> list[tuple[str, str, str]]:

@@ -32,6 +32,7 @@ from tui.sync import Window, as_open, as_reservation, minutes_of, slots_of, star
 from tui.widgets.provider_list import ChosenProvider, ProviderList, ProviderPane
 from tui.widgets.status_line import StatusLine
 from tui.widgets.week_grid import Cell, CellState, WeekGrid
+from tui.words import the_time
 
 PICKING = "-picking"
 """The class of the client's screen while, at phone width, the list of providers is shown."""
@@ -104,6 +105,8 @@ class ClientScreen(WeekScreen):
         """The hold or booking being moved, while its new start is being picked."""
         self._told: set[str] = set()
         """Slots whose cancellation by someone else the user has been told of."""
+        self._opening_cursor: tuple[int, int] | None = None
+        """Where the cursor stood when the screen opened, before the week was loaded."""
 
     def compose_body(self) -> ComposeResult:
         with Horizontal():
@@ -114,8 +117,18 @@ class ClientScreen(WeekScreen):
 
     def on_mount(self) -> None:
         super().on_mount()
+        self._opening_cursor = self.grid.cursor
         self.show_length()
         self.load_providers()
+
+    def first_loaded(self) -> None:
+        """The week opens with the cursor on the first free slot the client can hold, as `n`
+        finds it (else it stays on today's first slot to come), unless it was moved meanwhile."""
+        if self.grid.cursor != self._opening_cursor:
+            return
+        starts = [s for s in self._starts_after(self.session.now()) if self.week.find(s)]
+        if starts:
+            self.grid.move_to(min(starts))
 
     def _window(self) -> Window:
         """The week, and as far past its end as the longest appointment reaches: whether one
@@ -182,6 +195,7 @@ class ClientScreen(WeekScreen):
     def _provider_picked(self, event: OptionList.OptionSelected) -> None:
         if event.option.id is not None:
             self._choose(event.option.id)
+        self.query_one(ProviderPane).drop_filter()  # picked: the whole list again
         self._picking(False)
         self.grid.focus()
 
@@ -324,11 +338,8 @@ class ClientScreen(WeekScreen):
 
     def show_length(self) -> None:
         """The length (or what is being moved) in the status line, the span on the grid."""
-        if self.moving is not None:
-            moving = self.moving
-            what = "hold" if moving.status == "RESERVED" else "booking"
-            when = self.session.when(start_of(moving), "%a %H:%M")
-            text, short = f"moving your {what} of {when}", f"moving {when}"
+        if self.moving is not None:  # no longer than the length it replaces: the line fits
+            text = short = f"moving {self.session.when(start_of(self.moving), '%a %H:%M')}"
         else:
             text, short = f"length {self.minutes} min (+ -)", f"length {self.minutes} min"
         for line in self.query(StatusLine):
@@ -442,9 +453,10 @@ class ClientScreen(WeekScreen):
             when = self.session.span(start_of(was), minutes_of(was))
         else:
             when = self.session.when_text(change.timestamp)
+        slots = len(was.time_slot_ids) if was is not None else 1
         self.notify(
             f"Your {what} with {name} on {when} was cancelled"
-            " by the provider. The slot is open again.",
+            f" by the provider. {the_time(slots).capitalize()} is open again.",
             title="Cancelled",
             severity="warning",
             timeout=30,
@@ -701,15 +713,20 @@ class ClientScreen(WeekScreen):
             moving.provider_id,
         )
 
-    @work(exclusive=True, group="next")
-    async def find_next_open(self) -> None:
-        assert self.provider_id is not None
-        after = max(self.grid.cursor_start or 0, int(self.session.now()))
-        candidates = [
+    def _starts_after(self, after: float) -> list[int]:
+        """The starts after `after`, among the slots loaded, where a hold (or the move) could
+        start."""
+        return [
             start_of(s)
             for s in self.mirror.slots()
             if start_of(s) > after and self._is_start(start_of(s))
         ]
+
+    @work(exclusive=True, group="next")
+    async def find_next_open(self) -> None:
+        assert self.provider_id is not None
+        after = max(self.grid.cursor_start or 0, int(self.session.now()))
+        candidates = self._starts_after(after)
         wrapped = False
         try:
             if not candidates:

@@ -17,6 +17,9 @@ from textual.widgets import Static
 
 from tui.widgets.week_grid import CURSOR_MARK
 
+CLOSES = "Esc closes"
+"""Said at the foot of a dialog that only shows something: how to leave it."""
+
 Legend = list[tuple[str, str]]
 """A grid's glyphs (or other marks) and what each means, in the words of the screen's user."""
 
@@ -29,7 +32,7 @@ class HelpScreen(ModalScreen[None]):
     DEFAULT_CSS = """
     HelpScreen { align: center middle; }
     HelpScreen > VerticalScroll {
-        width: 76; max-width: 100%; height: 90%; border: thick $accent; background: $surface;
+        width: 76; max-width: 100%; height: 1fr; border: thick $accent; background: $surface;
         padding: 0 1;
     }
     """
@@ -39,7 +42,8 @@ class HelpScreen(ModalScreen[None]):
         self.for_screen = screen
 
     def compose(self) -> ComposeResult:
-        with VerticalScroll():
+        with VerticalScroll() as shown:
+            shown.border_subtitle = CLOSES
             yield Static(self._keys())
             legend: Legend | None = getattr(self.for_screen, "legend", lambda: None)()
             if legend:
@@ -57,9 +61,11 @@ class HelpScreen(ModalScreen[None]):
         table.add_column("Key", style="bold", no_wrap=True)
         table.add_column("Does")
         seen: set[str] = set()
-        # What this screen does first; moving around the grid after; the app's keys last.
+        # What this screen does first; moving around the grid after; the app's keys last. A
+        # widget of Textual's own (a table, a list) has keys of its own that are no part of what
+        # this screen does ("Cursor right", "Top"): only slotbook's own widgets' keys are listed.
         for node in [self.for_screen, self.for_screen.focused, self.app]:
-            if node is None:
+            if node is None or not _own(node):
                 continue
             for binding in node.BINDINGS:
                 if not isinstance(binding, Binding) or not binding.description:
@@ -90,3 +96,8 @@ class HelpScreen(ModalScreen[None]):
 
     def action_dismiss(self) -> None:  # type: ignore[override]
         self.dismiss(None)
+
+
+def _own(node: object) -> bool:
+    """Is this one of slotbook's own screens, widgets or app (not one of Textual's)?"""
+    return type(node).__module__.partition(".")[0] == __name__.partition(".")[0]

@@ -20,6 +20,7 @@ from tui.narrow import NARROW_COLUMNS
 from tui.screens.note import NOTE_LENGTH, cleaned
 from tui.session import Session, countdown
 from tui.sync import minutes_of, note_of, start_of
+from tui.words import the_time
 
 
 class HoldDialog(ModalScreen[str | None]):
@@ -49,7 +50,6 @@ class HoldDialog(ModalScreen[str | None]):
     HoldDialog #countdown { width: 100%; text-align: center; text-style: bold; }
     HoldDialog #countdown.lapsed { color: $error; }
     HoldDialog #why { width: 100%; text-align: center; color: $text-muted; }
-    HoldDialog #note { margin-top: 1; }
     HoldDialog Horizontal { height: auto; align: center middle; margin-top: 1; }
     HoldDialog Button { margin: 0 1; }
     /* At phone width (tui/narrow.py) the buttons do not fit side by side: one under another,
@@ -84,7 +84,9 @@ class HoldDialog(ModalScreen[str | None]):
                 markup=False,
             )
             yield Static("", id="countdown")
-            yield Static(self.why_shorter(), id="why")
+            why = Static(self.why_shorter(), id="why")
+            why.display = bool(why.content)  # no blank line where nothing needs saying
+            yield why
             yield Input(
                 self.note,
                 placeholder=self.PLACEHOLDER,
@@ -92,9 +94,10 @@ class HoldDialog(ModalScreen[str | None]):
                 id="note",
             )
             with Horizontal():
-                yield Button("Confirm (c)", variant="success", id="confirm")
-                yield Button("Release (x)", variant="error", id="release")
-                yield Button("Close (esc)", id="close")
+                # One line each: the dialog fits a 24-line terminal with room for a toast.
+                yield Button("Confirm (c)", variant="success", id="confirm", compact=True)
+                yield Button("Release (x)", variant="error", id="release", compact=True)
+                yield Button("Close (esc)", id="close", compact=True)
 
     def _close(self, outcome: str | None) -> None:
         """Close once: the feed may report the hold's end while our own release is answering.
@@ -238,5 +241,5 @@ class HoldDialog(ModalScreen[str | None]):
             self._acting = False
             self.notify(f"Not released: {error}. {error.advice}", severity="error")
             return
-        self.notify("Released: the slot is open for others again.")
+        self.notify(f"Released: {the_time(len(self.slot.time_slot_ids))} is open for others again.")
         self._close("released")

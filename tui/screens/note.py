@@ -16,6 +16,7 @@ from textual.widgets import Input, Label, Static
 
 from shared.patterns import CONTROL, INVISIBLE
 from shared.wire import TimeSlot
+from tui.screens.help import CLOSES
 from tui.session import Session, client_label
 from tui.sync import note_of, start_of
 
@@ -135,7 +136,8 @@ class NoteView(ModalScreen[None]):
         self.note = note
 
     def compose(self) -> ComposeResult:
-        with Vertical():
+        with Vertical() as shown:
+            shown.border_subtitle = CLOSES
             yield Label(self.title_text, id="title")
             yield Static(self.what, id="what")
             text = self.note or "No note."

@@ -14,15 +14,17 @@ from textual import work
 from textual.binding import Binding, BindingType
 from textual.widgets import DataTable
 
-from shared.timefmt import parse_time
 from shared.wire import Change, Provider, Reservation
 from tui.errors import ApiError, Gone, Unreachable
 from tui.screens.confirm import ConfirmDialog
 from tui.screens.last_known import LastKnownList, reload_bindings
 from tui.screens.note import NoteDialog
-from tui.session import Session, countdown
+from tui.session import Session
 from tui.sync import minutes_of, note_of, start_of
+from tui.time_left import HEADING as TIME_LEFT
+from tui.time_left import count_down, status_cells
 from tui.widgets.columns import Columns
+from tui.words import the_time
 
 
 class ReservationsScreen(LastKnownList[Reservation]):
@@ -30,7 +32,7 @@ class ReservationsScreen(LastKnownList[Reservation]):
 
     HEADING = "My reservations"
     COLUMNS = Columns(
-        ("When", "With", "Status", "Time left", "Note"),
+        ("When", "With", "Status", TIME_LEFT, "Note"),
         # At phone width, whether it is held or booked, and how long a hold has left, in sight.
         ("When", "Status", "With", "Note"),
     )
@@ -74,7 +76,8 @@ class ReservationsScreen(LastKnownList[Reservation]):
         return await self.session.client.reservations()
 
     def cells(self, row: Reservation, headings: tuple[str, ...]) -> dict[str, str]:
-        return {"When": self.when(row), "With": self.with_whom(row), **self._status(row, headings)}
+        status = status_cells(row, self.session.now(), headings)
+        return {"When": self.when(row), "With": self.with_whom(row), **status}
 
     def note(self, row: Reservation) -> str:
         return note_of(row)
@@ -99,27 +102,9 @@ class ReservationsScreen(LastKnownList[Reservation]):
         provider = self.providers.get(reservation.provider_id)
         return provider.name if provider and provider.name else reservation.provider_id
 
-    def _left(self, reservation: Reservation) -> str:
-        if reservation.status != "RESERVED" or not isinstance(reservation.expires_at, str):
-            return ""
-        return countdown(parse_time(reservation.expires_at) - self.session.now())
-
-    def _status(self, reservation: Reservation, headings: tuple[str, ...]) -> dict[str, str]:
-        """The cells of the status and the time a hold has left: in one ("held, 29:41 left")
-        where the table has no column for the time left."""
-        status = "held" if reservation.status == "RESERVED" else "booked"
-        left = self._left(reservation)
-        if "Time left" in headings:
-            return {"Status": status, "Time left": left}
-        return {"Status": f"{status}, {left}" if left else status}
-
     def tick(self) -> None:
-        table = self.query_one(DataTable)
-        headings = self.COLUMNS.shown(table)
-        for reservation in self.rows:
-            if reservation.status == "RESERVED" and reservation.time_slot_id in table.rows:
-                for column, text in self._status(reservation, headings).items():
-                    table.update_cell(reservation.time_slot_id, column, text)
+        rows = ((r.time_slot_id, r) for r in self.rows)
+        count_down(self.query_one(DataTable), rows, self.session.now())
 
     def action_confirm(self) -> None:
         reservation = self.chosen()
@@ -182,7 +167,8 @@ class ReservationsScreen(LastKnownList[Reservation]):
             f"Cancel your {what} with {self.with_whom(reservation)} on {self.when(reservation)}?"
         )
         if reservation.status == "CONFIRMED":
-            question += " The slot goes back to being free for anyone."
+            taken = the_time(len(reservation.time_slot_ids)).capitalize()
+            question += f" {taken} goes back to being free for anyone."
 
         def answered(going_ahead: bool | None) -> None:
             if going_ahead:

@@ -75,12 +75,17 @@ class WeekScreen(Screen[None]):
     def compose_body(self) -> ComposeResult:
         grid = WeekGrid(self.week, painting=self.painting, today=self.session.today(), id="grid")
         grid.scroll_to_hour(self.session.first_hour)
-        grid.place_cursor(self.session.today(), self.start_hour())
+        self.place_at_now(grid)
         yield grid
 
-    def start_hour(self) -> int:
-        """Where the cursor starts: the first visible hour, or now if that is later today."""
-        return max(self.session.first_hour, self.session.local(self.session.now()).hour)
+    def place_at_now(self, grid: WeekGrid) -> None:
+        """Put the cursor on today: at the first visible hour, or, when that has passed, on the
+        first slot that has not begun (never on a past cell)."""
+        grid.place_cursor(self.session.today(), self.session.first_hour)
+        start = grid.cursor_start
+        upcoming = self.session.upcoming_start()
+        if start is None or start < upcoming:
+            grid.move_to(upcoming)
 
     @property
     def grid(self) -> WeekGrid:
@@ -113,8 +118,13 @@ class WeekScreen(Screen[None]):
         if window != self._window():  # the user moved on meanwhile; that load draws instead
             return
         self.mirror.replace(window, slots)
-        self.loaded = True
+        first, self.loaded = not self.loaded, True
+        if first:
+            self.first_loaded()
         self.redraw()
+
+    def first_loaded(self) -> None:
+        """The week has been loaded for the first time: anything a subclass does then."""
 
     async def fetch(self, window: Window) -> list[TimeSlot]:
         raise NotImplementedError
@@ -144,9 +154,7 @@ class WeekScreen(Screen[None]):
         today = self.session.today()
         if monday_of(today) != self.monday:
             self.show_week(monday_of(today))
-        now = self.session.now()
-        slot = self.session.slot_seconds
-        self.grid.move_to(int(now // slot * slot))
+        self.place_at_now(self.grid)
 
     def action_reload(self) -> None:
         self.reload()

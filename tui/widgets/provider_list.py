@@ -162,7 +162,12 @@ class ProviderList(OptionList):
 
 class ProviderPane(Vertical):
     """The list of providers, with the filter above it once `/` is pressed: typing narrows the
-    list, Enter picks the highlighted provider, Down goes on to the list, Esc clears the filter."""
+    list, Enter picks the highlighted provider, Down goes on to the list, Esc clears the filter.
+    While a filter stands it is shown above the list, and Esc in the list clears it first."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "clear_filter", "Clear the filter", id="providers.clear_standing_filter"),
+    ]
 
     def __init__(self, detail: Callable[[Provider], str], *, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -186,6 +191,21 @@ class ProviderPane(Vertical):
         """Show the filter and type into it."""
         self.add_class(FILTERING)
         self.filter_input.focus()
+
+    def drop_filter(self) -> None:
+        """The whole list again, and no filter above it (a provider was picked, say)."""
+        self.filter_input.value = ""
+        self.provider_list.filter = ""
+        self.remove_class(FILTERING)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "clear_filter":  # Esc in the list: clears a filter first, if one stands
+            return bool(self.provider_list.filter)
+        return True
+
+    def action_clear_filter(self) -> None:
+        self.drop_filter()
+        self.provider_list.focus()
 
     @on(Input.Changed, "#provider-filter")
     def _narrow(self, event: Input.Changed) -> None:
