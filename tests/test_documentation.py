@@ -1,5 +1,6 @@
 """The documentation stands alone: someone who clones the repository finds everything it points to
-inside it, and the architecture document names modules that exist."""
+inside it, every link to a heading finds that heading, and the architecture document names modules
+that exist."""
 
 from __future__ import annotations
 
@@ -7,8 +8,9 @@ import re
 import subprocess
 from pathlib import Path
 
+from tests.markdown_pages import anchors, links
+
 ROOT = Path(__file__).resolve().parents[1]
-LINK = re.compile(r"\]\(([^)#\s]+)(?:#[^)]*)?\)")
 MODULE = re.compile(r"`((?:backend|shared|tui|tests|bench)/[\w/]+(?:\.py)?)`")
 OUTSIDE = re.compile(r"(?<![\w.])\.\./[A-Za-z]")
 """A relative path that climbs out of the folder it is written in, to something named."""
@@ -25,14 +27,38 @@ def markdown_files() -> list[Path]:
     return [path for path in tracked_files() if path.suffix == ".md"]
 
 
+def followed_links(document: Path) -> list[tuple[Path, str]]:
+    """The page each of the document's own links leads to (itself for `#anchor`), and the
+    anchor it names ("" for none): web addresses left out."""
+    found = []
+    for link in links(document):
+        if re.match(r"[a-z]+:", link):
+            continue  # a web address, or mail
+        target, _, anchor = link.partition("#")
+        found.append(((document.parent / target).resolve() if target else document, anchor))
+    return found
+
+
 def test_every_link_in_the_documentation_leads_to_a_file_in_the_repository() -> None:
     for document in markdown_files():
-        for target in LINK.findall(document.read_text()):
-            if re.match(r"[a-z]+:", target):
-                continue  # a web address
-            resolved = (document.parent / target).resolve()
-            assert resolved.is_relative_to(ROOT), f"{document.name} points outside: {target}"
-            assert resolved.exists(), f"{document.name} links to {target}, which is not there"
+        for target, _ in followed_links(document):
+            name = document.relative_to(ROOT)
+            assert target.is_relative_to(ROOT), f"{name} points outside: {target}"
+            assert target.exists(), f"{name} links to {target.relative_to(ROOT)}, not there"
+
+
+def test_every_link_to_a_heading_finds_that_heading() -> None:
+    """A `#anchor`, on the same page or another, is one that page's headings make on GitHub."""
+    followed = 0
+    for document in markdown_files():
+        for target, anchor in followed_links(document):
+            if not anchor:
+                continue
+            followed += 1
+            where = f"{document.relative_to(ROOT)} links to {target.relative_to(ROOT)}#{anchor}"
+            assert target.suffix == ".md", f"{where}: an anchor in a file that is not a page"
+            assert anchor in anchors(target), f"{where}, a heading it does not have"
+    assert followed > 5
 
 
 def test_no_file_of_the_product_points_outside_the_repository() -> None:
