@@ -14,6 +14,8 @@ ROOT = Path(__file__).resolve().parents[1]
 MODULE = re.compile(r"`((?:backend|shared|tui|tests|bench)/[\w/]+(?:\.py)?)`")
 OUTSIDE = re.compile(r"(?<![\w.])\.\./[A-Za-z]")
 """A relative path that climbs out of the folder it is written in, to something named."""
+LINK_TARGET = re.compile(r"\]\(([^)\s#]+)")
+"""Where a Markdown link or picture leads, as written (a page in docs/ reaches up to the rest)."""
 
 
 def tracked_files() -> list[Path]:
@@ -66,7 +68,14 @@ def test_no_file_of_the_product_points_outside_the_repository() -> None:
         if path.suffix in {".svg", ".png"} or path.name.startswith("test_timezone"):
             continue  # pictures; and the time-zone tests, which feed such paths to be refused
         for number, line in enumerate(path.read_text(errors="replace").splitlines(), 1):
+            if path.suffix == ".md":  # a link up out of docs/ that lands in the repository
+                line = LINK_TARGET.sub(lambda link: within(path, link.group(1)), line)
             assert not OUTSIDE.search(line), f"{path.relative_to(ROOT)}:{number}: {line.strip()}"
+
+
+def within(document: Path, target: str) -> str:
+    """A link's target, blanked when it leads to a place inside the repository."""
+    return "](" if (document.parent / target).resolve().is_relative_to(ROOT) else f"]({target}"
 
 
 def test_the_readme_sends_contributors_to_the_architecture_document() -> None:
