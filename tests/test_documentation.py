@@ -14,6 +14,9 @@ ROOT = Path(__file__).resolve().parents[1]
 MODULE = re.compile(r"`((?:backend|shared|tui|tests|bench)/[\w/]+(?:\.py)?)`")
 OUTSIDE = re.compile(r"(?<![\w.])\.\./[A-Za-z]")
 """A relative path that climbs out of the folder it is written in, to something named."""
+PAGE_NAMED = re.compile(r"(?<![\w/])docs/([\w-]+\.md)(?:#([\w-]+))?")
+"""A page of docs/, and perhaps a heading of it, named in a file that is not a page: a message or
+a `--help` text sending its reader there."""
 LINK_TARGET = re.compile(r"\]\(([^)\s#]+)")
 """Where a Markdown link or picture leads, as written (a page in docs/ reaches up to the rest)."""
 
@@ -61,6 +64,19 @@ def test_every_link_to_a_heading_finds_that_heading() -> None:
             assert target.suffix == ".md", f"{where}: an anchor in a file that is not a page"
             assert anchor in anchors(target), f"{where}, a heading it does not have"
     assert followed > 5
+
+
+def test_every_page_the_programs_send_a_reader_to_is_there() -> None:
+    named = 0
+    for path in tracked_files():
+        if path.suffix in {".md", ".svg", ".png"}:
+            continue  # pages are checked by their links; pictures are not read
+        for page, anchor in PAGE_NAMED.findall(path.read_text(errors="replace")):
+            named += 1
+            where = f"{path.relative_to(ROOT)} names docs/{page}"
+            assert (ROOT / "docs" / page).is_file(), f"{where}, which is not there"
+            assert not anchor or anchor in anchors(ROOT / "docs" / page), f"{where}#{anchor}"
+    assert named > 0
 
 
 def test_no_file_of_the_product_points_outside_the_repository() -> None:
