@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 import subprocess
+from functools import partial
 from pathlib import Path
 
 from tests.markdown_pages import anchors, links
@@ -85,12 +86,13 @@ def test_no_file_of_the_product_points_outside_the_repository() -> None:
             continue  # pictures; and the time-zone tests, which feed such paths to be refused
         for number, line in enumerate(path.read_text(errors="replace").splitlines(), 1):
             if path.suffix == ".md":  # a link up out of docs/ that lands in the repository
-                line = LINK_TARGET.sub(lambda link: within(path, link.group(1)), line)
+                line = LINK_TARGET.sub(partial(within, path), line)
             assert not OUTSIDE.search(line), f"{path.relative_to(ROOT)}:{number}: {line.strip()}"
 
 
-def within(document: Path, target: str) -> str:
+def within(document: Path, link: re.Match[str]) -> str:
     """A link's target, blanked when it leads to a place inside the repository."""
+    target = link.group(1)
     return "](" if (document.parent / target).resolve().is_relative_to(ROOT) else f"]({target}"
 
 
