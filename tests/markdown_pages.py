@@ -10,6 +10,7 @@ GitHub's rules (lower case, spaces to hyphens, punctuation dropped, `-1`, `-2` a
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from functools import cache
 from pathlib import Path
 
@@ -96,8 +97,22 @@ def code_blocks(page: Path, heading: str, language: str = "sh") -> list[str]:
 
 def links(page: Path) -> list[str]:
     """Every address the page links to or shows a picture from, as written."""
+    return _links(tokens(page))
+
+
+def opening_links(page: Path) -> list[str]:
+    """The links of the page's opening, before its first section (`##`): its contents list."""
+    found = tokens(page)
+    first = next(
+        (i for i, token in enumerate(found) if token.type == "heading_open" and token.tag != "h1"),
+        len(found),
+    )
+    return _links(found[:first])
+
+
+def _links(block_tokens: Iterable[Token]) -> list[str]:
     found: list[str] = []
-    for token in tokens(page):
+    for token in block_tokens:
         for child in token.children or []:
             if child.type == "link_open":
                 found.append(str(child.attrGet("href")))

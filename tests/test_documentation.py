@@ -9,7 +9,7 @@ import subprocess
 from functools import partial
 from pathlib import Path
 
-from tests.markdown_pages import anchors, links
+from tests.markdown_pages import DOCS, README, anchors, headings, links, opening_links
 
 ROOT = Path(__file__).resolve().parents[1]
 MODULE = re.compile(r"`((?:backend|shared|tui|tests|bench)/[\w/]+(?:\.py)?)`")
@@ -94,6 +94,33 @@ def within(document: Path, link: re.Match[str]) -> str:
     """A link's target, blanked when it leads to a place inside the repository."""
     target = link.group(1)
     return "](" if (document.parent / target).resolve().is_relative_to(ROOT) else f"]({target}"
+
+
+def test_the_readme_is_a_front_door() -> None:
+    """What slotbook is and the two commands on its first screen; the rest a link away, so that it
+    stays short as slotbook grows."""
+    text = README.read_text()
+    first_screen = "\n".join(text.splitlines()[:40])
+    assert "slotbook books appointments" in first_screen
+    assert "make run" in first_screen
+    assert "make test" in first_screen
+    assert "scripts/system-packages" in first_screen, "what make test needs, and who installs it"
+    assert len(text.splitlines()) <= 200, "the README grows: move the detail into docs/"
+    pages = {path.name for path in DOCS.glob("*.md")}
+    linked = {link.removeprefix("docs/") for link in links(README) if link.startswith("docs/")}
+    assert pages <= linked, f"pages the README does not lead to: {pages - linked}"
+
+
+def test_every_reader_page_says_whom_it_is_for_and_lists_its_sections() -> None:
+    pages = sorted(set(DOCS.glob("*.md")) - {DOCS / "ARCHITECTURE.md"})
+    assert len(pages) >= 4
+    for page in pages:
+        opening = page.read_text().split("\n## ", 1)[0]
+        first_words = opening.split("\n\n")[1]
+        assert first_words.startswith("For "), f"{page.name}: open with whom it is for"
+        sections = {anchor for level, _, anchor in headings(page) if level == 2}
+        listed = {link.removeprefix("#") for link in opening_links(page) if link.startswith("#")}
+        assert sections <= listed, f"{page.name}'s contents leave out {sections - listed}"
 
 
 def test_the_readme_sends_contributors_to_the_architecture_document() -> None:
