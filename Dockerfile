@@ -43,6 +43,6 @@ EXPOSE 8080
 HEALTHCHECK --interval=10s --timeout=5s --start-period=20s --retries=3 \
     CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8080/healthz', timeout=4)"]
 
-# The README's command; every other setting comes from SLOTBOOK_* variables (SLOTBOOK_DB,
+# The command docs/operating.md#in-containers describes; every other setting comes from SLOTBOOK_* variables (SLOTBOOK_DB,
 # SLOTBOOK_WORKERS, ...).
 CMD ["slotbook-server", "serve", "--host", "0.0.0.0", "--port", "8080"]

@@ -20,10 +20,10 @@ setup: $(STAMP)
 run: setup  ## the terminal app on its own embedded server; sample data on first run
 	$(VENV)/bin/slotbook --demo $(ARGS)
 
-serve: setup  ## the server with tokens required (see the README for making them)
+serve: setup  ## the server with tokens required (making them: docs/api.md#tokens-and-who-may-do-what)
 	$(PY) -m backend serve --host $(HOST) --port $(PORT) --db $(DB)
 
-web: setup  ## the app in web browsers, at http://127.0.0.1:8088, over its own server (see the README)
+web: setup  ## the app in web browsers, at http://127.0.0.1:8088, over its own server (docs/using.md#in-a-web-browser-slotbook-web)
 	$(VENV)/bin/slotbook-web $(ARGS)
 
 system-packages:  ## the Debian programs the suite drives: installed as root or with sudo, else named

@@ -425,7 +425,7 @@ class SlotbookApp(App[None]):
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         """The palette's commands: the screen's, ours, and those of Textual's that are of use
-        here, by the names the README gives them."""
+        here, by the names docs/using.md gives them."""
         for command in super().get_system_commands(screen):
             if command.title in TEXTUAL_COMMANDS_LEFT_OUT:
                 continue

@@ -26,8 +26,8 @@ from backend.store.sqlite.schema import migrations
 
 PG_BACKUP_HINT = (
     "a PostgreSQL database is backed up with PostgreSQL's own tools: pg_dump --format=custom"
-    " --file slotbook.dump '<url>', and restored with pg_restore (see the README's"
-    " 'Operating slotbook')"
+    " --file slotbook.dump '<url>', and restored with pg_restore (see"
+    " docs/operating.md#back-up-and-restore)"
 )
 
 

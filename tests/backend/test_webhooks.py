@@ -22,7 +22,6 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import replace
-from pathlib import Path
 
 import httpx
 import pytest
@@ -49,6 +48,7 @@ from tests.backend.webhook_receivers import (
     retry_now,
 )
 from tests.helpers import People, assert_problem
+from tests.markdown_pages import DOCS, code_blocks
 from tests.postgres_server import PostgresForTests
 
 
@@ -164,7 +164,7 @@ async def test_a_day_of_failures_disables_the_endpoint_and_a_replay_starts_it_ag
 async def test_a_replay_resends_the_same_changes_so_a_restored_receiver_gets_what_it_lost(
     kind: str, people: People, receiver: Receiver, clock: ManualClock, secure_server: TestServer
 ) -> None:
-    """The README's recipe: a receiver records the seq of each change it handled with what it
+    """docs/api.md's recipe: a receiver records the seq of each change it handled with what it
     did; a restore loses the later ones; a replay from before brings back only what it lost. A
     "single" endpoint's replayed deliveries also keep the ids they were first sent with."""
     slots = await open_slots(people, clock)
@@ -634,12 +634,10 @@ async def test_a_format_other_than_batch_or_single_is_refused(
     assert (await people["p1"].get("/webhooks")).json()["webhooks"] == []
 
 
-README = Path(__file__).resolve().parents[2] / "README.md"
-
-
 def readme_receiver() -> str:
-    """The README's webhook receiver: its Python block that verifies a signature."""
-    blocks = re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.DOTALL)
+    """docs/api.md's webhook receiver: its Python block that verifies a signature."""
+    heading = "Every change pushed to your other systems: webhooks"
+    blocks = code_blocks(DOCS / "api.md", heading, "python")
     (receiver,) = [str(b) for b in blocks if "Webhook(" in b]
     return receiver
 

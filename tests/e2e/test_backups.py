@@ -1,11 +1,11 @@
-"""Backups that restore: the README's "Back up and restore" commands, run as written.
+"""Backups that restore: the "Back up and restore" commands of docs/operating.md, run as written.
 
 - `slotbook-server backup` of a real server under load (clients holding and confirming slots over
-  HTTP while it copies), `check` on the copy, the README's restore, and a fresh server on the
+  HTTP while it copies), `check` on the copy, the page's restore, and a fresh server on the
   restored file that lists every booking acknowledged before the backup began;
 - `check` naming each invariant a damaged database breaks (SQLite's own integrity check
   included), and what both commands refuse;
-- on PostgreSQL, the README's `pg_dump` and `pg_restore` into a new database that a server then
+- on PostgreSQL, the page's `pg_dump` and `pg_restore` into a new database that a server then
   serves with every booking.
 """
 
@@ -38,9 +38,10 @@ from tests.e2e.test_two_processes import (
     open_window,
 )
 from tests.helpers import query
+from tests.markdown_pages import DOCS, code_blocks
 from tests.postgres_server import PostgresForTests, find_binaries
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+OPERATING = DOCS / "operating.md"
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "release-0.1.0.sqlite3"
 CLIENTS = 20
 SLOTS = 160
@@ -54,17 +55,16 @@ def current_copy(db: Path) -> None:
 
 
 def backup_blocks() -> list[str]:
-    """The shell blocks of the README's "Back up and restore": back up and check, restore, and
-    PostgreSQL's dump and restore."""
-    text = README.read_text()
-    section = text.split("### Back up and restore", 1)[1].split("\n### ", 1)[0]
-    blocks = re.findall(r"```sh\n(.*?)```", section, flags=re.DOTALL)
+    """The shell blocks of docs/operating.md's "Back up and restore": back up and check,
+    restore, and PostgreSQL's dump and restore."""
+    blocks = code_blocks(OPERATING, "Back up and restore")
     assert len(blocks) == 3, "back up and check; restore; pg_dump and pg_restore"
     return blocks
 
 
 def run_readme(script: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
-    """A README block as written, with this interpreter's server for `.venv/bin/slotbook-server`."""
+    """A block of the page as written, with this interpreter's server for
+    `.venv/bin/slotbook-server`."""
     script = script.replace(".venv/bin/slotbook-server", f"{sys.executable} -m backend")
     return run_script(script, cwd, **env)
 

@@ -80,7 +80,7 @@ def litestream_binary() -> Path:
 
 
 def write_config(path: Path, db: Path, replica: Path) -> None:
-    """A litestream.yml as the README shows it, with short intervals."""
+    """A litestream.yml as docs/operating.md shows it, with short intervals."""
     path.write_text(
         f"dbs:\n"
         f"  - path: {db}\n"
@@ -110,7 +110,7 @@ def replicating(litestream: Path, config: Path, log: Path) -> Iterator[subproces
 
 
 def try_restore(litestream: Path, config: Path, db: Path, into: Path) -> str:
-    """`litestream restore -config ... -o INTO DB`, as the README shows it: "" if it worked,
+    """`litestream restore -config ... -o INTO DB`, as docs/operating.md shows it: "" if it worked,
     else what it said."""
     done = subprocess.run(
         [str(litestream), "restore", "-config", str(config), "-o", str(into), str(db)],

@@ -1,4 +1,5 @@
-"""The README's curl walk-through, run as written against a real server process."""
+"""The README's curl walk-through, and the examples of docs/api.md that follow it, run as written
+against a real server process."""
 
 from __future__ import annotations
 
@@ -14,14 +15,13 @@ from zoneinfo import ZoneInfo
 
 from shared.timefmt import parse_time
 from tests.e2e.server_process import ServerProcess
+from tests.markdown_pages import DOCS, README, code_blocks
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+API = DOCS / "api.md"
 
 
 def walkthrough_blocks() -> list[str]:
-    text = README.read_text()
-    section = text.split("## A walk-through with curl", 1)[1].split("\n## ", 1)[0]
-    blocks = re.findall(r"```sh\n(.*?)```", section, flags=re.DOTALL)
+    blocks = code_blocks(README, "A walk-through with curl")
     assert len(blocks) == 5, "tokens, then the seed's four steps"
     return blocks
 
@@ -74,9 +74,7 @@ def test_the_original_calls_work_without_tokens_in_no_auth_mode(tmp_path: Path) 
 
 
 def schedule_block() -> str:
-    text = README.read_text()
-    section = text.split("### Weekly schedules", 1)[1].split("\n### ", 1)[0]
-    blocks = re.findall(r"```sh\n(.*?)```", section, flags=re.DOTALL)
+    blocks = code_blocks(API, "Weekly schedules")
     assert len(blocks) == 1, "one example: set the schedule, then read it back"
     block: str = blocks[0]
     return block
@@ -130,9 +128,7 @@ def answers(out: str) -> list[Any]:
 
 
 def appointments_block() -> str:
-    text = README.read_text()
-    section = text.split("### Appointments longer than a slot", 1)[1].split("\n### ", 1)[0]
-    blocks = re.findall(r"```sh\n(.*?)```", section, flags=re.DOTALL)
+    blocks = code_blocks(API, "Appointments longer than a slot, moves and notes")
     assert len(blocks) == 1, "one example: list, hold 45 minutes, try a move onto it"
     block: str = blocks[0]
     return block

@@ -20,6 +20,7 @@ from textual.widgets import Input, OptionList, Static
 
 from shared.timefmt import parse_time
 from tests.e2e.test_terminal_app import app_environment
+from tests.markdown_pages import DOCS, section
 from tests.tui.harness import BackendThread, StaticBackend, app_for, until, window
 from tests.tui.test_provider_screen import Toasts, provider_screen
 from tui.app import SlotbookApp
@@ -693,13 +694,10 @@ async def test_the_client_palette_offers_holding_actions(backend: BackendThread)
         assert "Save changes" not in titles
 
 
-README = Path(__file__).resolve().parents[2] / "README.md"
-
-
 def palette_names_in_the_readme() -> set[str]:
-    """The palette's commands the README's terminal-app section names (*Change theme*)."""
-    section = README.read_text().split("## The terminal app", 1)[1].split("\n## ", 1)[0]
-    return set(re.findall(r"(?<!\*)\*([A-Z][a-z]+(?: [a-z]+)*)\*(?!\*)", section))
+    """The palette's commands docs/using.md's terminal-app section names (*Change theme*)."""
+    text = section(DOCS / "using.md", "The terminal app")
+    return set(re.findall(r"(?<!\*)\*([A-Z][a-z]+(?: [a-z]+)*)\*(?!\*)", text))
 
 
 async def test_the_palette_offers_our_commands_by_the_names_the_readme_gives(
