@@ -47,9 +47,7 @@ def main() -> None:
                 visitor.sees("Sign in to slotbook")
                 visitor.type(grace)
                 visitor.press("Enter")
-                visitor.sees("Next open")
-                visitor.press("n")
-                visitor.sees("Enter holds it")
+                visitor.sees("Enter holds it")  # the week opens on the first free slot
                 visitor.page.wait_for_timeout(500)  # the toast of the sign-in fades
                 visitor.page.screenshot(path=str(PICTURE))
                 browser.close()
