@@ -19,7 +19,7 @@ from aiohttp.test_utils import TestServer
 from backend.app import create_app
 from backend.runtime.clock import ManualClock
 from backend.runtime.settings import Settings
-from tests.helpers import STORES, T0, Api, People
+from tests.helpers import STORES, T0, TLS, Api, People
 from tests.postgres_server import PostgresForTests, PostgresUnavailable, postgres_for_tests
 
 
@@ -94,7 +94,7 @@ async def server(settings: Settings, clock: ManualClock) -> AsyncIterator[TestSe
 async def http(server: TestServer) -> AsyncIterator[httpx.AsyncClient]:
     limits = httpx.Limits(max_connections=400, max_keepalive_connections=400)
     async with httpx.AsyncClient(
-        base_url=str(server.make_url("")), timeout=60, limits=limits
+        base_url=str(server.make_url("")), timeout=60, limits=limits, verify=TLS
     ) as client:
         yield client
 
@@ -124,7 +124,9 @@ async def secure_server(secure_settings: Settings, clock: ManualClock) -> AsyncI
 @pytest.fixture
 async def anonymous(secure_server: TestServer) -> AsyncIterator[httpx.AsyncClient]:
     """A client of the secure server that sends no token."""
-    async with httpx.AsyncClient(base_url=str(secure_server.make_url("")), timeout=60) as client:
+    async with httpx.AsyncClient(
+        base_url=str(secure_server.make_url("")), timeout=60, verify=TLS
+    ) as client:
         yield client
 
 
