@@ -4,7 +4,8 @@
   HTTP while it copies), `check` on the copy, the README's restore, and a fresh server on the
   restored file that lists every booking acknowledged before the backup began;
 - `check` naming each invariant a damaged database breaks (SQLite's own integrity check
-  included), and what both commands refuse;
+  included), and what both commands refuse (run in the test process: the README's blocks run
+  them as processes);
 - on PostgreSQL, the README's `pg_dump` and `pg_restore` into a new database that a server then
   serves with every booking.
 """
@@ -38,6 +39,7 @@ from tests.e2e.test_two_processes import (
     open_window,
 )
 from tests.helpers import query
+from tests.in_process import Ran, slotbook_server
 from tests.postgres_server import PostgresForTests, find_binaries
 
 README = Path(__file__).resolve().parents[2] / "README.md"
@@ -69,14 +71,10 @@ def run_readme(script: str, cwd: Path, **env: str) -> subprocess.CompletedProces
     return run_script(script, cwd, **env)
 
 
-def slotbook(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "backend", *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+def slotbook(*args: str) -> Ran:
+    """`slotbook-server ARGS`, run in this process (tests/in_process.py): what `check` and
+    `backup` say and refuse is their logic; the README's blocks run them as processes."""
+    return slotbook_server(*args)
 
 
 async def test_a_backup_taken_under_load_restores_every_booking_acknowledged_before_it(
