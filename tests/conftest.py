@@ -27,13 +27,30 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "postgresql: runs on the suite's PostgreSQL server")
 
 
+UNTRACED_IN_PROCESS = (
+    "tests/e2e/",
+    "tests/backend/test_schema_fuzz.py",
+    "tests/tui/test_contrast.py",
+)
+"""Tests that coverage does not trace in this process (pytest-cov's `no_cover`, for the test's
+body; fixtures are still measured): their own process runs next to no product code that other
+tests leave unrun, and tracing made them cost 1.7 times as much. The end-to-end tests and the
+fuzzer drive server processes, which coverage still measures; the contrast checks show screens the
+screen tests show, in every theme. (When this was decided, with every test traced, these covered
+one line and three branches of the app that no other test did: the theme timer firing with no
+preferences folder, and the identity switch cut short by the app's exit.)"""
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark every test that needs PostgreSQL, so `-m 'not postgresql'` leaves them all out."""
+    """Mark every test that needs PostgreSQL, so `-m 'not postgresql'` leaves them all out; and
+    leave the tests of UNTRACED_IN_PROCESS untraced in this process."""
     for item in items:
         callspec = getattr(item, "callspec", None)
         params = callspec.params.values() if callspec is not None else ()
         if "postgres" in getattr(item, "fixturenames", ()) or "postgresql" in params:
             item.add_marker(pytest.mark.postgresql)
+        if item.nodeid.startswith(UNTRACED_IN_PROCESS):
+            item.add_marker(pytest.mark.no_cover)
 
 
 @pytest.fixture(scope="session")
