@@ -9,7 +9,9 @@ SQLite file, and over a fresh PostgreSQL database on the suite's own server
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+import sys
+import threading
+from collections.abc import AsyncIterator, Generator, Iterator
 from pathlib import Path
 
 import httpx
@@ -32,25 +34,40 @@ UNTRACED_IN_PROCESS = (
     "tests/backend/test_schema_fuzz.py",
     "tests/tui/test_contrast.py",
 )
-"""Tests that coverage does not trace in this process (pytest-cov's `no_cover`, for the test's
-body; fixtures are still measured): their own process runs next to no product code that other
-tests leave unrun, and tracing made them cost 1.7 times as much. The end-to-end tests and the
-fuzzer drive server processes, which coverage still measures; the contrast checks show screens the
-screen tests show, in every theme. (When this was decided, with every test traced, these covered
-one line and three branches of the app that no other test did: the theme timer firing with no
-preferences folder, and the identity switch cut short by the app's exit.)"""
+"""Tests that coverage does not trace in this process, while their body runs (their fixtures
+are measured): their own process runs next to no product code that other tests leave unrun, and
+tracing made them cost 1.7 times as much. The end-to-end tests and the fuzzer drive server
+processes, which coverage still measures; the contrast checks show screens the screen tests
+show, in every theme. (When this was decided, with every test traced, these covered one line and
+three branches of the app that no other test did: the theme timer firing with no preferences
+folder, and the identity switch cut short by the app's exit.)"""
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
+    """Run the body of a test of UNTRACED_IN_PROCESS with no trace function (for this thread, and
+    for the threads it starts), then put coverage's back. Not pytest-cov's `no_cover`: in a
+    pytest-xdist worker pytest-cov runs two coverages, one under the other, and pausing the one on
+    top resumes the other."""
+    if not item.nodeid.startswith(UNTRACED_IN_PROCESS):
+        return (yield)
+    tracing, for_threads = sys.gettrace(), threading.gettrace()
+    sys.settrace(None)
+    threading.settrace(None)
+    try:
+        return (yield)
+    finally:
+        threading.settrace(for_threads)
+        sys.settrace(tracing)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark every test that needs PostgreSQL, so `-m 'not postgresql'` leaves them all out; and
-    leave the tests of UNTRACED_IN_PROCESS untraced in this process."""
+    """Mark every test that needs PostgreSQL, so `-m 'not postgresql'` leaves them all out."""
     for item in items:
         callspec = getattr(item, "callspec", None)
         params = callspec.params.values() if callspec is not None else ()
         if "postgres" in getattr(item, "fixturenames", ()) or "postgresql" in params:
             item.add_marker(pytest.mark.postgresql)
-        if item.nodeid.startswith(UNTRACED_IN_PROCESS):
-            item.add_marker(pytest.mark.no_cover)
 
 
 @pytest.fixture(scope="session")
