@@ -9,7 +9,9 @@ SQLite file, and over a fresh PostgreSQL database on the suite's own server
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+import sys
+import threading
+from collections.abc import AsyncIterator, Generator, Iterator
 from pathlib import Path
 
 import httpx
@@ -19,7 +21,7 @@ from aiohttp.test_utils import TestServer
 from backend.app import create_app
 from backend.runtime.clock import ManualClock
 from backend.runtime.settings import Settings
-from tests.helpers import STORES, T0, Api, People
+from tests.helpers import STORES, T0, TLS, Api, People
 from tests.postgres_server import PostgresForTests, PostgresUnavailable, postgres_for_tests
 
 
@@ -27,13 +29,63 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "postgresql: runs on the suite's PostgreSQL server")
 
 
+UNTRACED_IN_PROCESS = (
+    "tests/e2e/",
+    "tests/backend/test_schema_fuzz.py",
+    "tests/tui/test_contrast.py",
+)
+"""Tests that coverage does not trace in this process, while their body runs (their fixtures
+are measured): their own process runs next to no product code that other tests leave unrun, and
+tracing made them cost 1.7 times as much. The end-to-end tests and the fuzzer drive server
+processes, which coverage still measures; the contrast checks show screens the screen tests
+show, in every theme. (When this was decided, with every test traced, these covered one line and
+three branches of the app that no other test did: the theme timer firing with no preferences
+folder, and the identity switch cut short by the app's exit.)"""
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
+    """Run the body of a test of UNTRACED_IN_PROCESS with no trace function (for this thread, and
+    for the threads it starts), then put coverage's back. Not pytest-cov's `no_cover`: in a
+    pytest-xdist worker pytest-cov runs two coverages, one under the other, and pausing the one on
+    top resumes the other."""
+    if not item.nodeid.startswith(UNTRACED_IN_PROCESS):
+        return (yield)
+    tracing, for_threads = sys.gettrace(), threading.gettrace()
+    sys.settrace(None)
+    threading.settrace(None)
+    try:
+        return (yield)
+    finally:
+        threading.settrace(for_threads)
+        sys.settrace(tracing)
+
+
+LONGEST_FIRST = (
+    "tests/backend/test_schema_fuzz.py",
+    "tests/tui/test_contrast.py",
+    "tests/backend/test_store_model.py",
+    "tests/e2e/test_event_stream.py",
+    "tests/backend/test_listing_cache.py",
+)
+"""Modules whose tests take 8 to 30 seconds each: they run first, so that with pytest-xdist
+(`make test`) no worker is still in one of them when the others have nothing left to do."""
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark every test that needs PostgreSQL, so `-m 'not postgresql'` leaves them all out."""
+    """Mark every test that needs PostgreSQL, so `-m 'not postgresql'` leaves them all out; and
+    move the modules of LONGEST_FIRST to the front, each kept whole and in order."""
     for item in items:
         callspec = getattr(item, "callspec", None)
         params = callspec.params.values() if callspec is not None else ()
         if "postgres" in getattr(item, "fixturenames", ()) or "postgresql" in params:
             item.add_marker(pytest.mark.postgresql)
+
+    def rank(item: pytest.Item) -> int:
+        module = item.nodeid.split("::", 1)[0]
+        return LONGEST_FIRST.index(module) if module in LONGEST_FIRST else len(LONGEST_FIRST)
+
+    items.sort(key=rank)  # stable: the order within a module, and of the rest, is kept
 
 
 @pytest.fixture(scope="session")
@@ -94,7 +146,7 @@ async def server(settings: Settings, clock: ManualClock) -> AsyncIterator[TestSe
 async def http(server: TestServer) -> AsyncIterator[httpx.AsyncClient]:
     limits = httpx.Limits(max_connections=400, max_keepalive_connections=400)
     async with httpx.AsyncClient(
-        base_url=str(server.make_url("")), timeout=60, limits=limits
+        base_url=str(server.make_url("")), timeout=60, limits=limits, verify=TLS
     ) as client:
         yield client
 
@@ -124,7 +176,9 @@ async def secure_server(secure_settings: Settings, clock: ManualClock) -> AsyncI
 @pytest.fixture
 async def anonymous(secure_server: TestServer) -> AsyncIterator[httpx.AsyncClient]:
     """A client of the secure server that sends no token."""
-    async with httpx.AsyncClient(base_url=str(secure_server.make_url("")), timeout=60) as client:
+    async with httpx.AsyncClient(
+        base_url=str(secure_server.make_url("")), timeout=60, verify=TLS
+    ) as client:
         yield client
 
 

@@ -29,6 +29,7 @@ import pytest
 
 from shared.grid import align_up
 from shared.timefmt import format_time, parse_time
+from tests.in_process import slotbook_server
 from tests.postgres_server import PostgresForTests
 
 OUTPUT_TIMEOUT = 60.0
@@ -430,20 +431,24 @@ def taken_port() -> Iterator[int]:
 
 @pytest.fixture(scope="module")
 def finished(workdir: Path, taken_port: int) -> dict[str, Finished]:
-    """Run every command that should answer and exit, all at once, and collect what they said."""
+    """Run every command that should answer and exit, and collect what they said.
+
+    Those that only read their flags and answer run in this process (tests/in_process.py), since
+    a process would add nothing but its start: --help, and every bad setting (refused before
+    anything is opened; each names a folder as its database, so that one accepted by mistake
+    fails at once instead of serving). The console script, and whatever starts or checks for
+    worker processes, run as processes, all at once."""
+    in_process: dict[str, tuple[list[str], dict[str, str]]] = {
+        "help": (["--help"], {}),
+        "serve-help": (["serve", "--help"], {}),
+        "serve-help-env": (["serve", "--help"], ENV_VALUES),
+    }
+    for case, bad in BAD_SETTINGS.items():
+        in_process[case] = (["serve", "--port", "0", "--db", str(workdir), *bad.flags], bad.env)
     commands: dict[str, tuple[list[str], dict[str, str]]] = {
-        "help": (backend_command("--help"), environment()),
-        "serve-help": (backend_command("serve", "--help"), environment()),
-        "serve-help-env": (backend_command("serve", "--help"), environment(**ENV_VALUES)),
         "script-help": ([str(SERVER_SCRIPT), "--help"], environment()),
         "script-serve-help": ([str(SERVER_SCRIPT), "serve", "--help"], environment()),
     }
-    for case, bad in BAD_SETTINGS.items():
-        db = str(workdir / f"bad-{case}.db")
-        commands[case] = (
-            backend_command("serve", "--port", "0", "--db", db, *bad.flags),
-            environment(**bad.env),
-        )
     commands["orphan-worker"] = (
         # No process has a pid above 2**22 (Linux's largest), so the worker finds its parent gone.
         backend_command(
@@ -460,9 +465,18 @@ def finished(workdir: Path, taken_port: int) -> dict[str, Finished]:
         environment(),
     )
     running = {name: Process(command, env, workdir) for name, (command, env) in commands.items()}
+    answered = {
+        name: slotbook_server(*args, env={"COLUMNS": "100", **env})
+        for name, (args, env) in in_process.items()
+    }
     return {
-        name: Finished(process.exit_status(), process.stdout, "\n".join(process.log))
-        for name, process in running.items()
+        **{
+            name: Finished(ran.returncode, ran.stdout, ran.stderr) for name, ran in answered.items()
+        },
+        **{
+            name: Finished(process.exit_status(), process.stdout, "\n".join(process.log))
+            for name, process in running.items()
+        },
     }
 
 

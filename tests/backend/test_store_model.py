@@ -216,9 +216,10 @@ class Model:
     ) -> list[Slot] | None:
         """The provider's slots that cover [start, start + length) one after another, each open
         (or part of the appointment `own`); None when there is a gap or a taken slot."""
+        mine = self.slots_of(provider, start, start + length)  # once, not once a slot
         found = []
         for t in range(start, start + length, SLOT):
-            slot = next((s for s in self.slots_of(provider, t, t + 1)), None)
+            slot = next((s for s in mine if t <= s.start < t + 1), None)
             if slot is None:
                 return None
             if not slot.open_at(self.now) and (own is None or slot.appointment != own):

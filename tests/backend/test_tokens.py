@@ -1,8 +1,10 @@
 """Tokens: the `token create | list | revoke` command, POST /tokens, and how they are stored.
 
-The command runs as a real process on a real database (a SQLite file, or PostgreSQL), the way an
-operator runs it; the server runs either as a real process on the same database, or in-process
-(its clock is the fake one).
+The command runs on a real database (a SQLite file, or PostgreSQL): as a real process, the way an
+operator runs it, where that is the point (what the process prints; tokens it makes and revokes
+while a server process runs on the same database), and otherwise inside the test process
+(tests/in_process.py), which runs the same code for a fraction of the cost. The server runs either
+as a real process on the same database, or in-process (its clock is the fake one).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import os
 import re
 import subprocess
 import sys
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -24,24 +26,11 @@ import pytest
 from backend.gate.tokens import split_token
 from tests.e2e.server_process import ServerProcess
 from tests.helpers import People, assert_problem, dump_database, is_postgresql, query
+from tests.in_process import Ran, slotbook_server
 from tests.postgres_server import run_sync
 
 ROOT = Path(__file__).resolve().parents[2]
-TOKEN_LINE = re.compile(r"^sbk_[0-9a-f]{16}_[A-Za-z0-9_-]{43}$")
-
-
-@dataclass(frozen=True)
-class Ran:
-    returncode: int
-    stdout: str
-    stderr: str
-
-    @property
-    def token(self) -> str:
-        """The token a `create` printed: alone, on its last line."""
-        last = self.stdout.rstrip("\n").splitlines()[-1]
-        assert TOKEN_LINE.match(last), self.stdout
-        return last
+Run = Callable[..., Ran]
 
 
 def command(*args: str) -> list[str]:
@@ -54,7 +43,8 @@ def environment() -> dict[str, str]:
     return env
 
 
-def token_command(*args: str) -> Ran:
+def token_process(*args: str) -> Ran:
+    """`slotbook-server token ARGS` as a real process."""
     done = subprocess.run(
         command(*args),
         capture_output=True,
@@ -67,35 +57,27 @@ def token_command(*args: str) -> Ran:
     return Ran(done.returncode, done.stdout, done.stderr)
 
 
+def token_command(*args: str) -> Ran:
+    """`slotbook-server token ARGS`, run in this process."""
+    return slotbook_server("token", *args)
+
+
 async def token_command_async(*args: str) -> Ran:
     """The same, without blocking the event loop an in-process server runs on."""
-    process = await asyncio.create_subprocess_exec(
-        *command(*args),
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        cwd=ROOT,
-        env=environment(),
-    )
-    out, err = await asyncio.wait_for(process.communicate(), 60)
-    assert process.returncode is not None
-    return Ran(process.returncode, out.decode(), err.decode())
+    return await asyncio.to_thread(token_command, *args)
 
 
-def create(db: str, role: str, name: str, subject: str | None = None) -> str:
+def create(
+    db: str, role: str, name: str, subject: str | None = None, *, run: Run = token_command
+) -> str:
     """`token create`, which must succeed; the token it printed."""
-    ran = token_command(
-        "create", "--role", role, "--name", name, "--db", db, *subject_flag(subject)
-    )
+    ran = run("create", "--role", role, "--name", name, "--db", db, *subject_flag(subject))
     assert ran.returncode == 0, ran.stderr
     return ran.token
 
 
 async def create_async(db: str, role: str, name: str, subject: str | None = None) -> str:
-    ran = await token_command_async(
-        "create", "--role", role, "--name", name, "--db", db, *subject_flag(subject)
-    )
-    assert ran.returncode == 0, ran.stderr
-    return ran.token
+    return await asyncio.to_thread(create, db, role, name, subject)
 
 
 def subject_flag(subject: str | None) -> tuple[str, ...]:
@@ -133,7 +115,8 @@ def listed_row(listing: str, token_id: str) -> str:
 
 
 def test_create_prints_the_new_token_alone_on_its_last_line(db: str) -> None:
-    ran = token_command(
+    """As a real process: what an operator sees, and what the process leaves stored."""
+    ran = token_process(
         "create", "--role", "provider", "--subject", "dr-ada", "--name", "Dr Ada", "--db", db
     )
     assert ran.returncode == 0, ran.stderr
@@ -281,8 +264,9 @@ def test_help_describes_the_actions() -> None:
 
 
 def test_a_token_made_by_the_command_works_against_a_server_process(db: str) -> None:
-    provider = create(db, "provider", "Dr Ada", "dr-ada")
-    client = create(db, "client", "Cy", "c-7")
+    """Real processes throughout: the command's and the server's, on the same database."""
+    provider = create(db, "provider", "Dr Ada", "dr-ada", run=token_process)
+    client = create(db, "client", "Cy", "c-7", run=token_process)
     with ServerProcess(db) as server, httpx.Client(base_url=server.url, timeout=30) as http:
         me = http.get("/me", headers={"Authorization": f"Bearer {provider}"})
         assert me.status_code == 200, me.text
@@ -298,12 +282,12 @@ def test_a_token_made_by_the_command_works_against_a_server_process(db: str) -> 
         assert ada in providers.json()["providers"]
 
         # Made while the server runs: it works at once.
-        later = create(db, "admin", "late")
+        later = create(db, "admin", "late", run=token_process)
         assert http.get("/tokens", headers={"Authorization": f"Bearer {later}"}).status_code == 200
 
         # Revoked by the command while the server runs: a token the server has not looked up
         # (so has not cached) is refused at once.
-        assert token_command("revoke", parts(client)[0], "--db", db).returncode == 0
+        assert token_process("revoke", parts(client)[0], "--db", db).returncode == 0
         refused = http.get("/me", headers={"Authorization": f"Bearer {client}"})
         problem = assert_problem(refused, 401, "unauthorized")
         assert "revoked" in problem["detail"]

@@ -3,8 +3,6 @@
 - `slotbook-server backup` of a real server under load (clients holding and confirming slots over
   HTTP while it copies), `check` on the copy, the page's restore, and a fresh server on the
   restored file that lists every booking acknowledged before the backup began;
-- `check` naming each invariant a damaged database breaks (SQLite's own integrity check
-  included), and what both commands refuse;
 - on PostgreSQL, the page's `pg_dump` and `pg_restore` into a new database that a server then
   serves with every booking.
 """
@@ -13,19 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import os
-import re
-import shutil
-import sqlite3
 import subprocess
 import sys
-from contextlib import closing
 from pathlib import Path
 
 import httpx
-import pytest
-from sqlite_utils import Database
 
-from backend.store.sqlite.schema import apply_migrations, migrations
 from tests.e2e.server_process import ServerProcess
 from tests.e2e.test_litestream import book_everything, booked_through_api, confirmed_in
 from tests.e2e.test_readme_walkthrough import run_script
@@ -42,16 +33,8 @@ from tests.markdown_pages import DOCS, code_blocks
 from tests.postgres_server import PostgresForTests, find_binaries
 
 OPERATING = DOCS / "operating.md"
-FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "release-0.1.0.sqlite3"
 CLIENTS = 20
 SLOTS = 160
-
-
-def current_copy(db: Path) -> None:
-    """Copy FIXTURE to `db`, migrated to this release's schema (as its server would on start)."""
-    shutil.copy(FIXTURE, db)
-    with closing(sqlite3.connect(db)) as conn:
-        apply_migrations(Database(conn))
 
 
 def backup_blocks() -> list[str]:
@@ -67,16 +50,6 @@ def run_readme(script: str, cwd: Path, **env: str) -> subprocess.CompletedProces
     `.venv/bin/slotbook-server`."""
     script = script.replace(".venv/bin/slotbook-server", f"{sys.executable} -m backend")
     return run_script(script, cwd, **env)
-
-
-def slotbook(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "backend", *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
 
 
 async def test_a_backup_taken_under_load_restores_every_booking_acknowledged_before_it(
@@ -123,97 +96,6 @@ async def test_a_backup_taken_under_load_restores_every_booking_acknowledged_bef
     with ServerProcess(db, "--rate", "0") as fresh:
         booked = await booked_through_api(fresh.url, admin, clients)
     assert booked == {slot: acknowledged[slot] for slot in in_copy}
-
-
-BREAKS = {
-    "no slot with two holders": [
-        "INSERT INTO slots (id, provider_id, start, duration, status, client_id, reserved_at,"
-        " confirmed_at, created_at, appointment_id)"
-        " SELECT 'overlap', provider_id, start + 300, duration, 'CONFIRMED', 'intruder',"
-        " reserved_at, confirmed_at, created_at, 'overlap'"
-        " FROM slots WHERE status = 'CONFIRMED' LIMIT 1"
-    ],
-    "every held or booked slot has its holder": [
-        "UPDATE slots SET client_id = NULL"
-        " WHERE id = (SELECT id FROM slots WHERE status = 'CONFIRMED' LIMIT 1)"
-    ],
-    "every hold's expiry is consistent": [
-        "UPDATE slots SET held_until = reserved_at - 60"
-        " WHERE id = (SELECT id FROM slots WHERE status = 'RESERVED' LIMIT 1)"
-    ],
-    "the slots of one appointment share its holder": [
-        "UPDATE slots SET client_id = 'someone-else'"
-        " WHERE id = (SELECT id FROM slots WHERE appointment_id != id LIMIT 1)"
-    ],
-    "the change log has no gaps": ["DELETE FROM changes WHERE seq = 40"],
-    "no webhook's cursor is past the end of the change log": [
-        "UPDATE webhooks SET cursor = 1000000"
-    ],
-    "integrity check failed": [
-        # An index whose entries no longer match its table, as a torn write could leave it.
-        "PRAGMA writable_schema = ON",
-        "UPDATE sqlite_schema"
-        """ SET sql = replace(sql, '("provider_id", "start")', '("start", "provider_id")')"""
-        " WHERE name = 'slots_provider_start'",
-    ],
-}
-
-
-@pytest.mark.parametrize("rule", BREAKS)
-def test_check_names_the_invariant_a_damaged_database_breaks(tmp_path: Path, rule: str) -> None:
-    db = tmp_path / "damaged.db"
-    current_copy(db)
-    sound = slotbook("check", "--db", str(db))
-    assert sound.returncode == 0, sound.stdout + sound.stderr
-    assert sound.stdout == (
-        f"ok: {db}: integrity ok, invariants hold (60 slots, 5 reservations, changes 1-86)\n"
-    )
-    with closing(sqlite3.connect(db, isolation_level=None)) as conn:
-        for statement in BREAKS[rule]:
-            conn.execute(statement)
-
-    damaged = slotbook("check", "--db", str(db))
-
-    assert damaged.returncode == 1, damaged.stdout + damaged.stderr
-    verdict, *details = damaged.stdout.splitlines()
-    assert verdict.startswith(f"FAILED: {db}: 1 problems: {rule}")
-    assert details, "the rows (or the integrity check's lines) that break it are listed"
-    assert damaged.stderr == ""
-
-
-def test_backup_and_check_refuse_what_they_cannot_do(tmp_path: Path) -> None:
-    db = tmp_path / "slotbook.db"
-    current_copy(db)
-    kept = tmp_path / "kept.db"
-    kept.write_bytes(b"yesterday's copy")
-
-    overwrite = slotbook("backup", "--db", str(db), "--to", str(kept))
-    assert overwrite.returncode == 2
-    assert "already exists; a backup never overwrites a file" in overwrite.stderr
-    assert kept.read_bytes() == b"yesterday's copy"
-
-    postgres = slotbook("backup", "--db", "postgresql://slotbook@db/slotbook", "--to", "x.db")
-    assert postgres.returncode == 2
-    assert "pg_dump --format=custom" in postgres.stderr
-
-    missing = slotbook("check", "--db", str(tmp_path / "nowhere.db"))
-    assert missing.returncode == 2
-    assert "no such database file" in missing.stderr
-    assert not (tmp_path / "nowhere.db").exists(), "checking never makes a database"
-
-    into_directory = slotbook("backup", "--db", str(db), "--to", str(tmp_path))
-    assert into_directory.returncode == 0, into_directory.stderr
-    stamped = re.search(r" to (\S+slotbook-\d{8}T\d{6}Z\.db): ", into_directory.stdout)
-    assert stamped, into_directory.stdout
-    assert slotbook("check", "--db", stamped.group(1)).returncode == 0
-
-    older = tmp_path / "older.db"
-    with closing(sqlite3.connect(older)) as conn:
-        newest = migrations.pending(Database(memory=True))[-1].name
-        apply_migrations(Database(conn), stop_before=newest)
-    behind = slotbook("check", "--db", str(older))
-    assert behind.returncode == 2
-    assert "written by an older slotbook (1 migrations to apply)" in behind.stderr
 
 
 async def test_pg_dump_and_pg_restore_as_the_readme_shows(

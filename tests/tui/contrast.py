@@ -10,6 +10,7 @@ tui/legibility.py, so that a mistake in either shows up against the other.
 
 from __future__ import annotations
 
+import functools
 import io
 import re
 from dataclasses import dataclass
@@ -38,8 +39,10 @@ def luminance(rgb: RGB) -> float:
     return 0.2126 * red + 0.7152 * green + 0.0722 * blue
 
 
+@functools.cache
 def ratio(first: RGB, second: RGB) -> float:
-    """WCAG 2's contrast ratio, from 1 (none) to 21 (black on white)."""
+    """WCAG 2's contrast ratio, from 1 (none) to 21 (black on white). Kept for each pair of
+    colours: a screen has tens of thousands of cells in a few dozen pairs."""
     light, dark = sorted((luminance(first), luminance(second)), reverse=True)
     return (light + 0.05) / (dark + 0.05)
 

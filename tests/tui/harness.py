@@ -24,6 +24,7 @@ from backend.gate.tokens import issue
 from backend.runtime.clock import ManualClock
 from backend.runtime.settings import Settings
 from shared.timefmt import format_time
+from tests.helpers import TLS
 from tui.app import SlotbookApp
 from tui.backends import Connection
 from tui.identities import IdentityStore
@@ -91,7 +92,10 @@ class BackendThread:
 
     def http(self, token: str) -> httpx.Client:
         return httpx.Client(
-            base_url=self.url, headers={"Authorization": f"Bearer {token}"}, timeout=30
+            base_url=self.url,
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=30,
+            verify=TLS,
         )
 
 

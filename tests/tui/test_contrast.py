@@ -41,21 +41,30 @@ class Survey:
         self.app = app
         self.pilot = pilot
         self.screens: list[str] = []
+        self.themes: list[list[str]] = []
+        """The themes each screen was measured in, in the order measured."""
         self.failures: list[str] = []
 
     async def measure(self, screen: str) -> None:
-        """The screen as it stands, in every offered theme."""
+        """The screen as it stands, in every offered theme. A switch of theme is most of what
+        this costs (Textual parses and applies the whole stylesheet again, and draws the screen
+        anew), so the round starts from the theme on show, where the last one ended."""
         self.screens.append(screen)
-        for theme in offered_themes():
-            self.app.theme = theme
-            await self.pilot.pause()
+        themes = offered_themes()
+        first = themes.index(self.app.theme) if self.app.theme in themes else 0
+        self.themes.append([])
+        for theme in themes[first:] + themes[:first]:
+            if self.app.theme != theme:
+                self.app.theme = theme
+                await self.pilot.pause()
+            assert self.app.current_theme.name == theme
             found: list[Finding] = illegible(self.app)
             self.failures += [f"{theme}, {screen}: {finding}" for finding in found[:3]]
-        self.app.theme = "textual-dark"
-        await self.pilot.pause()
+            self.themes[-1].append(theme)
 
     def check(self, *expected: str) -> None:
         assert self.screens == list(expected)
+        assert [sorted(measured) for measured in self.themes] == [offered_themes()] * len(expected)
         assert not self.failures, "\n".join(self.failures[:40])
 
 

@@ -413,7 +413,7 @@ async def test_a_clients_hold_and_booking_show_on_the_providers_week_as_they_hap
 # --- bookings -------------------------------------------------------------------------------------
 
 
-async def test_the_bookings_screen_lists_a_booking_and_x_cancels_it_on_the_server(
+async def test_the_bookings_screen_lists_a_booking_and_x_cancels_it_on_the_server_if_confirmed(
     backend: BackendThread,
 ) -> None:
     token = backend.issue("provider", "ada", "Dr Ada")
@@ -444,6 +444,12 @@ async def test_the_bookings_screen_lists_a_booking_and_x_cancels_it_on_the_serve
             "Cancel Sam's booking on Tue 05 Mar 10:15? They will be told, and the slot is open"
             " again."
         )
+        await pilot.press("escape")  # keep it: nothing is cancelled
+        await until(lambda: app.screen is bookings, pilot.pause)
+        assert table.row_count == 1
+        assert server_slots(backend, token)["2030-03-05 10:15:00"] == "CONFIRMED"
+        await pilot.press("x")
+        await until(lambda: isinstance(app.screen, ConfirmDialog), pilot.pause)
         await pilot.press("y")
         await until(lambda: table.row_count == 0 and bool(toasts.saying("Cancelled")), pilot.pause)
         assert "No holds or bookings coming up." in str(

@@ -229,6 +229,7 @@ class WeekGrid(ScrollView, can_focus=True):
         self.today = today
         self._headings: Headings = headings or DatedHeadings()
         self._week = layout
+        self._label_width = label_width(layout)
         self._cells: dict[int, Cell] = {}
         self._span: frozenset[int] = frozenset()
         """Cells marked as the range is (a client's view: what a hold here would cover)."""
@@ -258,6 +259,7 @@ class WeekGrid(ScrollView, can_focus=True):
         row, day = self.cursor
         old_label = self._week.rows[row] if row < len(self._week.rows) else None
         self._week = layout
+        self._label_width = label_width(layout)
         self._cells = dict(cells)
         self.today = today
         self._anchor = None
@@ -353,11 +355,6 @@ class WeekGrid(ScrollView, can_focus=True):
         self._keep_cursor_day_shown()
         self._scroll_to_top_hour()
         self._scroll_cursor_into_view()
-
-    @property
-    def _label_width(self) -> int:
-        """The time column: a space either side of the longest label."""
-        return max((cell_len(r.label) for r in self._week.rows), default=5) + 2
 
     @property
     def visible_days(self) -> int:
@@ -694,3 +691,9 @@ def _cell_text(cell: Cell, width: int) -> str:
     if room < 3:
         return glyph
     return f"{glyph} {set_cell_size(cell.text, room - 1).rstrip()}…"
+
+
+def label_width(week: WeekLayout) -> int:
+    """The time column's width: a space either side of the week's longest row label. Worked out
+    when the week is set, since every line drawn asks for it (and the grid's geometry with it)."""
+    return max((cell_len(r.label) for r in week.rows), default=5) + 2
