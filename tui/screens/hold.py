@@ -229,8 +229,9 @@ class HoldDialog(ModalScreen[str | None]):
             self.notify(f"Not confirmed: {error}. {error.advice}", severity="error")
             return
         when = self.session.span(start_of(self.slot), minutes_of(self.slot))
-        self.notify(f"{when} with {self.provider_name}", title="Booked")
-        self._close("confirmed")
+        app = self.app
+        self._close("confirmed")  # the dialog goes first, so the toast is never drawn over it
+        app.notify(f"{when} with {self.provider_name}", title="Booked")
 
     async def release(self) -> None:
         self._acting = True
@@ -241,5 +242,6 @@ class HoldDialog(ModalScreen[str | None]):
             self._acting = False
             self.notify(f"Not released: {error}. {error.advice}", severity="error")
             return
-        self.notify(f"Released: {the_time(len(self.slot.time_slot_ids))} is open for others again.")
+        app = self.app
         self._close("released")
+        app.notify(f"Released: {the_time(len(self.slot.time_slot_ids))} is open for others again.")
