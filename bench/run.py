@@ -79,7 +79,8 @@ def server_table(figures: ServerFigures, postgres: ServerFigures | None = None) 
             )
         rows.append(row)
     rows.append(
-        f"| SSE fan-out delay, 100 subscribers | FULL | | {_ms(figures.fan_out_p50_ms)}"
+        "| SSE fan-out, reserve sent to event at each of 100 subscribers | FULL | | "
+        f"{_ms(figures.fan_out_p50_ms)}"
         f" | {_ms(figures.fan_out_p99_ms)} | | | |" + (" | | |" if postgres is not None else "")
     )
     return rows
