@@ -105,8 +105,20 @@ def child(data: Path, started: float) -> None:
 
     loop.run_until_complete(app.run_async(headless=True, size=(120, 40), auto_pilot=pilot_run))
     loop.run_until_complete(backend.stop())
-    figures["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    figures["peak_rss_mb"] = peak_rss_mb()
     print(json.dumps(figures))
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident memory. Linux's VmHWM belongs to the program now running;
+    ru_maxrss is carried across exec, so in a child of `make bench` it reported the peak of the
+    bench process it was forked from (about 300 MB), not the app's."""
+    try:
+        status = Path("/proc/self/status").read_text()
+    except OSError:
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    kb = next(line.split()[1] for line in status.splitlines() if line.startswith("VmHWM:"))
+    return int(kb) / 1024
 
 
 def measure() -> AppFigures:
