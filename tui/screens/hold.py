@@ -9,6 +9,7 @@ from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
+from textual.notifications import SeverityLevel
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
@@ -99,13 +100,25 @@ class HoldDialog(ModalScreen[str | None]):
                 yield Button("Release (x)", variant="error", id="release", compact=True)
                 yield Button("Close (esc)", id="close", compact=True)
 
-    def _close(self, outcome: str | None) -> None:
+    def _close(
+        self,
+        outcome: str | None,
+        say: str = "",
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+    ) -> None:
         """Close once: the feed may report the hold's end while our own release is answering.
-        The dismissal runs from the message loop, never inside this screen's own worker."""
+        The dismissal runs from the message loop, never inside this screen's own worker. What
+        there is to `say` is said after the dialog has gone, so its toast is never drawn over
+        the closing dialog."""
         if self._answered:
             return
         self._answered = True
+        app = self.app
         self.dismiss(outcome)  # not awaited: we are inside this screen's own handler
+        if say:
+            app.notify(say, title=title, severity=severity)
 
     def on_mount(self) -> None:
         self.tick()
@@ -154,13 +167,11 @@ class HoldDialog(ModalScreen[str | None]):
         if self._answered or self._acting:
             return
         if change.kind == "moved" and change.from_time_slot_id == self.slot.time_slot_id:
-            self.notify(f"Your hold moved to {self.session.when_text(change.timestamp)}.")
-            self._close(None)
+            self._close(None, f"Your hold moved to {self.session.when_text(change.timestamp)}.")
         elif change.time_slot_id != self.slot.time_slot_id:
             return
         elif change.kind in ("expired", "cancelled", "deleted"):
-            self.notify("Your hold on this slot has ended.", severity="warning")
-            self._close(None)
+            self._close(None, "Your hold on this slot has ended.", severity="warning")
 
     # --- the note ------------------------------------------------------------------------------
 
@@ -217,21 +228,19 @@ class HoldDialog(ModalScreen[str | None]):
         try:
             await self.session.client.confirm(self.slot)
         except Gone:
-            self.notify(
+            self._close(
+                None,
                 "The hold lapsed before it was confirmed. Hold it again if it is free.",
                 title="Too late",
                 severity="warning",
             )
-            self._close(None)
             return
         except (ApiError, Unreachable) as error:
             self._acting = False
             self.notify(f"Not confirmed: {error}. {error.advice}", severity="error")
             return
         when = self.session.span(start_of(self.slot), minutes_of(self.slot))
-        app = self.app
-        self._close("confirmed")  # the dialog goes first, so the toast is never drawn over it
-        app.notify(f"{when} with {self.provider_name}", title="Booked")
+        self._close("confirmed", f"{when} with {self.provider_name}", title="Booked")
 
     async def release(self) -> None:
         self._acting = True
@@ -242,6 +251,7 @@ class HoldDialog(ModalScreen[str | None]):
             self._acting = False
             self.notify(f"Not released: {error}. {error.advice}", severity="error")
             return
-        app = self.app
-        self._close("released")
-        app.notify(f"Released: {the_time(len(self.slot.time_slot_ids))} is open for others again.")
+        self._close(
+            "released",
+            f"Released: {the_time(len(self.slot.time_slot_ids))} is open for others again.",
+        )
