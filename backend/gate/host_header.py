@@ -9,6 +9,7 @@ A request without a Host (HTTP/1.0) is let through: aiohttp then uses the addres
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 from collections.abc import Awaitable, Callable
@@ -26,6 +27,7 @@ _HOST_PORT = re.compile(r"(?:\[(?P<ipv6>[^\]]*)\]|(?P<name>[^:\[\]]*))(?::(?P<po
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
+@functools.lru_cache(maxsize=256)  # every request asks; a server sees a handful of Hosts
 def is_valid_host(value: str) -> bool:
     """Whether a Host header's value is a host name, an IPv4 address or a bracketed IPv6 address,
     with an optional port (1-65535)."""
