@@ -47,11 +47,6 @@ def minutes_of(slot: TimeSlot) -> int:
     return round(length)
 
 
-def end_of(slot: TimeSlot) -> int:
-    """When the appointment (or the lone slot) ends."""
-    return start_of(slot) + minutes_of(slot) * 60
-
-
 def slots_of(reservation: Reservation) -> list[TimeSlot]:
     """Each slot of an appointment, as the provider's calendar would list it to its client: the
     slots follow each other, one slot length apart."""
