@@ -372,11 +372,14 @@ class StoredWebhook:
     batch_through: int | None
     """While a batch is being retried: the seq of its last change, so the retry carries the same
     changes under the same `webhook-id`; None otherwise."""
+    replays: int = 0
+    """How many replays it has had: a delivery under way writes its outcome only if none came
+    meanwhile (a replay may set the cursor back to the very value the delivery started from)."""
 
 
 WEBHOOK_COLUMNS = (
     "id, url, events, description, provider_id, secret, created_at, cursor, failures,"
-    " next_attempt_at, disabled_at, disabled_reason, format, batch_through"
+    " next_attempt_at, disabled_at, disabled_reason, format, batch_through, replays"
 )
 
 
@@ -416,7 +419,8 @@ class DeliveryRecord:
 @dataclass(frozen=True)
 class Attempted:
     """What an attempt leaves behind: the endpoint's new state (written only if its cursor is
-    still `expected`, so a replay made meanwhile wins), and the attempt, if one was made."""
+    still `expected` and it has had no replay since `replays`, so a replay made meanwhile wins),
+    and the attempt, if one was made."""
 
     expected: int
     cursor: int
@@ -427,6 +431,8 @@ class Attempted:
     delivery: DeliveryRecord | None
     batch_through: int | None = None
     """The batch to send again at the next attempt (its last seq), after a failed one."""
+    replays: int = 0
+    """The endpoint's replays when the delivery was leased."""
 
 
 DELIVERIES_KEPT = 7 * 86_400

@@ -25,6 +25,7 @@ from dataclasses import replace
 
 import httpx
 import pytest
+from aiohttp import web
 from aiohttp.test_utils import TestServer
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
@@ -40,6 +41,7 @@ from shared.grid import align_down
 from shared.timefmt import format_time
 from tests.backend.webhook_receivers import (
     WAIT,
+    Received,
     Receiver,
     listening,
     open_slots,
@@ -195,6 +197,37 @@ async def test_a_replay_resends_the_same_changes_so_a_restored_receiver_gets_wha
     if kind == "single":
         ids = [r.headers["webhook-id"] for r in receiver.got]
         assert ids[first:] == ids[:first]
+
+
+async def test_a_replay_asked_for_while_a_delivery_is_under_way_is_sent_at_once(
+    people: People, clock: ManualClock, secure_server: TestServer
+) -> None:
+    """The replay lands while the sender holds the endpoint's lease, waiting on the receiver: the
+    delivery under way stops at its next write, and the replay goes out without the clock moving
+    on (it used to wait for the lease to lapse, a minute later)."""
+    answering = asyncio.Event()
+
+    class Slow(Receiver):
+        async def handle(self, request: web.Request) -> web.Response:
+            if not self.got:
+                self.got.append(Received(dict(request.headers), await request.read()))
+                self.arrived.set()
+                await answering.wait()  # the first delivery waits, its lease held
+                return web.Response(status=200)
+            return await super().handle(request)
+
+    async with listening(Slow()) as receiver:
+        made = await register(people, "p1", receiver.url)
+        before = (await people["p1"].get("/changes")).json()["lastSeq"]
+        await open_slots(people, clock, count=1, who="p1")
+        await receiver.wait_for(1)
+        hook_id = made["webhook"]["webhookId"]
+        replayed = await people["p1"].post(f"/webhooks/{hook_id}/replay", json={"since": before})
+        assert replayed.status_code == 200, replayed.text
+        answering.set()
+        await receiver.wait_for(2)
+        first, again = (json.loads(r.body)["changes"] for r in receiver.got)
+        assert again == first, "the replay sends the same change again"
 
 
 async def test_a_redirect_is_a_failure_not_followed(

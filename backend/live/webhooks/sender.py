@@ -249,7 +249,7 @@ class WebhookSender:
                     state = Attempted(
                         cursor, batch.first_seq - 1, failures,
                         now + retry_delay(failures, self._backoff), reason, None, record,
-                        batch_through=batch.last_seq,
+                        batch_through=batch.last_seq, replays=hook.replays,
                     )  # fmt: skip
                     await store.record_attempt(hook.webhook_id, state, now)
                     if reason is not None:
@@ -259,7 +259,9 @@ class WebhookSender:
             now = self._clock.now()
             turn_over = now >= turn_ends
             lease = now + LEASE_SECONDS if batch.more and not turn_over else None
-            state = Attempted(cursor, batch.through, failures, now, None, lease, record)
+            state = Attempted(
+                cursor, batch.through, failures, now, None, lease, record, replays=hook.replays
+            )
             if not await store.record_attempt(hook.webhook_id, state, now) or not batch.more:
                 return  # removed or replayed meanwhile, or all sent
             if turn_over:

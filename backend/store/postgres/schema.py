@@ -508,6 +508,12 @@ MIGRATIONS = (
             "CREATE INDEX webhooks_by_owner ON webhooks (provider_id)",
         ),
     ),
+    Migration(
+        # How many replays each endpoint has had: a delivery under way writes its outcome only
+        # if none came meanwhile.
+        "0011_webhook_replays",
+        ("ALTER TABLE webhooks ADD COLUMN replays integer NOT NULL DEFAULT 0",),
+    ),
 )
 
 

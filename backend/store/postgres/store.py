@@ -289,7 +289,7 @@ WITH done AS (
        SET cursor = $3, failures = $4, next_attempt_at = $5,
            disabled_at = CASE WHEN $6::text IS NULL THEN NULL ELSE $8::float8 END,
            disabled_reason = $6, leased_until = $7, batch_through = $9
-     WHERE id = $1 AND cursor = $2
+     WHERE id = $1 AND cursor = $2 AND replays = $10
     RETURNING 1
 )
 SELECT COUNT(*) FROM done
@@ -1036,7 +1036,7 @@ class PostgresStore:
             row = await conn.fetchrow(
                 f"INSERT INTO webhooks ({WEBHOOK_COLUMNS})"
                 " VALUES ($1, $2, $3, $4, $5, $6, $7,"
-                " (SELECT COALESCE(MAX(seq), 0) FROM changes), 0, $7, NULL, NULL, $8, NULL)"
+                " (SELECT COALESCE(MAX(seq), 0) FROM changes), 0, $7, NULL, NULL, $8, NULL, 0)"
                 f" RETURNING {WEBHOOK_COLUMNS}",
                 hook.webhook_id, hook.url, stored_events(hook), hook.description, hook.provider_id,
                 hook.secret, hook.created_at, hook.format,
@@ -1089,7 +1089,8 @@ class PostgresStore:
         async def replay(conn: Connection) -> StoredWebhook:
             row = await conn.fetchrow(
                 "UPDATE webhooks SET cursor = $3, failures = 0, next_attempt_at = $4,"
-                " disabled_at = NULL, disabled_reason = NULL, batch_through = NULL"
+                " disabled_at = NULL, disabled_reason = NULL, batch_through = NULL,"
+                " leased_until = NULL, replays = replays + 1"  # a delivery under way stops
                 " WHERE id = $1 AND ($2::text IS NULL OR provider_id = $2)"
                 f" RETURNING {WEBHOOK_COLUMNS}",
                 webhook_id,
@@ -1120,6 +1121,7 @@ class PostgresStore:
             changed = await conn.fetchval(
                 _RECORD_ATTEMPT, webhook_id, a.expected, a.cursor, a.failures,
                 a.next_attempt_at, a.disabled_reason, a.leased_until, now, a.batch_through,
+                a.replays,
             )  # fmt: skip
             if changed and d is not None:
                 await conn.execute(

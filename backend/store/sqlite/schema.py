@@ -266,6 +266,13 @@ def _webhook_batches(db: Database) -> None:
     db.execute("CREATE INDEX webhooks_by_owner ON webhooks (provider_id)")
 
 
+@migrations(name="0011_webhook_replays")
+def _webhook_replays(db: Database) -> None:
+    """How many replays each endpoint has had: a delivery under way writes its outcome only if
+    none came meanwhile."""
+    db.execute("ALTER TABLE webhooks ADD COLUMN replays INTEGER NOT NULL DEFAULT 0")
+
+
 CALENDAR_FEEDS = """
 CREATE TABLE calendar_feeds (
     id TEXT PRIMARY KEY,

@@ -247,7 +247,7 @@ UPDATE webhooks
    SET cursor = :cursor, failures = :failures, next_attempt_at = :next,
        disabled_at = CASE WHEN :reason IS NULL THEN NULL ELSE :now END,
        disabled_reason = :reason, leased_until = :leased_until, batch_through = :batch_through
- WHERE id = :id AND cursor = :expected
+ WHERE id = :id AND cursor = :expected AND replays = :replays
 """
 
 _UNDELIVERED_KEPT = (
@@ -1084,7 +1084,7 @@ class SQLiteStore:
             row = db.execute(
                 f"INSERT INTO webhooks ({WEBHOOK_COLUMNS})"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, (SELECT COALESCE(MAX(seq), 0) FROM changes), 0, ?,"
-                f" NULL, NULL, ?, NULL) RETURNING {WEBHOOK_COLUMNS}",
+                f" NULL, NULL, ?, NULL, 0) RETURNING {WEBHOOK_COLUMNS}",
                 [
                     hook.webhook_id, hook.url, stored_events(hook), hook.description,
                     hook.provider_id, hook.secret, hook.created_at, hook.created_at, hook.format,
@@ -1137,7 +1137,8 @@ class SQLiteStore:
         def replay(db: Database) -> StoredWebhook:
             row = db.execute(
                 "UPDATE webhooks SET cursor = ?, failures = 0, next_attempt_at = ?,"
-                " disabled_at = NULL, disabled_reason = NULL, batch_through = NULL"
+                " disabled_at = NULL, disabled_reason = NULL, batch_through = NULL,"
+                " leased_until = NULL, replays = replays + 1"  # a delivery under way stops
                 " WHERE id = ? AND (? IS NULL OR provider_id = ?)"
                 f" RETURNING {WEBHOOK_COLUMNS}",
                 [since, now, webhook_id, provider_id, provider_id],
@@ -1173,6 +1174,7 @@ class SQLiteStore:
                     "id": webhook_id, "expected": a.expected, "cursor": a.cursor,
                     "failures": a.failures, "next": a.next_attempt_at,
                     "reason": a.disabled_reason, "leased_until": a.leased_until, "now": now,
+                "replays": a.replays,
                     "batch_through": a.batch_through,
                 },
             ).rowcount  # fmt: skip
