@@ -42,6 +42,16 @@ def bar(app: SlotbookApp) -> str:
     return shown(app, app.screen.query_one(KeyBar))
 
 
+async def bar_showing(app: SlotbookApp, pilot: Pilot[None], *keys: str) -> str:
+    """The key bar, once it shows every one of `keys` (a screen's bar is drawn just after the
+    screen; it fails with the bar as it was if it never does)."""
+    try:
+        await until(lambda: all(key in bar(app) for key in keys), pilot.pause)
+    except AssertionError:
+        raise AssertionError(f"the key bar never showed {keys}: {bar(app)!r}") from None
+    return bar(app)
+
+
 def status(app: SlotbookApp) -> str:
     return shown(app, app.screen.query_one(StatusLine)).strip()
 
@@ -144,31 +154,22 @@ async def test_the_key_bar_at_phone_width_shows_the_main_keys_and_help(
     app = app_for(backend, token=world.bob, zone="UTC")
     async with app.run_test(size=PHONE) as pilot:
         await client_week(app, pilot)
-        keys = bar(app)
-        for key in ("[ ] Week", "n Next open", "m Mine", "/ Filter", "? Help"):
-            assert key in keys, keys
+        await bar_showing(app, pilot, "[ ] Week", "n Next open", "m Mine", "/ Filter", "? Help")
         await my_reservations(app, pilot)
-        keys = bar(app)
-        for key in ("c Confirm", "x Cancel", "esc Back", "? Help"):
-            assert key in keys, keys
+        keys = await bar_showing(app, pilot, "c Confirm", "x Cancel", "esc Back", "? Help")
         # On a phone the key bar is the row of buttons: a tap on one presses its key.
         await pilot.click(app.screen.query_one(KeyBar), offset=(keys.index("esc Back"), 0))
         await until(lambda: isinstance(app.screen, ClientScreen), pilot.pause)
-        await pilot.pause()
-        keys = bar(app)
+        keys = await bar_showing(app, pilot, "? Help")
         await pilot.click(app.screen.query_one(KeyBar), offset=(keys.index("? Help"), 0))
         await until(lambda: isinstance(app.screen, HelpScreen), pilot.pause)
 
     app = app_for(backend, token=world.ada, zone="UTC")
     async with app.run_test(size=PHONE) as pilot:
         await provider_week(app, pilot)
-        keys = bar(app)
-        for key in ("[ ] Week", "^s Save", "b Bookings", "? Help"):
-            assert key in keys, keys
+        await bar_showing(app, pilot, "[ ] Week", "^s Save", "b Bookings", "? Help")
         await ada_bookings(app, pilot)
-        keys = bar(app)
-        for key in ("x Cancel", "esc Back", "? Help"):
-            assert key in keys, keys
+        await bar_showing(app, pilot, "x Cancel", "esc Back", "? Help")
 
 
 async def test_the_status_line_at_phone_width_keeps_the_state_who_and_the_length(
@@ -196,7 +197,7 @@ async def test_on_a_wider_screen_the_key_bar_status_line_and_my_reservations_are
     app = app_for(backend, token=world.bob, zone="UTC")
     async with app.run_test(size=size) as pilot:
         await client_week(app, pilot)
-        assert bar(app).strip() == (
+        assert (await bar_showing(app, pilot, "? Help")).strip() == (
             "⏎ Hold  [ ] Week  n Next open  m My reservations  / Filter  ? Help"
         )
         assert status(app) == (
@@ -277,7 +278,7 @@ async def test_the_picker_stays_what_it_says_after_a_tap_beside_the_providers(
         await pilot.click(listing_widget, offset=(20, listing_widget.region.height - 5))
         await pilot.pause()
         assert picking(), "a tap beside the providers changes nothing"
-        assert "esc Back" in bar(app)
+        await bar_showing(app, pilot, "esc Back")
         assert "↑ ↓ choose" in shown(app, week.query_one("#info"))
         await pilot.press("n")
         await until(lambda: grid_pane.display and week.grid.has_focus, pilot.pause)
