@@ -8,6 +8,7 @@ from __future__ import annotations
 import pytest
 from rich.cells import cell_len
 from textual.pilot import Pilot
+from textual.widget import Widget
 from textual.widgets import Footer, Input, OptionList, Static
 
 from shared.timefmt import parse_time
@@ -125,7 +126,12 @@ async def test_slash_filters_the_list_enter_picks_and_esc_clears(backend: Backen
         screen = await loaded(app, pilot)
         shown = [b for b in screen.active_bindings.values() if b.enabled and b.binding.show]
         assert [b.binding.description for b in shown if b.binding.key == "slash"] == ["Filter"]
-        assert "/" in str(screen.query_one(Footer).query("FooterKey").nodes[-2].render())
+
+        def keys() -> list[Widget]:
+            return list(screen.query_one(Footer).query("FooterKey"))
+
+        await until(lambda: len(keys()) >= 2, pilot.pause)  # drawn just after the screen
+        assert "/" in str(keys()[-2].render())
         await pilot.press("slash", *"AND")
         await until(lambda: listed(screen) == ["kjd", "ost"], pilot.pause)
         assert screen.provider_id == "kjd", "the first that matches is shown"

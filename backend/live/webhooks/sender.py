@@ -210,13 +210,17 @@ class WebhookSender:
                 self._wake.set()  # its place is free, and an endpoint is waiting for one
 
     async def idle(self) -> None:
-        """Wait until no round is under way and every delivery task has finished (for tests)."""
+        """Wait until no round is under way, every delivery task has finished and no endpoint
+        left waiting for a place is due (for tests): the rounds those waited for run here."""
         while True:
             async with self._round:
-                tasks = list(self._running.values())
-            if not tasks:
+                tasks, behind = list(self._running.values()), self._behind
+            if tasks:
+                await asyncio.gather(*tasks, return_exceptions=True)
+            elif behind:
+                await self.deliver_due()
+            else:
                 return
-            await asyncio.gather(*tasks, return_exceptions=True)
 
     async def _deliver(self, hook: StoredWebhook, before: asyncio.Task[None] | None) -> None:
         if before is not None:
