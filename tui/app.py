@@ -326,9 +326,9 @@ class SlotbookApp(App[None]):
     @work(exclusive=True, group="feed")
     async def follow_feed(self, since: int) -> None:
         assert self.session is not None
-        last = since
-        while True:
-            async for event in self.session.client.follow(last):
+        client, last = self.session.client, since
+        while not client.closed:  # a closed client is one this window has left behind
+            async for event in client.follow(last):
                 if isinstance(event, Connected):
                     self._feed_status("live", "")
                     self._broadcast(FeedResumed())
@@ -337,6 +337,8 @@ class SlotbookApp(App[None]):
                     url = await self.backend.recover()
                     if url is not None:
                         await self._move_to(url)
+                        assert self.session is not None
+                        client = self.session.client  # the new server's
                         break
                 elif isinstance(event, Resync):
                     last = event.last_seq

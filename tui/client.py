@@ -98,6 +98,11 @@ class SlotbookClient:
             verify=tls_context(),
         )
 
+    @property
+    def closed(self) -> bool:
+        """Whether aclose has been called: nothing more is sent."""
+        return self._http.is_closed
+
     async def aclose(self) -> None:
         await self._http.aclose()
 
@@ -293,7 +298,7 @@ class SlotbookClient:
         last = since
         delay = 0.5
         timeout = httpx.Timeout(10.0, read=read_timeout)
-        while True:
+        while not self.closed:  # closed by a switch of identity or server, or on the way out
             try:
                 async with aconnect_sse(
                     self._http,
