@@ -21,10 +21,10 @@ from backend.api import (
     tokens,
     webhooks,
 )
+from backend.api.context import CONTEXT, AppContext, rules_from
 from backend.api.idempotency import IN_FLIGHT
 from backend.api.openapi import build_openapi
 from backend.api.operation import Operation, refusing_query
-from backend.api.services import SERVICES, Services, rules_from
 from backend.api.system import OPENAPI_KEY
 from backend.gate.auth import gate_middleware
 from backend.gate.host_header import host_middleware
@@ -51,10 +51,10 @@ OPERATIONS: list[Operation] = [
     *system.OPERATIONS,
 ]
 
-StoreFactory = Callable[[Services], Awaitable[Store]]
+StoreFactory = Callable[[AppContext], Awaitable[Store]]
 
 
-async def open_configured_store(ctx: Services) -> Store:
+async def open_configured_store(ctx: AppContext) -> Store:
     """The store `--db` names: a SQLite file, or a PostgreSQL database by URL."""
     s = ctx.settings
     return await opening.open_store(
@@ -86,7 +86,7 @@ def create_app(
     open_store: StoreFactory = open_configured_store,
 ) -> web.Application:
     """Build the server for these settings. The store opens at start-up and closes at clean-up."""
-    ctx = Services(settings=settings, rules=rules_from(settings), clock=clock or SystemClock())
+    ctx = AppContext(settings=settings, rules=rules_from(settings), clock=clock or SystemClock())
     limiter = RateLimiter(settings.rate, settings.burst, ctx.clock)
     public = {op.operation_id for op in OPERATIONS if op.public}
     gate = gate_middleware(ctx.authenticator, limiter, public, no_auth=settings.no_auth)
@@ -94,7 +94,7 @@ def create_app(
         middlewares=[request_middleware(ctx.metrics), problem_middleware, host_middleware, gate],
         client_max_size=MAX_BODY_BYTES,
     )
-    app[SERVICES] = ctx
+    app[CONTEXT] = ctx
     app[IN_FLIGHT] = set()
     app[OPENAPI_KEY] = openapi_document()
     for op in OPERATIONS:

@@ -14,7 +14,7 @@ import asyncpg
 import httpx
 from aiohttp.test_utils import TestServer
 
-from backend.api.services import SERVICES
+from backend.api.context import CONTEXT
 from backend.gate.tokens import issue
 from shared.timefmt import format_time, parse_time
 from tests.postgres_server import run_sync
@@ -186,8 +186,8 @@ class People:
     @classmethod
     @asynccontextmanager
     async def issue(cls, server: TestServer) -> AsyncIterator[People]:
-        store = server.app[SERVICES].store
-        now = server.app[SERVICES].now()
+        store = server.app[CONTEXT].store
+        now = server.app[CONTEXT].now()
         tokens: dict[str, str] = {}
         for who, role, subject, name in [
             ("admin", "admin", None, "Root"),

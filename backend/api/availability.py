@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from backend.api.context import context
 from backend.api.idempotency import perform
 from backend.api.operation import (
     Operation,
@@ -15,7 +16,6 @@ from backend.api.operation import (
     slot_id_from_path,
 )
 from backend.api.presenters import appointment_answer, present_open, present_slot
-from backend.api.services import services
 from backend.gate.access import (
     acting_client,
     acting_provider,
@@ -48,7 +48,7 @@ from shared.wire import (
 
 
 async def submit_availability(request: web.Request) -> web.Response:
-    ctx, caller = services(request), caller_of(request)
+    ctx, caller = context(request), caller_of(request)
     body = await read_body(
         request, AvailabilityWindow, also_required=ids_required(caller, "providerId")
     )
@@ -76,7 +76,7 @@ async def submit_availability(request: web.Request) -> web.Response:
 
 
 async def remove_availability(request: web.Request) -> web.Response:
-    ctx, caller = services(request), caller_of(request)
+    ctx, caller = context(request), caller_of(request)
     body = await read_body(
         request, AvailabilityWindow, also_required=ids_required(caller, "providerId")
     )
@@ -118,7 +118,7 @@ def decode_cursor(text: str) -> OpenSlotsCursor:
 
 
 async def list_open_slots(request: web.Request) -> web.Response:
-    ctx = services(request)
+    ctx = context(request)
     now = ctx.now()
     cache = ctx.listing_cache
     if cache is not None:  # the same query string again, with nothing changed: the same bytes
@@ -157,7 +157,7 @@ async def list_open_slots(request: web.Request) -> web.Response:
 
 
 async def reserve_slot(request: web.Request) -> web.Response:
-    ctx, caller = services(request), caller_of(request)
+    ctx, caller = context(request), caller_of(request)
     if request.query:  # the original API's call sends two times here: checked, then ignored
         ignored = read_query(request, ReserveQuery)
         given = {"startTime": ignored.start_time, "endTime": ignored.end_time}
@@ -189,7 +189,7 @@ async def reserve_slot(request: web.Request) -> web.Response:
 
 
 async def confirm_reservation(request: web.Request) -> web.Response:
-    ctx, caller = services(request), caller_of(request)
+    ctx, caller = context(request), caller_of(request)
     slot_id = slot_id_from_path(request)
     body = await read_body(request, ConfirmRequest)
     client_id = confirming_client(caller, body.client_id)

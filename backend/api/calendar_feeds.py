@@ -9,9 +9,9 @@ import secrets
 
 from aiohttp import web
 
+from backend.api.context import context
 from backend.api.idempotency import exclusive, once_for, perform
 from backend.api.operation import Operation, answer, answered, read_body
-from backend.api.services import services
 from backend.gate.access import caller_of, feed_owner, feed_scope
 from backend.gate.problems import ProblemError, shown
 from backend.gate.tokens import hash_secret
@@ -44,12 +44,12 @@ def feed_info(feed: CalendarFeed) -> CalendarFeedInfo:
 def feed_url(request: web.Request, secret: str) -> str:
     """The subscription address: under --public-url when the server has one, else under the
     address this request was made to."""
-    base = services(request).settings.public_url or f"{request.scheme}://{request.host}"
+    base = context(request).settings.public_url or f"{request.scheme}://{request.host}"
     return f"{base}/calendar/{secret}.ics"
 
 
 async def create_calendar_feed(request: web.Request) -> web.Response:
-    ctx, caller = services(request), caller_of(request)
+    ctx, caller = context(request), caller_of(request)
     body = await read_body(request, CalendarFeedRequest, required=False)
     role, subject = feed_owner(caller, body.provider_id, body.client_id)
     secret = secrets.token_urlsafe(32)
@@ -80,12 +80,12 @@ async def create_calendar_feed(request: web.Request) -> web.Response:
 async def list_calendar_feeds(request: web.Request) -> web.Response:
     scope = feed_scope(caller_of(request))
     role, subject = scope if scope is not None else (None, None)
-    feeds = await services(request).store.calendar_feeds(role, subject)
+    feeds = await context(request).store.calendar_feeds(role, subject)
     return answer(CalendarFeeds(feeds=[feed_info(f) for f in feeds]))
 
 
 async def revoke_calendar_feed(request: web.Request) -> web.Response:
-    ctx, caller = services(request), caller_of(request)
+    ctx, caller = context(request), caller_of(request)
     feed_id = request.match_info["feedId"]
     if not _FEED_ID.fullmatch(feed_id):
         raise ProblemError(
@@ -118,7 +118,7 @@ def matches_if_none_match(request: web.Request, etag: str) -> bool:
 
 
 async def calendar_feed(request: web.Request) -> web.StreamResponse:
-    ctx = services(request)
+    ctx = context(request)
     secret = request.match_info["secret"]
     feed = (
         await ctx.store.calendar_feed_by_secret(hash_secret(secret))

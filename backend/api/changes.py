@@ -15,8 +15,8 @@ from typing import Any, get_args
 from aiohttp import web
 from msgspec import UNSET, UnsetType
 
+from backend.api.context import AppContext, context
 from backend.api.operation import Operation, answer, read_query
-from backend.api.services import Services, services
 from backend.gate.access import Caller, caller_of
 from backend.gate.credential_watch import Lease
 from backend.gate.problems import ProblemError, invalid
@@ -38,7 +38,7 @@ from shared.wire import (
 BACKFILL_PAGE = 1000
 
 
-async def checked_since(ctx: Services, since: int | UnsetType) -> tuple[int, int]:
+async def checked_since(ctx: AppContext, since: int | UnsetType) -> tuple[int, int]:
     """(since, newest): `since` must fall inside what the log still holds."""
     oldest, newest = await ctx.store.change_bounds()
     if since is UNSET:
@@ -68,7 +68,7 @@ def _revoked() -> ProblemError:
 
 
 async def list_changes(request: web.Request) -> web.Response:
-    ctx, caller = services(request), caller_of(request)
+    ctx, caller = context(request), caller_of(request)
     query = read_query(request, ChangesQuery)
     with ctx.credentials.lease(caller.credential) as lease:
         since, newest = await checked_since(ctx, query.since)
@@ -120,14 +120,14 @@ def _since_of(request: web.Request, query: EventsQuery) -> int | UnsetType:
 
 
 async def stream_events(request: web.Request) -> web.StreamResponse:
-    ctx, caller = services(request), caller_of(request)
+    ctx, caller = context(request), caller_of(request)
     query = read_query(request, EventsQuery)
     with ctx.credentials.lease(caller.credential) as lease:
         return await _stream(request, ctx, caller, query, lease)
 
 
 async def _stream(
-    request: web.Request, ctx: Services, caller: Caller, query: EventsQuery, lease: Lease
+    request: web.Request, ctx: AppContext, caller: Caller, query: EventsQuery, lease: Lease
 ) -> web.StreamResponse:
     subscription = ctx.hub.subscribe()  # before reading the log, so that nothing falls between
     lease.on_end(subscription.close)  # a revoke wakes the stream, to end it

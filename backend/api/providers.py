@@ -6,9 +6,9 @@ import re
 
 from aiohttp import web
 
+from backend.api.context import context
 from backend.api.operation import Operation, answer, parse_times, read_query
 from backend.api.presenters import present_slot, shown_clients
-from backend.api.services import services
 from backend.gate.access import caller_of, may_see_calendar
 from backend.gate.problems import invalid
 from shared.patterns import ID_PATTERN, ID_RULE
@@ -33,7 +33,7 @@ def provider_id_from_path(request: web.Request) -> str:
 
 
 async def list_providers(request: web.Request) -> web.Response:
-    ctx = services(request)
+    ctx = context(request)
     summaries = await ctx.store.providers(ctx.now())
     return answer(
         Providers(
@@ -52,7 +52,7 @@ async def list_providers(request: web.Request) -> web.Response:
 
 
 async def provider_slots(request: web.Request) -> web.Response:
-    ctx = services(request)
+    ctx = context(request)
     provider_id = provider_id_from_path(request)
     may_see_calendar(caller_of(request), provider_id)
     query = read_query(request, RangeQuery)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 from msgspec import UNSET
 
+from backend.api.context import context
 from backend.api.idempotency import perform
 from backend.api.operation import (
     Operation,
@@ -21,7 +22,6 @@ from backend.api.presenters import (
     present_reservation,
     present_slot,
 )
-from backend.api.services import services
 from backend.gate.access import acting_client, caller_of, cancelling, confirming_client
 from backend.store.base import Answer, CancelResult, MoveResult, NoteResult, Once
 from shared.wire import (
@@ -38,7 +38,7 @@ from shared.wire import (
 
 
 async def list_reservations(request: web.Request) -> web.Response:
-    ctx, caller = services(request), caller_of(request)
+    ctx, caller = context(request), caller_of(request)
     query = read_query(request, ReservationsQuery)
     client_id = acting_client(caller, query.client_id)
     now = ctx.now()
@@ -51,7 +51,7 @@ async def list_reservations(request: web.Request) -> web.Response:
 
 
 async def cancel_reservation(request: web.Request) -> web.Response:
-    ctx, caller = services(request), caller_of(request)
+    ctx, caller = context(request), caller_of(request)
     slot_id = slot_id_from_path(request)
     query = read_query(request, CallerQuery)
     body = await read_body(request, CancelRequest, required=False)
@@ -84,7 +84,7 @@ async def cancel_reservation(request: web.Request) -> web.Response:
 
 
 async def move_reservation(request: web.Request) -> web.Response:
-    ctx, caller = services(request), caller_of(request)
+    ctx, caller = context(request), caller_of(request)
     slot_id = slot_id_from_path(request)
     body = await read_body(request, MoveRequest)
     client_id = confirming_client(caller, body.client_id)
@@ -107,7 +107,7 @@ async def move_reservation(request: web.Request) -> web.Response:
 
 
 async def note_reservation(request: web.Request) -> web.Response:
-    ctx, caller = services(request), caller_of(request)
+    ctx, caller = context(request), caller_of(request)
     slot_id = slot_id_from_path(request)
     body = await read_body(request, NoteRequest)
     client_id = confirming_client(caller, body.client_id)

@@ -8,11 +8,11 @@ from datetime import date
 from aiohttp import web
 from msgspec import UNSET
 
+from backend.api.context import context
 from backend.api.idempotency import perform
 from backend.api.operation import Operation, answer, answered, read_body
 from backend.api.presenters import present_slot
 from backend.api.providers import provider_id_from_path
-from backend.api.services import services
 from backend.gate.access import Caller, caller_of, forbidden
 from backend.gate.problems import ProblemError, shown
 from backend.rules.schedule import (
@@ -129,7 +129,7 @@ def presented(stored: StoredSchedule, today: date) -> ScheduleShown:
 
 
 async def put_schedule(request: web.Request) -> web.Response:
-    ctx, caller = services(request), caller_of(request)
+    ctx, caller = context(request), caller_of(request)
     provider_id = provider_id_from_path(request)
     may_manage_schedule(caller, provider_id)
     body = await read_body(request, ScheduleRequest)
@@ -161,7 +161,7 @@ async def put_schedule(request: web.Request) -> web.Response:
 
 
 async def get_schedule(request: web.Request) -> web.Response:
-    ctx, caller = services(request), caller_of(request)
+    ctx, caller = context(request), caller_of(request)
     provider_id = provider_id_from_path(request)
     may_manage_schedule(caller, provider_id)
     found = await ctx.store.get_schedule(provider_id)
@@ -171,7 +171,7 @@ async def get_schedule(request: web.Request) -> web.Response:
 
 
 async def delete_schedule(request: web.Request) -> web.Response:
-    ctx, caller = services(request), caller_of(request)
+    ctx, caller = context(request), caller_of(request)
     provider_id = provider_id_from_path(request)
     may_manage_schedule(caller, provider_id)
     now = ctx.now()

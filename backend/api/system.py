@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from backend.api.context import CONTEXT, context
 from backend.api.operation import Operation, answer
-from backend.api.services import SERVICES, services
 from backend.gate.access import caller_of, forbidden
 from backend.gate.problems import PROBLEM_TYPES, ProblemError, shown
 from backend.runtime.metrics import METRICS_CONTENT_TYPE
@@ -15,7 +15,7 @@ OPENAPI_KEY = web.AppKey("openapi", bytes)
 
 
 async def health(request: web.Request) -> web.Response:
-    store = services(request).store
+    store = context(request).store
     try:
         await store.check()
     except Exception as error:  # a failing database is what this route exists to report
@@ -24,7 +24,7 @@ async def health(request: web.Request) -> web.Response:
 
 
 async def rules_in_force(request: web.Request) -> web.Response:
-    s = services(request).settings
+    s = context(request).settings
     return answer(
         RulesInForce(
             slot_minutes=s.slot_minutes,
@@ -50,7 +50,7 @@ async def metrics_page(request: web.Request) -> web.Response:
 
 async def metrics_response(app: web.Application) -> web.Response:
     """The metrics of the application `app` (the main one, also for the --metrics-port one)."""
-    ctx = app[SERVICES]
+    ctx = app[CONTEXT]
     body = await ctx.metrics.render(ctx.store)
     return web.Response(body=body, headers={"Content-Type": METRICS_CONTENT_TYPE})
 

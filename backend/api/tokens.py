@@ -7,9 +7,9 @@ import re
 from aiohttp import web
 from msgspec import UNSET
 
+from backend.api.context import context
 from backend.api.idempotency import exclusive, once_for, perform
 from backend.api.operation import Operation, answer, answered, read_body
-from backend.api.services import services
 from backend.gate.access import caller_of, must_be_admin
 from backend.gate.problems import ProblemError, shown
 from backend.gate.tokens import TokenRequestError, issue
@@ -58,7 +58,7 @@ def _created(record: TokenRecord, token: str | None) -> TokenCreated:
 
 
 async def create_token(request: web.Request) -> web.Response:
-    ctx, caller = services(request), caller_of(request)
+    ctx, caller = context(request), caller_of(request)
     must_be_admin(caller)
     body = await read_body(request, TokenRequest)
     subject = None if body.subject is UNSET else body.subject
@@ -81,12 +81,12 @@ async def create_token(request: web.Request) -> web.Response:
 
 async def list_tokens(request: web.Request) -> web.Response:
     must_be_admin(caller_of(request))
-    records = await services(request).store.list_tokens()
+    records = await context(request).store.list_tokens()
     return answer(Tokens(tokens=[token_info(r) for r in records]))
 
 
 async def revoke_token(request: web.Request) -> web.Response:
-    ctx, caller = services(request), caller_of(request)
+    ctx, caller = context(request), caller_of(request)
     must_be_admin(caller)
     token_id = request.match_info["tokenId"]
     if not _TOKEN_ID.match(token_id):

@@ -10,6 +10,7 @@ from typing import cast
 from aiohttp import web
 
 from backend.api.changes import checked_since
+from backend.api.context import context
 from backend.api.idempotency import exclusive, once_for, perform
 from backend.api.operation import (
     Operation,
@@ -19,7 +20,6 @@ from backend.api.operation import (
     none_if_unset,
     read_body,
 )
-from backend.api.services import services
 from backend.gate.access import caller_of, webhook_scope
 from backend.gate.problems import ProblemError, shown
 from backend.live.outbound.urls import UrlRefused, checked_url
@@ -88,7 +88,7 @@ async def _yours(request: web.Request) -> StoredWebhook:
     """The endpoint the path names, when the caller manages it (else 404: no such endpoint)."""
     scope = webhook_scope(caller_of(request))
     webhook_id = _webhook_id(request)
-    hook = await services(request).store.find_webhook(webhook_id)
+    hook = await context(request).store.find_webhook(webhook_id)
     if hook is None or (scope is not None and hook.provider_id != scope):
         raise ProblemError(
             "webhook-not-found",
@@ -98,7 +98,7 @@ async def _yours(request: web.Request) -> StoredWebhook:
 
 
 async def create_webhook(request: web.Request) -> web.Response:
-    ctx, caller = services(request), caller_of(request)
+    ctx, caller = context(request), caller_of(request)
     provider_id = webhook_scope(caller)
     body = await read_body(request, WebhookRequest)
     try:
@@ -155,7 +155,7 @@ async def create_webhook(request: web.Request) -> web.Response:
 
 async def list_webhooks(request: web.Request) -> web.Response:
     scope = webhook_scope(caller_of(request))
-    hooks = await services(request).store.list_webhooks(scope)
+    hooks = await context(request).store.list_webhooks(scope)
     return answer(Webhooks(webhooks=[webhook_info(h) for h in hooks]))
 
 
@@ -164,7 +164,7 @@ async def get_webhook(request: web.Request) -> web.Response:
 
 
 async def remove_webhook(request: web.Request) -> web.Response:
-    ctx, caller = services(request), caller_of(request)
+    ctx, caller = context(request), caller_of(request)
     scope = webhook_scope(caller)
     webhook_id, now = _webhook_id(request), ctx.now()
 
@@ -185,12 +185,12 @@ async def remove_webhook(request: web.Request) -> web.Response:
 
 async def list_deliveries(request: web.Request) -> web.Response:
     hook = await _yours(request)
-    records = await services(request).store.webhook_deliveries(hook.webhook_id, DELIVERIES_SHOWN)
+    records = await context(request).store.webhook_deliveries(hook.webhook_id, DELIVERIES_SHOWN)
     return answer(Deliveries(deliveries=[_delivery(r) for r in records]))
 
 
 async def replay_webhook(request: web.Request) -> web.Response:
-    ctx, caller = services(request), caller_of(request)
+    ctx, caller = context(request), caller_of(request)
     hook = await _yours(request)
     body = await read_body(request, ReplayRequest)
     since, _ = await checked_since(ctx, body.since)

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 from aiohttp import web
 
-from backend.api.services import SERVICES
+from backend.api.context import CONTEXT
 from backend.api.system import metrics_response
 from backend.app import create_app
 from backend.cli.workers import announce_listening, become_worker, run_workers
@@ -59,7 +59,7 @@ async def run_server(settings: Settings, *, worker: bool = False) -> None:
     await site.start()
     host, port = _bound_address(runner)
     metrics = await serve_metrics(app, settings.metrics_port) if settings.metrics_port else None
-    message = startup_message(settings, runner.app[SERVICES].store, host, port)
+    message = startup_message(settings, runner.app[CONTEXT].store, host, port)
     if worker:
         announce_listening(message)
     else:

@@ -9,7 +9,7 @@ import httpx
 import pytest
 from aiohttp.test_utils import TestServer
 
-from backend.api.services import SERVICES
+from backend.api.context import CONTEXT
 from backend.runtime.clock import ManualClock
 from tests.helpers import Api, People, assert_problem
 
@@ -32,7 +32,7 @@ async def test_every_kind_of_change_is_logged_in_order(
     await api.cancel(slots[0], clientId="c1")
     await api.reserve("c2", slots[1])
     clock.advance(30 * 60)
-    assert await server.app[SERVICES].sweeper.sweep_once() == 1
+    assert await server.app[CONTEXT].sweeper.sweep_once() == 1
     await api.remove("p1", f"{DAY} 11:30:00", f"{DAY} 11:45:00")
     page = await changes(api.http, 0)
     seen = [
@@ -73,7 +73,7 @@ async def test_the_sweeper_announces_each_lapsed_hold_once(
     await api.reserve("c1", slots[0])
     await api.reserve("c2", slots[1])
     await api.confirm(slots[1])
-    sweeper = server.app[SERVICES].sweeper
+    sweeper = server.app[CONTEXT].sweeper
     assert await sweeper.sweep_once() == 0
     clock.advance(30 * 60)
     assert await sweeper.sweep_once() == 1
@@ -106,7 +106,7 @@ async def test_a_since_the_log_no_longer_holds_is_gone(
 ) -> None:
     await api.submit("p1", f"{DAY} 11:00:00", f"{DAY} 11:30:00")  # seq 1, 2
     clock.advance(8 * 86_400)
-    await server.app[SERVICES].sweeper.sweep_once(purge=True)  # keeps only the newest
+    await server.app[CONTEXT].sweeper.sweep_once(purge=True)  # keeps only the newest
     await api.submit("p1", "2030-03-14 11:00:00", "2030-03-14 11:15:00")  # seq 3
     assert [c["seq"] for c in (await changes(api.http, 1))["changes"]] == [2, 3]
     problem = assert_problem(await api.http.get("/changes?since=0"), 410, "changes-gone")

@@ -3,7 +3,7 @@ from __future__ import annotations
 import httpx
 from aiohttp.test_utils import TestServer
 
-from backend.api.services import SERVICES
+from backend.api.context import CONTEXT
 
 
 async def test_health_reports_the_database(http: httpx.AsyncClient, store_kind: str) -> None:
@@ -17,7 +17,7 @@ async def test_health_reports_the_database(http: httpx.AsyncClient, store_kind: 
 async def test_health_fails_when_the_database_stops_answering(
     http: httpx.AsyncClient, server: TestServer
 ) -> None:
-    await server.app[SERVICES].store.close()
+    await server.app[CONTEXT].store.close()
     response = await http.get("/healthz")
     assert response.status_code == 503
     assert response.json()["status"] == "failing"

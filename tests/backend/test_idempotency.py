@@ -15,8 +15,8 @@ import httpx
 import pytest
 from aiohttp.test_utils import TestServer
 
+from backend.api.context import CONTEXT
 from backend.api.idempotency import IN_FLIGHT
-from backend.api.services import SERVICES
 from backend.runtime.clock import ManualClock
 from backend.store.sqlite.store import SQLiteStore
 from tests.helpers import People, assert_problem, dump_database, is_postgresql, query
@@ -170,7 +170,7 @@ async def writes_held(server: TestServer, db: str) -> AsyncIterator[None]:
         finally:
             await conn.close()
         return
-    store = server.app[SERVICES].store
+    store = server.app[CONTEXT].store
     assert isinstance(store, SQLiteStore)
     gate = threading.Event()
     blocked = asyncio.ensure_future(store._writer.run(lambda _: gate.wait(30)))

@@ -19,7 +19,7 @@ import httpx
 import pytest
 from aiohttp.test_utils import TestServer
 
-from backend.api.services import SERVICES
+from backend.api.context import CONTEXT
 from backend.app import create_app
 from backend.live.listing_cache import ListingCache
 from backend.runtime.clock import ManualClock
@@ -73,7 +73,7 @@ async def pair(tmp_path: Path) -> AsyncIterator[tuple[httpx.AsyncClient, httpx.A
         httpx.AsyncClient(base_url=str(cached.make_url("")), timeout=30) as one,
         httpx.AsyncClient(base_url=str(plain.make_url("")), timeout=30) as other,
     ):
-        yield one, other, cached.app[SERVICES]
+        yield one, other, cached.app[CONTEXT]
     await plain.close()
     await cached.close()
 
@@ -209,7 +209,7 @@ async def test_only_a_store_that_makes_every_commit_itself_keeps_listing_answers
     server = TestServer(create_app(Settings(db=db, no_auth=True), clock=clock))
     await server.start_server()
     try:
-        kept = server.app[SERVICES].listing_cache is not None
+        kept = server.app[CONTEXT].listing_cache is not None
         assert kept == (store_kind == "sqlite")
     finally:
         await server.close()

@@ -12,7 +12,7 @@ import pytest
 from aiohttp.test_utils import TestServer
 from prometheus_client.parser import text_string_to_metric_families
 
-from backend.api.services import SERVICES
+from backend.api.context import CONTEXT
 from backend.runtime.clock import ManualClock
 from backend.runtime.settings import Settings
 from tests.helpers import Api, People, assert_problem
@@ -77,7 +77,7 @@ async def test_metrics_count_what_the_api_did(
     assert (await Api(people["c1"]).cancel(cancelled)).status_code == 200
     await book(people, "p1", "c2", f"{DAY} 09:30:00")
     clock.advance(31 * 60)
-    assert await secure_server.app[SERVICES].sweeper.sweep_once() == 1
+    assert await secure_server.app[CONTEXT].sweeper.sweep_once() == 1
 
     after = await scrape(people)
     for name, grew in [

@@ -10,7 +10,7 @@ import httpx
 import pytest
 from aiohttp.test_utils import TestServer
 
-from backend.api.services import SERVICES
+from backend.api.context import CONTEXT
 from backend.runtime.clock import ManualClock
 from shared.timefmt import format_time, parse_time
 from tests.helpers import Api, People, assert_problem, dump_database
@@ -213,7 +213,7 @@ async def test_new_dates_open_within_a_sweep_of_midnight_in_the_schedules_zone(
     api: Api, server: TestServer, clock: ManualClock
 ) -> None:
     await put(api.http, {**BERLIN_MONDAYS, "horizonDays": 8})  # today and next Monday
-    sweeper = server.app[SERVICES].sweeper
+    sweeper = server.app[CONTEXT].sweeper
     before = len(await calendar(api, "p1", "2030-03-04 00:00:00", "2030-04-01 00:00:00"))
     # Sunday 17 March 23:59:58 in Berlin: Monday 18 March is not in the horizon yet.
     clock.set(parse_time("2030-03-10 22:59:58"))

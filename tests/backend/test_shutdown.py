@@ -11,7 +11,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from backend.api.services import SERVICES
+from backend.api.context import CONTEXT
 from backend.live.webhooks.sender import OWNER_SHARE, TIMEOUT_SECONDS
 from backend.runtime.clock import ManualClock
 from backend.runtime.settings import Settings
@@ -78,7 +78,7 @@ async def test_the_webhook_sender_stops_when_woken_as_it_is_stopped(
         await register(people, "p1", got.url)
         await open_slots(people, clock, count=1)
         await got.wait_for(1)
-        sender = secure_server.app[SERVICES].webhooks
+        sender = secure_server.app[CONTEXT].webhooks
         await sender.idle()
         sender.wake()
         stopping = asyncio.create_task(sender.stop())

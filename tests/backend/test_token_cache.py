@@ -8,7 +8,7 @@ import time
 import httpx
 from aiohttp.test_utils import TestServer
 
-from backend.api.services import SERVICES
+from backend.api.context import CONTEXT
 from backend.app import create_app
 from backend.gate.tokens import issue, split_token
 from backend.runtime.clock import ManualClock
@@ -35,7 +35,7 @@ async def test_a_revoke_by_another_process_takes_effect_within_half_a_second(
     assert (await people["c2"].get("/me")).status_code == 200  # now cached
     parts = split_token(people.tokens["c2"])
     assert parts is not None
-    services = secure_server.app[SERVICES]
+    services = secure_server.app[CONTEXT]
     # What `slotbook-server token revoke` does: write to the database, not through this server.
     await services.store.revoke_token(parts[0], clock.now())
     clock.advance(3600)  # the clock has nothing to do with it
@@ -52,7 +52,7 @@ async def test_without_the_lever_a_token_is_asked_for_again_after_a_second(db: s
     server = TestServer(create_app(Settings(db=db, rate=0, without=("auth-cache",)), clock=clock))
     await server.start_server()
     try:
-        services = server.app[SERVICES]
+        services = server.app[CONTEXT]
         new, record = issue("client", "c9", "Nine", clock.now())
         await services.store.create_token(record, new.secret_hash)
         async with httpx.AsyncClient(base_url=str(server.make_url(""))) as http:

@@ -29,7 +29,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
-from backend.api.services import SERVICES
+from backend.api.context import CONTEXT
 from backend.app import create_app
 from backend.live.webhooks.batches import SCAN_LIMIT
 from backend.live.webhooks.sender import GIVE_UP_SECONDS
@@ -91,7 +91,7 @@ async def test_a_single_format_endpoint_gets_each_change_signed_as_changes_shows
     with pytest.raises(WebhookVerificationError):
         Webhook("whsec_" + "A" * 44).verify(receiver.got[0].body, first)
 
-    await secure_server.app[SERVICES].webhooks.idle()  # the last delivery recorded, too
+    await secure_server.app[CONTEXT].webhooks.idle()  # the last delivery recorded, too
     shown = (await people["admin"].get(f"/webhooks/{made['webhook']['webhookId']}")).json()
     assert shown["deliveredSeq"] == delivered[-1]["seq"]
     assert "secret" not in shown
@@ -106,7 +106,7 @@ async def test_a_receiver_that_fails_twice_then_succeeds_gets_it_once_more(
     receiver.answers = [500, 503]
     await reserve(people, "c1", slots[0])
     await receiver.wait_for(1)
-    await secure_server.app[SERVICES].webhooks.idle()
+    await secure_server.app[CONTEXT].webhooks.idle()
     await retry_now(secure_server, clock, 5)  # the first back-off
     assert len(receiver.got) == 2
     shown = (await people["p1"].get(f"/webhooks/{hook_id}")).json()
@@ -134,7 +134,7 @@ async def test_a_day_of_failures_disables_the_endpoint_and_a_replay_starts_it_ag
     receiver.answers = [500] * 100
     await reserve(people, "c1", slots[0])
     await receiver.wait_for(1)
-    await secure_server.app[SERVICES].webhooks.idle()
+    await secure_server.app[CONTEXT].webhooks.idle()
     spent, delay = 0.0, 5.0
     while (await people["admin"].get(f"/webhooks/{hook_id}")).json()["enabled"]:
         await retry_now(secure_server, clock, delay)
@@ -173,7 +173,7 @@ async def test_a_replay_resends_the_same_changes_so_a_restored_receiver_gets_wha
     made = await register(people, "admin", receiver.url, events=["reserved"], format=kind)
     for who, slot in [("c1", slots[0]), ("c2", slots[1]), ("c1", slots[2])]:
         await reserve(people, who, slot)
-        await secure_server.app[SERVICES].webhooks.idle()  # each delivered and recorded
+        await secure_server.app[CONTEXT].webhooks.idle()  # each delivered and recorded
     first = len(receiver.got)
     sent = (
         receiver.changes(made["secret"]) if kind == "batch" else receiver.verified(made["secret"])
@@ -186,7 +186,7 @@ async def test_a_replay_resends_the_same_changes_so_a_restored_receiver_gets_wha
     replayed = await people["admin"].post(f"/webhooks/{hook_id}/replay", json={"since": 0})
     assert replayed.status_code == 200, replayed.text
     await receiver.wait_for(first + 1)
-    await secure_server.app[SERVICES].webhooks.idle()
+    await secure_server.app[CONTEXT].webhooks.idle()
 
     everything = (
         receiver.changes(made["secret"]) if kind == "batch" else receiver.verified(made["secret"])
@@ -238,7 +238,7 @@ async def test_a_redirect_is_a_failure_not_followed(
     receiver.answers = [302]
     await reserve(people, "c1", slots[0])
     await receiver.wait_for(1)
-    await secure_server.app[SERVICES].webhooks.idle()
+    await secure_server.app[CONTEXT].webhooks.idle()
     hook_id = made["webhook"]["webhookId"]
     (attempt,) = (await people["admin"].get(f"/webhooks/{hook_id}/deliveries")).json()["deliveries"]
     assert attempt["error"] == "answered HTTP 302 (redirects are not followed)"
@@ -358,7 +358,7 @@ async def test_an_address_the_server_may_not_connect_to_is_refused_at_registrati
 async def stored_earlier(server: TestServer, url: str) -> str:
     """An endpoint stored as an earlier version, whose guard let more addresses through,
     registered it: the guard at each connection still holds."""
-    ctx = server.app[SERVICES]
+    ctx = server.app[CONTEXT]
     now = ctx.now()
     hook = StoredWebhook(
         webhook_id=secrets.token_hex(8), url=url, events=None, description=None,
@@ -386,7 +386,7 @@ async def test_a_delivery_connects_to_no_address_the_guard_refuses(
         # A name of this machine (through the resolver) where a receiver listens.
         reached = await stored_earlier(server, f"http://0x7f000001:{port}/hook")
         await open_slots(people, clock, count=1)
-        sender = server.app[SERVICES].webhooks
+        sender = server.app[CONTEXT].webhooks
         await sender.deliver_due()
         await sender.idle()
         attempts = [
@@ -489,12 +489,12 @@ async def test_several_servers_on_one_postgresql_send_each_change_once(
             slots = await open_slots(people, clock, count=8)
             made = await register(people, "admin", receiver.url, events=["reserved"])
             for server in servers:
-                server.app[SERVICES].webhooks.endpoint_made()
+                server.app[CONTEXT].webhooks.endpoint_made()
             for n, slot in enumerate(slots):
                 await reserve(people, "c1" if n % 2 else "c2", slot)
             await receiver.wait_for_changes(len(slots))
             for server in servers:
-                await server.app[SERVICES].webhooks.idle()
+                await server.app[CONTEXT].webhooks.idle()
     finally:
         for server in servers:
             await server.close()
@@ -538,7 +538,7 @@ async def test_waiting_changes_arrive_up_to_100_a_delivery_in_seq_order(
         await open_slots(people, clock, count=MANY)  # one write: 250 changes waiting at once
         await receiver.wait_for_changes(MANY)
         await one_by_one.wait_for(MANY)
-        await secure_server.app[SERVICES].webhooks.idle()
+        await secure_server.app[CONTEXT].webhooks.idle()
 
     log = (await people["admin"].get("/changes", params={"since": 0, "limit": 1000})).json()
     batches = receiver.verified(made["secret"])
@@ -589,7 +589,7 @@ async def test_a_providers_endpoint_reads_past_thousands_of_other_providers_chan
     replayed = await people["p1"].post(f"/webhooks/{hook_id}/replay", json={"since": before})
     assert replayed.status_code == 200, replayed.text
     await receiver.wait_for(2)
-    await secure_server.app[SERVICES].webhooks.idle()
+    await secure_server.app[CONTEXT].webhooks.idle()
 
     first, again = receiver.verified(made["secret"])
     assert [c["timeSlotId"] for c in first["changes"]] == [s["timeSlotId"] for s in mine]
@@ -627,7 +627,7 @@ async def test_a_failed_batch_is_sent_again_whole_and_the_cursor_moves_only_on_a
     receiver.answers = [503]
     await open_slots(people, clock, count=3)
     await receiver.wait_for(1)
-    sender = secure_server.app[SERVICES].webhooks
+    sender = secure_server.app[CONTEXT].webhooks
     await sender.idle()
     shown = (await people["p1"].get(f"/webhooks/{hook_id}")).json()
     assert (shown["deliveredSeq"], shown["failedAttempts"]) == (before, 1)

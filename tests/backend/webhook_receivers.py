@@ -16,7 +16,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 from standardwebhooks.webhooks import Webhook
 
-from backend.api.services import SERVICES
+from backend.api.context import CONTEXT
 from backend.runtime.clock import ManualClock
 from shared.grid import align_down
 from shared.timefmt import format_time
@@ -150,6 +150,6 @@ async def register(people: People, who: str, url: str, **more: Any) -> dict[str,
 async def retry_now(server: TestServer, clock: ManualClock, seconds: float) -> None:
     """Move the clock past a back-off, and have the sender look at once."""
     clock.advance(seconds)
-    sender = server.app[SERVICES].webhooks
+    sender = server.app[CONTEXT].webhooks
     await sender.deliver_due()
     await sender.idle()

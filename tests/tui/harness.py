@@ -18,7 +18,7 @@ from textual.pilot import Pilot
 from textual.screen import Screen
 from textual.widgets import DataTable, Static
 
-from backend.api.services import SERVICES
+from backend.api.context import CONTEXT
 from backend.app import create_app
 from backend.gate.tokens import issue
 from backend.runtime.clock import ManualClock
@@ -80,14 +80,14 @@ class BackendThread:
     def issue(self, role: str, subject: str | None, name: str) -> str:
         """A new token, made straight in the store (as `slotbook-server token create` would)."""
         assert self._runner is not None
-        store = self._runner.app[SERVICES].store
+        store = self._runner.app[CONTEXT].store
         new, record = issue(role, subject, name, self.clock.now())  # type: ignore[arg-type]
         self.run(lambda: store.create_token(record, new.secret_hash))
         return new.token
 
     def sweep(self) -> int:
         assert self._runner is not None
-        sweeper = self._runner.app[SERVICES].sweeper
+        sweeper = self._runner.app[CONTEXT].sweeper
         return self.run(sweeper.sweep_once)
 
     def http(self, token: str) -> httpx.Client:

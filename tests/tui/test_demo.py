@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from aiohttp.test_utils import TestServer
 
-from backend.api.services import SERVICES
+from backend.api.context import CONTEXT
 from backend.gate.tokens import issue
 from backend.runtime.clock import ManualClock
 from shared.timefmt import format_time, parse_time
@@ -28,7 +28,7 @@ FORTNIGHT = (DEMO_DAYS + 1) * 86_400
 @pytest.fixture
 async def admin(secure_server: TestServer) -> AsyncIterator[SlotbookClient]:
     """The API as an admin of the test server (tokens required, no rate limit)."""
-    services = secure_server.app[SERVICES]
+    services = secure_server.app[CONTEXT]
     new, record = issue("admin", None, "Root", services.now())
     await services.store.create_token(record, new.secret_hash)
     client = SlotbookClient(str(secure_server.make_url("")), new.token)

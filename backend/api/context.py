@@ -1,4 +1,5 @@
-"""What handlers reach through the application: settings, rules, clock and the open store."""
+"""What handlers reach through the application (its context): settings, rules, clock and the open
+store."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from backend.store.base import Store
 
 
 @dataclass
-class Services:
+class AppContext:
     settings: Settings
     rules: Rules
     clock: Clock
@@ -86,11 +87,11 @@ class Services:
         return self.clock.now()
 
 
-SERVICES = web.AppKey("services", Services)
+CONTEXT = web.AppKey("context", AppContext)
 
 
-def services(request: web.Request) -> Services:
-    return request.app[SERVICES]
+def context(request: web.Request) -> AppContext:
+    return request.app[CONTEXT]
 
 
 def rules_from(settings: Settings) -> Rules:
