@@ -82,6 +82,24 @@ AppointmentMinutes = Annotated[
         examples=[60],
     ),
 ]
+ServiceId = Annotated[
+    str,
+    Meta(
+        pattern=rf"^[0-9a-f]{{32}}{END}",
+        description="The id the server gave an appointment type: 32 lowercase hex digits.",
+        examples=["7b0e4c2a9d1f4e6a8c3b5d7f9e1a2c4b"],
+    ),
+]
+ServiceName = Annotated[
+    str,
+    Meta(
+        min_length=1,
+        max_length=80,
+        pattern=TEXT_PATTERN,
+        description=f"What the provider calls the appointment type: 1-80 {TEXT_RULE}.",
+        examples=["Follow-up"],
+    ),
+]
 Note = Annotated[
     str,
     Meta(
@@ -122,6 +140,10 @@ class ReserveRequest(_Body):
     client_id: PartyId | UnsetType = UNSET
     minutes: AppointmentMinutes | UnsetType = UNSET
     note: Note | UnsetType = UNSET
+    service_id: ServiceId | UnsetType = UNSET
+    """Book an appointment of this type of the slot's provider: the hold covers the type's
+    minutes (`minutes`, if sent too, must be the same), keeps its buffers clear, and keeps its
+    notice, booking window and daily limit."""
 
 
 IgnoredTime = Annotated[
@@ -206,6 +228,10 @@ class OpenSlotsQuery(_Body):
     ] = False
     minutes: AppointmentMinutes | UnsetType = UNSET
     """List only starts where this many minutes in a row of the same provider are open."""
+    service_id: ServiceId | UnsetType = UNSET
+    """List only the starts where an appointment of this type fits now: its minutes open in a
+    row, its buffers clear, its notice, booking window and daily limit kept (its provider's slots
+    only)."""
 
 
 class RangeQuery(_Body):
@@ -249,6 +275,10 @@ class TimeSlot(_Answer):
     cancel it by). Shown with `clientId`."""
     note: Note | UnsetType = UNSET
     """The appointment's note, when it has one. Shown with `clientId`."""
+    service_id: ServiceId | UnsetType = UNSET
+    """The appointment's type, when it was booked as one. Shown with `clientId`."""
+    service_name: ServiceName | UnsetType = UNSET
+    """That type's name, as it is now. Shown with `serviceId`."""
 
 
 class Reservation(TimeSlot, kw_only=True):
@@ -507,6 +537,9 @@ class Change(_Answer):
     """On a `moved` change: the slot released."""
     from_provider_id: str | UnsetType = UNSET
     from_timestamp: ResponseTime | UnsetType = UNSET
+    service_id: ServiceId | UnsetType = UNSET
+    """The appointment's type, when it was booked as one. Shown with `clientId`."""
+    service_name: ServiceName | UnsetType = UNSET
 
 
 class Changes(_Answer):

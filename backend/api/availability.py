@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from backend.api.context import context
+from backend.api.context import AppContext, context
 from backend.api.idempotency import perform
 from backend.api.operation import (
     Operation,
@@ -16,6 +16,7 @@ from backend.api.operation import (
     slot_id_from_path,
 )
 from backend.api.presenters import appointment_answer, present_open, present_slot
+from backend.api.services import find_service
 from backend.gate.access import (
     acting_client,
     acting_provider,
@@ -23,6 +24,8 @@ from backend.gate.access import (
     confirming_client,
     ids_required,
 )
+from backend.gate.problems import ProblemError, invalid
+from backend.rules.service_types import ServiceArchived, ServiceType
 from backend.store.base import (
     Answer,
     ConfirmResult,
@@ -37,6 +40,7 @@ from shared.wire import (
     AvailabilitySubmitted,
     AvailabilityWindow,
     ConfirmRequest,
+    FieldError,
     OpenSlotsPage,
     OpenSlotsQuery,
     ReservationAnswer,
@@ -107,6 +111,28 @@ async def remove_availability(request: web.Request) -> web.Response:
     )
 
 
+async def offered_type(ctx: AppContext, service_id: str, minutes: int | None) -> ServiceType:
+    """The type a reserve or a listing names: it must exist and be offered, and `minutes`, when
+    sent too, must be its length (a 400 otherwise: the request contradicts itself)."""
+    service = await find_service(ctx, service_id)
+    if minutes is not None and minutes != service.minutes:
+        raise invalid(
+            [
+                FieldError(
+                    field="minutes",
+                    message=f"is {minutes}, and {service.name} (serviceId) lasts"
+                    f" {service.minutes} minutes; send the type's length, or leave minutes out",
+                )
+            ]
+        )
+    if service.archived:
+        raise ServiceArchived(
+            f"{service.name} is no longer offered (the provider archived it); GET"
+            f" /providers/{service.provider_id}/services lists what they offer"
+        )
+    return service
+
+
 def encode_cursor(position: OpenSlotsCursor) -> str:
     return f"{position.start}:{position.provider_id}"
 
@@ -132,11 +158,23 @@ async def list_open_slots(request: web.Request) -> web.Response:
     after = decode_cursor(query.cursor) if isinstance(query.cursor, str) else None
     provider_id = query.provider_id if isinstance(query.provider_id, str) else None
     span = ctx.rules.appointment_seconds(none_if_unset(query.minutes))
+    service = None
+    if isinstance(query.service_id, str):
+        service = await offered_type(ctx, query.service_id, none_if_unset(query.minutes))
+        if provider_id is not None and provider_id != service.provider_id:
+            raise ProblemError(
+                "rule-violation",
+                f"serviceId is provider {service.provider_id}'s appointment type; leave"
+                " providerId out, or send theirs",
+                errors=[FieldError(field="providerId", message="is not the type's provider")],
+            )
+        provider_id = service.provider_id
     too_soon = query.include_too_soon
     ticket = None if cache is None else cache.ticket(provider_id)
     rows = await ctx.store.list_open(
-        start, end, provider_id, after, query.limit + 1, now, too_soon=too_soon, span=span
-    )
+        start, end, provider_id, after, query.limit + 1, now,
+        too_soon=too_soon, span=span, service=service,
+    )  # fmt: skip
     page = rows[: query.limit]
     next_cursor = None
     if len(rows) > query.limit:
@@ -150,7 +188,7 @@ async def list_open_slots(request: web.Request) -> web.Response:
     )
     if cache is not None and ticket is not None:
         until = await ctx.store.listing_stable_until(
-            start, end, provider_id, now, too_soon=too_soon, span=span
+            start, end, provider_id, now, too_soon=too_soon, span=span, service=service
         )
         cache.put(request.query_string, provider_id, body, ticket, now, until)
     return web.Response(body=body, content_type="application/json")
@@ -166,6 +204,9 @@ async def reserve_slot(request: web.Request) -> web.Response:
     client_id = acting_client(caller, body.client_id)
     time_slot = parse_times(timeSlot=body.time_slot)["timeSlot"]
     length = ctx.rules.appointment_seconds(none_if_unset(body.minutes))
+    service_id = none_if_unset(body.service_id)
+    if service_id is not None:
+        length = (await offered_type(ctx, service_id, none_if_unset(body.minutes))).minutes * 60
     note = none_if_unset(body.note) or None
     now = ctx.now()
 
@@ -179,8 +220,9 @@ async def reserve_slot(request: web.Request) -> web.Response:
 
     async def reserve(once: Once | None) -> ReserveResult:
         result = await ctx.store.reserve(
-            body.time_slot_id, time_slot, client_id, now, length=length, note=note, once=once
-        )
+            body.time_slot_id, time_slot, client_id, now,
+            length=length, note=note, service_id=service_id, once=once,
+        )  # fmt: skip
         if not result.repeated:
             ctx.metrics.reserves.inc()
         return result
@@ -240,11 +282,19 @@ OPERATIONS = [
         query=OpenSlotsQuery,
         answers={200: (OpenSlotsPage, "One page of open slots")},
         problems={
+            400: "minutes and serviceId disagree",
+            404: "No appointment type has this serviceId",
+            409: "The type named is archived",
             422: "End not after start, a range too long, a time outside the years 1970 to 9998,"
-            " or minutes not a whole number of slots or longer than the longest appointment"
+            " minutes not a whole number of slots or longer than the longest appointment, or a"
+            " providerId other than the type's",
         },
         description="With `minutes`, only the slots an appointment that long could start at:"
-        " the slots of the same provider up to its end are open too.",
+        " the slots of the same provider up to its end are open too. With `serviceId`, only the"
+        " starts where an appointment of that type fits now: its length open in a row, its"
+        " buffers clear of other appointments (and theirs of it), its notice, booking window and"
+        " daily limit kept. No listing offers a start that would break another appointment's"
+        " buffer.",
     ),
     Operation(
         "DELETE",
@@ -274,19 +324,24 @@ OPERATIONS = [
             200: (ReservationAnswer, "The client already held it: the same hold"),
         },
         problems={
+            400: "minutes and serviceId disagree",
             403: "Only the client itself (or an admin) reserves for a client",
-            404: "No slot has this id",
+            404: "No slot has this id, or no appointment type this serviceId",
             409: "A slot of the appointment is held or booked by someone else (the message names"
-            " the first), the provider has no open slot for part of it, or the client holds too"
-            " many appointments",
-            422: "timeSlot does not match the slot, the slot is inside the notice period,"
-            " minutes is not a whole number of slots or longer than the longest appointment, or"
-            " no clientId from a caller who is no client",
+            " the first), another appointment lies in a buffer kept clear (the message names"
+            " it), the provider has no open slot for part of it, the client holds too many"
+            " appointments, the type is archived, or its daily limit is reached that day",
+            422: "timeSlot does not match the slot, the slot is inside the notice period (the"
+            " type's, with serviceId), beyond the type's booking window, minutes is not a whole"
+            " number of slots or longer than the longest appointment, serviceId is another"
+            " provider's, or no clientId from a caller who is no client",
         },
         description="`clientId` may be left out with a client token: it is the token's. With"
         " `minutes`, the hold takes that many minutes of consecutive slots of the same provider"
         " from `timeSlotId` on, all of them or none, under one hold that lapses as one. `note`"
-        " is shown to the provider and the client only. `startTime` and `endTime` in the query"
+        " is shown to the provider and the client only. With `serviceId`, an appointment of that"
+        " type of the slot's provider: its length, its buffers, notice, booking window and daily"
+        " limit. `startTime` and `endTime` in the query"
         " string, which the original take-home README's reserve call sends, are checked as times"
         " and otherwise ignored; no other query parameter is taken.",
     ),

@@ -41,6 +41,7 @@ def present_slot(
     *,
     with_client: bool,
     client_names: Mapping[str, str] | None = None,
+    service_names: Mapping[str, str] | None = None,
 ) -> TimeSlot:
     """A slot as the caller may see it: a lapsed hold shows as AVAILABLE, with nobody's id. The
     holder's display name, when `client_names` knows it, goes beside the id."""
@@ -69,12 +70,19 @@ def present_slot(
         shown.appointment_id = slot.appointment_id
     if slot.note is not None:
         shown.note = slot.note
+    if slot.service_id is not None:
+        shown.service_id = slot.service_id
+        service_name = None if service_names is None else service_names.get(slot.service_id)
+        if service_name is not None:
+            shown.service_name = service_name
     return shown
 
 
-def present_reservation(slots: Sequence[SlotRow], now: float) -> Reservation:
+def present_reservation(
+    slots: Sequence[SlotRow], now: float, service_names: Mapping[str, str] | None = None
+) -> Reservation:
     """An appointment, to its client (or an admin): its first slot, its length and its slots."""
-    first = present_slot(slots[0], now, with_client=True)
+    first = present_slot(slots[0], now, with_client=True, service_names=service_names)
     return Reservation(
         **{name: getattr(first, name) for name in first.__struct_fields__},
         minutes=minutes(slots[-1].start + slots[-1].duration - slots[0].start),
@@ -88,8 +96,21 @@ def appointment_answer(
     """The answer to an operation on an appointment: `already` when it had been done before."""
     return ReservationAnswer(
         message=already if result.repeated else done,
-        reservation=present_reservation(result.slots, now),
+        reservation=present_reservation(result.slots, now, names_of(result)),
     )
+
+
+def names_of(result: AppointmentResult) -> dict[str, str]:
+    """The name of the result's type, by its id, as present_slot reads names."""
+    service_id = result.slots[0].service_id if result.slots else None
+    if service_id is None or result.service_name is None:
+        return {}
+    return {service_id: result.service_name}
+
+
+def shown_services(slots: Iterable[SlotRow]) -> set[str]:
+    """The types these slots' appointments were booked as."""
+    return {s.service_id for s in slots if s.service_id is not None}
 
 
 def group_appointments(slots: Iterable[SlotRow]) -> list[list[SlotRow]]:

@@ -8,7 +8,7 @@ from aiohttp import web
 
 from backend.api.context import context
 from backend.api.operation import Operation, answer, parse_times, read_query
-from backend.api.presenters import present_slot, shown_clients
+from backend.api.presenters import present_slot, shown_clients, shown_services
 from backend.gate.access import caller_of, may_see_calendar
 from backend.gate.problems import invalid
 from shared.patterns import ID_PATTERN, ID_RULE
@@ -61,9 +61,13 @@ async def provider_slots(request: web.Request) -> web.Response:
     now = ctx.now()
     rows = await ctx.store.provider_slots(provider_id, times["startTime"], times["endTime"])
     names = await ctx.store.client_names(shown_clients(rows, now))  # one lookup for the page
+    types = await ctx.store.service_names(shown_services(rows))
     return answer(
         ProviderSlots(
-            time_slots=[present_slot(s, now, with_client=True, client_names=names) for s in rows]
+            time_slots=[
+                present_slot(s, now, with_client=True, client_names=names, service_names=types)
+                for s in rows
+            ]
         )
     )
 

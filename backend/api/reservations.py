@@ -21,6 +21,7 @@ from backend.api.presenters import (
     group_appointments,
     present_reservation,
     present_slot,
+    shown_services,
 )
 from backend.gate.access import acting_client, caller_of, cancelling, confirming_client
 from backend.store.base import Answer, CancelResult, MoveResult, NoteResult, Once
@@ -43,9 +44,12 @@ async def list_reservations(request: web.Request) -> web.Response:
     client_id = acting_client(caller, query.client_id)
     now = ctx.now()
     rows = await ctx.store.client_reservations(client_id, now)
+    names = await ctx.store.service_names(shown_services(rows))
     return answer(
         Reservations(
-            reservations=[present_reservation(group, now) for group in group_appointments(rows)]
+            reservations=[
+                present_reservation(group, now, names) for group in group_appointments(rows)
+            ]
         )
     )
 

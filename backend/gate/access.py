@@ -224,3 +224,27 @@ def webhook_scope(caller: Caller) -> str | None:
         f"Only an admin or a provider registers webhooks; {caller.describe()} may not."
         " GET /events streams the changes a client may see"
     )
+
+
+def may_offer(caller: Caller, provider_id: str) -> None:
+    """A provider's appointment types are made by that provider, or an admin."""
+    if caller.trusted or caller.role == "admin":
+        return
+    if caller.role == "provider" and caller.subject == provider_id:
+        return
+    raise forbidden(
+        f"Only provider {provider_id} (or an admin) sets what it offers; {caller.describe()} may"
+        " not"
+    )
+
+
+def service_scope(caller: Caller) -> str | None:
+    """Whose appointment types the caller changes: a provider's own, or (None) an admin's any."""
+    if caller.trusted or caller.role == "admin":
+        return None
+    if caller.role == "provider":
+        assert caller.subject is not None
+        return caller.subject
+    raise forbidden(
+        f"Only a provider (or an admin) changes what it offers; {caller.describe()} may not"
+    )

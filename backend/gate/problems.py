@@ -14,7 +14,7 @@ from aiohttp import web
 from msgspec import UNSET
 
 from backend.gate.request_trace import request_id_of
-from backend.rules import booking
+from backend.rules import booking, service_types
 from backend.store.base import (
     Answer,
     CalendarFeedNotFound,
@@ -158,6 +158,31 @@ _TYPES = [
         "Too late to move",
         "A booking inside its notice period stays where it is; keep it, or cancel it.",
     ),
+    ProblemType(
+        "service-not-found",
+        404,
+        "Appointment type not found",
+        "GET /providers/{providerId}/services lists what a provider offers.",
+    ),
+    ProblemType(
+        "service-archived",
+        409,
+        "Appointment type no longer offered",
+        "The provider archived it; choose one of the types GET /providers/{providerId}/services"
+        " lists.",
+    ),
+    ProblemType(
+        "too-far-ahead",
+        422,
+        "Too far ahead",
+        "Choose a start within the type's booking window (its maxAdvanceDays).",
+    ),
+    ProblemType(
+        "daily-limit-reached",
+        409,
+        "Daily limit reached",
+        "The provider takes no more of this type that day; choose another day.",
+    ),
     ProblemType("internal-error", 500, "Internal server error", "This is a bug; please report it."),
     ProblemType(
         "unavailable", 503, "Service unavailable", "The database is not answering; try later."
@@ -178,6 +203,11 @@ _BOOKING_SLUGS: Mapping[type[booking.BookingError], str] = {
     booking.NothingToChange: "nothing-to-change",
     booking.TooLateToMove: "too-late-to-move",
     booking.RuleViolation: "rule-violation",
+    service_types.BufferConflict: "slot-taken",
+    service_types.ServiceNotFound: "service-not-found",
+    service_types.ServiceArchived: "service-archived",
+    service_types.TooFarAhead: "too-far-ahead",
+    service_types.DailyLimitReached: "daily-limit-reached",
     TokenNotFound: "token-not-found",
     CalendarFeedNotFound: "calendar-feed-not-found",
     WebhookNotFound: "webhook-not-found",

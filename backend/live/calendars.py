@@ -39,12 +39,13 @@ def shown_status(entry: CalendarEntry, now: float) -> tuple[str, int]:
     return "CANCELLED", entry.sequence
 
 
-def _summary(status: str, other: str) -> str:
+def _summary(status: str, other: str, service_name: str | None) -> str:
+    what = f"{service_name} with {other}" if service_name else f"appointment with {other}"
     if status == "TENTATIVE":
-        return f"Hold: appointment with {other} (not yet confirmed)"
+        return f"Hold: {what} (not yet confirmed)"
     if status == "CANCELLED":
-        return f"Cancelled: appointment with {other}"
-    return f"Appointment with {other}"
+        return f"Cancelled: {what}"
+    return what[0].upper() + what[1:] if not service_name else what
 
 
 def _description(entry: CalendarEntry, status: str) -> str:
@@ -96,7 +97,7 @@ def build_calendar(
         event.add("sequence", sequence)
         event.add("status", status)
         event.add("transp", "TRANSPARENT" if status == "CANCELLED" else "OPAQUE")
-        event.add("summary", _summary(status, other))
+        event.add("summary", _summary(status, other, entry.service_name))
         event.add("description", _description(entry, status))
         calendar.add_component(event)
     body: bytes = calendar.to_ical()

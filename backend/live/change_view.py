@@ -30,6 +30,10 @@ def present_change(change: ChangeRow, caller: Caller, rules: Rules) -> Change:
             shown.appointment_id = change.appointment_id
         if change.note is not None:
             shown.note = change.note
+        if change.service_id is not None:
+            shown.service_id = change.service_id
+            if change.service_name is not None:
+                shown.service_name = change.service_name
     if change.held_until is not None:
         shown.expires_at = format_time(change.held_until)
     elif change.kind == "reserved":  # a change logged before holds' ends were kept with them

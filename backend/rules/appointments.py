@@ -9,8 +9,9 @@ hold's end or its booking time, and its note, so any one of them tells the whole
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import NamedTuple
+from zoneinfo import ZoneInfo
 
 from backend.rules.booking import (
     BookingError,
@@ -25,6 +26,12 @@ from backend.rules.booking import (
     TooLateToMove,
     TooManyHolds,
     effective_status,
+)
+from backend.rules.service_types import (
+    Terms,
+    check_daily_limit,
+    first_in_buffer,
+    neighbours,
 )
 from shared.grid import describe_length
 from shared.timefmt import format_time
@@ -53,6 +60,31 @@ class Plan:
     """Nothing to write: the operation had already been done."""
 
 
+@dataclass(frozen=True)
+class Surroundings:
+    """What the rules about other appointments read, beyond the run itself: the provider's slots
+    within a buffer's reach of it, the provider's zone, and a count of the type's live
+    appointments on a local day (not counting the one being placed)."""
+
+    around: Sequence[SlotRow] = ()
+    zone: ZoneInfo = field(default_factory=lambda: ZoneInfo("UTC"))
+    count_of_day: Callable[[int, int], int] = lambda _start, _end: 0
+
+
+NOTHING_AROUND = Surroundings()
+
+
+def check_neighbours(
+    terms: Terms, start: int, length: int, now: float, near: Surroundings, own: str | None = None
+) -> None:
+    """Raise when an appointment of `length` from `start` with these terms would break the buffer
+    rule with another live appointment, or go over the type's daily limit."""
+    conflict = first_in_buffer(neighbours(near.around, now, own), start, start + length, terms)
+    if conflict is not None:
+        raise conflict
+    check_daily_limit(terms, start, near.zone, near.count_of_day)
+
+
 def by_time(rows: Sequence[SlotRow]) -> list[SlotRow]:
     return sorted(rows, key=lambda s: (s.provider_id, s.start))
 
@@ -67,6 +99,9 @@ def released(slot: SlotRow) -> SlotRow:
         confirmed_at=None,
         appointment_id=None,
         note=None,
+        service_id=None,
+        buffer_before=0,
+        buffer_after=0,
     )
 
 
@@ -127,28 +162,36 @@ def plan_reserve(
     span: Sequence[SlotRow],
     appointment: Sequence[SlotRow],
     client_id: str,
-    length: int | None,
+    terms: Terms,
     note: str | None,
     live_holds: Callable[[], int],
     now: float,
     rules: Rules,
+    near: Surroundings = NOTHING_AROUND,
 ) -> Plan:
-    """Hold `length` seconds of `first`'s provider from `first` on (one slot when None) for the
-    client. `span` is the provider's slots starting in that run, `appointment` the live
-    appointment `first` is part of (empty when it is open), `live_holds` counts, when asked, the
-    client's held appointments."""
+    """Hold `terms.length` seconds of `first`'s provider from `first` on (one slot when None) for
+    the client, with the terms' type and buffers. `span` is the provider's slots starting in that
+    run, `appointment` the live appointment `first` is part of (empty when it is open),
+    `live_holds` counts, when asked, the client's held appointments, and `near` tells what lies
+    around the run."""
+    length = terms.length
     status = effective_status(first, now)
     if status == "RESERVED" and first.client_id == client_id:
         whole = live(appointment, now)
-        if length is None or (whole[0].id == first.id and length_of(whole) == length):
+        if length is None or (
+            whole[0].id == first.id
+            and length_of(whole) == length
+            and whole[0].service_id == terms.service_id
+        ):
             return Plan([], [], whole, repeated=True)
         raise SlotTaken(
             f"Time slot not available: you already hold it, in the"
             f" {describe_length(length_of(whole))} from {format_time(whole[0].start)}"
             f" (timeSlotId {whole[0].id}); move or cancel that hold first"
         )
-    if first.start <= rules.notice_horizon(now):
-        raise NoticeTooShort(rules.notice_message)
+    if first.start <= terms.horizon(now):
+        raise NoticeTooShort(terms.notice_message())
+    terms.check_ahead(first.start, now)
     if status == "CONFIRMED" and first.client_id == client_id:
         raise SlotTaken("Time slot not available: you have already booked it")
     if status != "AVAILABLE":
@@ -157,13 +200,14 @@ def plan_reserve(
     refusal = first_not_open(run, first.start, length or first.duration, now)
     if refusal is not None:
         raise refusal
+    check_neighbours(terms, first.start, length or first.duration, now, near)
     holds = live_holds()
     if holds >= rules.max_holds:
         raise TooManyHolds(
             f"You already hold {holds} appointment{'' if holds == 1 else 's'}, the most allowed"
             " at once; confirm or cancel one of them first"
         )
-    held_until = rules.hold_expiry(now, first.start)
+    held_until = terms.hold_expiry(rules, now, first.start)
     taken = [
         s._replace(
             status="RESERVED",
@@ -173,6 +217,9 @@ def plan_reserve(
             confirmed_at=None,
             appointment_id=first.id,
             note=note,
+            service_id=terms.service_id,
+            buffer_before=terms.buffer_before,
+            buffer_after=terms.buffer_after,
         )
         for s in run
     ]
@@ -230,13 +277,24 @@ def plan_confirm(
     caller_hold_lapsed: Callable[[], bool],
     now: float,
     rules: Rules,
+    terms: Terms | None = None,
 ) -> Plan:
     """Turn the live hold `named` is part of into a booking, for its client (None: an admin).
-    `caller_hold_lapsed` tells, when asked, whether the caller's last hold of it lapsed."""
+    `caller_hold_lapsed` tells, when asked, whether the caller's last hold of it lapsed; `terms`
+    are those of the appointment's type now, whose notice a confirm keeps too."""
     rules.check_slot_time(named, time_slot)
     whole = live(appointment, now)
     status = effective_status(named, now)
-    if status == "RESERVED" and whole and (client_id is None or named.client_id == client_id):
+    mine = client_id is None or named.client_id == client_id
+    start = whole[0].start if whole else named.start
+    if (
+        terms is not None
+        and status != "CONFIRMED"
+        and start <= terms.horizon(now)
+        and (mine or caller_hold_lapsed())
+    ):
+        raise NoticeTooShort(terms.notice_message())
+    if status == "RESERVED" and whole and mine:
         booked = [s._replace(status="CONFIRMED", confirmed_at=now, held_until=None) for s in whole]
         changes = [ChangeEntry("confirmed", s, "CONFIRMED", s.client_id) for s in booked]
         return Plan(booked, changes, booked)
@@ -279,24 +337,37 @@ def plan_move(
     client_id: str | None,
     now: float,
     rules: Rules,
+    terms: Terms | None = None,
+    near: Surroundings = NOTHING_AROUND,
 ) -> Plan:
     """Move the appointment `named` is part of to the run of `target`'s provider starting at
     `target` (whose time is `time_slot`), of the same length. `span` is that provider's slots
-    starting in the run."""
+    starting in the run; `terms` those of the appointment's type now (its buffers are the ones
+    it was booked with), the server's notice alone without a type; `near` what lies around the
+    run."""
     old = _whose(named, appointment, client_id, now, "move")
     rules.check_slot_time(target, time_slot)
     head = old[0]
+    terms = terms or Terms.plain(rules, None)
+    terms = replace(terms, buffer_before=head.buffer_before, buffer_after=head.buffer_after)
     booked = head.status == "CONFIRMED"
-    if booked and head.start <= rules.notice_horizon(now):
+    if booked and head.start <= terms.horizon(now):
         raise TooLateToMove(
             f"This booking starts at {format_time(head.start)}, within the"
-            f" {describe_length(rules.notice_seconds)} notice period, so it can no longer be"
+            f" {describe_length(terms.notice)} notice period, so it can no longer be"
             " moved; keep it, or cancel it"
         )
-    if target.start <= rules.notice_horizon(now):
-        raise NoticeTooShort(rules.notice_message)
+    if target.start <= terms.horizon(now):
+        raise NoticeTooShort(terms.notice_message())
     if target.provider_id == head.provider_id and target.start == head.start:
         return Plan([], [], old, repeated=True)
+    if head.service_id is not None and target.provider_id != head.provider_id:
+        raise SlotTaken(
+            f"{terms.service_name or 'This appointment'} is a type of appointment that provider"
+            f" {head.provider_id} offers, so it stays with them; cancel it and book one of"
+            f" provider {target.provider_id}'s own types instead"
+        )
+    terms.check_ahead(target.start, now)
     length = length_of(old)
     run = by_time(span)
     refusal = first_not_open(run, target.start, length, now, own=head.appointment_id)
@@ -307,7 +378,8 @@ def plan_move(
             f"Time slot not available: the slots from {format_time(target.start)} are not cut"
             f" like the appointment's {len(old)}; choose another start"
         )
-    held_until = None if booked else rules.hold_expiry(head.reserved_at or now, target.start)
+    check_neighbours(terms, target.start, length, now, near, own=head.appointment_id)
+    held_until = None if booked else terms.hold_expiry(rules, head.reserved_at or now, target.start)
     moved = [
         s._replace(
             status=head.status,
@@ -317,6 +389,9 @@ def plan_move(
             confirmed_at=head.confirmed_at,
             appointment_id=target.id,
             note=head.note,
+            service_id=head.service_id,
+            buffer_before=head.buffer_before,
+            buffer_after=head.buffer_after,
         )
         for s in run
     ]

@@ -30,11 +30,17 @@ class SlotRow(NamedTuple):
     """The first slot of the appointment this slot is part of, while held or booked."""
     note: str | None = None
     """The appointment's note, on every slot of it."""
+    service_id: str | None = None
+    """The appointment's type, on every slot of it; None for one booked without a type."""
+    buffer_before: int = 0
+    """Seconds the appointment keeps clear before it (its type's when it was booked)."""
+    buffer_after: int = 0
+    """Seconds the appointment keeps clear after it."""
 
 
 SLOT_COLUMNS = (
     "id, provider_id, start, duration, status, client_id, reserved_at, held_until, confirmed_at,"
-    " appointment_id, note"
+    " appointment_id, note, service_id, buffer_before, buffer_after"
 )
 
 

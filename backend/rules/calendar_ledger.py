@@ -38,6 +38,7 @@ class LedgerWrite:
     status: EntryStatus
     held_until: float | None
     note: str | None
+    service_id: str | None = None
 
     def as_params(self) -> dict[str, object]:
         return {
@@ -50,6 +51,7 @@ class LedgerWrite:
             "status": self.status,
             "held_until": self.held_until,
             "note": self.note,
+            "service_id": self.service_id,
         }
 
 
@@ -123,4 +125,5 @@ def _entry(find: str | None, slot: SlotRow, client_id: str, status: EntryStatus)
         status=status,
         held_until=slot.held_until if status == "RESERVED" else None,
         note=slot.note,
+        service_id=slot.service_id,
     )

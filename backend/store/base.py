@@ -11,13 +11,14 @@ import math
 import secrets
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Collection, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any, Literal, NamedTuple, Protocol, TypeVar
 
 from backend.rules.appointments import ChangeEntry
 from backend.rules.booking import BookingError, SlotRow, SlotStatus
 from backend.rules.schedule import Schedule
+from backend.rules.service_types import ServiceType
 
 R = TypeVar("R")
 Role = Literal["admin", "provider", "client"]
@@ -115,6 +116,8 @@ class AppointmentResult(SlotWrite):
     repeated: bool = False
     """True when it had already been done (held by this client, confirmed, at that place, with
     that note): nothing changed."""
+    service_name: str | None = None
+    """The name of the appointment's type as it is now, when it has one."""
 
     @property
     def slots_changed(self) -> int:
@@ -124,6 +127,14 @@ class AppointmentResult(SlotWrite):
     def slot(self) -> SlotRow:
         """The appointment's first slot."""
         return self.slots[0]
+
+
+A = TypeVar("A", bound="AppointmentResult")
+
+
+def named(result: A, name: str | None) -> A:
+    """The result with its type's name."""
+    return replace(result, service_name=name)
 
 
 class ReserveResult(AppointmentResult):
@@ -188,11 +199,15 @@ class ChangeRow(NamedTuple):
     from_slot_id: str | None
     from_provider_id: str | None
     from_start: int | None
+    service_id: str | None = None
+    """The appointment's type, on a change to a typed appointment."""
+    service_name: str | None = None
+    """That type's name as it is read."""
 
 
 CHANGE_COLUMNS = (
     "kind, slot_id, provider_id, start, status, client_id, at, appointment_id, note, held_until,"
-    " from_slot_id, from_provider_id, from_start"
+    " from_slot_id, from_provider_id, from_start, service_id"
 )
 """The columns of the change log that an append writes, in the order change_values gives them."""
 
@@ -214,6 +229,7 @@ def change_values(entry: ChangeEntry, now: float) -> tuple[Any, ...]:
         None if was is None else was.id,
         None if was is None else was.provider_id,
         None if was is None else was.start,
+        slot.service_id,
     )
 
 
@@ -333,14 +349,16 @@ class CalendarEntry:
     updated_at: float
     provider_name: str | None
     client_name: str | None
+    service_name: str | None = None
+    """The name of the appointment's type as it is now; None for one booked without a type."""
 
 
 CALENDAR_ENTRY_COLUMNS = (
     "e.uid, e.provider_id, e.client_id, e.start, e.ends, e.status, e.held_until, e.note,"
-    " e.sequence, e.created_at, e.updated_at, p.name, c.name"
+    " e.sequence, e.created_at, e.updated_at, p.name, c.name, sv.name"
 )
-"""What a feed reads of the ledger (`e`), providers (`p`) and clients (`c`), in CalendarEntry's
-order."""
+"""What a feed reads of the ledger (`e`), providers (`p`), clients (`c`) and services (`sv`), in
+CalendarEntry's order."""
 
 
 WebhookFormat = Literal["batch", "single"]
@@ -562,10 +580,13 @@ class Store(Protocol):
         *,
         too_soon: bool = False,
         span: int | None = None,
+        service: ServiceType | None = None,
     ) -> list[OpenSlot]:
         """Open slots starting in [start, end) that a client could reserve now; with `too_soon`,
         also those inside the notice period that have not started; with `span` (seconds), only
-        those that start a run of open slots of their provider that long."""
+        those that start a run of open slots of their provider that long; with `service`, only
+        those where an appointment of that type fits (its length open, its buffers clear, its
+        notice, window and daily limit kept). None starts where the buffer rule would break."""
         ...
 
     async def listing_stable_until(
@@ -577,10 +598,12 @@ class Store(Protocol):
         *,
         too_soon: bool = False,
         span: int | None = None,
+        service: ServiceType | None = None,
     ) -> float:
         """The first moment after `now` at which `list_open` with these arguments could answer
         differently with no write in between: a slot in the range reaching the notice horizon
-        (or starting, with `too_soon`), or a hold on a slot it looks at lapsing."""
+        (or starting, with `too_soon`), entering the type's booking window, or a hold on a slot
+        it looks at (or within a buffer's reach of them) lapsing."""
         ...
 
     async def reserve(
@@ -592,10 +615,12 @@ class Store(Protocol):
         *,
         length: int | None = None,
         note: str | None = None,
+        service_id: str | None = None,
         once: Once | None = None,
     ) -> ReserveResult:
         """Hold `length` seconds of consecutive slots (one slot when None) from `slot_id` on, all
-        of them or none."""
+        of them or none; with `service_id`, an appointment of that type (its length, which the
+        caller has checked `length` against, and its buffers, notice, window and daily limit)."""
         ...
 
     async def move(
@@ -646,6 +671,32 @@ class Store(Protocol):
 
     async def provider_slots(self, provider_id: str, start: float, end: float) -> list[SlotRow]: ...
 
+    # Appointment types (backend/rules/service_types.py).
+
+    async def create_service(
+        self, service: ServiceType, *, once: Once | None = None
+    ) -> ServiceType: ...
+
+    async def services_of(self, provider_id: str, *, archived: bool) -> list[ServiceType]:
+        """A provider's types, oldest first; the archived ones too when `archived`."""
+        ...
+
+    async def find_service(self, service_id: str) -> ServiceType | None: ...
+
+    async def update_service(
+        self,
+        service_id: str,
+        changes: dict[str, object],
+        provider_id: str | None,
+        now: float,
+        *,
+        once: Once | None = None,
+    ) -> ServiceType:
+        """Change these fields (snake_case; `archived` archives or restores) of the type, only that
+        provider's unless None (an admin), checking the result against the rules;
+        ServiceNotFound when there is no such type of theirs."""
+        ...
+
     async def client_reservations(self, client_id: str, now: float) -> list[SlotRow]: ...
 
     async def providers(self, now: float) -> list[ProviderSummary]: ...
@@ -653,6 +704,10 @@ class Store(Protocol):
     async def client_names(self, client_ids: Collection[str]) -> dict[str, str]:
         """The display names of these clients, in one lookup; a client with no known name is
         left out."""
+        ...
+
+    async def service_names(self, service_ids: Collection[str]) -> dict[str, str]:
+        """The names of these appointment types, in one lookup."""
         ...
 
     async def expire_lapsed(self, now: float) -> int: ...

@@ -129,6 +129,10 @@ async def build_template(db: str, postgres: PostgresForTests | None) -> Template
             assert feed.status_code == 201, feed.text
             hook = await people["p1"].post("/webhooks", json={"url": PUBLIC_RECEIVER})
             assert hook.status_code == 201, hook.text
+            service = await people["p1"].post(
+                "/providers/p1/services", json={"name": "Follow-up", "minutes": 30}
+            )
+            assert service.status_code == 201, service.text
     finally:
         await server.close()
     ids = {
@@ -139,6 +143,7 @@ async def build_template(db: str, postgres: PostgresForTests | None) -> Template
         "victim": token_id(tokens["victim"]),
         "feed": feed.json()["feed"]["feedId"],
         "hook": hook.json()["webhook"]["webhookId"],
+        "service": service.json()["service"]["serviceId"],
         "feedSecret": feed.json()["url"].rsplit("/", 1)[1].removesuffix(".ics"),
     }
     return Template(db, tokens, ids, dump_database(db), postgres)
@@ -505,6 +510,36 @@ async def webhook_removed(world: World, who: Who, response: httpx.Response) -> N
     assert gone.json()["webhooks"] == []
 
 
+async def service_offered(world: World, who: Who, response: httpx.Response) -> None:
+    made = response.json()["service"]
+    assert (made["providerId"], made["name"], made["minutes"]) == ("p1", "Cleaning", 45)
+    listed = await world.as_admin("GET", "/providers/p1/services")
+    # Oldest first; both were made at the clock's one moment, so by name.
+    assert [s["name"] for s in listed.json()["services"]] == ["Cleaning", "Follow-up"]
+
+
+async def services_listed(world: World, who: Who, response: httpx.Response) -> None:
+    listed = [(s["serviceId"], s["name"]) for s in response.json()["services"]]
+    assert listed == [(world.template.ids["service"], "Follow-up")]
+
+
+async def service_shown(world: World, who: Who, response: httpx.Response) -> None:
+    shown = response.json()["service"]
+    assert (shown["serviceId"], shown["archived"]) == (world.template.ids["service"], False)
+
+
+async def service_changed(world: World, who: Who, response: httpx.Response) -> None:
+    path = f"/services/{world.template.ids['service']}"
+    assert (await world.as_admin("GET", path)).json()["service"]["dailyLimit"] == 4
+
+
+async def service_archived(world: World, who: Who, response: httpx.Response) -> None:
+    listed = await world.as_admin("GET", "/providers/p1/services")
+    assert listed.json()["services"] == []
+    path = f"/services/{world.template.ids['service']}"
+    assert (await world.as_admin("GET", path)).json()["service"]["archived"] is True
+
+
 async def no_deliveries_yet(world: World, who: Who, response: httpx.Response) -> None:
     assert response.json() == {"deliveries": []}
 
@@ -630,6 +665,16 @@ DELIVERIES = Request("GET", HOOK + "/deliveries", "(p1's)", path="/webhooks/{hoo
 REPLAY = Request(
     "POST", HOOK + "/replay", "(p1's)", path="/webhooks/{hook}/replay", json={"since": 0}
 )
+SERVICES, SERVICE = "/providers/{providerId}/services", "/services/{serviceId}"
+MAKE_P1_SERVICE = Request(
+    "POST", SERVICES, path="/providers/p1/services", json={"name": "Cleaning", "minutes": 45}
+)
+LIST_P1_SERVICES = Request("GET", SERVICES, path="/providers/p1/services")
+GET_SERVICE = Request("GET", SERVICE, "(p1's)", path="/services/{service}")
+CHANGE_SERVICE = Request(
+    "PATCH", SERVICE, "(p1's)", path="/services/{service}", json={"dailyLimit": 4}
+)
+ARCHIVE_SERVICE = Request("DELETE", SERVICE, "(p1's)", path="/services/{service}")
 SCHEDULE = "/providers/{providerId}/schedule"
 MONDAYS = {"timeZone": "UTC", "weekly": [{"day": "mon", "start": "09:00", "end": "10:00"}]}
 PUT_P1_SCHEDULE = Request("PUT", SCHEDULE, path="/providers/p1/schedule", json=MONDAYS)
@@ -695,6 +740,11 @@ ROWS = [
     row(DELETE_WEBHOOK,     401, 401, 401, 401, 200, 200, 404, 403, 403, webhook_removed),
     row(DELIVERIES,         401, 401, 401, 401, 200, 200, 404, 403, 403, no_deliveries_yet),
     row(REPLAY,             401, 401, 401, 401, 200, 200, 404, 403, 403, webhook_replaying),
+    row(MAKE_P1_SERVICE,    401, 401, 401, 401, 201, 201, 403, 403, 403, service_offered),
+    row(LIST_P1_SERVICES,   401, 401, 401, 401, 200, 200, 200, 200, 200, services_listed),
+    row(GET_SERVICE,        401, 401, 401, 401, 200, 200, 200, 200, 200, service_shown),
+    row(CHANGE_SERVICE,     401, 401, 401, 401, 200, 200, 404, 403, 403, service_changed),
+    row(ARCHIVE_SERVICE,    401, 401, 401, 401, 200, 200, 404, 403, 403, service_archived),
     row(ME,                 401, 401, 401, 401, 200, 200, 200, 200, 200, me_described),
     row(CHANGES,            401, 401, 401, 401, 200, 200, 200, 200, 200, changes_listed),
     row(EVENTS,             401, 401, 401, 401, 200, 200, 200, 200, 200, events_streamed),

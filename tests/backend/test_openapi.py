@@ -22,6 +22,7 @@ from aiohttp.test_utils import TestServer
 
 import shared.calendar_wire
 import shared.schedule_wire
+import shared.service_wire
 import shared.webhook_wire
 import shared.wire
 from backend.app import OPERATIONS, create_app
@@ -67,7 +68,13 @@ def refs(node: Any) -> Iterator[str]:
             yield from refs(item)
 
 
-WIRE_MODULES = (shared.wire, shared.schedule_wire, shared.calendar_wire, shared.webhook_wire)
+WIRE_MODULES = (
+    shared.wire,
+    shared.schedule_wire,
+    shared.calendar_wire,
+    shared.webhook_wire,
+    shared.service_wire,
+)
 """The modules of the wire contract: shared/wire.py, and the shapes of schedules, calendar feeds
 and webhooks beside it."""
 
@@ -341,6 +348,31 @@ async def exercise_every_operation(rec: Recorder, clock: ManualClock) -> None:
     await exercise_feed(rec)
     await exercise_calendar_feeds(rec)
     await exercise_webhooks(rec)
+    await exercise_services(rec)
+
+
+SERVICE = "/services/{serviceId}"
+
+
+async def exercise_services(rec: Recorder) -> None:
+    """A type offered by p1, listed, read, changed, refused when wrong, booked, and archived."""
+    p1 = {"providerId": "p1"}
+    offer = {"name": "Follow-up", "minutes": 30, "bufferAfterMinutes": 15, "dailyLimit": 6}
+    made = await rec.call("POST", "/providers/{providerId}/services", 201, ids=p1, json=offer)
+    await rec.call("POST", "/providers/{providerId}/services", 400, ids=p1, json={"name": "x"})
+    odd = {**offer, "minutes": 20}
+    await rec.call("POST", "/providers/{providerId}/services", 422, ids=p1, json=odd)
+    await rec.call("GET", "/providers/{providerId}/services", 200, ids=p1)
+    service = {"serviceId": made.json()["service"]["serviceId"]}
+    nothing = {"serviceId": "0" * 32}
+    await rec.call("GET", SERVICE, 200, ids=service)
+    await rec.call("GET", SERVICE, 404, ids=nothing)
+    await rec.call("PATCH", SERVICE, 200, ids=service, json={"maxAdvanceDays": 28})
+    await rec.call("PATCH", SERVICE, 400, ids=service, json={"providerId": "p2"})
+    await rec.call("PATCH", SERVICE, 422, ids=service, json={"bufferBeforeMinutes": 5})
+    await rec.call("PATCH", SERVICE, 404, ids=nothing, json={"name": "x"})
+    await rec.call("DELETE", SERVICE, 200, ids=service)
+    await rec.call("DELETE", SERVICE, 404, ids=nothing)
 
 
 HOOK = "/webhooks/{webhookId}"

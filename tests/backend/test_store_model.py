@@ -131,6 +131,9 @@ class Slot:
             self.confirmed_at,
             self.appointment,
             self.note,
+            None,
+            0,
+            0,
         )
 
     def listed(self) -> Row:

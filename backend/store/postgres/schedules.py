@@ -101,7 +101,17 @@ async def _open(
     if not starts:
         return 0
     new = [
-        SlotRow(new_slot_id(now), provider_id, s, rules.slot_seconds, "AVAILABLE", *([None] * 4))
+        SlotRow(
+            new_slot_id(now),
+            provider_id,
+            s,
+            rules.slot_seconds,
+            "AVAILABLE",
+            None,
+            None,
+            None,
+            None,
+        )
         for s in starts
     ]
     await conn.execute(
@@ -250,7 +260,7 @@ async def roll(
             taken = occupied_cells(by_provider.get(step.provider_id, ()), slot_seconds)
             new += [
                 SlotRow(new_slot_id(now), step.provider_id, s, slot_seconds, "AVAILABLE",
-                        *([None] * 4))
+                        None, None, None, None)
                 for s in step.starts
                 if s not in taken
             ]  # fmt: skip

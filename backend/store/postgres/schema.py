@@ -514,6 +514,192 @@ MIGRATIONS = (
         "0011_webhook_replays",
         ("ALTER TABLE webhooks ADD COLUMN replays integer NOT NULL DEFAULT 0",),
     ),
+    Migration(
+        # Appointment types (`services`), each a provider's; every slot of a held or booked
+        # appointment names its type and carries the buffers it was booked with (seconds); a
+        # change and a calendar entry name the type too. The partial index finds the few slots
+        # that keep a buffer. The sequencer's round returns each change's type and its name; the
+        # lean hold takes its provider's lock after its client's (as the general path does, so
+        # that the buffer rule holds under any concurrency), keeps clear of neighbours' buffers
+        # and leaves no type behind; the lean confirm keeps a type's notice.
+        "0012_appointment_types",
+        (
+            """
+            CREATE TABLE services (
+                id text COLLATE "C" PRIMARY KEY,
+                provider_id text COLLATE "C" NOT NULL,
+                name text NOT NULL,
+                minutes integer NOT NULL,
+                buffer_before_minutes integer NOT NULL DEFAULT 0,
+                buffer_after_minutes integer NOT NULL DEFAULT 0,
+                notice_minutes integer NOT NULL,
+                max_advance_days integer,
+                daily_limit integer,
+                description text NOT NULL DEFAULT '',
+                archived_at double precision,
+                created_at double precision NOT NULL,
+                updated_at double precision NOT NULL
+            )
+            """,
+            "CREATE INDEX services_by_provider ON services (provider_id, created_at)",
+            'ALTER TABLE slots ADD COLUMN service_id text COLLATE "C"',
+            "ALTER TABLE slots ADD COLUMN buffer_before integer NOT NULL DEFAULT 0",
+            "ALTER TABLE slots ADD COLUMN buffer_after integer NOT NULL DEFAULT 0",
+            "CREATE INDEX slots_buffered ON slots (provider_id, start)"
+            " WHERE buffer_before > 0 OR buffer_after > 0",
+            "CREATE INDEX slots_by_service ON slots (service_id, start)"
+            " WHERE service_id IS NOT NULL",
+            'ALTER TABLE changes ADD COLUMN service_id text COLLATE "C"',
+            'ALTER TABLE pending_changes ADD COLUMN service_id text COLLATE "C"',
+            'ALTER TABLE calendar_entries ADD COLUMN service_id text COLLATE "C"',
+            "DROP FUNCTION slotbook_sequence_changes(text, int4, text)",
+            """
+            CREATE FUNCTION slotbook_sequence_changes(channel text, lock_class int4, sender text)
+            RETURNS TABLE (
+                r_seq bigint, r_kind text, r_slot_id text, r_provider_id text, r_start bigint,
+                r_status text, r_client_id text, r_at float8, r_client_name text,
+                r_appointment_id text, r_note text, r_held_until float8, r_from_slot_id text,
+                r_from_provider_id text, r_from_start bigint, r_service_id text,
+                r_service_name text)
+            LANGUAGE plpgsql VOLATILE SET jit = off AS $$
+            BEGIN
+                PERFORM pg_advisory_xact_lock(lock_class, 0);
+                RETURN QUERY
+                WITH pending AS (
+                    DELETE FROM pending_changes RETURNING *
+                ), counter AS (
+                    UPDATE change_counter SET last = last + (SELECT COUNT(*) FROM pending)
+                     WHERE EXISTS (SELECT FROM pending)
+                    RETURNING last - (SELECT COUNT(*) FROM pending) AS before
+                ), numbered AS (
+                    INSERT INTO changes (seq, kind, slot_id, provider_id, start, status,
+                                         client_id, at, appointment_id, note, held_until,
+                                         from_slot_id, from_provider_id, from_start, service_id)
+                    SELECT (SELECT before FROM counter) + row_number() OVER (ORDER BY p.id),
+                           p.kind, p.slot_id, p.provider_id, p.start, p.status, p.client_id,
+                           p.at, p.appointment_id, p.note, p.held_until, p.from_slot_id,
+                           p.from_provider_id, p.from_start, p.service_id
+                      FROM pending AS p
+                    RETURNING *
+                )
+                SELECT n.seq, n.kind, n.slot_id, n.provider_id, n.start, n.status, n.client_id,
+                       n.at, cl.name, n.appointment_id, n.note, n.held_until, n.from_slot_id,
+                       n.from_provider_id, n.from_start, n.service_id, sv.name
+                  FROM numbered AS n LEFT JOIN clients AS cl ON cl.id = n.client_id
+                  LEFT JOIN services AS sv ON sv.id = n.service_id
+                 ORDER BY n.seq;
+                IF FOUND THEN
+                    PERFORM pg_notify(channel, sender);
+                END IF;
+            END
+            $$
+            """,
+            "DROP FUNCTION slotbook_hold_open_slot("
+            "text, float8, text, bigint, float8, float8, float8, int8, text, int8, int4)",
+            """
+            CREATE FUNCTION slotbook_hold_open_slot(
+                p_client text, p_now float8, p_id text, p_time_slot bigint, p_hold float8,
+                p_notice float8, p_horizon float8, p_length int8, p_note text,
+                p_max_holds int8, p_lock_class int4, p_provider_lock_class int4,
+                p_reach int8, p_buffer_reach int8)
+            RETURNS SETOF slots LANGUAGE plpgsql VOLATILE AS $$
+            DECLARE
+                v_provider text;
+            BEGIN
+                PERFORM pg_advisory_xact_lock(p_lock_class, hashtext(p_client));
+                SELECT provider_id INTO v_provider FROM slots WHERE id = p_id;
+                IF v_provider IS NULL THEN
+                    RETURN;
+                END IF;
+                PERFORM pg_advisory_xact_lock(p_provider_lock_class, hashtext(v_provider));
+                RETURN QUERY
+                WITH taken AS (
+                    UPDATE slots AS s
+                       SET status = 'RESERVED', client_id = p_client, reserved_at = p_now,
+                           held_until = LEAST(p_now + p_hold, s.start - p_notice),
+                           confirmed_at = NULL, appointment_id = s.id, note = p_note,
+                           service_id = NULL, buffer_before = 0, buffer_after = 0
+                     WHERE s.id = p_id AND s.start = p_time_slot AND s.status = 'AVAILABLE'
+                       AND s.start > p_horizon AND (p_length IS NULL OR s.duration = p_length)
+                       AND (SELECT COUNT(DISTINCT h.appointment_id) FROM slots AS h
+                             WHERE h.client_id = p_client AND h.status = 'RESERVED'
+                               AND h.held_until > p_now) < p_max_holds
+                       AND NOT EXISTS (
+                           SELECT FROM slots AS nb
+                            WHERE nb.provider_id = s.provider_id
+                              AND nb.start >= s.start - p_reach
+                              AND nb.start < s.start + s.duration + p_buffer_reach
+                              AND (nb.buffer_before > 0 OR nb.buffer_after > 0)
+                              AND (nb.status = 'CONFIRMED'
+                                   OR (nb.status = 'RESERVED' AND nb.held_until > p_now))
+                              AND ((nb.start + nb.duration <= s.start
+                                    AND nb.start + nb.duration + nb.buffer_after > s.start)
+                                   OR (nb.start >= s.start + s.duration
+                                       AND nb.start - nb.buffer_before < s.start + s.duration)))
+                    RETURNING s.*
+                ), logged AS (
+                    INSERT INTO pending_changes (kind, slot_id, provider_id, start, status,
+                                                 client_id, at, appointment_id, note,
+                                                 held_until)
+                    SELECT 'reserved', t.id, t.provider_id, t.start, 'RESERVED', p_client, p_now,
+                           t.appointment_id, t.note, t.held_until
+                      FROM taken AS t
+                ), entered AS (
+                    INSERT INTO calendar_entries (uid, appointment_id, provider_id, client_id,
+                                                  start, ends, status, held_until, note,
+                                                  sequence, created_at, updated_at)
+                    SELECT md5(random()::text || clock_timestamp()::text || t.id), t.id,
+                           t.provider_id, p_client, t.start, t.start + t.duration, 'RESERVED',
+                           t.held_until, t.note, 0, p_now, p_now
+                      FROM taken AS t
+                )
+                SELECT * FROM taken;
+            END
+            $$
+            """,
+            """
+            CREATE OR REPLACE FUNCTION slotbook_confirm_one_slot(
+                p_id text, p_time_slot bigint, p_client text, p_now float8)
+            RETURNS SETOF slots LANGUAGE plpgsql VOLATILE AS $$
+            BEGIN
+                PERFORM 1 FROM slots WHERE id = p_id FOR UPDATE;
+                RETURN QUERY
+                WITH booked AS (
+                    UPDATE slots AS s
+                       SET status = 'CONFIRMED', confirmed_at = p_now, held_until = NULL
+                     WHERE s.id = p_id AND s.appointment_id = s.id AND s.start = p_time_slot
+                       AND s.status = 'RESERVED' AND s.held_until > p_now
+                       AND (p_client IS NULL OR s.client_id = p_client)
+                       AND (s.service_id IS NULL
+                            OR s.start > p_now + (SELECT sv.notice_minutes * 60 FROM services
+                                                   AS sv WHERE sv.id = s.service_id))
+                       AND NOT EXISTS (
+                           SELECT FROM slots AS o
+                            WHERE o.appointment_id = s.id AND o.id <> s.id
+                              AND (o.status = 'CONFIRMED'
+                                   OR (o.status = 'RESERVED' AND o.held_until > p_now)))
+                    RETURNING s.*
+                ), logged AS (
+                    INSERT INTO pending_changes (kind, slot_id, provider_id, start, status,
+                                                 client_id, at, appointment_id, note,
+                                                 service_id)
+                    SELECT 'confirmed', b.id, b.provider_id, b.start, 'CONFIRMED', b.client_id,
+                           p_now, b.appointment_id, b.note, b.service_id
+                      FROM booked AS b
+                ), entered AS (
+                    UPDATE calendar_entries AS e
+                       SET status = 'CONFIRMED', held_until = NULL, start = b.start,
+                           ends = b.start + b.duration, note = b.note,
+                           sequence = e.sequence + 1, updated_at = p_now
+                      FROM booked AS b
+                     WHERE e.appointment_id = b.id AND e.status <> 'CANCELLED'
+                )
+                SELECT * FROM booked;
+            END
+            $$
+            """,
+        ),
+    ),
 )
 
 

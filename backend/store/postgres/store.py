@@ -58,6 +58,7 @@ from backend.rules.booking import (
 from backend.rules.calendar_ledger import KEEP_SECONDS, ledger_writes
 from backend.rules.occupancy import occupied_cells
 from backend.rules.schedule import Schedule
+from backend.rules.service_types import ServiceType, Terms
 from backend.runtime.levers import ALL, Levers
 from backend.store.base import (
     CALENDAR_ENTRY_COLUMNS,
@@ -67,6 +68,7 @@ from backend.store.base import (
     IDEMPOTENCY_TTL,
     NAMED_PARTIES,
     WEBHOOK_COLUMNS,
+    A,
     Answer,
     Attempted,
     CalendarEntry,
@@ -103,12 +105,13 @@ from backend.store.base import (
     WebhookNotFound,
     change_values,
     entries,
+    named,
     new_slot_id,
     stable_until,
     stored_events,
     stored_webhook,
 )
-from backend.store.postgres import schedules
+from backend.store.postgres import schedules, services
 from backend.store.postgres.listener import ChangeListener
 from backend.store.postgres.schema import Connection, apply_migrations
 from backend.store.postgres.sequencer import Sequencer
@@ -136,8 +139,9 @@ _S_FIELDS = ", ".join(f"s.{name}" for name in SLOT_FIELDS.split(", "))
 _CHANGES_SINCE = """
 SELECT ch.seq, ch.kind, ch.slot_id, ch.provider_id, ch.start, ch.status, ch.client_id, ch.at,
        cl.name, ch.appointment_id, ch.note, ch.held_until, ch.from_slot_id, ch.from_provider_id,
-       ch.from_start
+       ch.from_start, ch.service_id, sv.name
   FROM changes ch LEFT JOIN clients cl ON cl.id = ch.client_id
+  LEFT JOIN services sv ON sv.id = ch.service_id
  WHERE ch.seq > $1 ORDER BY ch.seq LIMIT $2
 """
 _TOKEN_FIELDS = "id, role, subject, name, created_at, revoked_at"  # noqa: S105 - column names
@@ -163,10 +167,12 @@ _WRITE_SLOTS = """
 UPDATE slots AS s
    SET status = n.status, client_id = n.client_id, reserved_at = n.reserved_at,
        held_until = n.held_until, confirmed_at = n.confirmed_at,
-       appointment_id = n.appointment_id, note = n.note
+       appointment_id = n.appointment_id, note = n.note, service_id = n.service_id,
+       buffer_before = n.buffer_before, buffer_after = n.buffer_after
   FROM unnest($1::text[], $2::text[], $3::text[], $4::float8[], $5::float8[], $6::float8[],
-              $7::text[], $8::text[])
-       AS n(id, status, client_id, reserved_at, held_until, confirmed_at, appointment_id, note)
+              $7::text[], $8::text[], $9::text[], $10::int[], $11::int[])
+       AS n(id, status, client_id, reserved_at, held_until, confirmed_at, appointment_id, note,
+            service_id, buffer_before, buffer_after)
  WHERE s.id = n.id
 """
 
@@ -201,7 +207,7 @@ WITH lapsed AS (
 )
 UPDATE slots AS s
    SET status = 'AVAILABLE', client_id = NULL, reserved_at = NULL, held_until = NULL,
-       appointment_id = NULL, note = NULL
+       appointment_id = NULL, note = NULL, service_id = NULL, buffer_before = 0, buffer_after = 0
   FROM lapsed
  WHERE s.id = lapsed.id AND s.status = 'RESERVED' AND s.held_until <= $1
 RETURNING lapsed.client_id AS former, lapsed.appointment_id AS former_appointment,
@@ -211,11 +217,13 @@ RETURNING lapsed.client_id AS former, lapsed.appointment_id AS former_appointmen
 _APPEND_CHANGES = f"""
 INSERT INTO pending_changes ({CHANGE_COLUMNS})
 SELECT c.kind, c.slot_id, c.provider_id, c.start, c.status, c.client_id, $7, c.appointment_id,
-       c.note, c.held_until, c.from_slot_id, c.from_provider_id, c.from_start
+       c.note, c.held_until, c.from_slot_id, c.from_provider_id, c.from_start, c.service_id
   FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::text[],
-              $8::text[], $9::text[], $10::float8[], $11::text[], $12::text[], $13::bigint[])
+              $8::text[], $9::text[], $10::float8[], $11::text[], $12::text[], $13::bigint[],
+              $14::text[])
        WITH ORDINALITY AS c(kind, slot_id, provider_id, start, status, client_id, appointment_id,
-                            note, held_until, from_slot_id, from_provider_id, from_start, n)
+                            note, held_until, from_slot_id, from_provider_id, from_start,
+                            service_id, n)
  ORDER BY c.n
 """
 """A write's changes, in order, with ids and without seqs: a sequencer round numbers them once
@@ -223,7 +231,7 @@ the write has committed (backend/store/postgres/sequencer.py)."""
 
 _HOLD_OPEN_SLOT = (
     f"SELECT {SLOT_FIELDS} FROM slotbook_hold_open_slot($1, $2, $3, $4, $5, $6, $7, $8, $9, $10,"
-    f" {CLIENT_LOCKS})"
+    f" {CLIENT_LOCKS}, {PROVIDER_LOCKS}, $11, $12)"
 )
 """A hold of one open slot in one round trip, or no row (the lean-writes lever; migration 0007)."""
 
@@ -231,11 +239,12 @@ _CONFIRM_ONE_SLOT = f"SELECT {SLOT_FIELDS} FROM slotbook_confirm_one_slot($1, $2
 """The confirm of a one-slot hold in one round trip, or no row (the lean-writes lever)."""
 
 _LAST_KIND = """
-SELECT kind FROM (
-    SELECT kind, 1 AS pending, id AS n FROM pending_changes
+SELECT kind, service_id FROM (
+    SELECT kind, service_id, 1 AS pending, id AS n FROM pending_changes
      WHERE slot_id = $1 AND ($2::text IS NULL OR client_id = $2)
     UNION ALL
-    SELECT kind, 0, seq FROM changes WHERE slot_id = $1 AND ($2::text IS NULL OR client_id = $2)
+    SELECT kind, service_id, 0, seq FROM changes
+     WHERE slot_id = $1 AND ($2::text IS NULL OR client_id = $2)
 ) AS both_logs ORDER BY pending DESC, n DESC LIMIT 1
 """
 """The kind of the last change to a slot (by a client), one that awaits its seq included."""
@@ -245,14 +254,14 @@ _WINDOW = f"SELECT {SLOT_FIELDS} FROM slots WHERE provider_id = $1 AND start >= 
 _LEDGER_OPEN = """
 INSERT INTO calendar_entries
        (uid, appointment_id, provider_id, client_id, start, ends, status, held_until, note,
-        sequence, created_at, updated_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 0, $10, $10)
+        sequence, created_at, updated_at, service_id)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 0, $10, $10, $11)
 """
 
 _LEDGER_UPDATE = """
 UPDATE calendar_entries
    SET appointment_id = $2, provider_id = $3, start = $4, ends = $5, status = $6,
-       held_until = $7, note = $8, sequence = sequence + 1, updated_at = $9
+       held_until = $7, note = $8, sequence = sequence + 1, updated_at = $9, service_id = $10
  WHERE appointment_id = $1 AND status <> 'CANCELLED'
 """
 """What a write does to the calendar ledger (backend/rules/calendar_ledger.py)."""
@@ -303,6 +312,7 @@ SELECT {CALENDAR_ENTRY_COLUMNS}
   FROM calendar_entries AS e
   LEFT JOIN providers AS p ON p.id = e.provider_id
   LEFT JOIN clients AS c ON c.id = e.client_id
+  LEFT JOIN services AS sv ON sv.id = e.service_id
  WHERE e.{role}_id = $1 AND e.ends > $2 AND (e.status <> 'CANCELLED' OR e.updated_at > $3)
  ORDER BY e.start, e.uid
 """
@@ -388,12 +398,12 @@ async def _append(conn: Connection, changes: Sequence[ChangeEntry], now: float) 
         if w.find is None:
             await conn.execute(
                 _LEDGER_OPEN, secrets.token_hex(16), w.appointment_id, w.provider_id,
-                w.client_id, w.start, w.ends, w.status, w.held_until, w.note, now,
+                w.client_id, w.start, w.ends, w.status, w.held_until, w.note, now, w.service_id,
             )  # fmt: skip
         else:
             await conn.execute(
                 _LEDGER_UPDATE, w.find, w.appointment_id, w.provider_id, w.start, w.ends,
-                w.status, w.held_until, w.note, now,
+                w.status, w.held_until, w.note, now, w.service_id,
             )  # fmt: skip
 
 
@@ -417,7 +427,8 @@ async def _apply(conn: Connection, plan: Plan, now: float) -> None:
             _WRITE_SLOTS,
             [s.id for s in w], [s.status for s in w], [s.client_id for s in w],
             [s.reserved_at for s in w], [s.held_until for s in w], [s.confirmed_at for s in w],
-            [s.appointment_id for s in w], [s.note for s in w],
+            [s.appointment_id for s in w], [s.note for s in w], [s.service_id for s in w],
+            [s.buffer_before for s in w], [s.buffer_after for s in w],
         )  # fmt: skip
     await _append(conn, plan.changes, now)
 
@@ -438,6 +449,24 @@ async def _locked_appointment(conn: Connection, slot_id: str) -> tuple[SlotRow, 
 def _fresh(named: SlotRow, rows: Iterable[SlotRow]) -> SlotRow | None:
     """`named` as the locked rows show it now, if it is one of them."""
     return next((row for row in rows if row.id == named.id), None)
+
+
+def _naming(operation: Operation[A]) -> Operation[A]:
+    """The operation, its result carrying the name of the appointment's type (read in its
+    transaction, so that an answer stored for an Idempotency-Key has it too)."""
+
+    async def with_name(conn: Connection) -> A:
+        return await _with_name(conn, await operation(conn))
+
+    return with_name
+
+
+async def _with_name(conn: Connection, result: A) -> A:
+    service_id = result.slots[0].service_id if result.slots else None
+    if service_id is None:
+        return result
+    found = await services.find(conn, service_id)
+    return named(result, None if found is None else found.name)
 
 
 async def _at_most_once(
@@ -616,7 +645,17 @@ class PostgresStore:
             )
             taken = occupied_cells(((r[0], r[1]) for r in existing), slot_seconds)
             new = [
-                SlotRow(new_slot_id(now), provider_id, s, slot_seconds, "AVAILABLE", *([None] * 4))
+                SlotRow(
+                    new_slot_id(now),
+                    provider_id,
+                    s,
+                    slot_seconds,
+                    "AVAILABLE",
+                    None,
+                    None,
+                    None,
+                    None,
+                )
                 for s in slot_starts(start, end, slot_seconds)
                 if s not in taken
             ]
@@ -713,28 +752,37 @@ class PostgresStore:
         *,
         length: int | None = None,
         note: str | None = None,
+        service_id: str | None = None,
         once: Once | None = None,
     ) -> ReserveResult:
         rules = self.rules
-        if once is None and self.levers.lean_writes:
+        reaches = services.buffer_values(rules, None, None)[3:]
+        if once is None and self.levers.lean_writes and service_id is None:
             taken = await self._lean(
                 _HOLD_OPEN_SLOT, client_id, now, slot_id, _exactly(time_slot), rules.hold_seconds,
                 rules.notice_seconds, rules.notice_horizon(now), length, note, rules.max_holds,
+                *reaches,
             )  # fmt: skip
             if taken is not None:
                 return ReserveResult([taken])
 
         async def reserve(conn: Connection) -> ReserveResult:
-            # The client's lock keeps its holds still while they are counted; the run's row locks
-            # make what the plan reads the state it replaces.
+            # The client's lock keeps its holds still while they are counted; the provider's
+            # keeps the appointments around the run still while the buffer rule and the daily
+            # limit read them; the run's row locks make what the plan reads the state it replaces.
             await _lock(conn, CLIENT_LOCKS, client_id)
+            await _lock(conn, PROVIDER_LOCKS, (await _existing_slot(conn, slot_id)).provider_id)
             # The first slot has the run's earliest start, so locking it before the rest keeps
             # the (provider, start) order.
             first = await _existing_slot(conn, slot_id, lock=True)
             rules.check_slot_time(first, time_slot)
+            terms = Terms.plain(rules, length)
+            if service_id is not None:
+                terms = (await services.offered(conn, service_id, first.provider_id)).terms()
+            run_length = terms.length or first.duration
             span = [first]
-            if length is not None and length != first.duration:
-                end = first.start + length
+            if run_length != first.duration:
+                end = first.start + run_length
                 span = await _locked(conn, _RUN, first.provider_id, first.start, end)
             mine = (
                 await _locked(conn, _APPOINTMENT, first.appointment_id)
@@ -744,13 +792,16 @@ class PostgresStore:
             holds = 0  # the plan asks only when the run is open, so its first slot is
             if effective_status(first, now) == "AVAILABLE":
                 holds = await conn.fetchval(_LIVE_HOLDS, client_id, now)
+            near = await services.surroundings(
+                conn, first.provider_id, first.start, run_length, terms, now, rules
+            )
             plan = plan_reserve(
-                first, span, mine, client_id, length, note, lambda: holds, now, rules
+                first, span, mine, client_id, terms, note, lambda: holds, now, rules, near
             )
             await _apply(conn, plan, now)
             return ReserveResult(plan.appointment, plan.repeated)
 
-        return await self._write(lambda conn: _at_most_once(conn, once, now, reserve))
+        return await self._write(lambda conn: _at_most_once(conn, once, now, _naming(reserve)))
 
     async def confirm(
         self,
@@ -767,21 +818,28 @@ class PostgresStore:
                 _CONFIRM_ONE_SLOT, slot_id, _exactly(time_slot), client_id, now
             )
             if booked is not None:
-                return ConfirmResult([booked])
+                if booked.service_id is None:
+                    return ConfirmResult([booked])
+                async with self._pool.acquire() as conn:
+                    return await _with_name(conn, ConfirmResult([booked]))
 
         async def confirm(conn: Connection) -> ConfirmResult:
             named, appointment = await _locked_appointment(conn, slot_id)
             holder = client_id is None or named.client_id == client_id
             last = None
             if effective_status(named, now) != "RESERVED" or not holder:  # explaining a refusal
-                last = await conn.fetchval(_LAST_KIND, slot_id, client_id)
+                last = await conn.fetchrow(_LAST_KIND, slot_id, client_id)
+            service_id = named.service_id or (None if last is None else last[1])
+            found = None if service_id is None else await services.find(conn, service_id)
             plan = plan_confirm(
-                named, appointment, client_id, time_slot, lambda: last == "expired", now, rules
-            )
+                named, appointment, client_id, time_slot,
+                lambda: last is not None and last[0] == "expired", now, rules,
+                None if found is None else found.terms(),
+            )  # fmt: skip
             await _apply(conn, plan, now)
             return ConfirmResult(plan.appointment, plan.repeated)
 
-        return await self._write(lambda conn: _at_most_once(conn, once, now, confirm))
+        return await self._write(lambda conn: _at_most_once(conn, once, now, _naming(confirm)))
 
     async def cancel(
         self,
@@ -818,6 +876,8 @@ class PostgresStore:
         async def move(conn: Connection) -> MoveResult:
             named = await _existing_slot(conn, slot_id)
             target = await _existing_slot(conn, to_slot_id)
+            for provider in sorted({named.provider_id, target.provider_id}):
+                await _lock(conn, PROVIDER_LOCKS, provider)  # the buffers around both stay still
             appointment: list[SlotRow] = []
             if named.appointment_id is not None:
                 found = await conn.fetch(_BY_APPOINTMENT, named.appointment_id)
@@ -841,11 +901,19 @@ class PostgresStore:
                 if r.provider_id == target.provider_id and target.start <= r.start < end
             ]
             fresh_target = _fresh(target, rows) or target
-            plan = plan_move(now_named, mine, fresh_target, time_slot, span, client_id, now, rules)
+            whole = live(mine, now)
+            terms = await services.terms_of(conn, whole[0]) if whole else None
+            near = await services.surroundings(
+                conn, target.provider_id, target.start, length,
+                terms or Terms.plain(rules, None), now, rules, named.appointment_id,
+            )  # fmt: skip
+            plan = plan_move(
+                now_named, mine, fresh_target, time_slot, span, client_id, now, rules, terms, near
+            )
             await _apply(conn, plan, now)
             return MoveResult(plan.appointment, plan.repeated)
 
-        return await self._write(lambda conn: _at_most_once(conn, once, now, move))
+        return await self._write(lambda conn: _at_most_once(conn, once, now, _naming(move)))
 
     async def set_note(
         self,
@@ -862,7 +930,7 @@ class PostgresStore:
             await _apply(conn, plan, now)
             return NoteResult(plan.appointment, plan.repeated)
 
-        return await self._write(lambda conn: _at_most_once(conn, once, now, set_note))
+        return await self._write(lambda conn: _at_most_once(conn, once, now, _naming(set_note)))
 
     async def expire_lapsed(self, now: float) -> int:
         async def expire(conn: Connection) -> int:
@@ -1207,11 +1275,16 @@ class PostgresStore:
         *,
         too_soon: bool = False,
         span: int | None = None,
+        service: ServiceType | None = None,
     ) -> list[OpenSlot]:
+        terms = None if service is None else service.terms()
+        if terms is not None:
+            span = terms.length
+        notice = self.rules.notice_seconds if terms is None else terms.notice
         params: list[Any] = [
             _from(start),
             _from(end),
-            _after(now if too_soon else self.rules.notice_horizon(now)),
+            _after(now if too_soon else now + notice),
             now,
             _bigint(limit),
         ]
@@ -1228,11 +1301,25 @@ class PostgresStore:
         if span is not None:
             params.append(_bigint(span))
             conditions.append(_FITS.format(span=f"${len(params)}::bigint"))
-        sql = (
-            f"SELECT id, provider_id, start, duration FROM slots WHERE {' AND '.join(conditions)}"
-            " ORDER BY start, provider_id LIMIT $5"
-        )
-        return [OpenSlot._make(row) for row in await self._pool.fetch(sql, *params)]
+        conditions.append(services.clear_of_buffers(len(params) + 1, "$4"))
+        params += services.buffer_values(self.rules, terms, span)
+        if terms is not None and terms.max_advance is not None:
+            params.append(_bigint(math.floor(now + terms.max_advance)))
+            conditions.append(f"start <= ${len(params)}")
+        async with self._pool.acquire() as conn:
+            if service is not None and service.daily_limit is not None:
+                params += await services.days_full(conn, service, start, end, now)
+                n = len(params)
+                conditions.append(
+                    f"NOT EXISTS (SELECT FROM unnest(${n - 1}::bigint[], ${n}::bigint[])"
+                    " AS day(first, after) WHERE slots.start >= day.first"
+                    " AND slots.start < day.after)"
+                )
+            sql = (
+                f"SELECT id, provider_id, start, duration FROM slots"
+                f" WHERE {' AND '.join(conditions)} ORDER BY start, provider_id LIMIT $5"
+            )
+            return [OpenSlot._make(row) for row in await conn.fetch(sql, *params)]
 
     async def listing_stable_until(
         self,
@@ -1243,32 +1330,78 @@ class PostgresStore:
         *,
         too_soon: bool = False,
         span: int | None = None,
+        service: ServiceType | None = None,
     ) -> float:
-        offset = 0 if too_soon else self.rules.notice_seconds
+        terms = None if service is None else service.terms()
+        if terms is not None:
+            span = terms.length
+        notice = self.rules.notice_seconds if terms is None else terms.notice
+        offset = 0 if too_soon else notice
+        reach = int(services.buffer_values(self.rules, terms, span)[3])
+        latest = None if terms is None else terms.max_advance
         mine = "provider_id = $6 AND" if provider_id is not None else "$6::text IS NULL AND"
         row = await self._pool.fetchrow(
             f"""
             SELECT (SELECT MIN(start) FROM slots
                      WHERE {mine} start >= $1 AND start < $2 AND start > $3),
                    (SELECT MIN(held_until) FROM slots
-                     WHERE {mine} start >= $1 AND start < $4
-                       AND status = 'RESERVED' AND held_until > $5)
+                     WHERE {mine} start >= $7 AND start < $4
+                       AND status = 'RESERVED' AND held_until > $5),
+                   (SELECT MIN(start) FROM slots
+                     WHERE {mine} start >= $1 AND start < $2 AND start > $8)
             """,
             _from(start),
             _from(end),
             _after(now + offset),
-            _from(end + (span or 0)),
+            _from(end + (span or 0) + reach),
             now,
             provider_id,
+            _from(start - reach),
+            _after(now + latest) if latest is not None else BIGINT_MAX,
         )
         assert row is not None
-        return stable_until(row[0], row[1], offset)
+        until = stable_until(row[0], row[1], offset)
+        if row[2] is not None and latest is not None:  # a start comes within the window
+            until = min(until, row[2] - latest)
+        return until
 
     async def provider_slots(self, provider_id: str, start: float, end: float) -> list[SlotRow]:
         rows = await self._pool.fetch(
             _WINDOW + " ORDER BY start", provider_id, _from(start), _from(end)
         )
         return _slots(rows)
+
+    # --- appointment types (backend/store/postgres/services.py) -------------------------------
+
+    async def create_service(
+        self, service: ServiceType, *, once: Once | None = None
+    ) -> ServiceType:
+        async def create(conn: Connection) -> ServiceType:
+            return await services.create(conn, service)
+
+        return await self._write(lambda conn: _at_most_once(conn, once, service.created_at, create))
+
+    async def services_of(self, provider_id: str, *, archived: bool) -> list[ServiceType]:
+        async with self._pool.acquire() as conn:
+            return await services.of_provider(conn, provider_id, archived)
+
+    async def find_service(self, service_id: str) -> ServiceType | None:
+        async with self._pool.acquire() as conn:
+            return await services.find(conn, service_id)
+
+    async def update_service(
+        self,
+        service_id: str,
+        changes: dict[str, object],
+        provider_id: str | None,
+        now: float,
+        *,
+        once: Once | None = None,
+    ) -> ServiceType:
+        async def update(conn: Connection) -> ServiceType:
+            return await services.update(conn, service_id, changes, provider_id, now, self.rules)
+
+        return await self._write(lambda conn: _at_most_once(conn, once, now, update))
 
     async def client_reservations(self, client_id: str, now: float) -> list[SlotRow]:
         rows = await self._pool.fetch(
@@ -1291,6 +1424,14 @@ class PostgresStore:
             now,
         )
         return [ProviderSummary(*row) for row in rows]
+
+    async def service_names(self, service_ids: Collection[str]) -> dict[str, str]:
+        if not service_ids:
+            return {}
+        rows = await self._pool.fetch(
+            "SELECT id, name FROM services WHERE id = ANY($1::text[])", list(service_ids)
+        )
+        return {row[0]: row[1] for row in rows}
 
     async def client_names(self, client_ids: Collection[str]) -> dict[str, str]:
         if not client_ids:

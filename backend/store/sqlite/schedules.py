@@ -91,7 +91,17 @@ def _open(
     record: RecordChanges,
 ) -> int:
     new = [
-        SlotRow(new_slot_id(now), provider_id, s, rules.slot_seconds, "AVAILABLE", *([None] * 4))
+        SlotRow(
+            new_slot_id(now),
+            provider_id,
+            s,
+            rules.slot_seconds,
+            "AVAILABLE",
+            None,
+            None,
+            None,
+            None,
+        )
         for s in starts
     ]
     db.conn.executemany(
@@ -199,7 +209,7 @@ def roll(db: Database, now: float, rules: Rules, record: RecordChanges) -> RollR
             taken = occupied_cells(by_provider.get(step.provider_id, ()), rules.slot_seconds)
             new += [
                 SlotRow(new_slot_id(now), step.provider_id, s, rules.slot_seconds, "AVAILABLE",
-                        *([None] * 4))
+                        None, None, None, None)
                 for s in step.starts
                 if s not in taken
             ]  # fmt: skip

@@ -273,6 +273,46 @@ def _webhook_replays(db: Database) -> None:
     db.execute("ALTER TABLE webhooks ADD COLUMN replays INTEGER NOT NULL DEFAULT 0")
 
 
+@migrations(name="0012_appointment_types")
+def _appointment_types(db: Database) -> None:
+    """Appointment types (`services`), each a provider's; every slot of a held or booked
+    appointment names its type and carries the buffers it was booked with (seconds); a change and
+    a calendar entry name the type too. The partial index finds the few slots that keep a buffer,
+    so that the buffer rule costs a listing or a hold nothing where no buffer is near."""
+    db.execute(
+        """
+        CREATE TABLE services (
+            id TEXT PRIMARY KEY,
+            provider_id TEXT NOT NULL,
+            name TEXT NOT NULL,
+            minutes INTEGER NOT NULL,
+            buffer_before_minutes INTEGER NOT NULL DEFAULT 0,
+            buffer_after_minutes INTEGER NOT NULL DEFAULT 0,
+            notice_minutes INTEGER NOT NULL,
+            max_advance_days INTEGER,
+            daily_limit INTEGER,
+            description TEXT NOT NULL DEFAULT '',
+            archived_at REAL,
+            created_at REAL NOT NULL,
+            updated_at REAL NOT NULL
+        ) STRICT
+        """
+    )
+    db.execute("CREATE INDEX services_by_provider ON services (provider_id, created_at)")
+    db.execute("ALTER TABLE slots ADD COLUMN service_id TEXT")
+    db.execute("ALTER TABLE slots ADD COLUMN buffer_before INTEGER NOT NULL DEFAULT 0")
+    db.execute("ALTER TABLE slots ADD COLUMN buffer_after INTEGER NOT NULL DEFAULT 0")
+    db.execute(
+        "CREATE INDEX slots_buffered ON slots (provider_id, start)"
+        " WHERE buffer_before > 0 OR buffer_after > 0"
+    )
+    db.execute(
+        "CREATE INDEX slots_by_service ON slots (service_id, start) WHERE service_id IS NOT NULL"
+    )
+    db.execute("ALTER TABLE changes ADD COLUMN service_id TEXT")
+    db.execute("ALTER TABLE calendar_entries ADD COLUMN service_id TEXT")
+
+
 CALENDAR_FEEDS = """
 CREATE TABLE calendar_feeds (
     id TEXT PRIMARY KEY,

@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import math
 import secrets
 import sqlite3
 import threading
@@ -42,6 +43,7 @@ from backend.rules.booking import (
 from backend.rules.calendar_ledger import KEEP_SECONDS, ledger_writes
 from backend.rules.occupancy import occupied_cells
 from backend.rules.schedule import Schedule
+from backend.rules.service_types import ServiceType, Terms
 from backend.runtime.levers import ALL, Levers
 from backend.store.base import (
     CALENDAR_ENTRY_COLUMNS,
@@ -51,6 +53,7 @@ from backend.store.base import (
     IDEMPOTENCY_TTL,
     NAMED_PARTIES,
     WEBHOOK_COLUMNS,
+    A,
     Answer,
     Attempted,
     CalendarEntry,
@@ -87,12 +90,13 @@ from backend.store.base import (
     WebhookNotFound,
     change_values,
     entries,
+    named,
     new_slot_id,
     stable_until,
     stored_events,
     stored_webhook,
 )
-from backend.store.sqlite import schedules
+from backend.store.sqlite import schedules, services
 from backend.store.sqlite.readers import SQLiteReaders
 from backend.store.sqlite.schema import apply_migrations
 from backend.store.sqlite.writer import SQLiteWriter
@@ -125,14 +129,15 @@ _WRITE_SLOT = """
 UPDATE slots
    SET status = :status, client_id = :client_id, reserved_at = :reserved_at,
        held_until = :held_until, confirmed_at = :confirmed_at, appointment_id = :appointment_id,
-       note = :note
+       note = :note, service_id = :service_id, buffer_before = :buffer_before,
+       buffer_after = :buffer_after
  WHERE id = :id
 """
 
 _RELEASE_LAPSED = """
 UPDATE slots
    SET status = 'AVAILABLE', client_id = NULL, reserved_at = NULL, held_until = NULL,
-       appointment_id = NULL, note = NULL
+       appointment_id = NULL, note = NULL, service_id = NULL, buffer_before = 0, buffer_after = 0
  WHERE id = :id AND status = 'RESERVED' AND held_until <= :now
 """
 
@@ -145,12 +150,13 @@ _HOLD_ONE = """
 UPDATE slots
    SET status = 'RESERVED', client_id = :client, reserved_at = :now,
        held_until = MIN(:now + :hold, start - :notice), confirmed_at = NULL,
-       appointment_id = id, note = :note
+       appointment_id = id, note = :note, service_id = NULL, buffer_before = 0, buffer_after = 0
 """
 """What a hold of one slot writes (the conditions are the statement's own)."""
 
 _RESERVE_ONE = f"""{_HOLD_ONE}
  WHERE id = :id AND start > :horizon AND {_OPEN} AND ({_LIVE_HOLDS}) < :max_holds
+   AND {services.clear_of_buffers()}
 RETURNING {SLOT_COLUMNS}
 """
 """The common case, a hold of one slot, as one conditional write; when it does not take, the
@@ -160,6 +166,7 @@ planner says why."""
 _TAKE_OPEN_ONE = f"""{_HOLD_ONE}
  WHERE id = :id AND start = :time_slot AND status = 'AVAILABLE' AND start > :horizon
    AND (:length IS NULL OR duration = :length) AND ({_LIVE_HOLDS}) < :max_holds
+   AND {services.clear_of_buffers()}
 RETURNING {SLOT_COLUMNS}
 """
 """The commonest write of all, a hold of one open slot, as one statement with nothing read
@@ -171,6 +178,8 @@ UPDATE slots
    SET status = 'CONFIRMED', confirmed_at = :now, held_until = NULL
  WHERE id = :id AND appointment_id = id AND start = :time_slot
    AND status = 'RESERVED' AND held_until > :now AND (:client IS NULL OR client_id = :client)
+   AND (service_id IS NULL
+        OR start > :now + (SELECT notice_minutes * 60 FROM services WHERE id = slots.service_id))
    AND NOT EXISTS (SELECT 1 FROM slots AS other
                     WHERE other.appointment_id = slots.id AND other.id <> slots.id
                       AND {_live("other")})
@@ -183,16 +192,16 @@ with nothing read before it (the lean-writes lever); anything else takes the gen
 _LEDGER_OPEN = """
 INSERT INTO calendar_entries
        (uid, appointment_id, provider_id, client_id, start, ends, status, held_until, note,
-        sequence, created_at, updated_at)
+        sequence, created_at, updated_at, service_id)
 VALUES (:uid, :appointment_id, :provider_id, :client_id, :start, :ends, :status, :held_until,
-        :note, 0, :now, :now)
+        :note, 0, :now, :now, :service_id)
 """
 
 _LEDGER_UPDATE = """
 UPDATE calendar_entries
    SET appointment_id = :appointment_id, provider_id = :provider_id, start = :start,
        ends = :ends, status = :status, held_until = :held_until, note = :note,
-       sequence = sequence + 1, updated_at = :now
+       sequence = sequence + 1, updated_at = :now, service_id = :service_id
  WHERE appointment_id = :find AND status != 'CANCELLED'
 """
 
@@ -205,6 +214,7 @@ SELECT {CALENDAR_ENTRY_COLUMNS}
   FROM calendar_entries AS e
   LEFT JOIN providers AS p ON p.id = e.provider_id
   LEFT JOIN clients AS c ON c.id = e.client_id
+  LEFT JOIN services AS sv ON sv.id = e.service_id
  WHERE e.{role}_id = :subject AND e.ends > :since
    AND (e.status != 'CANCELLED' OR e.updated_at > :since)
  ORDER BY e.start, e.uid
@@ -250,6 +260,13 @@ UPDATE webhooks
  WHERE id = :id AND cursor = :expected AND replays = :replays
 """
 
+_NOT_ON_FULL_DAYS = """
+NOT EXISTS (SELECT 1 FROM json_each(:full) AS day
+             WHERE slots.start >= json_extract(day.value, '$[0]')
+               AND slots.start < json_extract(day.value, '$[1]'))
+"""
+"""The start is on none of the days the type has reached its daily limit."""
+
 _UNDELIVERED_KEPT = (
     "seq <= COALESCE((SELECT MIN(cursor) FROM webhooks WHERE disabled_at IS NULL), seq)"
 )
@@ -279,7 +296,7 @@ def _append(db: Database, changes: Sequence[ChangeEntry], now: float) -> None:
     """Append to the change log, and write what the changes do to the calendar ledger, in the
     transaction that made them."""
     db.conn.executemany(
-        f"INSERT INTO changes ({CHANGE_COLUMNS}) VALUES ({', '.join(['?'] * 13)})",
+        f"INSERT INTO changes ({CHANGE_COLUMNS}) VALUES ({', '.join(['?'] * 14)})",
         [change_values(change, now) for change in changes],
     )
     for write in ledger_writes(changes):
@@ -318,6 +335,21 @@ def _run(db: Database, provider_id: str, start: int, length: int) -> list[SlotRo
         " ORDER BY start"
     )
     return _slots(db.execute(sql, [provider_id, start, start + length]))
+
+
+def _naming(operation: Callable[[Database], A]) -> Callable[[Database], A]:
+    """The operation, its result carrying the name of the appointment's type (read in its
+    transaction, so that an answer stored for an Idempotency-Key has it too)."""
+
+    def with_name(db: Database) -> A:
+        result = operation(db)
+        service_id = result.slots[0].service_id if result.slots else None
+        if service_id is None:
+            return result
+        found = services.find(db.conn, service_id)
+        return named(result, None if found is None else found.name)
+
+    return with_name
 
 
 def _at_most_once(
@@ -389,8 +421,9 @@ def _token_values(record: TokenRecord) -> list[Any]:
 _CHANGES_SINCE = """
 SELECT ch.seq, ch.kind, ch.slot_id, ch.provider_id, ch.start, ch.status, ch.client_id, ch.at,
        cl.name, ch.appointment_id, ch.note, ch.held_until, ch.from_slot_id, ch.from_provider_id,
-       ch.from_start
+       ch.from_start, ch.service_id, sv.name
   FROM changes ch LEFT JOIN clients cl ON cl.id = ch.client_id
+  LEFT JOIN services sv ON sv.id = ch.service_id
  WHERE ch.seq > ? ORDER BY ch.seq LIMIT ?
 """
 _TOKEN_FIELDS = "id, role, subject, name, created_at, revoked_at"  # noqa: S105 - column names
@@ -505,7 +538,17 @@ class SQLiteStore:
             ).fetchall()
             taken = occupied_cells(existing, slot_seconds)
             new = [
-                SlotRow(new_slot_id(now), provider_id, s, slot_seconds, "AVAILABLE", *([None] * 4))
+                SlotRow(
+                    new_slot_id(now),
+                    provider_id,
+                    s,
+                    slot_seconds,
+                    "AVAILABLE",
+                    None,
+                    None,
+                    None,
+                    None,
+                )
                 for s in slot_starts(start, end, slot_seconds)
                 if s not in taken
             ]
@@ -596,11 +639,13 @@ class SQLiteStore:
         *,
         length: int | None = None,
         note: str | None = None,
+        service_id: str | None = None,
         once: Once | None = None,
     ) -> ReserveResult:
         rules = self.rules
 
-        lean = self.levers.lean_writes
+        lean = self.levers.lean_writes and service_id is None
+        plain = services.buffer_params(rules, None, None)
 
         def reserve(db: Database) -> ReserveResult:
             if lean:
@@ -618,6 +663,7 @@ class SQLiteStore:
                             "length": length,
                             "note": note,
                             "max_holds": rules.max_holds,
+                            **plain,
                         },
                     ).fetchone()
                 )
@@ -626,9 +672,12 @@ class SQLiteStore:
                     return ReserveResult([taken])
             first = _existing_slot(db, slot_id)
             rules.check_slot_time(first, time_slot)
-            one_slot = length is None or length == first.duration
             params = {"client": client_id, "now": now}
-            if one_slot:
+            terms = Terms.plain(rules, length)
+            if service_id is not None:
+                terms = services.offered(db.conn, service_id, first.provider_id).terms()
+            one_slot = terms.length is None or terms.length == first.duration
+            if one_slot and service_id is None:
                 won = _slot(
                     db.execute(
                         _RESERVE_ONE,
@@ -640,25 +689,30 @@ class SQLiteStore:
                             "horizon": rules.notice_horizon(now),
                             "note": note,
                             "max_holds": rules.max_holds,
+                            **plain,
                         },
                     ).fetchone()
                 )
                 if won is not None:
                     _append(db, took_one(first, won), now)
                     return ReserveResult([won])
-            span = [first] if one_slot else _run(db, first.provider_id, first.start, length or 0)
+            run_length = terms.length or first.duration
+            span = [first] if one_slot else _run(db, first.provider_id, first.start, run_length)
             mine = _appointment(db, first) if first.client_id == client_id else []
+            near = services.surroundings(
+                db.conn, first.provider_id, first.start, run_length, terms, now, rules
+            )
 
             def holds() -> int:
                 count: int = db.execute(_LIVE_HOLDS, params).fetchone()[0]
                 return count
 
-            plan = plan_reserve(first, span, mine, client_id, length, note, holds, now, rules)
+            plan = plan_reserve(first, span, mine, client_id, terms, note, holds, now, rules, near)
             _apply(db, plan, now)
             return ReserveResult(plan.appointment, plan.repeated)
 
         return await self._writer.run(
-            _at_most_once(once, now, reserve), refuses_first=self.levers.lean_writes
+            _at_most_once(once, now, _naming(reserve)), refuses_first=self.levers.lean_writes
         )
 
     async def confirm(
@@ -684,21 +738,25 @@ class SQLiteStore:
                     return ConfirmResult([booked])
             named = _existing_slot(db, slot_id)
 
+            last = db.execute(
+                "SELECT kind, service_id FROM changes WHERE slot_id = :id"
+                " AND (:client IS NULL OR client_id = :client) ORDER BY seq DESC LIMIT 1",
+                {"id": slot_id, "client": client_id},
+            ).fetchone()
+            service_id = named.service_id or (None if last is None else last[1])
+            service = None if service_id is None else services.find(db.conn, service_id)
+
             def lapsed() -> bool:
-                last = db.execute(
-                    "SELECT kind FROM changes WHERE slot_id = :id"
-                    " AND (:client IS NULL OR client_id = :client) ORDER BY seq DESC LIMIT 1",
-                    {"id": slot_id, "client": client_id},
-                ).fetchone()
                 return last is not None and last[0] == "expired"
 
             appointment = _appointment(db, named)
-            plan = plan_confirm(named, appointment, client_id, time_slot, lapsed, now, rules)
+            terms = None if service is None else service.terms()
+            plan = plan_confirm(named, appointment, client_id, time_slot, lapsed, now, rules, terms)
             _apply(db, plan, now)
             return ConfirmResult(plan.appointment, plan.repeated)
 
         return await self._writer.run(
-            _at_most_once(once, now, confirm), refuses_first=self.levers.lean_writes
+            _at_most_once(once, now, _naming(confirm)), refuses_first=self.levers.lean_writes
         )
 
     async def cancel(
@@ -743,12 +801,19 @@ class SQLiteStore:
             whole = live(appointment, now)
             length = length_of(whole) if whole else target.duration
             span = _run(db, target.provider_id, target.start, length)
-            plan = plan_move(named, appointment, target, time_slot, span, client_id, now, rules)
+            terms = services.terms_of(db.conn, whole[0]) if whole else None
+            near = services.surroundings(
+                db.conn, target.provider_id, target.start, length,
+                terms or Terms.plain(rules, None), now, rules, named.appointment_id,
+            )  # fmt: skip
+            plan = plan_move(
+                named, appointment, target, time_slot, span, client_id, now, rules, terms, near
+            )
             _apply(db, plan, now)
             return MoveResult(plan.appointment, plan.repeated)
 
         return await self._writer.run(
-            _at_most_once(once, now, move), refuses_first=self.levers.lean_writes
+            _at_most_once(once, now, _naming(move)), refuses_first=self.levers.lean_writes
         )
 
     async def set_note(
@@ -767,7 +832,7 @@ class SQLiteStore:
             return NoteResult(plan.appointment, plan.repeated)
 
         return await self._writer.run(
-            _at_most_once(once, now, set_note), refuses_first=self.levers.lean_writes
+            _at_most_once(once, now, _naming(set_note)), refuses_first=self.levers.lean_writes
         )
 
     async def expire_lapsed(self, now: float) -> int:
@@ -913,14 +978,20 @@ class SQLiteStore:
         *,
         too_soon: bool = False,
         span: int | None = None,
+        service: ServiceType | None = None,
     ) -> list[OpenSlot]:
+        terms = None if service is None else service.terms()
+        if terms is not None:
+            span = terms.length
+        notice = self.rules.notice_seconds if terms is None else terms.notice
         conditions = ["start >= :start", "start < :end", "start > :horizon", _OPEN]
         params: dict[str, Any] = {
             "start": start,
             "end": end,
-            "horizon": now if too_soon else self.rules.notice_horizon(now),
+            "horizon": now if too_soon else now + notice,
             "now": now,
             "limit": limit,
+            **services.buffer_params(self.rules, terms, span),
         }
         if provider_id is not None:
             conditions.append("provider_id = :provider")
@@ -932,14 +1003,23 @@ class SQLiteStore:
             params["after_start"], params["after_provider"] = after
         if span is not None:
             conditions.append(_FITS)
-            params["span"] = span
+        conditions.append(services.clear_of_buffers())
+        if terms is not None and terms.max_advance is not None:
+            conditions.append("start <= :latest")
+            params["latest"] = now + terms.max_advance
+        if service is not None and service.daily_limit is not None:
+            conditions.append(_NOT_ON_FULL_DAYS)
         sql = (
             f"SELECT id, provider_id, start, duration FROM slots WHERE {' AND '.join(conditions)}"
             " ORDER BY start, provider_id LIMIT :limit"
         )
-        return await self._readers.run(
-            lambda conn: list(map(OpenSlot._make, conn.execute(sql, params)))
-        )
+
+        def read(conn: sqlite3.Connection) -> list[OpenSlot]:
+            if service is not None and service.daily_limit is not None:
+                params["full"] = services.days_full(conn, service, start, end, now)
+            return list(map(OpenSlot._make, conn.execute(sql, params)))
+
+        return await self._readers.run(read)
 
     async def listing_stable_until(
         self,
@@ -950,26 +1030,42 @@ class SQLiteStore:
         *,
         too_soon: bool = False,
         span: int | None = None,
+        service: ServiceType | None = None,
     ) -> float:
-        offset = 0 if too_soon else self.rules.notice_seconds
+        terms = None if service is None else service.terms()
+        if terms is not None:
+            span = terms.length
+        notice = self.rules.notice_seconds if terms is None else terms.notice
+        offset = 0 if too_soon else notice
+        reach = services.buffer_params(self.rules, terms, span)["reach"]
         mine = "provider_id = :provider AND" if provider_id is not None else ""
         sql = f"""
             SELECT (SELECT MIN(start) FROM slots
                      WHERE {mine} start >= :start AND start < :end AND start > :horizon),
                    (SELECT MIN(held_until) FROM slots
-                     WHERE {mine} start >= :start AND start < :reach
-                       AND status = 'RESERVED' AND held_until > :now)
+                     WHERE {mine} start >= :from AND start < :reach
+                       AND status = 'RESERVED' AND held_until > :now),
+                   (SELECT MIN(start) FROM slots
+                     WHERE {mine} start >= :start AND start < :end AND start > :latest)
         """
+        latest = math.inf if terms is None or terms.max_advance is None else terms.max_advance
         params = {
             "provider": provider_id,
             "start": start,
             "end": end,
-            "reach": end + (span or 0),
+            "from": start - reach,
+            "reach": end + (span or 0) + reach,
             "horizon": now + offset,
             "now": now,
+            "latest": now + latest if latest != math.inf else 2**62,
         }
-        first, lapse = await self._readers.run(lambda conn: conn.execute(sql, params).fetchone())
-        return stable_until(first, lapse, offset)
+        first, lapse, entering = await self._readers.run(
+            lambda conn: conn.execute(sql, params).fetchone()
+        )
+        until = stable_until(first, lapse, offset)
+        if entering is not None:  # a start comes within the type's booking window
+            until = min(until, entering - latest)
+        return until
 
     async def provider_slots(self, provider_id: str, start: float, end: float) -> list[SlotRow]:
         sql = (
@@ -979,6 +1075,38 @@ class SQLiteStore:
         return await self._readers.run(
             lambda conn: _slots(conn.execute(sql, [provider_id, start, end]))
         )
+
+    # --- appointment types (backend/store/sqlite/services.py) ---------------------------------
+
+    async def create_service(
+        self, service: ServiceType, *, once: Once | None = None
+    ) -> ServiceType:
+        def create(db: Database) -> ServiceType:
+            return services.create(db.conn, service)
+
+        return await self._writer.run(_at_most_once(once, service.created_at, create))
+
+    async def services_of(self, provider_id: str, *, archived: bool) -> list[ServiceType]:
+        return await self._readers.run(
+            lambda conn: services.of_provider(conn, provider_id, archived)
+        )
+
+    async def find_service(self, service_id: str) -> ServiceType | None:
+        return await self._readers.run(lambda conn: services.find(conn, service_id))
+
+    async def update_service(
+        self,
+        service_id: str,
+        changes: dict[str, object],
+        provider_id: str | None,
+        now: float,
+        *,
+        once: Once | None = None,
+    ) -> ServiceType:
+        def update(db: Database) -> ServiceType:
+            return services.update(db.conn, service_id, changes, provider_id, now, self.rules)
+
+        return await self._writer.run(_at_most_once(once, now, update))
 
     async def client_reservations(self, client_id: str, now: float) -> list[SlotRow]:
         sql = (
@@ -998,6 +1126,14 @@ class SQLiteStore:
         params = {"horizon": self.rules.notice_horizon(now), "now": now}
         rows = await self._readers.run(lambda conn: conn.execute(sql, params).fetchall())
         return [ProviderSummary(*row) for row in rows]
+
+    async def service_names(self, service_ids: Collection[str]) -> dict[str, str]:
+        if not service_ids:
+            return {}
+        sql = "SELECT id, name FROM services WHERE id IN (SELECT value FROM json_each(?))"
+        ids = json.dumps(sorted(service_ids))
+        rows = await self._readers.run(lambda conn: conn.execute(sql, [ids]).fetchall())
+        return dict(rows)
 
     async def client_names(self, client_ids: Collection[str]) -> dict[str, str]:
         if not client_ids:
