@@ -86,6 +86,12 @@ class AppContext:
     def now(self) -> float:
         return self.clock.now()
 
+    def forget_listings(self, provider_id: str) -> None:
+        """A write that changes what a provider's listings answer without changing a slot (its
+        appointment types, its schedule's time zone, which bounds a type's daily limit)."""
+        if self.listing_cache is not None:
+            self.listing_cache.changed([provider_id])
+
 
 CONTEXT = web.AppKey("context", AppContext)
 

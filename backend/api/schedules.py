@@ -157,6 +157,7 @@ async def put_schedule(request: web.Request) -> web.Response:
         ),
     )
     ctx.sweeper.schedules_changed()
+    ctx.forget_listings(provider_id)
     return response
 
 

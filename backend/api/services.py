@@ -100,7 +100,7 @@ async def create_service(request: web.Request) -> web.Response:
 
     async def create(once: Once | None) -> ServiceType:
         made = await ctx.store.create_service(service, once=once)
-        _forget_listings(ctx, provider_id)
+        ctx.forget_listings(provider_id)
         return made
 
     return await perform(request, caller, render, create)
@@ -138,7 +138,7 @@ async def update_service(request: web.Request) -> web.Response:
 
     async def update(once: Once | None) -> ServiceType:
         service = await ctx.store.update_service(service_id, changes, scope, now, once=once)
-        _forget_listings(ctx, service.provider_id)
+        ctx.forget_listings(service.provider_id)
         return service
 
     return await perform(request, caller, render, update)
@@ -163,16 +163,10 @@ async def archive_service(request: web.Request) -> web.Response:
         service = await ctx.store.update_service(
             service_id, {"archived": True}, scope, now, once=once
         )
-        _forget_listings(ctx, service.provider_id)
+        ctx.forget_listings(service.provider_id)
         return service
 
     return await perform(request, caller, render, archive)
-
-
-def _forget_listings(ctx: AppContext, provider_id: str) -> None:
-    """A listing with `serviceId` depends on the type as well as on the slots."""
-    if ctx.listing_cache is not None:
-        ctx.listing_cache.changed([provider_id])
 
 
 OPERATIONS = [
