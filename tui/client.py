@@ -26,6 +26,13 @@ from shared.schedule_wire import (
     ScheduleRequest,
     ScheduleSet,
 )
+from shared.service_wire import (
+    Service,
+    ServiceAnswer,
+    ServiceList,
+    ServicePatch,
+    ServiceRequest,
+)
 from shared.timefmt import format_time
 from shared.wire import (
     AvailabilityRemoved,
@@ -160,10 +167,12 @@ class SlotbookClient:
         *,
         too_soon: bool = False,
         minutes: int | None = None,
+        service_id: str | None = None,
     ) -> list[TimeSlot]:
         """Every slot a client could reserve now in [start, end), following the pages; with
         `too_soon`, also the open ones inside the notice period; with `minutes`, only the starts
-        from which that many minutes in a row are open."""
+        from which that many minutes in a row are open; with `service_id`, only the starts where
+        an appointment of that type fits (its provider's)."""
         params: dict[str, Any] = {
             "startTime": format_time(start),
             "endTime": format_time(end),
@@ -173,6 +182,8 @@ class SlotbookClient:
             params["includeTooSoon"] = "true"
         if minutes is not None:
             params["minutes"] = minutes
+        if service_id is not None:
+            params["serviceId"] = service_id
         if provider_id is not None:
             params["providerId"] = provider_id
         found: list[TimeSlot] = []
@@ -199,6 +210,13 @@ class SlotbookClient:
                 return None
             raise
         return answer.schedule
+
+    async def services(self, provider_id: str, *, archived: bool = False) -> list[Service]:
+        """The appointment types the provider offers (and, with `archived`, used to), oldest
+        first."""
+        params = {"archived": "true"} if archived else None
+        path = _provider_path(provider_id, "services")
+        return (await self._call("GET", path, ServiceList, params=params)).services
 
     async def reservations(self, client_id: str | None = None) -> list[Reservation]:
         """The client's live holds and bookings, one entry an appointment, soonest first."""
@@ -236,13 +254,17 @@ class SlotbookClient:
         *,
         minutes: int | None = None,
         note: str | None = None,
+        service_id: str | None = None,
     ) -> ReservationAnswer:
-        """Hold the slot, or `minutes` of consecutive slots starting with it (all or none)."""
+        """Hold the slot, or `minutes` of consecutive slots starting with it (all or none), or an
+        appointment of the type `service_id` (its length) from it."""
         body: dict[str, str | int] = {"timeSlot": slot.timestamp, "timeSlotId": slot.time_slot_id}
         if client_id:
             body["clientId"] = client_id
         if minutes is not None:
             body["minutes"] = minutes
+        if service_id is not None:
+            body["serviceId"] = service_id
         if note:
             body["note"] = note
         return await self._call("POST", "/availability/reserve", ReservationAnswer, body=body)
@@ -279,6 +301,20 @@ class SlotbookClient:
         """Drop the provider's schedule and the open slots it made; NotFound when there is none."""
         path = _provider_path(provider_id, "schedule")
         return await self._call("DELETE", path, ScheduleRemoved)
+
+    async def offer(self, provider_id: str, request: ServiceRequest) -> Service:
+        """Offer a new appointment type."""
+        path = _provider_path(provider_id, "services")
+        return (await self._call("POST", path, ServiceAnswer, body=request)).service
+
+    async def change_service(self, service_id: str, patch: ServicePatch) -> Service:
+        """Change an appointment type (what `patch` sets; `archived: false` offers it again)."""
+        path = f"/services/{service_id}"
+        return (await self._call("PATCH", path, ServiceAnswer, body=patch)).service
+
+    async def archive_service(self, service_id: str) -> Service:
+        """Archive an appointment type: no longer offered; its appointments keep it."""
+        return (await self._call("DELETE", f"/services/{service_id}", ServiceAnswer)).service
 
     async def create_token(self, role: str, subject: str | None, name: str) -> TokenCreated:
         body = {"role": role, "name": name} | ({"subject": subject} if subject else {})

@@ -75,6 +75,10 @@ def present_slot(
         service_name = None if service_names is None else service_names.get(slot.service_id)
         if service_name is not None:
             shown.service_name = service_name
+    if slot.buffer_before:
+        shown.buffer_before_minutes = slot.buffer_before // 60
+    if slot.buffer_after:
+        shown.buffer_after_minutes = slot.buffer_after // 60
     return shown
 
 

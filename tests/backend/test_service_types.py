@@ -150,7 +150,9 @@ async def test_a_type_is_held_for_its_length_and_named_wherever_the_booking_show
         "/providers/p1/slots",
         params={"startTime": f"{DAY} 09:00:00", "endTime": f"{DAY} 10:00:00"},
     )
-    assert {s.get("serviceName") for s in day.json()["timeSlots"]} == {"First assessment"}
+    shown = day.json()["timeSlots"]
+    assert {s.get("serviceName") for s in shown} == {"First assessment"}
+    assert {(s.get("bufferBeforeMinutes"), s["bufferAfterMinutes"]) for s in shown} == {(None, 15)}
     changes = (await api.http.get("/changes", params={"since": 0})).json()["changes"]
     reserved = [c for c in changes if c["kind"] == "reserved"]
     assert {(c["serviceId"], c["serviceName"]) for c in reserved} == {
