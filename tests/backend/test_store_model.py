@@ -48,6 +48,12 @@ from backend.rules.booking import (
     TooLateToMove,
     TooManyHolds,
 )
+from backend.rules.service_types import (
+    BufferConflict,
+    DailyLimitReached,
+    ServiceType,
+    TooFarAhead,
+)
 from backend.store.base import (
     CancelResult,
     ChangeRow,
@@ -86,14 +92,31 @@ EVERYTHING = (0, 2**40)
 Row = tuple[object, ...]
 """A slot as the store returns it: the fields of SlotRow, in order."""
 
-Change = tuple[str, str, str, int, str, str | None, float, str | None, str | None, str | None]
-"""(kind, slot id, provider, start, status after, client, at, appointment, note, slot moved from):
-a change without its seq."""
+Change = tuple[
+    str, str, str, int, str, str | None, float, str | None, str | None, str | None, str | None
+]
+"""(kind, slot id, provider, start, status after, client, at, appointment, note, slot moved from,
+appointment type): a change without its seq."""
 
 LENGTHS = (None, None, None, SLOT, 2 * SLOT, 2 * SLOT, 3 * SLOT, 4 * SLOT)
 """Appointment lengths asked for: mostly one slot (None: whatever the slot's length), often
 more, up to an hour."""
 NOTES = (None, None, "first visit", "bring the X-rays")
+
+TYPES = {
+    service.service_id: service
+    for service in (
+        ServiceType("a" * 32, "p1", "Assessment", 60, buffer_after_minutes=15, daily_limit=2),
+        ServiceType("b" * 32, "p1", "Follow-up", 30, buffer_before_minutes=30,
+                    notice_minutes=1500),
+        ServiceType("c" * 32, "p2", "Check", 15, buffer_after_minutes=30, notice_minutes=120,
+                    max_advance_days=1, daily_limit=1),
+    )
+}  # fmt: skip
+"""The appointment types the providers offer: an hour with a buffer after it, two a day; half an
+hour with a buffer before it and a longer notice than the server's; a quarter of an hour with a
+buffer after it, a much shorter notice, a booking window of a day (the first notice horizon) and
+one a day."""
 
 Expected = object
 """What the model predicts: a BookingError subclass, or the value the operation should return."""
@@ -114,7 +137,12 @@ class Slot:
     confirmed_at: float | None = None
     appointment: str | None = None
     note: str | None = None
+    service: str | None = None
+    buffer_before: int = 0
+    buffer_after: int = 0
     last_change: str = "created"
+    last_service: dict[str | None, str | None] = field(default_factory=dict)
+    """The type named by the last change to the slot by each client (None: by anyone)."""
     lapsed_for: set[str] = field(default_factory=set)
     """Clients whose latest hold on this slot ran out (rather than being confirmed or cancelled)."""
 
@@ -131,9 +159,9 @@ class Slot:
             self.confirmed_at,
             self.appointment,
             self.note,
-            None,
-            0,
-            0,
+            self.service,
+            self.buffer_before,
+            self.buffer_after,
         )
 
     def listed(self) -> Row:
@@ -153,7 +181,8 @@ class Slot:
     def clear(self) -> None:
         self.status, self.client = "AVAILABLE", None
         self.reserved_at = self.held_until = self.confirmed_at = None
-        self.appointment = self.note = None
+        self.appointment = self.note = self.service = None
+        self.buffer_before = self.buffer_after = 0
 
 
 class Model:
@@ -177,13 +206,86 @@ class Model:
         """A client could hold it now: open, and a hold taken now would not end before it began."""
         return slot.open_at(self.now) and slot.start - NOTICE > self.now
 
-    def open_slots(self, start: float, end: float, provider: str | None = None) -> list[Slot]:
+    def open_slots(
+        self, start: float, end: float, provider: str | None = None, *, buffers: bool = True
+    ) -> list[Slot]:
+        """Listed open slots: with `buffers`, only those whose hold breaks no other appointment's
+        buffer."""
         found = [
             s
             for s in self.slots.values()
-            if self.bookable(s) and start <= s.start < end and provider in (None, s.provider)
+            if self.bookable(s)
+            and start <= s.start < end
+            and provider in (None, s.provider)
+            and not (buffers and self.in_a_buffer(s.provider, s.start, s.start + SLOT))
         ]
         return sorted(found, key=lambda s: (s.start, s.provider))
+
+    def appointments(self, provider: str, own: str | None = None) -> list[list[Slot]]:
+        """The provider's live appointments but `own`, each in time order."""
+        found: dict[str, list[Slot]] = {}
+        for slot in self.slots_of(provider):
+            if slot.live_at(self.now) and slot.appointment not in (None, own):
+                found.setdefault(slot.appointment or "", []).append(slot)
+        return list(found.values())
+
+    def in_a_buffer(
+        self,
+        provider: str,
+        start: int,
+        end: int,
+        before: int = 0,
+        after: int = 0,
+        own: str | None = None,
+    ) -> bool:
+        """An appointment of [start, end) keeping these buffers would break the buffer rule with
+        one of the provider's: B.start - A.end >= max(A.after, B.before)."""
+        for other in self.appointments(provider, own):
+            o_start, o_end = other[0].start, other[-1].start + SLOT
+            if o_end <= start and start - o_end < max(other[0].buffer_after, before):
+                return True
+            if o_start >= end and o_start - end < max(after, other[0].buffer_before):
+                return True
+        return False
+
+    def booked_that_day(self, service: str, start: int, own: str | None = None) -> int:
+        """Live appointments of the type starting on the UTC day of `start` (no schedule, so the
+        provider's day is UTC's), not counting `own`."""
+        day = start // DAY
+        heads = {
+            s.appointment
+            for s in self.slots.values()
+            if s.service == service and s.live_at(self.now) and s.id == s.appointment
+            and s.start // DAY == day and s.appointment != own
+        }  # fmt: skip
+        return len(heads)
+
+    def refusal_by_type(
+        self, service: ServiceType, start: int, own: str | None = None
+    ) -> type[BookingError] | None:
+        """What an appointment of the type at `start` breaks beyond its run: the booking window,
+        then the daily limit."""
+        days = service.max_advance_days
+        if days is not None and start > self.now + days * DAY:
+            return TooFarAhead
+        limit = service.daily_limit
+        if limit is not None and self.booked_that_day(service.service_id, start, own) >= limit:
+            return DailyLimitReached
+        return None
+
+    def fits(self, service: ServiceType) -> list[Slot]:
+        """The starts a listing of the type offers: where a reserve of it would take."""
+        length, notice = service.minutes * 60, service.notice_minutes * 60
+        before, after = service.buffer_before_minutes * 60, service.buffer_after_minutes * 60
+        return [
+            s
+            for s in self.slots_of(service.provider_id)
+            if s.open_at(self.now)
+            and s.start - notice > self.now
+            and self.run(s.provider, s.start, length) is not None
+            and not self.in_a_buffer(s.provider, s.start, s.start + length, before, after)
+            and self.refusal_by_type(service, s.start) is None
+        ]
 
     def reservations(self, client: str) -> list[Slot]:
         mine = [
@@ -232,10 +334,16 @@ class Model:
 
     def open_runs(self, length: int) -> list[Slot]:
         """Open slots an appointment of this length could start at now."""
-        return [s for s in self.open_slots(*EVERYTHING) if self.run(s.provider, s.start, length)]
+        return [
+            s
+            for s in self.open_slots(*EVERYTHING, buffers=False)
+            if self.run(s.provider, s.start, length)
+            and not self.in_a_buffer(s.provider, s.start, s.start + length)
+        ]
 
     def next_open(self, provider: str) -> int | None:
-        starts = [s.start for s in self.open_slots(*EVERYTHING, provider)]
+        """The providers' summary names the next open slot, buffers aside."""
+        starts = [s.start for s in self.open_slots(*EVERYTHING, provider, buffers=False)]
         return min(starts, default=None)
 
     # --- what changes -----------------------------------------------------------------------
@@ -246,22 +354,27 @@ class Model:
         slot: Slot,
         client: str | None,
         *,
-        was: tuple[str | None, str | None] | None = None,
+        was: tuple[str | None, str | None, str | None] | None = None,
         moved_from: str | None = None,
     ) -> None:
-        """Log a change: `was` is the (appointment, note) a release took from the slot."""
+        """Log a change: `was` is the (appointment, note, type) a release took from the slot."""
         slot.last_change = kind
         status = slot.status if kind != "deleted" else "AVAILABLE"
-        appointment, note = was if was is not None else (slot.appointment, slot.note)
+        appointment, note, service = (
+            was if was is not None else (slot.appointment, slot.note, slot.service)
+        )
+        slot.last_service[None] = service
+        if client is not None:
+            slot.last_service[client] = service
         self.log.append(
             (kind, slot.id, slot.provider, slot.start, status, client, self.now, appointment, note,
-             moved_from)
+             moved_from, service)
         )  # fmt: skip
 
     def lapse(self, slot: Slot) -> None:
         client = slot.client
         assert client is not None
-        was = (slot.appointment, slot.note)
+        was = (slot.appointment, slot.note, slot.service)
         slot.clear()
         slot.lapsed_for.add(client)
         self.note("expired", slot, client, was=was)
@@ -310,24 +423,45 @@ class Model:
         client: str,
         length: int | None = None,
         note: str | None = None,
+        service_id: str | None = None,
     ) -> Expected:
         slot = self.slots.get(slot_id)
         if slot is None:
             return SlotNotFound
         if time_slot != slot.start:
             return SlotTimeMismatch
+        service = None if service_id is None else TYPES[service_id]
+        if service is not None and service.provider_id != slot.provider:
+            return RuleViolation
+        notice = NOTICE if service is None else service.notice_minutes * 60
+        before = 0 if service is None else service.buffer_before_minutes * 60
+        after = 0 if service is None else service.buffer_after_minutes * 60
+        if service is not None:
+            length = service.minutes * 60
         if slot.held_at(self.now) and slot.client == client:
             whole = self.appointment_of(slot)
-            if length is None or (whole[0] is slot and len(whole) * SLOT == length):
+            if length is None or (
+                whole[0] is slot and len(whole) * SLOT == length and slot.service == service_id
+            ):
                 return ([s.row() for s in whole], True)  # a repeat: the same hold
             return SlotTaken
-        if slot.start - NOTICE <= self.now:
+        if slot.start - notice <= self.now:
             return NoticeTooShort
+        if service is not None and (
+            service.max_advance_days is not None
+            and slot.start > self.now + service.max_advance_days * DAY
+        ):
+            return TooFarAhead
         if not slot.open_at(self.now):
             return SlotTaken
         run = self.run(slot.provider, slot.start, length or SLOT)
         if run is None:
             return SlotTaken
+        end = slot.start + (length or SLOT)
+        if self.in_a_buffer(slot.provider, slot.start, end, before, after):
+            return BufferConflict
+        if service is not None and self.refusal_by_type(service, slot.start) is not None:
+            return DailyLimitReached
         if self.live_holds(client) >= RULES.max_holds:
             return TooManyHolds
         for taken in run:
@@ -336,8 +470,9 @@ class Model:
         for taken in run:
             taken.status, taken.client = "RESERVED", client
             taken.reserved_at = self.now
-            taken.held_until = min(self.now + HOLD, slot.start - NOTICE)
+            taken.held_until = min(self.now + HOLD, slot.start - notice)
             taken.appointment, taken.note = slot.id, note
+            taken.service, taken.buffer_before, taken.buffer_after = service_id, before, after
             taken.lapsed_for.discard(client)
             self.note("reserved", taken, client)
         return ([s.row() for s in run], False)
@@ -350,15 +485,21 @@ class Model:
         if time_slot != slot.start:
             return SlotTimeMismatch
         mine = client is None or slot.client == client
+        my_hold_ran_out = (
+            slot.last_change == "expired" if client is None else client in slot.lapsed_for
+        )
+        service_id = slot.service or slot.last_service.get(client)
+        if service_id is not None and slot.status != "CONFIRMED" and (mine or my_hold_ran_out):
+            live = self.appointment_of(slot)
+            start = live[0].start if live else slot.start
+            if start - TYPES[service_id].notice_minutes * 60 <= self.now:
+                return NoticeTooShort
         if slot.held_at(self.now) and mine:
             whole = self.appointment_of(slot)
             for booked in whole:
                 booked.status, booked.held_until, booked.confirmed_at = "CONFIRMED", None, self.now
                 self.note("confirmed", booked, booked.client)
             return ([s.row() for s in whole], False)
-        my_hold_ran_out = (
-            slot.last_change == "expired" if client is None else client in slot.lapsed_for
-        )
         if slot.status == "CONFIRMED" and mine:
             return ([s.row() for s in self.appointment_of(slot)], True)
         if slot.status == "CONFIRMED" or slot.held_at(self.now):  # somebody else's
@@ -389,7 +530,7 @@ class Model:
             return NothingToCancel
         former = slot.client
         for freed in whole:
-            was = (freed.appointment, freed.note)
+            was = (freed.appointment, freed.note, freed.service)
             freed.clear()
             if former is not None:
                 freed.lapsed_for.discard(former)
@@ -418,21 +559,44 @@ class Model:
         if time_slot != target.start:
             return SlotTimeMismatch
         head = whole[0]
-        if head.status == "CONFIRMED" and head.start - NOTICE <= self.now:
+        service = None if head.service is None else TYPES[head.service]
+        notice = NOTICE if service is None else service.notice_minutes * 60
+        if head.status == "CONFIRMED" and head.start - notice <= self.now:
             return TooLateToMove
-        if target.start - NOTICE <= self.now:
+        if target.start - notice <= self.now:
             return NoticeTooShort
         if (target.provider, target.start) == (head.provider, head.start):
             return ([s.row() for s in whole], True)
-        run = self.run(target.provider, target.start, len(whole) * SLOT, own=head.appointment)
+        if service is not None and target.provider != head.provider:
+            return SlotTaken
+        if service is not None and (
+            service.max_advance_days is not None
+            and target.start > self.now + service.max_advance_days * DAY
+        ):
+            return TooFarAhead
+        length = len(whole) * SLOT
+        run = self.run(target.provider, target.start, length, own=head.appointment)
         if run is None:
             return SlotTaken
-        state = [(s.status, s.client, s.reserved_at, s.confirmed_at, s.note) for s in whole]
-        status, holder, reserved_at, confirmed_at, note = state[0]
+        if self.in_a_buffer(
+            target.provider, target.start, target.start + length, head.buffer_before,
+            head.buffer_after, own=head.appointment,
+        ):  # fmt: skip
+            return BufferConflict
+        if service is not None and self.refusal_by_type(
+            service, target.start, own=head.appointment
+        ):
+            return DailyLimitReached
+        state = [
+            (s.status, s.client, s.reserved_at, s.confirmed_at, s.note, s.service,
+             s.buffer_before, s.buffer_after)
+            for s in whole
+        ]  # fmt: skip
+        status, holder, reserved_at, confirmed_at, note, kind, before, after = state[0]
         held_until = None
         if status == "RESERVED":
             assert reserved_at is not None
-            held_until = min(reserved_at + HOLD, target.start - NOTICE)
+            held_until = min(reserved_at + HOLD, target.start - notice)
         old_ids = [s.id for s in whole]
         for freed in whole:
             freed.clear()
@@ -442,6 +606,7 @@ class Model:
                 reserved_at, held_until, confirmed_at
             )  # fmt: skip
             taken.appointment, taken.note = target.id, note
+            taken.service, taken.buffer_before, taken.buffer_after = kind, before, after
             if holder is not None:
                 taken.lapsed_for.discard(holder)
         pairs = list(zip(old_ids, run, strict=True))
@@ -513,7 +678,7 @@ Mirrored = tuple[str, str, int, str, str | None]
 def replay(changes: Iterable[Change]) -> dict[str, Mirrored]:
     """The slots a client of the change feed would see, by id, after applying it in order."""
     mirror: dict[str, Mirrored] = {}
-    for kind, slot_id, provider, start, status, client, _, _, _, moved_from in changes:
+    for kind, slot_id, provider, start, status, client, _, _, _, moved_from, _ in changes:
         if kind == "moved":  # takes its slot, releases the one it came from
             assert moved_from is not None
             source, source_provider, source_start, _, _ = mirror[moved_from]
@@ -535,7 +700,7 @@ def replay(changes: Iterable[Change]) -> dict[str, Mirrored]:
 def change_of(c: ChangeRow) -> Change:
     return (
         c.kind, c.slot_id, c.provider_id, c.start, c.status, c.client_id, c.at, c.appointment_id,
-        c.note, c.from_slot_id,
+        c.note, c.from_slot_id, c.service_id,
     )  # fmt: skip
 
 
@@ -551,6 +716,8 @@ class View:
     open_by_pages: list[OpenSlot]
     open_runs: dict[int, list[OpenSlot]]
     """Starts of open runs, by their length."""
+    open_fits: dict[str, list[OpenSlot]]
+    """Where each appointment type fits, by its id."""
     reservations: dict[str, list[SlotRow]]
     providers: list[tuple[str, int | None]]
     log: list[ChangeRow]
@@ -669,10 +836,14 @@ class StoreAgainstModel(RuleBasedStateMachine):
         aligned_now = int(self.now // SLOT * SLOT)
         return aligned_now + int(NOTICE) if name == "horizon" else aligned_now
 
-    def pick(self, choice: tuple[str, int]) -> tuple[str, Slot | None]:
-        """A slot to act on: any slot, a held or booked one, or one that is gone or never was."""
+    def pick(self, choice: tuple[str, int], provider: str | None = None) -> tuple[str, Slot | None]:
+        """A slot to act on: any slot, a held or booked one, or one that is gone or never was
+        (of `provider`, when named)."""
         pool, n = choice
-        present = sorted(self.model.slots.values(), key=lambda s: (s.provider, s.start))
+        present = sorted(
+            (s for s in self.model.slots.values() if provider in (None, s.provider)),
+            key=lambda s: (s.provider, s.start),
+        )
         now = self.now
         chosen = {
             "bookable": [s for s in present if self.model.bookable(s)],
@@ -714,9 +885,11 @@ class StoreAgainstModel(RuleBasedStateMachine):
     def providers_publish_and_clients_hold_and_book(
         self, first: int, slots: int, holds: int, bookings: int
     ) -> None:
-        """A start with something to act on: each provider's window, then holds (c1 and c2 in
-        turn, so three put c1 at the limit) and bookings (c3), made by the same checked operations
-        as the rules below."""
+        """A start with something to act on: the providers' appointment types and each provider's
+        window, then holds (c1 and c2 in turn, so three put c1 at the limit) and bookings (c3),
+        made by the same checked operations as the rules below."""
+        for service in TYPES.values():
+            self.run(self.store.create_service(service))
         for provider in PROVIDERS:
             self.submit(provider, "fixed", first, slots * SLOT, 0, 0)
         for n in range(holds + bookings):
@@ -795,12 +968,43 @@ class StoreAgainstModel(RuleBasedStateMachine):
         stamp=st.sampled_from(STAMPS),
         length=st.sampled_from(LENGTHS),
         note=st.sampled_from(NOTES),
+        service=st.sampled_from((None, None, *TYPES)),
     )
     def reserve(
-        self, client: str, choice: tuple[str, int], stamp: str, length: int | None, note: str | None
+        self,
+        client: str,
+        choice: tuple[str, int],
+        stamp: str,
+        length: int | None,
+        note: str | None,
+        service: str | None,
     ) -> None:
-        slot_id, slot = self.pick(choice)
-        self.reserve_slot(slot_id, self.stamp(slot, stamp), client, length, note)
+        # Mostly one of the type's provider's slots (another's is refused before anything else),
+        # and mostly one where the type fits, as a client who has just listed them.
+        provider = None if service is None or choice[1] % 4 == 0 else TYPES[service].provider_id
+        slot_id, slot = self.pick(choice, provider)
+        fitting = [] if service is None else self.model.fits(TYPES[service])
+        if fitting and choice[0] != "gone" and choice[1] % 3:
+            slot = fitting[choice[1] % len(fitting)]
+            slot_id = slot.id
+        self.reserve_slot(slot_id, self.stamp(slot, stamp), client, length, note, service)
+
+    @rule(
+        client=st.sampled_from(CLIENTS),
+        service=st.sampled_from(tuple(TYPES)),
+        n=st.integers(0, 63),
+        book=st.booleans(),
+    )
+    def hold_a_type_where_it_fits(self, client: str, service: str, n: int, book: bool) -> None:
+        """A client lists where a type fits and holds (and books) one of those starts: the
+        appointments whose buffers and limits the other rules then run into."""
+        fitting = self.model.fits(TYPES[service])
+        if not fitting:
+            return
+        slot = fitting[n % len(fitting)]
+        self.reserve_slot(slot.id, slot.start, client, service=service)
+        if book and slot.held_at(self.now):
+            self.confirm_slot(slot.id, slot.start, client)
 
     def reserve_slot(
         self,
@@ -809,12 +1013,19 @@ class StoreAgainstModel(RuleBasedStateMachine):
         client: str,
         length: int | None = None,
         note: str | None = None,
+        service: str | None = None,
     ) -> None:
+        if service is not None:  # as the API does: the type's length
+            length = TYPES[service].minutes * 60
         outcome = self.attempt(
-            self.store.reserve(slot_id, time_slot, client, self.now, length=length, note=note)
+            self.store.reserve(
+                slot_id, time_slot, client, self.now, length=length, note=note, service_id=service
+            )
         )
-        event(outcome_name(f"reserve {length or SLOT}s", outcome))
-        assert shown(outcome) == self.model.reserve(slot_id, time_slot, client, length, note)
+        kind = "" if service is None else f" {TYPES[service].name}"
+        event(outcome_name(f"reserve {length or SLOT}s{kind}", outcome))
+        expected = self.model.reserve(slot_id, time_slot, client, length, note, service)
+        assert shown(outcome) == expected
         self.expect_changes()
 
     @rule(
@@ -950,6 +1161,7 @@ class StoreAgainstModel(RuleBasedStateMachine):
         self.check_slots_are_coherent(view)
         self.check_bookings_end_only_by_cancel(view)
         self.check_change_log(view)
+        self.check_buffer_rule(view)
 
     async def look(self) -> View:
         """Everything the store shows, read in one go."""
@@ -961,6 +1173,12 @@ class StoreAgainstModel(RuleBasedStateMachine):
         )
         runs = await asyncio.gather(
             *(store.list_open(*EVERYTHING, None, None, 1000, now, span=n) for n in RUNS)
+        )
+        fits = await asyncio.gather(
+            *(
+                store.list_open(*EVERYTHING, t.provider_id, None, 1000, now, service=t)
+                for t in TYPES.values()
+            )
         )
         reservations = await asyncio.gather(*(store.client_reservations(c, now) for c in CLIENTS))
         pages: list[OpenSlot] = []
@@ -978,6 +1196,7 @@ class StoreAgainstModel(RuleBasedStateMachine):
             open_near=listings[-1],
             open_by_pages=pages,
             open_runs=dict(zip(RUNS, runs, strict=True)),
+            open_fits=dict(zip(TYPES, fits, strict=True)),
             reservations=dict(zip(CLIENTS, reservations, strict=True)),
             providers=[(p.provider_id, p.next_available) for p in await store.providers(now)],
             log=await store.changes_since(0, 100_000),
@@ -994,6 +1213,9 @@ class StoreAgainstModel(RuleBasedStateMachine):
         assert rows(view.open_near) == [s.listed() for s in model.open_slots(*NEAR)]
         for length, starts in view.open_runs.items():
             assert rows(starts) == [s.listed() for s in model.open_runs(length)], length
+        for service_id, starts in view.open_fits.items():
+            expected = [s.listed() for s in model.fits(TYPES[service_id])]
+            assert rows(starts) == expected, TYPES[service_id].name
         for client, held in view.reservations.items():
             by_time = sorted(held, key=lambda s: (s.start, s.provider_id))  # ties in any order
             assert rows(by_time) == [s.row() for s in model.reservations(client)]
@@ -1011,8 +1233,8 @@ class StoreAgainstModel(RuleBasedStateMachine):
             if s.status == "AVAILABLE":
                 assert (
                     s.client_id, s.reserved_at, s.held_until, s.confirmed_at, s.appointment_id,
-                    s.note,
-                ) == (None,) * 6, s  # fmt: skip
+                    s.note, s.service_id, s.buffer_before or None, s.buffer_after or None,
+                ) == (None,) * 9, s  # fmt: skip
                 continue
             # Every slot of an appointment tells the same story as its first slot, and follows
             # it without a gap.
@@ -1025,8 +1247,12 @@ class StoreAgainstModel(RuleBasedStateMachine):
                 and first.status == s.status
                 and first.client_id == s.client_id
             ):
-                assert (first.reserved_at, first.held_until, first.confirmed_at, first.note) == (
-                    s.reserved_at, s.held_until, s.confirmed_at, s.note
+                assert (
+                    first.reserved_at, first.held_until, first.confirmed_at, first.note,
+                    first.service_id, first.buffer_before, first.buffer_after,
+                ) == (
+                    s.reserved_at, s.held_until, s.confirmed_at, s.note, s.service_id,
+                    s.buffer_before, s.buffer_after,
                 ), s  # fmt: skip
                 before = [
                     o
@@ -1040,7 +1266,8 @@ class StoreAgainstModel(RuleBasedStateMachine):
                 assert s.reserved_at is not None, s
                 assert s.held_until is not None, s
                 assert s.confirmed_at is None, s
-                assert s.held_until <= min(s.reserved_at + HOLD, s.start - NOTICE), s
+                notice = NOTICE if s.service_id is None else TYPES[s.service_id].notice_minutes * 60
+                assert s.held_until <= min(s.reserved_at + HOLD, s.start - notice), s
                 if s.held_until > self.now:
                     live.setdefault(s.client_id, set()).add(s.appointment_id)
             else:
@@ -1049,6 +1276,29 @@ class StoreAgainstModel(RuleBasedStateMachine):
                 assert s.confirmed_at is not None, s
                 assert s.held_until is None, s
         assert all(len(held) <= RULES.max_holds for held in live.values()), live
+
+    def check_buffer_rule(self, view: View) -> None:
+        """For any two live appointments A and B of one provider, A ending before B starts:
+        B.start - A.end >= max(A.bufferAfter, B.bufferBefore); and no daily limit is exceeded."""
+        spans: dict[str, list[SlotRow]] = {}
+        for s in view.slots:
+            if s.appointment_id is not None and (
+                s.status == "CONFIRMED" or (s.held_until or 0) > self.now
+            ):
+                spans.setdefault(s.appointment_id, []).append(s)
+        whole = [(g[0], g[0].start, g[-1].start + g[-1].duration) for g in spans.values()]
+        for a, _, a_end in whole:
+            for b, b_start, _ in whole:
+                if a is not b and a.provider_id == b.provider_id and a_end <= b_start:
+                    assert b_start - a_end >= max(a.buffer_after, b.buffer_before), (a, b)
+        per_day: dict[tuple[str, int], int] = {}
+        for a, a_start, _ in whole:
+            if a.service_id is not None:
+                key = (a.service_id, a_start // DAY)
+                per_day[key] = per_day.get(key, 0) + 1
+        for (service_id, day), count in per_day.items():
+            limit = TYPES[service_id].daily_limit
+            assert limit is None or count <= limit, (service_id, day, count)
 
     def check_bookings_end_only_by_cancel(self, view: View) -> None:
         """A booking ends only by a cancel (or moves away)."""

@@ -200,7 +200,7 @@ _FITS = f"""
 
 _EXPIRE = f"""
 WITH lapsed AS (
-    SELECT id, client_id, appointment_id, note FROM slots
+    SELECT id, client_id, appointment_id, note, service_id, buffer_before, buffer_after FROM slots
      WHERE status = 'RESERVED' AND held_until <= $1
      ORDER BY id
        FOR UPDATE SKIP LOCKED
@@ -211,7 +211,8 @@ UPDATE slots AS s
   FROM lapsed
  WHERE s.id = lapsed.id AND s.status = 'RESERVED' AND s.held_until <= $1
 RETURNING lapsed.client_id AS former, lapsed.appointment_id AS former_appointment,
-          lapsed.note AS former_note, {_S_FIELDS}
+          lapsed.note AS former_note, lapsed.service_id AS former_service,
+          lapsed.buffer_before AS former_before, lapsed.buffer_after AS former_after, {_S_FIELDS}
 """
 
 _APPEND_CHANGES = f"""
@@ -937,8 +938,12 @@ class PostgresStore:
             rows = await conn.fetch(_EXPIRE, now)
             rows = sorted(rows, key=lambda r: (r["start"], r["provider_id"]))
             lapsed = [  # as they were: the log keeps which appointment lapsed
-                SlotRow._make(tuple(r)[3:])._replace(
-                    appointment_id=r["former_appointment"], note=r["former_note"]
+                SlotRow._make(tuple(r)[6:])._replace(
+                    appointment_id=r["former_appointment"],
+                    note=r["former_note"],
+                    service_id=r["former_service"],
+                    buffer_before=r["former_before"],
+                    buffer_after=r["former_after"],
                 )
                 for r in rows
             ]
