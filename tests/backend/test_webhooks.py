@@ -97,6 +97,30 @@ async def test_a_single_format_endpoint_gets_each_change_signed_as_changes_shows
     assert "secret" not in shown
 
 
+async def test_a_delivery_names_the_appointment_type(
+    people: People, receiver: Receiver, clock: ManualClock
+) -> None:
+    slots = await open_slots(people, clock)
+    service = await people["p1"].post(
+        "/providers/p1/services", json={"name": "Follow-up", "minutes": 30}
+    )
+    made = await register(people, "p1", receiver.url, events=["reserved"])
+    held = await people["c1"].post(
+        "/availability/reserve",
+        json={
+            "timeSlot": slots[0]["timestamp"],
+            "timeSlotId": slots[0]["timeSlotId"],
+            "serviceId": service.json()["service"]["serviceId"],
+        },
+    )
+    assert held.status_code == 201, held.text
+    await receiver.wait_for_changes(2)
+    delivered = receiver.changes(made["secret"])
+    assert {(c["serviceId"], c["serviceName"]) for c in delivered} == {
+        (service.json()["service"]["serviceId"], "Follow-up")
+    }
+
+
 async def test_a_receiver_that_fails_twice_then_succeeds_gets_it_once_more(
     people: People, receiver: Receiver, clock: ManualClock, secure_server: TestServer
 ) -> None:
