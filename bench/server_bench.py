@@ -30,7 +30,9 @@ import httpx
 
 from backend.gate.tokens import issue
 from backend.rules.booking import Rules, SlotRow
+from backend.rules.service_types import ServiceType
 from backend.runtime.settings import is_postgresql_url
+from backend.store.base import Store
 from backend.store.opening import open_store
 from shared.timefmt import format_time
 from tests.e2e.server_process import ServerProcess
@@ -49,6 +51,10 @@ SERVER_FLAGS = [
 ]  # fmt: skip
 """No rate limit (one wrk connection is not one person), holds that neither run out nor hit
 the per-client limit during a run, and webhooks that may go to a receiver on this machine."""
+
+BENCH_SERVICE = "5e" * 16
+"""The appointment type the typed listing scenario asks for: an hour with buffers either side, a
+daily limit and a booking window, offered by the provider of the one-provider scenario."""
 
 WEBHOOK_ENDPOINTS = (1, 10)
 """The reserve scenario again with this many webhook endpoints, each sent every change."""
@@ -165,11 +171,32 @@ async def seed(db: str, scale: Scale, first_day: int) -> Seeded:
             await token("provider", provider(p), f"Provider {p}")
             end = first_day + scale.days * DAY
             await store.submit_availability(provider(p), first_day, end, now)
+        await offer_a_type(store, scale, first_day, now, seeded.clients)
     finally:
         await store.close()
     held = [provider(p) for sync in ("FULL", "NORMAL") for p in confirm_providers(scale, sync)]
     await hold_for_confirm(db, held, now)
     return seeded
+
+
+async def offer_a_type(
+    store: Store, scale: Scale, first_day: int, now: float, clients: dict[str, str]
+) -> None:
+    """The typed listing's type, and three appointments of it on the listed day, so that its
+    buffers and its daily limit have something to keep clear of and to count."""
+    owner = provider(scale.providers - 3)
+    service = ServiceType(
+        BENCH_SERVICE, owner, "Bench assessment", 60, buffer_before_minutes=15,
+        buffer_after_minutes=15, max_advance_days=366, daily_limit=8, created_at=now,
+        updated_at=now,
+    )  # fmt: skip
+    await store.create_service(service)
+    day = first_day + min(3, scale.days - 1) * DAY
+    slots = await store.provider_slots(owner, day, day + DAY)
+    by_start = {s.start: s for s in slots}
+    for hour, client in zip((9, 12, 15), sorted(clients), strict=False):
+        slot = by_start[day + hour * 3600]
+        await store.reserve(slot.id, slot.start, client, now, length=3600, service_id=BENCH_SERVICE)
 
 
 async def hold_for_confirm(db: str, providers: list[str], now: float) -> None:
@@ -423,9 +450,14 @@ def get_scenarios(scale: Scale, first_day: int) -> list[tuple[str, str]]:
         f"&providerId={provider(scale.providers - 3)}"
     )
     every_provider = f"/availability?startTime={_url_time(day)}&endTime={_url_time(day + 3600)}"
+    typed = (
+        f"/availability?startTime={_url_time(day)}&endTime={_url_time(day + DAY)}"
+        f"&serviceId={BENCH_SERVICE}"
+    )
     return [
         ("GET /availability, one provider, one day", one_provider),
         ("GET /availability, all providers, one hour", every_provider),
+        ("GET /availability, one provider's type, one day", typed),
     ]
 
 
