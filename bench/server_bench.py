@@ -132,8 +132,14 @@ def reserve_providers(scale: Scale, sync: str) -> range:
 
 def fewer_connections_providers(scale: Scale) -> range:
     """Whose slots the durable reserve at FEWER_CONNECTIONS takes (the last two providers are
-    the contention and fan-out scenarios')."""
-    return range(8 * _quarter(scale), scale.providers - 2)
+    the contention and fan-out scenarios', the two before them the listings' of a day)."""
+    return range(8 * _quarter(scale), scale.providers - 4)
+
+
+def typed_provider(scale: Scale) -> str:
+    """Who offers the typed listing's type (its appointments' buffers would refuse some of the
+    write scenarios' holds, so no write scenario takes this provider's slots)."""
+    return provider(scale.providers - 4)
 
 
 FEWER_CONNECTIONS = 32
@@ -183,8 +189,9 @@ async def offer_a_type(
     store: Store, scale: Scale, first_day: int, now: float, clients: dict[str, str]
 ) -> None:
     """The typed listing's type, and three appointments of it on the listed day, so that its
-    buffers and its daily limit have something to keep clear of and to count."""
-    owner = provider(scale.providers - 3)
+    buffers and its daily limit have something to keep clear of and to count (its provider is
+    not the one-provider listing's, which stays as it was)."""
+    owner = typed_provider(scale)
     service = ServiceType(
         BENCH_SERVICE, owner, "Bench assessment", 60, buffer_before_minutes=15,
         buffer_after_minutes=15, max_advance_days=366, daily_limit=8, created_at=now,
