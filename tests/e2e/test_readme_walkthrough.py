@@ -148,3 +148,22 @@ def test_the_readme_appointments_example_runs_as_written(tmp_path: Path) -> None
     assert '"note":"First visit; please call the front desk"' in held
     assert '"status":409' in refused
     assert "13:00:00" in refused, "the refusal names the slot in the way"
+
+
+def test_the_appointment_types_example_runs_as_written(tmp_path: Path) -> None:
+    blocks = code_blocks(API, "What a provider offers: appointment types")
+    assert len(blocks) == 1, "one example: offer a type, list types, list fits, hold one"
+    db = tmp_path / "slotbook.db"
+    with ServerProcess(db) as server:
+        script = "\n".join([*walkthrough_blocks(), blocks[0]])
+        script = script.replace("http://127.0.0.1:8080", server.url)
+        script = script.replace(".venv/bin/slotbook-server", f"{sys.executable} -m backend")
+        done = run_script(script, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    *_, offered, fits, held = answers(done.stdout)
+    assert [s["name"] for s in offered["services"]] == ["First assessment"]
+    starts = [s["timestamp"][11:16] for s in fits["availableTimeSlots"]]
+    assert starts == ["12:15", "12:30", "12:45", "13:00"]
+    reservation = held["reservation"]
+    assert (reservation["serviceName"], reservation["minutes"]) == ("First assessment", 60)
+    assert reservation["timestamp"] == "2030-08-30 12:15:00"
