@@ -89,14 +89,19 @@ class ServicePatch(_Body):
     description: Description | UnsetType = UNSET
     archived: Annotated[
         bool,
-        Meta(description="false offers an archived type again (DELETE archives one)."),
+        Meta(
+            description="false offers an archived type again (DELETE archives one).",
+            examples=[False],
+        ),
     ] | UnsetType = UNSET  # fmt: skip
 
 
 class ServicesQuery(_Body):
     """GET /providers/{providerId}/services."""
 
-    archived: Annotated[bool, Meta(description="Also list the archived types.")] = False
+    archived: Annotated[
+        bool, Meta(description="Also list the archived types.", examples=[True])
+    ] = False
 
 
 class Service(_Answer):
@@ -112,13 +117,16 @@ class Service(_Answer):
     max_advance_days: MaxAdvanceDays | None
     daily_limit: DailyLimit | None
     description: Description
-    archived: bool
+    archived: Annotated[
+        bool,
+        Meta(description="No longer offered; its appointments keep it.", examples=[False]),
+    ]
 
 
 class ServiceAnswer(_Answer):
     """Answer to creating, changing or archiving a type, and to GET /services/{serviceId}."""
 
-    message: str
+    message: Annotated[str, Meta(examples=["Follow-up is offered now"])]
     service: Service
 
 

@@ -279,10 +279,10 @@ class TimeSlot(_Answer):
     """The appointment's type, when it was booked as one. Shown with `clientId`."""
     service_name: ServiceName | UnsetType = UNSET
     """That type's name, as it is now. Shown with `serviceId`."""
-    buffer_before_minutes: int | UnsetType = UNSET
+    buffer_before_minutes: Annotated[int, Meta(ge=1, le=120, examples=[15])] | UnsetType = UNSET
     """Minutes the appointment keeps clear of others before it, as it was booked (left out when
     none). Shown with `clientId`."""
-    buffer_after_minutes: int | UnsetType = UNSET
+    buffer_after_minutes: Annotated[int, Meta(ge=1, le=120, examples=[15])] | UnsetType = UNSET
     """Minutes it keeps clear after it (left out when none). Shown with `clientId`."""
 
 

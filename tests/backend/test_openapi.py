@@ -215,6 +215,23 @@ async def test_request_bodies_are_the_wire_structs_of_shared_wire(spec: dict[str
         assert spec["components"]["schemas"][name] == generated[name]
 
 
+def test_every_field_of_an_appointment_type_has_an_example(spec: dict[str, Any]) -> None:
+    schemas = spec["components"]["schemas"]
+
+    def example_in(schema: Mapping[str, Any]) -> bool:
+        if "examples" in schema or "$ref" in schema:
+            return True
+        return any(example_in(s) for s in schema.get("anyOf", []))
+
+    for name in ("ServiceRequest", "ServicePatch", "Service", "ServiceAnswer"):
+        for field_name, schema in schemas[name]["properties"].items():
+            assert example_in(schema) or schema.get("type") == "array", (name, field_name)
+    for name in ("TimeSlot", "Change", "ReserveRequest"):
+        for field_name, schema in schemas[name]["properties"].items():
+            if "service" in field_name or "buffer" in field_name:
+                assert example_in(schema), (name, field_name)
+
+
 # --- who may call what ---------------------------------------------------------------------------
 
 PUBLIC = {
