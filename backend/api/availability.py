@@ -25,7 +25,7 @@ from backend.gate.access import (
     ids_required,
 )
 from backend.gate.problems import ProblemError, invalid
-from backend.rules.service_types import ServiceArchived, ServiceType
+from backend.rules.service_types import ServiceType, offered_by
 from backend.store.base import (
     Answer,
     ConfirmResult,
@@ -125,12 +125,7 @@ async def offered_type(ctx: AppContext, service_id: str, minutes: int | None) ->
                 )
             ]
         )
-    if service.archived:
-        raise ServiceArchived(
-            f"{service.name} is no longer offered (the provider archived it); GET"
-            f" /providers/{service.provider_id}/services lists what they offer"
-        )
-    return service
+    return offered_by(service, service_id, None)
 
 
 def encode_cursor(position: OpenSlotsCursor) -> str:

@@ -171,6 +171,29 @@ class Terms:
         return MAX_BUFFER_SECONDS
 
 
+def offered_by(found: ServiceType | None, service_id: str, provider_id: str | None) -> ServiceType:
+    """The type a reserve or a listing names, if it exists, is `provider_id`'s (when named: the
+    slot's provider) and is offered now; the refusal that says which of those it is not."""
+    if found is None:
+        raise ServiceNotFound(
+            f"No appointment type has id {service_id}; GET /providers/{{providerId}}/services"
+            " lists a provider's"
+        )
+    if provider_id is not None and found.provider_id != provider_id:
+        problem = FieldProblem(
+            "serviceId",
+            f"is provider {found.provider_id}'s appointment type, and the slot is provider"
+            f" {provider_id}'s",
+        )
+        raise RuleViolation(f"serviceId {problem.message}", [problem])
+    if found.archived:
+        raise ServiceArchived(
+            f"{found.name} is no longer offered (the provider archived it); GET"
+            f" /providers/{found.provider_id}/services lists what they offer"
+        )
+    return found
+
+
 def check_service_fields(service: ServiceType, rules: Rules) -> None:
     """RuleViolation naming each field that breaks a rule about its value (ranges that the wire
     types already check are not repeated here: whole slots, the longest appointment, a window

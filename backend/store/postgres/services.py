@@ -10,17 +10,17 @@ from zoneinfo import ZoneInfo
 import asyncpg
 
 from backend.rules.appointments import Surroundings
-from backend.rules.booking import SLOT_COLUMNS, FieldProblem, Rules, RuleViolation, SlotRow
+from backend.rules.booking import SLOT_COLUMNS, Rules, SlotRow
 from backend.rules.service_types import (
     MAX_BUFFER_SECONDS,
     SERVICE_COLUMNS,
-    ServiceArchived,
     ServiceNotFound,
     ServiceType,
     Terms,
     check_service_fields,
     edited,
     full_days,
+    offered_by,
     zone_of,
 )
 from backend.store.postgres.schema import Connection
@@ -86,25 +86,7 @@ async def update(
 
 async def offered(conn: Connection, service_id: str, provider_id: str) -> ServiceType:
     """The type a reserve names, if `provider_id` offers it now."""
-    found = await find(conn, service_id)
-    if found is None:
-        raise ServiceNotFound(
-            f"No appointment type has id {service_id}; GET /providers/{{providerId}}/services"
-            " lists a provider's"
-        )
-    if found.provider_id != provider_id:
-        problem = FieldProblem(
-            "serviceId",
-            f"is provider {found.provider_id}'s appointment type, and the slot is provider"
-            f" {provider_id}'s",
-        )
-        raise RuleViolation(f"serviceId {problem.message}", [problem])
-    if found.archived:
-        raise ServiceArchived(
-            f"{found.name} is no longer offered (the provider archived it); GET"
-            f" /providers/{provider_id}/services lists what they offer"
-        )
-    return found
+    return offered_by(await find(conn, service_id), service_id, provider_id)
 
 
 async def zone(conn: Connection, provider_id: str) -> ZoneInfo:

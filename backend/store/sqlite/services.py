@@ -11,17 +11,17 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from backend.rules.appointments import Surroundings
-from backend.rules.booking import SLOT_COLUMNS, FieldProblem, Rules, RuleViolation, SlotRow
+from backend.rules.booking import SLOT_COLUMNS, Rules, SlotRow
 from backend.rules.service_types import (
     MAX_BUFFER_SECONDS,
     SERVICE_COLUMNS,
-    ServiceArchived,
     ServiceNotFound,
     ServiceType,
     Terms,
     check_service_fields,
     edited,
     full_days,
+    offered_by,
     zone_of,
 )
 
@@ -84,25 +84,7 @@ def update(
 
 def offered(conn: sqlite3.Connection, service_id: str, provider_id: str) -> ServiceType:
     """The type a reserve names, if `provider_id` offers it now."""
-    found = find(conn, service_id)
-    if found is None:
-        raise ServiceNotFound(
-            f"No appointment type has id {service_id}; GET /providers/{{providerId}}/services"
-            " lists a provider's"
-        )
-    if found.provider_id != provider_id:
-        problem = FieldProblem(
-            "serviceId",
-            f"is provider {found.provider_id}'s appointment type, and the slot is provider"
-            f" {provider_id}'s",
-        )
-        raise RuleViolation(f"serviceId {problem.message}", [problem])
-    if found.archived:
-        raise ServiceArchived(
-            f"{found.name} is no longer offered (the provider archived it); GET"
-            f" /providers/{provider_id}/services lists what they offer"
-        )
-    return found
+    return offered_by(find(conn, service_id), service_id, provider_id)
 
 
 def zone(conn: sqlite3.Connection, provider_id: str) -> ZoneInfo:
