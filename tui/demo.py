@@ -1,7 +1,8 @@
 """Sample data, so that someone trying slotbook for the first time sees a lived-in calendar.
 
 `slotbook --demo` over an empty database makes four providers, each with its own weekly hours for
-the coming fortnight, and three clients who have held and booked a few of their slots. Everything
+the coming fortnight and (all but one) the types of appointment it offers, and three clients who
+have held and booked a few of their slots. Everything
 goes through the HTTP API with the app's admin token, as any other caller would.
 """
 
@@ -16,6 +17,7 @@ from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 from shared.grid import align_down, align_up
+from shared.service_wire import ServiceRequest
 from shared.timefmt import parse_time
 from shared.wire import TimeSlot, TokenCreated
 from tui.client import SlotbookClient
@@ -52,10 +54,11 @@ class Opening:
 
 @dataclass(frozen=True)
 class DemoProvider:
-    """A sample provider: the name people see, and its weekly opening hours."""
+    """A sample provider: the name people see, its weekly opening hours, and what it offers."""
 
     name: str
     hours: tuple[Opening, ...]
+    offers: tuple[ServiceRequest, ...] = ()
 
     def windows_on(self, day: date) -> list[tuple[time, time]]:
         """The opening hours that fall on `day`, in order."""
@@ -66,6 +69,15 @@ DEMO_PROVIDERS: tuple[DemoProvider, ...] = (
     DemoProvider(
         "Dr Ada Lovelace",
         (Opening(WEEKDAYS, time(9), time(12)), Opening(WEEKDAYS, time(13), time(17))),
+        (
+            ServiceRequest(name="Consultation", minutes=30, description="A question or a check"),
+            ServiceRequest(
+                name="Long consultation",
+                minutes=60,
+                buffer_after_minutes=15,
+                description="Time for something new; 15 minutes after to write it up",
+            ),
+        ),
     ),
     DemoProvider(
         "Dr Alan Turing",
@@ -78,6 +90,21 @@ DEMO_PROVIDERS: tuple[DemoProvider, ...] = (
     DemoProvider(
         "Grace Hopper Physio",
         (Opening(WEEKDAYS, time(11), time(14)), Opening(WEEKDAYS, time(15), time(19))),
+        (
+            ServiceRequest(
+                name="First assessment",
+                minutes=60,
+                buffer_after_minutes=15,
+                description="History, tests and a plan; wear something you can move in",
+            ),
+            ServiceRequest(
+                name="Follow-up",
+                minutes=30,
+                max_advance_days=28,
+                daily_limit=6,
+                description="Check progress and adjust the exercises",
+            ),
+        ),
     ),
     DemoProvider(
         "Katherine Johnson Dental",
@@ -85,9 +112,16 @@ DEMO_PROVIDERS: tuple[DemoProvider, ...] = (
             Opening(MONDAY_TO_THURSDAY, time(8, 30), time(12, 30)),
             Opening(MONDAY_TO_THURSDAY, time(13, 30), time(16)),
         ),
+        (
+            ServiceRequest(
+                name="Check-up", minutes=30, buffer_before_minutes=15, description="With X-rays"
+            ),
+            ServiceRequest(name="Cleaning", minutes=45, description="Scale and polish"),
+        ),
     ),
 )
-"""The sample providers, with the hours each offers every week."""
+"""The sample providers, with the hours each offers every week and its types of appointment (Dr
+Turing offers none: clients choose a length, as with any provider who has not said)."""
 
 DEMO_CLIENTS: tuple[str, ...] = ("Mary Jackson", "Dorothy Vaughan", "Hedy Lamarr")
 """The sample clients who hold and book some of the providers' slots."""
@@ -131,6 +165,8 @@ async def seed_demo(
     for provider in DEMO_PROVIDERS:
         subject = await _make_provider(admin, provider, taken, identities)
         provider_ids.append(subject)
+        for offer in provider.offers:
+            await _patiently(partial(admin.offer, subject, offer))
         for start, end in availability(provider, zone, now, slot_seconds):
             await _patiently(partial(admin.submit, start, end, provider_id=subject))
     horizon = now + notice_hours * 3600 + NOTICE_MARGIN_SECONDS

@@ -68,6 +68,22 @@ async def test_seeding_fills_an_empty_server_once(
     assert len(identities.all()) == 4
 
 
+async def test_sample_providers_offer_their_types_and_one_offers_none(
+    admin: SlotbookClient,
+) -> None:
+    await seed_demo(admin, BERLIN, T0)
+    offered = {
+        p.name: [s.name for s in await admin.services(p.provider_id)]
+        for p in await admin.providers()
+    }
+    assert offered == {
+        "Dr Ada Lovelace": ["Consultation", "Long consultation"],
+        "Dr Alan Turing": [],
+        "Grace Hopper Physio": ["First assessment", "Follow-up"],
+        "Katherine Johnson Dental": ["Check-up", "Cleaning"],
+    }
+
+
 async def test_a_server_with_any_provider_is_left_alone(admin: SlotbookClient) -> None:
     await admin.create_token("provider", "someone", "Someone Else")
     assert await seed_demo(admin, BERLIN, T0) is False
