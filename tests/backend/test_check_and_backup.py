@@ -50,6 +50,12 @@ BREAKS = {
         "UPDATE slots SET client_id = 'someone-else'"
         " WHERE id = (SELECT id FROM slots WHERE appointment_id != id LIMIT 1)"
     ],
+    "no appointment lies in another's buffer": [
+        # A lapsed hold turned into a booking that keeps 15 minutes clear after it, and is
+        # followed at once by another client's booking.
+        "UPDATE slots SET status = 'CONFIRMED', held_until = NULL, confirmed_at = reserved_at,"
+        " buffer_after = 900 WHERE id = '01a235a6ff04e486bbc11382d8ac6802'"
+    ],
     "the change log has no gaps": ["DELETE FROM changes WHERE seq = 40"],
     "no webhook's cursor is past the end of the change log": [
         "UPDATE webhooks SET cursor = 1000000"

@@ -67,13 +67,38 @@ RULES = (
         """,
     ),
     Rule(
-        "the slots of one appointment share its holder, status and expiry",
+        "the slots of one appointment share its holder, status, expiry, type and buffers",
         """
         SELECT appointment_id, COUNT(*) FROM slots
          WHERE appointment_id IS NOT NULL
          GROUP BY appointment_id
         HAVING COUNT(DISTINCT client_id) > 1 OR COUNT(DISTINCT status) > 1
             OR COUNT(DISTINCT COALESCE(held_until, -1)) > 1
+            OR COUNT(DISTINCT COALESCE(service_id, '')) > 1
+            OR COUNT(DISTINCT buffer_before) > 1 OR COUNT(DISTINCT buffer_after) > 1
+        """,
+    ),
+    Rule(
+        "no appointment lies in another's buffer (each keeps the larger of the earlier one's"
+        " buffer after and the later one's buffer before clear between them)",
+        """
+        WITH live AS (
+            SELECT provider_id, appointment_id, MIN(start) AS first, MAX(start + duration) AS ends,
+                   MAX(buffer_before) AS before, MAX(buffer_after) AS after
+              FROM slots
+             WHERE appointment_id IS NOT NULL
+               AND (status = 'CONFIRMED' OR (status = 'RESERVED'
+                    AND held_until > (julianday('now') - 2440587.5) * 86400.0))
+             GROUP BY provider_id, appointment_id
+        ), paired AS (
+            SELECT provider_id, appointment_id, first, before,
+                   LAG(appointment_id) OVER mine AS earlier, LAG(ends) OVER mine AS earlier_ends,
+                   LAG(after) OVER mine AS earlier_after
+              FROM live WINDOW mine AS (PARTITION BY provider_id ORDER BY first)
+        )
+        SELECT provider_id, earlier, appointment_id FROM paired
+         WHERE earlier IS NOT NULL AND first >= earlier_ends
+           AND first - earlier_ends < MAX(earlier_after, before)
         """,
     ),
     Rule(
