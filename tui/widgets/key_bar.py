@@ -14,6 +14,7 @@ from rich.cells import cell_len
 from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.geometry import Size
 from textual.widgets import Footer
 from textual.widgets._footer import FooterKey, FooterLabel, KeyGroup
 
@@ -49,6 +50,8 @@ class KeyBar(Footer):
         super().__init__(show_command_palette=False)
         self.narrow = False
         """Is the bar the phone's (laid out for a width under NARROW_COLUMNS)?"""
+        self.crowded = False
+        """Did the wide bar's keys not fit its width (so that it is compact, as the phone's)?"""
 
     def on_resize(self, event: events.Resize) -> None:
         narrow = event.size.width < NARROW_COLUMNS
@@ -56,13 +59,24 @@ class KeyBar(Footer):
             self.narrow = narrow
             self.compact = narrow
             self.call_after_refresh(self.recompose)
+        elif self.crowded and event.size.width != self.size.width:
+            self.crowded = False  # the full bar again, if it now fits (watch_virtual_size)
+            self.call_after_refresh(self.recompose)
 
     def compose(self) -> ComposeResult:
         if self.narrow and hasattr(self.screen, "PHONE_KEYS"):
             if self._bindings_ready:
                 yield from self._phone_keys()
         else:  # wide, or a screen that names no keys for a phone: all of them (compact there)
+            self.compact = self.narrow or self.crowded
             yield from super().compose()
+
+    def watch_virtual_size(self, size: Size) -> None:
+        """A wide bar whose keys do not all fit closes up (Textual's compact footer), so that the
+        last of them, ? Help, is not cut off."""
+        if not self.narrow and not self.crowded and size.width > self.size.width > 0:
+            self.crowded = True
+            self.call_after_refresh(self.recompose)
 
     def _phone_keys(self) -> Iterator[FooterKey | FooterLabel | KeyGroup]:
         """The most important keys that fit, in the order the wide bar shows them."""
