@@ -282,5 +282,5 @@ async def test_the_buffers_of_an_appointment_show_beside_it_on_the_providers_wee
         await goto(pilot, week, "2030-03-05 11:15:00")
         assert "kept clear after Sam's First assessment (30 min buffer)" in info(week)
         assert [meaning for mark, meaning in week.legend() if mark == "⋯"] == [
-            "buffer: kept clear before or after an appointment of a type that has one; not bookable"
+            "buffer: kept clear beside an appointment, not bookable"
         ]

@@ -9,17 +9,19 @@ from typing import ClassVar
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
+from textual.markup import escape
 from textual.widgets import DataTable, Static
 
-from shared.grid import describe_length
 from shared.service_wire import Service
 from shared.wire import Change
 from tui.errors import ApiError, Unreachable
 from tui.screens.confirm import ConfirmDialog
 from tui.screens.last_known import LastKnownList, reload_bindings
+from tui.screens.note import first_words
 from tui.screens.offering_form import OfferingForm
 from tui.session import Session
 from tui.widgets.columns import Columns
+from tui.words import counted
 
 NONE_YET = (
     "You offer no appointment types yet, so clients choose any length they like.\n\n"
@@ -31,29 +33,28 @@ NONE_YET = (
 """What the screen says in place of the list while there is none."""
 
 
-def length_words(service: Service) -> str:
-    return f"{service.minutes} min"
+NONE = "–"
+"""A buffer or a notice of nothing."""
+ANY = "any"
+"""No limit: as far ahead as the provider is open, as many a day as there are slots."""
 
 
-def buffer_words(service: Service) -> str:
-    """'none', '15 min after', '10 min before', '10 before, 15 after'."""
-    before, after = service.buffer_before_minutes, service.buffer_after_minutes
-    if before and after:
-        return f"{before} before, {after} after"
-    if before or after:
-        return f"{before or after} min {'before' if before else 'after'}"
-    return "none"
-
-
-def notice_words(service: Service) -> str:
-    return describe_length(service.notice_minutes * 60) if service.notice_minutes else "none"
+def minutes_words(minutes: int) -> str:
+    """A length as short as a column wants it: '30 min', '24 h', '2 days', or – for none."""
+    if not minutes:
+        return NONE
+    if minutes % 1440 == 0 and minutes >= 2 * 1440:
+        return f"{minutes // 1440} days"
+    if minutes % 60 == 0:
+        return f"{minutes // 60} h"
+    return f"{minutes} min"
 
 
 class OfferingsScreen(LastKnownList[Service]):
     HEADING = "What I offer"
     COLUMNS = Columns(
-        ("Name", "Length", "Buffers", "Notice", "Ahead", "Per day", "Description"),
-        ("Name", "Length", "Buffers", "Notice", "Ahead", "Per day", "Description"),
+        ("Name", "Length", "Before", "After", "Notice", "Ahead", "A day", "Description"),
+        ("Name", "Length", "Before", "After", "Notice", "Ahead", "A day", "Description"),
     )
     TABLE_ID = "offerings"
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -100,14 +101,15 @@ class OfferingsScreen(LastKnownList[Service]):
         return services
 
     def cells(self, row: Service, headings: tuple[str, ...]) -> dict[str, str]:
-        ahead = f"{row.max_advance_days} days" if row.max_advance_days else "no limit"
+        ahead = row.max_advance_days
         return {
             "Name": row.name,
-            "Length": length_words(row),
-            "Buffers": buffer_words(row),
-            "Notice": notice_words(row),
-            "Ahead": ahead,
-            "Per day": str(row.daily_limit) if row.daily_limit else "no limit",
+            "Length": f"{row.minutes} min",
+            "Before": minutes_words(row.buffer_before_minutes),
+            "After": minutes_words(row.buffer_after_minutes),
+            "Notice": minutes_words(row.notice_minutes),
+            "Ahead": counted(ahead, "day") if ahead else ANY,
+            "A day": str(row.daily_limit) if row.daily_limit else ANY,
         }
 
     def note(self, row: Service) -> str:
@@ -117,9 +119,22 @@ class OfferingsScreen(LastKnownList[Service]):
         return row.service_id
 
     def current_info(self) -> str:
+        """The keys; above them, the highlighted type's name and description, as much as fits
+        (the table has room for the first words only)."""
         if not self.rows:
             return "a adds a type · Esc goes back to your week"
-        return "a adds a type · e or Enter changes the highlighted one · x archives it"
+        keys = "a adds a type · e or Enter changes the highlighted one · x archives it"
+        chosen = self.chosen()
+        if chosen is None or not chosen.description:
+            return keys
+        room = max(20, self.size.width - 2)
+        about = first_words(f"{chosen.name}: {chosen.description}", room)
+        return f"{escape(about)}\n{keys}"  # their words, not markup
+
+    @on(DataTable.RowHighlighted)
+    def _highlighted(self) -> None:
+        if self.stale is None:
+            self.query_one("#info", Static).update(self.current_info())
 
     def concerns(self, change: Change) -> bool:
         return False  # appointment types do not come through the change feed

@@ -237,6 +237,8 @@ class ProviderScreen(WeekScreen):
 
     def _who_holds(self, slot: TimeSlot) -> str:
         who = client_label(slot)
+        if isinstance(slot.service_name, str):
+            who += f" ({slot.service_name})"
         run = self.mirror.appointment(slot)
         if len(run) > 1:
             minutes = len(run) * slot.duration
@@ -437,8 +439,7 @@ class ProviderScreen(WeekScreen):
             (CONTINUED, "the rest of an appointment: the client's name is above it"),
             (
                 CellState.BUFFER.glyph,
-                "buffer: kept clear before or after an appointment of a type that has one;"
-                " not bookable",
+                "buffer: kept clear beside an appointment, not bookable",
             ),
             (CellState.PAST.glyph, "past"),
             (CellState.PENDING_PAINT.glyph, "painted, not saved yet"),
