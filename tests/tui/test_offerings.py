@@ -97,8 +97,11 @@ async def test_s_opens_what_i_offer_where_a_type_is_added_with_every_field(
     toasts = Toasts()
     async with app.run_test(size=(80, 24), message_hook=toasts) as pilot:
         week = await provider_screen(app, pilot)
-        # At 80 columns the key bar holds s and, last, ? Help whole.
-        await bar_showing(app, pilot, "s Offer", "? Help")
+        # At 80 columns the key bar closes up to hold s and, last, ? Help whole; wider, it
+        # opens out again.
+        await bar_showing(app, pilot, "b Bookings s Offer ? Help")
+        await pilot.resize_terminal(120, 30)
+        await bar_showing(app, pilot, "b Bookings  s Offer  ? Help")
         listed = await offerings(app, pilot)
         explain = str(listed.query_one("#explain", Static).render())
         assert "no appointment types yet" in explain

@@ -58,11 +58,23 @@ class OfferingsScreen(LastKnownList[Service]):
     )
     TABLE_ID = "offerings"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("a", "add", "Add", id="offerings.add"),
-        Binding("e", "edit", "Edit", id="offerings.edit"),
+        Binding("a", "add", "Add", tooltip="Add an appointment type", id="offerings.add"),
+        Binding(
+            "e",
+            "edit",
+            "Edit",
+            tooltip="Change the highlighted type, any of its fields",
+            id="offerings.edit",
+        ),
         # The table hears Enter first (a row chosen): this says so in the help.
         Binding("enter", "edit", "Change the highlighted type", show=False, id="offerings.open"),
-        Binding("x,delete", "archive", "Archive", id="offerings.archive"),
+        Binding(
+            "x,delete",
+            "archive",
+            "Archive",
+            tooltip="Archive the highlighted type: no longer offered (asks first)",
+            id="offerings.archive",
+        ),
         Binding("escape,s", "app.pop_screen", "Back to the week", id="offerings.back"),
         *reload_bindings("offerings"),
     ]
