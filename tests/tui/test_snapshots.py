@@ -465,15 +465,23 @@ def test_provider_week_with_the_buffers_of_a_booking(
     world = populate(backend)
     book_an_assessment(backend, world)
     app = app_for(backend, token=world.ada, zone="UTC")
+    run_before = cursor_on_providers_week(app, "2030-03-06 11:45:00")
+    assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
+
+
+def cursor_on_providers_week(
+    app: SlotbookApp, timestamp: str
+) -> Callable[[Pilot[None]], Awaitable[None]]:
+    """What runs before a screenshot of the provider's week with the cursor on a slot."""
 
     async def run_before(pilot: Pilot[None]) -> None:
         await settle(pilot, app, lambda: week_loaded(app, ProviderScreen))
         screen = app.screen
         assert isinstance(screen, ProviderScreen)
-        assert screen.grid.move_to(int(at("2030-03-06 11:45:00")))
+        assert screen.grid.move_to(int(at(timestamp)))
         await settle(pilot, app, lambda: week_loaded(app, ProviderScreen))
 
-    assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
+    return run_before
 
 
 # --- appointments longer than a slot, moves and notes --------------------------------------------
@@ -535,14 +543,7 @@ def test_provider_week_with_a_long_booking_and_its_note(
     world = populate(backend)
     book_long(backend, world)
     app = app_for(backend, token=world.ada, zone="UTC")
-
-    async def run_before(pilot: Pilot[None]) -> None:
-        await settle(pilot, app, lambda: week_loaded(app, ProviderScreen))
-        screen = app.screen
-        assert isinstance(screen, ProviderScreen)
-        assert screen.grid.move_to(int(at("2030-03-06 11:00:00")))
-        await settle(pilot, app, lambda: week_loaded(app, ProviderScreen))
-
+    run_before = cursor_on_providers_week(app, "2030-03-06 11:00:00")
     assert snap_compare(app, terminal_size=size, run_before=run_before)
 
 
