@@ -17,13 +17,20 @@ from textual.pilot import Pilot
 from backend.runtime.clock import ManualClock
 from tests.tui.contrast import Finding, illegible
 from tests.tui.harness import BackendThread, app_for, until
-from tests.tui.test_snapshots import client_ready, listing, populate, week_loaded
+from tests.tui.test_snapshots import (
+    book_an_assessment,
+    client_ready,
+    listing,
+    populate,
+    week_loaded,
+)
 from tui.app import SlotbookApp
 from tui.screens.bookings import BookingsScreen
 from tui.screens.confirm import ConfirmDialog
 from tui.screens.help import HelpScreen
 from tui.screens.hold import HoldDialog
 from tui.screens.identity import IdentityScreen
+from tui.screens.offerings import OfferingsScreen
 from tui.screens.provider import ProviderScreen
 from tui.screens.reservations import ReservationsScreen
 from tui.screens.usual_week import UsualWeekScreen
@@ -162,6 +169,31 @@ async def test_the_usual_week_and_its_dialogs_read_well_in_every_theme(
         "the usual week",
         "the time-zone dialog, refusing a zone",
         "asking before removing the usual week",
+    )
+
+
+async def test_what_i_offer_its_form_and_buffers_read_well_in_every_theme(
+    backend: BackendThread,
+) -> None:
+    world = populate(backend)
+    book_an_assessment(backend, world)
+
+    async def walk(s: Survey) -> None:
+        app, pilot = s.app, s.pilot
+        await settled(pilot, lambda: app.feed_state == "live" and week_loaded(app, ProviderScreen))
+        await s.measure("the provider's week with a booking's buffers")
+        await pilot.press("s")
+        await settled(pilot, lambda: listing(app, OfferingsScreen, 2))
+        await s.measure("what I offer")
+        await pilot.press("e", "tab", "x")  # the length, 30x: no number, said beside it
+        await settled(pilot, lambda: bool(app.screen.query(".-wrong")))
+        await s.measure("a type's form, a field to put right")
+
+    done = await survey(backend, world.ada, walk)
+    done.check(
+        "the provider's week with a booking's buffers",
+        "what I offer",
+        "a type's form, a field to put right",
     )
 
 

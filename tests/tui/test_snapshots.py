@@ -31,6 +31,7 @@ from tui.screens.confirm import ConfirmDialog
 from tui.screens.help import HelpScreen
 from tui.screens.hold import HoldDialog
 from tui.screens.note import NoteView
+from tui.screens.offerings import OfferingsScreen
 from tui.screens.provider import ProviderScreen
 from tui.screens.reservations import ReservationsScreen
 from tui.screens.usual_week import UsualWeekScreen
@@ -380,6 +381,109 @@ def usual_week_loaded(app: SlotbookApp) -> bool:
     return isinstance(screen, UsualWeekScreen) and screen.loaded
 
 
+# --- what a provider offers ----------------------------------------------------------------------
+
+
+def offer(http: httpx.Client, **body: Any) -> dict[str, Any]:
+    """Dr Ada offers an appointment type (`http` carries her token)."""
+    response = http.post("/providers/ada/services", json=body)
+    assert response.status_code == 201, response.text
+    made: dict[str, Any] = response.json()["service"]
+    return made
+
+
+def offer_two(backend: BackendThread, world: World) -> dict[str, Any]:
+    """Dr Ada's two types, oldest first: a 30-minute follow-up with 15 minutes after it, up to 4
+    weeks ahead, 6 a day; a 60-minute first assessment with 15 minutes before and 30 after, 48
+    hours' notice. The assessment, made a second later, is answered."""
+    with backend.http(world.ada) as http:
+        offer(
+            http,
+            name="Follow-up",
+            minutes=30,
+            bufferAfterMinutes=15,
+            maxAdvanceDays=28,
+            dailyLimit=6,
+            description="A shorter session to check progress and adjust exercises",
+        )
+        backend.clock.advance(1)  # listed oldest first
+        return offer(
+            http,
+            name="First assessment",
+            minutes=60,
+            bufferBeforeMinutes=15,
+            bufferAfterMinutes=30,
+            noticeMinutes=2880,
+            description="History, examination and a plan",
+        )
+
+
+def test_what_i_offer_with_two_types(snap_compare: SnapCompare, backend: BackendThread) -> None:
+    """s on Dr Ada's week: her two types, each with its length, buffers, notice, how far ahead,
+    how many a day and its description; the keys to add, edit and archive."""
+    world = populate(backend)
+    offer_two(backend, world)
+    app = app_for(backend, token=world.ada, zone="UTC")
+
+    async def run_before(pilot: Pilot[None]) -> None:
+        await settle(pilot, app, lambda: week_loaded(app, ProviderScreen))
+        await pilot.press("s")
+        await settle(pilot, app, lambda: listing(app, OfferingsScreen, 2))
+
+    assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
+
+
+def book_an_assessment(backend: BackendThread, world: World) -> None:
+    """Dr Ada's two types, and cy's booking of a first assessment on Wednesday 10:30-11:30 UTC:
+    10:15 (15 minutes before) and 11:30-11:45 (30 after) are kept clear."""
+    assessment = offer_two(backend, world)
+    with backend.http(world.cy) as http:
+        listed = http.get(
+            "/availability",
+            params={"startTime": "2030-03-06 10:30:00", "endTime": "2030-03-06 10:45:00"},
+        ).json()["availableTimeSlots"]
+        first = listed[0]
+        body = {
+            "timeSlot": first["timestamp"],
+            "timeSlotId": first["timeSlotId"],
+            "serviceId": assessment["serviceId"],
+        }
+        response = http.post("/availability/reserve", json=body)
+        assert response.status_code == 201, response.text
+        response = http.put(
+            f"/availability/confirm/{first['timeSlotId']}", json={"timeSlot": first["timestamp"]}
+        )
+        assert response.status_code == 200, response.text
+
+
+def test_provider_week_with_the_buffers_of_a_booking(
+    snap_compare: SnapCompare, backend: BackendThread
+) -> None:
+    """Dr Ada's week in UTC: cy's first assessment on Wednesday 10:30-11:30 is one block, 10:15
+    and 11:30-11:45 are its buffers, marked ⋯ in a style of their own; the cursor on 11:45, the
+    line under the grid says whose buffer it is."""
+    world = populate(backend)
+    book_an_assessment(backend, world)
+    app = app_for(backend, token=world.ada, zone="UTC")
+    run_before = cursor_on_providers_week(app, "2030-03-06 11:45:00")
+    assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
+
+
+def cursor_on_providers_week(
+    app: SlotbookApp, timestamp: str
+) -> Callable[[Pilot[None]], Awaitable[None]]:
+    """What runs before a screenshot of the provider's week with the cursor on a slot."""
+
+    async def run_before(pilot: Pilot[None]) -> None:
+        await settle(pilot, app, lambda: week_loaded(app, ProviderScreen))
+        screen = app.screen
+        assert isinstance(screen, ProviderScreen)
+        assert screen.grid.move_to(int(at(timestamp)))
+        await settle(pilot, app, lambda: week_loaded(app, ProviderScreen))
+
+    return run_before
+
+
 # --- appointments longer than a slot, moves and notes --------------------------------------------
 
 LONG_NOTE = "First visit; knee pain since March, worse on the stairs in the morning"
@@ -439,14 +543,7 @@ def test_provider_week_with_a_long_booking_and_its_note(
     world = populate(backend)
     book_long(backend, world)
     app = app_for(backend, token=world.ada, zone="UTC")
-
-    async def run_before(pilot: Pilot[None]) -> None:
-        await settle(pilot, app, lambda: week_loaded(app, ProviderScreen))
-        screen = app.screen
-        assert isinstance(screen, ProviderScreen)
-        assert screen.grid.move_to(int(at("2030-03-06 11:00:00")))
-        await settle(pilot, app, lambda: week_loaded(app, ProviderScreen))
-
+    run_before = cursor_on_providers_week(app, "2030-03-06 11:00:00")
     assert snap_compare(app, terminal_size=size, run_before=run_before)
 
 

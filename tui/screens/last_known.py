@@ -1,5 +1,5 @@
-"""A list of appointments loaded from the server that shows the last one known when the server
-cannot be asked: what My reservations (m) and a provider's bookings (b) do alike.
+"""A list loaded from the server that shows the last one known when the server cannot be asked:
+what My reservations (m), a provider's bookings (b) and What I offer (s) do alike.
 
 The screen starts with what the week last heard of (`known`), shown until its own load is done.
 When a load fails (the server is away), the list shown stays, its heading says it is "as last

@@ -12,9 +12,12 @@ from textual.binding import Binding, BindingType
 from shared.schedule_wire import Schedule
 from shared.timefmt import parse_time
 from shared.wire import TimeSlot
+from tui.buffers import Buffer, buffers
 from tui.draft import Draft, Existing, Refusal
 from tui.errors import ApiError, Unreachable
+from tui.messages import FeedChanged
 from tui.screens.note import appointment_view, first_words
+from tui.screens.offerings import OfferingsScreen
 from tui.screens.usual_week import UsualWeekScreen, kept_words
 from tui.screens.week import WeekScreen
 from tui.session import Session, client_label, countdown
@@ -39,6 +42,13 @@ class ProviderScreen(WeekScreen):
         Binding("ctrl+s", "save", "Save", id="provider.save"),
         Binding("u", "undo", "Undo", id="provider.undo"),
         Binding("b", "bookings", "Bookings", id="provider.bookings"),
+        Binding(
+            "s",
+            "offerings",
+            "Offer",
+            tooltip="What I offer: your appointment types (length, buffers, notice, limits)",
+            id="provider.offerings",
+        ),
         Binding(
             "enter",
             "appointment",
@@ -82,6 +92,8 @@ class ProviderScreen(WeekScreen):
         self.edits_handled = 0
         self.schedule: Schedule | None = None
         """The provider's usual week and the dates that differ from it, if it has one."""
+        self.buffers: dict[int, Buffer] = {}
+        """The starts kept clear before or after an appointment, as last drawn."""
 
     @property
     def acting_for(self) -> str | None:
@@ -125,6 +137,7 @@ class ProviderScreen(WeekScreen):
     def cells(self) -> dict[int, Cell]:
         shown: dict[int, Cell] = {}
         now = self.session.now()
+        self.buffers = buffers(self.mirror, self.provider_id or "", self.session.slot_seconds)
         for row in self.week.cells:
             for start in row:
                 if start is None:
@@ -140,6 +153,8 @@ class ProviderScreen(WeekScreen):
         if start in self.draft.erase:
             return Cell(CellState.PENDING_ERASE, "remove")
         slot = self.mirror.at(self.provider_id or "", start)
+        if (slot is None or slot.status == "AVAILABLE") and start >= now and start in self.buffers:
+            return Cell(CellState.BUFFER, "buffer")
         if slot is None:
             return Cell(CellState.PAST) if start < now else None
         if slot.status == "AVAILABLE":
@@ -163,6 +178,17 @@ class ProviderScreen(WeekScreen):
             return Cell(state, client_label(slot))
         return Cell(state, note_of(slot) if place == 1 else "", mark=CONTINUED)
 
+    def after_change(self, message: FeedChanged) -> None:
+        """An appointment of a type comes from the feed without its buffers (the feed does not
+        carry them): load the week again, so that they show (and go with it)."""
+        change = message.change
+        if (
+            isinstance(change.service_id, str)
+            and change.status != "AVAILABLE"
+            and self.mirror.window.holds(change.provider_id, parse_time(change.timestamp))
+        ):
+            self.reload()
+
     def describe_cursor(self) -> None:
         start = self.grid.cursor_start
         parts: list[str] = []
@@ -173,6 +199,8 @@ class ProviderScreen(WeekScreen):
                 parts.append("new, not saved yet")
             elif start in self.draft.erase:
                 parts.append("to be removed, not saved yet")
+            elif start in self.buffers and start >= self.session.now():
+                parts.append(self._buffer_words(self.buffers[start], open=slot is not None))
             elif slot is None:
                 parts.append("past" if start < self.session.now() else "not open")
             elif slot.status == "AVAILABLE" and not self.session.bookable(start):
@@ -198,8 +226,19 @@ class ProviderScreen(WeekScreen):
         """The date of the cursor's column."""
         return self.week.days[self.grid.cursor[1]]
 
+    def _buffer_words(self, buffer: Buffer, *, open: bool) -> str:
+        """What the info line says of a cell kept clear around an appointment."""
+        side = "after" if buffer.after else "before"
+        first = buffer.appointment[0]
+        whose = client_label(first)
+        kind = first.service_name if isinstance(first.service_name, str) else "appointment"
+        booked = "open, but not bookable: " if open else ""
+        return f"{booked}kept clear {side} {whose}'s {kind} ({buffer.minutes} min buffer)"
+
     def _who_holds(self, slot: TimeSlot) -> str:
         who = client_label(slot)
+        if isinstance(slot.service_name, str):
+            who += f" ({slot.service_name})"
         run = self.mirror.appointment(slot)
         if len(run) > 1:
             minutes = len(run) * slot.duration
@@ -325,6 +364,10 @@ class ProviderScreen(WeekScreen):
         assert self.provider_id is not None
         self.app.push_screen(BookingsScreen(self.session, self.provider_id, self.mirror.slots()))
 
+    def action_offerings(self) -> None:
+        assert self.provider_id is not None
+        self.app.push_screen(OfferingsScreen(self.session, self.provider_id))
+
     # --- the usual week --------------------------------------------------------------------------
 
     def action_usual_week(self) -> None:
@@ -394,6 +437,10 @@ class ProviderScreen(WeekScreen):
             (CellState.HELD.glyph, "held by a client, lapses unless confirmed"),
             (CellState.BOOKED.glyph, "booked"),
             (CONTINUED, "the rest of an appointment: the client's name is above it"),
+            (
+                CellState.BUFFER.glyph,
+                "buffer: kept clear beside an appointment, not bookable",
+            ),
             (CellState.PAST.glyph, "past"),
             (CellState.PENDING_PAINT.glyph, "painted, not saved yet"),
             (CellState.PENDING_ERASE.glyph, "to be removed, not saved yet"),
@@ -407,6 +454,7 @@ class ProviderScreen(WeekScreen):
             ("Undo", "Take back the last edit", "undo"),
             ("Bookings", "Upcoming holds and bookings on your slots", "bookings"),
             ("Usual week", "The hours you are open every week", "usual_week"),
+            ("What I offer", "Your appointment types: add, change or archive one", "offerings"),
             (
                 "Close or restore this date",
                 "Close the cursor's date, or give it back its usual hours",

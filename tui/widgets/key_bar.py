@@ -14,6 +14,7 @@ from rich.cells import cell_len
 from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.geometry import Size
 from textual.widgets import Footer
 from textual.widgets._footer import FooterKey, FooterLabel, KeyGroup
 
@@ -49,12 +50,19 @@ class KeyBar(Footer):
         super().__init__(show_command_palette=False)
         self.narrow = False
         """Is the bar the phone's (laid out for a width under NARROW_COLUMNS)?"""
+        self.crowded: int | None = None
+        """The width at which the wide bar's keys did not fit (so that it is compact, as the
+        phone's), or None while they do."""
 
     def on_resize(self, event: events.Resize) -> None:
         narrow = event.size.width < NARROW_COLUMNS
         if narrow != self.narrow:
             self.narrow = narrow
             self.compact = narrow
+            self.crowded = None
+            self.call_after_refresh(self.recompose)
+        elif self.crowded is not None and event.size.width > self.crowded:
+            self.crowded = None  # the full bar again, if it now fits (watch_virtual_size)
             self.call_after_refresh(self.recompose)
 
     def compose(self) -> ComposeResult:
@@ -62,7 +70,15 @@ class KeyBar(Footer):
             if self._bindings_ready:
                 yield from self._phone_keys()
         else:  # wide, or a screen that names no keys for a phone: all of them (compact there)
+            self.compact = self.narrow or self.crowded is not None
             yield from super().compose()
+
+    def watch_virtual_size(self, size: Size) -> None:
+        """A wide bar whose keys do not all fit closes up (Textual's compact footer), so that the
+        last of them, ? Help, is not cut off."""
+        if not self.narrow and self.crowded is None and size.width > self.size.width > 0:
+            self.crowded = self.size.width
+            self.call_after_refresh(self.recompose)
 
     def _phone_keys(self) -> Iterator[FooterKey | FooterLabel | KeyGroup]:
         """The most important keys that fit, in the order the wide bar shows them."""

@@ -38,6 +38,7 @@ class CellState(Enum):
     TOO_SOON = ("◌", "too-soon")
     HELD = ("◍", "held")
     BOOKED = ("◉", "booked")
+    BUFFER = ("⋯", "buffer")
     TAKEN = ("⊘", "taken")
     MINE_HELD = ("◍", "mine-held")
     MINE_BOOKED = ("◉", "mine-booked")
@@ -152,6 +153,9 @@ class WeekGrid(ScrollView, can_focus=True):
     WeekGrid > .week-grid--held { color: $text-warning; background: $warning-muted; }
     WeekGrid > .week-grid--booked {
         color: $text-error; background: $error-muted; text-style: bold;
+    }
+    WeekGrid > .week-grid--buffer {
+        color: $text-secondary; background: $secondary-muted; text-style: italic;
     }
     WeekGrid > .week-grid--taken { color: $text-muted; }
     WeekGrid > .week-grid--mine-held {
