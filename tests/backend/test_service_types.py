@@ -468,3 +468,30 @@ async def test_a_daily_limit_raced_is_never_exceeded(api: Api) -> None:
     assert statuses == [201] * 3 + [409] * (len(slots) - 3), [r.text for r in responses]
     refused = {r.json()["type"] for r in responses if r.status_code == 409}
     assert refused == {"/problems/daily-limit-reached"}
+
+
+async def test_a_changed_type_is_listed_as_it_now_is(api: Api) -> None:
+    """A listing kept from before a type changed, or before its provider's zone did (which moves
+    the days its limit counts), is not answered again."""
+    service = await offer(api.http, "p1", name="Short", minutes=15, dailyLimit=1)
+    slots = await publish(api, "p1", "22:30:00", "23:30:00")
+    whole = (f"{DAY} 00:00:00", "2030-03-07 12:00:00")
+    before = await api.open_slots(*whole, serviceId=service["serviceId"])
+    assert [s["timestamp"][11:16] for s in before] == ["22:30", "22:45", "23:00", "23:15"]
+    longer = await api.http.patch(f"/services/{service['serviceId']}", json={"minutes": 60})
+    assert longer.status_code == 200, longer.text
+    after = await api.open_slots(*whole, serviceId=service["serviceId"])
+    assert [s["timestamp"][11:16] for s in after] == ["22:30"]
+
+    await api.http.patch(f"/services/{service['serviceId']}", json={"minutes": 15})
+    held = await hold(api.http, "c1", at(slots, "22:30:00"), serviceId=service["serviceId"])
+    assert held.status_code == 201, held.text
+    assert await api.open_slots(*whole, serviceId=service["serviceId"]) == []  # one a UTC day
+    # The same hours as a Berlin week (Wednesday 23:30 to Thursday 00:30 there): the last two
+    # slots now fall on the next local day, which has room for one.
+    late = [{"day": "wed", "start": "23:30", "end": "24:00"}]
+    early = [{"day": "thu", "start": "00:00", "end": "00:30"}]
+    schedule = {"timeZone": "Europe/Berlin", "weekly": late + early, "horizonDays": 3}
+    assert (await api.http.put("/providers/p1/schedule", json=schedule)).status_code == 200
+    berlin = await api.open_slots(*whole, serviceId=service["serviceId"])
+    assert [s["timestamp"][11:16] for s in berlin] == ["23:00", "23:15"]  # the next Berlin day
