@@ -160,8 +160,9 @@ def build_parser(environ: Mapping[str, str] | None = None) -> argparse.ArgumentP
         prog=APP_NAME,
         formatter_class=_LazyHelp,
         description="slotbook in your terminal: providers paint the hours they can see people on"
-        " a week grid; clients pick free time (one 15-minute slot or several in a row), hold"
-        " it and confirm it. Without"
+        " a week grid and say what they offer (types of appointment, each with its length and"
+        " rules); clients pick free time (one 15-minute slot, several in a row, or one of the"
+        " provider's types), hold it and confirm it. Without"
         f" --server, slotbook starts its own server in the background, over a database in its"
         f" data directory ({data_dir}; set {ENV_DATA_DIR} to move it), where it also keeps the"
         " tokens it makes for you, and stops it when you quit. With --server it talks to a"

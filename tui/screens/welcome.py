@@ -59,8 +59,9 @@ class WelcomeScreen(Screen[tuple[str, str] | None]):
         with Vertical():
             yield Label("Welcome to slotbook", id="title")
             yield Static(
-                "Providers say when clients can see them; clients book one 15-minute slot"
-                " or several in a row. Which are you?"
+                "Providers say when clients can see them and what they offer; clients book"
+                " one of their types of appointment, or any number of 15-minute slots in a"
+                " row. Which are you?"
             )
             with RoleChoice(id="role"):
                 yield RadioButton("A client: I book appointments", value=True, id="client")
