@@ -1,4 +1,5 @@
-"""My reservations: holds with their countdown, and bookings; confirm, move, note or cancel them.
+"""My reservations: holds with their countdown, and bookings, each with its type (if it has one)
+and length; confirm, move, note or cancel them.
 
 One row an appointment, however many slots it covers. A move is picked on the week: this screen
 hands the appointment to the client's week (`on_move`) and steps aside. When the list cannot be
@@ -18,7 +19,7 @@ from shared.wire import Change, Provider, Reservation
 from tui.errors import ApiError, Gone, Unreachable
 from tui.screens.confirm import ConfirmDialog
 from tui.screens.last_known import LastKnownList, reload_bindings
-from tui.screens.note import NoteDialog
+from tui.screens.note import NoteDialog, first_words
 from tui.session import Session
 from tui.sync import minutes_of, note_of, start_of
 from tui.time_left import HEADING as TIME_LEFT
@@ -27,14 +28,18 @@ from tui.widgets.columns import Columns
 from tui.words import the_time
 
 
+TYPE_ROOM = 28
+"""The most of a type's name the table shows (a name may take 80 characters)."""
+
+
 class ReservationsScreen(LastKnownList[Reservation]):
     """A table of the client's live holds and bookings, soonest first."""
 
     HEADING = "My reservations"
     COLUMNS = Columns(
-        ("When", "With", "Status", TIME_LEFT, "Note"),
+        ("When", "What", "With", "Status", TIME_LEFT, "Note"),
         # At phone width, whether it is held or booked, and how long a hold has left, in sight.
-        ("When", "Status", "With", "Note"),
+        ("When", "Status", "What", "With", "Note"),
     )
     TABLE_ID = "reservations"
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -77,7 +82,12 @@ class ReservationsScreen(LastKnownList[Reservation]):
 
     def cells(self, row: Reservation, headings: tuple[str, ...]) -> dict[str, str]:
         status = status_cells(row, self.session.now(), headings)
-        return {"When": self.when(row), "With": self.with_whom(row), **status}
+        return {
+            "When": self.when(row),
+            "What": self.what(row),
+            "With": self.with_whom(row),
+            **status,
+        }
 
     def note(self, row: Reservation) -> str:
         return note_of(row)
@@ -97,6 +107,13 @@ class ReservationsScreen(LastKnownList[Reservation]):
 
     def when(self, reservation: Reservation) -> str:
         return self.session.span(start_of(reservation), minutes_of(reservation))
+
+    @staticmethod
+    def what(reservation: Reservation) -> str:
+        """Its type and length ('Follow-up, 30 min'), or its length alone when it has no type."""
+        length = f"{minutes_of(reservation)} min"
+        kind = reservation.service_name
+        return f"{first_words(kind, TYPE_ROOM)}, {length}" if isinstance(kind, str) else length
 
     def with_whom(self, reservation: Reservation) -> str:
         provider = self.providers.get(reservation.provider_id)
