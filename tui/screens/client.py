@@ -193,10 +193,10 @@ class ClientScreen(WeekScreen):
             name = provider.name or provider.provider_id
             detail = self._provider_detail(provider)
             offered = self.types.offers(provider.provider_id)
-            if offered and not self.typed:
-                kinds = counted(len(offered), "appointment type")
-                detail = f"{detail}  ·  s: {kinds}" if detail else f"s: {kinds}"
-            self.query_one(ChosenProvider).show(name, detail, picker=self.narrow)
+            hint = f"s: {counted(len(offered), 'appointment type')}" if offered else ""
+            self.query_one(ChosenProvider).show(
+                name, detail, picker=self.narrow, hint="" if self.typed else hint
+            )
 
     def _choose(self, provider_id: str) -> None:
         """Show this provider's week (with any length: a type is one provider's)."""

@@ -1,5 +1,5 @@
-"""My reservations: holds with their countdown, and bookings, each with its type (if it has one)
-and length; confirm, move, note or cancel them.
+"""My reservations: holds with their countdown, and bookings; confirm, move, note or cancel them.
+Once one of them is of an appointment type, a column says what each is: its type and length.
 
 One row an appointment, however many slots it covers. A move is picked on the week: this screen
 hands the appointment to the client's week (`on_move`) and steps aside. When the list cannot be
@@ -27,8 +27,7 @@ from tui.time_left import count_down, status_cells
 from tui.widgets.columns import Columns
 from tui.words import the_time
 
-
-TYPE_ROOM = 28
+TYPE_ROOM = 20
 """The most of a type's name the table shows (a name may take 80 characters)."""
 
 
@@ -37,10 +36,15 @@ class ReservationsScreen(LastKnownList[Reservation]):
 
     HEADING = "My reservations"
     COLUMNS = Columns(
-        ("When", "What", "With", "Status", TIME_LEFT, "Note"),
+        ("When", "With", "Status", TIME_LEFT, "Note"),
         # At phone width, whether it is held or booked, and how long a hold has left, in sight.
+        ("When", "Status", "With", "Note"),
+    )
+    TYPED_COLUMNS = Columns(
+        ("When", "What", "With", "Status", TIME_LEFT, "Note"),
         ("When", "Status", "What", "With", "Note"),
     )
+    """The columns once an appointment listed is of a type: what it is, and how long."""
     TABLE_ID = "reservations"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("c", "confirm", "Confirm", id="reservations.confirm"),
@@ -82,12 +86,12 @@ class ReservationsScreen(LastKnownList[Reservation]):
 
     def cells(self, row: Reservation, headings: tuple[str, ...]) -> dict[str, str]:
         status = status_cells(row, self.session.now(), headings)
-        return {
-            "When": self.when(row),
-            "What": self.what(row),
-            "With": self.with_whom(row),
-            **status,
-        }
+        what = {"When": self.when(row), "What": self.what(row), "With": self.with_whom(row)}
+        return what | status
+
+    def columns(self) -> Columns:
+        typed = any(isinstance(row.service_name, str) for row in self.rows)
+        return self.TYPED_COLUMNS if typed else self.COLUMNS
 
     def note(self, row: Reservation) -> str:
         return note_of(row)

@@ -14,11 +14,14 @@ from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.content import Content
 from textual.screen import ModalScreen
-from textual.widgets import Label, OptionList, Static
+from textual.widgets import Label, OptionList
 from textual.widgets.option_list import Option, OptionDoesNotExist
 
 from shared.service_wire import Service
 from tui.type_choice import terms
+
+HINT = "Enter chooses · Esc: no change"
+"""Under the list, in the dialog's border."""
 
 ANY_LENGTH = "any-length"
 """The id of the option that chooses no type."""
@@ -58,14 +61,15 @@ class TypePicker(ModalScreen[Picked | None]):
     DEFAULT_CSS = """
     TypePicker { align: center middle; }
     TypePicker > Vertical {
-        width: 64; max-width: 100%; height: auto; max-height: 100%; border: thick $accent;
-        padding: 1 2; background: $surface;
+        width: 64; max-width: 100%; height: auto; border: thick $accent; padding: 0 1;
+        background: $surface;
     }
-    TypePicker #title { text-style: bold; width: 100%; }
-    TypePicker #types { height: auto; max-height: 1fr; margin: 1 0; border: none; padding: 0; }
+    TypePicker #title { text-style: bold; width: 100%; padding: 0 1; margin-bottom: 1; }
+    TypePicker #types {
+        height: auto; border: none; padding: 0; background: $surface; scrollbar-gutter: stable;
+    }
     TypePicker #types > .option-list--option { padding: 0 1; }
-    TypePicker #hint { width: 100%; color: $text-muted; }
-    TypePicker.-narrow > Vertical { width: 100%; padding: 0 1; }
+    TypePicker.-narrow > Vertical { width: 100%; padding: 0; }
     """
 
     def __init__(
@@ -77,7 +81,8 @@ class TypePicker(ModalScreen[Picked | None]):
         self.chosen = chosen
 
     def compose(self) -> ComposeResult:
-        with Vertical():
+        with Vertical() as box:
+            box.border_subtitle = HINT
             yield Label(f"What {self.provider_name} offers", id="title", markup=False)
             options: list[Option | None] = []
             for service in self.services:
@@ -95,7 +100,6 @@ class TypePicker(ModalScreen[Picked | None]):
                 )
             )
             yield OptionList(*options, id="types")
-            yield Static("↑ ↓ then Enter: the week shows where it fits · Esc: no change", id="hint")
 
     def on_mount(self) -> None:
         listed = self.query_one(OptionList)
