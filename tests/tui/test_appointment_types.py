@@ -16,13 +16,16 @@ from textual.widgets import DataTable, OptionList
 
 from shared.timefmt import parse_time
 from tests.tui.harness import BackendThread, app_for, key_bar_shows, until, window
+from tests.tui.test_app import help_keys
 from tests.tui.test_appointments import deafen, status_extra, the
 from tests.tui.test_client_screen import client_screen, dialog, goto, text_of
+from tests.tui.test_help import legend_of
 from tests.tui.test_provider_screen import Toasts
 from tui.app import SlotbookApp
 from tui.client import SlotbookClient
 from tui.errors import ApiError
 from tui.screens.client import ClientScreen
+from tui.screens.help import HelpScreen
 from tui.screens.reservations import ReservationsScreen
 from tui.screens.type_picker import TypePicker
 from tui.session import Session
@@ -42,6 +45,9 @@ FOLLOW_UP = {
     "dailyLimit": 2,
     "description": "A shorter visit to check progress",
 }
+
+TYPE_KEY = "Choose the type of appointment among those the provider offers (or any length)"
+"""What the help says `s` does."""
 
 TUESDAY = [f"2030-03-05 {h:02d}:{m:02d}:00" for h in range(10, 14) for m in (0, 15, 30, 45)]
 """Every start the providers open: Tuesday 5 March 2030, 10:00 to 14:00 (UTC)."""
@@ -272,6 +278,15 @@ async def test_plus_and_minus_say_why_with_a_type_and_set_the_length_without_one
         await pilot.press("plus")
         await until(lambda: bool(toasts.raised), pilot.pause)
         assert status_extra(screen) == "Follow-up, 30 min (s)"
+        await pilot.press("question_mark")  # the help says how to choose, and what ◔ means now
+        helping: HelpScreen = await the(app, pilot, HelpScreen)
+        assert help_keys(helping)[TYPE_KEY] == "s"
+        assert (
+            "◔",
+            "open, but Follow-up does not fit from here (too short a run, too close to another"
+            " appointment, or that day is full)",
+        ) in legend_of(helping)
+        await pilot.press("escape")
 
         await pick_type(app, pilot, "down", "enter")  # back to any length
         await until(lambda: status_extra(screen) == "length 15 min (+ -)", pilot.pause)
@@ -281,6 +296,7 @@ async def test_plus_and_minus_say_why_with_a_type_and_set_the_length_without_one
         await pilot.press("p", "down")  # Dr Bob
         await until(lambda: screen.provider_id == "bob" and screen.loaded, pilot.pause)
         assert not key_bar_shows(screen, "s")
+        assert TYPE_KEY not in help_keys(HelpScreen(screen))
         await pilot.press("s", "plus")
         assert status_extra(screen) == "length 45 min (+ -)"
         assert not isinstance(app.screen, TypePicker)
