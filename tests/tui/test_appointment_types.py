@@ -134,10 +134,13 @@ async def test_a_client_picks_a_type_and_the_week_marks_where_it_fits_live_and_e
         screen = await client_screen(app, pilot)
         await until(lambda: key_bar_shows(screen, "s"), pilot.pause)
         assert text_of(screen, "#provider").endswith("s: 2 appointment types")
+        assert text_of(screen, "#info").endswith(
+            "free: Enter holds it, of any kind (s chooses a type)"
+        )
         await pilot.press("plus")  # 30 minutes of any kind fit from 11:00, right after 10:30's
         assert tuesday("11:00") in marked_free(screen)
 
-        picker = await pick_type(app, pilot, "up")  # from Any length, up to Follow-up
+        picker = await pick_type(app, pilot, "down")  # from the first type to Follow-up
         shown = options_text(picker)
         for said in (
             "First assessment · 60 min\nBring your scans\nbook at least 24 hours ahead",
@@ -199,7 +202,7 @@ async def test_the_servers_refusals_of_a_type_are_said_in_a_clients_words(
     toasts = Toasts()
     async with app.run_test(size=(100, 30), message_hook=toasts) as pilot:
         screen = await client_screen(app, pilot)
-        await pick_type(app, pilot, "up", "enter")
+        await pick_type(app, pilot, "enter")
         await until(lambda: marked_free(screen) == starts("10:00", "13:30"), pilot.pause)
         deafen(app)
 
@@ -273,7 +276,7 @@ async def test_plus_and_minus_say_why_with_a_type_and_set_the_length_without_one
     toasts = Toasts()
     async with app.run_test(size=(100, 30), message_hook=toasts) as pilot:
         screen = await client_screen(app, pilot)
-        await pick_type(app, pilot, "up", "enter")
+        await pick_type(app, pilot, "enter")
         await until(lambda: status_extra(screen) == "Follow-up, 30 min (s)", pilot.pause)
         await pilot.press("plus")
         await until(lambda: bool(toasts.raised), pilot.pause)

@@ -338,5 +338,5 @@ async def test_the_type_picker_at_phone_width_shows_every_type_whole(
             assert whole in text, text
         assert "What Dr Ada Lovelace offers" in shown(app, box)
         assert "Enter chooses · Esc: no change" in shown(app, box)
-        await pilot.press("up", "enter")
+        await pilot.press("down", "enter")
         await until(lambda: status(app).endswith("Follow-up, 30 min (s)"), pilot.pause)

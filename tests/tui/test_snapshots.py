@@ -435,7 +435,7 @@ def test_client_week_with_an_appointment_type_chosen(
 ) -> None:
     """Dr Ada offers a 60-minute first assessment (15 minutes kept clear after it) and a
     30-minute follow-up (15 minutes clear before it); cy has booked a first assessment on
-    Wednesday at 10:00. Bob chooses the follow-up (s, ↑, Enter; the status line names it): on
+    Wednesday at 10:00. Bob chooses the follow-up (s, ↓, Enter; the status line names it): on
     Tuesday it fits at 10:00 and 11:30 only (his hold at 10:30 and cy's booking at 11:00 are in
     the way, and the time clear before a follow-up), on Wednesday from 11:15 (11:00 is kept clear
     after the assessment, so not even open); the rest is marked ◔."""
@@ -469,7 +469,7 @@ def test_client_week_with_an_appointment_type_chosen(
         await settle(pilot, app, lambda: client_ready(app))
         await pilot.press("s")
         await settle(pilot, app, lambda: isinstance(app.screen, TypePicker))
-        await pilot.press("up", "enter")
+        await pilot.press("down", "enter")
         await settle(
             pilot,
             app,

@@ -565,10 +565,11 @@ class ClientScreen(WeekScreen):
         if self.typed and cell.state in (CellState.OPEN, CellState.SHORT, CellState.TOO_SOON):
             self.set_info(f"{self.session.when(start)}  ·  {self._typed_hint(cell, start)}")
             return
+        holds = f"free: Enter holds {span}" if self.span_slots > 1 else "free: Enter holds it"
+        if self.types.offers(self.provider_id):  # and none is chosen: say how
+            holds = f"{holds}, of any kind (s chooses a type)"
         what = {
-            CellState.OPEN: f"free: Enter holds {span}"
-            if self.span_slots > 1
-            else "free: Enter holds it",
+            CellState.OPEN: holds,
             CellState.SHORT: f"open, but {self.minutes} min do not fit from here: - shortens,"
             " n finds where they do",
             CellState.TOO_SOON: f"open, but too soon to book: {self.session.notice_text}",

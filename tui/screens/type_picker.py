@@ -102,11 +102,12 @@ class TypePicker(ModalScreen[Picked | None]):
             yield OptionList(*options, id="types")
 
     def on_mount(self) -> None:
+        """The type chosen stands highlighted; with none, the first type (one is looked for)."""
         listed = self.query_one(OptionList)
-        chosen = self.chosen.service_id if self.chosen is not None else ANY_LENGTH
         try:
-            listed.highlighted = listed.get_option_index(chosen)
-        except OptionDoesNotExist:  # no longer offered: the first
+            chosen = self.chosen.service_id if self.chosen is not None else None
+            listed.highlighted = 0 if chosen is None else listed.get_option_index(chosen)
+        except OptionDoesNotExist:  # no longer offered
             listed.highlighted = 0
 
     @on(OptionList.OptionSelected, "#types")
