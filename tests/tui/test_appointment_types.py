@@ -163,6 +163,11 @@ async def test_a_client_picks_a_type_and_the_week_marks_where_it_fits_live_and_e
         await until(lambda: tuesday("12:00") not in marked_free(screen), pilot.pause)
         fits = {tuesday("10:00")} | starts("12:15", "13:30")
         assert marked_free(screen) == fits == listed_for(backend, sam, follow_up)
+        await goto(pilot, screen, tuesday("12:00"))
+        assert text_of(screen, "#info").endswith(
+            "open, but Follow-up cannot start here: too close to another appointment, or that day"
+            " is full (n finds where it fits)"
+        )
 
         await goto(pilot, screen, tuesday("10:00"))
         assert text_of(screen, "#info").endswith("free: Enter holds Follow-up 10:00–10:30")

@@ -405,8 +405,9 @@ class ClientScreen(WeekScreen):
         if self.types.keep(found, self._window()):
             self.redraw()
 
-    def _why_not(self, start: int, where: str = "here") -> str:
-        """Why the type chosen cannot start at this open slot."""
+    def _why_not(self, start: int, where: str = "here", *, limit: bool = False) -> str:
+        """Why the type chosen cannot start at this open slot (with `limit`, naming its daily
+        limit, where there is room to)."""
         service = self.types.chosen
         assert service is not None
         days = service.max_advance_days
@@ -416,9 +417,10 @@ class ClientScreen(WeekScreen):
             return f"{service.name} ({service.minutes} min) does not fit from {where}"
         if service.daily_limit is None:
             return f"{service.name} cannot start {where}: too close to another appointment"
+        most = f" (at most {service.daily_limit} a day)" if limit else ""
         return (
             f"{service.name} cannot start {where}: too close to another appointment, or that day"
-            f" is full (at most {service.daily_limit} a day)"
+            f" is full{most}"
         )
 
     def reservation_for(self, slot_id: str) -> Reservation | None:
@@ -722,7 +724,7 @@ class ClientScreen(WeekScreen):
                 f" you can book it now is after {earliest} (n finds the next start)."
             )
             return
-        why = self._why_not(start, f"at {self.session.when(start, '%H:%M')}")
+        why = self._why_not(start, f"at {self.session.when(start, '%H:%M')}", limit=True)
         self.notify(
             f"{why[:1].upper()}{why[1:]}. Pick a start marked ◦ (n finds the next one), or s for"
             " another type."
