@@ -79,9 +79,10 @@ def offer(backend: BackendThread, token: str, **fields: Any) -> str:
     return service_id
 
 
-def book(backend: BackendThread, start: str, **body: Any) -> None:
-    """Hold Dr Ada's time from `start` as a new client, over HTTP (`minutes` or `serviceId`)."""
-    token = backend.issue("client", uuid.uuid4().hex, "Someone else")
+def book(backend: BackendThread, start: str, token: str | None = None, **body: Any) -> None:
+    """Hold Dr Ada's time from `start` as this client (else a new one), over HTTP (`minutes` or
+    `serviceId` in `body`)."""
+    token = token or backend.issue("client", uuid.uuid4().hex, "Someone else")
     with backend.http(token) as http:
         listed = http.get(
             "/availability",
@@ -277,7 +278,9 @@ async def test_plus_and_minus_say_why_with_a_type_and_set_the_length_without_one
     ada = open_tuesday(backend)
     offer(backend, ada, **FOLLOW_UP)
     open_tuesday(backend, "bob", "Dr Bob")  # who offers no types
-    app = app_for(backend, token=backend.issue("client", "sam", "Sam"))
+    sam = backend.issue("client", "sam", "Sam")
+    book(backend, tuesday("13:45"), sam)
+    app = app_for(backend, token=sam)
     toasts = Toasts()
     async with app.run_test(size=(100, 30), message_hook=toasts) as pilot:
         screen = await client_screen(app, pilot)
@@ -298,13 +301,22 @@ async def test_plus_and_minus_say_why_with_a_type_and_set_the_length_without_one
 
         await pick_type(app, pilot, "down", "enter")  # back to any length
         await until(lambda: status_extra(screen) == "length 15 min (+ -)", pilot.pause)
+        assert text_of(screen, "#provider").endswith("s: 1 appointment type")
+        await pilot.press("m")
+        await the(app, pilot, ReservationsScreen)
+        await pilot.press("v")  # moving keeps the length: no type to choose meanwhile
+        await until(lambda: screen.moving is not None, pilot.pause)
+        assert "appointment type" not in text_of(screen, "#provider")
+        assert not key_bar_shows(screen, "s")
+        await pilot.press("escape")
+        await until(lambda: screen.moving is None, pilot.pause)
         await pilot.press("plus")
         assert status_extra(screen) == "length 30 min (+ -)"
 
         await pilot.press("p", "down")  # Dr Bob
         await until(lambda: screen.provider_id == "bob" and screen.loaded, pilot.pause)
         assert not key_bar_shows(screen, "s")
-        assert TYPE_KEY not in help_keys(HelpScreen(screen))
+        assert TYPE_KEY not in help_keys(HelpScreen(app.screen))
         await pilot.press("s", "plus")
         assert status_extra(screen) == "length 45 min (+ -)"
         assert not isinstance(app.screen, TypePicker)
@@ -313,5 +325,8 @@ async def test_plus_and_minus_say_why_with_a_type_and_set_the_length_without_one
         await the(app, pilot, TypePicker)
     assert toasts.texts() == [
         "Follow-up lasts 30 min. For another length, s chooses another type, or Any length"
-        " (then + and - set it)."
+        " (then + and - set it).",
+        "Moving: Pick the new start of your hold on the grid (any provider), then Enter. Esc"
+        " keeps it where it is.",
+        "Not moved: it stays where it was.",
     ]

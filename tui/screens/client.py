@@ -193,10 +193,9 @@ class ClientScreen(WeekScreen):
             name = provider.name or provider.provider_id
             detail = self._provider_detail(provider)
             offered = self.types.offers(provider.provider_id)
-            hint = f"s: {counted(len(offered), 'appointment type')}" if offered else ""
-            self.query_one(ChosenProvider).show(
-                name, detail, picker=self.narrow, hint="" if self.typed else hint
-            )
+            choosing = offered and self.types.chosen is None and self.moving is None
+            hint = f"s: {counted(len(offered), 'appointment type')}" if choosing else ""
+            self.query_one(ChosenProvider).show(name, detail, picker=self.narrow, hint=hint)
 
     def _choose(self, provider_id: str) -> None:
         """Show this provider's week (with any length: a type is one provider's)."""
@@ -859,6 +858,7 @@ class ClientScreen(WeekScreen):
         self.grid.activates = reservation is None
         self.grid.refresh_bindings()
         self.refresh_bindings()
+        self._show_chosen()  # no type is chosen while moving
 
     def action_move_here(self) -> None:
         start = self.grid.cursor_start
