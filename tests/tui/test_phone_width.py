@@ -304,7 +304,8 @@ async def test_the_type_picker_at_phone_width_shows_every_type_whole(
 ) -> None:
     """Dr Ada offers two types: the line above the week says how to see them, the key bar has
     `s`, and the list of types takes the whole width with every line of it in sight (no scroll
-    hides the end of a description); the type chosen stands in the status line."""
+    hides the end of a description); the type chosen stands in the status line, on the narrowest
+    phone by its name alone rather than cut."""
     world = populate(backend)
     description = (
         "A full look at what brings you here: history, tests and a plan. Bring any scans or"
@@ -340,3 +341,5 @@ async def test_the_type_picker_at_phone_width_shows_every_type_whole(
         assert "Enter chooses · Esc: no change" in shown(app, box)
         await pilot.press("down", "enter")
         await until(lambda: status(app).endswith("Follow-up, 30 min (s)"), pilot.pause)
+        await pilot.resize_terminal(41, 40)  # the narrowest phone: the type's name, whole
+        await until(lambda: status(app) == "● live │ Bob Baker │ Follow-up", pilot.pause)

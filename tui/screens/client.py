@@ -503,9 +503,8 @@ class ClientScreen(WeekScreen):
         grid."""
         if self.moving is not None:  # no longer than the length it replaces: the line fits
             text = short = f"moving {self.session.when(start_of(self.moving), '%a %H:%M')}"
-        elif self.types.chosen is not None:
-            short = label(self.types.chosen)
-            text = f"{short} (s)"
+        elif self.types.chosen is not None:  # where the line is short, the name alone
+            text, short = f"{label(self.types.chosen)} (s)", self.types.chosen.name
         else:
             text, short = f"length {self.minutes} min (+ -)", f"length {self.minutes} min"
         for line in self.query(StatusLine):
