@@ -57,6 +57,10 @@ def tuesday(clock: str) -> str:
     return f"2030-03-05 {clock}:00"
 
 
+def at(clock: str) -> int:
+    return int(parse_time(tuesday(clock)))
+
+
 def starts(first: str, last: str) -> set[str]:
     """The Tuesday starts from `first` to `last`, both included."""
     return set(TUESDAY[TUESDAY.index(tuesday(first)) : TUESDAY.index(tuesday(last)) + 1])
@@ -171,6 +175,9 @@ async def test_a_client_picks_a_type_and_the_week_marks_where_it_fits_live_and_e
         )
 
         await goto(pilot, screen, tuesday("10:00"))
+        await pilot.press("n")  # the next start where a follow-up fits
+        await until(lambda: screen.grid.cursor_start == at("12:15"), pilot.pause)
+        await goto(pilot, screen, tuesday("10:00"))
         assert text_of(screen, "#info").endswith("free: Enter holds Follow-up 10:00–10:30")
         await pilot.press("enter")
         held = await dialog(app, pilot)
@@ -222,6 +229,8 @@ async def test_the_servers_refusals_of_a_type_are_said_in_a_clients_words(
         await pilot.press("enter")
         await until(lambda: not marked_free(screen), pilot.pause)
         assert app.screen is screen, "nothing held"
+        await pilot.press("n")  # the server finds no start for it: Tuesday is full
+        await until(lambda: len(toasts.raised) == 3, pilot.pause)
     with backend.http(sam) as http:
         assert http.get("/reservations").json()["reservations"] == []
     assert toasts.texts() == [
@@ -230,6 +239,7 @@ async def test_the_servers_refusals_of_a_type_are_said_in_a_clients_words(
         " one).",
         "Not held: Tue 05 Mar is full for Follow-up: Dr Ada takes at most 1 a day. Pick another"
         " day (n finds the next start where it fits).",
+        "No start for Follow-up in the next 31 days.",
     ]
 
 
