@@ -33,6 +33,7 @@ from tui.screens.identity import IdentityScreen
 from tui.screens.offerings import OfferingsScreen
 from tui.screens.provider import ProviderScreen
 from tui.screens.reservations import ReservationsScreen
+from tui.screens.type_picker import TypePicker
 from tui.screens.usual_week import UsualWeekScreen
 from tui.screens.welcome import WelcomeScreen
 from tui.screens.zone import ZoneDialog
@@ -213,6 +214,12 @@ async def week_hold_and_mine(s: Survey, where: str = "") -> None:
 
 async def test_the_clients_screens_read_well_in_every_theme(backend: BackendThread) -> None:
     world = populate(backend)
+    with backend.http(world.ada) as http:  # the week says how to choose one; `s` lists them
+        for kind in (
+            {"name": "First assessment", "minutes": 60, "description": "Bring your scans"},
+            {"name": "Follow-up", "minutes": 30, "dailyLimit": 6},
+        ):
+            assert http.post("/providers/ada/services", json=kind).status_code == 201
 
     async def walk(s: Survey) -> None:
         app, pilot = s.app, s.pilot
@@ -220,9 +227,18 @@ async def test_the_clients_screens_read_well_in_every_theme(backend: BackendThre
         await pilot.press("x")
         await settled(pilot, lambda: isinstance(app.screen, ConfirmDialog))
         await s.measure("asking before a cancel")
+        await pilot.press("escape", "escape", "s")
+        await settled(pilot, lambda: isinstance(app.screen, TypePicker))
+        await s.measure("the appointment types")
 
     done = await survey(backend, world.bob, walk)
-    done.check("the client's week", "the hold dialog", "my reservations", "asking before a cancel")
+    done.check(
+        "the client's week",
+        "the hold dialog",
+        "my reservations",
+        "asking before a cancel",
+        "the appointment types",
+    )
 
 
 async def test_the_phone_width_screens_read_well_in_every_theme(backend: BackendThread) -> None:

@@ -10,7 +10,7 @@ import pytest
 from textual.containers import Vertical
 from textual.pilot import Pilot
 from textual.widget import Widget
-from textual.widgets import Button, DataTable
+from textual.widgets import Button, DataTable, OptionList
 
 from tests.tui.contrast import screen_text
 from tests.tui.harness import BackendThread, app_for, until
@@ -22,6 +22,7 @@ from tui.screens.help import HelpScreen
 from tui.screens.hold import HoldDialog
 from tui.screens.provider import ProviderScreen
 from tui.screens.reservations import ReservationsScreen
+from tui.screens.type_picker import TypePicker
 from tui.widgets.key_bar import KeyBar
 from tui.widgets.status_line import StatusLine
 
@@ -293,3 +294,52 @@ async def test_the_picker_stays_what_it_says_after_a_tap_beside_the_providers(
         await until(lambda: grid_pane.display and week.grid.has_focus, pilot.pause)
         assert (week.monday - monday).days == 7
         assert not pane.display
+
+
+# --- appointment types -------------------------------------------------------------------------
+
+
+async def test_the_type_picker_at_phone_width_shows_every_type_whole(
+    backend: BackendThread,
+) -> None:
+    """Dr Ada offers two types: the line above the week says how to see them, the key bar has
+    `s`, and the list of types takes the whole width with every line of it in sight (no scroll
+    hides the end of a description); the type chosen stands in the status line, on the narrowest
+    phone by its name alone rather than cut."""
+    world = populate(backend)
+    description = (
+        "A full look at what brings you here: history, tests and a plan. Bring any scans or"
+        " letters from your doctor."
+    )
+    with backend.http(world.ada) as http:
+        for kind in (
+            {"name": "First assessment", "minutes": 60, "description": description},
+            {"name": "Follow-up", "minutes": 30, "maxAdvanceDays": 28, "dailyLimit": 6},
+        ):
+            assert http.post("/providers/ada/services", json=kind).status_code == 201
+    app = app_for(backend, token=world.bob, zone="UTC")
+    async with app.run_test(size=PHONE) as pilot:
+        week = await client_week(app, pilot)
+        await bar_showing(app, pilot, "s Type", "? Help")
+        assert "s: 2 appointment types" in shown(app, week.query_one("#provider"))
+        await pilot.press("s")
+        await until(lambda: isinstance(app.screen, TypePicker), pilot.pause)
+        await pilot.pause()
+        box = app.screen.query_one(Vertical)
+        assert box.region.width == PHONE[0], "the list takes the whole width"
+        listed = app.screen.query_one(OptionList)
+        assert listed.region.height >= listed.virtual_size.height, "no line out of sight"
+        assert box.region.bottom <= PHONE[1]
+        text = " ".join(shown(app, listed).split())
+        for whole in (
+            f"First assessment · 60 min {description} book at least 24 hours ahead",
+            "Follow-up · 30 min book 24 hours to 28 days ahead · at most 6 a day",
+            "Any length, no type + and - set how long, a slot at a time",
+        ):
+            assert whole in text, text
+        assert "What Dr Ada Lovelace offers" in shown(app, box)
+        assert "Enter chooses · Esc: no change" in shown(app, box)
+        await pilot.press("down", "enter")
+        await until(lambda: status(app).endswith("Follow-up, 30 min (s)"), pilot.pause)
+        await pilot.resize_terminal(41, 40)  # the narrowest phone: the type's name, whole
+        await until(lambda: status(app) == "● live │ Bob Baker │ Follow-up", pilot.pause)

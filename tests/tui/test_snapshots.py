@@ -34,6 +34,7 @@ from tui.screens.note import NoteView
 from tui.screens.offerings import OfferingsScreen
 from tui.screens.provider import ProviderScreen
 from tui.screens.reservations import ReservationsScreen
+from tui.screens.type_picker import TypePicker
 from tui.screens.usual_week import UsualWeekScreen
 from tui.screens.week import WeekScreen
 
@@ -531,6 +532,59 @@ def test_client_week_choosing_45_minutes(
         await settle(pilot, app, lambda: client_ready(app))
 
     assert snap_compare(app, terminal_size=size, run_before=run_before)
+
+
+def test_client_week_with_an_appointment_type_chosen(
+    snap_compare: SnapCompare, backend: BackendThread
+) -> None:
+    """Dr Ada offers a 60-minute first assessment (15 minutes kept clear after it) and a
+    30-minute follow-up (15 minutes clear before it); cy has booked a first assessment on
+    Wednesday at 10:00. Bob chooses the follow-up (s, ↓, Enter; the status line names it): on
+    Tuesday it fits at 10:00 and 11:30 only (his hold at 10:30 and cy's booking at 11:00 are in
+    the way, and the time clear before a follow-up), on Wednesday from 11:15 (11:00 is kept clear
+    after the assessment, so not even open); the rest is marked ◔."""
+    world = populate(backend)
+    with backend.http(world.ada) as http:
+        kinds = [
+            {"name": "First assessment", "minutes": 60, "bufferAfterMinutes": 15},
+            {"name": "Follow-up", "minutes": 30, "bufferBeforeMinutes": 15},
+        ]
+        for kind in kinds:
+            made = http.post("/providers/ada/services", json=kind)
+            assert made.status_code == 201, made.text
+        assessment = http.get("/providers/ada/services").json()["services"][0]["serviceId"]
+    with backend.http(world.cy) as http:
+        listed = http.get(
+            "/availability",
+            params={"startTime": "2030-03-06 10:00:00", "endTime": "2030-03-06 10:15:00"},
+        ).json()["availableTimeSlots"]
+        booked = http.post(
+            "/availability/reserve",
+            json={
+                "timeSlot": listed[0]["timestamp"],
+                "timeSlotId": listed[0]["timeSlotId"],
+                "serviceId": assessment,
+            },
+        )
+        assert booked.status_code == 201, booked.text
+    app = app_for(backend, token=world.bob, zone="UTC")
+
+    async def run_before(pilot: Pilot[None]) -> None:
+        await settle(pilot, app, lambda: client_ready(app))
+        await pilot.press("s")
+        await settle(pilot, app, lambda: isinstance(app.screen, TypePicker))
+        await pilot.press("down", "enter")
+        await settle(
+            pilot,
+            app,
+            lambda: (
+                client_ready(app)
+                and isinstance(app.screen, ClientScreen)
+                and app.screen.types.fitting is not None
+            ),
+        )
+
+    assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
 
 
 @pytest.mark.parametrize("size", SIZES)

@@ -5,6 +5,9 @@ the grid) shows it in the grid's place, and picking one shows the grid again. `/
 
 The client chooses how long an appointment to hold (+ and -, in slot lengths); the grid marks the
 time a hold from the cursor would cover, and the open starts from which that length does not fit.
+A provider may offer appointment types (tui/type_choice.py): `s` shows them (as does picking that
+provider with Enter), and with one chosen the grid marks only the starts the server lists for it,
+read again whenever the change feed brings news of the provider; Enter holds one of that type.
 A hold or booking is moved here too: My reservations (m) hands it over, the client picks its new
 start on the grid and confirms."""
 
@@ -18,6 +21,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.widgets import OptionList
 
+from shared.service_wire import Service
 from shared.timefmt import parse_time
 from shared.weeks import monday_of
 from shared.wire import Change, Provider, Reservation, TimeSlot
@@ -26,13 +30,15 @@ from tui.messages import FeedChanged
 from tui.narrow import NARROW
 from tui.screens.confirm import ConfirmDialog
 from tui.screens.hold import HoldDialog
+from tui.screens.type_picker import Picked, TypePicker
 from tui.screens.week import WeekScreen
 from tui.session import Session
 from tui.sync import Window, as_open, as_reservation, minutes_of, slots_of, start_of
+from tui.type_choice import Fitting, TypeChoice, label, notice_words
 from tui.widgets.provider_list import ChosenProvider, ProviderList, ProviderPane
 from tui.widgets.status_line import StatusLine
 from tui.widgets.week_grid import Cell, CellState, WeekGrid
-from tui.words import the_time
+from tui.words import counted, the_time
 
 PICKING = "-picking"
 """The class of the client's screen while, at phone width, the list of providers is shown."""
@@ -50,6 +56,14 @@ class ClientScreen(WeekScreen):
         Binding("escape", "close_picker", "Back to the week", id="client.close_picker"),
         *WeekScreen.BINDINGS,
         Binding("n", "next_open", "Next open", id="client.next_open"),
+        Binding(
+            "s",
+            "types",
+            "Type",
+            tooltip="Choose the type of appointment among those the provider offers (or any"
+            " length)",
+            id="client.types",
+        ),
         Binding("m", "reservations", "My reservations", id="client.reservations"),
         Binding("p", "providers", "Providers", show=False, id="client.providers"),
         Binding(
@@ -85,6 +99,7 @@ class ClientScreen(WeekScreen):
         "client.move": "Move here",
         "client.reservations": "Mine",
         "client.next_open": "Next open",
+        "client.types": "Type",
         "week.previous": "",
         "week.next": "",
         "client.filter": "Filter",
@@ -99,8 +114,9 @@ class ClientScreen(WeekScreen):
         self.providers: dict[str, Provider] = {}
         self.mine: dict[str, Reservation] = {}
         """The client's holds and bookings, by their first slot's id."""
-        self.minutes = round(session.rules.slot_minutes)
-        """How long an appointment to hold: a whole number of slots."""
+        self.length = round(session.rules.slot_minutes)
+        """How long an appointment to hold without a type (+ and -): a whole number of slots."""
+        self.types = TypeChoice(session)
         self.moving: Reservation | None = None
         """The hold or booking being moved, while its new start is being picked."""
         self._told: set[str] = set()
@@ -170,17 +186,23 @@ class ClientScreen(WeekScreen):
         return f"next {self.session.when_text(provider.next_available, '%a %d %H:%M')}"
 
     def _show_chosen(self) -> None:
-        """Name the chosen provider, whole, above the grid."""
+        """Name the chosen provider, whole, above the grid, and say how to choose one of their
+        appointment types while none is."""
         provider = self.providers.get(self.provider_id or "")
         if provider is not None:
             name = provider.name or provider.provider_id
             detail = self._provider_detail(provider)
-            self.query_one(ChosenProvider).show(name, detail, picker=self.narrow)
+            offered = self.types.offers(provider.provider_id)
+            choosing = offered and self.types.chosen is None and self.moving is None
+            hint = f"s: {counted(len(offered), 'appointment type')}" if choosing else ""
+            self.query_one(ChosenProvider).show(name, detail, picker=self.narrow, hint=hint)
 
     def _choose(self, provider_id: str) -> None:
-        """Show this provider's week."""
+        """Show this provider's week (with any length: a type is one provider's)."""
         if provider_id != self.provider_id:
             self.provider_id = provider_id
+            self.types.choose(None)
+            self.show_length()
             self.mirror.replace(self._window(), [])
             self.grid.set_cells({})
             self.reload()
@@ -195,6 +217,8 @@ class ClientScreen(WeekScreen):
     def _provider_picked(self, event: OptionList.OptionSelected) -> None:
         if event.option.id is not None:
             self._choose(event.option.id)
+            if self.types.chosen is None:  # picked: what they offer, if they offer types
+                self.offer_types(event.option.id, quiet=True)
         self.query_one(ProviderPane).drop_filter()  # picked: the whole list again
         self._picking(False)
         self.grid.focus()
@@ -257,6 +281,12 @@ class ClientScreen(WeekScreen):
         open_slots = await client.open_slots(
             window.start, window.end, window.provider_id, too_soon=True
         )
+        chosen = self.types.chosen
+        await self.types.load(window.provider_id)
+        self._types_loaded(window.provider_id, chosen)
+        service = self.types.chosen
+        if service is not None and service.provider_id == window.provider_id:
+            self.types.keep(await self.types.where_it_fits(service, window), self._window())
         mine = await client.reservations()
         self._know_mine(mine)
         return open_slots + [
@@ -275,6 +305,122 @@ class ClientScreen(WeekScreen):
             self._know_mine(await self.session.client.reservations())
         except (ApiError, Unreachable):
             return  # what was known stays; the next load of the week tries again
+
+    # --- appointment types -----------------------------------------------------------------------
+
+    @property
+    def typed(self) -> bool:
+        """Is a hold from the cursor one of an appointment type (chosen, and nothing moving)?"""
+        return self.types.chosen is not None and self.moving is None
+
+    @property
+    def minutes(self) -> int:
+        """How long a hold from the cursor would be: the type's length, else the one chosen with
+        + and - (or, while moving, the appointment's)."""
+        chosen = self.types.chosen
+        return chosen.minutes if chosen is not None and self.moving is None else self.length
+
+    def _types_loaded(self, provider_id: str, was: Service | None) -> None:
+        """The provider's types were read again: say so if the type chosen is no longer offered,
+        and show whether there are types to choose from."""
+        if provider_id != self.provider_id:
+            return
+        if was is not None and self.types.chosen is None:
+            name = self._name_of(provider_id)
+            self.notify(
+                f"{name} no longer offers {was.name}: back to any length (s shows what they"
+                " offer).",
+                severity="warning",
+            )
+            self.redraw()
+        self._show_chosen()
+        self.refresh_bindings()
+
+    def action_types(self) -> None:
+        self._back_to_the_week()
+        if self.provider_id is not None:
+            self.offer_types(self.provider_id, quiet=False)
+
+    @work(exclusive=True, group="types")
+    async def offer_types(self, provider_id: str, *, quiet: bool) -> None:
+        """Read the provider's types and show them to choose from; when they offer none, say so
+        (unless `quiet`: they were only picked)."""
+        chosen = self.types.chosen
+        try:
+            services = await self.types.load(provider_id)
+        except (ApiError, Unreachable) as error:
+            self.notify(f"Could not list the types: {error}. {error.advice}", severity="error")
+            return
+        self._types_loaded(provider_id, chosen)
+        if provider_id != self.provider_id or self.moving is not None:
+            return
+        name = self._name_of(provider_id)
+        if not services:
+            if not quiet:
+                self.notify(
+                    f"{name} offers no appointment types: + and - set how long an appointment"
+                    " you need."
+                )
+            return
+        self.app.push_screen(TypePicker(name, services, self.types.chosen), self._type_picked)
+
+    def _type_picked(self, picked: Picked | None) -> None:
+        if picked is not None:
+            self.use_type(picked.service)
+
+    @work(exclusive=True, group="fitting")
+    async def use_type(self, service: Service | None) -> None:
+        """Hold appointments of this type from now on (None: of any length), once the server has
+        said where it fits in the week shown."""
+        fitting: Fitting | None = None
+        if service is not None:
+            window = self._window()
+            try:
+                found = await self.types.where_it_fits(service, window)
+            except (ApiError, Unreachable) as error:
+                self.notify(
+                    f"Could not find where it fits: {error}. {error.advice}", severity="error"
+                )
+                return
+            fitting = found if found.window == self._window() else None
+        self.types.choose(service, fitting)
+        if service is not None and fitting is None:
+            self.refresh_fitting()
+        self.redraw()
+        self._show_chosen()
+        self.refresh_bindings()
+
+    @work(exclusive=True, group="fitting")
+    async def refresh_fitting(self) -> None:
+        """Ask the server again where the type chosen fits in the week shown (after news of the
+        provider: a booking's buffers, or a day's limit, change it beyond what the grid shows)."""
+        service = self.types.chosen
+        if service is None or service.provider_id != self.provider_id:
+            return
+        try:
+            found = await self.types.where_it_fits(service, self._window())
+        except (ApiError, Unreachable):
+            return  # what was known stays; the next load of the week asks again
+        if self.types.keep(found, self._window()):
+            self.redraw()
+
+    def _why_not(self, start: int, where: str = "here", *, limit: bool = False) -> str:
+        """Why the type chosen cannot start at this open slot (with `limit`, naming its daily
+        limit, where there is room to)."""
+        service = self.types.chosen
+        assert service is not None
+        days = service.max_advance_days
+        if days is not None and self.types.too_far(start):
+            return f"{service.name} can be booked at most {counted(days, 'day')} ahead"
+        if not self._run_open(start):
+            return f"{service.name} ({service.minutes} min) does not fit from {where}"
+        if service.daily_limit is None:
+            return f"{service.name} cannot start {where}: too close to another appointment"
+        most = f" (at most {service.daily_limit} a day)" if limit else ""
+        return (
+            f"{service.name} cannot start {where}: too close to another appointment, or that day"
+            f" is full{most}"
+        )
 
     def reservation_for(self, slot_id: str) -> Reservation | None:
         """The client's hold or booking that this slot is part of, if known."""
@@ -296,6 +442,13 @@ class ClientScreen(WeekScreen):
 
     def _cell(self, slot: TimeSlot) -> Cell:
         mine = slot.client_id == self.me
+        if slot.status == "AVAILABLE" and self.typed:
+            start = start_of(slot)
+            if self.fits(start):
+                return Cell(CellState.OPEN, "free")
+            if start < self.session.now():
+                return Cell(CellState.PAST)
+            return Cell(CellState.TOO_SOON if self.types.too_soon(start) else CellState.SHORT)
         if slot.status == "AVAILABLE":
             start = start_of(slot)
             if self.session.bookable(start):
@@ -324,22 +477,34 @@ class ClientScreen(WeekScreen):
     def fits(self, start: int) -> bool:
         """Could the chosen length be held (or the appointment being moved be put) from here:
         every slot of it open, far enough ahead, of this provider? The slots of the appointment
-        being moved count as open: a move may overlap its old place."""
+        being moved count as open: a move may overlap its old place. With a type chosen, the
+        server must also have listed the start for it (its buffers, notice, window and daily
+        limit)."""
+        if self.typed:
+            return self.types.fits(start, self._window()) and self._run_open(start)
+        return self._run_open(start) and all(map(self.session.bookable, self.span_from(start)))
+
+    def _run_open(self, start: int) -> bool:
+        """Is every slot from here to the end of the length chosen open, as far as the grid
+        knows (or the appointment's being moved)?"""
         if self.provider_id is None:
             return False
         moving = set(self.moving.time_slot_ids) if self.moving is not None else set()
         for step in self.span_from(start):
             slot = self.mirror.at(self.provider_id, step)
-            if slot is None or not self.session.bookable(step):
+            if slot is None:
                 return False
             if slot.status != "AVAILABLE" and slot.time_slot_id not in moving:
                 return False
         return True
 
     def show_length(self) -> None:
-        """The length (or what is being moved) in the status line, the span on the grid."""
+        """The length or the type (or what is being moved) in the status line, the span on the
+        grid."""
         if self.moving is not None:  # no longer than the length it replaces: the line fits
             text = short = f"moving {self.session.when(start_of(self.moving), '%a %H:%M')}"
+        elif self.types.chosen is not None:  # where the line is short, the name alone
+            text, short = f"{label(self.types.chosen)} (s)", self.types.chosen.name
         else:
             text, short = f"length {self.minutes} min (+ -)", f"length {self.minutes} min"
         for line in self.query(StatusLine):
@@ -356,16 +521,22 @@ class ClientScreen(WeekScreen):
         if self.moving is not None:
             self.notify(f"A move keeps the length ({self.minutes} min).")
             return
+        if self.types.chosen is not None:
+            self.notify(
+                f"{self.types.chosen.name} lasts {self.minutes} min. For another length, s"
+                " chooses another type, or Any length (then + and - set it)."
+            )
+            return
         longest = self.session.longest_minutes
-        minutes = max(slot, min(longest, self.minutes + slots * slot))
-        if minutes == self.minutes:
+        minutes = max(slot, min(longest, self.length + slots * slot))
+        if minutes == self.length:
             self.notify(
                 f"Already the longest this server takes: {longest} min."
                 if slots > 0
                 else f"Already the shortest: one slot, {slot} min."
             )
             return
-        self.minutes = minutes
+        self.length = minutes
         self.redraw()
 
     def redraw(self) -> None:
@@ -390,15 +561,15 @@ class ClientScreen(WeekScreen):
             self.set_info(f"{self.session.when(start)}  ·  {self._move_hint(start)}")
             return
         mine = self.reservation_for(slot.time_slot_id) if slot is not None else None
-        yours = (
-            f" ({self.session.span(start_of(mine), minutes_of(mine), '%H:%M')})"
-            if mine is not None and minutes_of(mine) > self.session.rules.slot_minutes
-            else ""
-        )
+        yours = self._yours(mine)
+        if self.typed and cell.state in (CellState.OPEN, CellState.SHORT, CellState.TOO_SOON):
+            self.set_info(f"{self.session.when(start)}  ·  {self._typed_hint(cell, start)}")
+            return
+        holds = f"free: Enter holds {span}" if self.span_slots > 1 else "free: Enter holds it"
+        if self.types.offers(self.provider_id):  # and none is chosen: say how
+            holds = f"{holds}, of any kind (s chooses a type)"
         what = {
-            CellState.OPEN: f"free: Enter holds {span}"
-            if self.span_slots > 1
-            else "free: Enter holds it",
+            CellState.OPEN: holds,
             CellState.SHORT: f"open, but {self.minutes} min do not fit from here: - shortens,"
             " n finds where they do",
             CellState.TOO_SOON: f"open, but too soon to book: {self.session.notice_text}",
@@ -409,6 +580,31 @@ class ClientScreen(WeekScreen):
         }.get(cell.state, "not open")
         # Whose week it is, the line above the grid says: here, the cell and what Enter does.
         self.set_info(f"{self.session.when(start)}  ·  {what}")
+
+    def _yours(self, mine: Reservation | None) -> str:
+        """What the info line adds of the client's own appointment: its type and its time, when
+        it is longer than a slot."""
+        if mine is None:
+            return ""
+        said = [mine.service_name] if isinstance(mine.service_name, str) else []
+        if minutes_of(mine) > self.session.rules.slot_minutes:
+            said.append(self.session.span(start_of(mine), minutes_of(mine), "%H:%M"))
+        return f" ({', '.join(said)})" if said else ""
+
+    def _typed_hint(self, cell: Cell, start: int) -> str:
+        """What the info line says of an open slot with a type chosen."""
+        service = self.types.chosen
+        assert service is not None
+        if cell.state is CellState.OPEN:
+            span = self.session.span(start, self.minutes, "%H:%M")
+            return f"free: Enter holds {service.name} {span}"
+        if cell.state is CellState.TOO_SOON:
+            return f"open, but too soon for {service.name}: it needs {self._notice(service)}"
+        return f"open, but {self._why_not(start)} (n finds where it fits)"
+
+    @staticmethod
+    def _notice(service: Service) -> str:
+        return notice_words(service.notice_minutes * 60)
 
     def _move_hint(self, start: int) -> str:
         assert self.moving is not None
@@ -430,6 +626,11 @@ class ClientScreen(WeekScreen):
         taken = change.kind in ("reserved", "moved") and change.client_id != self.me
         if taken and start_of_change(change) in covered and change.provider_id == self.provider_id:
             self.notify("The slot under your cursor was just taken.", severity="warning")
+        if self.types.chosen is not None and self.provider_id in (
+            change.provider_id,
+            change.from_provider_id,
+        ):
+            self.refresh_fitting()  # a booking's buffers, or a day's limit, move what fits
 
     def _mine_changed(self, change: Change) -> None:
         """News of one of the client's own slots: tell of a cancel by someone else (once for an
@@ -483,6 +684,8 @@ class ClientScreen(WeekScreen):
         cell = self._cell(slot)
         if cell.state is CellState.OPEN:
             self.hold(slot)
+        elif self.typed and cell.state in (CellState.SHORT, CellState.TOO_SOON):
+            self._not_for_the_type(cell, message.start)
         elif cell.state is CellState.SHORT:
             self.notify(
                 f"{self.minutes} minutes from {self.session.when(message.start, '%H:%M')} are not"
@@ -508,46 +711,49 @@ class ClientScreen(WeekScreen):
         else:
             self.notify("That time has passed.")
 
+    def _not_for_the_type(self, cell: Cell, start: int) -> None:
+        """Enter on an open slot where the type chosen cannot start: why, and what to do."""
+        service = self.types.chosen
+        assert service is not None
+        if cell.state is CellState.TOO_SOON:
+            earliest = self.session.when(self.session.now() + service.notice_minutes * 60)
+            self.notify(
+                f"Too soon for {service.name}: it needs {self._notice(service)}. The earliest"
+                f" you can book it now is after {earliest} (n finds the next start)."
+            )
+            return
+        why = self._why_not(start, f"at {self.session.when(start, '%H:%M')}", limit=True)
+        self.notify(
+            f"{why[:1].upper()}{why[1:]}. Pick a start marked ◦ (n finds the next one), or s for"
+            " another type."
+        )
+
     def _provider_name(self, slot: TimeSlot) -> str:
-        provider = self.providers.get(slot.provider_id)
-        return provider.name if provider and provider.name else slot.provider_id
+        return self._name_of(slot.provider_id)
+
+    def _name_of(self, provider_id: str) -> str:
+        provider = self.providers.get(provider_id)
+        return provider.name if provider and provider.name else provider_id
 
     @work(exclusive=True, group="hold")
     async def hold(self, slot: TimeSlot) -> None:
+        service = self.types.chosen if self.typed else None
         longer = self.span_slots > 1
+        client = self.session.client
         try:
-            answer = await self.session.client.reserve(
-                slot, minutes=self.minutes if longer else None
-            )
-        except Conflict as error:
-            if error.slug == "too-many-holds":
-                self.notify(f"{error.detail}", title="Not held", severity="warning")
+            if service is not None:
+                answer = await client.reserve(slot, service_id=service.service_id)
+            else:
+                answer = await client.reserve(slot, minutes=self.minutes if longer else None)
+        except ApiError as error:
+            if service is not None and self._refused(error, slot):
                 return
-            if longer:  # some slot of the span went: the week as it is now says which
-                self.reload()
-                self.notify(
-                    f"Not all of {self.session.span(start_of(slot), self.minutes)} is free any"
-                    " more. Pick another start (n finds the next one).",
-                    title="Just taken",
-                    severity="warning",
-                )
-                return
-            taken = TimeSlot(
-                time_slot_id=slot.time_slot_id,
-                provider_id=slot.provider_id,
-                timestamp=slot.timestamp,
-                duration=slot.duration,
-                status="RESERVED",
-            )
-            self.mirror.put(taken)
-            self.redraw()
-            self.notify(
-                "That slot was just taken. Pick another (n finds the next free one).",
-                title="Just taken",
-                severity="warning",
-            )
+            if isinstance(error, Conflict):
+                self._not_held(error, slot, longer)
+            else:
+                self.notify(f"Could not hold it: {error}. {error.advice}", severity="error")
             return
-        except (ApiError, Unreachable) as error:
+        except Unreachable as error:
             self.notify(f"Could not hold it: {error}. {error.advice}", severity="error")
             return
         held = answer.reservation
@@ -556,17 +762,61 @@ class ClientScreen(WeekScreen):
         self.redraw()
         self.app.push_screen(HoldDialog(self.session, held, self._provider_name(held)))
 
+    def _not_held(self, error: Conflict, slot: TimeSlot, longer: bool) -> None:
+        """Someone got there first (or the client holds too many): say so, show it."""
+        if error.slug == "too-many-holds":
+            self.notify(f"{error.detail}", title="Not held", severity="warning")
+            return
+        if longer:  # some slot of the span went: the week as it is now says which
+            self.reload()
+            self.notify(
+                f"Not all of {self.session.span(start_of(slot), self.minutes)} is free any"
+                " more. Pick another start (n finds the next one).",
+                title="Just taken",
+                severity="warning",
+            )
+            return
+        taken = TimeSlot(
+            time_slot_id=slot.time_slot_id,
+            provider_id=slot.provider_id,
+            timestamp=slot.timestamp,
+            duration=slot.duration,
+            status="RESERVED",
+        )
+        self.mirror.put(taken)
+        self.redraw()
+        self.notify(
+            "That slot was just taken. Pick another (n finds the next free one).",
+            title="Just taken",
+            severity="warning",
+        )
+
+    def _refused(self, error: ApiError, slot: TimeSlot) -> bool:
+        """The server would not hold the type chosen from this slot for a reason of the type's
+        (its daily limit, window, notice or buffers, or it is no longer offered): say why in a
+        client's words, and read again where it fits. False for any other problem."""
+        if error.slug == "service-archived":
+            self.reload()  # which finds it gone, and says so
+            return True
+        said = self.types.refusal(error, start_of(slot), self._provider_name(slot))
+        if said is None:
+            return False
+        self.reload()  # where it fits, as it is now
+        self.notify(said, title="Not held", severity="warning")
+        return True
+
     # --- moving a hold or a booking ------------------------------------------------------------
 
     @work(exclusive=True, group="next")
     async def start_moving(self, reservation: Reservation) -> None:
         """Pick a new start for this hold or booking: its provider's week, its own length."""
         self._moving(reservation)
-        self.minutes = minutes_of(reservation)
+        self.length = minutes_of(reservation)
         start = start_of(reservation)
         provider = reservation.provider_id
         if provider != self.provider_id:
             self.provider_id = provider
+            self.types.choose(None)  # a type is one provider's
             self.query_one(ProviderList).highlight(provider)
             self._show_chosen()
         await self._show(start)
@@ -597,6 +847,8 @@ class ClientScreen(WeekScreen):
             return self.moving is not None
         if action == "close_picker":  # Esc from the list (or, at phone width, the picker)
             return self.picking or isinstance(self.focused, ProviderList)
+        if action == "types":  # only where the provider offers types
+            return self.moving is None and bool(self.types.offers(self.provider_id))
         return True
 
     def _moving(self, reservation: Reservation | None) -> None:
@@ -605,6 +857,7 @@ class ClientScreen(WeekScreen):
         self.grid.activates = reservation is None
         self.grid.refresh_bindings()
         self.refresh_bindings()
+        self._show_chosen()  # no type is chosen while moving
 
     def action_move_here(self) -> None:
         start = self.grid.cursor_start
@@ -739,6 +992,11 @@ class ClientScreen(WeekScreen):
             self.notify(f"Could not search: {error}. {error.advice}", severity="error")
             return
         length = f" {self.minutes} min" if self.span_slots > 1 else ""
+        if not candidates and self.typed:
+            assert self.types.chosen is not None
+            name = self.types.chosen.name
+            self.notify(f"No start for {name} in the next {NEXT_SEARCH_DAYS} days.")
+            return
         if not candidates:
             self.notify(f"No open{length} slot in the next {NEXT_SEARCH_DAYS} days.")
             return
@@ -754,11 +1012,13 @@ class ClientScreen(WeekScreen):
         """The first start of this provider from `after`, within NEXT_SEARCH_DAYS, from which
         the chosen length is open."""
         assert self.provider_id is not None
+        service = self.types.chosen if self.typed else None
         found = await self.session.client.open_slots(
             after,
             after + NEXT_SEARCH_DAYS * 86_400,
             self.provider_id,
-            minutes=self.minutes if self.span_slots > 1 else None,
+            minutes=self.minutes if self.span_slots > 1 and service is None else None,
+            service_id=service.service_id if service is not None else None,
         )
         return [start_of(s) for s in found[:1]]
 
@@ -775,17 +1035,24 @@ class ClientScreen(WeekScreen):
         )
 
     def legend(self) -> list[tuple[str, str]]:
-        """What the help says of the glyphs a client's week shows."""
+        """What the help says of the glyphs a client's week shows (with a type chosen, of that
+        type)."""
+        service = self.types.chosen if self.typed else None
+        if service is None:
+            what, why, change = "the length chosen", "", "+ and - change it"
+        else:
+            what, change = service.name, "s chooses another type"
+            why = " (too short a run, too close to another appointment, or that day is full)"
         return [
-            (CellState.OPEN.glyph, "free: Enter holds it (the length chosen fits from here)"),
-            (CellState.SHORT.glyph, "open, but the length chosen does not fit from here"),
+            (CellState.OPEN.glyph, f"free: Enter holds it ({what} fits from here)"),
+            (CellState.SHORT.glyph, f"open, but {what} does not fit from here{why}"),
             (CellState.TOO_SOON.glyph, "open, but too soon to book (inside the notice period)"),
             (CellState.MINE_HELD.glyph, "held by you: confirm it before it lapses"),
             (CellState.MINE_BOOKED.glyph, "booked by you"),
             (CellState.TAKEN.glyph, "taken by someone else"),
             (CellState.PAST.glyph, "past"),
             (CellState.EMPTY.glyph, "not open"),
-            ("underlined", "what a hold from the cursor would cover (+ and - change it)"),
+            ("underlined", f"what a hold from the cursor would cover ({change})"),
         ]
 
     def palette_commands(self) -> list[tuple[str, str, str]]:
@@ -793,6 +1060,7 @@ class ClientScreen(WeekScreen):
             ("Next open slot", "Jump to this provider's next free slot", "next_open"),
             ("My reservations", "Your holds and bookings", "reservations"),
             ("Providers", "Choose another provider", "providers"),
+            ("Appointment type", "Choose one the provider offers, or any length", "types"),
             ("Longer appointment", "Hold one slot more from now on", "length(1)"),
             ("Shorter appointment", "Hold one slot less from now on", "length(-1)"),
             ("Previous week", "Show the week before", "week(-1)"),

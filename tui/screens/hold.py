@@ -1,5 +1,5 @@
-"""The hold dialog: the time you hold, how long it stays yours, a note for the provider, confirm
-or release it."""
+"""The hold dialog: the time you hold (and its type, when it is of one), how long it stays yours, a
+note for the provider, confirm or release it."""
 
 from __future__ import annotations
 
@@ -80,7 +80,7 @@ class HoldDialog(ModalScreen[str | None]):
             # "(30 min)" is never broken over two lines (a no-break space); the rest is, where
             # words end.
             yield Static(
-                f"{self.provider_name}\n{when} ({minutes}\N{NO-BREAK SPACE}min)",
+                f"{self.what}\n{when} ({minutes}\N{NO-BREAK SPACE}min)",
                 id="when",
                 markup=False,
             )
@@ -99,6 +99,12 @@ class HoldDialog(ModalScreen[str | None]):
                 yield Button("Confirm (c)", variant="success", id="confirm", compact=True)
                 yield Button("Release (x)", variant="error", id="release", compact=True)
                 yield Button("Close (esc)", id="close", compact=True)
+
+    @property
+    def what(self) -> str:
+        """'Follow-up with Dr Ada', or the provider alone for an appointment of no type."""
+        kind = self.slot.service_name
+        return f"{kind} with {self.provider_name}" if isinstance(kind, str) else self.provider_name
 
     def _close(
         self,
@@ -240,7 +246,9 @@ class HoldDialog(ModalScreen[str | None]):
             self.notify(f"Not confirmed: {error}. {error.advice}", severity="error")
             return
         when = self.session.span(start_of(self.slot), minutes_of(self.slot))
-        self._close("confirmed", f"{when} with {self.provider_name}", title="Booked")
+        kind = self.slot.service_name
+        booked = f"{kind}, {when}" if isinstance(kind, str) else when
+        self._close("confirmed", f"{booked} with {self.provider_name}", title="Booked")
 
     async def release(self) -> None:
         self._acting = True

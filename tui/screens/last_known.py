@@ -86,6 +86,10 @@ class LastKnownList(Screen[None], Generic[Row]):
         """What the line under the table says while the list is current."""
         raise NotImplementedError
 
+    def columns(self) -> Columns:
+        """The table's columns for the rows it has (COLUMNS, unless a screen says otherwise)."""
+        return self.COLUMNS
+
     def concerns(self, change: Change) -> bool:
         """Whether a change from the feed may change the list."""
         raise NotImplementedError
@@ -123,7 +127,7 @@ class LastKnownList(Screen[None], Generic[Row]):
         self.draw()
 
     def on_resize(self, event: events.Resize) -> None:
-        if self.COLUMNS.needs_arranging(self.query_one(DataTable), event.size.width):
+        if self.columns().needs_arranging(self.query_one(DataTable), event.size.width):
             self.call_after_refresh(self.draw)
 
     def draw(self) -> None:
@@ -133,8 +137,9 @@ class LastKnownList(Screen[None], Generic[Row]):
         table = self.query_one(DataTable)
         keep = table.cursor_row
         table.clear()
-        headings = self.COLUMNS.arrange(table, self.size.width)
-        rows = [self.COLUMNS.row(self.cells(row, headings), headings[:-1]) for row in self.rows]
+        columns = self.columns()
+        headings = columns.arrange(table, self.size.width)
+        rows = [columns.row(self.cells(row, headings), headings[:-1]) for row in self.rows]
         room = note_room(self.size.width, headings, rows)
         for row, cells in zip(self.rows, rows, strict=True):
             table.add_row(*cells, first_words(self.note(row), room), key=self.key(row))

@@ -1,4 +1,5 @@
 """My reservations: holds with their countdown, and bookings; confirm, move, note or cancel them.
+Once one of them is of an appointment type, a column says what each is: its type and length.
 
 One row an appointment, however many slots it covers. A move is picked on the week: this screen
 hands the appointment to the client's week (`on_move`) and steps aside. When the list cannot be
@@ -18,13 +19,16 @@ from shared.wire import Change, Provider, Reservation
 from tui.errors import ApiError, Gone, Unreachable
 from tui.screens.confirm import ConfirmDialog
 from tui.screens.last_known import LastKnownList, reload_bindings
-from tui.screens.note import NoteDialog
+from tui.screens.note import NoteDialog, first_words
 from tui.session import Session
 from tui.sync import minutes_of, note_of, start_of
 from tui.time_left import HEADING as TIME_LEFT
 from tui.time_left import count_down, status_cells
 from tui.widgets.columns import Columns
 from tui.words import the_time
+
+TYPE_ROOM = 20
+"""The most of a type's name the table shows (a name may take 80 characters)."""
 
 
 class ReservationsScreen(LastKnownList[Reservation]):
@@ -36,6 +40,11 @@ class ReservationsScreen(LastKnownList[Reservation]):
         # At phone width, whether it is held or booked, and how long a hold has left, in sight.
         ("When", "Status", "With", "Note"),
     )
+    TYPED_COLUMNS = Columns(
+        ("When", "What", "With", "Status", TIME_LEFT, "Note"),
+        ("When", "Status", "What", "With", "Note"),
+    )
+    """The columns once an appointment listed is of a type: what it is, and how long."""
     TABLE_ID = "reservations"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("c", "confirm", "Confirm", id="reservations.confirm"),
@@ -77,7 +86,12 @@ class ReservationsScreen(LastKnownList[Reservation]):
 
     def cells(self, row: Reservation, headings: tuple[str, ...]) -> dict[str, str]:
         status = status_cells(row, self.session.now(), headings)
-        return {"When": self.when(row), "With": self.with_whom(row), **status}
+        what = {"When": self.when(row), "What": self.what(row), "With": self.with_whom(row)}
+        return what | status
+
+    def columns(self) -> Columns:
+        typed = any(isinstance(row.service_name, str) for row in self.rows)
+        return self.TYPED_COLUMNS if typed else self.COLUMNS
 
     def note(self, row: Reservation) -> str:
         return note_of(row)
@@ -97,6 +111,13 @@ class ReservationsScreen(LastKnownList[Reservation]):
 
     def when(self, reservation: Reservation) -> str:
         return self.session.span(start_of(reservation), minutes_of(reservation))
+
+    @staticmethod
+    def what(reservation: Reservation) -> str:
+        """Its type and length ('Follow-up, 30 min'), or its length alone when it has no type."""
+        length = f"{minutes_of(reservation)} min"
+        kind = reservation.service_name
+        return f"{first_words(kind, TYPE_ROOM)}, {length}" if isinstance(kind, str) else length
 
     def with_whom(self, reservation: Reservation) -> str:
         provider = self.providers.get(reservation.provider_id)

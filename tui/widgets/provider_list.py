@@ -233,8 +233,10 @@ class ProviderPane(Vertical):
 
 
 class ChosenProvider(Static):
-    """Above the grid: whose week it is, the name whole; at phone width (where the list is a
-    picker) also the key that opens the list, never broken over two lines. A click opens it."""
+    """Above the grid: whose week it is, the name whole, and what the screen says of them (when
+    they are next free; how to choose one of their appointment types); at phone width (where the
+    list is a picker) also the key that opens the list. No part is broken over two lines where a
+    line of its own would hold it. A click opens the list."""
 
     PICKER_HINT = "▾ p: providers"
 
@@ -243,22 +245,26 @@ class ChosenProvider(Static):
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id, markup=False)
-        self._shown: tuple[str, str, bool] = ("", "", False)
+        self._shown: tuple[str, str, bool, str] = ("", "", False, "")
 
-    def show(self, name: str, detail: str, *, picker: bool) -> None:
-        """Name the provider and say `detail`; with `picker`, how to choose another."""
-        self._shown = (name, detail, picker)
+    def show(self, name: str, detail: str, *, picker: bool, hint: str = "") -> None:
+        """Name the provider and say `detail`, then `hint` (a key to press); with `picker`, how
+        to choose another."""
+        self._shown = (name, detail, picker, hint)
         self._draw()
 
     def _draw(self) -> None:
-        """The name (wrapped where words end), then the detail and the hint, each on the line
-        where the one before ends if it fits there whole, else on a line of its own."""
-        name, detail, picker = self._shown
+        """The name (wrapped where words end), then the detail, the screen's hint and the
+        picker's, each on the line where the one before ends if it fits there whole, else on a
+        line of its own."""
+        name, detail, picker, hint = self._shown
         line = Content.from_markup("[b]$name[/b]", name=name)
         then = [(Content(detail), "  ·  ")] if detail else []
+        if hint:
+            then.append((Content.from_markup("[$text-accent]$hint[/]", hint=hint), "  ·  "))
         if picker:
-            hint = Content.from_markup("[b $text-accent]$hint[/]", hint=self.PICKER_HINT)
-            then.append((hint, "  "))
+            keys = Content.from_markup("[b $text-accent]$hint[/]", hint=self.PICKER_HINT)
+            then.append((keys, "  "))
         width = self.content_region.width
         for part, separator in then:
             last = line.wrap(width)[-1] if width else line
