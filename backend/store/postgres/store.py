@@ -193,6 +193,7 @@ _APPOINTMENT_AND_RUN = "appointment_id = $1 OR (provider_id = $2 AND start >= $3
 _FITS = f"""
 (SELECT SUM(run.duration) FROM slots run
   WHERE run.provider_id = slots.provider_id AND run.start >= slots.start
+    AND run.start < slots.start + {{span}}
     AND run.start + run.duration <= slots.start + {{span}} AND {_open_at("$4", "run.")})
   = {{span}}
 """

@@ -120,10 +120,13 @@ _LIVE = _live()
 _FITS = f"""
 (SELECT SUM(run.duration) FROM slots run
   WHERE run.provider_id = slots.provider_id AND run.start >= slots.start
+    AND run.start < slots.start + :span
     AND run.start + run.duration <= slots.start + :span AND {_OPEN}) = :span
 """
 """The slot starts a run of open slots `span` seconds long: the open slots that lie inside
-[start, start + span] add up to all of it, and slots of one provider never overlap."""
+[start, start + span] add up to all of it, and slots of one provider never overlap. (The bound on
+`run.start` alone is what lets the index of (provider, start) stop at the run's end, rather than
+read the provider's slots to the last.)"""
 
 _WRITE_SLOT = """
 UPDATE slots
