@@ -12,6 +12,7 @@ from textual import work
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.filter import LineFilter
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.theme import Theme
 from textual.timer import Timer
@@ -399,6 +400,20 @@ class SlotbookApp(App[None]):
                     line.server = self.session.server_label
 
     # --- everywhere ------------------------------------------------------------------------------
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = False,
+    ) -> None:
+        """A toast, always in plain text, whatever `markup` says (a screen's `notify` asks for
+        markup unless told otherwise): what toasts say carries names, types and the server's
+        reasons, whose square brackets are characters (tui/verbatim.py)."""
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=False)
 
     def get_line_filters(self) -> Sequence[LineFilter]:
         """Textual's filters, then the app's minimum contrast (tui/legibility.py)."""

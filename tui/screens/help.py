@@ -15,6 +15,7 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Static
 
+from tui.verbatim import verbatim
 from tui.widgets.week_grid import CURSOR_MARK
 
 CLOSES = "Esc closes"
@@ -90,7 +91,7 @@ class HelpScreen(ModalScreen[None]):
         table.add_column("Glyph", no_wrap=True)
         table.add_column("Means")
         for mark, meaning in legend:
-            table.add_row(mark, meaning)
+            table.add_row(mark, verbatim(meaning))  # it may name a type
         table.add_row(CURSOR_MARK, "the cursor (its cell is also drawn in reverse)")
         return table
 

@@ -49,9 +49,9 @@ class IdentityScreen(ModalScreen[str | None]):
                 for key, label in self.choices
             ]
             options.append(Option("  + someone new…", id=NEW))
-            yield OptionList(*options, id="identities")
+            yield OptionList(*options, id="identities", markup=False)
             if self.note:
-                yield Static(self.note, id="note")
+                yield Static(self.note, id="note", markup=False)
 
     def on_mount(self) -> None:
         """Open on the identity in use, so that Enter keeps it and arrows move from it."""

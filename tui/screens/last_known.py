@@ -26,6 +26,7 @@ from tui.errors import ApiError, Unreachable
 from tui.messages import FeedChanged, FeedReloadNeeded, FeedResumed
 from tui.screens.note import first_words, note_room
 from tui.session import Session
+from tui.verbatim import verbatim
 from tui.widgets.columns import Columns
 from tui.widgets.key_bar import KeyBar
 from tui.widgets.status_line import StatusLine
@@ -100,7 +101,7 @@ class LastKnownList(Screen[None], Generic[Row]):
         yield StatusLine()
         yield Static(self.HEADING, id="heading")
         yield DataTable(id=self.TABLE_ID, cursor_type="row", zebra_stripes=True)
-        yield Static("", id="info")
+        yield Static("", id="info", markup=False)  # their words, the server's
         yield KeyBar()
 
     def on_mount(self) -> None:
@@ -142,7 +143,8 @@ class LastKnownList(Screen[None], Generic[Row]):
         rows = [columns.row(self.cells(row, headings), headings[:-1]) for row in self.rows]
         room = note_room(self.size.width, headings, rows)
         for row, cells in zip(self.rows, rows, strict=True):
-            table.add_row(*cells, first_words(self.note(row), room), key=self.key(row))
+            shown = [*cells, first_words(self.note(row), room)]
+            table.add_row(*(verbatim(cell, wrap=False) for cell in shown), key=self.key(row))
         if self.rows:
             table.move_cursor(row=min(keep, len(self.rows) - 1))
         self.query_one("#heading", Static).update(

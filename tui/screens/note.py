@@ -90,7 +90,7 @@ class NoteDialog(ModalScreen[str | None]):
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Label("Note for the provider", id="title")
-            yield Static(self.what, id="what")
+            yield Static(self.what, id="what", markup=False)
             yield Input(
                 self.note,
                 placeholder="e.g. first visit; knee pain since March",
@@ -138,7 +138,7 @@ class NoteView(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         with Vertical() as shown:
             shown.border_subtitle = CLOSES
-            yield Label(self.title_text, id="title")
+            yield Label(self.title_text, id="title", markup=False)  # the client's name
             yield Static(self.what, id="what")
             text = self.note or "No note."
             yield Static(text, id="note", classes="" if self.note else "none", markup=False)

@@ -103,7 +103,7 @@ class OfferingForm(Screen[Service | None]):
                         classes="note text" if text else "note",
                         markup=False,
                     )
-        yield Static(self.usual_info, id="info")
+        yield Static(self.usual_info, id="info", markup=False)
         yield KeyBar()
 
     usual_info = "Tab or ↓ goes to the next field  ·  Enter or ctrl+s saves  ·  Esc cancels"

@@ -9,7 +9,6 @@ from typing import ClassVar
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.markup import escape
 from textual.widgets import DataTable, Static
 
 from shared.service_wire import Service
@@ -141,7 +140,7 @@ class OfferingsScreen(LastKnownList[Service]):
             return keys
         room = max(20, self.size.width - 2)
         about = first_words(f"{chosen.name}: {chosen.description}", room)
-        return f"{escape(about)}\n{keys}"  # their words, not markup
+        return f"{about}\n{keys}"
 
     @on(DataTable.RowHighlighted)
     def _highlighted(self) -> None:

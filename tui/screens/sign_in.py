@@ -56,7 +56,7 @@ class SignInScreen(Screen[Session]):
                 id="hint",
             )
             yield Input(placeholder="sbk_…", password=True, id="token")
-            yield Static("", id="problem")
+            yield Static("", id="problem", markup=False)
 
     def on_mount(self) -> None:
         self.query_one("#token", Input).focus()

@@ -69,7 +69,7 @@ class WeekScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield StatusLine()
         yield from self.compose_body()
-        yield Static("", id="info")
+        yield Static("", id="info", markup=False)  # names, notes, types
         yield KeyBar()
 
     def compose_body(self) -> ComposeResult:

@@ -76,7 +76,7 @@ class ZoneDialog(ModalScreen[str | None]):
                 max_length=64,
                 id="zone",
             )
-            yield Static("", id="problem")
+            yield Static("", id="problem", markup=False)
             yield Static(self._keys_text(), id="keys")
 
     def _keys_text(self) -> str:
