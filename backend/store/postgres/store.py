@@ -36,6 +36,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 import asyncpg
 
 from backend.rules.appointments import (
+    NOTHING_AROUND,
     ChangeEntry,
     Plan,
     length_of,
@@ -792,11 +793,12 @@ class PostgresStore:
                 else []
             )
             holds = 0  # the plan asks only when the run is open, so its first slot is
+            near = NOTHING_AROUND  # nor does it look around a run it refuses
             if effective_status(first, now) == "AVAILABLE":
                 holds = await conn.fetchval(_LIVE_HOLDS, client_id, now)
-            near = await services.surroundings(
-                conn, first.provider_id, first.start, run_length, terms, now, rules
-            )
+                near = await services.surroundings(
+                    conn, first.provider_id, first.start, run_length, terms, now, rules
+                )
             plan = plan_reserve(
                 first, span, mine, client_id, terms, note, lambda: holds, now, rules, near
             )

@@ -21,6 +21,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from backend.rules.appointments import (
+    NOTHING_AROUND,
     ChangeEntry,
     Plan,
     length_of,
@@ -680,7 +681,10 @@ class SQLiteStore:
             if service_id is not None:
                 terms = services.offered(db.conn, service_id, first.provider_id).terms()
             one_slot = terms.length is None or terms.length == first.duration
-            if one_slot and service_id is None:
+            # A slot somebody holds or has booked cannot be taken by the one-slot write: go
+            # straight to the planner, which says why (contended slots are refused often).
+            open_now = effective_status(first, now) == "AVAILABLE"
+            if one_slot and service_id is None and open_now:
                 won = _slot(
                     db.execute(
                         _RESERVE_ONE,
@@ -702,9 +706,11 @@ class SQLiteStore:
             run_length = terms.length or first.duration
             span = [first] if one_slot else _run(db, first.provider_id, first.start, run_length)
             mine = _appointment(db, first) if first.client_id == client_id else []
-            near = services.surroundings(
-                db.conn, first.provider_id, first.start, run_length, terms, now, rules
-            )
+            near = NOTHING_AROUND  # read only when the plan can get that far: the run is open
+            if open_now:
+                near = services.surroundings(
+                    db.conn, first.provider_id, first.start, run_length, terms, now, rules
+                )
 
             def holds() -> int:
                 count: int = db.execute(_LIVE_HOLDS, params).fetchone()[0]
