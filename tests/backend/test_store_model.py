@@ -760,10 +760,10 @@ MODEL_SETTINGS = settings(
     derandomize=True,  # the same runs every time, in CI too
     database=None,
 )
-EXAMPLES = {"sqlite": 100, "postgresql": 36}
+EXAMPLES = {"sqlite": 100, "postgresql": 30}
 """Runs per store. A step costs PostgreSQL about ten times what it costs SQLite (each of the twenty
 or so reads that check it is a round trip to the server, and a write also waits for its sequencer
-round), so it gets the first 36 of the runs SQLite gets: the same contract, kept to about 25
+round), so it gets the first 30 of the runs SQLite gets: the same contract, kept to about 25
 seconds each under coverage, so that `make test` stays under 12 minutes on two cores."""
 
 
