@@ -490,6 +490,11 @@ class Me(_Answer):
     name: str
     token_id: str | None
     auth: Literal["token", "none"]
+    email: str | None
+    """The e-mail address mail about your appointments goes to (PATCH /me sets it); null for
+    none, and always for an admin."""
+    time_zone: str | None
+    """The zone the times in your mail are written in (PATCH /me sets it); null for none."""
 
 
 # --- the change feed --------------------------------------------------------------------------

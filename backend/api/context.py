@@ -108,4 +108,5 @@ def rules_from(settings: Settings) -> Rules:
         max_holds=settings.max_holds,
         max_window_seconds=settings.max_window_seconds,
         max_appointment_seconds=settings.max_appointment_seconds,
+        reminder_seconds=settings.reminders,
     )

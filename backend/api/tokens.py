@@ -1,4 +1,4 @@
-"""Tokens (admin only) and GET /me (anyone with a token)."""
+"""Tokens (admin only)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,6 @@ from backend.store.base import Answer, RevokeResult, TokenRecord
 from shared.timefmt import format_time
 from shared.wire import (
     FieldError,
-    Me,
     TokenCreated,
     TokenInfo,
     TokenRequest,
@@ -109,19 +108,6 @@ async def revoke_token(request: web.Request) -> web.Response:
     return response
 
 
-async def who_am_i(request: web.Request) -> web.Response:
-    caller = caller_of(request)
-    return answer(
-        Me(
-            role=caller.role,
-            subject=caller.subject,
-            name=caller.name,
-            token_id=caller.token_id,
-            auth="none" if caller.trusted else "token",
-        )
-    )
-
-
 OPERATIONS = [
     Operation(
         "POST",
@@ -155,13 +141,5 @@ OPERATIONS = [
         path_params={"tokenId": str},
         answers={200: (TokenRevoked, "Revoked now, or already revoked")},
         problems={403: "The caller is not an admin", 404: "No token has this id"},
-    ),
-    Operation(
-        "GET",
-        "/me",
-        who_am_i,
-        summary="Who the server takes the caller to be",
-        tag="access",
-        answers={200: (Me, "The caller")},
     ),
 ]

@@ -11,7 +11,9 @@ from typing import get_args
 
 from backend.gate.tokens import TokenRequestError, issue
 from backend.rules.booking import Rules
+from backend.runtime.addresses import AddressError, checked_address
 from backend.store.base import Role, Store, TokenNotFound
+from backend.store.mail_records import UNCHANGED
 from backend.store.opening import open_store
 from shared.timefmt import format_time
 
@@ -55,6 +57,11 @@ def add_token_arguments(parser: argparse.ArgumentParser, environ: Mapping[str, s
         help="make --name the provider's or client's display name even if an earlier token"
         " named it (not for an admin)",
     )
+    create.add_argument(
+        "--email",
+        help="the provider's or client's e-mail address, for confirmations, changes,"
+        " cancellations and reminders (not for an admin; they may change it with PATCH /me)",
+    )
     with_db(actions.add_parser("list", help="list tokens (never their secrets)"))
     revoke = with_db(actions.add_parser("revoke", help="revoke a token by its id"))
     revoke.add_argument("token_id", metavar="ID", help="the token's id, as `list` shows it")
@@ -77,11 +84,17 @@ async def _run(args: argparse.Namespace) -> int:
 async def _create(store: Store, args: argparse.Namespace) -> int:
     try:
         new, record = issue(args.role, args.subject, args.name, time.time(), rename=args.rename)
-    except TokenRequestError as error:
+        email = None if args.email is None else _email(args.email, record.subject)
+    except (TokenRequestError, AddressError) as error:
         print(f"slotbook-server token create: {error}", file=sys.stderr)
         return 2
     await store.create_token(record, new.secret_hash, rename=args.rename)
     who = f" for {record.subject}" if record.subject else ""
+    if email is not None and record.subject is not None:
+        await store.set_party_details(
+            record.role, record.subject, email=email, time_zone=UNCHANGED, now=record.created_at
+        )
+        who += f", whose mail goes to {email}"
     print(f"Created {record.role} token {record.token_id} ({record.name}){who}.")
     print("Keep it secret: it is shown only this once.")
     print(new.token)
@@ -111,6 +124,12 @@ async def _revoke(store: Store, token_id: str) -> int:
         return 1
     print(f"Revoked token {record.token_id} ({record.name}).")
     return 0
+
+
+def _email(text: str, subject: str | None) -> str:
+    if subject is None:
+        raise AddressError("--email is for a provider's or client's token, not an admin's")
+    return checked_address(text)
 
 
 def run_token_command(args: argparse.Namespace) -> int:

@@ -135,6 +135,8 @@ class Rules:
     max_holds: int = 5
     max_window_seconds: float = 31 * 86_400
     max_appointment_seconds: int = 7200
+    reminder_seconds: tuple[int, ...] = (86_400,)
+    """When the client is reminded of a booked appointment: these offsets before it starts."""
 
     def hold_expiry(self, reserved_at: float, slot_start: int) -> float:
         """A hold ends after the hold period, or when the notice period begins if that is sooner."""

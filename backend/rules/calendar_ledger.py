@@ -20,6 +20,12 @@ from backend.rules.booking import SlotRow
 
 EntryStatus = Literal["RESERVED", "CONFIRMED", "CANCELLED"]
 
+Tell = Literal["booked", "moved", "cancelled", "moved-away", "moved-here"]
+"""What a write means to the people of a booked appointment (backend/rules/notices.py says whom
+it reaches): it was booked, moved, or cancelled; or, moved to another provider, it left the
+entry of the provider it had (`moved-away`) for a new one (`moved-here`). A hold's life (held,
+moved, let go, lapsed) and a note tell nobody."""
+
 KEEP_SECONDS = 30 * 86_400
 """How far back a feed reaches: reservations that ended, and cancellations made, this long ago."""
 
@@ -39,6 +45,9 @@ class LedgerWrite:
     held_until: float | None
     note: str | None
     service_id: str | None = None
+    tells: Tell | None = None
+    follows: str | None = None
+    """For `moved-here`: the appointment id of the entry it left, whose invitation it carries on."""
 
     def as_params(self) -> dict[str, object]:
         return {
@@ -86,15 +95,15 @@ def ledger_writes(changes: Iterable[ChangeEntry]) -> list[LedgerWrite]:
             continue  # a slot opened or removed: no reservation
         was = change.moved_from
         live: EntryStatus = "CONFIRMED" if change.status == "CONFIRMED" else "RESERVED"
+        booked = live == "CONFIRMED"
         if change.kind == "moved" and was is not None and was.provider_id != slot.provider_id:
             assert was.appointment_id is not None
             ended = _entry(was.appointment_id, was, change.client_id, "CANCELLED")
+            ended.tells = "moved-away" if booked else None
             write(("left", was.appointment_id, was.appointment_id), was, ended)
-            write(
-                ("arrived", None, slot.appointment_id),
-                slot,
-                _entry(None, slot, change.client_id, live),
-            )
+            arrived = _entry(None, slot, change.client_id, live)
+            arrived.tells, arrived.follows = ("moved-here" if booked else None), was.appointment_id
+            write(("arrived", None, slot.appointment_id), slot, arrived)
             continue
         if change.kind == "moved":
             assert was is not None
@@ -104,12 +113,23 @@ def ledger_writes(changes: Iterable[ChangeEntry]) -> list[LedgerWrite]:
         else:
             find = slot.appointment_id
         status = _STATUS.get(change.kind, live)
-        write(
-            (change.kind, find, slot.appointment_id),
-            slot,
-            _entry(find, slot, change.client_id, status),
-        )
+        made = _entry(find, slot, change.client_id, status)
+        made.tells = _tells(change.kind, booked, slot.status == "CONFIRMED")
+        write((change.kind, find, slot.appointment_id), slot, made)
     return list(writes.values())
+
+
+def _tells(kind: str, booked: bool, was_booked: bool) -> Tell | None:
+    """What a change of this kind tells the people of its appointment: `booked` is whether the
+    appointment is booked after it, `was_booked` whether the slot it names was (a cancel names the
+    slots as they were)."""
+    if kind == "confirmed":
+        return "booked"
+    if kind == "moved" and booked:
+        return "moved"
+    if kind == "cancelled" and was_booked:
+        return "cancelled"
+    return None
 
 
 def _entry(find: str | None, slot: SlotRow, client_id: str, status: EntryStatus) -> LedgerWrite:

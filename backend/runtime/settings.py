@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import urlsplit
 
+from backend.runtime.addresses import AddressError, checked_address
 from backend.runtime.levers import DESCRIPTIONS as LEVERS
 from backend.runtime.levers import Levers
 from shared.grid import DAY_SECONDS, describe_length
@@ -67,6 +68,19 @@ class Settings:
     """The log's lines: plain text, or a JSON object each ("json")."""
     metrics_port: int = 0
     """A loopback port that serves GET /metrics without a token, for a scraper; 0: none."""
+    smtp_url: str = ""
+    """Where mail goes: smtp://user:password@host:587 (STARTTLS), smtps://host:465 or
+    smtp://host:25; empty: into the Maildir at mail_dir."""
+    mail_from: str = "slotbook@localhost"
+    """The From of every message the server sends."""
+    mail_dir: str = ""
+    """The Maildir mail goes to without smtp_url; empty: `mail/` beside the SQLite database (or
+    in the working directory, over PostgreSQL)."""
+    reminders: tuple[int, ...] = (86_400,)
+    """When a client is reminded of a booked appointment: seconds before it starts."""
+    mail_backoff_seconds: float = 60
+    """The wait before a message that could not be sent is first tried again; doubled at each
+    retry, until a day of failures marks it failed."""
     without: tuple[str, ...] = ()
     """Speed levers taken away (for measuring what each buys); see backend/runtime/levers.py."""
 
@@ -179,6 +193,10 @@ class Settings:
                     f"--public-url {self.public_url}: give the address clients use, such as"
                     " https://booking.example.org or https://example.org/slotbook"
                 )
+        if self.smtp_url and (problem := smtp_url_problem(self.smtp_url)) is not None:
+            raise SettingsError(f"--smtp-url: {problem}")
+        if not self.mail_backoff_seconds > 0:
+            raise SettingsError("--mail-backoff-seconds: must be more than 0")
         if self.log_format not in LOG_FORMATS:
             raise SettingsError(
                 f"--log-format {self.log_format}: use one of {', '.join(LOG_FORMATS)}"
@@ -336,10 +354,41 @@ def add_server_arguments(parser: argparse.ArgumentParser, environ: Mapping[str, 
     option(
         "--public-url",
         str,
-        "the address clients reach this server at, behind a proxy, for the calendar-feed links it"
-        " hands out (empty: each request's Host header, refused unless it is a host name or IP"
-        " address with an optional port)",
+        "the address clients reach this server at, behind a proxy, for the links it hands out:"
+        " calendar feeds' (empty: each request's Host header, refused unless it is a host name or"
+        " IP address with an optional port) and the manage links in e-mail (empty: the address"
+        " the server listens on)",
         base.public_url,
+    )
+    option(
+        "--smtp-url",
+        str,
+        "the mail relay: smtp://user:password@host:587 (STARTTLS), smtps://user:password@host:465"
+        " (TLS) or smtp://host:25 (a local relay, plain); empty: mail goes to the --mail-dir"
+        " Maildir",
+        base.smtp_url,
+    )
+    option("--mail-from", str, "the From address of the mail the server sends", base.mail_from)
+    option(
+        "--mail-dir",
+        str,
+        "the Maildir that mail goes to without --smtp-url (read it with neomutt -f DIR); empty:"
+        " mail/ beside the SQLite database",
+        base.mail_dir,
+    )
+    option(
+        "--reminders",
+        str,
+        "when clients are reminded of a booking, before it starts: comma-separated durations"
+        " such as 24h,2h,30m (d, h or m), or none",
+        "24h",
+    )
+    option(
+        "--mail-backoff-seconds",
+        float,
+        "the wait before a message that could not be sent is tried again; doubled at each"
+        " retry, until a day of failures marks it failed",
+        base.mail_backoff_seconds,
     )
     parser.add_argument(
         "--without",
@@ -390,8 +439,69 @@ def settings_from_namespace(args: argparse.Namespace) -> Settings:
         max_webhooks_per_owner=int(args.max_webhooks_per_owner),
         allow_private_webhooks=bool(args.allow_private_webhooks),
         public_url=str(args.public_url).rstrip("/"),
+        smtp_url=str(args.smtp_url),
+        mail_from=_mail_from(str(args.mail_from)),
+        mail_dir=str(args.mail_dir),
+        reminders=_reminders(str(args.reminders)),
+        mail_backoff_seconds=float(args.mail_backoff_seconds),
         without=tuple(name.strip() for name in str(args.without).split(",") if name.strip()),
     ).validate()
+
+
+def parse_reminders(text: str) -> tuple[int, ...]:
+    """`--reminders`: comma-separated durations such as `24h,2h,30m` (units d, h, m), or `none`;
+    the offsets in seconds, longest first. ValueError says what is wrong, in words."""
+    cleaned = text.strip().lower()
+    if cleaned in ("none", ""):
+        return ()
+    offsets: set[int] = set()
+    for part in cleaned.split(","):
+        item = part.strip()
+        unit, number = item[-1:], item[:-1]
+        if unit not in _UNITS or not number.isdigit() or int(number) <= 0:
+            raise ValueError(
+                f"{item or '(nothing)'} is not a duration: give a whole number and a unit, d, h"
+                " or m, such as 24h,2h,30m (or none)"
+            )
+        offsets.add(int(number) * _UNITS[unit])
+    return tuple(sorted(offsets, reverse=True))
+
+
+_UNITS = {"d": 86_400, "h": 3_600, "m": 60}
+
+
+def _reminders(text: str) -> tuple[int, ...]:
+    try:
+        return parse_reminders(text)
+    except ValueError as error:
+        raise SettingsError(f"--reminders {text}: {error}") from None
+
+
+def _mail_from(text: str) -> str:
+    try:
+        return checked_address(text, local=True)
+    except AddressError as error:
+        raise SettingsError(f"--mail-from: {error}") from None
+
+
+def smtp_url_problem(url: str) -> str | None:
+    """What is wrong with an --smtp-url, in words; None when it can be used."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as error:
+        return str(error)
+    if parts.scheme not in ("smtp", "smtps"):
+        return (
+            "give smtp://host:25, smtp://user:password@host:587 or smtps://user:password@host:465"
+        )
+    if not parts.hostname:
+        return "name the relay's host, such as smtp://mail.example.com:587"
+    if parts.path not in ("", "/") or parts.query or parts.fragment:
+        return "give only the scheme, user, password, host and port"
+    if port == 0:
+        return "the port must be between 1 and 65535"
+    return None
 
 
 def parse_serve_args(argv: Sequence[str], environ: Mapping[str, str] | None = None) -> Settings:

@@ -19,6 +19,14 @@ from backend.rules.appointments import ChangeEntry
 from backend.rules.booking import BookingError, SlotRow, SlotStatus
 from backend.rules.schedule import Schedule
 from backend.rules.service_types import ServiceType
+from backend.store.mail_records import (
+    ManagedAppointment,
+    NotificationFilter,
+    Outgoing,
+    PartyDetails,
+    StoredNotification,
+    Unchanged,
+)
 
 R = TypeVar("R")
 Role = Literal["admin", "provider", "client"]
@@ -798,6 +806,53 @@ class Store(Protocol):
     ) -> CalendarFeed:
         """Revoke a feed (only `owner`'s, unless None: an admin); CalendarFeedNotFound when there
         is no such feed of theirs."""
+        ...
+
+    async def party_details(self, role: str, party_id: str) -> PartyDetails | None:
+        """A provider's or client's name, e-mail address and zone; None for one never seen."""
+        ...
+
+    async def set_party_details(
+        self,
+        role: str,
+        party_id: str,
+        *,
+        email: str | Unchanged | None,
+        time_zone: str | Unchanged | None,
+        now: float,
+    ) -> PartyDetails:
+        """Set (None: remove) a party's address or zone, leaving what is UNCHANGED as it is."""
+        ...
+
+    async def claim_notifications(self, now: float, limit: int, lease: float) -> list[Outgoing]:
+        """Lease up to `limit` queued notifications due by `now` that no sender holds, for
+        `lease` seconds; each with what its letter is written from."""
+        ...
+
+    async def record_notification(
+        self,
+        notification_id: str,
+        *,
+        status: str,
+        error: str | None,
+        now: float,
+        retry_at: float | None,
+    ) -> None:
+        """What an attempt to send a claimed notification came to: `sent`, `failed`, or
+        `queued` again (due at `retry_at`); the lease ends."""
+        ...
+
+    async def notifications(self, query: NotificationFilter) -> list[StoredNotification]:
+        """Notifications, newest first, as `query` narrows them."""
+        ...
+
+    async def notification_counts(self) -> dict[str, int]:
+        """How many notifications are queued, sent and failed."""
+        ...
+
+    async def managed_appointment(self, secret: str) -> ManagedAppointment | None:
+        """The appointment a manage link's secret opens, as its invitation stands now; None
+        for a secret no link has."""
         ...
 
     async def calendar_entries(

@@ -563,7 +563,19 @@ async def me_described(world: World, who: Who, response: httpx.Response) -> None
         "name": NAMES[who],
         "tokenId": token_id(world.template.tokens[who]),
         "auth": "token",
+        "email": None,
+        "timeZone": None,
     }
+
+
+async def details_set(world: World, who: Who, response: httpx.Response) -> None:
+    assert response.json()["details"] == {"email": "someone@example.com", "timeZone": "UTC"}
+    me = await world.http.get("/me", headers={"Authorization": world.bearer(who)})
+    assert me.json()["email"] == "someone@example.com"
+
+
+async def notifications_listed(world: World, who: Who, response: httpx.Response) -> None:
+    assert response.json() == {"notifications": []}  # nobody in this world has an address
 
 
 async def changes_listed(world: World, who: Who, response: httpx.Response) -> None:
@@ -644,6 +656,8 @@ MAKE_TOKEN = Request(
 LIST_TOKENS = Request("GET", "/tokens")
 REVOKE_TOKEN = Request("DELETE", TOKEN, "(c3)", path="/tokens/{victim}")
 ME = Request("GET", "/me")
+SET_DETAILS = Request("PATCH", "/me", json={"email": "someone@example.com", "timeZone": "UTC"})
+NOTIFICATIONS = Request("GET", "/notifications")
 CHANGES = Request("GET", "/changes")
 EVENTS = Request("GET", "/events", stream=True)
 HEALTH = Request("GET", "/healthz")
@@ -746,6 +760,8 @@ ROWS = [
     row(CHANGE_SERVICE,     401, 401, 401, 401, 200, 200, 404, 403, 403, service_changed),
     row(ARCHIVE_SERVICE,    401, 401, 401, 401, 200, 200, 404, 403, 403, service_archived),
     row(ME,                 401, 401, 401, 401, 200, 200, 200, 200, 200, me_described),
+    row(SET_DETAILS,        401, 401, 401, 401, 403, 200, 200, 200, 200, details_set),
+    row(NOTIFICATIONS,      401, 401, 401, 401, 200, 200, 200, 200, 200, notifications_listed),
     row(CHANGES,            401, 401, 401, 401, 200, 200, 200, 200, 200, changes_listed),
     row(EVENTS,             401, 401, 401, 401, 200, 200, 200, 200, 200, events_streamed),
     row(HEALTH,             200, 200, 200, 200, 200, 200, 200, 200, 200, healthy),

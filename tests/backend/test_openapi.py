@@ -21,6 +21,7 @@ import pytest
 from aiohttp.test_utils import TestServer
 
 import shared.calendar_wire
+import shared.mail_wire
 import shared.schedule_wire
 import shared.service_wire
 import shared.webhook_wire
@@ -74,6 +75,7 @@ WIRE_MODULES = (
     shared.calendar_wire,
     shared.webhook_wire,
     shared.service_wire,
+    shared.mail_wire,
 )
 """The modules of the wire contract: shared/wire.py, and the shapes of schedules, calendar feeds
 and webhooks beside it."""
@@ -623,6 +625,12 @@ async def exercise_access(rec: Recorder) -> None:
     await rec.call("DELETE", TOKEN, 404, ids={"tokenId": "not-a-token-id"})
     me = await rec.call("GET", "/me", 200)
     assert me.json()["auth"] == "none"
+    await rec.call(
+        "PATCH", "/me", 403, json={"email": "ana@example.com"}
+    )  # no one to keep them for
+    await rec.call("PATCH", "/me", 400, json={"email": 7})
+    await rec.call("GET", "/notifications", 200, params={"status": "queued"})
+    await rec.call("GET", "/notifications", 400, params={"status": "lost"})
     metrics = await rec.call("GET", "/metrics", 200)
     assert "slotbook_reserves_total" in metrics.text
 

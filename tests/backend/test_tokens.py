@@ -24,6 +24,8 @@ import httpx
 import pytest
 
 from backend.gate.tokens import split_token
+from backend.rules.booking import Rules
+from backend.store.opening import open_store
 from tests.e2e.server_process import ServerProcess
 from tests.helpers import People, assert_problem, dump_database, is_postgresql, query
 from tests.in_process import Ran, slotbook_server
@@ -189,6 +191,31 @@ def test_create_refuses_what_post_tokens_refuses(db: str, args: list[str], field
     assert holds_no_token(db)
 
 
+async def test_create_with_email_gives_the_subject_an_address_and_refuses_a_bad_one(
+    db: str,
+) -> None:
+    made = await token_command_async(
+        "create", "--role", "client", "--name", "Cy", "--subject", "c-8",
+        "--email", "Cy@Example.COM", "--db", db,
+    )  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    assert "mail goes to Cy@example.com" in made.stdout
+    refused = await token_command_async(
+        "create", "--role", "client", "--name", "Di", "--subject", "c-9",
+        "--email", "di@example.com\r\nBcc: x@example.org", "--db", db,
+    )  # fmt: skip
+    assert refused.returncode == 2
+    assert "not an e-mail address" in refused.stderr
+    store = await open_store(db, Rules(), read_threads=1)
+    try:
+        cy = await store.party_details("client", "c-8")
+        assert cy is not None
+        assert cy.email == "Cy@example.com"
+        assert await store.party_details("client", "c-9") is None  # nothing was made
+    finally:
+        await store.close()
+
+
 def test_create_refuses_an_unknown_role(tmp_path: Path) -> None:
     ran = token_command("create", "--role", "root", "--name", "n", "--db", str(tmp_path / "t.db"))
     assert ran.returncode == 2
@@ -276,6 +303,8 @@ def test_a_token_made_by_the_command_works_against_a_server_process(db: str) -> 
             "name": "Dr Ada",
             "tokenId": parts(provider)[0],
             "auth": "token",
+            "email": None,
+            "timeZone": None,
         }
         providers = http.get("/providers", headers={"Authorization": f"Bearer {provider}"})
         ada = {"providerId": "dr-ada", "name": "Dr Ada", "nextAvailable": None}

@@ -700,6 +700,108 @@ MIGRATIONS = (
             """,
         ),
     ),
+    Migration(
+        # E-mail: each party's address and zone; the notifications queued by the writes that
+        # cause them (the outbox the mail sender delivers from); the manage links, each secret
+        # stored hashed and scoped to one invitation; a calendar entry's invitation UID, which a
+        # move to another provider carries on (NULL: the entry's own). The lean confirm leaves
+        # a booking whose client or provider has an address to the general path, which queues
+        # the notices.
+        "0013_mail",
+        (
+            "ALTER TABLE providers ADD COLUMN email text",
+            "ALTER TABLE providers ADD COLUMN time_zone text",
+            "ALTER TABLE clients ADD COLUMN email text",
+            "ALTER TABLE clients ADD COLUMN time_zone text",
+            'ALTER TABLE calendar_entries ADD COLUMN invite_uid text COLLATE "C"',
+            "CREATE INDEX calendar_entries_by_invite ON calendar_entries (invite_uid)"
+            " WHERE invite_uid IS NOT NULL",
+            """
+            CREATE TABLE notifications (
+                id text COLLATE "C" PRIMARY KEY,
+                kind text NOT NULL,
+                role text NOT NULL,
+                party_id text COLLATE "C" NOT NULL,
+                recipient text NOT NULL,
+                uid text COLLATE "C" NOT NULL,
+                sequence integer NOT NULL,
+                appointment_id text COLLATE "C" NOT NULL,
+                provider_id text COLLATE "C" NOT NULL,
+                client_id text COLLATE "C" NOT NULL,
+                service_id text COLLATE "C",
+                start bigint NOT NULL,
+                ends bigint NOT NULL,
+                reminder_before integer,
+                manage_secret text,
+                status text NOT NULL,
+                attempts integer NOT NULL DEFAULT 0,
+                last_error text,
+                created_at double precision NOT NULL,
+                due_at double precision NOT NULL,
+                sent_at double precision,
+                leased_until double precision
+            )
+            """,
+            "CREATE INDEX notifications_due ON notifications (due_at) WHERE status = 'queued'",
+            "CREATE INDEX notifications_by_party ON notifications (party_id, created_at)",
+            "CREATE INDEX notifications_by_created ON notifications (created_at)",
+            "CREATE INDEX notifications_reminders ON notifications (uid)"
+            " WHERE status = 'queued' AND kind = 'reminder'",
+            """
+            CREATE TABLE manage_links (
+                secret_hash text COLLATE "C" PRIMARY KEY,
+                uid text COLLATE "C" NOT NULL,
+                client_id text COLLATE "C" NOT NULL,
+                created_at double precision NOT NULL
+            )
+            """,
+            """
+            CREATE OR REPLACE FUNCTION slotbook_confirm_one_slot(
+                p_id text, p_time_slot bigint, p_client text, p_now float8)
+            RETURNS SETOF slots LANGUAGE plpgsql VOLATILE AS $$
+            BEGIN
+                PERFORM 1 FROM slots WHERE id = p_id FOR UPDATE;
+                RETURN QUERY
+                WITH booked AS (
+                    UPDATE slots AS s
+                       SET status = 'CONFIRMED', confirmed_at = p_now, held_until = NULL
+                     WHERE s.id = p_id AND s.appointment_id = s.id AND s.start = p_time_slot
+                       AND s.status = 'RESERVED' AND s.held_until > p_now
+                       AND (p_client IS NULL OR s.client_id = p_client)
+                       AND (s.service_id IS NULL
+                            OR s.start > p_now + (SELECT sv.notice_minutes * 60 FROM services
+                                                   AS sv WHERE sv.id = s.service_id))
+                       AND NOT EXISTS (SELECT FROM clients AS c
+                                        WHERE c.id = s.client_id AND c.email IS NOT NULL)
+                       AND NOT EXISTS (SELECT FROM providers AS p
+                                        WHERE p.id = s.provider_id AND p.email IS NOT NULL)
+                       AND NOT EXISTS (
+                           SELECT FROM slots AS o
+                            WHERE o.appointment_id = s.id AND o.id <> s.id
+                              AND (o.status = 'CONFIRMED'
+                                   OR (o.status = 'RESERVED' AND o.held_until > p_now)))
+                    RETURNING s.*
+                ), logged AS (
+                    INSERT INTO pending_changes (kind, slot_id, provider_id, start, status,
+                                                 client_id, at, appointment_id, note,
+                                                 service_id)
+                    SELECT 'confirmed', b.id, b.provider_id, b.start, 'CONFIRMED', b.client_id,
+                           p_now, b.appointment_id, b.note, b.service_id
+                      FROM booked AS b
+                ), entered AS (
+                    UPDATE calendar_entries AS e
+                       SET status = 'CONFIRMED', held_until = NULL, start = b.start,
+                           ends = b.start + b.duration, note = b.note,
+                           sequence = e.sequence + 1, updated_at = p_now
+                      FROM booked AS b
+                     WHERE e.appointment_id = b.id AND e.status <> 'CANCELLED'
+                )
+                SELECT * FROM booked;
+            END
+            $$
+            """,
+        ),
+    ),
 )
 
 

@@ -112,7 +112,15 @@ from backend.store.base import (
     stored_events,
     stored_webhook,
 )
-from backend.store.postgres import schedules, services
+from backend.store.mail_records import (
+    ManagedAppointment,
+    NotificationFilter,
+    Outgoing,
+    PartyDetails,
+    StoredNotification,
+    Unchanged,
+)
+from backend.store.postgres import notifications, schedules, services
 from backend.store.postgres.listener import ChangeListener
 from backend.store.postgres.schema import Connection, apply_migrations
 from backend.store.postgres.sequencer import Sequencer
@@ -254,21 +262,6 @@ SELECT kind, service_id FROM (
 
 _WINDOW = f"SELECT {SLOT_FIELDS} FROM slots WHERE provider_id = $1 AND start >= $2 AND start < $3"
 
-_LEDGER_OPEN = """
-INSERT INTO calendar_entries
-       (uid, appointment_id, provider_id, client_id, start, ends, status, held_until, note,
-        sequence, created_at, updated_at, service_id)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 0, $10, $10, $11)
-"""
-
-_LEDGER_UPDATE = """
-UPDATE calendar_entries
-   SET appointment_id = $2, provider_id = $3, start = $4, ends = $5, status = $6,
-       held_until = $7, note = $8, sequence = sequence + 1, updated_at = $9, service_id = $10
- WHERE appointment_id = $1 AND status <> 'CANCELLED'
-"""
-"""What a write does to the calendar ledger (backend/rules/calendar_ledger.py)."""
-
 _DUE_WEBHOOKS = """
 SELECT id, provider_id FROM (
     SELECT id, provider_id, next_attempt_at,
@@ -383,7 +376,9 @@ _appended: ContextVar[bool] = ContextVar("slotbook_appended", default=False)
 """Whether the running write appended changes (so a sequencer round is owed once it commits)."""
 
 
-async def _append(conn: Connection, changes: Sequence[ChangeEntry], now: float) -> None:
+async def _append(
+    conn: Connection, changes: Sequence[ChangeEntry], now: float, rules: Rules | None
+) -> None:
     """Append to the change log, in the transaction that made the changes; they get their seqs
     once it has committed."""
     if not changes:
@@ -396,18 +391,7 @@ async def _append(conn: Connection, changes: Sequence[ChangeEntry], now: float) 
         now, *(list(values) for values in more),
     )  # fmt: skip
     _appended.set(True)
-    for write in ledger_writes(changes):
-        w = write
-        if w.find is None:
-            await conn.execute(
-                _LEDGER_OPEN, secrets.token_hex(16), w.appointment_id, w.provider_id,
-                w.client_id, w.start, w.ends, w.status, w.held_until, w.note, now, w.service_id,
-            )  # fmt: skip
-        else:
-            await conn.execute(
-                _LEDGER_UPDATE, w.find, w.appointment_id, w.provider_id, w.start, w.ends,
-                w.status, w.held_until, w.note, now, w.service_id,
-            )  # fmt: skip
+    await notifications.write_ledger(conn, ledger_writes(changes), now, rules)
 
 
 async def _record_changes(
@@ -417,11 +401,12 @@ async def _record_changes(
     now: float,
     client_ids: Sequence[str | None],
 ) -> None:
-    """Append changes of one kind to these slots (the schedules' writes use this)."""
-    await _append(conn, entries(kind, slots, client_ids), now)
+    """Append changes of one kind to these slots (the schedules' writes and the sweeper's lapses
+    use this): changes that tell nobody of a booking."""
+    await _append(conn, entries(kind, slots, client_ids), now, None)
 
 
-async def _apply(conn: Connection, plan: Plan, now: float) -> None:
+async def _apply(conn: Connection, plan: Plan, now: float, rules: Rules) -> None:
     """Write what a plan decided (on rows the operation has locked): each slot's new state, then
     its changes."""
     if plan.writes:
@@ -433,7 +418,7 @@ async def _apply(conn: Connection, plan: Plan, now: float) -> None:
             [s.appointment_id for s in w], [s.note for s in w], [s.service_id for s in w],
             [s.buffer_before for s in w], [s.buffer_after for s in w],
         )  # fmt: skip
-    await _append(conn, plan.changes, now)
+    await _append(conn, plan.changes, now, rules)
 
 
 async def _locked(conn: Connection, where: str, *args: Any) -> list[SlotRow]:
@@ -802,7 +787,7 @@ class PostgresStore:
             plan = plan_reserve(
                 first, span, mine, client_id, terms, note, lambda: holds, now, rules, near
             )
-            await _apply(conn, plan, now)
+            await _apply(conn, plan, now, self.rules)
             return ReserveResult(plan.appointment, plan.repeated)
 
         return await self._write(lambda conn: _at_most_once(conn, once, now, _naming(reserve)))
@@ -840,7 +825,7 @@ class PostgresStore:
                 lambda: last is not None and last[0] == "expired", now, rules,
                 None if found is None else found.terms(),
             )  # fmt: skip
-            await _apply(conn, plan, now)
+            await _apply(conn, plan, now, self.rules)
             return ConfirmResult(plan.appointment, plan.repeated)
 
         return await self._write(lambda conn: _at_most_once(conn, once, now, _naming(confirm)))
@@ -860,7 +845,7 @@ class PostgresStore:
         async def cancel(conn: Connection) -> CancelResult:
             named, appointment = await _locked_appointment(conn, slot_id)
             plan = plan_cancel(named, appointment, client_id, provider_id, now, rules, admin=admin)
-            await _apply(conn, plan, now)
+            await _apply(conn, plan, now, self.rules)
             return CancelResult(plan.appointment, former_client_id=named.client_id)
 
         return await self._write(lambda conn: _at_most_once(conn, once, now, cancel))
@@ -914,7 +899,7 @@ class PostgresStore:
             plan = plan_move(
                 now_named, mine, fresh_target, time_slot, span, client_id, now, rules, terms, near
             )
-            await _apply(conn, plan, now)
+            await _apply(conn, plan, now, self.rules)
             return MoveResult(plan.appointment, plan.repeated)
 
         return await self._write(lambda conn: _at_most_once(conn, once, now, _naming(move)))
@@ -931,7 +916,7 @@ class PostgresStore:
         async def set_note(conn: Connection) -> NoteResult:
             named, appointment = await _locked_appointment(conn, slot_id)
             plan = plan_note(named, appointment, client_id, note, now)
-            await _apply(conn, plan, now)
+            await _apply(conn, plan, now, self.rules)
             return NoteResult(plan.appointment, plan.repeated)
 
         return await self._write(lambda conn: _at_most_once(conn, once, now, _naming(set_note)))
@@ -1027,8 +1012,59 @@ class PostgresStore:
                 _after(now - KEEP_SECONDS),
                 now - KEEP_SECONDS,
             )
+            await notifications.purge(conn, now - KEEP_SECONDS)
 
         await self._write(purge)
+
+    # --- e-mail ------------------------------------------------------------------------------
+
+    async def party_details(self, role: str, party_id: str) -> PartyDetails | None:
+        async with self._pool.acquire() as conn:
+            return await notifications.details(conn, role, party_id)
+
+    async def set_party_details(
+        self,
+        role: str,
+        party_id: str,
+        *,
+        email: str | Unchanged | None,
+        time_zone: str | Unchanged | None,
+        now: float,
+    ) -> PartyDetails:
+        return await self._write(
+            lambda conn: notifications.set_details(conn, role, party_id, email, time_zone, now)
+        )
+
+    async def claim_notifications(self, now: float, limit: int, lease: float) -> list[Outgoing]:
+        return await self._write(lambda conn: notifications.claim(conn, now, limit, lease))
+
+    async def record_notification(
+        self,
+        notification_id: str,
+        *,
+        status: str,
+        error: str | None,
+        now: float,
+        retry_at: float | None,
+    ) -> None:
+        async def record(conn: Connection) -> None:
+            await notifications.record(
+                conn, notification_id, status=status, error=error, now=now, retry_at=retry_at
+            )
+
+        await self._write(record)
+
+    async def notifications(self, query: NotificationFilter) -> list[StoredNotification]:
+        async with self._pool.acquire() as conn:
+            return await notifications.listed(conn, query)
+
+    async def notification_counts(self) -> dict[str, int]:
+        async with self._pool.acquire() as conn:
+            return await notifications.counts(conn)
+
+    async def managed_appointment(self, secret: str) -> ManagedAppointment | None:
+        async with self._pool.acquire() as conn:
+            return await notifications.managed(conn, secret)
 
     # --- calendar feeds ----------------------------------------------------------------------
 

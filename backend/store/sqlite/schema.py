@@ -313,6 +313,70 @@ def _appointment_types(db: Database) -> None:
     db.execute("ALTER TABLE calendar_entries ADD COLUMN service_id TEXT")
 
 
+@migrations(name="0013_mail")
+def _mail(db: Database) -> None:
+    """E-mail: each party's address and zone; the notifications queued by the writes that cause
+    them (the outbox the mail sender delivers from); the manage links, each secret stored hashed
+    and scoped to one invitation; and a calendar entry's invitation UID, which a move to another
+    provider carries on to the new entry (NULL: the entry's own UID)."""
+    for table in ("providers", "clients"):
+        db.execute(f"ALTER TABLE {table} ADD COLUMN email TEXT")
+        db.execute(f"ALTER TABLE {table} ADD COLUMN time_zone TEXT")
+    db.execute("ALTER TABLE calendar_entries ADD COLUMN invite_uid TEXT")
+    db.execute(
+        "CREATE INDEX calendar_entries_by_invite ON calendar_entries (invite_uid)"
+        " WHERE invite_uid IS NOT NULL"
+    )
+    db.execute(NOTIFICATIONS)
+    for index in NOTIFICATION_INDEXES:
+        db.execute(index)
+    db.execute(MANAGE_LINKS)
+
+
+NOTIFICATIONS = """
+CREATE TABLE notifications (
+    id TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    role TEXT NOT NULL,
+    party_id TEXT NOT NULL,
+    recipient TEXT NOT NULL,
+    uid TEXT NOT NULL,
+    sequence INTEGER NOT NULL,
+    appointment_id TEXT NOT NULL,
+    provider_id TEXT NOT NULL,
+    client_id TEXT NOT NULL,
+    service_id TEXT,
+    start INTEGER NOT NULL,
+    ends INTEGER NOT NULL,
+    reminder_before INTEGER,
+    manage_secret TEXT,
+    status TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT,
+    created_at REAL NOT NULL,
+    due_at REAL NOT NULL,
+    sent_at REAL,
+    leased_until REAL
+) STRICT
+"""
+
+NOTIFICATION_INDEXES = (
+    "CREATE INDEX notifications_due ON notifications (due_at) WHERE status = 'queued'",
+    "CREATE INDEX notifications_by_party ON notifications (party_id, created_at)",
+    "CREATE INDEX notifications_by_created ON notifications (created_at)",
+    "CREATE INDEX notifications_reminders ON notifications (uid)"
+    " WHERE status = 'queued' AND kind = 'reminder'",
+)
+
+MANAGE_LINKS = """
+CREATE TABLE manage_links (
+    secret_hash TEXT PRIMARY KEY,
+    uid TEXT NOT NULL,
+    client_id TEXT NOT NULL,
+    created_at REAL NOT NULL
+) STRICT
+"""
+
 CALENDAR_FEEDS = """
 CREATE TABLE calendar_feeds (
     id TEXT PRIMARY KEY,

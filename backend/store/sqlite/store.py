@@ -11,7 +11,6 @@ import contextlib
 import json
 import logging
 import math
-import secrets
 import sqlite3
 import threading
 from collections.abc import Callable, Collection, Iterable, Sequence
@@ -97,7 +96,15 @@ from backend.store.base import (
     stored_events,
     stored_webhook,
 )
-from backend.store.sqlite import schedules, services
+from backend.store.mail_records import (
+    ManagedAppointment,
+    NotificationFilter,
+    Outgoing,
+    PartyDetails,
+    StoredNotification,
+    Unchanged,
+)
+from backend.store.sqlite import notifications, schedules, services
 from backend.store.sqlite.readers import SQLiteReaders
 from backend.store.sqlite.schema import apply_migrations
 from backend.store.sqlite.writer import SQLiteWriter
@@ -193,23 +200,6 @@ RETURNING {SLOT_COLUMNS}
 with nothing read before it (the lean-writes lever); anything else takes the general path."""
 
 
-_LEDGER_OPEN = """
-INSERT INTO calendar_entries
-       (uid, appointment_id, provider_id, client_id, start, ends, status, held_until, note,
-        sequence, created_at, updated_at, service_id)
-VALUES (:uid, :appointment_id, :provider_id, :client_id, :start, :ends, :status, :held_until,
-        :note, 0, :now, :now, :service_id)
-"""
-
-_LEDGER_UPDATE = """
-UPDATE calendar_entries
-   SET appointment_id = :appointment_id, provider_id = :provider_id, start = :start,
-       ends = :ends, status = :status, held_until = :held_until, note = :note,
-       sequence = sequence + 1, updated_at = :now, service_id = :service_id
- WHERE appointment_id = :find AND status != 'CANCELLED'
-"""
-
-
 _FEED_COLUMNS = "id, role, subject, created_at"
 
 _CALENDAR_ENTRIES_OF = {
@@ -296,32 +286,32 @@ def _existing_slot(db: Database, slot_id: str) -> SlotRow:
     return slot
 
 
-def _append(db: Database, changes: Sequence[ChangeEntry], now: float) -> None:
-    """Append to the change log, and write what the changes do to the calendar ledger, in the
-    transaction that made them."""
+def _append(db: Database, changes: Sequence[ChangeEntry], now: float, rules: Rules | None) -> None:
+    """Append to the change log, and write what the changes do to the calendar ledger (with the
+    notices that queues), in the transaction that made them."""
     db.conn.executemany(
         f"INSERT INTO changes ({CHANGE_COLUMNS}) VALUES ({', '.join(['?'] * 14)})",
         [change_values(change, now) for change in changes],
     )
-    for write in ledger_writes(changes):
-        params = {**write.as_params(), "now": now}
-        if write.find is None:
-            db.conn.execute(_LEDGER_OPEN, {**params, "uid": secrets.token_hex(16)})
-        else:
-            db.conn.execute(_LEDGER_UPDATE, params)
+    notifications.write_ledger(db.conn, ledger_writes(changes), now, rules)
 
 
 def _record_changes(
-    db: Database, kind: str, slots: Iterable[SlotRow], now: float, client_ids: Iterable[str | None]
+    db: Database,
+    kind: str,
+    slots: Iterable[SlotRow],
+    now: float,
+    client_ids: Iterable[str | None],
 ) -> None:
-    """Append changes of one kind to these slots (the schedules' writes use this)."""
-    _append(db, entries(kind, slots, client_ids), now)
+    """Append changes of one kind to these slots (the schedules' writes and the sweeper's lapses
+    use this): changes that tell nobody of a booking."""
+    _append(db, entries(kind, slots, client_ids), now, None)
 
 
-def _apply(db: Database, plan: Plan, now: float) -> None:
+def _apply(db: Database, plan: Plan, now: float, rules: Rules) -> None:
     """Write what a plan decided: each slot's new state, then its changes."""
     db.conn.executemany(_WRITE_SLOT, [slot._asdict() for slot in plan.writes])
-    _append(db, plan.changes, now)
+    _append(db, plan.changes, now, rules)
 
 
 def _appointment(db: Database, slot: SlotRow) -> list[SlotRow]:
@@ -672,7 +662,9 @@ class SQLiteStore:
                     ).fetchone()
                 )
                 if taken is not None:
-                    _append(db, [ChangeEntry("reserved", taken, "RESERVED", client_id)], now)
+                    _append(
+                        db, [ChangeEntry("reserved", taken, "RESERVED", client_id)], now, self.rules
+                    )
                     return ReserveResult([taken])
             first = _existing_slot(db, slot_id)
             rules.check_slot_time(first, time_slot)
@@ -701,7 +693,7 @@ class SQLiteStore:
                     ).fetchone()
                 )
                 if won is not None:
-                    _append(db, took_one(first, won), now)
+                    _append(db, took_one(first, won), now, self.rules)
                     return ReserveResult([won])
             run_length = terms.length or first.duration
             span = [first] if one_slot else _run(db, first.provider_id, first.start, run_length)
@@ -717,7 +709,7 @@ class SQLiteStore:
                 return count
 
             plan = plan_reserve(first, span, mine, client_id, terms, note, holds, now, rules, near)
-            _apply(db, plan, now)
+            _apply(db, plan, now, self.rules)
             return ReserveResult(plan.appointment, plan.repeated)
 
         return await self._writer.run(
@@ -743,7 +735,7 @@ class SQLiteStore:
                 booked = _slot(db.execute(_CONFIRM_ONE, params).fetchone())
                 if booked is not None:
                     entry = ChangeEntry("confirmed", booked, "CONFIRMED", booked.client_id)
-                    _append(db, [entry], now)
+                    _append(db, [entry], now, self.rules)
                     return ConfirmResult([booked])
             named = _existing_slot(db, slot_id)
 
@@ -761,7 +753,7 @@ class SQLiteStore:
             appointment = _appointment(db, named)
             terms = None if service is None else service.terms()
             plan = plan_confirm(named, appointment, client_id, time_slot, lapsed, now, rules, terms)
-            _apply(db, plan, now)
+            _apply(db, plan, now, self.rules)
             return ConfirmResult(plan.appointment, plan.repeated)
 
         return await self._writer.run(
@@ -784,7 +776,7 @@ class SQLiteStore:
             named = _existing_slot(db, slot_id)
             appointment = _appointment(db, named)
             plan = plan_cancel(named, appointment, client_id, provider_id, now, rules, admin=admin)
-            _apply(db, plan, now)
+            _apply(db, plan, now, self.rules)
             return CancelResult(plan.appointment, former_client_id=named.client_id)
 
         return await self._writer.run(
@@ -818,7 +810,7 @@ class SQLiteStore:
             plan = plan_move(
                 named, appointment, target, time_slot, span, client_id, now, rules, terms, near
             )
-            _apply(db, plan, now)
+            _apply(db, plan, now, self.rules)
             return MoveResult(plan.appointment, plan.repeated)
 
         return await self._writer.run(
@@ -837,7 +829,7 @@ class SQLiteStore:
         def set_note(db: Database) -> NoteResult:
             named = _existing_slot(db, slot_id)
             plan = plan_note(named, _appointment(db, named), client_id, note, now)
-            _apply(db, plan, now)
+            _apply(db, plan, now, self.rules)
             return NoteResult(plan.appointment, plan.repeated)
 
         return await self._writer.run(
@@ -911,6 +903,7 @@ class SQLiteStore:
             db.execute("DELETE FROM idempotency WHERE created_at <= ?", [now - IDEMPOTENCY_TTL])
             db.execute(_FORGET_CALENDAR_ENTRIES, {"since": now - KEEP_SECONDS})
             db.execute("DELETE FROM webhook_deliveries WHERE at <= ?", [now - DELIVERIES_KEPT])
+            notifications.purge(db.conn, now - KEEP_SECONDS)
 
         await self._writer.run(purge)
 
@@ -1214,6 +1207,52 @@ class SQLiteStore:
             lambda conn: conn.execute(sql, {"subject": subject, "since": since}).fetchall()
         )
         return [CalendarEntry(*row) for row in rows]
+
+    # --- e-mail ----------------------------------------------------------------------------
+
+    async def party_details(self, role: str, party_id: str) -> PartyDetails | None:
+        return await self._readers.run(lambda conn: notifications.details(conn, role, party_id))
+
+    async def set_party_details(
+        self,
+        role: str,
+        party_id: str,
+        *,
+        email: str | Unchanged | None,
+        time_zone: str | Unchanged | None,
+        now: float,
+    ) -> PartyDetails:
+        return await self._writer.run(
+            lambda db: notifications.set_details(db.conn, role, party_id, email, time_zone, now)
+        )
+
+    async def claim_notifications(self, now: float, limit: int, lease: float) -> list[Outgoing]:
+        return await self._writer.run(lambda db: notifications.claim(db.conn, now, limit, lease))
+
+    async def record_notification(
+        self,
+        notification_id: str,
+        *,
+        status: str,
+        error: str | None,
+        now: float,
+        retry_at: float | None,
+    ) -> None:
+        def record(db: Database) -> None:
+            notifications.record(
+                db.conn, notification_id, status=status, error=error, now=now, retry_at=retry_at
+            )
+
+        await self._writer.run(record)
+
+    async def notifications(self, query: NotificationFilter) -> list[StoredNotification]:
+        return await self._readers.run(lambda conn: notifications.listed(conn, query))
+
+    async def notification_counts(self) -> dict[str, int]:
+        return await self._readers.run(notifications.counts)
+
+    async def managed_appointment(self, secret: str) -> ManagedAppointment | None:
+        return await self._readers.run(lambda conn: notifications.managed(conn, secret))
 
     # --- webhooks --------------------------------------------------------------------------
 

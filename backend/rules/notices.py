@@ -1,0 +1,121 @@
+"""Who hears of a booked appointment's life by e-mail, and when: free of I/O.
+
+A store asks this in the transaction of each write whose ledger write tells something
+(backend/rules/calendar_ledger.py): the notices it plans are queued in that transaction, so a
+change and the mail it causes commit together, and the mail sender (backend/live/mail/) delivers
+them afterwards. The client hears of everything; the provider too, when they have an address. A
+booking also queues the client's reminders, each due its offset before the start (those whose
+time has already passed are left out); a move or a cancel drops the reminders still queued, and a
+move queues them again for the new time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from backend.rules.calendar_ledger import LedgerWrite, Tell
+
+NoticeKind = Literal["confirmation", "update", "cancellation", "reminder"]
+PartyRole = Literal["client", "provider"]
+
+NOTICE_KINDS: tuple[NoticeKind, ...] = ("confirmation", "update", "cancellation", "reminder")
+NOTICE_STATUSES = ("queued", "sent", "failed")
+
+
+@dataclass(frozen=True)
+class Addresses:
+    """The e-mail addresses of the appointment's client and provider, None for one without."""
+
+    client: str | None
+    provider: str | None
+
+
+@dataclass(frozen=True)
+class Notice:
+    """One message to queue: what it is, to whom, about which appointment as it stands."""
+
+    kind: NoticeKind
+    role: PartyRole
+    party_id: str
+    recipient: str
+    uid: str
+    """The invitation's UID: the appointment's for life, through every move."""
+    sequence: int
+    appointment_id: str
+    provider_id: str
+    client_id: str
+    service_id: str | None
+    start: int
+    ends: int
+    due_at: float
+    reminder_before: int | None = None
+
+
+@dataclass(frozen=True)
+class Notices:
+    """What one ledger write queues, and whether the reminders queued before for its invitation
+    are dropped first."""
+
+    queue: list[Notice]
+    drop_reminders: bool
+
+
+_TO_BOTH: dict[Tell, tuple[NoticeKind | None, NoticeKind | None]] = {
+    # tell: (what the client gets, what the provider gets)
+    "booked": ("confirmation", "confirmation"),
+    "moved": ("update", "update"),
+    "cancelled": ("cancellation", "cancellation"),
+    "moved-away": (None, "cancellation"),
+    "moved-here": ("update", "confirmation"),
+}
+
+
+def plan_notices(
+    write: LedgerWrite,
+    *,
+    uid: str,
+    sequence: int,
+    addresses: Addresses,
+    now: float,
+    reminders: Sequence[int],
+) -> Notices:
+    """The notices of one ledger write that tells something, its invitation at `uid` and
+    `sequence` as the write leaves them."""
+    tell = write.tells
+    if tell is None:
+        return Notices([], drop_reminders=False)
+
+    def notice(
+        kind: NoticeKind, role: PartyRole, recipient: str, due_at: float, before: int | None = None
+    ) -> Notice:
+        return Notice(
+            kind=kind,
+            role=role,
+            party_id=write.client_id if role == "client" else write.provider_id,
+            recipient=recipient,
+            uid=uid,
+            sequence=sequence,
+            appointment_id=write.appointment_id,
+            provider_id=write.provider_id,
+            client_id=write.client_id,
+            service_id=write.service_id,
+            start=write.start,
+            ends=write.ends,
+            due_at=due_at,
+            reminder_before=before,
+        )
+
+    to_client, to_provider = _TO_BOTH[tell]
+    queue: list[Notice] = []
+    if to_client is not None and addresses.client is not None:
+        queue.append(notice(to_client, "client", addresses.client, now))
+    if to_provider is not None and addresses.provider is not None:
+        queue.append(notice(to_provider, "provider", addresses.provider, now))
+    if tell in ("booked", "moved", "moved-here") and addresses.client is not None:
+        for before in sorted(set(reminders), reverse=True):
+            due = write.start - before
+            if due > now:
+                queue.append(notice("reminder", "client", addresses.client, due, before))
+    return Notices(queue, drop_reminders=tell != "booked")
