@@ -90,7 +90,7 @@ class _Handler:
         return "250 2.0.0 Message accepted"
 
 
-class _Controller(Controller):  # type: ignore[misc]
+class _Controller(Controller):
     """aiosmtpd's threaded controller on a socket bound beforehand, so that the port is a free
     one the system chose (the controller itself needs the port named in advance)."""
 

@@ -4,17 +4,15 @@ certificate made by openssl), and a Maildir read back with the standard library'
 
 from __future__ import annotations
 
-import email
 import mailbox
 import socket
 import ssl
 import subprocess
 from collections.abc import Iterator
+from email import message_from_bytes, policy
 from email.message import EmailMessage
-from email import policy
 from email.policy import SMTP
 from pathlib import Path
-from typing import BinaryIO
 
 import pytest
 
@@ -162,20 +160,16 @@ def test_without_a_url_messages_go_to_the_maildir(tmp_path: Path) -> None:
     )
 
 
-def parsed(file: BinaryIO) -> EmailMessage:
-    message = email.message_from_binary_file(file, policy=policy.default)
-    assert isinstance(message, EmailMessage)
-    return message
-
-
 async def test_the_maildir_is_made_and_holds_the_message(tmp_path: Path) -> None:
     folder = tmp_path / "data" / "mail"
     transport = MaildirTransport(folder)
     outcome = await transport.send(a_message("zoe@example.test"), SENDER, "zoe@example.test")
     assert outcome.sent
-    (path,) = (folder / "new").iterdir()
+    assert len(mailbox.Maildir(folder, create=False)) == 1
+    (path,) = (folder / "new").iterdir()  # new: unread, as a mail reader shows it
     assert b"\r" not in path.read_bytes(), "the Unix line ends a mail reader expects"
-    (stored,) = list(mailbox.Maildir(folder, factory=parsed, create=False))
+    stored = message_from_bytes(path.read_bytes(), policy=policy.default)
+    assert isinstance(stored, EmailMessage)
     assert stored["Subject"] == "Confirmed: Haircut with Zoë"
     assert stored["Return-Path"] == f"<{SENDER}>"
     assert stored["Delivered-To"] == "zoe@example.test"

@@ -22,7 +22,7 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.headerregistry import Address
-from email.message import EmailMessage, MIMEPart
+from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime
 from typing import Literal
@@ -125,12 +125,14 @@ def _day(moment: datetime) -> str:
 
 def when_in_words(start: int, ends: int, zone: str) -> str:
     """'Tuesday 8 December 2026, 10:00–10:30 (Europe/Lisbon)': in `zone`, named; an appointment
-    that ends on another local day names both days."""
+    that ends on another local day names both days, and one that the clocks change during
+    gives each time its abbreviation ('01:30 WEST–01:30 WET'), so that neither is ambiguous."""
     where, name = _zone(zone)
     first, last = _local(start, where), _local(ends, where)
+    clock = "%H:%M %Z" if first.utcoffset() != last.utcoffset() else "%H:%M"
     if first.date() == last.date():
-        return f"{_day(first)}, {first:%H:%M}–{last:%H:%M} ({name})"
-    return f"{_day(first)}, {first:%H:%M} – {_day(last)}, {last:%H:%M} ({name})"
+        return f"{_day(first)}, {first:{clock}}–{last:{clock}} ({name})"
+    return f"{_day(first)}, {first:{clock}} – {_day(last)}, {last:{clock}} ({name})"
 
 
 def _other(letter: Letter) -> str:
@@ -151,7 +153,7 @@ def message_id(letter: Letter) -> str:
     """`<...@domain>` for the From address's domain, the same for the same (uid, kind,
     sequence, reminder offset): a retry of one message is recognisable as it."""
     key = f"{letter.uid}\n{letter.kind}\n{letter.sequence}\n{letter.reminder_before}"
-    digest = hashlib.sha256(key.encode()).hexdigest()[:40]
+    digest = hashlib.sha256(key.encode()).hexdigest()[:24]
     domain = letter.mail_from.rpartition("@")[2]
     if not DOMAIN.fullmatch(domain):
         domain = "slotbook.invalid"
@@ -265,15 +267,14 @@ def compose(letter: Letter) -> EmailMessage:
     message.set_content(text_of(letter), charset="utf-8")  # adds MIME-Version
     method = METHODS[letter.kind]
     if method is not None:
-        # A part of its own rather than add_alternative's, which would be a whole message with
-        # a MIME-Version header of its own.
-        calendar = MIMEPart(policy=POLICY)
+        calendar = EmailMessage(policy=POLICY)
         calendar.set_content(
             invitation(letter, method).decode(),
             subtype="calendar",
             charset="utf-8",
             params={"method": method},
         )
+        del calendar["MIME-Version"]  # a part's; set_content adds it as if to a whole message
         message.make_alternative()
         message.attach(calendar)
     return message
