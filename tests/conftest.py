@@ -23,6 +23,7 @@ from backend.runtime.clock import ManualClock
 from backend.runtime.settings import Settings
 from tests.helpers import STORES, T0, TLS, Api, People
 from tests.postgres_server import PostgresForTests, PostgresUnavailable, postgres_for_tests
+from tests.smtp_server import MailServer, mail_server
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -100,6 +101,14 @@ def postgres() -> Iterator[PostgresForTests]:
             yield databases
     except PostgresUnavailable as error:
         pytest.fail(str(error), pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def smtp() -> Iterator[MailServer]:
+    """The suite's SMTP server on loopback (tests/smtp_server.py), started on first use: each
+    test sends to addresses of its own (`smtp.address()`), so tests share it without meeting."""
+    with mail_server() as server:
+        yield server
 
 
 @pytest.fixture

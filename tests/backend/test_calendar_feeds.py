@@ -7,9 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-import shutil
 import sqlite3
-import subprocess
 from contextlib import closing
 from dataclasses import replace
 from pathlib import Path
@@ -31,6 +29,7 @@ from backend.runtime.settings import Settings
 from backend.store.opening import open_store
 from backend.store.postgres.schema import apply_migrations as migrate_postgresql
 from backend.store.sqlite.schema import apply_migrations as migrate_sqlite
+from tests.calcurse import calcurse_program, run_calcurse
 from tests.helpers import JSON, T0, People, assert_problem
 from tests.postgres_server import PostgresForTests
 
@@ -309,8 +308,7 @@ async def test_a_feed_is_named_by_its_owners_display_name_escaped_as_text(
         ics = (await calendar_app.get(client_url)).content
     (event,) = icalendar.Calendar.from_ical(ics).walk("VEVENT")
     assert str(event["SUMMARY"]) == f"Hold: appointment with {ODD_NAME} (not yet confirmed)"
-    calcurse = shutil.which("calcurse")
-    assert calcurse is not None, "calcurse is missing: scripts/system-packages installs it"
+    calcurse = calcurse_program()
     (tmp_path / "feed.ics").write_bytes(ics)
     data = tmp_path / "calcurse"
     data.mkdir()
@@ -429,8 +427,7 @@ async def test_an_address_that_is_not_a_feed_is_404(anonymous: httpx.AsyncClient
 async def test_a_calendar_program_imports_the_feed(
     people: People, clock: ManualClock, tmp_path: Path
 ) -> None:
-    calcurse = shutil.which("calcurse")
-    assert calcurse is not None, "calcurse is missing: scripts/system-packages installs it"
+    calcurse = calcurse_program()
     slots = await open_morning(people)
     url = await new_feed(people, "p1")
     await hold(people, "c1", slots[0])
@@ -451,17 +448,6 @@ async def test_a_calendar_program_imports_the_feed(
         "10:00-10:15 Appointment with Client One",
         "10:45-11:00 Hold: appointment with Client Two (not yet confirmed)",
     ]
-
-
-def run_calcurse(calcurse: str, data: Path, *args: str) -> str:
-    """Run calcurse on its own data directory, in UTC; what it printed."""
-    env = {"TZ": "UTC", "HOME": str(data), "PATH": "/usr/bin:/bin"}
-    done = subprocess.run(
-        [calcurse, "-D", str(data), *args],
-        capture_output=True, text=True, env=env, timeout=30, check=False,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr
-    return done.stdout
 
 
 async def test_the_address_is_under_the_public_url_behind_a_proxy(

@@ -1,0 +1,280 @@
+"""One e-mail from a description of it, free of I/O.
+
+A confirmation or an update is an iMIP invitation (RFC 6047): `multipart/alternative` of a plain
+text that says it in words and a `text/calendar; method=REQUEST` part whose VCALENDAR (RFC 5545,
+built with the `icalendar` package) carries METHOD:REQUEST and one VEVENT; an update is the same
+with a higher SEQUENCE, so a calendar replaces the event rather than adding a second. A
+cancellation has the same shape with METHOD:CANCEL and STATUS:CANCELLED (RFC 5546 3.2.5), which
+takes the event out of the calendar. The MIME `method=` parameter always equals the METHOD inside.
+A reminder is plain text only.
+
+Nothing a person typed (a name, a type's name) can add a header: control, format and line or
+paragraph separator characters become spaces before anything goes into a header, a CN parameter
+or a line of the text. Times in words are in the recipient's zone (`zoneinfo`, so exact across
+daylight-saving changes), the zone named.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.policy import SMTP
+from email.utils import format_datetime
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from icalendar import Calendar, Event, vCalAddress
+
+from backend.runtime.version import slotbook_version
+
+Kind = Literal["confirmation", "update", "cancellation", "reminder"]
+
+METHODS: dict[Kind, str | None] = {
+    "confirmation": "REQUEST",
+    "update": "REQUEST",
+    "cancellation": "CANCEL",
+    "reminder": None,
+}
+"""Each kind's iTIP method (RFC 5546); a reminder carries no invitation."""
+
+POLICY = SMTP.clone(cte_type="7bit")
+"""CRLF line ends, and every part ASCII on the wire (quoted-printable or base64 where the text is
+not), so that any relay takes it, whether or not it offers 8BITMIME."""
+
+SENDER_NAME = "slotbook"
+
+WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+MONTHS = (
+    "January", "February", "March", "April", "May", "June",
+    "July", "August", "September", "October", "November", "December",
+)  # fmt: skip
+"""English names, whatever the machine's locale (strftime's %A and %B follow it)."""
+
+UNSAFE_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp", "Cs", "Co", "Cn"})
+"""Control, format (bidirectional overrides, zero widths), line and paragraph separators,
+surrogates, private-use and unassigned characters: none may reach a header or a line."""
+
+DOMAIN = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?")
+
+
+@dataclass(frozen=True)
+class Person:
+    name: str
+    """Display name: any Unicode, never trusted in a header as it is."""
+    address: str | None
+    """E-mail address, None when they have none."""
+
+
+@dataclass(frozen=True)
+class Letter:
+    kind: Kind
+    uid: str
+    """The appointment's invitation UID, written as it is (the calendar feed's UID), stable for
+    the appointment's life."""
+    sequence: int
+    """iCalendar SEQUENCE, rising with each change."""
+    provider: Person
+    client: Person
+    to: str
+    """The recipient's address."""
+    to_client: bool
+    """True: the client is the recipient; False: the provider."""
+    zone: str
+    """IANA zone for the times written in words (the recipient's); UTC when it is no zone."""
+    start: int
+    """Epoch seconds, UTC."""
+    ends: int
+    type_name: str | None
+    """The appointment type's name, when it has one."""
+    manage_url: str | None
+    """`<public URL>/manage/<secret>`, for the client's letters."""
+    mail_from: str
+    """The server's From address (e.g. `slotbook@localhost`)."""
+    written_at: float
+    """Epoch seconds: the Date header and DTSTAMP."""
+    reminder_before: int | None = None
+    """Seconds before the start, for a reminder."""
+
+
+def clean(text: str) -> str:
+    """`text` fit for a header, a parameter or one line: every control, format or separator
+    character a space, runs of white space one space, no white space at either end."""
+    spaced = "".join(" " if unicodedata.category(c) in UNSAFE_CATEGORIES else c for c in text)
+    return " ".join(spaced.split())
+
+
+def _local(epoch: int, zone: ZoneInfo) -> datetime:
+    return datetime.fromtimestamp(epoch, UTC).astimezone(zone)
+
+
+def _zone(name: str) -> tuple[ZoneInfo, str]:
+    try:
+        return ZoneInfo(name), name
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC"), "UTC"
+
+
+def _day(moment: datetime) -> str:
+    return f"{WEEKDAYS[moment.weekday()]} {moment.day} {MONTHS[moment.month - 1]} {moment.year}"
+
+
+def when_in_words(start: int, ends: int, zone: str) -> str:
+    """'Tuesday 8 December 2026, 10:00–10:30 (Europe/Lisbon)': in `zone`, named; an appointment
+    that ends on another local day names both days, and one that the clocks change during
+    gives each time its abbreviation ('01:30 WEST–01:30 WET'), so that neither is ambiguous."""
+    where, name = _zone(zone)
+    first, last = _local(start, where), _local(ends, where)
+    clock = "%H:%M %Z" if first.utcoffset() != last.utcoffset() else "%H:%M"
+    if first.date() == last.date():
+        return f"{_day(first)}, {first:{clock}}–{last:{clock}} ({name})"
+    return f"{_day(first)}, {first:{clock}} – {_day(last)}, {last:{clock}} ({name})"
+
+
+def _other(letter: Letter) -> str:
+    """The party the recipient meets."""
+    return clean(letter.provider.name if letter.to_client else letter.client.name)
+
+
+def summary(letter: Letter) -> str:
+    """What the appointment is, from the recipient's side: the type's name and whom it is with,
+    as the calendar feed says it."""
+    type_name = clean(letter.type_name or "")
+    if type_name:
+        return f"{type_name} with {_other(letter)}"
+    return f"Appointment with {_other(letter)}"
+
+
+def message_id(letter: Letter) -> str:
+    """`<...@domain>` for the From address's domain, the same for the same (uid, kind,
+    sequence, reminder offset): a retry of one message is recognisable as it."""
+    key = f"{letter.uid}\n{letter.kind}\n{letter.sequence}\n{letter.reminder_before}"
+    digest = hashlib.sha256(key.encode()).hexdigest()[:24]
+    domain = letter.mail_from.rpartition("@")[2]
+    if not DOMAIN.fullmatch(domain):
+        domain = "slotbook.invalid"
+    return f"<{letter.kind}.{letter.sequence}.{digest}@{domain}>"
+
+
+def _subject(letter: Letter) -> str:
+    what = summary(letter)
+    where, _ = _zone(letter.zone)
+    first = _local(letter.start, where)
+    when = f"{_day(first)} {first:%H:%M}"
+    return {
+        "confirmation": f"Confirmed: {what}, {when}",
+        "update": f"Moved: {what}, now {when}",
+        "cancellation": f"Cancelled: {what}, {when}",
+        "reminder": f"Reminder: {what}, {when}",
+    }[letter.kind]
+
+
+def _opening(letter: Letter) -> str:
+    provider, client = clean(letter.provider.name), clean(letter.client.name)
+    if letter.to_client:
+        return {
+            "confirmation": f"Your appointment with {provider} is confirmed.",
+            "update": f"Your appointment with {provider} has moved. It is now:",
+            "cancellation": f"Your appointment with {provider} is cancelled.",
+            "reminder": f"A reminder of your appointment with {provider}.",
+        }[letter.kind]
+    return {
+        "confirmation": f"{client} booked an appointment with you.",
+        "update": f"Your appointment with {client} has moved. It is now:",
+        "cancellation": f"Your appointment with {client} is cancelled.",
+        "reminder": f"A reminder of your appointment with {client}.",
+    }[letter.kind]
+
+
+def text_of(letter: Letter) -> str:
+    """The plain-text part: who, what, when (in the recipient's zone), the manage link."""
+    recipient = letter.client if letter.to_client else letter.provider
+    lines = [f"Hello {clean(recipient.name)},", "", _opening(letter), ""]
+    if letter.type_name and clean(letter.type_name):
+        lines.append(f"What: {clean(letter.type_name)}")
+    lines.append(f"With: {_other(letter)}")
+    lines.append(f"When: {when_in_words(letter.start, letter.ends, letter.zone)}")
+    if letter.manage_url and letter.kind != "cancellation":
+        lines += ["", f"To cancel or reschedule: {clean(letter.manage_url)}"]
+    if letter.kind == "cancellation":
+        lines += ["", "This time is no longer booked; your calendar removes it."]
+    elif METHODS[letter.kind] is not None:
+        lines += ["", "The invitation attached puts it in your calendar; a change updates it."]
+    lines += ["", "-- ", "slotbook (this message was sent automatically)", ""]
+    return "\n".join(lines)
+
+
+def _utc(seconds: float) -> datetime:
+    return datetime.fromtimestamp(seconds, UTC)
+
+
+def _party(address: str, name: str) -> vCalAddress:
+    party = vCalAddress(f"mailto:{address}")
+    party.params["CN"] = clean(name).replace('"', "'")  # a parameter value holds no DQUOTE
+    return party
+
+
+def invitation(letter: Letter, method: str) -> bytes:
+    """The VCALENDAR of an invitation (REQUEST) or a cancellation (CANCEL): one VEVENT. The
+    ORGANIZER is the provider (their address, or the server's From when they have none), the
+    ATTENDEE the client (left out when the client has no address: a calendar address is an
+    address)."""
+    calendar = Calendar()
+    calendar.add("prodid", f"-//slotbook//slotbook {slotbook_version()}//EN")
+    calendar.add("version", "2.0")
+    calendar.add("calscale", "GREGORIAN")
+    calendar.add("method", method)
+    event = Event()
+    event.add("uid", letter.uid)
+    event.add("sequence", letter.sequence)
+    event.add("dtstamp", _utc(letter.written_at))
+    event.add("dtstart", _utc(letter.start))
+    event.add("dtend", _utc(letter.ends))
+    event.add("summary", summary(letter))
+    organizer = _party(letter.provider.address or letter.mail_from, letter.provider.name)
+    event.add("organizer", organizer)
+    if letter.client.address:
+        attendee = _party(letter.client.address, letter.client.name)
+        attendee.params.update(
+            {"CUTYPE": "INDIVIDUAL", "ROLE": "REQ-PARTICIPANT", "PARTSTAT": "ACCEPTED"}
+        )
+        attendee.params["RSVP"] = "FALSE"
+        event.add("attendee", attendee)
+    cancelled = method == "CANCEL"
+    event.add("status", "CANCELLED" if cancelled else "CONFIRMED")
+    event.add("transp", "TRANSPARENT" if cancelled else "OPAQUE")
+    if letter.manage_url and not cancelled:
+        event.add("description", f"To cancel or reschedule: {clean(letter.manage_url)}")
+    calendar.add_component(event)
+    body: bytes = calendar.to_ical()
+    return body
+
+
+def compose(letter: Letter) -> EmailMessage:
+    """The whole message, headers and parts, ready for a transport."""
+    message = EmailMessage(policy=POLICY)
+    message["Subject"] = _subject(letter)
+    message["From"] = Address(display_name=SENDER_NAME, addr_spec=letter.mail_from)
+    recipient = letter.client if letter.to_client else letter.provider
+    message["To"] = Address(display_name=clean(recipient.name), addr_spec=letter.to)
+    message["Date"] = format_datetime(_utc(letter.written_at))
+    message["Message-ID"] = message_id(letter)
+    message["Auto-Submitted"] = "auto-generated"
+    message.set_content(text_of(letter), charset="utf-8")  # adds MIME-Version
+    method = METHODS[letter.kind]
+    if method is not None:
+        calendar = EmailMessage(policy=POLICY)
+        calendar.set_content(
+            invitation(letter, method).decode(),
+            subtype="calendar",
+            charset="utf-8",
+            params={"method": method},
+        )
+        del calendar["MIME-Version"]  # a part's; set_content adds it as if to a whole message
+        message.make_alternative()
+        message.attach(calendar)
+    return message
