@@ -118,11 +118,13 @@ def create_app(
         await ctx.hub.start()
         ctx.sweeper.start()
         ctx.webhooks.start()
+        ctx.mail.start()
         ctx.credentials.start()
         ctx.authenticator.start()
         yield
         await ctx.authenticator.stop()
         await ctx.credentials.stop()
+        await ctx.mail.stop()
         await ctx.webhooks.stop()
         await ctx.sweeper.stop()
         await ctx.hub.stop()

@@ -128,7 +128,7 @@ class MailServer:
 
     def address(self, who: str = "someone") -> str:
         """An address no other test in this process uses."""
-        return f"{who}-{next(self._numbers)}-{id(self):x}@example.test"
+        return f"{who}-{next(self._numbers)}-{id(self):x}@example.com"
 
     def answer(self, recipient: str, *replies: int | str, at: Stage = "RCPT") -> None:
         """Answer the next messages to `recipient` with these replies at `at`, one each, then

@@ -11,6 +11,8 @@ from backend.gate.auth import CACHE_SECONDS, Authenticator
 from backend.gate.credential_watch import CredentialWatch
 from backend.live.feed import ChangeHub
 from backend.live.listing_cache import ListingCache
+from backend.live.mail.sender import MailSender
+from backend.live.mail.transports import transport_from
 from backend.live.sweeper import Sweeper
 from backend.live.webhooks.sender import WebhookSender
 from backend.rules.booking import Rules
@@ -31,6 +33,9 @@ class AppContext:
     hub: ChangeHub = field(init=False, repr=False)
     sweeper: Sweeper = field(init=False, repr=False)
     webhooks: WebhookSender = field(init=False, repr=False)
+    mail: MailSender = field(init=False, repr=False)
+    listening_url: str = field(default="", init=False)
+    """Where the server listens, once it does (the manage links' address without --public-url)."""
     metrics: Metrics = field(init=False, repr=False)
     listing_cache: ListingCache | None = field(default=None, init=False, repr=False)
     """GET /availability's answers, where they can be kept exactly (see `open`)."""
@@ -61,6 +66,24 @@ class AppContext:
             allow_private=self.settings.allow_private_webhooks,
         )
         self.hub.listen(lambda _changes: self.webhooks.wake())
+        self.mail = MailSender(
+            lambda: self.store,
+            self.clock,
+            transport_from(self.settings.smtp_url, self.settings.mail_directory),
+            mail_from=self.settings.mail_from,
+            manage_base=self.public_base,
+            backoff=self.settings.mail_backoff_seconds,
+            metrics=self.metrics,
+        )
+        self.hub.listen(lambda _changes: self.mail.wake())
+
+    def public_base(self) -> str:
+        """The address links in mail start with: --public-url, else where the server listens."""
+        return (
+            self.settings.public_url
+            or self.listening_url
+            or f"http://{self.settings.host}:{self.settings.port}"
+        )
 
     @property
     def store(self) -> Store:

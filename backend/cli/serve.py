@@ -58,8 +58,10 @@ async def run_server(settings: Settings, *, worker: bool = False) -> None:
     site = web.TCPSite(runner, settings.host, settings.port, reuse_port=worker)
     await site.start()
     host, port = _bound_address(runner)
+    runner.app[CONTEXT].listening_url = f"http://{_url_host(host, settings.host)}:{port}"
     metrics = await serve_metrics(app, settings.metrics_port) if settings.metrics_port else None
-    message = startup_message(settings, runner.app[CONTEXT].store, host, port)
+    ctx = runner.app[CONTEXT]
+    message = startup_message(settings, ctx.store, host, port, ctx.mail.transport.describe())
     if worker:
         announce_listening(message)
     else:
@@ -95,16 +97,25 @@ async def serve_metrics(app: web.Application, port: int) -> web.AppRunner:
     return runner
 
 
-def startup_message(settings: Settings, store: Store, host: str, port: int) -> str:
+def startup_message(settings: Settings, store: Store, host: str, port: int, mail: str) -> str:
     """The one line logged at start: address, database (where, which kind, its version; never a
-    password), rules, access and event loop."""
+    password), rules, access, event loop, and where mail goes (never a password either)."""
     engine, engine_version = store.engine.split(" ", 1)
     return (
         f"slotbook listening on http://{host}:{port} database={store.where}"
         f" {engine.lower()}={engine_version} {settings.describe_rules()}"
         f" auth={'off (ids in requests are trusted)' if settings.no_auth else 'tokens'}"
-        f" loop={loop_name()}"
+        f" loop={loop_name()} mail={mail}"
     )
+
+
+def _url_host(bound: str, asked: str) -> str:
+    """The host of a link to this server: the one it was asked to listen on (a name stays a
+    name), an IPv6 address in brackets, and for a wildcard address this machine's loopback."""
+    wildcard = {"", "::", ".".join(["0"] * 4)}  # an address of every interface, no place
+    if asked in wildcard:
+        return "[::1]" if ":" in bound else "127.0.0.1"
+    return f"[{asked}]" if ":" in asked and not asked.startswith("[") else asked
 
 
 def _bound_address(runner: web.AppRunner) -> tuple[str, int]:

@@ -138,6 +138,20 @@ class Metrics:
             registry=r,
         )
 
+        self.notifications = Gauge(
+            "slotbook_notifications",
+            "E-mail notifications, by status: queued (to be sent, or tried again), sent, failed",
+            ["status"],
+            registry=r,
+        )
+        self.mail_attempts = Counter(
+            "slotbook_mail_attempts",
+            "Attempts to send a message by this process, by outcome: sent, retry (a temporary"
+            " failure) or failed (refused for good, or given up)",
+            ["outcome"],
+            registry=r,
+        )
+
     def watch(self, store: Store, streams: Callable[[], int]) -> None:
         """Follow the open store's writes, and read the live gauges from it and the feed."""
         store.watch_writes(self._observe_batch)
@@ -161,4 +175,7 @@ class Metrics:
         self.webhook_backlog.set(sum(max(0, newest - hook.cursor) for hook in enabled))
         self.webhook_endpoints.labels("enabled").set(len(enabled))
         self.webhook_endpoints.labels("disabled").set(len(hooks) - len(enabled))
+        counts = await store.notification_counts()
+        for status in ("queued", "sent", "failed"):
+            self.notifications.labels(status).set(counts.get(status, 0))
         return generate_latest(self.registry)

@@ -12,12 +12,14 @@ import math
 import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
 from backend.runtime.addresses import AddressError, checked_address
 from backend.runtime.levers import DESCRIPTIONS as LEVERS
 from backend.runtime.levers import Levers
+from backend.runtime.smtp_url import check_smtp_url
 from shared.grid import DAY_SECONDS, describe_length
 
 Synchronous = Literal["FULL", "NORMAL"]
@@ -87,6 +89,16 @@ class Settings:
     @property
     def levers(self) -> Levers:
         return Levers.without(self.without)
+
+    @property
+    def mail_directory(self) -> Path:
+        """The Maildir mail goes to without --smtp-url: --mail-dir, else mail/ beside the SQLite
+        database (in the working directory, over PostgreSQL)."""
+        if self.mail_dir:
+            return Path(self.mail_dir)
+        if is_postgresql_url(self.db) or self.db == ":memory:":
+            return Path("mail")
+        return Path(self.db).parent / "mail"
 
     @property
     def uses_postgresql(self) -> bool:
@@ -193,7 +205,7 @@ class Settings:
                     f"--public-url {self.public_url}: give the address clients use, such as"
                     " https://booking.example.org or https://example.org/slotbook"
                 )
-        if self.smtp_url and (problem := smtp_url_problem(self.smtp_url)) is not None:
+        if self.smtp_url and (problem := check_smtp_url(self.smtp_url)) is not None:
             raise SettingsError(f"--smtp-url: {problem}")
         if not self.mail_backoff_seconds > 0:
             raise SettingsError("--mail-backoff-seconds: must be more than 0")
@@ -482,26 +494,6 @@ def _mail_from(text: str) -> str:
         return checked_address(text, local=True)
     except AddressError as error:
         raise SettingsError(f"--mail-from: {error}") from None
-
-
-def smtp_url_problem(url: str) -> str | None:
-    """What is wrong with an --smtp-url, in words; None when it can be used."""
-    try:
-        parts = urlsplit(url)
-        port = parts.port
-    except ValueError as error:
-        return str(error)
-    if parts.scheme not in ("smtp", "smtps"):
-        return (
-            "give smtp://host:25, smtp://user:password@host:587 or smtps://user:password@host:465"
-        )
-    if not parts.hostname:
-        return "name the relay's host, such as smtp://mail.example.com:587"
-    if parts.path not in ("", "/") or parts.query or parts.fragment:
-        return "give only the scheme, user, password, host and port"
-    if port == 0:
-        return "the port must be between 1 and 65535"
-    return None
 
 
 def parse_serve_args(argv: Sequence[str], environ: Mapping[str, str] | None = None) -> Settings:

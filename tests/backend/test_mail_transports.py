@@ -16,13 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from backend.live.mail.transports import (
-    MaildirTransport,
-    SmtpTransport,
-    check_smtp_url,
-    parse_smtp_url,
-    transport_from,
-)
+from backend.live.mail.transports import MaildirTransport, SmtpTransport, transport_from
+from backend.runtime.smtp_url import check_smtp_url, parse_smtp_url
 from tests.smtp_server import MailServer, mail_server
 
 SENDER = "slotbook@example.test"

@@ -31,8 +31,8 @@ from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from backend.api.context import CONTEXT
 from backend.app import create_app
+from backend.live.retries import GIVE_UP_SECONDS
 from backend.live.webhooks.batches import SCAN_LIMIT
-from backend.live.webhooks.sender import GIVE_UP_SECONDS
 from backend.live.webhooks.signing import new_secret
 from backend.runtime.clock import ManualClock
 from backend.runtime.settings import Settings

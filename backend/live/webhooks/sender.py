@@ -36,6 +36,7 @@ from dataclasses import dataclass
 import aiohttp
 
 from backend.live.outbound.guard import AddressRefused, GuardedResolver, literal_refusal
+from backend.live.retries import gives_up, retry_delay, waited
 from backend.live.webhooks.batches import Batch, delivery_body, delivery_id, next_batch
 from backend.live.webhooks.fair_share import Owner, pick
 from backend.live.webhooks.signing import signed_headers
@@ -49,9 +50,6 @@ log = logging.getLogger(__name__)
 
 TIMEOUT_SECONDS = 10.0
 """How long a receiver has to answer."""
-
-GIVE_UP_SECONDS = 86_400.0
-"""Retries of one delivery stop, and the endpoint is disabled, before they would span more."""
 
 LEASE_SECONDS = 60.0
 """How long a process holds an endpoint without renewing (longer than any one delivery)."""
@@ -70,21 +68,6 @@ OWNER_SHARE = 10
 
 TURN_SECONDS = 2.0
 """How long a task sends before its endpoint goes to the back of its owner's queue."""
-
-
-def retry_delay(failures: int, first: float) -> float:
-    """The wait before the next attempt, after this many failures in a row."""
-    return first * 2.0 ** (failures - 1)
-
-
-def waited(failures: int, first: float) -> float:
-    """The back-off already waited out before the last of this many failures in a row."""
-    return sum(retry_delay(n, first) for n in range(1, failures))
-
-
-def gives_up(failures: int, first: float) -> bool:
-    """Whether the next retry would take the failures of one delivery past GIVE_UP_SECONDS."""
-    return waited(failures, first) + retry_delay(failures, first) > GIVE_UP_SECONDS
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,230 @@
+"""Mail delivered: a real server (over real HTTP, on both stores) sends what its writes queued to
+a real SMTP server on loopback (tests/smtp_server.py), read back with the standard library's
+`email` and with `icalendar`. One invitation through confirm, move and cancel; reminders driven by
+the injected clock, across a restart; a relay that answers 4xx then 2xx, one that refuses, one
+that is down; and the Maildir a server without a relay writes to."""
+
+from __future__ import annotations
+
+import mailbox
+import socket
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import replace
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+import icalendar
+import pytest
+from aiohttp.test_utils import TestServer
+
+from backend.api.context import CONTEXT
+from backend.app import create_app
+from backend.runtime.clock import ManualClock
+from backend.runtime.settings import Settings
+from tests.backend.test_calendar_feeds import DAY, cancel, confirm, hold, open_morning
+from tests.backend.test_mail_queue import listed, set_email
+from tests.helpers import People
+from tests.smtp_server import MailServer
+
+PUBLIC = "https://book.example.org"
+DAY_BEFORE = "2030-03-05"
+HOUR = 3600.0
+
+
+@asynccontextmanager
+async def running(settings: Settings, clock: ManualClock) -> AsyncIterator[TestServer]:
+    server = TestServer(create_app(settings, clock=clock))
+    await server.start_server()
+    try:
+        yield server
+    finally:
+        await server.close()
+
+
+@pytest.fixture
+def secure_settings(db: str, smtp: MailServer) -> Settings:
+    return Settings(
+        db=db, rate=0, smtp_url=smtp.url, public_url=PUBLIC, mail_from="desk@example.com"
+    )
+
+
+async def deliver(server: TestServer) -> None:
+    """A round of the server's mail sender, now (by its clock): what is due has been attempted
+    when it returns (a round the sender began by itself finishes first)."""
+    await server.app[CONTEXT].mail.deliver_due()
+
+
+def calendar_of(message: EmailMessage) -> tuple[str, icalendar.Event]:
+    """The MIME method of a message's text/calendar part, and its one event."""
+    part = next(p for p in message.walk() if p.get_content_type() == "text/calendar")
+    parsed = icalendar.Calendar.from_ical(part.get_payload(decode=True))
+    assert str(parsed["METHOD"]) == part.get_param("method")
+    events = parsed.walk("VEVENT")
+    assert len(events) == 1
+    return str(part.get_param("method")), events[0]
+
+
+def text_of(message: EmailMessage) -> str:
+    part = next(p for p in message.walk() if p.get_content_type() == "text/plain")
+    return str(part.get_content())
+
+
+async def booked(people: People, smtp: MailServer) -> tuple[str, str, list[dict[str, Any]]]:
+    client, provider = smtp.address("client"), smtp.address("doctor")
+    await set_email(people, "c1", client, "Europe/Lisbon")
+    await set_email(people, "p1", provider)
+    slots = await open_morning(people)
+    await hold(people, "c1", slots[0])
+    await confirm(people, "c1", slots[0])
+    return client, provider, slots
+
+
+async def test_one_invitation_is_requested_updated_and_cancelled(
+    people: People, secure_server: TestServer, smtp: MailServer
+) -> None:
+    client, provider, slots = await booked(people, smtp)
+    await deliver(secure_server)
+    (first,) = smtp.received(client)
+    message = first.message()
+    assert message["From"].addresses[0].addr_spec == "desk@example.com"
+    assert message["Auto-Submitted"] == "auto-generated"
+    assert message["Message-ID"]
+    assert message["Date"]
+    method, event = calendar_of(message)
+    assert (method, int(event["SEQUENCE"]), str(event["STATUS"])) == ("REQUEST", 1, "CONFIRMED")
+    assert str(event["ORGANIZER"]).lower() == f"mailto:{provider}".lower()
+    assert str(event["ATTENDEE"]).lower() == f"mailto:{client}".lower()
+    uid = str(event["UID"])
+    words = text_of(message)
+    assert "Dr One" in words
+    assert "Wednesday 6 March 2030, 10:00" in words  # 10:00 UTC is 10:00 in Lisbon in March
+    manage = next(w for w in words.split() if w.startswith(f"{PUBLIC}/manage/"))
+    assert len(manage) > len(f"{PUBLIC}/manage/") + 20
+    (to_provider,) = smtp.received(provider)
+    assert calendar_of(to_provider.message())[1]["UID"] == uid
+
+    moved = await people["c1"].post(
+        f"/reservations/{slots[0]['timeSlotId']}/move",
+        json={"toTimeSlotId": slots[2]["timeSlotId"], "timeSlot": slots[2]["timestamp"]},
+    )
+    assert moved.status_code == 200, moved.text
+    await cancel(people, "p1", slots[2])  # the provider cancels: the client hears of it
+    await deliver(secure_server)
+    messages = [d.message() for d in smtp.received(client)]
+    seen = [calendar_of(m) for m in messages]
+    assert [(m, str(e["UID"]), int(e["SEQUENCE"])) for m, e in seen] == [
+        ("REQUEST", uid, 1),
+        ("REQUEST", uid, 2),
+        ("CANCEL", uid, 3),
+    ]
+    assert str(seen[2][1]["STATUS"]) == "CANCELLED"
+    assert seen[1][1].decoded("DTSTART").strftime("%H:%M") == "10:30"
+    assert len({m["Message-ID"] for m in messages}) == 3
+    statuses = {(n["kind"], n["status"]) for n in await listed(people, "c1")}
+    assert statuses == {("confirmation", "sent"), ("update", "sent"), ("cancellation", "sent")}
+
+
+async def test_reminders_follow_the_clock_and_survive_a_restart(
+    secure_settings: Settings, clock: ManualClock, smtp: MailServer
+) -> None:
+    settings = replace(secure_settings, reminders=(3 * 86_400, 86_400, 2 * 3600))
+    async with running(settings, clock) as server, People.issue(server) as people:
+        client, _, _ = await booked(people, smtp)
+        reminders = await listed(people, "c1", kind="reminder")
+        # Booked two days ahead: the three-day reminder's time had passed, so it is not queued.
+        assert sorted(n["dueAt"] for n in reminders) == [
+            f"{DAY_BEFORE} 10:00:00",
+            f"{DAY} 08:00:00",
+        ]
+        await deliver(server)
+        assert len(smtp.received(client)) == 1  # the confirmation; no reminder is due yet
+    # Stopped, and started again as another process would be, a day and more later.
+    clock.advance(parse_gap(DAY, "10:00:00") - 24 * HOUR + 1)
+    async with running(settings, clock) as server:
+        await deliver(server)
+        arrived = smtp.received(client)[1:]
+        assert len(arrived) == 1
+        reminder = arrived[0].message()
+        assert reminder.get_content_type() == "text/plain"
+        assert "10:00" in reminder.get_content()
+        assert "Europe/Lisbon" in reminder.get_content()
+        assert f"{PUBLIC}/manage/" in reminder.get_content()
+        clock.advance(21 * HOUR)
+        await deliver(server)
+        assert len(smtp.received(client)) == 2  # the two-hour reminder is not due yet
+        clock.advance(1 * HOUR)
+        await deliver(server)
+        assert len(smtp.received(client)) == 3
+
+
+def parse_gap(day: str, at: str) -> float:
+    """Seconds from the test clock's start to `day` `at` (UTC)."""
+    from shared.timefmt import parse_time
+    from tests.helpers import T0
+
+    return parse_time(f"{day} {at}") - T0
+
+
+async def test_a_temporary_refusal_is_tried_again_and_a_permanent_one_fails(
+    people: People, secure_server: TestServer, smtp: MailServer
+) -> None:
+    client, provider = smtp.address("client"), smtp.address("doctor")
+    smtp.answer(client, 451)
+    smtp.answer(provider, 550)
+    await set_email(people, "c1", client)
+    await set_email(people, "p1", provider)
+    slots = await open_morning(people)
+    await hold(people, "c1", slots[0])
+    await confirm(people, "c1", slots[0])
+    await deliver(secure_server)
+    mine = {n["kind"]: n for n in await listed(people, "c1")}
+    assert mine["confirmation"]["status"] == "queued"
+    assert mine["confirmation"]["attempts"] == 1
+    assert "451" in mine["confirmation"]["lastError"]
+    (theirs,) = await listed(people, "p1")
+    assert (theirs["status"], theirs["attempts"]) == ("failed", 1)
+    assert "550" in theirs["lastError"]
+    assert smtp.received(client) == []
+    await deliver(secure_server)  # not yet due again
+    assert smtp.received(client) == []
+    secure_server.app[CONTEXT].clock.advance(61)  # type: ignore[attr-defined]
+    await deliver(secure_server)
+    assert len(smtp.received(client)) == 1
+    again = {n["kind"]: n for n in await listed(people, "c1")}["confirmation"]
+    assert (again["status"], again["attempts"]) == ("sent", 2)
+    metrics = (await people["admin"].get("/metrics")).text
+    assert 'slotbook_notifications{status="failed"} 1.0' in metrics
+    assert 'slotbook_mail_attempts_total{outcome="retry"} 1.0' in metrics
+
+
+async def test_a_relay_that_is_down_keeps_the_message_queued(
+    secure_settings: Settings, clock: ManualClock, smtp: MailServer
+) -> None:
+    with socket.socket() as unused:
+        unused.bind(("127.0.0.1", 0))
+        port = unused.getsockname()[1]
+    settings = replace(secure_settings, smtp_url=f"smtp://127.0.0.1:{port}")
+    async with running(settings, clock) as server, People.issue(server) as them:
+        await booked(them, smtp)
+        await deliver(server)
+        mine = await listed(them, "c1", kind="confirmation")
+        assert (mine[0]["status"], mine[0]["attempts"]) == ("queued", 1)
+        assert mine[0]["lastError"]
+
+
+async def test_without_a_relay_mail_goes_to_the_maildir_beside_the_database(
+    db: str, db_path: Path, clock: ManualClock, smtp: MailServer, store_kind: str
+) -> None:
+    settings = Settings(
+        db=db, rate=0, mail_dir="" if store_kind == "sqlite" else str(db_path.parent / "mail")
+    )
+    async with running(settings, clock) as server, People.issue(server) as people:
+        client, _, _ = await booked(people, smtp)
+        await deliver(server)
+    box = mailbox.Maildir(db_path.parent / "mail", create=False)
+    to_client = [m for m in box if client in str(m["To"])]
+    assert len(to_client) == 1
+    assert to_client[0]["Subject"]
+    assert smtp.received(client) == []
