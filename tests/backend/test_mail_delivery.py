@@ -22,7 +22,7 @@ from aiohttp.test_utils import TestServer
 from backend.api.context import CONTEXT
 from backend.app import create_app
 from backend.runtime.clock import ManualClock
-from backend.runtime.settings import Settings
+from backend.runtime.settings import Settings, SettingsError, parse_serve_args
 from tests.backend.test_calendar_feeds import DAY, cancel, confirm, hold, open_morning
 from tests.backend.test_mail_queue import listed, set_email
 from tests.helpers import People
@@ -56,10 +56,12 @@ async def deliver(server: TestServer) -> None:
     await server.app[CONTEXT].mail.deliver_due()
 
 
-def calendar_of(message: EmailMessage) -> tuple[str, icalendar.Event]:
+def calendar_of(message: EmailMessage) -> tuple[str, icalendar.cal.Component]:
     """The MIME method of a message's text/calendar part, and its one event."""
     part = next(p for p in message.walk() if p.get_content_type() == "text/calendar")
-    parsed = icalendar.Calendar.from_ical(part.get_payload(decode=True))
+    body = part.get_payload(decode=True)
+    assert isinstance(body, bytes)
+    parsed = icalendar.Calendar.from_ical(body)
     assert str(parsed["METHOD"]) == part.get_param("method")
     events = parsed.walk("VEVENT")
     assert len(events) == 1
@@ -93,7 +95,11 @@ async def test_one_invitation_is_requested_updated_and_cancelled(
     assert message["Message-ID"]
     assert message["Date"]
     method, event = calendar_of(message)
-    assert (method, int(event["SEQUENCE"]), str(event["STATUS"])) == ("REQUEST", 1, "CONFIRMED")
+    assert (method, int(str(event["SEQUENCE"])), str(event["STATUS"])) == (
+        "REQUEST",
+        1,
+        "CONFIRMED",
+    )
     assert str(event["ORGANIZER"]).lower() == f"mailto:{provider}".lower()
     assert str(event["ATTENDEE"]).lower() == f"mailto:{client}".lower()
     uid = str(event["UID"])
@@ -114,7 +120,7 @@ async def test_one_invitation_is_requested_updated_and_cancelled(
     await deliver(secure_server)
     messages = [d.message() for d in smtp.received(client)]
     seen = [calendar_of(m) for m in messages]
-    assert [(m, str(e["UID"]), int(e["SEQUENCE"])) for m, e in seen] == [
+    assert [(m, str(e["UID"]), int(str(e["SEQUENCE"]))) for m, e in seen] == [
         ("REQUEST", uid, 1),
         ("REQUEST", uid, 2),
         ("CANCEL", uid, 3),
@@ -228,3 +234,20 @@ async def test_without_a_relay_mail_goes_to_the_maildir_beside_the_database(
     assert len(to_client) == 1
     assert to_client[0]["Subject"]
     assert smtp.received(client) == []
+
+
+def test_the_mail_flags_are_read_and_bad_ones_refused_in_words() -> None:
+    read = parse_serve_args(["--reminders", "24h, 2h,30m,1d", "--mail-from", "desk@localhost"])
+    assert read.reminders == (86_400, 7_200, 1_800)
+    assert read.mail_from == "desk@localhost"
+    assert parse_serve_args(["--reminders", "none"]).reminders == ()
+    assert parse_serve_args(["--db", "/srv/s/book.db"]).mail_directory == Path("/srv/s/mail")
+    for flags, words in [
+        (["--reminders", "24"], "24 is not a duration"),
+        (["--reminders", "2w"], "2w is not a duration"),
+        (["--mail-from", "desk"], "not an e-mail address"),
+        (["--smtp-url", "http://relay.example.org"], "smtp://"),
+        (["--smtp-url", "smtp://user@relay.example.org:587"], "both a user name and a password"),
+    ]:
+        with pytest.raises(SettingsError, match=words):
+            parse_serve_args(flags)
