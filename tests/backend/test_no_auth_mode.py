@@ -56,6 +56,8 @@ def test_no_auth_warns_at_start_and_trusts_ids(tmp_path: Path) -> None:
         "name": "no-auth mode",
         "tokenId": None,
         "auth": "none",
+        "email": None,
+        "timeZone": None,
     }
     log = "".join(server.log)
     assert "auth=off" in log

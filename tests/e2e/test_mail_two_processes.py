@@ -1,13 +1,16 @@
-"""Two server processes over one PostgreSQL database, both sending mail to one relay: every
-message is sent once, whichever process took the write that queued it, and whichever sender
-leased it. Real processes, a real SMTP server on loopback, the wall clock."""
+"""Mail from real server processes: two over one PostgreSQL database, both sending to one relay,
+send every message once, whichever process took the write that queued it and whichever sender
+leased it; and a server killed before it could send loses nothing. A real SMTP server on
+loopback, the wall clock."""
 
 from __future__ import annotations
 
 import asyncio
+import socket
 import subprocess
 import sys
 from contextlib import ExitStack
+from pathlib import Path
 
 import httpx
 
@@ -99,3 +102,52 @@ async def test_two_processes_send_each_message_once(
         assert all(len(smtp.received(email)) == 1 for email in clients.values())
     finally:
         postgres.drop(db)
+
+
+async def test_a_server_killed_before_it_could_send_loses_no_message(
+    tmp_path: Path, smtp: MailServer
+) -> None:
+    """SIGKILL while the relay is down: the message waits in the database, and the next server
+    over it sends it. (Killed while a message is being sent, the message waits out its lease,
+    five minutes, before another process takes it.)"""
+    db = str(tmp_path / "slotbook.db")
+    client_email, doctor_email = smtp.address("client"), smtp.address("doctor")
+    provider = token(db, "provider", "p1", doctor_email)
+    client = token(db, "client", "c1", client_email)
+    with socket.socket() as unused:
+        unused.bind(("127.0.0.1", 0))
+        down = f"smtp://127.0.0.1:{unused.getsockname()[1]}"
+    quick = ("--rate", "0", "--mail-backoff-seconds", "0.5")
+    first = ServerProcess(db, *quick, "--smtp-url", down).start()
+    try:
+        async with httpx.AsyncClient(base_url=first.url, timeout=30) as http:
+            start = first_day() + 9 * HOUR
+            opened = await http.post(
+                "/availability",
+                json={"startTime": format_time(start), "endTime": format_time(start + HOUR)},
+                headers={"Authorization": f"Bearer {provider}"},
+            )
+            slot = opened.json()["timeSlots"][0]
+            auth = {"Authorization": f"Bearer {client}"}
+            body = {"timeSlotId": slot["timeSlotId"], "timeSlot": slot["timestamp"]}
+            assert (await http.post("/availability/reserve", json=body, headers=auth)).is_success
+            confirmed = await http.put(
+                f"/availability/confirm/{slot['timeSlotId']}",
+                json={"timeSlot": slot["timestamp"]},
+                headers=auth,
+            )
+            assert confirmed.status_code == 200, confirmed.text
+            for _ in range(100):  # until the first attempt has failed and been written down
+                mine = (await http.get("/notifications", headers=auth)).json()["notifications"]
+                (confirmation,) = [n for n in mine if n["kind"] == "confirmation"]
+                if confirmation["attempts"]:
+                    break
+                await asyncio.sleep(0.1)
+            assert confirmation["status"] == "queued"
+            assert "refused" in confirmation["lastError"]
+    finally:
+        first.kill()
+    with ServerProcess(db, *quick, "--smtp-url", smtp.url):
+        (arrived,) = await asyncio.to_thread(smtp.wait_for, client_email, 1, 30)
+        assert "REQUEST" in str(arrived.message())
+        await asyncio.to_thread(smtp.wait_for, doctor_email, 1, 30)
