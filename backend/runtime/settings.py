@@ -95,10 +95,10 @@ class Settings:
         """The Maildir mail goes to without --smtp-url: --mail-dir, else mail/ beside the SQLite
         database (in the working directory, over PostgreSQL)."""
         if self.mail_dir:
-            return Path(self.mail_dir)
+            return Path(self.mail_dir).absolute()
         if is_postgresql_url(self.db) or self.db == ":memory:":
-            return Path("mail")
-        return Path(self.db).parent / "mail"
+            return Path("mail").absolute()
+        return Path(self.db).absolute().parent / "mail"
 
     @property
     def uses_postgresql(self) -> bool:

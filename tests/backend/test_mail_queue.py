@@ -7,7 +7,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from aiohttp.test_utils import TestServer
 
+from backend.api.context import CONTEXT
 from tests.backend.test_calendar_feeds import DAY, cancel, confirm, hold, open_morning
 from tests.helpers import People, assert_problem
 
@@ -139,3 +141,18 @@ def _day_before(day: str) -> str:
     from datetime import date, timedelta
 
     return (date.fromisoformat(day) - timedelta(days=1)).isoformat()
+
+
+async def test_mail_is_forgotten_a_month_after_it_went_and_queued_mail_never(
+    people: People, secure_server: TestServer
+) -> None:
+    await set_email(people, "c1", "client@example.com")
+    slots = await open_morning(people)
+    await hold(people, "c1", slots[0])
+    await confirm(people, "c1", slots[0])
+    ctx = secure_server.app[CONTEXT]
+    await ctx.mail.deliver_due()
+    ctx.clock.advance(31 * 86_400)  # type: ignore[attr-defined]
+    await ctx.store.purge(ctx.now(), keep_changes_seconds=7 * 86_400)
+    left = await listed(people, "c1")
+    assert [(n["kind"], n["status"]) for n in left] == [("reminder", "queued")]
