@@ -204,8 +204,10 @@ async def test_my_reservations_say_whether_each_bookings_confirmation_was_sent(
     app = app_for(backend, token=sam)
     async with app.run_test(size=(100, 30)) as pilot:
         await until(
-            lambda: [n["status"] for n in mail_of(backend, sam) if n["kind"] == "confirmation"]
-            == ["sent"],
+            lambda: (
+                [n["status"] for n in mail_of(backend, sam) if n["kind"] == "confirmation"]
+                == ["sent"]
+            ),
             lambda: pilot.pause(0.05),
         )
         await client_screen(app, pilot)

@@ -19,9 +19,9 @@ from tui.session import Session
 EMAIL_EXAMPLE = "e.g. ana.lopez@example.com"
 
 
-def zone_said(zone: str) -> str:
+def zone_in_mail(zone: str) -> str:
     """What the dialogs say of the zone mail is written in."""
-    return f"Times in your mail are in {zone}, the zone slotbook shows you."
+    return f"Times in your mail: {zone}, as slotbook shows them."
 
 
 class MyDetailsDialog(ModalScreen[DetailsAnswer | None]):
@@ -73,7 +73,7 @@ class MyDetailsDialog(ModalScreen[DetailsAnswer | None]):
                 id="email",
             )
             yield Static("", id="email-problem", markup=False)  # the server's words
-            yield Static(zone_said(self.zone), id="zone", markup=False)
+            yield Static(zone_in_mail(self.zone), id="zone", markup=False)
             yield Static("", id="zone-problem", markup=False)
             yield Static(self.usual_keys, id="keys")
 

@@ -15,7 +15,7 @@ from textual.screen import Screen
 from textual.widgets import Button, Input, Label, RadioButton, RadioSet, Static
 
 from shared.patterns import TEXT_PATTERN
-from tui.screens.my_details import EMAIL_EXAMPLE, zone_said
+from tui.screens.my_details import EMAIL_EXAMPLE, zone_in_mail
 
 
 @dataclass(frozen=True)
@@ -68,7 +68,7 @@ class WelcomeScreen(Screen[Newcomer | None]):
     WelcomeScreen #hint { color: $text-muted; margin-bottom: 1; }
     WelcomeScreen Input { margin-bottom: 1; }
     WelcomeScreen #email { margin-bottom: 0; }
-    WelcomeScreen #zone { color: $text-muted; margin-bottom: 1; }
+    WelcomeScreen #zone { color: $text-muted; }
     WelcomeScreen #problem { color: $error; height: auto; }
     """
 
@@ -86,9 +86,9 @@ class WelcomeScreen(Screen[Newcomer | None]):
             yield Static("↑ ↓ choose, Enter takes it", id="hint")
             yield Label("Your name, as others will see it")
             yield Input(placeholder="e.g. Grace Hopper", id="name", max_length=100)
-            yield Label("Your e-mail address, for confirmations and reminders (optional)")
+            yield Static("E-mail, for confirmations and reminders (optional)")
             yield Input(placeholder=EMAIL_EXAMPLE, id="email", max_length=254, compact=True)
-            yield Static(zone_said(self.zone), id="zone", markup=False)
+            yield Static(zone_in_mail(self.zone), id="zone", markup=False)
             yield Static("", id="problem")
             yield Button("Start", variant="primary", id="start")
 
