@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
+import msgspec
 from textual import work
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
@@ -211,12 +212,12 @@ class SlotbookApp(App[None]):
         if current is None:
             from tui.screens.welcome import WelcomeScreen
 
-            answer = await self.push_screen_wait(WelcomeScreen())
+            answer = await self.push_screen_wait(WelcomeScreen(zone=self.zone.key))
             assert answer is not None  # the first welcome cannot be left
-            role, name = answer
             if seeding is not None:
                 await seeding.wait()
-            current = await self._new_identity(connection, role, name)
+            current = await self._new_identity(connection, answer.role, answer.name)
+            await self._save_email(connection, current.token, answer.email)
         token: str = current.token
         return token
 
@@ -239,6 +240,24 @@ class SlotbookApp(App[None]):
         identity = Identity(role=role, subject=subject, name=name, token=made.token)
         connection.identities.add(identity, make_current=start)
         return identity
+
+    async def _save_email(self, connection: Connection, token: str, email: str) -> None:
+        """Save the address given on the welcome screen (none: nothing to do) with the app's
+        zone; when the server refuses it, say why and where to give it again."""
+        if not email:
+            return
+        client = SlotbookClient(connection.base_url, token)
+        try:
+            await client.set_my_details(email=email, time_zone=self.zone.key)
+        except (ApiError, Unreachable) as error:
+            self.notify(
+                f"Your e-mail address was not saved: {error}. ctrl+p → My details takes it.",
+                title="My details",
+                severity="warning",
+                timeout=15,
+            )
+        finally:
+            await client.aclose()
 
     async def _open_session(self, connection: Connection, token: str | None) -> Session:
         client = SlotbookClient(connection.base_url, token)
@@ -464,6 +483,12 @@ class SlotbookApp(App[None]):
                 yield command
         for title, help_text, action in getattr(screen, "palette_commands", list)():
             yield SystemCommand(title, help_text, _runner(screen, action))
+        if self.session is not None and self.session.me.role in ("provider", "client"):
+            yield SystemCommand(
+                "My details",
+                "Your e-mail address, for confirmations and reminders, and your mail's zone",
+                self.my_details,
+            )
         if self.signed_in:
             yield SystemCommand(
                 "Sign out", "Forget the token and end this session", self.action_sign_out
@@ -472,6 +497,22 @@ class SlotbookApp(App[None]):
             yield SystemCommand(
                 "Switch identity", "Act as another provider or client", self.switch_identity
             )
+
+    @work(exclusive=True, group="details")
+    async def my_details(self) -> None:
+        """The My details dialog; what it saved becomes the session's."""
+        from tui.screens.my_details import MyDetailsDialog
+
+        session = self.session
+        if session is None:
+            return
+        saved = await self.push_screen_wait(MyDetailsDialog(session))
+        if saved is None:
+            return
+        session.me = msgspec.structs.replace(
+            session.me, email=saved.details.email, time_zone=saved.details.time_zone
+        )
+        self.notify(saved.message, title="My details")
 
     @work(exclusive=True, group="identity")
     async def switch_identity(self) -> None:
@@ -498,16 +539,18 @@ class SlotbookApp(App[None]):
         if chosen is None:
             return
         if chosen == NEW:
-            answer = await self.push_screen_wait(WelcomeScreen(can_leave=True))
+            zone = self.session.zone.key if self.session is not None else self.zone.key
+            answer = await self.push_screen_wait(WelcomeScreen(zone=zone, can_leave=True))
             if answer is None:
                 return
-            role, name = answer
+            role, name = answer.role, answer.name
             existing = store.named(role, name)  # the same person again: no duplicate
             identity = existing or await self._new_identity(connection, role, name, start=False)
             if existing is not None:
                 self.notify(
                     f"You already are {existing.name} ({role}) here: switched to that identity."
                 )
+            await self._save_email(connection, identity.token, answer.email)
         else:
             role, subject = chosen.split(":", 1)
             found = store.get(subject, role)

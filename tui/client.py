@@ -18,7 +18,17 @@ from typing import Any, TypeVar
 import httpx
 import msgspec
 from httpx_sse import aconnect_sse
+from msgspec import UNSET
 
+from shared.mail_wire import (
+    Details,
+    DetailsAnswer,
+    DetailsRequest,
+    NotificationKind,
+    Notifications,
+    NotificationShown,
+    NotificationStatus,
+)
 from shared.schedule_wire import (
     Schedule,
     ScheduleAnswer,
@@ -152,6 +162,30 @@ class SlotbookClient:
 
     async def me(self) -> Me:
         return await self._call("GET", "/me", Me)
+
+    async def my_details(self) -> Details:
+        """Your e-mail address and the zone your mail's times are in (None: not set)."""
+        me = await self.me()
+        return Details(email=me.email, time_zone=me.time_zone)
+
+    async def notifications(
+        self,
+        *,
+        kind: NotificationKind | None = None,
+        status: NotificationStatus | None = None,
+        appointment_id: str | None = None,
+        limit: int = 100,
+    ) -> list[NotificationShown]:
+        """The mail the server queued to you, newest first (narrowed by what is given)."""
+        params: dict[str, Any] = {"limit": limit}
+        if kind is not None:
+            params["kind"] = kind
+        if status is not None:
+            params["status"] = status
+        if appointment_id is not None:
+            params["appointmentId"] = appointment_id
+        answer = await self._call("GET", "/notifications", Notifications, params=params)
+        return answer.notifications
 
     async def rules(self) -> RulesInForce:
         return await self._call("GET", "/rules", RulesInForce)
@@ -315,6 +349,17 @@ class SlotbookClient:
     async def archive_service(self, service_id: str) -> Service:
         """Archive an appointment type: no longer offered; its appointments keep it."""
         return (await self._call("DELETE", f"/services/{service_id}", ServiceAnswer)).service
+
+    async def set_my_details(
+        self, *, email: str | None = None, time_zone: str | None = None
+    ) -> DetailsAnswer:
+        """Set your e-mail address and the zone of your mail's times (a field left None stays as
+        it is; "" removes it). A bad one is refused (Invalid, naming the field)."""
+        body = DetailsRequest(
+            email=UNSET if email is None else email,
+            time_zone=UNSET if time_zone is None else time_zone,
+        )
+        return await self._call("PATCH", "/me", DetailsAnswer, body=body)
 
     async def create_token(self, role: str, subject: str | None, name: str) -> TokenCreated:
         body = {"role": role, "name": name} | ({"subject": subject} if subject else {})

@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from textual.pilot import Pilot
+from textual.widgets import Static
 
 from backend.runtime.clock import ManualClock
 from tests.tui.contrast import Finding, illegible
@@ -30,6 +31,7 @@ from tui.screens.confirm import ConfirmDialog
 from tui.screens.help import HelpScreen
 from tui.screens.hold import HoldDialog
 from tui.screens.identity import IdentityScreen
+from tui.screens.my_details import MyDetailsDialog
 from tui.screens.offerings import OfferingsScreen
 from tui.screens.provider import ProviderScreen
 from tui.screens.reservations import ReservationsScreen
@@ -230,6 +232,13 @@ async def test_the_clients_screens_read_well_in_every_theme(backend: BackendThre
         await pilot.press("escape", "escape", "s")
         await settled(pilot, lambda: isinstance(app.screen, TypePicker))
         await s.measure("the appointment types")
+        await pilot.press("escape")
+        app.my_details()
+        await settled(pilot, lambda: isinstance(app.screen, MyDetailsDialog))
+        await pilot.press(*"bob at example", "enter")
+        problem = "#email-problem"
+        await settled(pilot, lambda: "@" in str(app.screen.query_one(problem, Static).render()))
+        await s.measure("my details, an address to put right")
 
     done = await survey(backend, world.bob, walk)
     done.check(
@@ -238,6 +247,7 @@ async def test_the_clients_screens_read_well_in_every_theme(backend: BackendThre
         "my reservations",
         "asking before a cancel",
         "the appointment types",
+        "my details, an address to put right",
     )
 
 

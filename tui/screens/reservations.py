@@ -1,5 +1,7 @@
 """My reservations: holds with their countdown, and bookings; confirm, move, note or cancel them.
-Once one of them is of an appointment type, a column says what each is: its type and length.
+Once one of them is of an appointment type, a column says what each is: its type and length. Once
+the client has an e-mail address (or has had mail), a column says whether each booking's
+confirmation was sent (tui/mail_status.py).
 
 One row an appointment, however many slots it covers. A move is picked on the week: this screen
 hands the appointment to the client's week (`on_move`) and steps aside. When the list cannot be
@@ -17,6 +19,8 @@ from textual.widgets import DataTable
 
 from shared.wire import Change, Provider, Reservation
 from tui.errors import ApiError, Gone, Unreachable
+from tui.mail_status import HEADING as MAIL
+from tui.mail_status import MailStatus, mail_status
 from tui.screens.confirm import ConfirmDialog
 from tui.screens.last_known import LastKnownList, reload_bindings
 from tui.screens.note import NoteDialog, first_words
@@ -45,6 +49,10 @@ class ReservationsScreen(LastKnownList[Reservation]):
         ("When", "Status", "What", "With", "Note"),
     )
     """The columns once an appointment listed is of a type: what it is, and how long."""
+    MAILED_COLUMNS = COLUMNS.adding(MAIL, before="Note")
+    MAILED_TYPED_COLUMNS = TYPED_COLUMNS.adding(MAIL, before="Note")
+    """The columns once the client has an e-mail address: whether each booking's confirmation
+    was sent."""
     TABLE_ID = "reservations"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("c", "confirm", "Confirm", id="reservations.confirm"),
@@ -77,20 +85,25 @@ class ReservationsScreen(LastKnownList[Reservation]):
         super().__init__(session, sorted(known, key=lambda r: (r.timestamp, r.provider_id)))
         self.providers = providers
         self.on_move = on_move
+        self.mail = MailStatus()
 
     def on_mount(self) -> None:  # as well as LastKnownList's (Textual calls every class's)
         self.set_interval(1, self.tick)
 
     async def fetch(self) -> list[Reservation]:
-        return await self.session.client.reservations()
+        rows = await self.session.client.reservations()
+        self.mail = await mail_status(self.session.client)
+        return rows
 
     def cells(self, row: Reservation, headings: tuple[str, ...]) -> dict[str, str]:
         status = status_cells(row, self.session.now(), headings)
         what = {"When": self.when(row), "What": self.what(row), "With": self.with_whom(row)}
-        return what | status
+        return what | status | {MAIL: self.mail.cell(row)}
 
     def columns(self) -> Columns:
         typed = any(isinstance(row.service_name, str) for row in self.rows)
+        if self.mail.shown:
+            return self.MAILED_TYPED_COLUMNS if typed else self.MAILED_COLUMNS
         return self.TYPED_COLUMNS if typed else self.COLUMNS
 
     def note(self, row: Reservation) -> str:

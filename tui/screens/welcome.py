@@ -1,8 +1,10 @@
-"""First run: are you a provider or a client, and what is your name?"""
+"""First run: are you a provider or a client, what is your name, and (if you like) where does
+your mail go?"""
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import ClassVar
 
 from textual import on
@@ -13,6 +15,16 @@ from textual.screen import Screen
 from textual.widgets import Button, Input, Label, RadioButton, RadioSet, Static
 
 from shared.patterns import TEXT_PATTERN
+from tui.screens.my_details import EMAIL_EXAMPLE, zone_in_mail
+
+
+@dataclass(frozen=True)
+class Newcomer:
+    """Who is starting: their role, name and e-mail address ("" for none)."""
+
+    role: str
+    name: str
+    email: str = ""
 
 
 class RoleChoice(RadioSet):
@@ -24,16 +36,19 @@ class RoleChoice(RadioSet):
         self.screen.focus_next()
 
 
-class WelcomeScreen(Screen[tuple[str, str] | None]):
-    """Answers (role, name); or None, when it may be left (Esc) and is."""
+class WelcomeScreen(Screen[Newcomer | None]):
+    """Answers who is starting; or None, when it may be left (Esc) and is. The address is saved
+    once the identity exists (the server checks it then)."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+q", "app.quit", "Quit", id="welcome.quit"),
         Binding("escape", "leave", "Back", id="welcome.back"),
     ]
 
-    def __init__(self, *, can_leave: bool = False) -> None:
+    def __init__(self, *, zone: str, can_leave: bool = False) -> None:
         super().__init__()
+        self.zone = zone
+        """The zone the app shows, which mail's times are written in."""
         self.can_leave = can_leave
         """Esc goes back (when switching identity); at the first start there is nowhere to go."""
 
@@ -52,6 +67,8 @@ class WelcomeScreen(Screen[tuple[str, str] | None]):
     WelcomeScreen RadioSet { width: 100%; }
     WelcomeScreen #hint { color: $text-muted; margin-bottom: 1; }
     WelcomeScreen Input { margin-bottom: 1; }
+    WelcomeScreen #email { margin-bottom: 0; }
+    WelcomeScreen #zone { color: $text-muted; }
     WelcomeScreen #problem { color: $error; height: auto; }
     """
 
@@ -69,6 +86,9 @@ class WelcomeScreen(Screen[tuple[str, str] | None]):
             yield Static("↑ ↓ choose, Enter takes it", id="hint")
             yield Label("Your name, as others will see it")
             yield Input(placeholder="e.g. Grace Hopper", id="name", max_length=100)
+            yield Static("E-mail, for confirmations and reminders (optional)")
+            yield Input(placeholder=EMAIL_EXAMPLE, id="email", max_length=254, compact=True)
+            yield Static(zone_in_mail(self.zone), id="zone", markup=False)
             yield Static("", id="problem")
             yield Button("Start", variant="primary", id="start")
 
@@ -76,6 +96,7 @@ class WelcomeScreen(Screen[tuple[str, str] | None]):
         self.query_one("#role", RadioSet).focus()
 
     @on(Input.Submitted, "#name")
+    @on(Input.Submitted, "#email")
     @on(Button.Pressed, "#start")
     def start(self) -> None:
         name = self.query_one("#name", Input).value.strip()
@@ -88,4 +109,5 @@ class WelcomeScreen(Screen[tuple[str, str] | None]):
             return
         pressed = self.query_one("#role", RadioSet).pressed_button
         role = "provider" if pressed is not None and pressed.id == "provider" else "client"
-        self.dismiss((role, name))
+        email = self.query_one("#email", Input).value.strip()
+        self.dismiss(Newcomer(role, name, email))

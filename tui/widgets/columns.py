@@ -16,6 +16,15 @@ class Columns:
         self.wide = wide
         self.narrow = narrow
 
+    def adding(self, heading: str, before: str) -> Columns:
+        """These columns and one more, just before the column `before` in both orders."""
+
+        def put(order: tuple[str, ...]) -> tuple[str, ...]:
+            at = order.index(before)
+            return (*order[:at], heading, *order[at:])
+
+        return Columns(put(self.wide), put(self.narrow))
+
     def headings(self, width: int) -> tuple[str, ...]:
         """The headings, in order, for a screen `width` cells wide."""
         return self.narrow if width < NARROW_COLUMNS else self.wide
