@@ -251,7 +251,8 @@ class SlotbookApp(App[None]):
             await client.set_my_details(email=email, time_zone=self.zone.key)
         except (ApiError, Unreachable) as error:
             self.notify(
-                f"Your e-mail address was not saved: {error}. ctrl+p → My details takes it.",
+                f"Your e-mail address was not saved: {str(error).rstrip('.')}."
+                " ctrl+p → My details takes it.",
                 title="My details",
                 severity="warning",
                 timeout=15,

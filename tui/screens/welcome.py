@@ -63,13 +63,13 @@ class WelcomeScreen(Screen[Newcomer | None]):
     WelcomeScreen > Vertical {
         width: 64; max-width: 100%; height: auto; border: thick $accent; padding: 1 2;
     }
-    WelcomeScreen #title { text-style: bold; margin-bottom: 1; }
+    WelcomeScreen #title { text-style: bold; }
     WelcomeScreen RadioSet { width: 100%; }
-    WelcomeScreen #hint { color: $text-muted; margin-bottom: 1; }
-    WelcomeScreen Input { margin-bottom: 1; }
-    WelcomeScreen #email { margin-bottom: 0; }
+    WelcomeScreen #hint { color: $text-muted; }
+    WelcomeScreen #name { margin-bottom: 1; }
     WelcomeScreen #zone { color: $text-muted; }
-    WelcomeScreen #problem { color: $error; height: auto; }
+    WelcomeScreen #problem { color: $error; height: auto; display: none; }
+    WelcomeScreen #start { margin-top: 1; }
     """
 
     def compose(self) -> ComposeResult:
@@ -77,8 +77,7 @@ class WelcomeScreen(Screen[Newcomer | None]):
             yield Label("Welcome to slotbook", id="title")
             yield Static(
                 "Providers say when clients can see them and what they offer; clients book"
-                " one of their types of appointment, or any number of 15-minute slots in a"
-                " row. Which are you?"
+                " them. Which are you?"
             )
             with RoleChoice(id="role"):
                 yield RadioButton("A client: I book appointments", value=True, id="client")
@@ -86,11 +85,11 @@ class WelcomeScreen(Screen[Newcomer | None]):
             yield Static("↑ ↓ choose, Enter takes it", id="hint")
             yield Label("Your name, as others will see it")
             yield Input(placeholder="e.g. Grace Hopper", id="name", max_length=100)
-            yield Static("E-mail, for confirmations and reminders (optional)")
-            yield Input(placeholder=EMAIL_EXAMPLE, id="email", max_length=254, compact=True)
+            yield Label("E-mail, for confirmations and reminders (optional)")
+            yield Input(placeholder=EMAIL_EXAMPLE, id="email", max_length=254)
             yield Static(zone_in_mail(self.zone), id="zone", markup=False)
             yield Static("", id="problem")
-            yield Button("Start", variant="primary", id="start")
+            yield Button("Start", variant="primary", id="start", compact=True)
 
     def on_mount(self) -> None:
         self.query_one("#role", RadioSet).focus()
@@ -104,7 +103,9 @@ class WelcomeScreen(Screen[Newcomer | None]):
         if name and not re.match(TEXT_PATTERN, name):
             problem = "A name cannot hold control, invisible or direction-changing characters."
         if problem:
-            self.query_one("#problem", Static).update(problem)
+            said = self.query_one("#problem", Static)
+            said.update(problem)
+            said.display = True
             self.query_one("#name", Input).focus()
             return
         pressed = self.query_one("#role", RadioSet).pressed_button
