@@ -141,9 +141,10 @@ def db(store_kind: str, db_path: Path, request: pytest.FixtureRequest) -> Iterat
 
 
 @pytest.fixture
-def settings(db: str) -> Settings:
-    """No-auth mode, as the original API ran; no rate limit, so races are not throttled."""
-    return Settings(db=db, no_auth=True, rate=0)
+def settings(db: str, db_path: Path) -> Settings:
+    """No-auth mode, as the original API ran; no rate limit, so races are not throttled; mail
+    into the test's own Maildir."""
+    return Settings(db=db, no_auth=True, rate=0, mail_dir=str(db_path.parent / "mail"))
 
 
 @pytest.fixture
@@ -172,9 +173,10 @@ def api(http: httpx.AsyncClient) -> Api:
 
 
 @pytest.fixture
-def secure_settings(db: str) -> Settings:
-    """Tokens required, as a deployed server runs; no rate limit unless a test sets one."""
-    return Settings(db=db, rate=0)
+def secure_settings(db: str, db_path: Path) -> Settings:
+    """Tokens required, as a deployed server runs; no rate limit unless a test sets one; mail
+    into the test's own Maildir."""
+    return Settings(db=db, rate=0, mail_dir=str(db_path.parent / "mail"))
 
 
 @pytest.fixture

@@ -43,13 +43,13 @@ async def list_notifications(request: web.Request) -> web.Response:
 def shown(n: StoredNotification) -> NotificationShown:
     return NotificationShown(
         notification_id=n.notification_id,
-        kind=n.kind,  # type: ignore[arg-type]  # the store keeps only these kinds
+        kind=n.kind,
         recipient=n.recipient,
-        role=n.role,  # type: ignore[arg-type]
+        role=n.role,
         party_id=n.party_id,
         appointment_id=n.appointment_id,
         sequence=n.sequence,
-        status=n.status,  # type: ignore[arg-type]
+        status=n.status,
         attempts=n.attempts,
         last_error=n.last_error,
         created_at=format_time(n.created_at),

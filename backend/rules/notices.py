@@ -20,8 +20,8 @@ from backend.rules.calendar_ledger import LedgerWrite, Tell
 NoticeKind = Literal["confirmation", "update", "cancellation", "reminder"]
 PartyRole = Literal["client", "provider"]
 
-NOTICE_KINDS: tuple[NoticeKind, ...] = ("confirmation", "update", "cancellation", "reminder")
-NOTICE_STATUSES = ("queued", "sent", "failed")
+NoticeStatus = Literal["queued", "sent", "failed"]
+"""Queued (to be sent, or tried again), sent (the relay took it), failed (refused, or given up)."""
 
 
 @dataclass(frozen=True)

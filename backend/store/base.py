@@ -17,6 +17,7 @@ from typing import Any, Literal, NamedTuple, Protocol, TypeVar
 
 from backend.rules.appointments import ChangeEntry
 from backend.rules.booking import BookingError, SlotRow, SlotStatus
+from backend.rules.notices import NoticeStatus
 from backend.rules.schedule import Schedule
 from backend.rules.service_types import ServiceType
 from backend.store.mail_records import (
@@ -833,7 +834,7 @@ class Store(Protocol):
         self,
         notification_id: str,
         *,
-        status: str,
+        status: NoticeStatus,
         error: str | None,
         now: float,
         retry_at: float | None,

@@ -8,6 +8,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from backend.rules.notices import NoticeKind, NoticeStatus, PartyRole
+
 
 class Unchanged:
     """A detail a PATCH leaves as it is."""
@@ -35,8 +37,8 @@ class PartyDetails:
 @dataclass(frozen=True)
 class StoredNotification:
     notification_id: str
-    kind: str
-    role: str
+    kind: NoticeKind
+    role: PartyRole
     party_id: str
     recipient: str
     uid: str
@@ -48,7 +50,7 @@ class StoredNotification:
     start: int
     ends: int
     reminder_before: int | None
-    status: str
+    status: NoticeStatus
     attempts: int
     last_error: str | None
     created_at: float

@@ -26,6 +26,7 @@ from backend.live.calendars import UID_DOMAIN
 from backend.live.mail.letters import Letter, Person, compose
 from backend.live.mail.transports import Outcome, Transport
 from backend.live.retries import gives_up, retry_delay
+from backend.rules.notices import NoticeStatus
 from backend.runtime.background import cancel_and_wait, wait_at_most
 from backend.runtime.clock import Clock
 from backend.runtime.metrics import Metrics
@@ -50,7 +51,7 @@ PARALLEL = 4
 
 @dataclass(frozen=True)
 class Verdict:
-    status: str
+    status: NoticeStatus
     error: str | None
     retry_at: float | None
 
@@ -168,7 +169,7 @@ class MailSender:
         if to_client and item.manage_secret is not None:
             manage = f"{self._manage_base()}/manage/{item.manage_secret}"
         return Letter(
-            kind=n.kind,  # type: ignore[arg-type]  # the store keeps only these kinds
+            kind=n.kind,
             uid=f"{n.uid}@{UID_DOMAIN}",
             sequence=n.sequence,
             provider=Person(item.provider_name or n.provider_id, item.provider_email),

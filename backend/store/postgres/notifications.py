@@ -11,7 +11,7 @@ from typing import Any
 
 from backend.rules.booking import Rules
 from backend.rules.calendar_ledger import LedgerWrite
-from backend.rules.notices import Addresses, Notice, plan_notices
+from backend.rules.notices import Addresses, Notice, NoticeStatus, plan_notices
 from backend.store.mail_records import (
     MANAGED_COLUMNS,
     NOTIFICATION_COLUMNS,
@@ -210,7 +210,7 @@ async def record(
     conn: Connection,
     notification_id: str,
     *,
-    status: str,
+    status: NoticeStatus,
     error: str | None,
     now: float,
     retry_at: float | None,

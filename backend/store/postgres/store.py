@@ -57,6 +57,7 @@ from backend.rules.booking import (
     effective_status,
 )
 from backend.rules.calendar_ledger import KEEP_SECONDS, ledger_writes
+from backend.rules.notices import NoticeStatus
 from backend.rules.occupancy import occupied_cells
 from backend.rules.schedule import Schedule
 from backend.rules.service_types import ServiceType, Terms
@@ -1042,7 +1043,7 @@ class PostgresStore:
         self,
         notification_id: str,
         *,
-        status: str,
+        status: NoticeStatus,
         error: str | None,
         now: float,
         retry_at: float | None,

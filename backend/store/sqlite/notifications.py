@@ -13,7 +13,7 @@ from typing import Any
 
 from backend.rules.booking import Rules
 from backend.rules.calendar_ledger import LedgerWrite
-from backend.rules.notices import Addresses, Notice, plan_notices
+from backend.rules.notices import Addresses, Notice, NoticeStatus, plan_notices
 from backend.store.mail_records import (
     MANAGED_COLUMNS,
     NOTIFICATION_COLUMNS,
@@ -217,7 +217,7 @@ def record(
     conn: sqlite3.Connection,
     notification_id: str,
     *,
-    status: str,
+    status: NoticeStatus,
     error: str | None,
     now: float,
     retry_at: float | None,
