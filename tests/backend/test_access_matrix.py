@@ -43,6 +43,7 @@ from backend.gate.tokens import split_token
 from backend.runtime.clock import ManualClock
 from backend.runtime.settings import Settings
 from shared.timefmt import parse_time
+from tests.backend.test_manage_page import words_of
 from tests.helpers import STORES, T0, People, assert_problem, dump_database
 from tests.postgres_server import PostgresForTests
 
@@ -101,6 +102,10 @@ def secret_of(token: str) -> str:
 
 
 CLIENT_ADDRESS = "c1@example.com"
+FORM_TOKEN = re.compile(
+    r'action="[^"]*/(cancel|move)">\s*<input type="hidden" name="token" value="([0-9a-f]+)"'
+)
+"""A form of the manage page: its action's last step, and its hidden token."""
 
 
 async def build_template(db: str, postgres: PostgresForTests | None, mail: Path) -> Template:
@@ -149,12 +154,7 @@ async def build_template(db: str, postgres: PostgresForTests | None, mail: Path)
             manage = manage_path(mail)
             page = await people["admin"].get(manage)
             assert page.status_code == 200, page.text
-            tokens_of_page = dict(
-                re.findall(
-                    r'action="[^"]*/(cancel|move)">\s*<input type="hidden" name="token" value="([0-9a-f]+)"',
-                    page.text,
-                )
-            )
+            tokens_of_page = dict(re.findall(FORM_TOKEN, page.text))
     finally:
         await server.close()
     ids = {
@@ -178,8 +178,7 @@ async def build_template(db: str, postgres: PostgresForTests | None, mail: Path)
 def manage_path(mail: Path) -> str:
     """The manage link's path, from the words of the one letter in the Maildir."""
     (letter,) = list(mailbox.Maildir(mail, create=False))
-    text = next(p for p in letter.walk() if p.get_content_type() == "text/plain")
-    found = re.search(r"/manage/[A-Za-z0-9_-]+", text.get_payload(decode=True).decode())
+    found = re.search(r"/manage/[A-Za-z0-9_-]+", words_of(letter))
     assert found is not None
     return found.group(0)
 

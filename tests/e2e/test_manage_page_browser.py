@@ -14,6 +14,7 @@ import httpx
 from playwright.sync_api import sync_playwright
 
 from shared.timefmt import format_time
+from tests.backend.test_manage_page import words_of
 from tests.e2e.browser import STEP_TIMEOUT, launch
 from tests.e2e.server_process import ServerProcess
 from tests.e2e.test_terminal_app import make_token
@@ -29,8 +30,7 @@ def manage_link(mail: Path, address: str) -> str:
         if mail.exists():
             for letter in mailbox.Maildir(mail, create=False):
                 if address in str(letter["To"]):
-                    part = next(p for p in letter.walk() if p.get_content_type() == "text/plain")
-                    words = part.get_payload(decode=True).decode()
+                    words = words_of(letter)
                     found = re.search(r"http://\S+/manage/[A-Za-z0-9_-]+", words)
                     assert found, words
                     return found.group(0)
