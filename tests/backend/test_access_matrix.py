@@ -312,7 +312,10 @@ async def worlds(template: Template, tmp_path: Path) -> AsyncIterator[WorldMaker
 
     async def open_world() -> World:
         db = copy_database(template, tmp_path, len(opened))
-        server = TestServer(create_app(Settings(db=db, rate=0), clock=ManualClock(T0)))
+        # Its own Maildir: c1 has an address, so a cancel or a move mails c1.
+        mail = str(tmp_path / f"mail-{len(opened)}")
+        settings = Settings(db=db, rate=0, mail_dir=mail)
+        server = TestServer(create_app(settings, clock=ManualClock(T0)))
         await server.start_server()
         http = httpx.AsyncClient(base_url=str(server.make_url("")), timeout=30)
         world = World(template, server, http, db)
