@@ -14,6 +14,7 @@ from backend.api import (
     availability,
     calendar_feeds,
     changes,
+    manage,
     me,
     notifications,
     providers,
@@ -52,6 +53,7 @@ OPERATIONS: list[Operation] = [
     *me.OPERATIONS,
     *notifications.OPERATIONS,
     *calendar_feeds.OPERATIONS,
+    *manage.OPERATIONS,
     *webhooks.OPERATIONS,
     *changes.OPERATIONS,
     *system.OPERATIONS,
@@ -103,6 +105,7 @@ def create_app(
     app[CONTEXT] = ctx
     app[IN_FLIGHT] = set()
     app[OPENAPI_KEY] = openapi_document()
+    app[manage.MISSES] = manage.miss_limiter(ctx.clock)
     for op in OPERATIONS:
         handler = refusing_query(op)
         path = routed_path(op.path)

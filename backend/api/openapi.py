@@ -12,6 +12,8 @@ from backend.gate.problems import PROBLEM_CONTENT_TYPE
 from shared.wire import Problem
 
 _REF = "#/components/schemas/{name}"
+HTML = "text/html"
+"""A page's answers, refusals included (the manage page: a person reads them, not a program)."""
 
 _COMMON_PROBLEMS = {
     400: "Malformed request: the `errors` list names each bad field",
@@ -23,8 +25,7 @@ _COMMON_PROBLEMS = {
 def _struct_types(operations: Iterable[Operation], outgoing: Iterable[Outgoing]) -> list[type]:
     found: list[type] = [Problem]
     for op in operations:
-        if op.body is not None:
-            found.append(op.body)
+        found.extend(kind for kind in (op.body, op.form) if kind is not None)
         found.extend(kind for kind, _ in op.answers.values() if kind is not None)
         found.extend(op.events.values())
     found.extend(item.body for item in outgoing)
@@ -56,7 +57,7 @@ def _parameters(op: Operation) -> list[dict[str, Any]]:
         {"name": name, "in": "path", "required": True, "schema": msgspec.json.schema(kind)}
         for name, kind in op.path_params.items()
     ]
-    if op.method in WRITE_METHODS:
+    if op.method in WRITE_METHODS and op.form is None:
         params.append(IDEMPOTENCY_KEY)
     if op.query is not None:
         schema = msgspec.json.schema(op.query)
@@ -100,8 +101,8 @@ def _responses(op: Operation) -> dict[str, Any]:
     responses: dict[str, Any] = {}
     for status, (kind, description) in sorted(op.answers.items()):
         entry: dict[str, Any] = {"description": description}
-        if status == 304:
-            pass  # Not Modified: no body
+        if 300 <= status < 400:
+            pass  # Not Modified, or See Other: no body
         elif op.events:
             entry["content"] = {op.media_type: {"schema": _event_schema(op.events)}}
         elif op.media_type != "application/json":
@@ -119,15 +120,20 @@ def _responses(op: Operation) -> dict[str, Any]:
     if op.body is not None:
         problems.setdefault(413, _COMMON_PROBLEMS[413])
         problems.setdefault(415, _COMMON_PROBLEMS[415])
-    if op.method in WRITE_METHODS:
+    if op.method in WRITE_METHODS and op.form is None:
         problems[409] = _joined(problems.get(409), "a request with this Idempotency-Key is running")
         problems[422] = _joined(
             problems.get(422), "the Idempotency-Key was used for another request"
         )
+    refusal = (
+        {HTML: {"schema": {"type": "string"}}}
+        if op.media_type == HTML
+        else {PROBLEM_CONTENT_TYPE: {"schema": _ref(Problem)}}
+    )
     for status, description in sorted(problems.items()):
         responses[str(status)] = {
             "description": description,
-            "content": {PROBLEM_CONTENT_TYPE: {"schema": _ref(Problem)}},
+            "content": refusal,
         }
     return responses
 
@@ -190,6 +196,11 @@ def build_openapi(
             entry["requestBody"] = {
                 "required": op.body_required,
                 "content": {"application/json": {"schema": _ref(op.body)}},
+            }
+        if op.form is not None:
+            entry["requestBody"] = {
+                "required": True,
+                "content": {"application/x-www-form-urlencoded": {"schema": _ref(op.form)}},
             }
         paths.setdefault(op.path, {})[op.method.lower()] = entry
     return {

@@ -42,6 +42,8 @@ class Operation:
     """Failure statuses this route itself produces: description."""
     body: type[msgspec.Struct] | None = None
     body_required: bool = True
+    form: type[msgspec.Struct] | None = None
+    """A body sent as an HTML form (application/x-www-form-urlencoded), not as JSON."""
     query: type[msgspec.Struct] | None = None
     path_params: Mapping[str, Any] = field(default_factory=dict)
     description: str = ""
@@ -206,7 +208,8 @@ def refusing_query(op: Operation) -> Handler:
     if op.query is not None and op.body is None:
         return op.handler
     taken = _fields_of(op.query)[0] if op.query is not None else frozenset()
-    in_body = _fields_of(op.body)[0] if op.body is not None else frozenset()
+    body = op.body or op.form
+    in_body = _fields_of(body)[0] if body is not None else frozenset()
     handler = op.handler
 
     @functools.wraps(handler)

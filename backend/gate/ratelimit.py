@@ -58,6 +58,14 @@ class RateLimiter:
             buckets.writes -= 1
         return None
 
+    def waiting(self, caller: str) -> float | None:
+        """The seconds until the caller's call bucket lets a call in again, taking nothing; None
+        when it would now (a limit on failures: ask first, `take` only when one happens)."""
+        if self.rate <= 0:
+            return None
+        short = 1 - self._refilled(caller).calls
+        return short / self.rate if short > 0 else None
+
     def charge(self, caller: str, tokens: float) -> None:
         """Take `tokens` more from the write bucket, for a write that turned out to cost more than
         the one token it was let in with: taken whatever the bucket holds, into debt if need be."""

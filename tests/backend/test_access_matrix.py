@@ -10,6 +10,8 @@ once over SQLite files and once over PostgreSQL databases):
 
     p1 on 2030-03-06: A 11:00 held by c1, B 11:15 booked by c1, C 11:30 open, D 11:45 open
     p2 on 2030-03-06: 11:00 and 11:15 open
+    c1's address, so B's confirmation was mailed (to a Maildir) with its manage link, whose
+    page's form tokens are kept; B's reminder is queued, not yet due
     a spare client token ("victim", for c3) to revoke
     a calendar feed of p1's ("feed", and its secret address), and a webhook of p1's ("hook")
 
@@ -21,6 +23,7 @@ Every allowed write gets a server of its own, and the test checks that its effec
 from __future__ import annotations
 
 import asyncio
+import mailbox
 import re
 import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
@@ -34,10 +37,13 @@ import httpx
 import pytest
 from aiohttp.test_utils import TestServer
 
+from backend.api.context import CONTEXT
 from backend.app import OPERATIONS, create_app
 from backend.gate.tokens import split_token
 from backend.runtime.clock import ManualClock
 from backend.runtime.settings import Settings
+from shared.timefmt import parse_time
+from tests.backend.test_manage_page import words_of
 from tests.helpers import STORES, T0, People, assert_problem, dump_database
 from tests.postgres_server import PostgresForTests
 
@@ -95,11 +101,22 @@ def secret_of(token: str) -> str:
     return parts[1]
 
 
-async def build_template(db: str, postgres: PostgresForTests | None) -> Template:
-    server = TestServer(create_app(Settings(db=db, rate=0), clock=ManualClock(T0)))
+CLIENT_ADDRESS = "c1@example.com"
+FORM_TOKEN = re.compile(
+    r'action="[^"]*/(cancel|move)">\s*<input type="hidden" name="token" value="([0-9a-f]+)"'
+)
+"""A form of the manage page: its action's last step, and its hidden token."""
+
+
+async def build_template(db: str, postgres: PostgresForTests | None, mail: Path) -> Template:
+    server = TestServer(
+        create_app(Settings(db=db, rate=0, mail_dir=str(mail)), clock=ManualClock(T0))
+    )
     await server.start_server()
     try:
         async with People.issue(server) as people:
+            addressed = await people["c1"].patch("/me", json={"email": CLIENT_ADDRESS})
+            assert addressed.status_code == 200, addressed.text
             submitted = await people["p1"].post(
                 "/availability", json={"startTime": A_AT, "endTime": f"{DAY} 12:00:00"}
             )
@@ -133,6 +150,11 @@ async def build_template(db: str, postgres: PostgresForTests | None) -> Template
                 "/providers/p1/services", json={"name": "Follow-up", "minutes": 30}
             )
             assert service.status_code == 201, service.text
+            await server.app[CONTEXT].mail.deliver_due()
+            manage = manage_path(mail)
+            page = await people["admin"].get(manage)
+            assert page.status_code == 200, page.text
+            tokens_of_page = dict(re.findall(FORM_TOKEN, page.text))
     finally:
         await server.close()
     ids = {
@@ -140,13 +162,25 @@ async def build_template(db: str, postgres: PostgresForTests | None) -> Template
         "B": b["timeSlotId"],
         "C": c["timeSlotId"],
         "D": d["timeSlotId"],
+        "dAt": str(int(parse_time(D_AT))),
         "victim": token_id(tokens["victim"]),
         "feed": feed.json()["feed"]["feedId"],
         "hook": hook.json()["webhook"]["webhookId"],
         "service": service.json()["service"]["serviceId"],
         "feedSecret": feed.json()["url"].rsplit("/", 1)[1].removesuffix(".ics"),
+        "manage": manage,
+        "cancelToken": tokens_of_page["cancel"],
+        "moveToken": tokens_of_page["move"],
     }
     return Template(db, tokens, ids, dump_database(db), postgres)
+
+
+def manage_path(mail: Path) -> str:
+    """The manage link's path, from the words of the one letter in the Maildir."""
+    (letter,) = list(mailbox.Maildir(mail, create=False))
+    found = re.search(r"/manage/[A-Za-z0-9_-]+", words_of(letter))
+    assert found is not None
+    return found.group(0)
 
 
 @pytest.fixture(scope="module", params=STORES)
@@ -156,12 +190,13 @@ def template(
     """Built once for the module and store, in an event loop of its own."""
     if request.param == "sqlite":
         path = tmp_path_factory.mktemp("matrix") / "template.db"
-        yield asyncio.run(build_template(str(path), None))
+        yield asyncio.run(build_template(str(path), None, path.parent / "mail"))
         return
     postgres: PostgresForTests = request.getfixturevalue("postgres")
     url = postgres.copy()
     try:
-        yield asyncio.run(build_template(url, postgres))
+        mail = tmp_path_factory.mktemp("matrix-mail") / "mail"
+        yield asyncio.run(build_template(url, postgres, mail))
     finally:
         postgres.drop(url)
 
@@ -196,6 +231,8 @@ class Request:
     json: Mapping[str, Any] | None = None
     params: Mapping[str, str] | None = None
     stream: bool = False
+    form: Mapping[str, str] | None = None
+    """A body sent as an HTML form sends it."""
 
     @property
     def label(self) -> str:
@@ -234,10 +271,12 @@ class World:
         ids = self.template.ids
         headers = {} if authorization is None else {"Authorization": authorization}
         body = None if request.json is None else filled(request.json, ids)
+        form = None if request.form is None else filled(request.form, ids)
         async with self.http.stream(
             request.method,
             fill(request.path or request.route, ids),
             json=body,
+            data=form,
             params=request.params,
             headers=headers,
         ) as response:
@@ -273,7 +312,10 @@ async def worlds(template: Template, tmp_path: Path) -> AsyncIterator[WorldMaker
 
     async def open_world() -> World:
         db = copy_database(template, tmp_path, len(opened))
-        server = TestServer(create_app(Settings(db=db, rate=0), clock=ManualClock(T0)))
+        # Its own Maildir: c1 has an address, so a cancel or a move mails c1.
+        mail = str(tmp_path / f"mail-{len(opened)}")
+        settings = Settings(db=db, rate=0, mail_dir=mail)
+        server = TestServer(create_app(settings, clock=ManualClock(T0)))
         await server.start_server()
         http = httpx.AsyncClient(base_url=str(server.make_url("")), timeout=30)
         world = World(template, server, http, db)
@@ -563,7 +605,7 @@ async def me_described(world: World, who: Who, response: httpx.Response) -> None
         "name": NAMES[who],
         "tokenId": token_id(world.template.tokens[who]),
         "auth": "token",
-        "email": None,
+        "email": CLIENT_ADDRESS if who == "c1" else None,
         "timeZone": None,
     }
 
@@ -575,7 +617,14 @@ async def details_set(world: World, who: Who, response: httpx.Response) -> None:
 
 
 async def notifications_listed(world: World, who: Who, response: httpx.Response) -> None:
-    assert response.json() == {"notifications": []}  # nobody in this world has an address
+    listed = {(n["kind"], n["recipient"], n["status"]) for n in response.json()["notifications"]}
+    if who in ("admin", "c1"):  # only c1 has an address: B's confirmation, and its reminder
+        assert listed == {
+            ("confirmation", CLIENT_ADDRESS, "sent"),
+            ("reminder", CLIENT_ADDRESS, "queued"),
+        }
+    else:
+        assert listed == set()
 
 
 async def changes_listed(world: World, who: Who, response: httpx.Response) -> None:
@@ -603,6 +652,24 @@ async def rules_described(world: World, who: Who, response: httpx.Response) -> N
 
 async def spec_served(world: World, who: Who, response: httpx.Response) -> None:
     assert response.json()["openapi"] == "3.1.0"
+
+
+async def b_managed(world: World, who: Who, response: httpx.Response) -> None:
+    assert response.headers["content-type"] == "text/html; charset=utf-8"
+    assert "Dr One" in response.text
+    assert "Cancel this appointment" in response.text
+
+
+async def b_cancelled_by_link(world: World, who: Who, response: httpx.Response) -> None:
+    assert response.headers["Location"].endswith("?done=cancelled")
+    assert (await world.calendar("p1"))[B_AT]["status"] == "AVAILABLE"
+
+
+async def b_moved_to_d_by_link(world: World, who: Who, response: httpx.Response) -> None:
+    assert response.headers["Location"].endswith("?done=moved")
+    calendar = await world.calendar("p1")
+    assert calendar[B_AT]["status"] == "AVAILABLE"
+    assert (calendar[D_AT]["status"], calendar[D_AT]["clientId"]) == ("CONFIRMED", "c1")
 
 
 async def problem_described(world: World, who: Who, response: httpx.Response) -> None:
@@ -670,6 +737,18 @@ MAKE_FEED_FOR_C1 = Request("POST", "/calendar-feeds", "clientId=c1", json={"clie
 LIST_FEEDS = Request("GET", "/calendar-feeds")
 REVOKE_FEED = Request("DELETE", "/calendar-feeds/{feedId}", "(p1's)", path="/calendar-feeds/{feed}")
 READ_FEED = Request("GET", "/calendar/{secret}.ics", "p1's", path="/calendar/{feedSecret}.ics")
+MANAGE = "/manage/{secret}"
+MANAGE_PAGE = Request("GET", MANAGE, "B's", path="{manage}")
+MANAGE_CANCEL = Request(
+    "POST", MANAGE + "/cancel", "B", path="{manage}/cancel", form={"token": "{cancelToken}"}
+)
+MANAGE_MOVE = Request(
+    "POST",
+    MANAGE + "/move",
+    "B to D",
+    path="{manage}/move",
+    form={"token": "{moveToken}", "slot": "{D}", "at": "{dAt}"},
+)
 HOOK = "/webhooks/{webhookId}"
 MAKE_WEBHOOK = Request("POST", "/webhooks", json={"url": PUBLIC_RECEIVER})
 LIST_WEBHOOKS = Request("GET", "/webhooks")
@@ -748,6 +827,9 @@ ROWS = [
     row(LIST_FEEDS,         401, 401, 401, 401, 200, 200, 200, 200, 200, feeds_listed),
     row(REVOKE_FEED,        401, 401, 401, 401, 200, 200, 404, 404, 404, feed_revoked),
     row(READ_FEED,          200, 200, 200, 200, 200, 200, 200, 200, 200, p1_feed_read),
+    row(MANAGE_PAGE,        200, 200, 200, 200, 200, 200, 200, 200, 200, b_managed),
+    row(MANAGE_CANCEL,      303, 303, 303, 303, 303, 303, 303, 303, 303, b_cancelled_by_link),
+    row(MANAGE_MOVE,        303, 303, 303, 303, 303, 303, 303, 303, 303, b_moved_to_d_by_link),
     row(MAKE_WEBHOOK,       401, 401, 401, 401, 201, 201, 201, 403, 403, webhook_made),
     row(LIST_WEBHOOKS,      401, 401, 401, 401, 200, 200, 200, 403, 403, webhooks_listed),
     row(GET_WEBHOOK,        401, 401, 401, 401, 200, 200, 404, 403, 403, webhook_shown),
@@ -837,7 +919,7 @@ def test_the_table_has_a_row_for_every_route() -> None:
     tabled = {(r.request.method, r.request.route) for r in ROWS}
     assert tabled == routed
     public = {(op.method, op.path) for op in OPERATIONS if op.public}
-    open_to_all = {(r.request.method, r.request.route) for r in ROWS if r.expected["none"] == 200}
+    open_to_all = {(r.request.method, r.request.route) for r in ROWS if r.expected["none"] < 400}
     assert open_to_all == public
 
 

@@ -22,6 +22,7 @@ from aiohttp.test_utils import TestServer
 
 import shared.calendar_wire
 import shared.mail_wire
+import shared.manage_wire
 import shared.schedule_wire
 import shared.service_wire
 import shared.webhook_wire
@@ -76,6 +77,7 @@ WIRE_MODULES = (
     shared.webhook_wire,
     shared.service_wire,
     shared.mail_wire,
+    shared.manage_wire,
 )
 """The modules of the wire contract: shared/wire.py, and the shapes of schedules, calendar feeds
 and webhooks beside it."""
@@ -137,8 +139,15 @@ MEDIA_TYPES = {
     "/events": "text/event-stream",
     "/calendar/{secret}.ics": "text/calendar",
     "/metrics": "text/plain",
+    "/manage/{secret}": "text/html",
 }
 """What the operations that do not answer JSON answer."""
+
+PAGES = {"/manage/{secret}", "/manage/{secret}/cancel", "/manage/{secret}/move"}
+"""The manage page and its forms: a person reads their answers, refusals included, as HTML, and
+the forms post as browsers do (application/x-www-form-urlencoded)."""
+HTML = "text/html"
+FORM = "application/x-www-form-urlencoded"
 
 
 async def test_every_operation_has_a_unique_id_and_declares_its_success_statuses(
@@ -149,10 +158,13 @@ async def test_every_operation_has_a_unique_id_and_declares_its_success_statuses
         assert operation.get("operationId"), f"{method} {path} has no operationId"
         ids.append(operation["operationId"])
         successes = [status for status in operation["responses"] if status.startswith("2")]
-        assert successes, f"{method} {path} declares no success status"
+        see_other = path in PAGES and "303" in operation["responses"]  # a form: back to its page
+        assert successes or see_other, f"{method} {path} declares no success status"
         for status in successes:
             media = MEDIA_TYPES.get(path, "application/json")
             assert list(operation["responses"][status]["content"]) == [media]
+        for status in (s for s in operation["responses"] if s.startswith("3")):
+            assert "content" not in operation["responses"][status], (path, status)  # no body
     assert len(ids) == len(set(ids)), "two operations share an operationId"
 
 
@@ -183,10 +195,12 @@ async def test_every_failure_is_a_problem_document_with_the_problem_schema(
     spec: dict[str, Any],
 ) -> None:
     problem_schema = {"schema": {"$ref": SCHEMAS + "Problem"}}
+    page = {HTML: {"schema": {"type": "string"}}}
     for path, method, operation in operations(spec):
         for status, response in operation["responses"].items():
             if int(status) >= 400 and status != "503":
-                assert response["content"] == {PROBLEM_JSON: problem_schema}, (method, path, status)
+                expected = page if path in PAGES else {PROBLEM_JSON: problem_schema}
+                assert response["content"] == expected, (method, path, status)
     problem = spec["components"]["schemas"]["Problem"]
     assert set(problem["required"]) == {"type", "title", "status", "detail", "message"}
     assert problem["properties"]["errors"]["items"] == {"$ref": SCHEMAS + "FieldError"}
@@ -195,7 +209,8 @@ async def test_every_failure_is_a_problem_document_with_the_problem_schema(
 async def test_operations_that_read_a_body_declare_400_413_and_415(spec: dict[str, Any]) -> None:
     for path, method, operation in operations(spec):
         if "requestBody" in operation:
-            assert {"400", "413", "415"} <= set(operation["responses"]), (method, path)
+            declared = {"400"} if path in PAGES else {"400", "413", "415"}
+            assert declared <= set(operation["responses"]), (method, path)
 
 
 async def test_request_bodies_are_the_wire_structs_of_shared_wire(spec: dict[str, Any]) -> None:
@@ -207,10 +222,12 @@ async def test_request_bodies_are_the_wire_structs_of_shared_wire(spec: dict[str
             assert body is not None, f"{method} {path} documents no request body"
         if body is None:
             continue
-        assert list(body["content"]) == ["application/json"]
-        name = body["content"]["application/json"]["schema"]["$ref"].removeprefix(SCHEMAS)
+        media = FORM if path in PAGES else "application/json"
+        assert list(body["content"]) == [media]
+        name = body["content"][media]["schema"]["$ref"].removeprefix(SCHEMAS)
         assert name in structs, f"{method} {path} takes {name}, which is not a wire Struct"
-        assert structs[name] is by_route[path, method].body
+        op = by_route[path, method]
+        assert structs[name] is (op.form if path in PAGES else op.body)
         _, generated = msgspec.json.schema_components(
             [structs[name]], ref_template=SCHEMAS + "{name}"
         )
@@ -242,6 +259,9 @@ PUBLIC = {
     ("/openapi.json", "get"),
     ("/problems/{slug}", "get"),
     ("/calendar/{secret}.ics", "get"),
+    ("/manage/{secret}", "get"),
+    ("/manage/{secret}/cancel", "post"),
+    ("/manage/{secret}/move", "post"),
 }
 """The operations anyone may call, without a token."""
 
@@ -368,6 +388,20 @@ async def exercise_every_operation(rec: Recorder, clock: ManualClock) -> None:
     await exercise_calendar_feeds(rec)
     await exercise_webhooks(rec)
     await exercise_services(rec)
+    await exercise_manage_page(rec)
+
+
+async def exercise_manage_page(rec: Recorder) -> None:
+    """The manage page and its forms, by an address no appointment has (with real links, in
+    tests/backend/test_manage_page.py); a form from another site is refused before it is read."""
+    nothing = {"secret": "A" * 32}
+    await rec.call("GET", "/manage/{secret}", 404, ids=nothing)
+    await rec.call("GET", "/manage/{secret}", 400, ids=nothing, params={"week": "99"})
+    await rec.call("POST", "/manage/{secret}/cancel", 404, ids=nothing, data={"token": "x"})
+    evil = {"Origin": "https://evil.example"}
+    await rec.call("POST", "/manage/{secret}/cancel", 403, ids=nothing, headers=evil)
+    await rec.call("POST", "/manage/{secret}/move", 404, ids=nothing, data={"token": "x"})
+    await rec.call("POST", "/manage/{secret}/move", 403, ids=nothing, headers=evil)
 
 
 SERVICE = "/services/{serviceId}"
@@ -661,6 +695,8 @@ async def test_real_answers_match_the_schemas_the_document_declares(
             continue  # iCalendar, read by tests/backend/test_calendar_feeds.py
         if media_type == "text/plain":
             continue  # Prometheus's text format, parsed by tests/backend/test_metrics.py
+        if media_type == HTML:
+            continue  # a page, read by tests/backend/test_manage_page.py
         validator = validator_for(schema, registry)
         failures += [
             f"{where}: {e.message} at {e.instance_path}"

@@ -108,18 +108,21 @@ def clean(text: str) -> str:
     return " ".join(spaced.split())
 
 
-def _local(epoch: int, zone: ZoneInfo) -> datetime:
+def local_time(epoch: float, zone: ZoneInfo) -> datetime:
+    """An instant as the clocks of `zone` show it."""
     return datetime.fromtimestamp(epoch, UTC).astimezone(zone)
 
 
-def _zone(name: str) -> tuple[ZoneInfo, str]:
+def zone_named(name: str) -> tuple[ZoneInfo, str]:
+    """The zone of an IANA name, and the name; UTC for a name that is no zone here."""
     try:
         return ZoneInfo(name), name
     except (ZoneInfoNotFoundError, ValueError):
         return ZoneInfo("UTC"), "UTC"
 
 
-def _day(moment: datetime) -> str:
+def day_in_words(moment: datetime) -> str:
+    """'Tuesday 8 December 2026', in English whatever the locale."""
     return f"{WEEKDAYS[moment.weekday()]} {moment.day} {MONTHS[moment.month - 1]} {moment.year}"
 
 
@@ -127,12 +130,12 @@ def when_in_words(start: int, ends: int, zone: str) -> str:
     """'Tuesday 8 December 2026, 10:00–10:30 (Europe/Lisbon)': in `zone`, named; an appointment
     that ends on another local day names both days, and one that the clocks change during
     gives each time its abbreviation ('01:30 WEST–01:30 WET'), so that neither is ambiguous."""
-    where, name = _zone(zone)
-    first, last = _local(start, where), _local(ends, where)
+    where, name = zone_named(zone)
+    first, last = local_time(start, where), local_time(ends, where)
     clock = "%H:%M %Z" if first.utcoffset() != last.utcoffset() else "%H:%M"
     if first.date() == last.date():
-        return f"{_day(first)}, {first:{clock}}–{last:{clock}} ({name})"
-    return f"{_day(first)}, {first:{clock}} – {_day(last)}, {last:{clock}} ({name})"
+        return f"{day_in_words(first)}, {first:{clock}}–{last:{clock}} ({name})"
+    return f"{day_in_words(first)}, {first:{clock}} – {day_in_words(last)}, {last:{clock}} ({name})"
 
 
 def _other(letter: Letter) -> str:
@@ -162,9 +165,9 @@ def message_id(letter: Letter) -> str:
 
 def _subject(letter: Letter) -> str:
     what = summary(letter)
-    where, _ = _zone(letter.zone)
-    first = _local(letter.start, where)
-    when = f"{_day(first)} {first:%H:%M}"
+    where, _ = zone_named(letter.zone)
+    first = local_time(letter.start, where)
+    when = f"{day_in_words(first)} {first:%H:%M}"
     return {
         "confirmation": f"Confirmed: {what}, {when}",
         "update": f"Moved: {what}, now {when}",
