@@ -15,15 +15,17 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
+import httpx
 import icalendar
 import pytest
 from aiohttp.test_utils import TestServer
 
 from backend.api.context import CONTEXT
 from backend.app import create_app
+from backend.live.calendars import UID_DOMAIN
 from backend.runtime.clock import ManualClock
 from backend.runtime.settings import Settings, SettingsError, parse_serve_args
-from tests.backend.test_calendar_feeds import DAY, cancel, confirm, hold, open_morning
+from tests.backend.test_calendar_feeds import DAY, cancel, confirm, hold, new_feed, open_morning
 from tests.backend.test_mail_queue import listed, set_email
 from tests.helpers import People
 from tests.smtp_server import MailServer
@@ -251,3 +253,47 @@ def test_the_mail_flags_are_read_and_bad_ones_refused_in_words() -> None:
     ]:
         with pytest.raises(SettingsError, match=words):
             parse_serve_args(flags)
+
+
+async def test_a_move_to_another_provider_updates_the_clients_event_and_cancels_the_old_ones(
+    people: People, secure_server: TestServer, smtp: MailServer
+) -> None:
+    client, first_doctor, slots = await booked(people, smtp)
+    second_doctor = smtp.address("second-doctor")
+    await set_email(people, "p2", second_doctor)
+    elsewhere = await open_morning(people, "p2")
+    moved = await people["c1"].post(
+        f"/reservations/{slots[0]['timeSlotId']}/move",
+        json={"toTimeSlotId": elsewhere[1]["timeSlotId"], "timeSlot": elsewhere[1]["timestamp"]},
+    )
+    assert moved.status_code == 200, moved.text
+    await deliver(secure_server)
+    (confirmed, updated) = [calendar_of(d.message()) for d in smtp.received(client)]
+    assert updated[0] == "REQUEST"
+    assert str(updated[1]["UID"]) == str(confirmed[1]["UID"])
+    assert int(str(updated[1]["SEQUENCE"])) > int(str(confirmed[1]["SEQUENCE"]))
+    assert str(updated[1]["ORGANIZER"]).lower() == f"mailto:{second_doctor}".lower()
+    (_, cancelled) = [calendar_of(d.message()) for d in smtp.received(first_doctor)]
+    assert (cancelled[0], str(cancelled[1]["STATUS"])) == ("CANCEL", "CANCELLED")
+    assert str(cancelled[1]["UID"]) == str(confirmed[1]["UID"])
+    (welcomed,) = [calendar_of(d.message()) for d in smtp.received(second_doctor)]
+    assert welcomed[0] == "REQUEST"
+    assert str(welcomed[1]["UID"]) == str(confirmed[1]["UID"])
+
+
+async def test_an_address_never_reaches_the_change_feed_or_a_calendar_feed(
+    people: People, secure_server: TestServer, smtp: MailServer
+) -> None:
+    client, provider, _ = await booked(people, smtp)
+    await deliver(secure_server)
+    changes = await people["admin"].get("/changes", params={"since": 0})
+    assert changes.status_code == 200
+    feed = (await new_feed(people, "c1")).replace(
+        PUBLIC, str(secure_server.make_url("")).rstrip("/")
+    )
+    async with httpx.AsyncClient() as outsider:
+        calendar = (await outsider.get(feed)).text
+    for text in (changes.text, calendar):
+        assert "@" not in text.replace(f"@{UID_DOMAIN}", "")
+    assert client not in changes.text
+    assert provider not in calendar
