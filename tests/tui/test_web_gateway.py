@@ -143,6 +143,16 @@ async def gone(pid: int) -> bool:
     return False
 
 
+async def removed(path: str) -> bool:
+    """Whether the folder is gone within 10 s (the session removes it once its app has ended and
+    its output has been read to the end, a moment after the process is reaped)."""
+    for _ in range(200):
+        if not exists(path):
+            return True
+        await asyncio.sleep(0.05)
+    return False
+
+
 def environment_of(pid: int) -> dict[str, str]:
     raw = proc_file(pid, "environ").split(b"\0")
     pairs = (item.decode().split("=", 1) for item in raw if b"=" in item)
@@ -188,7 +198,7 @@ async def test_past_max_sessions_the_next_visitor_is_told_busy_until_a_page_clos
 
     await socket.close()
     assert await gone(pid), "the app outlived its page"
-    assert not exists(home), "what the app remembered outlived it"
+    assert await removed(home), "what the app remembered outlived it"
     assert gateway.visits == {}
     assert (await client.get("/")).status == 200
 
