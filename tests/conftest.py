@@ -24,6 +24,7 @@ from backend.runtime.settings import Settings
 from tests.helpers import STORES, T0, TLS, Api, People
 from tests.postgres_server import PostgresForTests, PostgresUnavailable, postgres_for_tests
 from tests.smtp_server import MailServer, mail_server
+from tests.sqlite_template import migrated_copy
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -130,9 +131,9 @@ def store_kind(request: pytest.FixtureRequest) -> str:
 @pytest.fixture
 def db(store_kind: str, db_path: Path, request: pytest.FixtureRequest) -> Iterator[str]:
     """The test's database, as --db names it: a SQLite file, or a PostgreSQL database of its own
-    (made from the migrated template, dropped afterwards)."""
+    (each made from a migrated template; the PostgreSQL one dropped afterwards)."""
     if store_kind == "sqlite":
-        yield str(db_path)
+        yield str(migrated_copy(db_path))
         return
     databases: PostgresForTests = request.getfixturevalue("postgres")
     url = databases.copy()

@@ -9,6 +9,7 @@ import pytest
 
 from backend.runtime.clock import ManualClock
 from shared.timefmt import parse_time
+from tests.sqlite_template import migrated_copy
 from tests.tui.harness import BackendThread
 
 TUI_T0 = parse_time("2030-03-04 09:00:00")
@@ -22,7 +23,7 @@ def frozen() -> ManualClock:
 
 @pytest.fixture
 def backend(tmp_path: Path, frozen: ManualClock) -> Iterator[BackendThread]:
-    server = BackendThread(tmp_path / "slotbook.db", frozen)
+    server = BackendThread(migrated_copy(tmp_path / "slotbook.db"), frozen)
     server.start()
     yield server
     server.close()
