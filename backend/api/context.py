@@ -3,6 +3,7 @@ store."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from aiohttp import web
@@ -11,7 +12,7 @@ from backend.gate.auth import CACHE_SECONDS, Authenticator
 from backend.gate.credential_watch import CredentialWatch
 from backend.live.feed import ChangeHub
 from backend.live.listing_cache import ListingCache
-from backend.live.mail.sender import MailSender
+from backend.live.mail.sender import MAILING_KINDS, MailSender
 from backend.live.mail.transports import transport_from
 from backend.live.sweeper import Sweeper
 from backend.live.webhooks.sender import WebhookSender
@@ -19,7 +20,7 @@ from backend.rules.booking import Rules
 from backend.runtime.clock import Clock
 from backend.runtime.metrics import Metrics
 from backend.runtime.settings import Settings
-from backend.store.base import Store
+from backend.store.base import ChangeRow, Store
 
 
 @dataclass
@@ -75,7 +76,14 @@ class AppContext:
             backoff=self.settings.mail_backoff_seconds,
             metrics=self.metrics,
         )
-        self.hub.listen(lambda _changes: self.mail.wake())
+        self.hub.listen(self._wake_mail)
+
+    def _wake_mail(self, changes: Sequence[ChangeRow]) -> None:
+        """Only a confirm, a move or a cancel can have queued mail to send now (reminders come
+        due with the clock, which the sender's own round looks at): other commits, such as a
+        flood of holds, leave the sender asleep."""
+        if any(change.kind in MAILING_KINDS for change in changes):
+            self.mail.wake()
 
     def public_base(self) -> str:
         """The address links in mail start with: --public-url, else where the server listens."""

@@ -42,6 +42,9 @@ LEASE_SECONDS = 300.0
 POLL_SECONDS = 1.0
 """The longest the sender goes without looking for due messages."""
 
+MAILING_KINDS = frozenset({"confirmed", "moved", "cancelled"})
+"""The kinds of change whose commit may have queued a message to send at once."""
+
 BATCH = 20
 """Messages leased at once."""
 
