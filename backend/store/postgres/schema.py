@@ -802,6 +802,46 @@ MIGRATIONS = (
             """,
         ),
     ),
+    Migration(
+        # The booking page: a provider's public profile and whether their page is on; the
+        # clients the page makes, one per e-mail address, never merged with token clients; the
+        # links that confirm the page's holds, each secret stored hashed, with the address the
+        # hold came from (the page's limits count live holds per address and per client).
+        "0014_booking_page",
+        (
+            "ALTER TABLE providers ADD COLUMN profile_about text",
+            "ALTER TABLE providers ADD COLUMN profile_address text",
+            "ALTER TABLE providers ADD COLUMN profile_phone text",
+            "ALTER TABLE providers ADD COLUMN profile_website text",
+            "ALTER TABLE providers ADD COLUMN booking_page boolean NOT NULL DEFAULT false",
+            """
+            CREATE TABLE page_clients (
+                email_key text COLLATE "C" PRIMARY KEY,
+                client_id text COLLATE "C" NOT NULL UNIQUE,
+                created_at double precision NOT NULL
+            )
+            """,
+            """
+            CREATE TABLE hold_links (
+                secret_hash text COLLATE "C" PRIMARY KEY,
+                ref text COLLATE "C" NOT NULL UNIQUE,
+                appointment_id text COLLATE "C" NOT NULL,
+                start bigint NOT NULL,
+                provider_id text COLLATE "C" NOT NULL,
+                client_id text COLLATE "C" NOT NULL,
+                remote text COLLATE "C" NOT NULL,
+                created_at double precision NOT NULL,
+                expires_at double precision NOT NULL,
+                used_at double precision
+            )
+            """,
+            "CREATE INDEX hold_links_by_remote ON hold_links (remote, expires_at)"
+            " WHERE used_at IS NULL",
+            "CREATE INDEX hold_links_by_client ON hold_links (client_id, expires_at)"
+            " WHERE used_at IS NULL",
+            "CREATE INDEX hold_links_by_expiry ON hold_links (expires_at)",
+        ),
+    ),
 )
 
 

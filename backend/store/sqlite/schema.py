@@ -333,6 +333,52 @@ def _mail(db: Database) -> None:
     db.execute(MANAGE_LINKS)
 
 
+
+@migrations(name="0014_booking_page")
+def _booking_page(db: Database) -> None:
+    """The booking page: a provider's public profile and whether their page is on (off until they
+    turn it on); the clients the page makes, one per e-mail address (`email_key`, the address as
+    compared), never merged with clients who hold tokens; and the links that confirm the holds the
+    page places, each secret stored hashed, with the address the hold came from (the page's limits
+    count live holds per address and per client)."""
+    for column in ("about", "address", "phone", "website"):
+        db.execute(f"ALTER TABLE providers ADD COLUMN profile_{column} TEXT")
+    db.execute("ALTER TABLE providers ADD COLUMN booking_page INTEGER NOT NULL DEFAULT 0")
+    db.execute(PAGE_CLIENTS)
+    db.execute(HOLD_LINKS)
+    for index in HOLD_LINK_INDEXES:
+        db.execute(index)
+
+
+PAGE_CLIENTS = """
+CREATE TABLE page_clients (
+    email_key TEXT PRIMARY KEY,
+    client_id TEXT NOT NULL UNIQUE,
+    created_at REAL NOT NULL
+) STRICT
+"""
+
+HOLD_LINKS = """
+CREATE TABLE hold_links (
+    secret_hash TEXT PRIMARY KEY,
+    ref TEXT NOT NULL UNIQUE,
+    appointment_id TEXT NOT NULL,
+    start INTEGER NOT NULL,
+    provider_id TEXT NOT NULL,
+    client_id TEXT NOT NULL,
+    remote TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    expires_at REAL NOT NULL,
+    used_at REAL
+) STRICT
+"""
+
+HOLD_LINK_INDEXES = (
+    "CREATE INDEX hold_links_by_remote ON hold_links (remote, expires_at) WHERE used_at IS NULL",
+    "CREATE INDEX hold_links_by_client ON hold_links (client_id, expires_at) WHERE used_at IS NULL",
+    "CREATE INDEX hold_links_by_expiry ON hold_links (expires_at)",
+)
+
 NOTIFICATIONS = """
 CREATE TABLE notifications (
     id TEXT PRIMARY KEY,
