@@ -14,7 +14,6 @@ from backend.api import (
     availability,
     calendar_feeds,
     changes,
-    manage,
     me,
     notifications,
     providers,
@@ -35,6 +34,7 @@ from backend.gate.host_header import host_middleware
 from backend.gate.problems import problem_middleware
 from backend.gate.ratelimit import RateLimiter
 from backend.gate.request_log import request_middleware
+from backend.pages import assets, booking, booking_hold, confirm_link, manage, secret_links
 from backend.runtime.clock import Clock, SystemClock
 from backend.runtime.settings import Settings
 from backend.runtime.version import slotbook_version
@@ -54,6 +54,10 @@ OPERATIONS: list[Operation] = [
     *notifications.OPERATIONS,
     *calendar_feeds.OPERATIONS,
     *manage.OPERATIONS,
+    *booking.OPERATIONS,
+    *booking_hold.OPERATIONS,
+    *confirm_link.OPERATIONS,
+    *assets.OPERATIONS,
     *webhooks.OPERATIONS,
     *changes.OPERATIONS,
     *system.OPERATIONS,
@@ -105,7 +109,8 @@ def create_app(
     app[CONTEXT] = ctx
     app[IN_FLIGHT] = set()
     app[OPENAPI_KEY] = openapi_document()
-    app[manage.MISSES] = manage.miss_limiter(ctx.clock)
+    app[secret_links.MISSES] = secret_links.miss_limiter(ctx.clock)
+    app[booking_hold.SENDS] = booking_hold.send_limiter(settings, ctx.clock)
     for op in OPERATIONS:
         handler = refusing_query(op)
         path = routed_path(op.path)

@@ -28,7 +28,7 @@ ZoneText = Annotated[
         examples=["Europe/Lisbon"],
     ),
 ]
-NotificationKind = Literal["confirmation", "update", "cancellation", "reminder"]
+NotificationKind = Literal["confirmation", "update", "cancellation", "reminder", "hold"]
 NotificationStatus = Literal["queued", "sent", "failed"]
 
 

@@ -11,7 +11,7 @@ import grimp
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("backend", "shared", "tui", "tests", "bench")
-BACKEND_FLOORS = {"cli", "api", "live", "gate", "store", "rules", "runtime"}
+BACKEND_FLOORS = {"cli", "pages", "api", "live", "gate", "store", "rules", "runtime"}
 """backend/'s packages, one per role, as docs/ARCHITECTURE.md's Layout names them."""
 
 

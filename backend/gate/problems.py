@@ -24,6 +24,7 @@ from backend.store.base import (
     TooManyWebhooks,
     WebhookNotFound,
 )
+from backend.store.page_records import TooManyPageHolds
 from shared.wire import FieldError, Problem, encode_line
 
 REPLAYED_HEADER = "Idempotent-Replayed"
@@ -208,6 +209,7 @@ _BOOKING_SLUGS: Mapping[type[booking.BookingError], str] = {
     service_types.ServiceArchived: "service-archived",
     service_types.TooFarAhead: "too-far-ahead",
     service_types.DailyLimitReached: "daily-limit-reached",
+    TooManyPageHolds: "too-many-holds",
     TokenNotFound: "token-not-found",
     CalendarFeedNotFound: "calendar-feed-not-found",
     WebhookNotFound: "webhook-not-found",

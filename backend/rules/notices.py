@@ -15,9 +15,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from backend.rules.booking import SlotRow
 from backend.rules.calendar_ledger import LedgerWrite, Tell
 
-NoticeKind = Literal["confirmation", "update", "cancellation", "reminder"]
+NoticeKind = Literal["confirmation", "update", "cancellation", "reminder", "hold"]
+"""`hold`: the link that confirms a hold the booking page placed (sent to the client only)."""
 PartyRole = Literal["client", "provider"]
 
 NoticeStatus = Literal["queued", "sent", "failed"]
@@ -51,6 +53,8 @@ class Notice:
     ends: int
     due_at: float
     reminder_before: int | None = None
+    held_until: float | None = None
+    """For a hold's link: when the hold lapses."""
 
 
 @dataclass(frozen=True)
@@ -119,3 +123,29 @@ def plan_notices(
             if due > now:
                 queue.append(notice("reminder", "client", addresses.client, due, before))
     return Notices(queue, drop_reminders=tell != "booked")
+
+
+def hold_notice(
+    hold: Sequence[SlotRow], *, uid: str, sequence: int, recipient: str, now: float
+) -> Notice:
+    """The e-mail that carries the link confirming a hold the booking page placed (`hold`: its
+    slots, in time order): to the client, due at once, saying until when the hold lasts."""
+    first, last = hold[0], hold[-1]
+    assert first.client_id is not None, "a hold has a client"
+    assert first.held_until is not None, "a hold lasts until some time"
+    return Notice(
+        kind="hold",
+        role="client",
+        party_id=first.client_id,
+        recipient=recipient,
+        uid=uid,
+        sequence=sequence,
+        appointment_id=first.id,
+        provider_id=first.provider_id,
+        client_id=first.client_id,
+        service_id=first.service_id,
+        start=first.start,
+        ends=last.start + last.duration,
+        due_at=now,
+        held_until=first.held_until,
+    )

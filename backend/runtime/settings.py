@@ -83,6 +83,12 @@ class Settings:
     mail_backoff_seconds: float = 60
     """The wait before a message that could not be sent is first tried again; doubled at each
     retry, until a day of failures marks it failed."""
+    page_holds_per_address: int = 3
+    """Live unconfirmed holds the booking page places for one network address, and for one
+    e-mail address (beyond --max-holds, which counts each client's)."""
+    page_sends_per_hour: int = 10
+    """Booking forms one network address, and one e-mail address, may send an hour (at once,
+    then spread over the hour); on whatever --rate says."""
     without: tuple[str, ...] = ()
     """Speed levers taken away (for measuring what each buys); see backend/runtime/levers.py."""
 
@@ -209,6 +215,12 @@ class Settings:
             raise SettingsError(f"--smtp-url: {problem}")
         if not self.mail_backoff_seconds > 0:
             raise SettingsError("--mail-backoff-seconds: must be more than 0")
+        for flag, count in (
+            ("--page-holds-per-address", self.page_holds_per_address),
+            ("--page-sends-per-hour", self.page_sends_per_hour),
+        ):
+            if count < 1:
+                raise SettingsError(f"{flag} {count}: must be 1 or more")
         if self.log_format not in LOG_FORMATS:
             raise SettingsError(
                 f"--log-format {self.log_format}: use one of {', '.join(LOG_FORMATS)}"
@@ -402,6 +414,19 @@ def add_server_arguments(parser: argparse.ArgumentParser, environ: Mapping[str, 
         " retry, until a day of failures marks it failed",
         base.mail_backoff_seconds,
     )
+    option(
+        "--page-holds-per-address",
+        int,
+        "the booking page's live unconfirmed holds per network address, and per e-mail address",
+        base.page_holds_per_address,
+    )
+    option(
+        "--page-sends-per-hour",
+        int,
+        "booking forms one network address, and one e-mail address, may send an hour (whatever"
+        " --rate says)",
+        base.page_sends_per_hour,
+    )
     parser.add_argument(
         "--without",
         metavar="LEVERS",
@@ -456,6 +481,8 @@ def settings_from_namespace(args: argparse.Namespace) -> Settings:
         mail_dir=str(args.mail_dir),
         reminders=_reminders(str(args.reminders)),
         mail_backoff_seconds=float(args.mail_backoff_seconds),
+        page_holds_per_address=int(args.page_holds_per_address),
+        page_sends_per_hour=int(args.page_sends_per_hour),
         without=tuple(name.strip() for name in str(args.without).split(",") if name.strip()),
     ).validate()
 

@@ -28,6 +28,7 @@ from backend.store.mail_records import (
     StoredNotification,
     Unchanged,
 )
+from backend.store.page_records import HoldLink, PageHold
 
 R = TypeVar("R")
 Role = Literal["admin", "provider", "client"]
@@ -626,10 +627,14 @@ class Store(Protocol):
         note: str | None = None,
         service_id: str | None = None,
         once: Once | None = None,
+        page: PageHold | None = None,
     ) -> ReserveResult:
         """Hold `length` seconds of consecutive slots (one slot when None) from `slot_id` on, all
         of them or none; with `service_id`, an appointment of that type (its length, which the
-        caller has checked `length` against, and its buffers, notice, window and daily limit)."""
+        caller has checked `length` against, and its buffers, notice, window and daily limit).
+        With `page`, a hold the booking page places: its limits are checked first
+        (TooManyPageHolds), and its confirmation link and the e-mail carrying it are written in
+        the same transaction."""
         ...
 
     async def move(
@@ -849,6 +854,21 @@ class Store(Protocol):
 
     async def notification_counts(self) -> dict[str, int]:
         """How many notifications are queued, sent and failed."""
+        ...
+
+    async def page_client(self, email_key: str, email: str, name: str, now: float) -> str:
+        """The id of the booking page's client of this e-mail address (`email_key`: the address
+        as compared), made with `name` on first use; never a client who holds a token."""
+        ...
+
+    async def hold_link(
+        self, now: float, *, secret: str | None = None, ref: str | None = None
+    ) -> HoldLink | None:
+        """The hold a confirmation link's secret (or its public `ref`) names, as it is now."""
+        ...
+
+    async def use_hold_link(self, secret: str, now: float) -> None:
+        """Mark a confirmation link used: it confirms nothing again."""
         ...
 
     async def managed_appointment(self, secret: str) -> ManagedAppointment | None:

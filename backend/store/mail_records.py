@@ -80,12 +80,14 @@ class Outgoing:
     client_email: str | None
     zone: str
     type_name: str | None
+    held_until: float | None
+    """For a hold's link: when the hold lapses."""
 
 
 OUTGOING_COLUMNS = (
     f"{NOTIFICATION_COLUMNS}, n.manage_secret, p.name, p.email, c.name, c.email,"
     " coalesce(CASE WHEN n.role = 'client' THEN c.time_zone ELSE p.time_zone END,"
-    " sc.time_zone, 'UTC'), sv.name"
+    " sc.time_zone, 'UTC'), sv.name, n.held_until"
 )
 """What a claim reads of notifications (`n`), providers (`p`), clients (`c`), services (`sv`)
 and schedules (`sc`)."""

@@ -3,8 +3,9 @@ placed through the page adds to an ordinary hold, and the link that confirms it.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from backend.rules.booking import TooManyHolds
 
@@ -50,6 +51,20 @@ class TooManyPageHolds(TooManyHolds):
     """The address or e-mail address already has the most live page holds allowed."""
 
 
+PAGE_CLIENT_PREFIX = "web-"
+"""The page's clients' ids: `web-` and random letters, never the address."""
+
+_WHOSE = {"address": "from your network address", "client": "for this e-mail address"}
+
+
+def limit_refusal(count: int, most: int, whose: str) -> TooManyPageHolds:
+    """The refusal of a hold beyond a limit, `whose`: "address" or "client"."""
+    return TooManyPageHolds(
+        f"{count} times are already held {_WHOSE[whose]} and not yet confirmed (at most {most});"
+        " confirm one from its e-mail, or wait for one to lapse"
+    )
+
+
 HoldState = Literal["held", "confirmed", "lapsed", "gone"]
 
 
@@ -75,3 +90,44 @@ class HoldLink:
     the hold ran out; gone: cancelled, or the slots were taken from the hold some other way."""
     zone: str
     """The zone to show times in: the client's, else the provider's schedule's, else UTC."""
+
+
+HOLD_LINK_COLUMNS = (
+    "h.ref, h.appointment_id, h.start, h.ends, h.provider_id, p.name, h.client_id, c.name,"
+    " h.service_id, sv.name, s.note, h.expires_at, h.used_at,"
+    " coalesce(c.time_zone, sc.time_zone, 'UTC'),"
+    " s.status, s.client_id, s.appointment_id, s.held_until"
+)
+"""What a lookup reads of hold_links (`h`), the appointment's first slot (`s`), providers (`p`),
+clients (`c`), services (`sv`) and schedules (`sc`)."""
+
+HOLD_LINK_FROM = """
+  FROM hold_links AS h
+  LEFT JOIN slots AS s ON s.id = h.appointment_id
+  LEFT JOIN providers AS p ON p.id = h.provider_id
+  LEFT JOIN clients AS c ON c.id = h.client_id
+  LEFT JOIN services AS sv ON sv.id = h.service_id
+  LEFT JOIN schedules AS sc ON sc.provider_id = h.provider_id
+"""
+
+
+def hold_link_of(row: Sequence[Any], now: float) -> HoldLink:
+    """A lookup's row (HOLD_LINK_COLUMNS) as the link stands at `now`."""
+    (ref, appointment_id, start, ends, provider_id, provider_name, client_id, client_name,
+     service_id, type_name, note, expires_at, used_at, zone,
+     status, holder, appointment, held_until) = row  # fmt: skip
+    ours = holder == client_id and appointment == appointment_id
+    state: HoldState = "gone"
+    if ours and status == "CONFIRMED":
+        state = "confirmed"
+    elif ours and status == "RESERVED" and held_until is not None and held_until > now:
+        state = "held"
+    elif expires_at <= now:
+        state = "lapsed"
+    return HoldLink(
+        ref=ref, appointment_id=appointment_id, start=int(start), ends=int(ends),
+        provider_id=provider_id, provider_name=provider_name, client_id=client_id,
+        client_name=client_name, service_id=service_id, type_name=type_name,
+        note=note if ours else None, expires_at=float(expires_at), used_at=used_at,
+        state=state, zone=zone,
+    )  # fmt: skip

@@ -20,6 +20,7 @@ import msgspec
 import pytest
 from aiohttp.test_utils import TestServer
 
+import shared.booking_page_wire
 import shared.calendar_wire
 import shared.mail_wire
 import shared.manage_wire
@@ -78,6 +79,7 @@ WIRE_MODULES = (
     shared.service_wire,
     shared.mail_wire,
     shared.manage_wire,
+    shared.booking_page_wire,
 )
 """The modules of the wire contract: shared/wire.py, and the shapes of schedules, calendar feeds
 and webhooks beside it."""
@@ -140,11 +142,27 @@ MEDIA_TYPES = {
     "/calendar/{secret}.ics": "text/calendar",
     "/metrics": "text/plain",
     "/manage/{secret}": "text/html",
+    "/book": "text/html",
+    "/book/{providerId}": "text/html",
+    "/book/{providerId}/start": "text/html",
+    "/book/{providerId}/sent/{ref}": "text/html",
+    "/confirm/{secret}": "text/html",
+    "/assets/{name}": "text/css",
 }
 """What the operations that do not answer JSON answer."""
 
-PAGES = {"/manage/{secret}", "/manage/{secret}/cancel", "/manage/{secret}/move"}
-"""The manage page and its forms: a person reads their answers, refusals included, as HTML, and
+PAGES = {
+    "/manage/{secret}",
+    "/manage/{secret}/cancel",
+    "/manage/{secret}/move",
+    "/book",
+    "/book/{providerId}",
+    "/book/{providerId}/start",
+    "/book/{providerId}/hold",
+    "/book/{providerId}/sent/{ref}",
+    "/confirm/{secret}",
+}
+"""The server's pages and their forms (the manage link's, the booking page's): a person reads their answers, refusals included, as HTML, and
 the forms post as browsers do (application/x-www-form-urlencoded)."""
 HTML = "text/html"
 FORM = "application/x-www-form-urlencoded"
@@ -262,6 +280,14 @@ PUBLIC = {
     ("/manage/{secret}", "get"),
     ("/manage/{secret}/cancel", "post"),
     ("/manage/{secret}/move", "post"),
+    ("/book", "get"),
+    ("/book/{providerId}", "get"),
+    ("/book/{providerId}/start", "get"),
+    ("/book/{providerId}/hold", "post"),
+    ("/book/{providerId}/sent/{ref}", "get"),
+    ("/confirm/{secret}", "get"),
+    ("/confirm/{secret}", "post"),
+    ("/assets/{name}", "get"),
 }
 """The operations anyone may call, without a token."""
 
@@ -389,6 +415,26 @@ async def exercise_every_operation(rec: Recorder, clock: ManualClock) -> None:
     await exercise_webhooks(rec)
     await exercise_services(rec)
     await exercise_manage_page(rec)
+    await exercise_booking_pages(rec)
+
+
+async def exercise_booking_pages(rec: Recorder) -> None:
+    """The booking pages of a provider whose page is off, and a confirmation link no hold has
+    (the pages at work: tests/backend/test_booking_page.py); forms from another site refused."""
+    off = {"providerId": "p1"}
+    evil = {"Origin": "https://evil.example"}
+    await rec.call("GET", "/book", 200)
+    await rec.call("GET", "/book/{providerId}", 404, ids=off)
+    start = {"slot": "0" * 32, "at": "1"}
+    await rec.call("GET", "/book/{providerId}/start", 404, ids=off, params=start)
+    await rec.call("POST", "/book/{providerId}/hold", 403, ids=off, headers=evil)
+    await rec.call("GET", "/book/{providerId}/sent/{ref}", 404, ids={**off, "ref": "x" * 16})
+    nothing = {"secret": "A" * 32}
+    await rec.call("GET", "/confirm/{secret}", 404, ids=nothing)
+    await rec.call("POST", "/confirm/{secret}", 403, ids=nothing, headers=evil)
+    await rec.call("POST", "/confirm/{secret}", 404, ids=nothing, data={})
+    await rec.call("GET", "/assets/{name}", 200, ids={"name": "pages.css"})
+    await rec.call("GET", "/assets/{name}", 404, ids={"name": "nothing.css"})
 
 
 async def exercise_manage_page(rec: Recorder) -> None:
@@ -695,8 +741,8 @@ async def test_real_answers_match_the_schemas_the_document_declares(
             continue  # iCalendar, read by tests/backend/test_calendar_feeds.py
         if media_type == "text/plain":
             continue  # Prometheus's text format, parsed by tests/backend/test_metrics.py
-        if media_type == HTML:
-            continue  # a page, read by tests/backend/test_manage_page.py
+        if media_type in (HTML, "text/css"):
+            continue  # a page (tests/backend/test_manage_page.py, test_booking_page.py), a style
         validator = validator_for(schema, registry)
         failures += [
             f"{where}: {e.message} at {e.instance_path}"

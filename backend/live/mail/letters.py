@@ -32,15 +32,17 @@ from icalendar import Calendar, Event, vCalAddress
 
 from backend.runtime.version import slotbook_version
 
-Kind = Literal["confirmation", "update", "cancellation", "reminder"]
+Kind = Literal["confirmation", "update", "cancellation", "reminder", "hold"]
 
 METHODS: dict[Kind, str | None] = {
     "confirmation": "REQUEST",
     "update": "REQUEST",
     "cancellation": "CANCEL",
     "reminder": None,
+    "hold": None,
 }
-"""Each kind's iTIP method (RFC 5546); a reminder carries no invitation."""
+"""Each kind's iTIP method (RFC 5546); a reminder carries no invitation, nor does the link that
+confirms a hold (nothing is booked yet)."""
 
 POLICY = SMTP.clone(cte_type="7bit")
 """CRLF line ends, and every part ASCII on the wire (quoted-printable or base64 where the text is
@@ -99,6 +101,10 @@ class Letter:
     """Epoch seconds: the Date header and DTSTAMP."""
     reminder_before: int | None = None
     """Seconds before the start, for a reminder."""
+    confirm_url: str | None = None
+    """`<public URL>/confirm/<secret>`, for the link that confirms a hold."""
+    held_until: float | None = None
+    """When the hold lapses, for the link that confirms it."""
 
 
 def clean(text: str) -> str:
@@ -173,6 +179,7 @@ def _subject(letter: Letter) -> str:
         "update": f"Moved: {what}, now {when}",
         "cancellation": f"Cancelled: {what}, {when}",
         "reminder": f"Reminder: {what}, {when}",
+        "hold": f"Confirm your booking: {what}, {when}",
     }[letter.kind]
 
 
@@ -184,12 +191,14 @@ def _opening(letter: Letter) -> str:
             "update": f"Your appointment with {provider} has moved. It is now:",
             "cancellation": f"Your appointment with {provider} is cancelled.",
             "reminder": f"A reminder of your appointment with {provider}.",
+            "hold": f"This time with {provider} is held for you. It is not booked yet.",
         }[letter.kind]
     return {
         "confirmation": f"{client} booked an appointment with you.",
         "update": f"Your appointment with {client} has moved. It is now:",
         "cancellation": f"Your appointment with {client} is cancelled.",
         "reminder": f"A reminder of your appointment with {client}.",
+        "hold": f"A time is held for {client}.",
     }[letter.kind]
 
 
@@ -201,6 +210,8 @@ def text_of(letter: Letter) -> str:
         lines.append(f"What: {clean(letter.type_name)}")
     lines.append(f"With: {_other(letter)}")
     lines.append(f"When: {when_in_words(letter.start, letter.ends, letter.zone)}")
+    if letter.kind == "hold":
+        lines += _confirming(letter)
     if letter.manage_url and letter.kind != "cancellation":
         lines += ["", f"To cancel or reschedule: {clean(letter.manage_url)}"]
     if letter.kind == "cancellation":
@@ -209,6 +220,22 @@ def text_of(letter: Letter) -> str:
         lines += ["", "The invitation attached puts it in your calendar; a change updates it."]
     lines += ["", "-- ", "slotbook (this message was sent automatically)", ""]
     return "\n".join(lines)
+
+
+def _confirming(letter: Letter) -> list[str]:
+    """What a hold's letter asks: open the link and press Confirm before the hold lapses."""
+    until = ""
+    if letter.held_until is not None:
+        where, name = zone_named(letter.zone)
+        until = f" before {local_time(letter.held_until, where):%H:%M} ({name})"
+    return [
+        "",
+        f"To book it, open this link and press Confirm{until}:",
+        clean(letter.confirm_url or ""),
+        "",
+        "If you did not ask for this, do nothing: the time is released by itself when the"
+        " hold lapses.",
+    ]
 
 
 def _utc(seconds: float) -> datetime:

@@ -168,8 +168,10 @@ class MailSender:
     def _letter(self, item: Outgoing) -> Letter:
         n = item.notification
         to_client = n.role == "client"
-        manage = None
-        if to_client and item.manage_secret is not None:
+        manage = confirm = None
+        if to_client and item.manage_secret is not None and n.kind == "hold":
+            confirm = f"{self._manage_base()}/confirm/{item.manage_secret}"
+        elif to_client and item.manage_secret is not None:
             manage = f"{self._manage_base()}/manage/{item.manage_secret}"
         return Letter(
             kind=n.kind,
@@ -187,4 +189,6 @@ class MailSender:
             mail_from=self._mail_from,
             written_at=self._clock.now(),
             reminder_before=n.reminder_before,
+            confirm_url=confirm,
+            held_until=item.held_until,
         )

@@ -51,8 +51,9 @@ _QUEUE = """
 INSERT INTO notifications
        (id, kind, role, party_id, recipient, uid, sequence, appointment_id, provider_id,
         client_id, service_id, start, ends, reminder_before, manage_secret, status, created_at,
-        due_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, 'queued', $16, $17)
+        due_at, held_until)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, 'queued', $16, $17,
+        $18)
 """
 
 
@@ -112,6 +113,11 @@ async def _queue(
     await conn.executemany(_QUEUE, [_values(notice, secret, now) for notice in planned.queue])
 
 
+async def queue_notice(conn: Connection, notice: Notice, secret: str | None, now: float) -> None:
+    """Queue one notice that carries `secret` (a link's, kept until the letter is sent)."""
+    await conn.execute(_QUEUE, *_values(notice, secret, now))
+
+
 async def _manage_secret(
     conn: Connection, queue: Sequence[Notice], uid: str, client_id: str, now: float
 ) -> str | None:
@@ -134,7 +140,7 @@ def _values(notice: Notice, secret: str | None, now: float) -> list[Any]:
     return [
         secrets.token_hex(12), n.kind, n.role, n.party_id, n.recipient, n.uid, n.sequence,
         n.appointment_id, n.provider_id, n.client_id, n.service_id, n.start, n.ends,
-        n.reminder_before, secret if carries else None, now, n.due_at,
+        n.reminder_before, secret if carries else None, now, n.due_at, n.held_until,
     ]  # fmt: skip
 
 

@@ -806,7 +806,8 @@ MIGRATIONS = (
         # The booking page: a provider's public profile and whether their page is on; the
         # clients the page makes, one per e-mail address, never merged with token clients; the
         # links that confirm the page's holds, each secret stored hashed, with the address the
-        # hold came from (the page's limits count live holds per address and per client).
+        # hold came from (the page's limits count live holds per address and per client); a
+        # notification that carries such a link says until when the hold lasts.
         "0014_booking_page",
         (
             "ALTER TABLE providers ADD COLUMN profile_about text",
@@ -814,6 +815,7 @@ MIGRATIONS = (
             "ALTER TABLE providers ADD COLUMN profile_phone text",
             "ALTER TABLE providers ADD COLUMN profile_website text",
             "ALTER TABLE providers ADD COLUMN booking_page boolean NOT NULL DEFAULT false",
+            "ALTER TABLE notifications ADD COLUMN held_until double precision",
             """
             CREATE TABLE page_clients (
                 email_key text COLLATE "C" PRIMARY KEY,
@@ -827,8 +829,10 @@ MIGRATIONS = (
                 ref text COLLATE "C" NOT NULL UNIQUE,
                 appointment_id text COLLATE "C" NOT NULL,
                 start bigint NOT NULL,
+                ends bigint NOT NULL,
                 provider_id text COLLATE "C" NOT NULL,
                 client_id text COLLATE "C" NOT NULL,
+                service_id text COLLATE "C",
                 remote text COLLATE "C" NOT NULL,
                 created_at double precision NOT NULL,
                 expires_at double precision NOT NULL,

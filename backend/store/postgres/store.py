@@ -121,7 +121,8 @@ from backend.store.mail_records import (
     StoredNotification,
     Unchanged,
 )
-from backend.store.postgres import notifications, schedules, services
+from backend.store.page_records import HoldLink, PageHold
+from backend.store.postgres import notifications, pages, schedules, services
 from backend.store.postgres.listener import ChangeListener
 from backend.store.postgres.schema import Connection, apply_migrations
 from backend.store.postgres.sequencer import Sequencer
@@ -136,9 +137,10 @@ the pool, so a few are plenty."""
 CLOSE_SECONDS = 10.0
 """How long close() lets running queries finish before cutting their connections."""
 
-CLIENT_LOCKS, PROVIDER_LOCKS, KEY_LOCKS, WEBHOOK_OWNER_LOCKS = 1, 2, 3, 5
+CLIENT_LOCKS, PROVIDER_LOCKS, KEY_LOCKS, WEBHOOK_OWNER_LOCKS, PAGE_ADDRESS_LOCKS = 1, 2, 3, 5, 6
 """Advisory lock classes (the first of the two keys): a client's holds, a provider's slots, one
-Idempotency-Key, one owner's webhook endpoints (the sequencer's is 4)."""
+Idempotency-Key, one owner's webhook endpoints, the booking page's holds from one network address
+(the sequencer's is 4)."""
 
 BIGINT_MAX = 2**63 - 1
 
@@ -743,10 +745,11 @@ class PostgresStore:
         note: str | None = None,
         service_id: str | None = None,
         once: Once | None = None,
+        page: PageHold | None = None,
     ) -> ReserveResult:
         rules = self.rules
         reaches = services.buffer_values(rules, None, None)[3:]
-        if once is None and self.levers.lean_writes and service_id is None:
+        if once is None and self.levers.lean_writes and service_id is None and page is None:
             taken = await self._lean(
                 _HOLD_OPEN_SLOT, client_id, now, slot_id, _exactly(time_slot), rules.hold_seconds,
                 rules.notice_seconds, rules.notice_horizon(now), length, note, rules.max_holds,
@@ -791,7 +794,19 @@ class PostgresStore:
             await _apply(conn, plan, now, self.rules)
             return ReserveResult(plan.appointment, plan.repeated)
 
-        return await self._write(lambda conn: _at_most_once(conn, once, now, _naming(reserve)))
+        async def page_hold(conn: Connection) -> ReserveResult:
+            # The address's lock, then the client's (the order every page hold takes them in),
+            # keep the live page holds still while they are counted.
+            assert page is not None
+            await _lock(conn, PAGE_ADDRESS_LOCKS, page.remote)
+            await _lock(conn, CLIENT_LOCKS, client_id)
+            await pages.check_limits(conn, page, client_id, now)
+            held = await reserve(conn)
+            await pages.link_hold(conn, page, held.slots, now)
+            return held
+
+        write = reserve if page is None else page_hold
+        return await self._write(lambda conn: _at_most_once(conn, once, now, _naming(write)))
 
     async def confirm(
         self,
@@ -1014,6 +1029,7 @@ class PostgresStore:
                 now - KEEP_SECONDS,
             )
             await notifications.purge(conn, now - KEEP_SECONDS)
+            await pages.purge(conn, now - DAY_SECONDS)
 
         await self._write(purge)
 
@@ -1066,6 +1082,20 @@ class PostgresStore:
     async def managed_appointment(self, secret: str) -> ManagedAppointment | None:
         async with self._pool.acquire() as conn:
             return await notifications.managed(conn, secret)
+
+    # --- the booking page --------------------------------------------------------------------
+
+    async def page_client(self, email_key: str, email: str, name: str, now: float) -> str:
+        return await self._write(lambda conn: pages.page_client(conn, email_key, email, name, now))
+
+    async def hold_link(
+        self, now: float, *, secret: str | None = None, ref: str | None = None
+    ) -> HoldLink | None:
+        async with self._pool.acquire() as conn:
+            return await pages.hold_link(conn, now, secret=secret, ref=ref)
+
+    async def use_hold_link(self, secret: str, now: float) -> None:
+        await self._write(lambda conn: pages.use_hold_link(conn, secret, now))
 
     # --- calendar feeds ----------------------------------------------------------------------
 

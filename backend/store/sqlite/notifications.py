@@ -54,8 +54,8 @@ _QUEUE = """
 INSERT INTO notifications
        (id, kind, role, party_id, recipient, uid, sequence, appointment_id, provider_id,
         client_id, service_id, start, ends, reminder_before, manage_secret, status, created_at,
-        due_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?)
+        due_at, held_until)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?)
 """
 
 
@@ -116,6 +116,11 @@ def _queue(
     conn.executemany(_QUEUE, [_values(notice, secret, now) for notice in planned.queue])
 
 
+def queue_notice(conn: sqlite3.Connection, notice: Notice, secret: str | None, now: float) -> None:
+    """Queue one notice that carries `secret` (a link's, kept until the letter is sent)."""
+    conn.execute(_QUEUE, _values(notice, secret, now))
+
+
 def _address(conn: sqlite3.Connection, role: str, party_id: str) -> str | None:
     row = conn.execute(_ADDRESS[role], [party_id]).fetchone()
     return None if row is None else row[0]
@@ -142,7 +147,7 @@ def _values(notice: Notice, secret: str | None, now: float) -> list[Any]:
     return [
         secrets.token_hex(12), n.kind, n.role, n.party_id, n.recipient, n.uid, n.sequence,
         n.appointment_id, n.provider_id, n.client_id, n.service_id, n.start, n.ends,
-        n.reminder_before, secret if carries else None, now, n.due_at,
+        n.reminder_before, secret if carries else None, now, n.due_at, n.held_until,
     ]  # fmt: skip
 
 

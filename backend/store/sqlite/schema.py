@@ -333,17 +333,18 @@ def _mail(db: Database) -> None:
     db.execute(MANAGE_LINKS)
 
 
-
 @migrations(name="0014_booking_page")
 def _booking_page(db: Database) -> None:
     """The booking page: a provider's public profile and whether their page is on (off until they
     turn it on); the clients the page makes, one per e-mail address (`email_key`, the address as
     compared), never merged with clients who hold tokens; and the links that confirm the holds the
     page places, each secret stored hashed, with the address the hold came from (the page's limits
-    count live holds per address and per client)."""
+    count live holds per address and per client). A notification that carries such a link says
+    until when the hold lasts (`held_until`)."""
     for column in ("about", "address", "phone", "website"):
         db.execute(f"ALTER TABLE providers ADD COLUMN profile_{column} TEXT")
     db.execute("ALTER TABLE providers ADD COLUMN booking_page INTEGER NOT NULL DEFAULT 0")
+    db.execute("ALTER TABLE notifications ADD COLUMN held_until REAL")
     db.execute(PAGE_CLIENTS)
     db.execute(HOLD_LINKS)
     for index in HOLD_LINK_INDEXES:
@@ -364,8 +365,10 @@ CREATE TABLE hold_links (
     ref TEXT NOT NULL UNIQUE,
     appointment_id TEXT NOT NULL,
     start INTEGER NOT NULL,
+    ends INTEGER NOT NULL,
     provider_id TEXT NOT NULL,
     client_id TEXT NOT NULL,
+    service_id TEXT,
     remote TEXT NOT NULL,
     created_at REAL NOT NULL,
     expires_at REAL NOT NULL,

@@ -105,7 +105,8 @@ from backend.store.mail_records import (
     StoredNotification,
     Unchanged,
 )
-from backend.store.sqlite import notifications, schedules, services
+from backend.store.page_records import HoldLink, PageHold
+from backend.store.sqlite import notifications, pages, schedules, services
 from backend.store.sqlite.readers import SQLiteReaders
 from backend.store.sqlite.schema import apply_migrations
 from backend.store.sqlite.writer import SQLiteWriter
@@ -636,13 +637,22 @@ class SQLiteStore:
         note: str | None = None,
         service_id: str | None = None,
         once: Once | None = None,
+        page: PageHold | None = None,
     ) -> ReserveResult:
         rules = self.rules
 
-        lean = self.levers.lean_writes and service_id is None
+        lean = self.levers.lean_writes and service_id is None and page is None
         plain = services.buffer_params(rules, None, None)
 
         def reserve(db: Database) -> ReserveResult:
+            if page is not None:
+                pages.check_limits(db.conn, page, client_id, now)
+                held = reserved(db)
+                pages.link_hold(db.conn, page, held.slots, now)
+                return held
+            return reserved(db)
+
+        def reserved(db: Database) -> ReserveResult:
             if lean:
                 taken = _slot(
                     db.execute(
@@ -905,6 +915,7 @@ class SQLiteStore:
             db.execute(_FORGET_CALENDAR_ENTRIES, {"since": now - KEEP_SECONDS})
             db.execute("DELETE FROM webhook_deliveries WHERE at <= ?", [now - DELIVERIES_KEPT])
             notifications.purge(db.conn, now - KEEP_SECONDS)
+            pages.purge(db.conn, now - DAY_SECONDS)
 
         await self._writer.run(purge)
 
@@ -1254,6 +1265,23 @@ class SQLiteStore:
 
     async def managed_appointment(self, secret: str) -> ManagedAppointment | None:
         return await self._readers.run(lambda conn: notifications.managed(conn, secret))
+
+    # --- the booking page ------------------------------------------------------------------
+
+    async def page_client(self, email_key: str, email: str, name: str, now: float) -> str:
+        return await self._writer.run(
+            lambda db: pages.page_client(db.conn, email_key, email, name, now)
+        )
+
+    async def hold_link(
+        self, now: float, *, secret: str | None = None, ref: str | None = None
+    ) -> HoldLink | None:
+        return await self._readers.run(
+            lambda conn: pages.hold_link(conn, now, secret=secret, ref=ref)
+        )
+
+    async def use_hold_link(self, secret: str, now: float) -> None:
+        await self._writer.run(lambda db: pages.use_hold_link(db.conn, secret, now))
 
     # --- webhooks --------------------------------------------------------------------------
 

@@ -1,0 +1,53 @@
+"""Links whose address holds a secret (an e-mail's manage link and confirmation link): the
+secret is looked up only for an address that has not tried too many unknown ones, so guessing
+goes no faster for a lucky guesser."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+from aiohttp import web
+
+from backend.gate.ratelimit import RateLimiter, retry_after_header
+from backend.pages.rendering import Refusal
+from backend.runtime.clock import Clock
+
+T = TypeVar("T")
+
+MISSES_PER_MINUTE = 10
+"""Unknown secrets one address may try a minute (as a burst, then one every 6 seconds)."""
+MISSES = web.AppKey("secret_link_misses", RateLimiter)
+
+SECRET = re.compile(r"[A-Za-z0-9_-]{32}")
+"""What every link's secret looks like: 24 random bytes, URL-safe base64."""
+
+
+def miss_limiter(clock: Clock) -> RateLimiter:
+    """The buckets of unknown secrets, per address."""
+    return RateLimiter(MISSES_PER_MINUTE / 60, MISSES_PER_MINUTE, clock)
+
+
+async def look_up(
+    request: web.Request, find: Callable[[str], Awaitable[T | None]], unknown: Refusal
+) -> tuple[str, T]:
+    """The secret in the address (`{secret}`) and what `find` finds for it; `unknown` when it
+    finds nothing; a 429 page, before any lookup, for an address with too many misses."""
+    secret = request.match_info["secret"]
+    misses, address = request.app[MISSES], f"address:{request.remote}"
+    wait = misses.waiting(address)
+    if wait is not None:
+        seconds = retry_after_header(wait)
+        raise Refusal(
+            429,
+            "Too many tries",
+            f"Too many links that are not valid were opened from your address; try again in"
+            f" {seconds} seconds.",
+            headers={"Retry-After": seconds},
+        )
+    found = await find(secret) if SECRET.fullmatch(secret) else None
+    if found is None:
+        misses.take(address, write=False)
+        raise unknown
+    return secret, found
