@@ -79,6 +79,10 @@ URL_PATTERN = rf"^[^{_EDGE}]+{END}"
 """A URL: no space, control, invisible or direction-changing character anywhere (a URL carries
 such characters percent-encoded)."""
 
+WEBSITE_PATTERN = rf"^(?:https?://[^{_EDGE}/?#][^{_EDGE}]*)?{END}"
+"""A website's address, or nothing: `http://` or `https://`, a host, and no space, control,
+invisible or direction-changing character anywhere."""
+
 CURSOR_PATTERN = rf"^[0-9]{{1,15}}:{ID_PATTERN.removeprefix('^')}"
 """A page's position: the start (epoch seconds) and the providerId of the last slot it gave."""
 
@@ -99,6 +103,12 @@ URL_RULE = (
     " (percent-encode any such character in a path or query)"
 )
 """URL_PATTERN in words, for error messages."""
+
+WEBSITE_RULE = (
+    "an http:// or https:// address with a host, such as https://example.com, with no space and"
+    " no control, invisible or direction-changing character"
+)
+"""WEBSITE_PATTERN in words, for error messages."""
 
 CLOCK_PATTERN = rf"^(?:(?:[01][0-9]|2[0-3]):[0-5][0-9]|24:00){END}"
 """A local time of day, 'HH:MM'; '24:00' is midnight at the day's end."""

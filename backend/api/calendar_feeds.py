@@ -9,7 +9,7 @@ import secrets
 
 from aiohttp import web
 
-from backend.api.context import context
+from backend.api.context import context, public_address
 from backend.api.idempotency import exclusive, once_for, perform
 from backend.api.operation import Operation, answer, answered, read_body
 from backend.gate.access import caller_of, feed_owner, feed_scope
@@ -44,8 +44,7 @@ def feed_info(feed: CalendarFeed) -> CalendarFeedInfo:
 def feed_url(request: web.Request, secret: str) -> str:
     """The subscription address: under --public-url when the server has one, else under the
     address this request was made to."""
-    base = context(request).settings.public_url or f"{request.scheme}://{request.host}"
-    return f"{base}/calendar/{secret}.ics"
+    return f"{public_address(request)}/calendar/{secret}.ics"
 
 
 async def create_calendar_feed(request: web.Request) -> web.Response:

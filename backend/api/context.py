@@ -131,6 +131,12 @@ def context(request: web.Request) -> AppContext:
     return request.app[CONTEXT]
 
 
+def public_address(request: web.Request) -> str:
+    """Where the addresses an answer hands out start (a calendar feed's, a booking page's):
+    --public-url when the server has one, else the address this request was made to."""
+    return context(request).settings.public_url or f"{request.scheme}://{request.host}"
+
+
 def rules_from(settings: Settings) -> Rules:
     return Rules(
         slot_seconds=settings.slot_seconds,

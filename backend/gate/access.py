@@ -226,16 +226,25 @@ def webhook_scope(caller: Caller) -> str | None:
     )
 
 
-def may_offer(caller: Caller, provider_id: str) -> None:
-    """A provider's appointment types are made by that provider, or an admin."""
+def _provider_or_admin(caller: Caller, provider_id: str, sets: str) -> None:
     if caller.trusted or caller.role == "admin":
         return
     if caller.role == "provider" and caller.subject == provider_id:
         return
     raise forbidden(
-        f"Only provider {provider_id} (or an admin) sets what it offers; {caller.describe()} may"
-        " not"
+        f"Only provider {provider_id} (or an admin) sets {sets}; {caller.describe()} may not"
     )
+
+
+def may_offer(caller: Caller, provider_id: str) -> None:
+    """A provider's appointment types are made by that provider, or an admin."""
+    _provider_or_admin(caller, provider_id, "what it offers")
+
+
+def may_present(caller: Caller, provider_id: str) -> None:
+    """A provider's public profile, and whether their booking page is on, are set by that
+    provider, or an admin."""
+    _provider_or_admin(caller, provider_id, "its profile and booking page")
 
 
 def service_scope(caller: Caller) -> str | None:

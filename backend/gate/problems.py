@@ -19,6 +19,7 @@ from backend.store.base import (
     Answer,
     CalendarFeedNotFound,
     IdempotencyKeyReused,
+    ProviderNotFound,
     Replayed,
     TokenNotFound,
     TooManyWebhooks,
@@ -79,6 +80,12 @@ _TYPES = [
         404,
         "Calendar feed not found",
         "GET /calendar-feeds lists your feeds; a revoked feed is gone for good.",
+    ),
+    ProblemType(
+        "provider-not-found",
+        404,
+        "Provider not found",
+        "GET /providers lists the providers; a provider is known once they have a token.",
     ),
     ProblemType(
         "schedule-not-found",
@@ -211,6 +218,7 @@ _BOOKING_SLUGS: Mapping[type[booking.BookingError], str] = {
     service_types.DailyLimitReached: "daily-limit-reached",
     TooManyPageHolds: "too-many-holds",
     TokenNotFound: "token-not-found",
+    ProviderNotFound: "provider-not-found",
     CalendarFeedNotFound: "calendar-feed-not-found",
     WebhookNotFound: "webhook-not-found",
     TooManyWebhooks: "too-many-webhooks",

@@ -28,7 +28,7 @@ from backend.store.mail_records import (
     StoredNotification,
     Unchanged,
 )
-from backend.store.page_records import HoldLink, PageHold
+from backend.store.page_records import HoldLink, PageHold, ProviderProfile
 
 R = TypeVar("R")
 Role = Literal["admin", "provider", "client"]
@@ -504,6 +504,10 @@ class TokenNotFound(BookingError):
     """No token has this id."""
 
 
+class ProviderNotFound(BookingError):
+    """No provider has this id: none has had a token, availability or a schedule."""
+
+
 class CommitThenRaise(Exception):
     """Raised by a write that wrote something worth keeping and must still fail: the store commits
     its writes and raises `error` to the caller."""
@@ -828,6 +832,23 @@ class Store(Protocol):
         now: float,
     ) -> PartyDetails:
         """Set (None: remove) a party's address or zone, leaving what is UNCHANGED as it is."""
+        ...
+
+    async def provider_profile(self, provider_id: str) -> ProviderProfile | None:
+        """A provider's public profile and whether their booking page is on; None for an id no
+        provider has."""
+        ...
+
+    async def set_provider_profile(
+        self, provider_id: str, changes: dict[str, object], now: float, *, once: Once | None = None
+    ) -> ProviderProfile:
+        """Set the profile fields (PROFILE_FIELDS) and `booking_page` that `changes` names, a None
+        field removed, the rest left as they are; the profile as it then is. ProviderNotFound for
+        an id no provider has (every provider token made one)."""
+        ...
+
+    async def booking_pages(self) -> list[ProviderProfile]:
+        """The providers whose booking page is on, by name, then id (the nameless last)."""
         ...
 
     async def claim_notifications(self, now: float, limit: int, lease: float) -> list[Outgoing]:

@@ -582,6 +582,17 @@ async def service_archived(world: World, who: Who, response: httpx.Response) -> 
     assert (await world.as_admin("GET", path)).json()["service"]["archived"] is True
 
 
+async def p1_profile_shown(world: World, who: Who, response: httpx.Response) -> None:
+    shown = response.json()
+    assert (shown["providerId"], shown["name"], shown["bookingPage"]) == ("p1", "Dr One", False)
+
+
+async def p1_page_on(world: World, who: Who, response: httpx.Response) -> None:
+    assert response.json()["bookingPageUrl"].endswith("/book/p1")
+    found = (await world.as_admin("GET", "/providers/p1")).json()
+    assert (found["profile"]["about"], found["bookingPage"]) == ("Physiotherapy", True)
+
+
 async def no_deliveries_yet(world: World, who: Who, response: httpx.Response) -> None:
     assert response.json() == {"deliveries": []}
 
@@ -768,6 +779,14 @@ CHANGE_SERVICE = Request(
     "PATCH", SERVICE, "(p1's)", path="/services/{service}", json={"dailyLimit": 4}
 )
 ARCHIVE_SERVICE = Request("DELETE", SERVICE, "(p1's)", path="/services/{service}")
+PROFILE = "/providers/{providerId}"
+GET_P1_PROFILE = Request("GET", PROFILE, path="/providers/p1")
+SET_P1_PROFILE = Request(
+    "PATCH",
+    PROFILE,
+    path="/providers/p1",
+    json={"profile": {"about": "Physiotherapy"}, "bookingPage": True},
+)
 SCHEDULE = "/providers/{providerId}/schedule"
 MONDAYS = {"timeZone": "UTC", "weekly": [{"day": "mon", "start": "09:00", "end": "10:00"}]}
 PUT_P1_SCHEDULE = Request("PUT", SCHEDULE, path="/providers/p1/schedule", json=MONDAYS)
@@ -816,6 +835,8 @@ ROWS = [
     row(NOTE_A,             401, 401, 401, 401, 200, 403, 403, 200, 403, a_noted),
     row(PROVIDERS,          401, 401, 401, 401, 200, 200, 200, 200, 200, providers_named),
     row(P1_CALENDAR,        401, 401, 401, 401, 200, 200, 403, 403, 403, p1_calendar),
+    row(GET_P1_PROFILE,     401, 401, 401, 401, 200, 200, 200, 200, 200, p1_profile_shown),
+    row(SET_P1_PROFILE,     401, 401, 401, 401, 200, 200, 403, 403, 403, p1_page_on),
     row(PUT_P1_SCHEDULE,    401, 401, 401, 401, 200, 200, 403, 403, 403, p1_schedule_set),
     row(GET_P1_SCHEDULE,    401, 401, 401, 401, 404, 404, 403, 403, 403, no_schedule_yet),
     row(DELETE_P1_SCHEDULE, 401, 401, 401, 401, 404, 404, 403, 403, 403, no_schedule_yet),

@@ -22,7 +22,7 @@ from aiohttp.test_utils import TestServer
 from backend.api.context import CONTEXT
 from backend.runtime.clock import ManualClock
 from backend.runtime.settings import Settings
-from tests.backend.test_calendar_feeds import DAY, open_morning
+from tests.backend.test_calendar_feeds import open_morning
 from tests.backend.test_manage_page import forms_of, readable, words_of
 from tests.helpers import People, dump_database
 
@@ -74,7 +74,9 @@ def start_links(html: str) -> list[tuple[str, str]]:
     """(time shown, link) of each start the page lists."""
     return [
         (time, link.replace("&amp;", "&"))
-        for link, time in re.findall(r'<a class="button start" href="([^"]+)"[^>]*>([^<]+)</a>', html)
+        for link, time in re.findall(
+            r'<a class="button start" href="([^"]+)"[^>]*>([^<]+)</a>', html
+        )
     ]
 
 
@@ -93,7 +95,9 @@ async def delivered(server: TestServer, tmp_path: Path, to: str) -> list[str]:
     """The words of the letters delivered to `to`, oldest first."""
     await server.app[CONTEXT].mail.deliver_due()
     box = mailbox.Maildir(tmp_path / "mail", create=False)
-    letters = sorted((m for m in box if to.lower() in str(m["To"]).lower()), key=lambda m: m["Date"])
+    letters = sorted(
+        (m for m in box if to.lower() in str(m["To"]).lower()), key=lambda m: m["Date"]
+    )
     return [f"Subject: {m['Subject']}\n{words_of(m)}" for m in letters]
 
 
@@ -177,7 +181,9 @@ async def test_the_same_address_is_one_client_and_a_token_client_is_never_merged
     assert mine.status_code == 200, mine.text
     starts = start_links((await visitor.get("/book/p1")).text)
     for _, link in starts[:2]:
-        done = await hold_from_page(visitor, link, email=VISITOR.upper().replace("EXAMPLE", "example"))
+        done = await hold_from_page(
+            visitor, link, email=VISITOR.upper().replace("EXAMPLE", "example")
+        )
         assert done.status_code == 303, done.text
     holds = (await people["p1"].get("/reservations")).json()["reservations"]
     assert len({h["clientId"] for h in holds}) == 1

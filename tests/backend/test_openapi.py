@@ -24,6 +24,7 @@ import shared.booking_page_wire
 import shared.calendar_wire
 import shared.mail_wire
 import shared.manage_wire
+import shared.profile_wire
 import shared.schedule_wire
 import shared.service_wire
 import shared.webhook_wire
@@ -80,6 +81,7 @@ WIRE_MODULES = (
     shared.mail_wire,
     shared.manage_wire,
     shared.booking_page_wire,
+    shared.profile_wire,
 )
 """The modules of the wire contract: shared/wire.py, and the shapes of schedules, calendar feeds
 and webhooks beside it."""
@@ -414,6 +416,7 @@ async def exercise_every_operation(rec: Recorder, clock: ManualClock) -> None:
     await exercise_calendar_feeds(rec)
     await exercise_webhooks(rec)
     await exercise_services(rec)
+    await exercise_provider_profile(rec)
     await exercise_manage_page(rec)
     await exercise_booking_pages(rec)
 
@@ -448,6 +451,27 @@ async def exercise_manage_page(rec: Recorder) -> None:
     await rec.call("POST", "/manage/{secret}/cancel", 403, ids=nothing, headers=evil)
     await rec.call("POST", "/manage/{secret}/move", 404, ids=nothing, data={"token": "x"})
     await rec.call("POST", "/manage/{secret}/move", 403, ids=nothing, headers=evil)
+
+
+PROFILE = "/providers/{providerId}"
+
+
+async def exercise_provider_profile(rec: Recorder) -> None:
+    """p1's profile read, set with its booking page on, refused when wrong, and cleared; an
+    unknown provider's is not found."""
+    p1, nobody = {"providerId": "p1"}, {"providerId": "nobody"}
+    await rec.call("GET", PROFILE, 200, ids=p1)
+    profile = {"about": "Physiotherapy", "website": "https://physio.example.com"}
+    on = await rec.call(
+        "PATCH", PROFILE, 200, ids=p1, json={"profile": profile, "bookingPage": True}
+    )
+    assert on.json()["bookingPageUrl"].endswith("/book/p1")
+    await rec.call("PATCH", PROFILE, 422, ids=p1, json={"profile": {"website": "physio"}})
+    await rec.call("PATCH", PROFILE, 400, ids=p1, json={"bookingPage": "yes"})
+    off = {"profile": {"about": None, "website": ""}, "bookingPage": False}
+    await rec.call("PATCH", PROFILE, 200, ids=p1, json=off)
+    await rec.call("GET", PROFILE, 404, ids=nobody)
+    await rec.call("PATCH", PROFILE, 404, ids=nobody, json={"bookingPage": True})
 
 
 SERVICE = "/services/{serviceId}"

@@ -121,8 +121,8 @@ from backend.store.mail_records import (
     StoredNotification,
     Unchanged,
 )
-from backend.store.page_records import HoldLink, PageHold
-from backend.store.postgres import notifications, pages, schedules, services
+from backend.store.page_records import HoldLink, PageHold, ProviderProfile
+from backend.store.postgres import notifications, pages, profiles, schedules, services
 from backend.store.postgres.listener import ChangeListener
 from backend.store.postgres.schema import Connection, apply_migrations
 from backend.store.postgres.sequencer import Sequencer
@@ -1051,6 +1051,24 @@ class PostgresStore:
         return await self._write(
             lambda conn: notifications.set_details(conn, role, party_id, email, time_zone, now)
         )
+
+    # --- the booking page's profiles (backend/store/postgres/profiles.py) -----------------------
+
+    async def provider_profile(self, provider_id: str) -> ProviderProfile | None:
+        async with self._pool.acquire() as conn:
+            return await profiles.find(conn, provider_id)
+
+    async def set_provider_profile(
+        self, provider_id: str, changes: dict[str, object], now: float, *, once: Once | None = None
+    ) -> ProviderProfile:
+        async def update(conn: Connection) -> ProviderProfile:
+            return await profiles.update(conn, provider_id, changes)
+
+        return await self._write(lambda conn: _at_most_once(conn, once, now, update))
+
+    async def booking_pages(self) -> list[ProviderProfile]:
+        async with self._pool.acquire() as conn:
+            return await profiles.on_pages(conn)
 
     async def claim_notifications(self, now: float, limit: int, lease: float) -> list[Outgoing]:
         return await self._write(lambda conn: notifications.claim(conn, now, limit, lease))

@@ -105,8 +105,8 @@ from backend.store.mail_records import (
     StoredNotification,
     Unchanged,
 )
-from backend.store.page_records import HoldLink, PageHold
-from backend.store.sqlite import notifications, pages, schedules, services
+from backend.store.page_records import HoldLink, PageHold, ProviderProfile
+from backend.store.sqlite import notifications, pages, profiles, schedules, services
 from backend.store.sqlite.readers import SQLiteReaders
 from backend.store.sqlite.schema import apply_migrations
 from backend.store.sqlite.writer import SQLiteWriter
@@ -1237,6 +1237,22 @@ class SQLiteStore:
         return await self._writer.run(
             lambda db: notifications.set_details(db.conn, role, party_id, email, time_zone, now)
         )
+
+    # --- the booking page's profiles (backend/store/sqlite/profiles.py) -------------------------
+
+    async def provider_profile(self, provider_id: str) -> ProviderProfile | None:
+        return await self._readers.run(lambda conn: profiles.find(conn, provider_id))
+
+    async def set_provider_profile(
+        self, provider_id: str, changes: dict[str, object], now: float, *, once: Once | None = None
+    ) -> ProviderProfile:
+        def update(db: Database) -> ProviderProfile:
+            return profiles.update(db.conn, provider_id, changes)
+
+        return await self._writer.run(_at_most_once(once, now, update))
+
+    async def booking_pages(self) -> list[ProviderProfile]:
+        return await self._readers.run(profiles.on_pages)
 
     async def claim_notifications(self, now: float, limit: int, lease: float) -> list[Outgoing]:
         return await self._writer.run(lambda db: notifications.claim(db.conn, now, limit, lease))
