@@ -38,6 +38,14 @@ class BookWeekQuery(_Body):
     ] | UnsetType = UNSET  # fmt: skip
 
 
+class BookSentQuery(_Body):
+    """What the page after a hold keeps of the booking page: the choice and the zone."""
+
+    type: ServiceId | UnsetType = UNSET
+    minutes: AppointmentMinutes | UnsetType = UNSET
+    zone: ZoneName | UnsetType = UNSET
+
+
 class BookStartQuery(_Body):
     """The start chosen, for the form that holds it."""
 

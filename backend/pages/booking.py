@@ -173,7 +173,7 @@ def start_form(
         action=f"/book/{offer.profile.provider_id}/hold",
         values=values or {},
         errors=errors or {},
-        message=message,
+        message=message or ("Nothing was held: see what is wrong below." if errors else None),
         refused=bool(errors) or message is not None,
         back=book_url(offer),
         back_label="Choose another time",

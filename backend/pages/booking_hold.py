@@ -14,24 +14,23 @@ import secrets
 from dataclasses import dataclass
 
 from aiohttp import web
-from msgspec import UNSET
 
 from backend.api.context import AppContext, context
-from backend.api.operation import Operation
-from backend.gate.problems import ProblemError
+from backend.api.operation import Operation, read_query
+from backend.gate.problems import ProblemError, refusal_answer
 from backend.gate.ratelimit import RateLimiter, retry_after_header
 from backend.live.mail.letters import when_in_words
 from backend.pages.booking import ShownStart, book_url, start_form
 from backend.pages.offer import Offer, offer_of
 from backend.pages.rendering import Refusal, as_pages, page, read_form, refuse_cross_site, see_other
 from backend.pages.week_starts import length_in_words, moment_in_words, open_starts
-from backend.rules.booking import BookingError, NoticeTooShort, SlotTaken
+from backend.rules.booking import BookingError, SlotTaken
 from backend.rules.service_types import BufferConflict
 from backend.runtime.addresses import AddressError, checked_address
 from backend.runtime.clock import Clock
 from backend.runtime.settings import Settings
-from backend.store.page_records import PageHold
-from shared.booking_page_wire import BookHoldForm
+from backend.store.page_records import PageHold, TooManyPageHolds
+from shared.booking_page_wire import BookHoldForm, BookSentQuery
 
 SENDS = web.AppKey("booking_page_sends", RateLimiter)
 NEAREST = 6
@@ -82,15 +81,16 @@ async def hold_start(request: web.Request) -> web.Response:
     except AddressError as error:
         return start_form(
             offer, form.slot, form.at, now, status=422, values=fields,
-            errors={"email": f"{error}".replace(f"{form.email!r} is not an e-mail address: ", "")},
+            errors={"email": f"{error}".replace(repr(form.email), "This")},
         )  # fmt: skip
     _limit_sends(request, email, book_url(offer))
-    email_key = email.lower()
-    client_id = await ctx.store.page_client(email_key, email, form.name, now)
     hold = PageHold(
         secret=secrets.token_urlsafe(24),
         ref=secrets.token_urlsafe(12),
         remote=str(request.remote),
+        email_key=email.lower(),
+        name=form.name,
+        time_zone=offer.zone if offer.zone_given else None,
         recipient=email,
         per_address=ctx.settings.page_holds_per_address,
         per_client=ctx.settings.page_holds_per_address,
@@ -98,7 +98,7 @@ async def hold_start(request: web.Request) -> web.Response:
     chosen = offer.chosen
     try:
         await ctx.store.reserve(
-            form.slot, form.at, client_id, now,
+            form.slot, form.at, "", now,
             length=chosen.seconds, note=form.note or None,
             service_id=None if chosen.service is None else chosen.service.service_id, page=hold,
         )  # fmt: skip
@@ -106,7 +106,7 @@ async def hold_start(request: web.Request) -> web.Response:
         return await _taken(ctx, offer, form.at, now)
     except BookingError as error:
         raise Refusal(
-            409 if isinstance(error, NoticeTooShort) else 422,
+            429 if isinstance(error, TooManyPageHolds) else refusal_answer(error).status,
             "Not held",
             f"{error.detail}. Nothing was held.",
             back=book_url(offer),
@@ -189,9 +189,8 @@ async def _taken(ctx: AppContext, offer: Offer, at: int, now: float) -> web.Resp
 async def hold_sent(request: web.Request) -> web.Response:
     """Check your e-mail: the link was sent; the hold lapses at ..., counted down."""
     ctx = context(request)
-    offer = await offer_of(
-        request, type_id=UNSET, minutes=UNSET, zone=request.query.get("zone", UNSET)
-    )
+    query = read_query(request, BookSentQuery)
+    offer = await offer_of(request, type_id=query.type, minutes=query.minutes, zone=query.zone)
     found = await ctx.store.hold_link(ctx.now(), ref=request.match_info["ref"])
     if found is None or found.provider_id != offer.profile.provider_id:
         raise Refusal(
@@ -255,6 +254,7 @@ OPERATIONS = [
         as_pages(hold_sent),
         summary="The page after a hold: check your e-mail, and how long the hold lasts",
         tag="pages",
+        query=BookSentQuery,
         description="No token; `ref` is random, and the page names no one.",
         path_params={"providerId": str, "ref": str},
         media_type="text/html",

@@ -636,9 +636,10 @@ class Store(Protocol):
         """Hold `length` seconds of consecutive slots (one slot when None) from `slot_id` on, all
         of them or none; with `service_id`, an appointment of that type (its length, which the
         caller has checked `length` against, and its buffers, notice, window and daily limit).
-        With `page`, a hold the booking page places: its limits are checked first
+        With `page`, a hold the booking page places, for the page's client of its e-mail address
+        (made on first use; `client_id` is not read): its limits are checked first
         (TooManyPageHolds), and its confirmation link and the e-mail carrying it are written in
-        the same transaction."""
+        the same transaction, so a refusal leaves nothing behind."""
         ...
 
     async def move(
@@ -875,11 +876,6 @@ class Store(Protocol):
 
     async def notification_counts(self) -> dict[str, int]:
         """How many notifications are queued, sent and failed."""
-        ...
-
-    async def page_client(self, email_key: str, email: str, name: str, now: float) -> str:
-        """The id of the booking page's client of this e-mail address (`email_key`: the address
-        as compared), made with `name` on first use; never a client who holds a token."""
         ...
 
     async def hold_link(

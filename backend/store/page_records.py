@@ -31,8 +31,9 @@ class ProviderProfile:
 @dataclass(frozen=True)
 class PageHold:
     """What a hold placed through the booking page adds to the ordinary hold, in the same
-    transaction: the page's limits, checked first, and the link that confirms it, queued in an
-    e-mail to `recipient`."""
+    transaction: the page's client of the visitor's e-mail address (made on first use), the
+    page's limits, checked first, and the link that confirms it, queued in an e-mail to
+    `recipient`."""
 
     secret: str
     """The confirmation link's secret: stored hashed, and in the queued e-mail until it is sent."""
@@ -40,6 +41,12 @@ class PageHold:
     """A public reference to the hold for the page that says the e-mail was sent."""
     remote: str
     """The address the request came from."""
+    email_key: str
+    """The visitor's e-mail address as compared: whose page client holds it."""
+    name: str
+    """The visitor's name, for a client made by this hold."""
+    time_zone: str | None
+    """The zone the visitor chose on the page, None when they chose none."""
     recipient: str
     per_address: int
     """The most live unconfirmed page holds one address may have."""

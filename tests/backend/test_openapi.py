@@ -164,8 +164,9 @@ PAGES = {
     "/book/{providerId}/sent/{ref}",
     "/confirm/{secret}",
 }
-"""The server's pages and their forms (the manage link's, the booking page's): a person reads their answers, refusals included, as HTML, and
-the forms post as browsers do (application/x-www-form-urlencoded)."""
+"""The server's pages and their forms (the manage link's, the booking page's): a person reads
+their answers, refusals included, as HTML, and the forms post as browsers do
+(application/x-www-form-urlencoded)."""
 HTML = "text/html"
 FORM = "application/x-www-form-urlencoded"
 

@@ -23,9 +23,11 @@ from backend.store.postgres.notifications import queue_notice
 from backend.store.postgres.schema import Connection
 
 
-async def page_client(conn: Connection, email_key: str, email: str, name: str, now: float) -> str:
+async def page_client(conn: Connection, hold: PageHold, now: float) -> str:
     """The client of this address (`email_key`, the address as compared), made with this name
-    on first use; later uses keep the first name and update the address as typed."""
+    on first use; later uses keep the first name and update the address as typed (and the zone,
+    when one is given)."""
+    email_key, email, name, time_zone = hold.email_key, hold.recipient, hold.name, hold.time_zone
     made = PAGE_CLIENT_PREFIX + secrets.token_hex(10)
     client_id: str = await conn.fetchval(
         """
@@ -37,10 +39,11 @@ async def page_client(conn: Connection, email_key: str, email: str, name: str, n
     )  # fmt: skip
     await conn.execute(
         """
-        INSERT INTO clients (id, name, created_at, email) VALUES ($1, $2, $3, $4)
-        ON CONFLICT (id) DO UPDATE SET email = EXCLUDED.email
+        INSERT INTO clients (id, name, created_at, email, time_zone) VALUES ($1, $2, $3, $4, $5)
+        ON CONFLICT (id) DO UPDATE
+           SET email = EXCLUDED.email, time_zone = coalesce(EXCLUDED.time_zone, clients.time_zone)
         """,
-        client_id, name, now, email,
+        client_id, name, now, email, time_zone,
     )  # fmt: skip
     return client_id
 

@@ -797,8 +797,10 @@ class PostgresStore:
         async def page_hold(conn: Connection) -> ReserveResult:
             # The address's lock, then the client's (the order every page hold takes them in),
             # keep the live page holds still while they are counted.
+            nonlocal client_id
             assert page is not None
             await _lock(conn, PAGE_ADDRESS_LOCKS, page.remote)
+            client_id = await pages.page_client(conn, page, now)
             await _lock(conn, CLIENT_LOCKS, client_id)
             await pages.check_limits(conn, page, client_id, now)
             held = await reserve(conn)
@@ -1102,9 +1104,6 @@ class PostgresStore:
             return await notifications.managed(conn, secret)
 
     # --- the booking page --------------------------------------------------------------------
-
-    async def page_client(self, email_key: str, email: str, name: str, now: float) -> str:
-        return await self._write(lambda conn: pages.page_client(conn, email_key, email, name, now))
 
     async def hold_link(
         self, now: float, *, secret: str | None = None, ref: str | None = None

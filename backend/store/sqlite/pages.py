@@ -24,15 +24,20 @@ from backend.store.page_records import (
 from backend.store.sqlite.notifications import queue_notice
 
 
-def page_client(conn: sqlite3.Connection, email_key: str, email: str, name: str, now: float) -> str:
+def page_client(conn: sqlite3.Connection, hold: PageHold, now: float) -> str:
     """The client of this address (`email_key`, the address as compared), made with this name
-    on first use; later uses keep the first name and update the address as typed."""
+    on first use; later uses keep the first name and update the address as typed (and the zone,
+    when one is given)."""
+    email_key, email, name, time_zone = hold.email_key, hold.recipient, hold.name, hold.time_zone
     found = conn.execute(
         "SELECT client_id FROM page_clients WHERE email_key = ?", [email_key]
     ).fetchone()
     if found is not None:
         client_id: str = found[0]
-        conn.execute("UPDATE clients SET email = ? WHERE id = ?", [email, client_id])
+        conn.execute(
+            "UPDATE clients SET email = ?, time_zone = coalesce(?, time_zone) WHERE id = ?",
+            [email, time_zone, client_id],
+        )
         return client_id
     client_id = PAGE_CLIENT_PREFIX + secrets.token_hex(10)
     conn.execute(
@@ -40,8 +45,8 @@ def page_client(conn: sqlite3.Connection, email_key: str, email: str, name: str,
         [email_key, client_id, now],
     )
     conn.execute(
-        "INSERT INTO clients (id, name, created_at, email) VALUES (?, ?, ?, ?)",
-        [client_id, name, now, email],
+        "INSERT INTO clients (id, name, created_at, email, time_zone) VALUES (?, ?, ?, ?, ?)",
+        [client_id, name, now, email, time_zone],
     )
     return client_id
 

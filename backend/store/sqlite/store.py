@@ -645,7 +645,9 @@ class SQLiteStore:
         plain = services.buffer_params(rules, None, None)
 
         def reserve(db: Database) -> ReserveResult:
+            nonlocal client_id
             if page is not None:
+                client_id = pages.page_client(db.conn, page, now)
                 pages.check_limits(db.conn, page, client_id, now)
                 held = reserved(db)
                 pages.link_hold(db.conn, page, held.slots, now)
@@ -723,8 +725,10 @@ class SQLiteStore:
             _apply(db, plan, now, self.rules)
             return ReserveResult(plan.appointment, plan.repeated)
 
+        # A page hold makes its client before it may refuse: it needs its SAVEPOINT.
         return await self._writer.run(
-            _at_most_once(once, now, _naming(reserve)), refuses_first=self.levers.lean_writes
+            _at_most_once(once, now, _naming(reserve)),
+            refuses_first=self.levers.lean_writes and page is None,
         )
 
     async def confirm(
@@ -1283,11 +1287,6 @@ class SQLiteStore:
         return await self._readers.run(lambda conn: notifications.managed(conn, secret))
 
     # --- the booking page ------------------------------------------------------------------
-
-    async def page_client(self, email_key: str, email: str, name: str, now: float) -> str:
-        return await self._writer.run(
-            lambda db: pages.page_client(db.conn, email_key, email, name, now)
-        )
 
     async def hold_link(
         self, now: float, *, secret: str | None = None, ref: str | None = None
