@@ -35,7 +35,15 @@ from backend.gate.host_header import host_middleware
 from backend.gate.problems import problem_middleware
 from backend.gate.ratelimit import RateLimiter
 from backend.gate.request_log import request_middleware
-from backend.pages import assets, booking, booking_hold, confirm_link, manage, secret_links
+from backend.pages import (
+    assets,
+    booking,
+    booking_hold,
+    confirm_link,
+    manage,
+    secret_links,
+    token_booking,
+)
 from backend.runtime.clock import Clock, SystemClock
 from backend.runtime.settings import Settings
 from backend.runtime.version import slotbook_version
@@ -59,6 +67,7 @@ OPERATIONS: list[Operation] = [
     *booking.OPERATIONS,
     *booking_hold.OPERATIONS,
     *confirm_link.OPERATIONS,
+    *token_booking.OPERATIONS,
     *assets.OPERATIONS,
     *webhooks.OPERATIONS,
     *changes.OPERATIONS,

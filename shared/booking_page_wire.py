@@ -95,5 +95,26 @@ class BookHoldForm(_Body):
     zone: ZoneName | UnsetType = UNSET
 
 
+class BookWithTokenForm(_Body):
+    """Book the start chosen at once, as the client whose token this is (no e-mail step)."""
+
+    slot: TimeSlotId
+    at: StartEpoch
+    token: Annotated[
+        str, Meta(min_length=1, max_length=256, description="A client's slotbook token.")
+    ]
+    note: Annotated[
+        str,
+        Meta(
+            max_length=500,
+            pattern=NOTE_PATTERN,
+            description="Anything the provider should know (optional).",
+        ),
+    ] = ""
+    type: ServiceId | UnsetType = UNSET
+    minutes: AppointmentMinutes | UnsetType = UNSET
+    zone: ZoneName | UnsetType = UNSET
+
+
 class ConfirmHoldForm(_Body):
     """Confirm the hold the link names (the page's Confirm button sends nothing else)."""

@@ -171,6 +171,7 @@ def start_form(
             **({"zone": offer.zone} if offer.zone_given else {}),
         },
         action=f"/book/{offer.profile.provider_id}/hold",
+        token_action=f"/book/{offer.profile.provider_id}/book-with-token",
         values=values or {},
         errors=errors or {},
         message=message or ("Nothing was held: see what is wrong below." if errors else None),

@@ -83,7 +83,7 @@ async def hold_start(request: web.Request) -> web.Response:
             offer, form.slot, form.at, now, status=422, values=fields,
             errors={"email": f"{error}".replace(repr(form.email), "This")},
         )  # fmt: skip
-    _limit_sends(request, email, book_url(offer))
+    limit_sends(request, book_url(offer), email=email)
     hold = PageHold(
         secret=secrets.token_urlsafe(24),
         ref=secrets.token_urlsafe(12),
@@ -103,7 +103,7 @@ async def hold_start(request: web.Request) -> web.Response:
             service_id=None if chosen.service is None else chosen.service.service_id, page=hold,
         )  # fmt: skip
     except (SlotTaken, BufferConflict):
-        return await _taken(ctx, offer, form.at, now)
+        return await taken_page(ctx, offer, form.at, now)
     except BookingError as error:
         raise Refusal(
             429 if isinstance(error, TooManyPageHolds) else refusal_answer(error).status,
@@ -138,10 +138,11 @@ async def _form_again(
     return start_form(offer, slot, int(at), now, status=422, values=fields, errors=named)
 
 
-def _limit_sends(request: web.Request, email: str, back: str) -> None:
+def limit_sends(request: web.Request, back: str, *, email: str | None = None) -> None:
     """Refuse a form beyond the hour's allowance of its network address or its e-mail address."""
     sends = request.app[SENDS]
-    for key in (f"address:{request.remote}", f"email:{email.lower()}"):
+    keys = [f"address:{request.remote}"] + ([] if email is None else [f"email:{email.lower()}"])
+    for key in keys:
         wait = sends.take(key, write=False)
         if wait is not None:
             seconds = retry_after_header(wait)
@@ -156,7 +157,7 @@ def _limit_sends(request: web.Request, email: str, back: str) -> None:
             )
 
 
-async def _taken(ctx: AppContext, offer: Offer, at: int, now: float) -> web.Response:
+async def taken_page(ctx: AppContext, offer: Offer, at: int, now: float) -> web.Response:
     """The start was just taken: say so, and offer the nearest others of the same kind."""
     chosen = offer.chosen
     starts = await open_starts(

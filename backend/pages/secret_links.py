@@ -35,19 +35,23 @@ async def look_up(
     """The secret in the address (`{secret}`) and what `find` finds for it; `unknown` when it
     finds nothing; a 429 page, before any lookup, for an address with too many misses."""
     secret = request.match_info["secret"]
-    misses, address = request.app[MISSES], f"address:{request.remote}"
-    wait = misses.waiting(address)
+    refuse_after_misses(request)
+    found = await find(secret) if SECRET.fullmatch(secret) else None
+    if found is None:
+        request.app[MISSES].take(f"address:{request.remote}", write=False)
+        raise unknown
+    return secret, found
+
+
+def refuse_after_misses(request: web.Request) -> None:
+    """A 429 page for an address that has tried too many unknown secrets (links or tokens)."""
+    wait = request.app[MISSES].waiting(f"address:{request.remote}")
     if wait is not None:
         seconds = retry_after_header(wait)
         raise Refusal(
             429,
             "Too many tries",
-            f"Too many links that are not valid were opened from your address; try again in"
-            f" {seconds} seconds.",
+            f"Too many links or tokens that are not valid were tried from your address; try"
+            f" again in {seconds} seconds.",
             headers={"Retry-After": seconds},
         )
-    found = await find(secret) if SECRET.fullmatch(secret) else None
-    if found is None:
-        misses.take(address, write=False)
-        raise unknown
-    return secret, found

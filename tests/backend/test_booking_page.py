@@ -96,7 +96,7 @@ async def hold_from_page(
     """Open a start's form and send it, as a person would."""
     form_page = await visitor.get(link)
     assert form_page.status_code == 200, form_page.text
-    (form,) = forms_of(form_page.text)
+    form = forms_of(form_page.text)[0]
     data = {**form.fields, "name": "Visitor One", "email": email, "note": "", **more}
     return await visitor.post(form.action, data=data, headers=OWN)
 
@@ -214,7 +214,11 @@ async def test_an_unconfirmed_hold_lapses_and_its_link_says_so(
     link = re.search(r"/confirm/[A-Za-z0-9_-]+", letter)
     assert link
     form = forms_of((await visitor.get(link.group(0))).text)[0]
+    late = "late@example.com"  # a hold whose letter is still queued when the hold lapses
+    second = start_links((await visitor.get("/book/p1")).text)[0][1]
+    assert (await hold_from_page(visitor, second, email=late)).status_code == 303
     clock.advance(31 * 60)
+    assert await delivered(secure_server, tmp_path, late) == []  # a dead link is not sent
     lapsed = await visitor.get(link.group(0))
     assert "The hold lapsed" in readable(lapsed.text)
     assert forms_of(lapsed.text) == []
@@ -223,7 +227,7 @@ async def test_an_unconfirmed_hold_lapses_and_its_link_says_so(
     assert refused.status_code == 409
     assert dump_database(db) == before
     again = await visitor.get("/book/p1")
-    assert len(start_links(again.text)) == 4  # free again
+    assert len(start_links(again.text)) == 4  # both free again
 
 
 async def test_two_visitors_racing_for_one_start_get_one_hold_and_a_page_with_the_nearest(
@@ -273,7 +277,7 @@ async def test_a_refused_form_says_why_and_changes_nothing(
 ) -> None:
     await page_on(people)
     link = start_links((await visitor.get("/book/p1")).text)[0][1]
-    (form,) = forms_of((await visitor.get(link)).text)
+    form = forms_of((await visitor.get(link)).text)[0]
     before = dump_database(db)
     data = {**form.fields, "name": "Visitor One", "email": VISITOR, **change}
     refused = await visitor.post(form.action, data=data, headers=headers)
@@ -305,3 +309,32 @@ async def test_page_holds_and_sends_are_limited_per_address_and_per_email(
     assert throttled.status_code == 429
     assert "Too many booking forms" in readable(throttled.text)
     assert "Retry-After" in throttled.headers
+
+
+async def test_a_client_with_a_token_books_at_once_and_a_bad_token_books_nothing(
+    people: People, visitor: httpx.AsyncClient, db: str
+) -> None:
+    await page_on(people)
+    link = start_links((await visitor.get("/book/p1")).text)[0][1]
+    with_token = forms_of((await visitor.get(link)).text)[1]
+    assert with_token.button == "Book with my token"
+    before = dump_database(db)
+    for token, status, says in [
+        ("sb_nothing", 403, "That token did not work"),
+        (people.tokens["p2"], 403, "token books an appointment for itself"),
+    ]:
+        refused = await visitor.post(
+            with_token.action, data={**with_token.fields, "token": token}, headers=OWN
+        )
+        assert refused.status_code == status, refused.text
+        assert says in readable(refused.text)
+    assert dump_database(db) == before
+    booked = await visitor.post(
+        with_token.action,
+        data={**with_token.fields, "token": people.tokens["c1"], "note": "By token"},
+        headers=OWN,
+    )
+    assert booked.status_code == 200, booked.text
+    assert "This time is booked." in readable(booked.text)
+    (mine,) = await taken(people)
+    assert (mine["status"], mine["clientId"], mine["note"]) == ("CONFIRMED", "c1", "By token")

@@ -148,6 +148,7 @@ MEDIA_TYPES = {
     "/book/{providerId}": "text/html",
     "/book/{providerId}/start": "text/html",
     "/book/{providerId}/sent/{ref}": "text/html",
+    "/book/{providerId}/book-with-token": "text/html",
     "/confirm/{secret}": "text/html",
     "/assets/{name}": "text/css",
 }
@@ -161,6 +162,7 @@ PAGES = {
     "/book/{providerId}",
     "/book/{providerId}/start",
     "/book/{providerId}/hold",
+    "/book/{providerId}/book-with-token",
     "/book/{providerId}/sent/{ref}",
     "/confirm/{secret}",
 }
@@ -287,6 +289,7 @@ PUBLIC = {
     ("/book/{providerId}", "get"),
     ("/book/{providerId}/start", "get"),
     ("/book/{providerId}/hold", "post"),
+    ("/book/{providerId}/book-with-token", "post"),
     ("/book/{providerId}/sent/{ref}", "get"),
     ("/confirm/{secret}", "get"),
     ("/confirm/{secret}", "post"),
@@ -432,6 +435,7 @@ async def exercise_booking_pages(rec: Recorder) -> None:
     start = {"slot": "0" * 32, "at": "1"}
     await rec.call("GET", "/book/{providerId}/start", 404, ids=off, params=start)
     await rec.call("POST", "/book/{providerId}/hold", 403, ids=off, headers=evil)
+    await rec.call("POST", "/book/{providerId}/book-with-token", 403, ids=off, headers=evil)
     await rec.call("GET", "/book/{providerId}/sent/{ref}", 404, ids={**off, "ref": "x" * 16})
     nothing = {"secret": "A" * 32}
     await rec.call("GET", "/confirm/{secret}", 404, ids=nothing)

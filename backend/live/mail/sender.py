@@ -133,6 +133,9 @@ class MailSender:
         if n.kind == "reminder" and now >= n.start:
             await self._record(item, Verdict("failed", "not sent: the appointment had begun", None))
             return
+        if n.kind == "hold" and item.held_until is not None and now >= item.held_until:
+            await self._record(item, Verdict("failed", "not sent: the hold had lapsed", None))
+            return
         async with self._sending:
             try:
                 outcome = await self.transport.send(
