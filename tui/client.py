@@ -29,6 +29,7 @@ from shared.mail_wire import (
     NotificationShown,
     NotificationStatus,
 )
+from shared.profile_wire import ProfileAnswer, ProfileRequest
 from shared.schedule_wire import (
     Schedule,
     ScheduleAnswer,
@@ -252,6 +253,10 @@ class SlotbookClient:
         path = _provider_path(provider_id, "services")
         return (await self._call("GET", path, ServiceList, params=params)).services
 
+    async def provider_profile(self, provider_id: str) -> ProfileAnswer:
+        """What the provider's booking page shows of them, whether it is on, and its address."""
+        return await self._call("GET", _provider_path(provider_id), ProfileAnswer)
+
     async def reservations(self, client_id: str | None = None) -> list[Reservation]:
         """The client's live holds and bookings, one entry an appointment, soonest first."""
         params = {"clientId": client_id} if client_id else None
@@ -350,6 +355,13 @@ class SlotbookClient:
         """Archive an appointment type: no longer offered; its appointments keep it."""
         return (await self._call("DELETE", f"/services/{service_id}", ServiceAnswer)).service
 
+    async def set_provider_profile(
+        self, provider_id: str, request: ProfileRequest
+    ) -> ProfileAnswer:
+        """Change the provider's public profile (what the request names) and turn their booking
+        page on or off; a bad field is refused (Invalid, naming each field)."""
+        return await self._call("PATCH", _provider_path(provider_id), ProfileAnswer, body=request)
+
     async def set_my_details(
         self, *, email: str | None = None, time_zone: str | None = None
     ) -> DetailsAnswer:
@@ -418,9 +430,11 @@ class SlotbookClient:
                 delay = min(delay * 2, max_backoff)
 
 
-def _provider_path(provider_id: str, tail: str) -> str:
-    """/providers/{providerId}/{tail}, the id escaped as one path segment."""
-    return f"/providers/{httpx.URL(provider_id).raw_path.decode()}/{tail}"
+def _provider_path(provider_id: str, tail: str = "") -> str:
+    """/providers/{providerId}/{tail} (or the provider's own path, without a tail), the id escaped
+    as one path segment."""
+    path = f"/providers/{httpx.URL(provider_id).raw_path.decode()}"
+    return f"{path}/{tail}" if tail else path
 
 
 def _window(start: float, end: float, provider_id: str | None) -> dict[str, str]:

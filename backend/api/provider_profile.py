@@ -20,7 +20,7 @@ from backend.gate.problems import ProblemError
 from backend.store.base import Answer, Once
 from backend.store.page_records import PROFILE_FIELDS, ProviderProfile
 from backend.store.profile_rows import not_found
-from shared.patterns import NOTE_PATTERN, TEXT_RULE, WEBSITE_PATTERN, WEBSITE_RULE
+from shared.patterns import NOTE_PATTERN, TEXT_RULE, WEBSITE_PATTERN
 from shared.profile_wire import (
     PROFILE_CHARS,
     ProfileAnswer,
@@ -84,8 +84,12 @@ def _field_problem(name: str, text: str) -> str | None:
 
 
 def _website_problem(text: str) -> str | None:
+    if not text.startswith(("http://", "https://")):
+        return "must start with http:// or https://, as in https://example.com"
     if not _WEBSITE.match(text):
-        return f"must be {WEBSITE_RULE}"
+        return (
+            "must name a host and have no space, control, invisible or direction-changing character"
+        )
     try:
         url = URL(text)
         url.port  # noqa: B018 - a port that is no number is found when it is read

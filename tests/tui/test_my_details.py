@@ -10,13 +10,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from textual.command import CommandPalette
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Input, Static
 
 from backend.runtime.clock import ManualClock
 from tests.tui.harness import BackendThread, app_for, until
-from tests.tui.test_app import palette_shows, palette_titles, welcome
+from tests.tui.test_app import palette_titles, run_from_palette, welcome
 from tests.tui.test_client_screen import (
     TUESDAY_10,
     TUESDAY_1015,
@@ -48,11 +47,7 @@ def mail_of(backend: BackendThread, token: str) -> list[dict[str, Any]]:
 
 async def open_my_details(app: SlotbookApp, pilot: Pilot[None]) -> MyDetailsDialog:
     """ctrl+p, "My details", Enter: the dialog, once it has loaded."""
-    await pilot.press("ctrl+p")
-    await until(lambda: isinstance(app.screen, CommandPalette), pilot.pause)
-    await pilot.press(*"My details")
-    await until(lambda: palette_shows(app, "My details"), pilot.pause)
-    await pilot.press("enter")
+    await run_from_palette(app, pilot, "My details")
     await until(lambda: isinstance(app.screen, MyDetailsDialog), pilot.pause)
     dialog = app.screen
     assert isinstance(dialog, MyDetailsDialog)

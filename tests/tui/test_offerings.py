@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from textual.pilot import Pilot
+from textual.screen import Screen
 from textual.widgets import Input, Static
 
 from shared.timefmt import parse_time
@@ -72,8 +73,8 @@ async def form(app: SlotbookApp, pilot: Pilot[None], key: str) -> OfferingForm:
     return shown
 
 
-async def fill(pilot: Pilot[None], shown: OfferingForm, **texts: str) -> None:
-    """Type into fields by wire name, each emptied first."""
+async def fill(pilot: Pilot[None], shown: Screen[Any], **texts: str) -> None:
+    """Type into a form's fields (`#field-<name>`) by wire name, each emptied first."""
     for key, text in texts.items():
         shown.query_one(f"#field-{key}", Input).focus()
         await pilot.press("ctrl+u", *text)  # ctrl+u empties the line, from the end

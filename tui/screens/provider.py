@@ -16,6 +16,7 @@ from tui.buffers import Buffer, buffers
 from tui.draft import Draft, Existing, Refusal
 from tui.errors import ApiError, Unreachable
 from tui.messages import FeedChanged
+from tui.screens.booking_page_form import BookingPageForm
 from tui.screens.note import appointment_view, first_words
 from tui.screens.offerings import OfferingsScreen
 from tui.screens.usual_week import UsualWeekScreen, kept_words
@@ -368,6 +369,10 @@ class ProviderScreen(WeekScreen):
         assert self.provider_id is not None
         self.app.push_screen(OfferingsScreen(self.session, self.provider_id))
 
+    def action_booking_page(self) -> None:
+        assert self.provider_id is not None
+        self.app.push_screen(BookingPageForm(self.session, self.provider_id))
+
     # --- the usual week --------------------------------------------------------------------------
 
     def action_usual_week(self) -> None:
@@ -455,6 +460,11 @@ class ProviderScreen(WeekScreen):
             ("Bookings", "Upcoming holds and bookings on your slots", "bookings"),
             ("Usual week", "The hours you are open every week", "usual_week"),
             ("What I offer", "Your appointment types: add, change or archive one", "offerings"),
+            (
+                "Booking page",
+                "What your public booking page shows of you, and whether it is on",
+                "booking_page",
+            ),
             (
                 "Close or restore this date",
                 "Close the cursor's date, or give it back its usual hours",
