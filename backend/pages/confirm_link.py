@@ -106,8 +106,8 @@ async def confirm_hold(request: web.Request) -> web.Response:
     refuse_cross_site(
         request, context(request), why="Open the link from your e-mail to confirm your booking."
     )
-    ctx, secret, found = await opened(request)
     await read_form(request, ConfirmHoldForm)
+    ctx, secret, found = await opened(request)
     if found.state != "held":
         title, message = state_in_words(found)
         raise Refusal(409, title, message, back=f"/confirm/{secret}", back_label="Back")

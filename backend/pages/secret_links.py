@@ -35,8 +35,10 @@ async def look_up(
     """The secret in the address (`{secret}`) and what `find` finds for it; `unknown` when it
     finds nothing; a 429 page, before any lookup, for an address with too many misses."""
     secret = request.match_info["secret"]
+    if not SECRET.fullmatch(secret):
+        raise unknown  # no secret has this shape: not a guess worth counting
     refuse_after_misses(request)
-    found = await find(secret) if SECRET.fullmatch(secret) else None
+    found = await find(secret)
     if found is None:
         request.app[MISSES].take(f"address:{request.remote}", write=False)
         raise unknown

@@ -671,6 +671,20 @@ async def b_managed(world: World, who: Who, response: httpx.Response) -> None:
     assert "Cancel this appointment" in response.text
 
 
+async def no_pages_yet(world: World, who: Who, response: httpx.Response) -> None:
+    assert response.headers["content-type"] == "text/html; charset=utf-8"
+    assert "No booking page is open here yet." in response.text
+
+
+async def page_off(world: World, who: Who, response: httpx.Response) -> None:
+    raise AssertionError("no booking page is on, and no hold has a link, in the template")
+
+
+async def style_read(world: World, who: Who, response: httpx.Response) -> None:
+    assert response.headers["content-type"] == "text/css; charset=utf-8"
+    assert "prefers" in response.text or "body" in response.text
+
+
 async def b_cancelled_by_link(world: World, who: Who, response: httpx.Response) -> None:
     assert response.headers["Location"].endswith("?done=cancelled")
     assert (await world.calendar("p1"))[B_AT]["status"] == "AVAILABLE"
@@ -748,7 +762,41 @@ MAKE_FEED_FOR_C1 = Request("POST", "/calendar-feeds", "clientId=c1", json={"clie
 LIST_FEEDS = Request("GET", "/calendar-feeds")
 REVOKE_FEED = Request("DELETE", "/calendar-feeds/{feedId}", "(p1's)", path="/calendar-feeds/{feed}")
 READ_FEED = Request("GET", "/calendar/{secret}.ics", "p1's", path="/calendar/{feedSecret}.ics")
+BOOK_INDEX = Request("GET", "/book")
+BOOK_P1 = Request("GET", "/book/{providerId}", "(p1's page is off)", path="/book/p1")
+NO_SLOT = {"slot": "0" * 32, "at": "1"}
+BOOK_START = Request(
+    "GET", "/book/{providerId}/start", "(off)", path="/book/p1/start", params=NO_SLOT
+)
+BOOK_HOLD = Request(
+    "POST",
+    "/book/{providerId}/hold",
+    "(off)",
+    path="/book/p1/hold",
+    form={**NO_SLOT, "name": "Visitor", "email": "visitor@example.com"},
+)
+BOOK_WITH_TOKEN = Request(
+    "POST",
+    "/book/{providerId}/book-with-token",
+    "(off)",
+    path="/book/p1/book-with-token",
+    form={**NO_SLOT, "token": UNKNOWN},
+)
+BOOK_SENT = Request(
+    "GET", "/book/{providerId}/sent/{ref}", "(off)", path="/book/p1/sent/" + "x" * 16
+)
+CONFIRM_PAGE = Request("GET", "/confirm/{secret}", "(no such link)", path="/confirm/nothing")
+CONFIRM_POST = Request(
+    "POST",
+    "/confirm/{secret}",
+    "(a field it takes no)",
+    path="/confirm/" + "A" * 32,
+    form={"extra": "x"},
+)
+PAGE_STYLE = Request("GET", "/assets/{name}", path="/assets/pages.css")
 MANAGE = "/manage/{secret}"
+PAGES = ("/manage/", "/book", "/confirm/")
+"""The routes of the server's pages, whose every answer is HTML."""
 MANAGE_PAGE = Request("GET", MANAGE, "B's", path="{manage}")
 MANAGE_CANCEL = Request(
     "POST", MANAGE + "/cancel", "B", path="{manage}/cancel", form={"token": "{cancelToken}"}
@@ -851,6 +899,15 @@ ROWS = [
     row(MANAGE_PAGE,        200, 200, 200, 200, 200, 200, 200, 200, 200, b_managed),
     row(MANAGE_CANCEL,      303, 303, 303, 303, 303, 303, 303, 303, 303, b_cancelled_by_link),
     row(MANAGE_MOVE,        303, 303, 303, 303, 303, 303, 303, 303, 303, b_moved_to_d_by_link),
+    row(BOOK_INDEX,         200, 200, 200, 200, 200, 200, 200, 200, 200, no_pages_yet),
+    row(BOOK_P1,            404, 404, 404, 404, 404, 404, 404, 404, 404, page_off),
+    row(BOOK_START,         404, 404, 404, 404, 404, 404, 404, 404, 404, page_off),
+    row(BOOK_HOLD,          404, 404, 404, 404, 404, 404, 404, 404, 404, page_off),
+    row(BOOK_WITH_TOKEN,    404, 404, 404, 404, 404, 404, 404, 404, 404, page_off),
+    row(BOOK_SENT,          404, 404, 404, 404, 404, 404, 404, 404, 404, page_off),
+    row(CONFIRM_PAGE,       404, 404, 404, 404, 404, 404, 404, 404, 404, page_off),
+    row(CONFIRM_POST,       400, 400, 400, 400, 400, 400, 400, 400, 400, page_off),
+    row(PAGE_STYLE,         200, 200, 200, 200, 200, 200, 200, 200, 200, style_read),
     row(MAKE_WEBHOOK,       401, 401, 401, 401, 201, 201, 201, 403, 403, webhook_made),
     row(LIST_WEBHOOKS,      401, 401, 401, 401, 200, 200, 200, 403, 403, webhooks_listed),
     row(GET_WEBHOOK,        401, 401, 401, 401, 200, 200, 404, 403, 403, webhook_shown),
@@ -907,7 +964,9 @@ async def run_cell(
     before = dump_database(world.db)
     response = await world.send(row.request, authorization)
     assert response.status_code == expected, f"{where}: {response.text}"
-    if expected == 401:
+    if response.headers.get("content-type", "").startswith("text/html"):
+        assert row.request.route.startswith(PAGES), where  # a page's refusal is a page too
+    elif expected == 401:
         assert_unauthorized(response, authorization)
     elif expected == 400:
         assert_problem(response, 400, "invalid-request")
@@ -940,8 +999,14 @@ def test_the_table_has_a_row_for_every_route() -> None:
     tabled = {(r.request.method, r.request.route) for r in ROWS}
     assert tabled == routed
     public = {(op.method, op.path) for op in OPERATIONS if op.public}
-    open_to_all = {(r.request.method, r.request.route) for r in ROWS if r.expected["none"] < 400}
-    assert open_to_all == public
+    for r in ROWS:
+        # A public route answers everyone alike (the token changes nothing); any other refuses
+        # a caller without one.
+        if (r.request.method, r.request.route) in public:
+            assert len(set(r.expected.values())) == 1, r.request.label
+            assert r.expected["none"] != 401, r.request.label
+        else:
+            assert r.expected["none"] == 401, r.request.label
 
 
 # --- ids, query strings, and what one client sees of another ------------------------------------

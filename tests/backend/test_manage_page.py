@@ -282,7 +282,7 @@ async def test_an_unknown_link_is_404_and_guessing_is_throttled(
     assert "This link is not valid" in unknown.text
     for n in range(9):
         assert (await browser.get(f"/manage/guess{n:027d}")).status_code == 404
-    throttled = await browser.get("/manage/guess-eleven")
+    throttled = await browser.get(f"/manage/guess{10:027d}")
     assert throttled.status_code == 429
     assert int(throttled.headers["Retry-After"]) >= 1
     assert (await browser.get(booked.path)).status_code == 429  # a guesser's lucky hit too
