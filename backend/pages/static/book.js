@@ -1,7 +1,7 @@
 // slotbook's booking page: a little help where script runs; every page works without it.
 // 1. The visitor's own zone: a page showing times in the provider's zone, when the browser
 //    says it is somewhere else, is shown again in the browser's zone.
-// 2. A hold's countdown: "29:41 left" beside the time it lapses.
+// 2. A hold's countdown: "(29:41 left)" after the time it lapses.
 (function () {
   "use strict";
   var body = document.body;
@@ -24,8 +24,8 @@
       var left = Math.max(0, Math.round(Number(counter.getAttribute("data-until")) - now));
       var minutes = Math.floor(left / 60), seconds = left % 60;
       counter.textContent = left > 0
-        ? minutes + ":" + (seconds < 10 ? "0" : "") + seconds + " left"
-        : "the hold has lapsed";
+        ? " (" + minutes + ":" + (seconds < 10 ? "0" : "") + seconds + " left)"
+        : " (the hold has lapsed)";
     });
   }
   tick();
