@@ -22,7 +22,15 @@ from backend.gate.ratelimit import RateLimiter, retry_after_header
 from backend.live.mail.letters import when_in_words
 from backend.pages.booking import ShownStart, book_url, start_form
 from backend.pages.offer import Offer, offer_of
-from backend.pages.rendering import Refusal, as_pages, page, read_form, refuse_cross_site, see_other
+from backend.pages.rendering import (
+    Refusal,
+    as_pages,
+    form_fields,
+    page,
+    read_form,
+    refuse_cross_site,
+    see_other,
+)
 from backend.pages.week_starts import length_in_words, moment_in_words, open_starts
 from backend.rules.booking import BookingError, SlotTaken
 from backend.rules.service_types import BufferConflict
@@ -59,7 +67,7 @@ class Sent:
 async def hold_start(request: web.Request) -> web.Response:
     ctx = context(request)
     refuse_cross_site(request, ctx, why="Open the booking page and choose a time there.")
-    fields = {k: v for k, v in (await request.post()).items() if isinstance(v, str)}
+    fields = await form_fields(request)
     try:
         form = await read_form(request, BookHoldForm)
     except ProblemError as problem:

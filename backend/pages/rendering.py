@@ -141,11 +141,21 @@ def _origin(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}".lower()
 
 
-async def read_form(request: web.Request, kind: type[S]) -> S:
-    """A form's fields as the Struct (blanks around each value left out, as people type
-    them), or the page that says what is wrong."""
-    fields = await request.post()
+async def form_fields(request: web.Request) -> dict[str, str]:
+    """A form's fields, blanks around each value left out (as people type them); the page that
+    says what is wrong for a body that is no form."""
+    try:
+        fields = await request.post()
+    except ValueError:  # a multipart type without its boundary, say
+        raise Refusal(
+            400, "This request was not understood", "The form could not be read."
+        ) from None
     data = {name: value.strip() for name, value in fields.items() if isinstance(value, str)}
     if len(data) != len(fields):
         raise Refusal(400, "This request was not understood", "A form sends no files.")
-    return convert(data, kind, from_text=True)
+    return data
+
+
+async def read_form(request: web.Request, kind: type[S]) -> S:
+    """A form's fields as the Struct, or the page that says what is wrong."""
+    return convert(await form_fields(request), kind, from_text=True)

@@ -22,6 +22,7 @@ from aiohttp.test_utils import TestServer
 from backend.api.context import CONTEXT
 from backend.runtime.clock import ManualClock
 from backend.runtime.settings import Settings
+from shared.timefmt import parse_time
 from tests.backend.test_calendar_feeds import DAY, open_morning
 from tests.backend.test_manage_page import forms_of, readable, words_of
 from tests.helpers import People, dump_database
@@ -90,6 +91,34 @@ def start_links(html: str) -> list[tuple[str, str]]:
     ]
 
 
+def at_of(link: str) -> int:
+    """The start a start's link names."""
+    found = re.search(r"[?&]at=([0-9]+)", link)
+    assert found, link
+    return int(found.group(1))
+
+
+async def same_starts_as_the_api_for_a_type(people: People, visitor: httpx.AsyncClient) -> None:
+    """With a type of 30 minutes and a buffer after, the page offers the type and exactly the
+    starts GET /availability lists for it."""
+    made = await people["p1"].post(
+        "/providers/p1/services",
+        json={"name": "Check-up", "minutes": 30, "bufferAfterMinutes": 15},
+    )
+    assert made.status_code == 201, made.text
+    type_id = made.json()["service"]["serviceId"]
+    listed = await people["c1"].get(
+        "/availability",
+        params={"startTime": f"{DAY} 00:00:00", "endTime": f"{DAY} 23:59:00", "serviceId": type_id},
+    )
+    expected = [parse_time(s["timestamp"]) for s in listed.json()["availableTimeSlots"]]
+    page = await visitor.get("/book/p1")  # the first type is chosen when none is named
+    assert "Check-up (30 minutes)" in readable(page.text)
+    assert [at_of(link) for _, link in start_links(page.text)] == expected
+    archived = await people["p1"].patch(f"/services/{type_id}", json={"archived": True})
+    assert archived.status_code == 200, archived.text
+
+
 async def hold_from_page(
     visitor: httpx.AsyncClient, link: str, email: str = VISITOR, **more: str
 ) -> httpx.Response:
@@ -132,7 +161,8 @@ async def test_a_visitor_books_from_the_page_and_confirms_from_the_email(
     starts = start_links(page.text)
     assert [time for time, _ in starts] == ["05:00", "05:15", "05:30", "05:45"]
     assert "Wednesday 6 March" in words
-    assert len(slots) == len(starts)  # exactly what the API lists
+    assert [at_of(link) for _, link in starts] == [parse_time(s["timestamp"]) for s in slots]
+    await same_starts_as_the_api_for_a_type(people, visitor)
 
     done = await hold_from_page(visitor, starts[0][1], note="First visit")
     assert done.status_code == 303, done.text
