@@ -44,6 +44,17 @@ MOST_TABS = 300
 """More Tab presses than any of the pages has stops."""
 
 
+FIRST_ROW = """() => {
+  const times = [...document.querySelector("ul.times").querySelectorAll("a.start")];
+  const top = times[0].getBoundingClientRect().top;
+  const row = times.filter((time) => time.getBoundingClientRect().top === top);
+  const edge = document.querySelector("main").getBoundingClientRect().right;
+  return [row.length, edge - row[row.length - 1].getBoundingClientRect().right];
+}"""
+"""How many times the first day's first row holds, and how far short of the page's right edge
+it ends."""
+
+
 @dataclass(frozen=True)
 class Site:
     url: str
@@ -128,6 +139,9 @@ def test_a_visitor_books_on_a_phone_and_confirms_from_the_email(
     chosen = page.locator('ul.choices a[aria-current="true"]')
     assert chosen.inner_text().startswith(long_one)
     looks_right(page, tmp_path, "1-week")
+    columns, gap = page.evaluate(FIRST_ROW)
+    assert columns == 4, columns  # a phone's row of times: four, filling it
+    assert gap <= 1, f"the first row of times ends {gap}px short of the page's edge"
 
     first = page.locator("a.start").first
     at = start_at(first.get_attribute("href"))
