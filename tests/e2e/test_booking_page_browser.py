@@ -45,14 +45,16 @@ MOST_TABS = 300
 
 
 FIRST_ROW = """() => {
-  const times = [...document.querySelector("ul.times").querySelectorAll("a.start")];
+  const days = [...document.querySelectorAll("ul.times")];
+  const full = days.find((day) => day.querySelectorAll("a.start").length >= 4);
+  const times = [...full.querySelectorAll("a.start")];
   const top = times[0].getBoundingClientRect().top;
   const row = times.filter((time) => time.getBoundingClientRect().top === top);
   const edge = document.querySelector("main").getBoundingClientRect().right;
   return [row.length, edge - row[row.length - 1].getBoundingClientRect().right];
 }"""
-"""How many times the first day's first row holds, and how far short of the page's right edge
-it ends."""
+"""How many times the first row of the first day with four or more holds, and how far short of
+the page's right edge it ends (the first day may hold fewer: the notice cuts its morning)."""
 
 
 @dataclass(frozen=True)
