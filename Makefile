@@ -51,6 +51,7 @@ screenshots: setup  ## the README's pictures, in docs/ (rsvg-convert and chromiu
 	scripts/system-packages screenshots
 	$(PY) -m tests.tui.screenshots
 	$(PY) -m tests.e2e.web_screenshot
+	$(PY) -m tests.e2e.booking_screenshot
 
 lint: setup
 	$(VENV)/bin/ruff check .

@@ -6,10 +6,8 @@ text browser (w3m) reads the page."""
 
 from __future__ import annotations
 
-import asyncio
 import mailbox
 import re
-import subprocess
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from email.message import Message
@@ -28,6 +26,7 @@ from shared.timefmt import parse_time
 from tests.backend.test_calendar_feeds import DAY, confirm, hold, open_morning
 from tests.backend.test_mail_queue import listed, set_email
 from tests.helpers import People, dump_database
+from tests.text_browser import w3m_dump
 
 PUBLIC = "https://book.example.org"
 CLIENT = "client@example.com"
@@ -295,20 +294,8 @@ async def test_an_unknown_link_is_404_and_guessing_is_throttled(
     assert (await browser.get(booked.path)).status_code == 200
 
 
-async def test_w3m_reads_the_page(
-    booked: Booked, browser: httpx.AsyncClient, tmp_path: Path
-) -> None:
-    saved = tmp_path / "manage.html"
-    saved.write_bytes((await browser.get(booked.path)).content)
-    dumped = await asyncio.to_thread(
-        subprocess.run,
-        ["w3m", "-dump", "-T", "text/html", "-cols", "60", str(saved)],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=60,
-    )
-    shown = dumped.stdout
+async def test_w3m_reads_the_page(booked: Booked, browser: httpx.AsyncClient) -> None:
+    shown = await w3m_dump((await browser.get(booked.path)).content, columns=60)
     assert "Dr One" in shown
     assert "05:00" in shown
     assert ZONE in shown

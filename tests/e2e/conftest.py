@@ -21,6 +21,7 @@ import pytest
 CHILDREN_UNTRACED = frozenset(
     {
         "test_backups.py",
+        "test_booking_page_browser.py",
         "test_litestream.py",
         "test_readme_walkthrough.py",
         "test_two_processes.py",
