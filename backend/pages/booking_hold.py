@@ -89,7 +89,7 @@ async def hold_start(request: web.Request) -> web.Response:
     except AddressError as error:
         return start_form(
             offer, form.slot, form.at, now, status=422, values=fields,
-            errors={"email": f"{error}".replace(repr(form.email), "This")},
+            errors={"email": "This is not an e-mail address. " + str(error).split(": ", 1)[-1]},
         )  # fmt: skip
     limit_sends(request, book_url(offer), email=email)
     hold = PageHold(
@@ -235,6 +235,7 @@ HOLD_PROBLEMS = {
     403: "The form came from another site",
     404: "No provider has a booking page at this address, or theirs is off",
     409: "The start was just taken (the page offers the nearest others) or is too soon",
+    410: "A field is wrong and the start has passed meanwhile",
     422: "A field is wrong (the form says which), or the rules refuse the hold",
     429: "Too many forms from this network or for this e-mail address, or too many live holds",
 }
