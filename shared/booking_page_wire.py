@@ -67,6 +67,16 @@ VisitorName = Annotated[
 ]
 
 
+VisitorNote = Annotated[
+    str,
+    Meta(
+        max_length=500,
+        pattern=NOTE_PATTERN,
+        description="Anything the provider should know (optional).",
+    ),
+]
+
+
 class BookHoldForm(_Body):
     """Hold the start chosen and e-mail a link that confirms it."""
 
@@ -74,14 +84,7 @@ class BookHoldForm(_Body):
     at: StartEpoch
     name: VisitorName
     email: Annotated[str, Meta(min_length=3, max_length=254, description="An e-mail address.")]
-    note: Annotated[
-        str,
-        Meta(
-            max_length=500,
-            pattern=NOTE_PATTERN,
-            description="Anything the provider should know (optional).",
-        ),
-    ] = ""
+    note: VisitorNote = ""
     website: Annotated[
         str,
         Meta(
@@ -103,14 +106,7 @@ class BookWithTokenForm(_Body):
     token: Annotated[
         str, Meta(min_length=1, max_length=256, description="A client's slotbook token.")
     ]
-    note: Annotated[
-        str,
-        Meta(
-            max_length=500,
-            pattern=NOTE_PATTERN,
-            description="Anything the provider should know (optional).",
-        ),
-    ] = ""
+    note: VisitorNote = ""
     type: ServiceId | UnsetType = UNSET
     minutes: AppointmentMinutes | UnsetType = UNSET
     zone: ZoneName | UnsetType = UNSET

@@ -11,23 +11,19 @@ from aiohttp import web
 
 from backend.api.context import AppContext, context
 from backend.api.operation import Operation
-from backend.live.mail.letters import when_in_words
+from backend.pages.appointment_view import shown
 from backend.pages.rendering import Refusal, as_pages, page, read_form, refuse_cross_site, see_other
 from backend.pages.secret_links import look_up
-from backend.pages.week_starts import length_in_words, moment_in_words
+from backend.pages.week_starts import moment_in_words
 from backend.rules.booking import BookingError
 from backend.store.page_records import HoldLink
 from shared.booking_page_wire import ConfirmHoldForm
 
 
 @dataclass(frozen=True)
-class Shown:
-    provider: str
-    type_name: str | None
-    when: str
-    length: str
-    client: str | None
-    note: str | None
+class Held:
+    """Until when the hold lasts, in words and in seconds (for the countdown)."""
+
     until: str
     until_epoch: float
 
@@ -48,17 +44,8 @@ async def opened(request: web.Request) -> tuple[AppContext, str, HoldLink]:
     return ctx, secret, found
 
 
-def shown(found: HoldLink) -> Shown:
-    return Shown(
-        provider=found.provider_name or found.provider_id,
-        type_name=found.type_name,
-        when=when_in_words(found.start, found.ends, found.zone),
-        length=length_in_words(found.ends - found.start),
-        client=found.client_name,
-        note=found.note,
-        until=moment_in_words(found.expires_at, found.zone),
-        until_epoch=found.expires_at,
-    )
+def held(found: HoldLink) -> Held:
+    return Held(moment_in_words(found.expires_at, found.zone), found.expires_at)
 
 
 def state_in_words(found: HoldLink) -> tuple[str, str]:
@@ -89,14 +76,15 @@ async def confirm_page(request: web.Request) -> web.Response:
     if found.state != "held":
         title, message = state_in_words(found)
         return page(
-            "confirm.html", 200, title, appointment=shown(found), message=message,
+            "confirm.html", 200, title, appointment=shown(found, note=found.note), message=message,
             back=back, back_label="The booking page",
         )  # fmt: skip
     return page(
         "confirm.html",
         200,
         "Confirm your appointment",
-        appointment=shown(found),
+        appointment=shown(found, note=found.note),
+        held=held(found),
         action=f"/confirm/{secret}",
         script=True,
     )

@@ -20,6 +20,7 @@ from backend.api.context import AppContext, context
 from backend.api.operation import Operation, read_query
 from backend.gate.problems import refusal_answer
 from backend.live.mail.letters import when_in_words, zone_named
+from backend.pages.appointment_view import shown
 from backend.pages.rendering import (
     Refusal,
     as_pages,
@@ -32,7 +33,6 @@ from backend.pages.secret_links import look_up
 from backend.pages.week_starts import (
     WEEK_DAYS,
     Day,
-    length_in_words,
     moment_in_words,
     today,
     week_of_starts,
@@ -93,15 +93,6 @@ def stale(found: ManagedAppointment, now: float) -> str | None:
 
 
 @dataclass(frozen=True)
-class Shown:
-    provider: str
-    type_name: str | None
-    when: str
-    length: str
-    client: str | None
-
-
-@dataclass(frozen=True)
 class Actions:
     cancel_url: str
     cancel_token: str
@@ -112,16 +103,6 @@ class Actions:
     days: list[Day]
     previous_url: str | None
     next_url: str
-
-
-def shown(found: ManagedAppointment) -> Shown:
-    return Shown(
-        provider=found.provider_name or found.provider_id,
-        type_name=found.type_name,
-        when=when_in_words(found.start, found.ends, found.zone),
-        length=length_in_words(found.ends - found.start),
-        client=found.client_name,
-    )
 
 
 async def free_starts(
