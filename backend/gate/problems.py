@@ -14,7 +14,7 @@ from aiohttp import web
 from msgspec import UNSET
 
 from backend.gate.request_trace import request_id_of
-from backend.rules import booking, service_types
+from backend.rules import appointments, booking, service_types
 from backend.store.base import (
     Answer,
     CalendarFeedNotFound,
@@ -137,6 +137,13 @@ _TYPES = [
         "slot-taken", 409, "Time slot not available", "Choose another slot from GET /availability."
     ),
     ProblemType(
+        "provider-busy",
+        409,
+        "The provider is busy then",
+        "The provider's own calendar has them busy at that time; choose another slot from GET"
+        " /availability, which lists only times they are free.",
+    ),
+    ProblemType(
         "too-many-holds",
         409,
         "Too many holds",
@@ -212,6 +219,7 @@ _BOOKING_SLUGS: Mapping[type[booking.BookingError], str] = {
     booking.TooLateToMove: "too-late-to-move",
     booking.RuleViolation: "rule-violation",
     service_types.BufferConflict: "slot-taken",
+    appointments.ProviderBusy: "provider-busy",
     service_types.ServiceNotFound: "service-not-found",
     service_types.ServiceArchived: "service-archived",
     service_types.TooFarAhead: "too-far-ahead",

@@ -69,16 +69,36 @@ class Surroundings:
     around: Sequence[SlotRow] = ()
     zone: ZoneInfo = field(default_factory=lambda: ZoneInfo("UTC"))
     count_of_day: Callable[[int, int], int] = lambda _start, _end: 0
+    busy: Sequence[tuple[int, int]] = ()
+    """The provider's busy intervals from their own calendars that reach into the run, as
+    (start, ends) in epoch seconds."""
 
 
 NOTHING_AROUND = Surroundings()
 
 
+class ProviderBusy(BookingError):
+    """The provider's own calendar has them busy during the time asked for."""
+
+
+def check_not_busy(busy: Sequence[tuple[int, int]], start: int, ends: int) -> None:
+    """Raise ProviderBusy when a busy interval overlaps [start, ends)."""
+    for busy_start, busy_ends in sorted(busy):
+        if busy_start < ends and busy_ends > start:
+            raise ProviderBusy(
+                "The provider is busy then: their own calendar has them busy from"
+                f" {format_time(max(busy_start, start))} to {format_time(min(busy_ends, ends))}"
+                " (UTC); choose another time from GET /availability"
+            )
+
+
 def check_neighbours(
     terms: Terms, start: int, length: int, now: float, near: Surroundings, own: str | None = None
 ) -> None:
-    """Raise when an appointment of `length` from `start` with these terms would break the buffer
-    rule with another live appointment, or go over the type's daily limit."""
+    """Raise when an appointment of `length` from `start` with these terms would fall in a time
+    the provider's own calendar has them busy, break the buffer rule with another live
+    appointment, or go over the type's daily limit."""
+    check_not_busy(near.busy, start, start + length)
     conflict = first_in_buffer(neighbours(near.around, now, own), start, start + length, terms)
     if conflict is not None:
         raise conflict

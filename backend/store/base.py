@@ -20,6 +20,7 @@ from backend.rules.booking import BookingError, SlotRow, SlotStatus
 from backend.rules.notices import NoticeStatus
 from backend.rules.schedule import Schedule
 from backend.rules.service_types import ServiceType
+from backend.store.busy_records import BusySource, Refreshed, StoredBusy
 from backend.store.mail_records import (
     ManagedAppointment,
     NotificationFilter,
@@ -886,6 +887,32 @@ class Store(Protocol):
 
     async def use_hold_link(self, secret: str, now: float) -> None:
         """Mark a confirmation link used: it confirms nothing again."""
+        ...
+
+    # A provider's own calendars (backend/store/busy_records.py).
+
+    async def create_busy_source(self, source: BusySource) -> BusySource: ...
+
+    async def find_busy_source(self, source_id: str) -> BusySource | None: ...
+
+    async def busy_sources(self, provider_id: str) -> list[BusySource]:
+        """The provider's sources, oldest first."""
+        ...
+
+    async def record_busy_refresh(
+        self, source_id: str, refreshed: Refreshed, now: float
+    ) -> BusySource | None:
+        """Write down one refresh of the source: a success replaces its busy intervals whole (the
+        listings and reserves that follow see them); a failure keeps the last good ones in force.
+        None when the source is gone."""
+        ...
+
+    async def delete_busy_source(self, source_id: str) -> bool:
+        """Remove the source and its busy intervals; False when there was none."""
+        ...
+
+    async def busy_intervals(self, provider_id: str, start: float, end: float) -> list[StoredBusy]:
+        """The provider's busy intervals, as stored, that overlap [start, end)."""
         ...
 
     async def managed_appointment(self, secret: str) -> ManagedAppointment | None:

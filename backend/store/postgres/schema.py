@@ -846,6 +846,120 @@ MIGRATIONS = (
             "CREATE INDEX hold_links_by_expiry ON hold_links (expires_at)",
         ),
     ),
+    Migration(
+        # The provider's own calendars: the sources busy times are read from (a password
+        # sealed with --secret-key; the status of the last refresh; when the next is due, and
+        # the lease of the process refreshing it), and the busy intervals each gave, in pieces
+        # of at most a day (so a listing's probe for one that overlaps a slot reads a day's
+        # worth at most). The lean hold of one slot now leaves a busy slot to the general path,
+        # which says why.
+        "0015_busy_times",
+        (
+            """
+            CREATE TABLE busy_sources (
+                id text COLLATE "C" PRIMARY KEY,
+                provider_id text COLLATE "C" NOT NULL,
+                name text NOT NULL,
+                kind text NOT NULL,
+                url text NOT NULL,
+                username text,
+                password_sealed text,
+                refresh_minutes integer NOT NULL,
+                all_day_events text NOT NULL,
+                created_at double precision NOT NULL,
+                updated_at double precision NOT NULL,
+                last_sync_at double precision,
+                last_success_at double precision,
+                last_error text,
+                events integer NOT NULL DEFAULT 0,
+                busy_intervals integer NOT NULL DEFAULT 0,
+                etag text,
+                last_modified text,
+                failures integer NOT NULL DEFAULT 0,
+                due_at double precision NOT NULL,
+                leased_until double precision
+            )
+            """,
+            "CREATE INDEX busy_sources_by_provider ON busy_sources (provider_id, created_at)",
+            "CREATE INDEX busy_sources_due ON busy_sources (due_at)",
+            """
+            CREATE TABLE busy_intervals (
+                source_id text COLLATE "C" NOT NULL,
+                provider_id text COLLATE "C" NOT NULL,
+                start bigint NOT NULL,
+                ends bigint NOT NULL
+            )
+            """,
+            "CREATE INDEX busy_intervals_by_provider ON busy_intervals (provider_id, start)",
+            "CREATE INDEX busy_intervals_by_source ON busy_intervals (source_id)",
+            """
+            CREATE OR REPLACE FUNCTION slotbook_hold_open_slot(
+                p_client text, p_now float8, p_id text, p_time_slot bigint, p_hold float8,
+                p_notice float8, p_horizon float8, p_length int8, p_note text,
+                p_max_holds int8, p_lock_class int4, p_provider_lock_class int4,
+                p_reach int8, p_buffer_reach int8)
+            RETURNS SETOF slots LANGUAGE plpgsql VOLATILE AS $$
+            DECLARE
+                v_provider text;
+            BEGIN
+                PERFORM pg_advisory_xact_lock(p_lock_class, hashtext(p_client));
+                SELECT provider_id INTO v_provider FROM slots WHERE id = p_id;
+                IF v_provider IS NULL THEN
+                    RETURN;
+                END IF;
+                PERFORM pg_advisory_xact_lock(p_provider_lock_class, hashtext(v_provider));
+                RETURN QUERY
+                WITH taken AS (
+                    UPDATE slots AS s
+                       SET status = 'RESERVED', client_id = p_client, reserved_at = p_now,
+                           held_until = LEAST(p_now + p_hold, s.start - p_notice),
+                           confirmed_at = NULL, appointment_id = s.id, note = p_note,
+                           service_id = NULL, buffer_before = 0, buffer_after = 0
+                     WHERE s.id = p_id AND s.start = p_time_slot AND s.status = 'AVAILABLE'
+                       AND s.start > p_horizon AND (p_length IS NULL OR s.duration = p_length)
+                       AND (SELECT COUNT(DISTINCT h.appointment_id) FROM slots AS h
+                             WHERE h.client_id = p_client AND h.status = 'RESERVED'
+                               AND h.held_until > p_now) < p_max_holds
+                       AND NOT EXISTS (
+                           SELECT FROM slots AS nb
+                            WHERE nb.provider_id = s.provider_id
+                              AND nb.start >= s.start - p_reach
+                              AND nb.start < s.start + s.duration + p_buffer_reach
+                              AND (nb.buffer_before > 0 OR nb.buffer_after > 0)
+                              AND (nb.status = 'CONFIRMED'
+                                   OR (nb.status = 'RESERVED' AND nb.held_until > p_now))
+                              AND ((nb.start + nb.duration <= s.start
+                                    AND nb.start + nb.duration + nb.buffer_after > s.start)
+                                   OR (nb.start >= s.start + s.duration
+                                       AND nb.start - nb.buffer_before < s.start + s.duration)))
+                       AND NOT EXISTS (
+                           SELECT FROM busy_intervals AS bz
+                            WHERE bz.provider_id = s.provider_id
+                              AND bz.start > s.start - 86400
+                              AND bz.start < s.start + s.duration AND bz.ends > s.start)
+                    RETURNING s.*
+                ), logged AS (
+                    INSERT INTO pending_changes (kind, slot_id, provider_id, start, status,
+                                                 client_id, at, appointment_id, note,
+                                                 held_until)
+                    SELECT 'reserved', t.id, t.provider_id, t.start, 'RESERVED', p_client, p_now,
+                           t.appointment_id, t.note, t.held_until
+                      FROM taken AS t
+                ), entered AS (
+                    INSERT INTO calendar_entries (uid, appointment_id, provider_id, client_id,
+                                                  start, ends, status, held_until, note,
+                                                  sequence, created_at, updated_at)
+                    SELECT md5(random()::text || clock_timestamp()::text || t.id), t.id,
+                           t.provider_id, p_client, t.start, t.start + t.duration, 'RESERVED',
+                           t.held_until, t.note, 0, p_now, p_now
+                      FROM taken AS t
+                )
+                SELECT * FROM taken;
+            END
+            $$
+            """,
+        ),
+    ),
 )
 
 

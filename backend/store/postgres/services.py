@@ -23,6 +23,7 @@ from backend.rules.service_types import (
     offered_by,
     zone_of,
 )
+from backend.store.busy_records import MAX_PIECE
 from backend.store.postgres.schema import Connection
 
 _LIVE = "(status = 'CONFIRMED' OR (status = 'RESERVED' AND held_until > $4))"
@@ -118,8 +119,12 @@ async def surroundings(
         start + length + MAX_BUFFER_SECONDS,
     )
     around = [SlotRow._make(row) for row in rows]
+    busy = [
+        (int(row[0]), int(row[1]))
+        for row in await conn.fetch(_BUSY_IN_RUN, provider_id, start, start + length)
+    ]
     if terms.daily_limit is None or terms.service_id is None:
-        return Surroundings(around)
+        return Surroundings(around, busy=busy)
     where = await zone(conn, provider_id)
     starts = await conn.fetch(
         f"SELECT start FROM slots WHERE service_id = $1 AND id = appointment_id"
@@ -136,7 +141,7 @@ async def surroundings(
     def count_of_day(day_start: int, day_end: int) -> int:
         return sum(1 for s in counted if day_start <= s < day_end)
 
-    return Surroundings(around, where, count_of_day)
+    return Surroundings(around, where, count_of_day, busy)
 
 
 async def terms_of(conn: Connection, head: SlotRow) -> Terms | None:
@@ -166,6 +171,26 @@ async def days_full(
         [int(r[0]) for r in rows], service.daily_limit, await zone(conn, service.provider_id)
     )
     return [d[0] for d in days], [d[1] for d in days]
+
+
+_BUSY_IN_RUN = f"""
+SELECT start, ends FROM busy_intervals
+ WHERE provider_id = $1 AND start > $2::bigint - {MAX_PIECE} AND start < $3::bigint
+   AND ends > $2::bigint
+"""
+
+
+def clear_of_busy(n: int) -> str:
+    """SQL true when no busy interval of the provider's own calendars overlaps an appointment
+    from the row of `slots` of `$n` seconds (one slot when NULL): the same `$n` as
+    `clear_of_buffers`'s span."""
+    end = f"(slots.start + COALESCE(${n}::bigint, slots.duration))"
+    return f"""
+NOT EXISTS (SELECT FROM busy_intervals AS bz
+             WHERE bz.provider_id = slots.provider_id
+               AND bz.start > slots.start - {MAX_PIECE} AND bz.start < {end}
+               AND bz.ends > slots.start)
+"""
 
 
 def clear_of_buffers(n: int, now: str) -> str:

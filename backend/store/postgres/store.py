@@ -113,6 +113,7 @@ from backend.store.base import (
     stored_events,
     stored_webhook,
 )
+from backend.store.busy_records import BusySource, Refreshed, StoredBusy
 from backend.store.mail_records import (
     ManagedAppointment,
     NotificationFilter,
@@ -122,7 +123,7 @@ from backend.store.mail_records import (
     Unchanged,
 )
 from backend.store.page_records import HoldLink, PageHold, ProviderProfile
-from backend.store.postgres import notifications, pages, profiles, schedules, services
+from backend.store.postgres import busy, notifications, pages, profiles, schedules, services
 from backend.store.postgres.listener import ChangeListener
 from backend.store.postgres.schema import Connection, apply_migrations
 from backend.store.postgres.sequencer import Sequencer
@@ -1103,6 +1104,31 @@ class PostgresStore:
         async with self._pool.acquire() as conn:
             return await notifications.managed(conn, secret)
 
+    # --- a provider's own calendars ----------------------------------------------------------
+
+    async def create_busy_source(self, source: BusySource) -> BusySource:
+        return await self._write(lambda conn: busy.create(conn, source))
+
+    async def find_busy_source(self, source_id: str) -> BusySource | None:
+        async with self._pool.acquire() as conn:
+            return await busy.find(conn, source_id)
+
+    async def busy_sources(self, provider_id: str) -> list[BusySource]:
+        async with self._pool.acquire() as conn:
+            return await busy.of_provider(conn, provider_id)
+
+    async def record_busy_refresh(
+        self, source_id: str, refreshed: Refreshed, now: float
+    ) -> BusySource | None:
+        return await self._write(lambda conn: busy.record_refresh(conn, source_id, refreshed, now))
+
+    async def delete_busy_source(self, source_id: str) -> bool:
+        return await self._write(lambda conn: busy.delete(conn, source_id))
+
+    async def busy_intervals(self, provider_id: str, start: float, end: float) -> list[StoredBusy]:
+        async with self._pool.acquire() as conn:
+            return await busy.intervals(conn, provider_id, start, end)
+
     # --- the booking page --------------------------------------------------------------------
 
     async def hold_link(
@@ -1394,6 +1420,7 @@ class PostgresStore:
             params.append(_bigint(span))
             conditions.append(_FITS.format(span=f"${len(params)}::bigint"))
         conditions.append(services.clear_of_buffers(len(params) + 1, "$4"))
+        conditions.append(services.clear_of_busy(len(params) + 1))
         params += services.buffer_values(self.rules, terms, span)
         if terms is not None and terms.max_advance is not None:
             params.append(_bigint(math.floor(now + terms.max_advance)))

@@ -351,6 +351,55 @@ def _booking_page(db: Database) -> None:
         db.execute(index)
 
 
+@migrations(name="0015_busy_times")
+def _busy_times(db: Database) -> None:
+    """The provider's own calendars: the sources busy times are read from (a password sealed
+    with --secret-key; the status of the last refresh; when the next is due), and the busy
+    intervals each gave, in pieces of at most a day (so a listing's probe for one that overlaps
+    a slot reads a day's worth at most)."""
+    db.execute(BUSY_SOURCES)
+    db.execute("CREATE INDEX busy_sources_by_provider ON busy_sources (provider_id, created_at)")
+    db.execute("CREATE INDEX busy_sources_due ON busy_sources (due_at)")
+    db.execute(BUSY_INTERVALS)
+    db.execute("CREATE INDEX busy_intervals_by_provider ON busy_intervals (provider_id, start)")
+    db.execute("CREATE INDEX busy_intervals_by_source ON busy_intervals (source_id)")
+
+
+BUSY_SOURCES = """
+CREATE TABLE busy_sources (
+    id TEXT PRIMARY KEY,
+    provider_id TEXT NOT NULL,
+    name TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    url TEXT NOT NULL,
+    username TEXT,
+    password_sealed TEXT,
+    refresh_minutes INTEGER NOT NULL,
+    all_day_events TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    updated_at REAL NOT NULL,
+    last_sync_at REAL,
+    last_success_at REAL,
+    last_error TEXT,
+    events INTEGER NOT NULL DEFAULT 0,
+    busy_intervals INTEGER NOT NULL DEFAULT 0,
+    etag TEXT,
+    last_modified TEXT,
+    failures INTEGER NOT NULL DEFAULT 0,
+    due_at REAL NOT NULL,
+    leased_until REAL
+) STRICT
+"""
+
+BUSY_INTERVALS = """
+CREATE TABLE busy_intervals (
+    source_id TEXT NOT NULL,
+    provider_id TEXT NOT NULL,
+    start INTEGER NOT NULL,
+    ends INTEGER NOT NULL
+) STRICT
+"""
+
 PAGE_CLIENTS = """
 CREATE TABLE page_clients (
     email_key TEXT PRIMARY KEY,

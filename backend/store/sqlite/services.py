@@ -24,6 +24,7 @@ from backend.rules.service_types import (
     offered_by,
     zone_of,
 )
+from backend.store.busy_records import MAX_PIECE
 
 _LIVE = "(status = 'CONFIRMED' OR (status = 'RESERVED' AND held_until > :now))"
 
@@ -115,8 +116,12 @@ def surroundings(
             [provider_id, start - reach_before, start + length + MAX_BUFFER_SECONDS],
         )
     ]
+    busy = [
+        (int(b_start), int(b_ends))
+        for b_start, b_ends in conn.execute(_BUSY_IN_RUN, [provider_id, start, start + length])
+    ]
     if terms.daily_limit is None or terms.service_id is None:
-        return Surroundings(around)
+        return Surroundings(around, busy=busy)
     service_id = terms.service_id
 
     def count_of_day(day_start: int, day_end: int) -> int:
@@ -129,7 +134,7 @@ def surroundings(
         count: int = conn.execute(sql, {**params, "own": own}).fetchone()[0]
         return count
 
-    return Surroundings(around, zone(conn, provider_id), count_of_day)
+    return Surroundings(around, zone(conn, provider_id), count_of_day, busy)
 
 
 def terms_of(conn: sqlite3.Connection, head: SlotRow) -> Terms | None:
@@ -155,6 +160,24 @@ def days_full(
     starts = [row[0] for row in conn.execute(sql, {**params, "now": now})]
     days = full_days(starts, service.daily_limit, zone(conn, service.provider_id))
     return json.dumps([list(day) for day in days])
+
+
+_BUSY_IN_RUN = f"""
+SELECT start, ends FROM busy_intervals
+ WHERE provider_id = ?1 AND start > ?2 - {MAX_PIECE} AND start < ?3 AND ends > ?2
+"""
+
+
+def clear_of_busy(table: str = "slots") -> str:
+    """SQL true when no busy interval of the provider's own calendars overlaps an appointment of
+    `:span` seconds (one slot when NULL) from the row of `table`."""
+    end = f"({table}.start + COALESCE(:span, {table}.duration))"
+    return f"""
+NOT EXISTS (SELECT 1 FROM busy_intervals AS bz
+             WHERE bz.provider_id = {table}.provider_id
+               AND bz.start > {table}.start - {MAX_PIECE} AND bz.start < {end}
+               AND bz.ends > {table}.start)
+"""
 
 
 def clear_of_buffers(table: str = "slots") -> str:

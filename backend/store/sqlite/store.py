@@ -97,6 +97,7 @@ from backend.store.base import (
     stored_events,
     stored_webhook,
 )
+from backend.store.busy_records import BusySource, Refreshed, StoredBusy
 from backend.store.mail_records import (
     ManagedAppointment,
     NotificationFilter,
@@ -106,7 +107,7 @@ from backend.store.mail_records import (
     Unchanged,
 )
 from backend.store.page_records import HoldLink, PageHold, ProviderProfile
-from backend.store.sqlite import notifications, pages, profiles, schedules, services
+from backend.store.sqlite import busy, notifications, pages, profiles, schedules, services
 from backend.store.sqlite.readers import SQLiteReaders
 from backend.store.sqlite.schema import apply_migrations
 from backend.store.sqlite.writer import SQLiteWriter
@@ -169,7 +170,7 @@ UPDATE slots
 
 _RESERVE_ONE = f"""{_HOLD_ONE}
  WHERE id = :id AND start > :horizon AND {_OPEN} AND ({_LIVE_HOLDS}) < :max_holds
-   AND {services.clear_of_buffers()}
+   AND {services.clear_of_buffers()} AND {services.clear_of_busy()}
 RETURNING {SLOT_COLUMNS}
 """
 """The common case, a hold of one slot, as one conditional write; when it does not take, the
@@ -179,7 +180,7 @@ planner says why."""
 _TAKE_OPEN_ONE = f"""{_HOLD_ONE}
  WHERE id = :id AND start = :time_slot AND status = 'AVAILABLE' AND start > :horizon
    AND (:length IS NULL OR duration = :length) AND ({_LIVE_HOLDS}) < :max_holds
-   AND {services.clear_of_buffers()}
+   AND {services.clear_of_buffers()} AND {services.clear_of_busy()}
 RETURNING {SLOT_COLUMNS}
 """
 """The commonest write of all, a hold of one open slot, as one statement with nothing read
@@ -1022,6 +1023,7 @@ class SQLiteStore:
         if span is not None:
             conditions.append(_FITS)
         conditions.append(services.clear_of_buffers())
+        conditions.append(services.clear_of_busy())
         if terms is not None and terms.max_advance is not None:
             conditions.append("start <= :latest")
             params["latest"] = now + terms.max_advance
@@ -1285,6 +1287,30 @@ class SQLiteStore:
 
     async def managed_appointment(self, secret: str) -> ManagedAppointment | None:
         return await self._readers.run(lambda conn: notifications.managed(conn, secret))
+
+    # --- a provider's own calendars --------------------------------------------------------
+
+    async def create_busy_source(self, source: BusySource) -> BusySource:
+        return await self._writer.run(lambda db: busy.create(db.conn, source))
+
+    async def find_busy_source(self, source_id: str) -> BusySource | None:
+        return await self._readers.run(lambda conn: busy.find(conn, source_id))
+
+    async def busy_sources(self, provider_id: str) -> list[BusySource]:
+        return await self._readers.run(lambda conn: busy.of_provider(conn, provider_id))
+
+    async def record_busy_refresh(
+        self, source_id: str, refreshed: Refreshed, now: float
+    ) -> BusySource | None:
+        return await self._writer.run(
+            lambda db: busy.record_refresh(db.conn, source_id, refreshed, now)
+        )
+
+    async def delete_busy_source(self, source_id: str) -> bool:
+        return await self._writer.run(lambda db: busy.delete(db.conn, source_id))
+
+    async def busy_intervals(self, provider_id: str, start: float, end: float) -> list[StoredBusy]:
+        return await self._readers.run(lambda conn: busy.intervals(conn, provider_id, start, end))
 
     # --- the booking page ------------------------------------------------------------------
 

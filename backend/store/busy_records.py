@@ -1,0 +1,82 @@
+"""What the stores keep of a provider's own calendars: busy intervals, each from one source, in
+pieces of at most a day, so that the probe for one overlapping a time reads a day's worth at
+most (`start > t - MAX_PIECE`)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+MAX_PIECE = 86_400
+"""Seconds: no busy interval is stored longer (longer ones are kept as consecutive pieces)."""
+
+
+@dataclass(frozen=True)
+class StoredBusy:
+    """One busy interval as stored: [start, ends) in epoch seconds, from one source."""
+
+    source_id: str
+    start: int
+    ends: int
+
+
+def pieces(start: int, ends: int) -> list[tuple[int, int]]:
+    """[start, ends) cut into consecutive pieces of at most MAX_PIECE seconds."""
+    return [(at, min(at + MAX_PIECE, ends)) for at in range(start, ends, MAX_PIECE)]
+
+
+SourceKind = Literal["ics", "caldav"]
+AllDayEvents = Literal["busy", "ignore"]
+
+
+@dataclass(frozen=True)
+class BusySource:
+    """A calendar of a provider's that busy times are read from, and how its last refresh went."""
+
+    source_id: str
+    provider_id: str
+    name: str
+    kind: SourceKind
+    url: str
+    username: str | None
+    password_sealed: str | None
+    """The password, sealed with the server's secret key; never shown."""
+    refresh_minutes: int
+    all_day_events: AllDayEvents
+    created_at: float
+    updated_at: float
+    due_at: float
+    """When the next refresh is due."""
+    last_sync_at: float | None = None
+    last_success_at: float | None = None
+    last_error: str | None = None
+    events: int = 0
+    busy_intervals: int = 0
+    failures: int = 0
+    """Refreshes that failed since the last that succeeded."""
+    etag: str | None = None
+    last_modified: str | None = None
+
+
+SOURCE_COLUMNS = (
+    "id, provider_id, name, kind, url, username, password_sealed, refresh_minutes,"
+    " all_day_events, created_at, updated_at, due_at, last_sync_at, last_success_at, last_error,"
+    " events, busy_intervals, failures, etag, last_modified"
+)
+"""What a read of busy_sources selects, in BusySource's order."""
+
+
+@dataclass(frozen=True)
+class Refreshed:
+    """What one refresh of a source came to: new busy intervals (None: keep the last good ones,
+    because the calendar did not change or could not be read), the events counted, the error in
+    words when it failed, the validators for the next conditional fetch, and when the next is
+    due."""
+
+    intervals: Sequence[tuple[int, int]] | None
+    events: int | None
+    error: str | None
+    etag: str | None
+    last_modified: str | None
+    next_due: float

@@ -1,0 +1,106 @@
+"""A provider's own calendars in the PostgreSQL store (as the SQLite store's
+backend/store/sqlite/busy.py): the sources, what each refresh came to, the intervals a time range
+holds. Each a function over a connection, run inside the caller's transaction."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import astuple
+
+from backend.store.busy_records import (
+    MAX_PIECE,
+    SOURCE_COLUMNS,
+    BusySource,
+    Refreshed,
+    StoredBusy,
+    pieces,
+)
+from backend.store.postgres.schema import Connection
+
+_FIELDS = len(SOURCE_COLUMNS.split(","))
+
+
+async def create(conn: Connection, source: BusySource) -> BusySource:
+    placeholders = ", ".join(f"${n}" for n in range(1, _FIELDS + 1))
+    await conn.execute(
+        f"INSERT INTO busy_sources ({SOURCE_COLUMNS}) VALUES ({placeholders})", *astuple(source)
+    )
+    return source
+
+
+async def find(conn: Connection, source_id: str, *, lock: bool = False) -> BusySource | None:
+    row = await conn.fetchrow(
+        f"SELECT {SOURCE_COLUMNS} FROM busy_sources WHERE id = $1"
+        + (" FOR UPDATE" if lock else ""),
+        source_id,
+    )
+    return None if row is None else BusySource(*row)
+
+
+async def of_provider(conn: Connection, provider_id: str) -> list[BusySource]:
+    rows = await conn.fetch(
+        f"SELECT {SOURCE_COLUMNS} FROM busy_sources WHERE provider_id = $1 ORDER BY created_at, id",
+        provider_id,
+    )
+    return [BusySource(*row) for row in rows]
+
+
+async def record_refresh(
+    conn: Connection, source_id: str, refreshed: Refreshed, now: float
+) -> BusySource | None:
+    """Write down one refresh: a success replaces the source's busy intervals whole; a failure
+    keeps the last good ones in force and counts itself. None when the source is gone."""
+    source = await find(conn, source_id, lock=True)
+    if source is None:
+        return None
+    failed = refreshed.error is not None
+    if refreshed.intervals is not None and not failed:
+        await conn.execute("DELETE FROM busy_intervals WHERE source_id = $1", source_id)
+        await conn.executemany(
+            "INSERT INTO busy_intervals (source_id, provider_id, start, ends)"
+            " VALUES ($1, $2, $3, $4)",
+            [
+                (source_id, source.provider_id, start, ends)
+                for whole_start, whole_ends in refreshed.intervals
+                for start, ends in pieces(whole_start, whole_ends)
+            ],
+        )
+    count = await conn.fetchval(
+        "SELECT COUNT(*) FROM busy_intervals WHERE source_id = $1", source_id
+    )
+    await conn.execute(
+        """
+        UPDATE busy_sources
+           SET last_sync_at = $1,
+               last_success_at = CASE WHEN $2 THEN last_success_at ELSE $1 END,
+               last_error = $3,
+               events = coalesce($4, events),
+               busy_intervals = $5,
+               failures = CASE WHEN $2 THEN failures + 1 ELSE 0 END,
+               etag = CASE WHEN $2 THEN etag ELSE $6 END,
+               last_modified = CASE WHEN $2 THEN last_modified ELSE $7 END,
+               due_at = $8, leased_until = NULL
+         WHERE id = $9
+        """,
+        now, failed, refreshed.error, refreshed.events, count, refreshed.etag,
+        refreshed.last_modified, refreshed.next_due, source_id,
+    )  # fmt: skip
+    return await find(conn, source_id)
+
+
+async def delete(conn: Connection, source_id: str) -> bool:
+    await conn.execute("DELETE FROM busy_intervals WHERE source_id = $1", source_id)
+    status = await conn.execute("DELETE FROM busy_sources WHERE id = $1", source_id)
+    return bool(status != "DELETE 0")
+
+
+async def intervals(
+    conn: Connection, provider_id: str, start: float, end: float
+) -> list[StoredBusy]:
+    """The provider's busy intervals (as stored, in pieces) that overlap [start, end)."""
+    rows = await conn.fetch(
+        "SELECT source_id, start, ends FROM busy_intervals"
+        " WHERE provider_id = $1 AND start > $2 AND start < $3 AND ends > $4 ORDER BY start",
+        provider_id, math.floor(start) - MAX_PIECE, math.ceil(end), math.floor(start),
+    )  # fmt: skip
+    return [StoredBusy(row[0], int(row[1]), int(row[2])) for row in rows]

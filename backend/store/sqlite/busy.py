@@ -1,0 +1,109 @@
+"""A provider's own calendars in the SQLite store: the sources busy times are read from, what
+each refresh of one came to (its busy intervals replaced whole, in pieces of at most a day), and
+the intervals a time range holds. Each a function over a connection, run by the writer inside
+its transaction (or by a reader)."""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import astuple
+
+from backend.store.busy_records import (
+    MAX_PIECE,
+    SOURCE_COLUMNS,
+    BusySource,
+    Refreshed,
+    StoredBusy,
+    pieces,
+)
+
+
+def create(conn: sqlite3.Connection, source: BusySource) -> BusySource:
+    placeholders = ", ".join("?" for _ in SOURCE_COLUMNS.split(","))
+    conn.execute(
+        f"INSERT INTO busy_sources ({SOURCE_COLUMNS}) VALUES ({placeholders})", astuple(source)
+    )
+    return source
+
+
+def find(conn: sqlite3.Connection, source_id: str) -> BusySource | None:
+    row = conn.execute(
+        f"SELECT {SOURCE_COLUMNS} FROM busy_sources WHERE id = ?", [source_id]
+    ).fetchone()
+    return None if row is None else BusySource(*row)
+
+
+def of_provider(conn: sqlite3.Connection, provider_id: str) -> list[BusySource]:
+    rows = conn.execute(
+        f"SELECT {SOURCE_COLUMNS} FROM busy_sources WHERE provider_id = ? ORDER BY created_at, id",
+        [provider_id],
+    )
+    return [BusySource(*row) for row in rows]
+
+
+def record_refresh(
+    conn: sqlite3.Connection, source_id: str, refreshed: Refreshed, now: float
+) -> BusySource | None:
+    """Write down one refresh: a success replaces the source's busy intervals whole; a failure
+    keeps the last good ones in force and counts itself. None when the source is gone."""
+    source = find(conn, source_id)
+    if source is None:
+        return None
+    failed = refreshed.error is not None
+    if refreshed.intervals is not None and not failed:
+        conn.execute("DELETE FROM busy_intervals WHERE source_id = ?", [source_id])
+        conn.executemany(
+            "INSERT INTO busy_intervals (source_id, provider_id, start, ends) VALUES (?, ?, ?, ?)",
+            [
+                (source_id, source.provider_id, start, ends)
+                for whole_start, whole_ends in refreshed.intervals
+                for start, ends in pieces(whole_start, whole_ends)
+            ],
+        )
+    (count,) = conn.execute(
+        "SELECT COUNT(*) FROM busy_intervals WHERE source_id = ?", [source_id]
+    ).fetchone()
+    conn.execute(
+        """
+        UPDATE busy_sources
+           SET last_sync_at = :now,
+               last_success_at = CASE WHEN :failed THEN last_success_at ELSE :now END,
+               last_error = :error,
+               events = coalesce(:events, events),
+               busy_intervals = :count,
+               failures = CASE WHEN :failed THEN failures + 1 ELSE 0 END,
+               etag = CASE WHEN :failed THEN etag ELSE :etag END,
+               last_modified = CASE WHEN :failed THEN last_modified ELSE :last_modified END,
+               due_at = :next_due, leased_until = NULL
+         WHERE id = :id
+        """,
+        {
+            "now": now,
+            "failed": failed,
+            "error": refreshed.error,
+            "events": refreshed.events,
+            "count": count,
+            "etag": refreshed.etag,
+            "last_modified": refreshed.last_modified,
+            "next_due": refreshed.next_due,
+            "id": source_id,
+        },
+    )
+    return find(conn, source_id)
+
+
+def delete(conn: sqlite3.Connection, source_id: str) -> bool:
+    conn.execute("DELETE FROM busy_intervals WHERE source_id = ?", [source_id])
+    return conn.execute("DELETE FROM busy_sources WHERE id = ?", [source_id]).rowcount > 0
+
+
+def intervals(
+    conn: sqlite3.Connection, provider_id: str, start: float, end: float
+) -> list[StoredBusy]:
+    """The provider's busy intervals (as stored, in pieces) that overlap [start, end)."""
+    rows = conn.execute(
+        "SELECT source_id, start, ends FROM busy_intervals"
+        " WHERE provider_id = ? AND start > ? AND start < ? AND ends > ? ORDER BY start",
+        [provider_id, start - MAX_PIECE, end, start],
+    )
+    return [StoredBusy(*row) for row in rows]
