@@ -47,7 +47,7 @@ CLIENTS = 2048
 most, so the max-holds count stays small, as it is for real clients)."""
 SERVER_FLAGS = [
     "--rate", "0", "--max-holds", "1000000", "--hold-minutes", "60000",
-    "--allow-private-webhooks",
+    "--allow-private-addresses",
 ]  # fmt: skip
 """No rate limit (one wrk connection is not one person), holds that neither run out nor hit
 the per-client limit during a run, and webhooks that may go to a receiver on this machine."""

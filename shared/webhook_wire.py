@@ -34,7 +34,7 @@ WebhookUrl = Annotated[
         max_length=2000,
         pattern=URL_PATTERN,
         description="Where changes are POSTed: an http or https URL whose host is, or resolves"
-        " to, public addresses only (the server's --allow-private-webhooks opens loopback and"
+        " to, public addresses only (the server's --allow-private-addresses opens loopback and"
         " private ones), without spaces or control, invisible or direction-changing characters."
         " It is stored normalised: scheme and host lower-cased, the host in IDNA form, the"
         " default port left out, percent-encoding normalised.",

@@ -64,7 +64,7 @@ class AppContext:
             self.clock,
             self.rules,
             backoff=self.settings.webhook_backoff_seconds,
-            allow_private=self.settings.allow_private_webhooks,
+            allow_private=self.settings.allow_private_addresses,
         )
         self.hub.listen(lambda _changes: self.webhooks.wake())
         self.mail = MailSender(

@@ -104,8 +104,8 @@ async def create_webhook(request: web.Request) -> web.Response:
     try:
         url = await checked_url(
             body.url,
-            allow_private=ctx.settings.allow_private_webhooks,
-            opened_by="--allow-private-webhooks",
+            allow_private=ctx.settings.allow_private_addresses,
+            opened_by="--allow-private-addresses",
         )
     except UrlRefused as wrong:
         raise ProblemError(

@@ -12,6 +12,7 @@ from backend.cli.maintenance_command import (
     add_check_arguments,
     run_maintenance_command,
 )
+from backend.cli.secret_key_command import run_secret_key_command
 from backend.cli.serve import serve
 from backend.cli.token_command import add_token_arguments, run_token_command
 from backend.cli.workers import WORKER_OF_FLAG
@@ -61,6 +62,13 @@ def build_parser() -> argparse.ArgumentParser:
         " 1 problems found (listed under the line), 2 could not check.",
     )
     add_check_arguments(check, os.environ)
+    commands.add_parser(
+        "secret-key",
+        help="print a new key for serve --secret-key",
+        description="Print a new random key for serve --secret-key (SLOTBOOK_SECRET_KEY), alone"
+        " on standard output: the key that seals the calendar passwords the server stores. Keep"
+        " it safe and keep it: passwords stored with one key open with that key only.",
+    )
     return parser
 
 
@@ -69,6 +77,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(arguments)
     if args.command == "serve":
         return serve(args, arguments)
+    if args.command == "secret-key":
+        return run_secret_key_command()
     if args.command in ("backup", "check"):
         return run_maintenance_command(args)
     return run_token_command(args)

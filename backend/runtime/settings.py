@@ -11,7 +11,8 @@ import ipaddress
 import math
 import os
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
@@ -19,6 +20,7 @@ from urllib.parse import urlsplit
 from backend.runtime.addresses import AddressError, checked_address
 from backend.runtime.levers import DESCRIPTIONS as LEVERS
 from backend.runtime.levers import Levers
+from backend.runtime.secret_box import KEY_COMMAND, MalformedSecretKey, SecretBox
 from backend.runtime.smtp_url import check_smtp_url
 from shared.grid import DAY_SECONDS, describe_length
 
@@ -60,9 +62,12 @@ class Settings:
     """The wait before a failed webhook delivery's first retry (doubled at each retry)."""
     max_webhooks_per_owner: int = 10
     """Webhook endpoints one provider may have (the admins' count together as one owner)."""
-    allow_private_webhooks: bool = False
-    """Let webhooks go to loopback and private addresses (local use, tests); link-local stays
-    refused."""
+    allow_private_addresses: bool = False
+    """Let the server connect to loopback and private addresses (webhooks, calendars; local use,
+    tests); link-local stays refused."""
+    secret_key: str = field(default="", repr=False)
+    """The Fernet key that seals the passwords the server keeps (calendars'); empty: none. Never
+    shown (see secret_box)."""
     public_url: str = ""
     """The address clients reach the server at (behind a proxy), for the links it hands out (a
     calendar feed's); empty: the address each request was made to."""
@@ -105,6 +110,16 @@ class Settings:
         if is_postgresql_url(self.db) or self.db == ":memory:":
             return Path("mail").absolute()
         return Path(self.db).absolute().parent / "mail"
+
+    @cached_property
+    def secret_box(self) -> SecretBox | None:
+        """What seals and opens stored passwords with --secret-key; None without a key."""
+        if not self.secret_key:
+            return None
+        try:
+            return SecretBox(self.secret_key)
+        except MalformedSecretKey as error:
+            raise SettingsError(f"--secret-key: {error}") from None
 
     @property
     def uses_postgresql(self) -> bool:
@@ -239,6 +254,7 @@ class Settings:
             )
         if self.log_level not in LOG_LEVELS:
             raise SettingsError(f"--log-level {self.log_level}: use one of {', '.join(LOG_LEVELS)}")
+        _ = self.secret_box  # a malformed key is refused here, before anything starts
         return self
 
     def describe_rules(self) -> str:
@@ -369,11 +385,30 @@ def add_server_arguments(parser: argparse.ArgumentParser, environ: Mapping[str, 
         base.max_webhooks_per_owner,
     )
     parser.add_argument(
+        "--allow-private-addresses",
         "--allow-private-webhooks",
+        dest="allow_private_addresses",
         action="store_true",
-        default=_flag_bool(_env_default(environ, "ALLOW_PRIVATE_WEBHOOKS", False)),
-        help="let webhooks go to loopback and private addresses, for local use (link-local and"
-        " cloud metadata addresses stay refused) (env SLOTBOOK_ALLOW_PRIVATE_WEBHOOKS)",
+        default=_flag_bool(
+            _env_default(
+                environ,
+                "ALLOW_PRIVATE_ADDRESSES",
+                _env_default(environ, "ALLOW_PRIVATE_WEBHOOKS", False),
+            )
+        ),
+        help="let webhooks, calendar sources and the calendar bookings are written to reach"
+        " loopback and private addresses, for local use (link-local and cloud metadata addresses"
+        " stay refused); --allow-private-webhooks is its older name (env"
+        " SLOTBOOK_ALLOW_PRIVATE_ADDRESSES, or SLOTBOOK_ALLOW_PRIVATE_WEBHOOKS)",
+    )
+    parser.add_argument(
+        "--secret-key",
+        metavar="KEY",
+        default=_env_default(environ, "SECRET_KEY", base.secret_key),
+        help="the key that seals the calendar passwords the server stores (32 random bytes in"
+        f" URL-safe base64; `{KEY_COMMAND}` makes one); passwords stored with one key open with"
+        " that key only. Better set in the environment than here, where other users of the"
+        " machine can read it in the process list (env SLOTBOOK_SECRET_KEY; never shown)",
     )
     option(
         "--public-url",
@@ -474,7 +509,8 @@ def settings_from_namespace(args: argparse.Namespace) -> Settings:
         workers=int(args.workers),
         webhook_backoff_seconds=float(args.webhook_backoff_seconds),
         max_webhooks_per_owner=int(args.max_webhooks_per_owner),
-        allow_private_webhooks=bool(args.allow_private_webhooks),
+        allow_private_addresses=bool(args.allow_private_addresses),
+        secret_key=str(args.secret_key).strip(),
         public_url=str(args.public_url).rstrip("/"),
         smtp_url=str(args.smtp_url),
         mail_from=_mail_from(str(args.mail_from)),

@@ -23,7 +23,7 @@ DAY = "2030-03-06"
 @pytest.fixture
 def secure_settings(db: str) -> Settings:
     """Tokens required; a webhook may name this machine (a port nobody listens on)."""
-    return Settings(db=db, rate=0, allow_private_webhooks=True)
+    return Settings(db=db, rate=0, allow_private_addresses=True)
 
 
 @pytest.fixture

@@ -797,7 +797,7 @@ async def test_webhook_deliveries_match_the_schemas_the_document_declares(
 ) -> None:
     """Real deliveries of each format, against the document's `webhooks`: the body, and the
     signature headers it names."""
-    running = TestServer(create_app(replace(settings, allow_private_webhooks=True), clock=clock))
+    running = TestServer(create_app(replace(settings, allow_private_addresses=True), clock=clock))
     await running.start_server()
     try:
         async with (

@@ -27,6 +27,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from backend.runtime.secret_box import SecretBox, new_key
+from backend.runtime.settings import parse_serve_args
 from shared.grid import align_up
 from shared.timefmt import format_time, parse_time
 from tests.in_process import slotbook_server
@@ -67,6 +69,8 @@ EVERY_FLAG = {
     "--workers": "SLOTBOOK_WORKERS",
     "--without": "SLOTBOOK_WITHOUT",
     "--no-auth": "SLOTBOOK_NO_AUTH",
+    "--allow-private-addresses": "SLOTBOOK_ALLOW_PRIVATE_ADDRESSES",
+    "--secret-key": "SLOTBOOK_SECRET_KEY",
 }
 
 ENV_VALUES = {
@@ -87,6 +91,13 @@ ENV_VALUES = {
     "SLOTBOOK_WORKERS": "3",
 }
 """A distinct value for every flag that shows its default in --help (--no-auth shows none)."""
+
+
+SECRET_KEY = new_key()
+"""The --secret-key the servers below are given, which must show nowhere."""
+
+MALFORMED_KEY = SECRET_KEY[:30]
+"""A key cut short, as a bad copy-and-paste leaves it (never repeated in a message either)."""
 
 
 def environment(**variables: str) -> dict[str, str]:
@@ -275,6 +286,17 @@ def servers(workdir: Path) -> Iterator[dict[str, Process]]:
             SLOTBOOK_NOTICE_HOURS="48",
             SLOTBOOK_MAX_HOLDS="9",
         ),
+        "secret-key-flag": serve(
+            [
+                *defaults,
+                *("--db", db("secret-key-flag")),
+                *("--secret-key", SECRET_KEY, "--allow-private-addresses"),
+            ]
+        ),
+        "secret-key-env": serve(
+            [*defaults, "--db", db("secret-key-env"), "--allow-private-webhooks"],
+            SLOTBOOK_SECRET_KEY=SECRET_KEY,
+        ),
     }
     yield launched
     for process in launched.values():
@@ -380,6 +402,59 @@ def test_fractional_hold_gives_a_three_second_hold(servers: dict[str, Process]) 
     assert parse_time(hold["expiresAt"]) - parse_time(hold["reservedAt"]) == 3
 
 
+@pytest.mark.parametrize("case", ["secret-key-flag", "secret-key-env"])
+def test_a_server_given_a_secret_key_starts_without_showing_it(
+    servers: dict[str, Process], case: str
+) -> None:
+    server = servers[case]
+
+    started = server.started()
+
+    assert httpx.get(f"{started.url}/healthz", timeout=OUTPUT_TIMEOUT).status_code == 200
+    [line] = server.log[:1]
+    assert STARTUP_LINE.search(line)
+    assert SECRET_KEY not in line
+
+
+@pytest.mark.parametrize(
+    ("case", "status"),
+    [("defaults", 422), ("secret-key-flag", 201), ("secret-key-env", 201)],
+    ids=["neither-refuses", "allow-private-addresses", "older-name-allow-private-webhooks"],
+)
+def test_either_name_of_the_private_addresses_flag_lets_a_webhook_go_to_loopback(
+    servers: dict[str, Process], case: str, status: int
+) -> None:
+    started = servers[case].started()
+
+    registered = httpx.post(
+        f"{started.url}/webhooks",
+        json={"url": "http://127.0.0.1:9/hook"},
+        timeout=OUTPUT_TIMEOUT,
+    )
+
+    assert registered.status_code == status, registered.text
+    if status == 422:
+        assert "--allow-private-addresses" in registered.json()["detail"], "what would open it"
+
+
+PRIVATE_ADDRESS_SPELLINGS = {
+    "flag": (["--allow-private-addresses"], {}),
+    "older-flag": (["--allow-private-webhooks"], {}),
+    "env": ([], {"SLOTBOOK_ALLOW_PRIVATE_ADDRESSES": "1"}),
+    "older-env": ([], {"SLOTBOOK_ALLOW_PRIVATE_WEBHOOKS": "true"}),
+}
+
+
+@pytest.mark.parametrize(
+    ("flags", "env"), PRIVATE_ADDRESS_SPELLINGS.values(), ids=PRIVATE_ADDRESS_SPELLINGS.keys()
+)
+def test_private_addresses_are_allowed_by_either_name_as_flag_or_variable(
+    flags: list[str], env: dict[str, str]
+) -> None:
+    assert parse_serve_args(flags, environ=env).allow_private_addresses
+    assert not parse_serve_args([]).allow_private_addresses
+
+
 # --- commands that answer and exit ---------------------------------------------------------------
 
 
@@ -405,6 +480,10 @@ BAD_SETTINGS = {
     "workers-zero": BadSetting(["--workers", "0"], "--workers"),
     "workers-over-sqlite": BadSetting(["--workers", "2"], "--workers"),
     "workers-over-sqlite-from-env": BadSetting([], "--workers", {"SLOTBOOK_WORKERS": "4"}),
+    "secret-key-malformed": BadSetting(["--secret-key", MALFORMED_KEY], "--secret-key"),
+    "secret-key-malformed-from-env": BadSetting(
+        [], "--secret-key", {"SLOTBOOK_SECRET_KEY": MALFORMED_KEY}
+    ),
 }
 
 
@@ -442,6 +521,9 @@ def finished(workdir: Path, taken_port: int) -> dict[str, Finished]:
         "help": (["--help"], {}),
         "serve-help": (["serve", "--help"], {}),
         "serve-help-env": (["serve", "--help"], ENV_VALUES),
+        "serve-help-secret-key": (["serve", "--help"], {"SLOTBOOK_SECRET_KEY": SECRET_KEY}),
+        "secret-key": (["secret-key"], {}),
+        "secret-key-again": (["secret-key"], {}),
     }
     for case, bad in BAD_SETTINGS.items():
         in_process[case] = (["serve", "--port", "0", "--db", str(workdir), *bad.flags], bad.env)
@@ -492,6 +574,41 @@ def test_bad_setting_exits_2_with_a_one_line_message(
     assert lines[0].startswith("slotbook-server: ")
     assert BAD_SETTINGS[case].names in lines[0]
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("case", ["secret-key-malformed", "secret-key-malformed-from-env"])
+def test_a_malformed_secret_key_is_refused_saying_what_a_key_is_and_how_to_make_one(
+    finished: dict[str, Finished], case: str
+) -> None:
+    message = one_line(finished[case].stderr)
+
+    assert "32 random bytes in URL-safe base64" in message, "what a key looks like"
+    assert "`slotbook-server secret-key` prints one; make one with it" in message, "how to get one"
+    assert MALFORMED_KEY not in message
+
+
+def test_secret_key_prints_a_new_key_the_server_takes_and_says_where_it_goes(
+    finished: dict[str, Finished],
+) -> None:
+    result = finished["secret-key"]
+
+    assert result.status == 0, result.stderr
+    [key] = result.stdout.splitlines()
+    assert key != finished["secret-key-again"].stdout.strip(), "a new one each time"
+    box = parse_serve_args(["--secret-key", key]).secret_box
+    assert box is not None
+    assert SecretBox(key).open(box.seal("hunter2")) == "hunter2"
+    [where] = result.stderr.splitlines()
+    assert "--secret-key" in where
+    assert "SLOTBOOK_SECRET_KEY" in where
+
+
+def test_the_secret_key_is_not_shown_by_help(finished: dict[str, Finished]) -> None:
+    result = finished["serve-help-secret-key"]
+
+    assert result.status == 0
+    assert SECRET_KEY not in result.stdout
+    assert "(env SLOTBOOK_SECRET_KEY; never shown)" in one_line(result.stdout)
 
 
 def test_more_than_one_worker_over_sqlite_is_refused_saying_why_and_what_to_do(

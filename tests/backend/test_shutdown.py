@@ -33,7 +33,7 @@ one that waited for the deliveries in flight would take their whole TIMEOUT_SECO
 @pytest.fixture
 def secure_settings(db: str) -> Settings:
     """Tokens required; webhooks may go to this machine; room for the slow endpoints."""
-    return Settings(db=db, rate=0, allow_private_webhooks=True, max_webhooks_per_owner=20)
+    return Settings(db=db, rate=0, allow_private_addresses=True, max_webhooks_per_owner=20)
 
 
 async def test_a_server_stops_promptly_with_slow_webhook_deliveries_in_flight(

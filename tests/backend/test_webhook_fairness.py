@@ -47,7 +47,7 @@ def clock() -> ManualClock:
 def secure_settings(db: str) -> Settings:
     """Tokens required; webhooks may go to this machine; one owner may have the slow hundred."""
     return Settings(
-        db=db, rate=0, allow_private_webhooks=True, max_webhooks_per_owner=SLOW_ENDPOINTS
+        db=db, rate=0, allow_private_addresses=True, max_webhooks_per_owner=SLOW_ENDPOINTS
     )
 
 
@@ -116,7 +116,7 @@ async def test_an_owner_may_register_up_to_the_cap_and_no_more(
     """The default cap, 10 an owner: an admin's endpoints count together, each provider's apart;
     the one past the cap is refused and stored nowhere; removing one makes room."""
     server = TestServer(
-        create_app(Settings(db=db, rate=0, allow_private_webhooks=True), clock=clock)
+        create_app(Settings(db=db, rate=0, allow_private_addresses=True), clock=clock)
     )
     await server.start_server()
     try:

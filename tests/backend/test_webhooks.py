@@ -68,7 +68,7 @@ def clock() -> ManualClock:
 @pytest.fixture
 def secure_settings(db: str) -> Settings:
     """Tokens required; webhooks may go to this machine's receiver; a 5-second first back-off."""
-    return Settings(db=db, rate=0, allow_private_webhooks=True, webhook_backoff_seconds=5)
+    return Settings(db=db, rate=0, allow_private_addresses=True, webhook_backoff_seconds=5)
 
 
 async def test_a_single_format_endpoint_gets_each_change_signed_as_changes_shows_it(
@@ -314,7 +314,7 @@ OPENED = "also allows loopback and private ones"
 NEVER = "the server never connects there"
 
 GUARDED = [
-    # url, refused even with --allow-private-webhooks, what the refusal says
+    # url, refused even with --allow-private-addresses, what the refusal says
     ("http://[::127.0.0.1]/hook", False, "carries 127.0.0.1 (IPv4-compatible, deprecated"),
     ("http://[::7f00:1]/hook", False, "carries 127.0.0.1 (IPv4-compatible, deprecated"),
     ("http://[64:ff9b::7f00:1]/hook", False, "carries 127.0.0.1 (NAT64, RFC 6052)"),
@@ -337,7 +337,7 @@ GUARDED = [
     ("http://10.1.2.3/hook", False, "10.0.0.0/8, private-use (RFC 1918)"),
     ("http://[::1]:9/hook", False, "::1/128, loopback (RFC 4291)"),
 ]
-"""Addresses a webhook may not go to without --allow-private-webhooks: every IPv6 spelling of a
+"""Addresses a webhook may not go to without --allow-private-addresses: every IPv6 spelling of a
 loopback, private, link-local or metadata address is judged by that address."""
 
 PUBLIC = [
@@ -354,7 +354,7 @@ async def test_an_address_the_server_may_not_connect_to_is_refused_at_registrati
     allow: bool, secure_settings: Settings, clock: ManualClock
 ) -> None:
     settings = replace(
-        secure_settings, allow_private_webhooks=allow, max_webhooks_per_owner=len(GUARDED) + 9
+        secure_settings, allow_private_addresses=allow, max_webhooks_per_owner=len(GUARDED) + 9
     )
     async with serving(settings, clock) as (_, people):
         answers = [await people["admin"].post("/webhooks", json={"url": u}) for u, _, _ in GUARDED]
@@ -374,7 +374,7 @@ async def test_an_address_the_server_may_not_connect_to_is_refused_at_registrati
         assert (NEVER if never else OPENED) in error["message"], (url, error)
         assert problem["detail"] == f"url {error['message']}"
         if never and allow:
-            assert error["message"].endswith("not even with --allow-private-webhooks")
+            assert error["message"].endswith("not even with --allow-private-addresses")
     assert [t.status_code for t in taken] == [201] * len(PUBLIC), [t.text for t in taken]
     assert sorted(h["url"] for h in listed) == sorted([*admitted, *PUBLIC])
 
@@ -403,7 +403,7 @@ async def test_a_delivery_connects_to_no_address_the_guard_refuses(
     refused = [(url, reason) for url, never, reason in GUARDED if never or not allow]
     refused = [(u.replace(":9/", f":{port}/"), r) for u, r in refused]
     settings = replace(
-        secure_settings, allow_private_webhooks=allow, max_webhooks_per_owner=len(GUARDED) + 9
+        secure_settings, allow_private_addresses=allow, max_webhooks_per_owner=len(GUARDED) + 9
     )
     async with serving(settings, clock) as (server, people):
         ids = [await stored_earlier(server, url) for url, _ in refused]
@@ -504,7 +504,7 @@ async def test_several_servers_on_one_postgresql_send_each_change_once(
     postgres: PostgresForTests, receiver: Receiver, clock: ManualClock
 ) -> None:
     url = postgres.copy()
-    settings = Settings(db=url, rate=0, allow_private_webhooks=True)
+    settings = Settings(db=url, rate=0, allow_private_addresses=True)
     servers = [TestServer(create_app(settings, clock=clock)) for _ in range(2)]
     for server in servers:
         await server.start_server()
