@@ -907,6 +907,11 @@ class Store(Protocol):
         None when the source is gone."""
         ...
 
+    async def claim_busy_sources(self, now: float, limit: int, lease: float) -> list[BusySource]:
+        """Lease up to `limit` sources whose refresh is due, none another refresher (of any
+        process) holds, for `lease` seconds; the refresh's record ends the lease."""
+        ...
+
     async def delete_busy_source(self, source_id: str) -> bool:
         """Remove the source and its busy intervals; False when there was none."""
         ...

@@ -104,3 +104,19 @@ async def intervals(
         provider_id, math.floor(start) - MAX_PIECE, math.ceil(end), math.floor(start),
     )  # fmt: skip
     return [StoredBusy(row[0], int(row[1]), int(row[2])) for row in rows]
+
+
+async def claim(conn: Connection, now: float, limit: int, lease: float) -> list[BusySource]:
+    """Lease up to `limit` sources whose refresh is due for `lease` seconds, skipping those
+    another process is leasing at this moment (so each refresh runs in one process)."""
+    rows = await conn.fetch(
+        f"""
+        UPDATE busy_sources SET leased_until = $1
+         WHERE id IN (SELECT id FROM busy_sources
+                       WHERE due_at <= $2 AND (leased_until IS NULL OR leased_until <= $2)
+                       ORDER BY due_at, id LIMIT $3 FOR UPDATE SKIP LOCKED)
+        RETURNING {SOURCE_COLUMNS}
+        """,
+        now + lease, now, limit,
+    )  # fmt: skip
+    return sorted((BusySource(*row) for row in rows), key=lambda s: (s.due_at, s.source_id))

@@ -1122,6 +1122,9 @@ class PostgresStore:
     ) -> BusySource | None:
         return await self._write(lambda conn: busy.record_refresh(conn, source_id, refreshed, now))
 
+    async def claim_busy_sources(self, now: float, limit: int, lease: float) -> list[BusySource]:
+        return await self._write(lambda conn: busy.claim(conn, now, limit, lease))
+
     async def delete_busy_source(self, source_id: str) -> bool:
         return await self._write(lambda conn: busy.delete(conn, source_id))
 

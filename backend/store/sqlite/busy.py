@@ -107,3 +107,19 @@ def intervals(
         [provider_id, start - MAX_PIECE, end, start],
     )
     return [StoredBusy(*row) for row in rows]
+
+
+def claim(conn: sqlite3.Connection, now: float, limit: int, lease: float) -> list[BusySource]:
+    """Lease up to `limit` sources whose refresh is due (none another refresher holds) for
+    `lease` seconds, soonest due first."""
+    rows = conn.execute(
+        f"""
+        UPDATE busy_sources SET leased_until = :until
+         WHERE id IN (SELECT id FROM busy_sources
+                       WHERE due_at <= :now AND (leased_until IS NULL OR leased_until <= :now)
+                       ORDER BY due_at, id LIMIT :limit)
+        RETURNING {SOURCE_COLUMNS}
+        """,
+        {"until": now + lease, "now": now, "limit": limit},
+    )
+    return sorted((BusySource(*row) for row in rows), key=lambda s: (s.due_at, s.source_id))

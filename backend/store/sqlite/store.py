@@ -1306,6 +1306,9 @@ class SQLiteStore:
             lambda db: busy.record_refresh(db.conn, source_id, refreshed, now)
         )
 
+    async def claim_busy_sources(self, now: float, limit: int, lease: float) -> list[BusySource]:
+        return await self._writer.run(lambda db: busy.claim(db.conn, now, limit, lease))
+
     async def delete_busy_source(self, source_id: str) -> bool:
         return await self._writer.run(lambda db: busy.delete(db.conn, source_id))
 
