@@ -23,6 +23,7 @@ from backend.runtime.clock import ManualClock
 from backend.runtime.settings import Settings
 from tests.helpers import STORES, T0, TLS, Api, People
 from tests.postgres_server import PostgresForTests, PostgresUnavailable, postgres_for_tests
+from tests.radicale_server import CalendarServer, radicale_server
 from tests.smtp_server import MailServer, mail_server
 from tests.sqlite_template import migrated_copy
 
@@ -109,6 +110,15 @@ def smtp() -> Iterator[MailServer]:
     """The suite's SMTP server on loopback (tests/smtp_server.py), started on first use: each
     test sends to addresses of its own (`smtp.address()`), so tests share it without meeting."""
     with mail_server() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def radicale() -> Iterator[CalendarServer]:
+    """The suite's CalDAV server on loopback (tests/radicale_server.py), started on first use:
+    each test makes calendars of its own (`radicale.calendar()`), so tests share it without
+    meeting."""
+    with radicale_server() as server:
         yield server
 
 

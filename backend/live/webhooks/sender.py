@@ -35,7 +35,8 @@ from dataclasses import dataclass
 
 import aiohttp
 
-from backend.live.outbound.guard import AddressRefused, GuardedResolver, literal_refusal
+from backend.live.outbound.guard import AddressRefused
+from backend.live.outbound.sessions import guarded_session
 from backend.live.retries import gives_up, retry_delay, waited
 from backend.live.webhooks.batches import Batch, delivery_body, delivery_id, next_batch
 from backend.live.webhooks.fair_share import Owner, pick
@@ -272,9 +273,6 @@ class WebhookSender:
         body = delivery_body(hook, batch, self._rules)
         headers = signed_headers(hook.secret, delivery_id(hook, batch), self._clock.now(), body)
         started = time.perf_counter()
-        why = literal_refusal(hook.url, allow_private=self._allow_private)
-        if why is not None:
-            return Outcome(None, f"refused: {why}", 0.0)
         status: int | None = None
         error: str | None = None
         try:
@@ -304,12 +302,10 @@ class WebhookSender:
 
     def _client(self) -> aiohttp.ClientSession:
         if self._session is None:
-            connector = aiohttp.TCPConnector(
-                resolver=GuardedResolver(allow_private=self._allow_private), limit=PARALLEL
-            )
-            self._session = aiohttp.ClientSession(
-                connector=connector,
-                timeout=aiohttp.ClientTimeout(total=self._timeout),
-                headers={"User-Agent": "slotbook-webhooks"},
+            self._session = guarded_session(
+                allow_private=self._allow_private,
+                timeout=self._timeout,
+                user_agent="slotbook-webhooks",
+                limit=PARALLEL,
             )
         return self._session
