@@ -1,0 +1,157 @@
+"""Refreshing providers' calendars in the background: each source whose refresh is due is leased
+(once across processes, over PostgreSQL), fetched (`fetch.py`), read for busy times
+(backend/rules/busy_times.py) and written down (`Store.record_busy_refresh`), one at a time per
+source. A refresh that fails keeps the last good busy times in force, says why in words in the
+source's status, and is tried again after a back-off (the outboxes' doubling, from
+`--busy-backoff-seconds`), never later than the source's own refresh period; a source with three
+periods without success is failing. A success that changes the busy times drops the provider's
+cached listings."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+
+from backend.live.busy.calendar_http import FetchFailed, calendar_session
+from backend.live.busy.fetch import Fetched, fetch_caldav, fetch_ics
+from backend.live.retries import retry_delay
+from backend.rules.busy_times import CalendarUnreadable, busy_times
+from backend.runtime.background import cancel_and_wait, wait_at_most
+from backend.runtime.clock import Clock
+from backend.runtime.secret_box import SecretBox, SecretKeyMismatch
+from backend.store.base import Store
+from backend.store.busy_records import BusySource, Refreshed
+
+log = logging.getLogger(__name__)
+
+POLL_SECONDS = 5.0
+"""The longest the refresher goes without looking for due sources."""
+BATCH = 8
+"""Sources leased at once; refreshed side by side, each source by one refresh at a time."""
+LEASE_SECONDS = 300.0
+"""A lease outlasts any one refresh (a fetch gives up after 30 s), so a source is refreshed by
+one process at a time; a process that dies leaves it to another after this."""
+PAST_SECONDS = 86_400
+"""How far back busy times are read: the day before now."""
+HORIZON_SECONDS = 400 * 86_400
+"""How far ahead busy times are read: past any slot a schedule opens (a year ahead)."""
+FAILING_PERIODS = 3
+"""Refresh periods without success after which a source is failing."""
+
+
+def failing(source: BusySource, now: float) -> bool:
+    """Whether the source has gone FAILING_PERIODS of its refresh periods without success."""
+    since = source.last_success_at if source.last_success_at is not None else source.created_at
+    return source.failures > 0 and now - since >= FAILING_PERIODS * source.refresh_minutes * 60
+
+
+class BusyRefresher:
+    def __init__(
+        self,
+        store: Callable[[], Store],
+        clock: Clock,
+        *,
+        box: SecretBox | None,
+        allow_private: bool,
+        backoff: float,
+        changed: Callable[[str], None],
+    ) -> None:
+        self._store = store
+        self._clock = clock
+        self._box = box
+        self._allow_private = allow_private
+        self._backoff = backoff
+        self._changed = changed
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._round = asyncio.Lock()
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="slotbook-busy-refresher")
+
+    def wake(self) -> None:
+        """A source was added or changed: look now."""
+        self._wake.set()
+
+    async def stop(self) -> None:
+        await cancel_and_wait(self._task)
+
+    async def _run(self) -> None:
+        while True:
+            await wait_at_most(self._wake, POLL_SECONDS)
+            self._wake.clear()
+            try:
+                await self.refresh_due()
+            except Exception:  # the next round tries again
+                log.exception("busy-time refresh round failed")
+
+    async def refresh_due(self) -> int:
+        """Refresh every source due now (by the injected clock); how many were refreshed."""
+        done = 0
+        async with self._round:
+            while True:
+                now = self._clock.now()
+                claimed = await self._store().claim_busy_sources(now, BATCH, LEASE_SECONDS)
+                if not claimed:
+                    return done
+                await asyncio.gather(*(self.refresh(source) for source in claimed))
+                done += len(claimed)
+
+    async def refresh(self, source: BusySource) -> BusySource | None:
+        """Fetch and read one source now and write down what came of it."""
+        now = self._clock.now()
+        period = source.refresh_minutes * 60
+        try:
+            refreshed = await self._read(source, now)
+        except (FetchFailed, CalendarUnreadable, SecretKeyMismatch) as error:
+            wait = min(period, retry_delay(source.failures + 1, self._backoff))
+            refreshed = Refreshed(None, None, str(error), None, None, now + wait)
+            log.warning("calendar %s of %s: %s", source.source_id, source.provider_id, error)
+        recorded = await self._store().record_busy_refresh(source.source_id, refreshed, now)
+        if refreshed.intervals is not None:
+            self._changed(source.provider_id)
+        return recorded
+
+    async def _read(self, source: BusySource, now: float) -> Refreshed:
+        password = None
+        if source.password_sealed is not None:
+            if self._box is None:
+                raise SecretKeyMismatch(
+                    "the server has no --secret-key, so the calendar's password cannot be read"
+                )
+            password = self._box.open(source.password_sealed)
+        start, end = int(now) - PAST_SECONDS, int(now) + HORIZON_SECONDS
+        async with calendar_session(allow_private=self._allow_private) as session:
+            fetched: Fetched
+            if source.kind == "ics":
+                fetched = await fetch_ics(
+                    session, source.url, username=source.username, password=password,
+                    etag=source.etag, last_modified=source.last_modified,
+                )  # fmt: skip
+            else:
+                fetched = await fetch_caldav(
+                    session, source.url, username=source.username, password=password,
+                    start=start, end=end,
+                )  # fmt: skip
+        next_due = now + source.refresh_minutes * 60
+        if fetched.calendars is None:  # not modified: the busy times stand
+            return Refreshed(None, None, None, fetched.etag, fetched.last_modified, next_due)
+        zone = await self._provider_zone(source.provider_id)
+        found = busy_times(
+            fetched.calendars, window_start=start, window_end=end, provider_zone=zone,
+            all_day=source.all_day_events,
+        )  # fmt: skip
+        intervals = [(interval.start, interval.ends) for interval in found.intervals]
+        return Refreshed(
+            intervals, found.events, None, fetched.etag, fetched.last_modified, next_due
+        )
+
+    async def _provider_zone(self, provider_id: str) -> str:
+        """The zone a floating time is read in: the provider's schedule's, else theirs, else UTC."""
+        store = self._store()
+        schedule = await store.get_schedule(provider_id)
+        if schedule is not None:
+            return schedule.schedule.zone
+        details = await store.party_details("provider", provider_id)
+        return (details.time_zone if details is not None else None) or "UTC"
