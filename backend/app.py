@@ -138,11 +138,13 @@ def create_app(
         ctx.sweeper.start()
         ctx.webhooks.start()
         ctx.mail.start()
+        ctx.busy.start()
         ctx.credentials.start()
         ctx.authenticator.start()
         yield
         await ctx.authenticator.stop()
         await ctx.credentials.stop()
+        await ctx.busy.stop()
         await ctx.mail.stop()
         await ctx.webhooks.stop()
         await ctx.sweeper.stop()

@@ -10,6 +10,7 @@ from aiohttp import web
 
 from backend.gate.auth import CACHE_SECONDS, Authenticator
 from backend.gate.credential_watch import CredentialWatch
+from backend.live.busy.refresher import BusyRefresher
 from backend.live.feed import ChangeHub
 from backend.live.listing_cache import ListingCache
 from backend.live.mail.sender import MAILING_KINDS, MailSender
@@ -77,6 +78,13 @@ class AppContext:
             metrics=self.metrics,
         )
         self.hub.listen(self._wake_mail)
+        self.busy = BusyRefresher(
+            lambda: self.store,
+            self.clock,
+            box=self.settings.secret_box,
+            allow_private=self.settings.allow_private_addresses,
+            changed=self.forget_listings,
+        )
 
     def _wake_mail(self, changes: Sequence[ChangeRow]) -> None:
         """Only a confirm, a move or a cancel can have queued mail to send now (reminders come

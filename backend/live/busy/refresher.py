@@ -2,9 +2,9 @@
 (once across processes, over PostgreSQL), fetched (`fetch.py`), read for busy times
 (backend/rules/busy_times.py) and written down (`Store.record_busy_refresh`), one at a time per
 source. A refresh that fails keeps the last good busy times in force, says why in words in the
-source's status, and is tried again after a back-off (the outboxes' doubling, from
-`--busy-backoff-seconds`), never later than the source's own refresh period; a source with three
-periods without success is failing. A success that changes the busy times drops the provider's
+source's status, and is tried again after a back-off (the outboxes' doubling, from a minute),
+never later than the source's own refresh period; a source with three periods without success is
+failing. A success that changes the busy times drops the provider's
 cached listings."""
 
 from __future__ import annotations
@@ -36,6 +36,8 @@ PAST_SECONDS = 86_400
 """How far back busy times are read: the day before now."""
 HORIZON_SECONDS = 400 * 86_400
 """How far ahead busy times are read: past any slot a schedule opens (a year ahead)."""
+BACKOFF_SECONDS = 60.0
+"""The wait before a failed refresh is first tried again; doubled at each failure after it."""
 FAILING_PERIODS = 3
 """Refresh periods without success after which a source is failing."""
 
@@ -54,8 +56,8 @@ class BusyRefresher:
         *,
         box: SecretBox | None,
         allow_private: bool,
-        backoff: float,
         changed: Callable[[str], None],
+        backoff: float = BACKOFF_SECONDS,
     ) -> None:
         self._store = store
         self._clock = clock

@@ -1,0 +1,161 @@
+"""The refresher reads providers' calendars from real servers and their busy times close slots,
+on both stores: an iCalendar URL served by an aiohttp server in the test (a weekly event busy, a
+transparent one not; an unchanged calendar answered 304 through its ETag; a malformed one said so
+in the source's status while the last good busy times stay), and a CalDAV calendar in Radicale
+behind a password sealed with the server's key (a server stopped mid-way, a wrong password: the
+status says why, the busy times stay). Sources are written straight to the store here; their
+HTTP API is tests/backend/test_busy_sources_api.py's."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+
+from backend.api.context import CONTEXT, AppContext
+from backend.runtime.secret_box import new_key
+from backend.runtime.settings import Settings
+from backend.store.busy_records import BusySource, SourceKind
+from tests.backend.test_busy_intervals import AT, listed
+from tests.backend.test_calendar_feeds import open_morning
+from tests.helpers import People
+from tests.radicale_server import PASSWORD, USER, CalendarServer
+
+PERIOD = 15 * 60
+
+
+@pytest.fixture
+def secure_settings(db: str, tmp_path: Path) -> Settings:
+    return Settings(
+        db=db, rate=0, mail_dir=str(tmp_path / "mail"), allow_private_addresses=True,
+        secret_key=new_key(),
+    )  # fmt: skip
+
+
+def ics(*events: str) -> str:
+    return "\r\n".join(
+        ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//tests//busy//EN", *events, "END:VCALENDAR"]
+    )
+
+
+def event(uid: str, start: str, end: str, *more: str) -> str:
+    return "\r\n".join(
+        ["BEGIN:VEVENT", f"UID:{uid}", "DTSTAMP:20300101T000000Z", f"DTSTART:{start}",
+         f"DTEND:{end}", *more, "END:VEVENT"]
+    )  # fmt: skip
+
+
+DENTIST = event("dentist", "20300306T101500Z", "20300306T104500Z", "RRULE:FREQ=WEEKLY")
+"""Wednesdays 10:15-10:45 UTC, from DAY on."""
+LUNCH_IDEA = event("idea", "20300306T100000Z", "20300306T101500Z", "TRANSP:TRANSPARENT")
+"""A note in the calendar that does not make anyone busy."""
+
+
+@dataclass
+class IcsServer:
+    """An iCalendar URL, as Google's or Outlook's secret address: GET with ETag and 304."""
+
+    body: str = ""
+    answered: list[int] = field(default_factory=list)
+
+    async def handle(self, request: web.Request) -> web.Response:
+        tag = '"' + hashlib.sha256(self.body.encode()).hexdigest()[:16] + '"'
+        if request.headers.get("If-None-Match") == tag:
+            self.answered.append(304)
+            return web.Response(status=304, headers={"ETag": tag})
+        self.answered.append(200)
+        return web.Response(text=self.body, content_type="text/calendar", headers={"ETag": tag})
+
+
+@pytest.fixture
+async def ics_server() -> AsyncIterator[tuple[IcsServer, str]]:
+    served = IcsServer()
+    app = web.Application()
+    app.router.add_get("/p1.ics", served.handle)
+    server = TestServer(app)
+    await server.start_server()
+    yield served, str(server.make_url("/p1.ics"))
+    await server.close()
+
+
+def source(ctx: AppContext, kind: SourceKind, url: str, password: str | None = None) -> BusySource:
+    now = ctx.now()
+    box = ctx.settings.secret_box
+    assert box is not None
+    return BusySource(
+        source_id="s1", provider_id="p1", name="Personal", kind=kind, url=url,
+        username=USER if password else None,
+        password_sealed=box.seal(password) if password else None,
+        refresh_minutes=15, all_day_events="busy", created_at=now, updated_at=now, due_at=now,
+    )  # fmt: skip
+
+
+async def refresh(ctx: AppContext) -> BusySource:
+    ctx.clock.advance(PERIOD)  # type: ignore[attr-defined]
+    await ctx.busy.refresh_due()  # (or the server's own round got there first: one refresh)
+    found = await ctx.store.find_busy_source("s1")
+    assert found is not None
+    return found
+
+
+async def test_an_ics_calendar_closes_its_busy_times_and_is_read_again_only_when_changed(
+    people: People, secure_server: TestServer, ics_server: tuple[IcsServer, str]
+) -> None:
+    ctx = secure_server.app[CONTEXT]
+    served, url = ics_server
+    served.body = ics(DENTIST, LUNCH_IDEA)
+    await open_morning(people)
+    await ctx.store.create_busy_source(source(ctx, "ics", url))
+    first = await refresh(ctx)
+    assert (first.last_error, first.failures) == (None, 0)
+    assert await listed(people) == [AT["10:00"], AT["10:45"]]
+
+    again = await refresh(ctx)
+    assert served.answered.count(200) == 1  # unchanged: not read again, busy times stand
+    assert served.answered[-1] == 304
+    assert again.busy_intervals == first.busy_intervals
+    assert await listed(people) == [AT["10:00"], AT["10:45"]]
+
+    served.body = "BEGIN:VCALENDAR\r\nthis is not a calendar\r\n"
+    broken = await refresh(ctx)
+    assert broken.failures == 1
+    assert broken.last_error
+    assert "Traceback" not in broken.last_error
+    assert await listed(people) == [AT["10:00"], AT["10:45"]]  # the last good ones in force
+
+    served.body = ics(LUNCH_IDEA)  # the dentist is cancelled
+    mended = await refresh(ctx)
+    assert (mended.failures, mended.last_error, mended.busy_intervals) == (0, None, 0)
+    assert await listed(people) == [AT["10:00"], AT["10:15"], AT["10:30"], AT["10:45"]]
+
+
+async def test_a_caldav_calendar_behind_a_password_and_what_its_failures_say(
+    people: People, secure_server: TestServer, radicale: CalendarServer
+) -> None:
+    ctx = secure_server.app[CONTEXT]
+    calendar = radicale.calendar()
+    radicale.put(calendar, "meeting", ics(event("meeting", "20300306T100000Z", "20300306T103000Z")))
+    await open_morning(people)
+    await ctx.store.create_busy_source(source(ctx, "caldav", calendar, PASSWORD))
+    first = await refresh(ctx)
+    assert (first.last_error, first.busy_intervals) == (None, 1)
+    assert await listed(people) == [AT["10:30"], AT["10:45"]]
+
+    with radicale.stopped():
+        down = await refresh(ctx)
+    assert down.failures == 1
+    assert down.last_error is not None
+    assert "could not connect" in down.last_error
+    assert PASSWORD not in down.last_error
+    assert await listed(people) == [AT["10:30"], AT["10:45"]]  # kept while it is away
+
+    await ctx.store.delete_busy_source("s1")
+    await ctx.store.create_busy_source(source(ctx, "caldav", calendar, "not the password"))
+    refused = await refresh(ctx)
+    assert refused.last_error is not None
+    assert "refused the user name and password" in refused.last_error
