@@ -371,14 +371,15 @@ def _scan(text: str) -> _Scan:
             stack.append(block)
             if block.kept and block.name == "VEVENT":
                 scan.events.append(block)
+            kept = block.kept
         elif name == "END":
-            block = _closed(stack, _value(line).strip().upper(), number)
+            kept = _closed(stack, _value(line).strip().upper(), number).kept
         else:
-            block = stack[-1]
-            _note(block, name, line, number)
-            if block.keeps(name):
-                scan.lines.append(_Line(number, line, name, block))
-        if block.kept:
+            _note(stack[-1], name, line, number)
+            kept = stack[-1].keeps(name)
+            if kept:
+                scan.lines.append(_Line(number, line, name, stack[-1]))
+        if kept:
             scan.kept.append(line)
     if stack:
         raise CalendarUnreadable(

@@ -472,6 +472,35 @@ def test_an_empty_calendar_is_no_busy_time_at_all() -> None:
     assert read() == BusyTimes(intervals=[], events=0)
 
 
+def test_what_busy_times_do_not_read_may_be_broken_without_refusing_the_calendar() -> None:
+    busy = read(
+        calendar(
+            """
+            BEGIN:VEVENT
+            UID:board@example.com
+            DTSTAMP:20300901T000000Z
+            SUMMARY:Board meeting
+            DTSTART:20301009T080000Z
+            DTEND:20301009T100000Z
+            ORGANIZER;CN=Chair:mailto:chair@example.com
+            ATTENDEE;CN=Sam;RSVP:mailto:sam@example.com
+            GEO:somewhere downtown
+            BEGIN:VALARM
+            ACTION:DISPLAY
+            TRIGGER:ten minutes before
+            END:VALARM
+            END:VEVENT
+            BEGIN:VTODO
+            UID:agenda@example.com
+            DUE:tomorrow
+            END:VTODO
+            """
+        )
+    )
+
+    assert utc(busy) == [("2030-10-09 08:00", "2030-10-09 10:00")]
+
+
 # --- calendars that cannot be read ----------------------------------------------------------------
 
 
