@@ -10,6 +10,7 @@ cached listings."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Callable
 
@@ -140,9 +141,11 @@ class BusyRefresher:
         if fetched.calendars is None:  # not modified: the busy times stand
             return Refreshed(None, None, None, fetched.etag, fetched.last_modified, next_due)
         zone = await self._provider_zone(source.provider_id)
-        found = busy_times(
-            fetched.calendars, window_start=start, window_end=end, provider_zone=zone,
-            all_day=source.all_day_events,
+        found = await asyncio.to_thread(  # pure CPU: a big calendar takes a while to read
+            functools.partial(
+                busy_times, fetched.calendars, window_start=start, window_end=end,
+                provider_zone=zone, all_day=source.all_day_events,
+            )
         )  # fmt: skip
         intervals = [(interval.start, interval.ends) for interval in found.intervals]
         return Refreshed(
