@@ -45,7 +45,7 @@ from backend.pages import (
     token_booking,
 )
 from backend.runtime.clock import Clock, SystemClock
-from backend.runtime.settings import Settings
+from backend.runtime.settings import Settings, SettingsError
 from backend.runtime.version import slotbook_version
 from backend.store import opening
 from backend.store.base import Store
@@ -133,6 +133,13 @@ def create_app(
 
     async def store_lifetime(app: web.Application) -> AsyncIterator[None]:
         store = await open_store(ctx)
+        if ctx.settings.secret_box is None and (sealed := await store.sealed_passwords()):
+            await store.close()
+            stored = f"{sealed} calendar password" + ("s are" if sealed > 1 else " is")
+            raise SettingsError(
+                f"--secret-key is needed: {stored} stored sealed with it (or SLOTBOOK_SECRET_KEY;"
+                " start the server with the key it had before)"
+            )
         ctx.open(store)
         await ctx.hub.start()
         ctx.sweeper.start()

@@ -140,5 +140,9 @@ def serve(args: argparse.Namespace, argv: Sequence[str]) -> int:
     if parent is not None:
         become_worker(parent)
     with asyncio.Runner(loop_factory=loop_factory()) as runner:
-        runner.run(run_server(settings, worker=parent is not None))
+        try:
+            runner.run(run_server(settings, worker=parent is not None))
+        except SettingsError as error:  # found on opening the store: what it holds needs
+            print(f"slotbook-server: {error}", file=sys.stderr)
+            return 2
     return 0

@@ -907,6 +907,10 @@ class Store(Protocol):
         None when the source is gone."""
         ...
 
+    async def sealed_passwords(self) -> int:
+        """How many sources hold a password sealed with the server's secret key."""
+        ...
+
     async def claim_busy_sources(self, now: float, limit: int, lease: float) -> list[BusySource]:
         """Lease up to `limit` sources whose refresh is due, none another refresher (of any
         process) holds, for `lease` seconds; the refresh's record ends the lease."""

@@ -27,8 +27,11 @@ from pathlib import Path
 import httpx
 import pytest
 
+from backend.rules.booking import Rules
 from backend.runtime.secret_box import SecretBox, new_key
 from backend.runtime.settings import parse_serve_args
+from backend.store.busy_records import BusySource
+from backend.store.opening import open_store
 from shared.grid import align_up
 from shared.timefmt import format_time, parse_time
 from tests.in_process import slotbook_server
@@ -939,3 +942,31 @@ def test_a_worker_that_dies_stops_the_others_and_the_group_exits_1(
     assert "restarts the whole group" in errors[0]
     assert not is_running(survivor)
     assert group.parent.log[-1].endswith("slotbook stopped")
+
+
+def test_a_database_with_sealed_passwords_needs_its_secret_key_to_start(tmp_path: Path) -> None:
+    """A calendar password is stored sealed with the server's key: without the key the server
+    says so in one line and exits 2, rather than start and fail every refresh."""
+    db = tmp_path / "sealed.db"
+    key = new_key()
+
+    async def store_a_source() -> None:
+        store = await open_store(str(db), Rules())
+        sealed = SecretBox(key).seal("hunter2")
+        source = BusySource(
+            source_id="s1", provider_id="p1", name="Work", kind="caldav",
+            url="https://cal.example.org/p1/", username="p1", password_sealed=sealed,
+            refresh_minutes=15, all_day_events="busy", created_at=0, updated_at=0, due_at=0,
+        )  # fmt: skip
+        await store.create_busy_source(source)
+        await store.close()
+
+    asyncio.run(store_a_source())
+    refused = subprocess.run(
+        backend_command("serve", "--db", str(db), "--port", "0"),
+        capture_output=True, text=True, timeout=OUTPUT_TIMEOUT, env=environment(),
+    )  # fmt: skip
+    assert refused.returncode == 2, refused.stderr
+    message = one_line(refused.stderr)
+    assert message.startswith("slotbook-server: --secret-key is needed: 1 calendar password is")
+    assert "Traceback" not in refused.stderr

@@ -1122,6 +1122,11 @@ class PostgresStore:
     ) -> BusySource | None:
         return await self._write(lambda conn: busy.record_refresh(conn, source_id, refreshed, now))
 
+    async def sealed_passwords(self) -> int:
+        sql = "SELECT COUNT(*) FROM busy_sources WHERE password_sealed IS NOT NULL"
+        async with self._pool.acquire() as conn:
+            return int(await conn.fetchval(sql))
+
     async def claim_busy_sources(self, now: float, limit: int, lease: float) -> list[BusySource]:
         return await self._write(lambda conn: busy.claim(conn, now, limit, lease))
 

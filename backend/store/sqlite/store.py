@@ -1306,6 +1306,10 @@ class SQLiteStore:
             lambda db: busy.record_refresh(db.conn, source_id, refreshed, now)
         )
 
+    async def sealed_passwords(self) -> int:
+        sql = "SELECT COUNT(*) FROM busy_sources WHERE password_sealed IS NOT NULL"
+        return await self._readers.run(lambda conn: int(conn.execute(sql).fetchone()[0]))
+
     async def claim_busy_sources(self, now: float, limit: int, lease: float) -> list[BusySource]:
         return await self._writer.run(lambda db: busy.claim(db.conn, now, limit, lease))
 
