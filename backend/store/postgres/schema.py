@@ -851,8 +851,9 @@ MIGRATIONS = (
         # sealed with --secret-key; the status of the last refresh; when the next is due, and
         # the lease of the process refreshing it), and the busy intervals each gave, in pieces
         # of at most a day (so a listing's probe for one that overlaps a slot reads a day's
-        # worth at most). The lean hold of one slot now leaves a busy slot to the general path,
-        # which says why.
+        # worth at most). The calendar a provider's bookings are written back to, the writes
+        # queued in the transactions of the bookings' changes, and each written event's ETag.
+        # The lean hold of one slot now leaves a busy slot to the general path, which says why.
         "0015_busy_times",
         (
             """
@@ -892,6 +893,46 @@ MIGRATIONS = (
             """,
             "CREATE INDEX busy_intervals_by_provider ON busy_intervals (provider_id, start)",
             "CREATE INDEX busy_intervals_by_source ON busy_intervals (source_id)",
+            """
+            CREATE TABLE calendar_writes (
+                provider_id text COLLATE "C" PRIMARY KEY,
+                url text NOT NULL,
+                username text,
+                password_sealed text,
+                created_at double precision NOT NULL,
+                updated_at double precision NOT NULL,
+                last_write_at double precision,
+                last_success_at double precision,
+                last_error text,
+                failures integer NOT NULL DEFAULT 0
+            )
+            """,
+            """
+            CREATE TABLE calendar_write_queue (
+                id text COLLATE "C" PRIMARY KEY,
+                provider_id text COLLATE "C" NOT NULL,
+                uid text COLLATE "C" NOT NULL,
+                appointment_id text COLLATE "C" NOT NULL,
+                action text NOT NULL,
+                status text NOT NULL,
+                attempts integer NOT NULL DEFAULT 0,
+                last_error text,
+                created_at double precision NOT NULL,
+                due_at double precision NOT NULL,
+                leased_until double precision,
+                done_at double precision
+            )
+            """,
+            "CREATE INDEX calendar_write_queue_due ON calendar_write_queue (due_at)"
+            " WHERE status = 'queued'",
+            """
+            CREATE TABLE written_events (
+                provider_id text COLLATE "C" NOT NULL,
+                uid text COLLATE "C" NOT NULL,
+                etag text,
+                PRIMARY KEY (provider_id, uid)
+            )
+            """,
             """
             CREATE OR REPLACE FUNCTION slotbook_hold_open_slot(
                 p_client text, p_now float8, p_id text, p_time_slot bigint, p_hold float8,

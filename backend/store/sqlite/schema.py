@@ -356,13 +356,21 @@ def _busy_times(db: Database) -> None:
     """The provider's own calendars: the sources busy times are read from (a password sealed
     with --secret-key; the status of the last refresh; when the next is due), and the busy
     intervals each gave, in pieces of at most a day (so a listing's probe for one that overlaps
-    a slot reads a day's worth at most)."""
+    a slot reads a day's worth at most). And the calendar a provider's bookings are written back
+    to (one per provider), the writes queued in the transactions of the bookings' changes, and
+    the ETag of each event written there."""
     db.execute(BUSY_SOURCES)
     db.execute("CREATE INDEX busy_sources_by_provider ON busy_sources (provider_id, created_at)")
     db.execute("CREATE INDEX busy_sources_due ON busy_sources (due_at)")
     db.execute(BUSY_INTERVALS)
     db.execute("CREATE INDEX busy_intervals_by_provider ON busy_intervals (provider_id, start)")
     db.execute("CREATE INDEX busy_intervals_by_source ON busy_intervals (source_id)")
+    for table in CALENDAR_WRITE_TABLES:
+        db.execute(table)
+    db.execute(
+        "CREATE INDEX calendar_write_queue_due ON calendar_write_queue (due_at)"
+        " WHERE status = 'queued'"
+    )
 
 
 BUSY_SOURCES = """
@@ -390,6 +398,47 @@ CREATE TABLE busy_sources (
     leased_until REAL
 ) STRICT
 """
+
+CALENDAR_WRITE_TABLES = (
+    """
+CREATE TABLE calendar_writes (
+    provider_id TEXT PRIMARY KEY,
+    url TEXT NOT NULL,
+    username TEXT,
+    password_sealed TEXT,
+    created_at REAL NOT NULL,
+    updated_at REAL NOT NULL,
+    last_write_at REAL,
+    last_success_at REAL,
+    last_error TEXT,
+    failures INTEGER NOT NULL DEFAULT 0
+) STRICT
+""",
+    """
+CREATE TABLE calendar_write_queue (
+    id TEXT PRIMARY KEY,
+    provider_id TEXT NOT NULL,
+    uid TEXT NOT NULL,
+    appointment_id TEXT NOT NULL,
+    action TEXT NOT NULL,
+    status TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT,
+    created_at REAL NOT NULL,
+    due_at REAL NOT NULL,
+    leased_until REAL,
+    done_at REAL
+) STRICT
+""",
+    """
+CREATE TABLE written_events (
+    provider_id TEXT NOT NULL,
+    uid TEXT NOT NULL,
+    etag TEXT,
+    PRIMARY KEY (provider_id, uid)
+) STRICT
+""",
+)
 
 BUSY_INTERVALS = """
 CREATE TABLE busy_intervals (
