@@ -20,7 +20,7 @@ from backend.rules.booking import BookingError, SlotRow, SlotStatus
 from backend.rules.notices import NoticeStatus
 from backend.rules.schedule import Schedule
 from backend.rules.service_types import ServiceType
-from backend.store.busy_records import BusySource, Refreshed, StoredBusy
+from backend.store.busy_records import BusySource, Conflict, Refreshed, StoredBusy
 from backend.store.mail_records import (
     ManagedAppointment,
     NotificationFilter,
@@ -905,6 +905,10 @@ class Store(Protocol):
         """Write down one refresh of the source: a success replaces its busy intervals whole (the
         listings and reserves that follow see them); a failure keeps the last good ones in force.
         None when the source is gone."""
+        ...
+
+    async def busy_conflicts(self, provider_id: str, now: float) -> list[Conflict]:
+        """The provider's live holds and bookings that a busy interval of theirs overlaps."""
         ...
 
     async def sealed_passwords(self) -> int:

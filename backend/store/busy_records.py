@@ -80,3 +80,36 @@ class Refreshed:
     etag: str | None
     last_modified: str | None
     next_due: float
+
+
+@dataclass(frozen=True)
+class Conflict:
+    """A hold or booking made before the provider's calendar said they were busy then: it stays,
+    and the provider is told. One per appointment and source."""
+
+    appointment_id: str
+    start: int
+    ends: int
+    status: str
+    client_id: str | None
+    source_id: str
+    source_name: str
+    busy_start: int
+    busy_ends: int
+
+
+CONFLICTS = """
+SELECT s.appointment_id, MIN(s.start), MAX(s.start + s.duration), MIN(s.status), MIN(s.client_id),
+       b.source_id, MIN(src.name), MIN(b.start), MAX(b.ends)
+  FROM slots AS s
+  JOIN busy_intervals AS b
+    ON b.provider_id = s.provider_id AND b.start > s.start - {piece}
+   AND b.start < s.start + s.duration AND b.ends > s.start
+  JOIN busy_sources AS src ON src.id = b.source_id
+ WHERE s.provider_id = {provider} AND s.appointment_id IS NOT NULL AND s.start + s.duration > {now}
+   AND (s.status = 'CONFIRMED' OR (s.status = 'RESERVED' AND s.held_until > {now}))
+ GROUP BY s.appointment_id, b.source_id
+ ORDER BY MIN(s.start), s.appointment_id, b.source_id
+"""
+"""The provider's live holds and bookings that a busy interval overlaps (placeholders filled by
+each store)."""

@@ -676,6 +676,10 @@ async def no_pages_yet(world: World, who: Who, response: httpx.Response) -> None
     assert "No booking page is open here yet." in response.text
 
 
+async def no_conflicts(world: World, who: Who, response: httpx.Response) -> None:
+    assert response.json() == {"conflicts": []}  # no calendar of p1's in the template
+
+
 async def page_off(world: World, who: Who, response: httpx.Response) -> None:
     raise AssertionError("no booking page is on, and no hold has a link, in the template")
 
@@ -794,6 +798,7 @@ CONFIRM_POST = Request(
     form={"extra": "x"},
 )
 PAGE_STYLE = Request("GET", "/assets/{name}", path="/assets/pages.css")
+P1_CONFLICTS = Request("GET", "/providers/{providerId}/conflicts", path="/providers/p1/conflicts")
 MANAGE = "/manage/{secret}"
 PAGES = ("/manage/", "/book", "/confirm/")
 """The routes of the server's pages, whose every answer is HTML."""
@@ -908,6 +913,7 @@ ROWS = [
     row(CONFIRM_PAGE,       404, 404, 404, 404, 404, 404, 404, 404, 404, page_off),
     row(CONFIRM_POST,       400, 400, 400, 400, 400, 400, 400, 400, 400, page_off),
     row(PAGE_STYLE,         200, 200, 200, 200, 200, 200, 200, 200, 200, style_read),
+    row(P1_CONFLICTS,       401, 401, 401, 401, 200, 200, 403, 403, 403, no_conflicts),
     row(MAKE_WEBHOOK,       401, 401, 401, 401, 201, 201, 201, 403, 403, webhook_made),
     row(LIST_WEBHOOKS,      401, 401, 401, 401, 200, 200, 200, 403, 403, webhooks_listed),
     row(GET_WEBHOOK,        401, 401, 401, 401, 200, 200, 404, 403, 403, webhook_shown),

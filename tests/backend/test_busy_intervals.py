@@ -120,6 +120,23 @@ async def test_what_was_held_stays_a_failed_refresh_keeps_the_busy_times_and_rem
     await refreshed(ctx, [BUSY])
     mine = (await people["c1"].get("/reservations")).json()["reservations"]
     assert [r["timeSlotId"] for r in mine] == [slots[1]["timeSlotId"]]  # never touched
+    conflicts = await people["p1"].get("/providers/p1/conflicts")
+    assert conflicts.status_code == 200, conflicts.text
+    assert conflicts.json()["conflicts"] == [
+        {
+            "timeSlotId": slots[1]["timeSlotId"],
+            "start": f"{DAY} 10:15:00",
+            "end": f"{DAY} 10:30:00",
+            "status": "RESERVED",
+            "clientId": "c1",
+            "sourceId": "s1",
+            "sourceName": "Personal",
+            "busyStart": f"{DAY} 10:15:00",
+            "busyEnd": f"{DAY} 10:45:00",
+        }
+    ]
+    assert (await people["p2"].get("/providers/p1/conflicts")).status_code == 403
+    assert (await people["c1"].get("/providers/p1/conflicts")).status_code == 403
     failed = await refreshed(ctx, None, "could not connect to calendar.example.org")
     assert (failed.failures, failed.last_error, failed.busy_intervals) == (
         1,

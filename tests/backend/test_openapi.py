@@ -21,6 +21,7 @@ import pytest
 from aiohttp.test_utils import TestServer
 
 import shared.booking_page_wire
+import shared.conflict_wire
 import shared.calendar_wire
 import shared.mail_wire
 import shared.manage_wire
@@ -81,6 +82,7 @@ WIRE_MODULES = (
     shared.mail_wire,
     shared.manage_wire,
     shared.booking_page_wire,
+    shared.conflict_wire,
     shared.profile_wire,
 )
 """The modules of the wire contract: shared/wire.py, and the shapes of schedules, calendar feeds
@@ -423,6 +425,8 @@ async def exercise_every_operation(rec: Recorder, clock: ManualClock) -> None:
     await exercise_provider_profile(rec)
     await exercise_manage_page(rec)
     await exercise_booking_pages(rec)
+    p1 = {"providerId": "p1"}
+    await rec.call("GET", "/providers/{providerId}/conflicts", 200, ids=p1)
 
 
 async def exercise_booking_pages(rec: Recorder) -> None:

@@ -8,9 +8,11 @@ import math
 from dataclasses import astuple
 
 from backend.store.busy_records import (
+    CONFLICTS,
     MAX_PIECE,
     SOURCE_COLUMNS,
     BusySource,
+    Conflict,
     Refreshed,
     StoredBusy,
     pieces,
@@ -120,3 +122,12 @@ async def claim(conn: Connection, now: float, limit: int, lease: float) -> list[
         now + lease, now, limit,
     )  # fmt: skip
     return sorted((BusySource(*row) for row in rows), key=lambda s: (s.due_at, s.source_id))
+
+
+_CONFLICTS = CONFLICTS.format(piece=MAX_PIECE, provider="$1", now="$2")
+
+
+async def conflicts(conn: Connection, provider_id: str, now: float) -> list[Conflict]:
+    """The provider's live holds and bookings that a busy interval overlaps."""
+    rows = await conn.fetch(_CONFLICTS, provider_id, now)
+    return [Conflict(*row) for row in rows]

@@ -113,7 +113,7 @@ from backend.store.base import (
     stored_events,
     stored_webhook,
 )
-from backend.store.busy_records import BusySource, Refreshed, StoredBusy
+from backend.store.busy_records import BusySource, Conflict, Refreshed, StoredBusy
 from backend.store.mail_records import (
     ManagedAppointment,
     NotificationFilter,
@@ -1121,6 +1121,10 @@ class PostgresStore:
         self, source_id: str, refreshed: Refreshed, now: float
     ) -> BusySource | None:
         return await self._write(lambda conn: busy.record_refresh(conn, source_id, refreshed, now))
+
+    async def busy_conflicts(self, provider_id: str, now: float) -> list[Conflict]:
+        async with self._pool.acquire() as conn:
+            return await busy.conflicts(conn, provider_id, now)
 
     async def sealed_passwords(self) -> int:
         sql = "SELECT COUNT(*) FROM busy_sources WHERE password_sealed IS NOT NULL"

@@ -9,9 +9,11 @@ import sqlite3
 from dataclasses import astuple
 
 from backend.store.busy_records import (
+    CONFLICTS,
     MAX_PIECE,
     SOURCE_COLUMNS,
     BusySource,
+    Conflict,
     Refreshed,
     StoredBusy,
     pieces,
@@ -123,3 +125,12 @@ def claim(conn: sqlite3.Connection, now: float, limit: int, lease: float) -> lis
         {"until": now + lease, "now": now, "limit": limit},
     )
     return sorted((BusySource(*row) for row in rows), key=lambda s: (s.due_at, s.source_id))
+
+
+_CONFLICTS = CONFLICTS.format(piece=MAX_PIECE, provider=":provider", now=":now")
+
+
+def conflicts(conn: sqlite3.Connection, provider_id: str, now: float) -> list[Conflict]:
+    """The provider's live holds and bookings that a busy interval overlaps."""
+    rows = conn.execute(_CONFLICTS, {"provider": provider_id, "now": now})
+    return [Conflict(*row) for row in rows]

@@ -97,7 +97,7 @@ from backend.store.base import (
     stored_events,
     stored_webhook,
 )
-from backend.store.busy_records import BusySource, Refreshed, StoredBusy
+from backend.store.busy_records import BusySource, Conflict, Refreshed, StoredBusy
 from backend.store.mail_records import (
     ManagedAppointment,
     NotificationFilter,
@@ -1305,6 +1305,9 @@ class SQLiteStore:
         return await self._writer.run(
             lambda db: busy.record_refresh(db.conn, source_id, refreshed, now)
         )
+
+    async def busy_conflicts(self, provider_id: str, now: float) -> list[Conflict]:
+        return await self._readers.run(lambda conn: busy.conflicts(conn, provider_id, now))
 
     async def sealed_passwords(self) -> int:
         sql = "SELECT COUNT(*) FROM busy_sources WHERE password_sealed IS NOT NULL"
