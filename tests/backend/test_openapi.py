@@ -21,8 +21,8 @@ import pytest
 from aiohttp.test_utils import TestServer
 
 import shared.booking_page_wire
-import shared.conflict_wire
 import shared.calendar_wire
+import shared.conflict_wire
 import shared.mail_wire
 import shared.manage_wire
 import shared.profile_wire
