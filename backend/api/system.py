@@ -51,7 +51,7 @@ async def metrics_page(request: web.Request) -> web.Response:
 async def metrics_response(app: web.Application) -> web.Response:
     """The metrics of the application `app` (the main one, also for the --metrics-port one)."""
     ctx = app[CONTEXT]
-    body = await ctx.metrics.render(ctx.store)
+    body = await ctx.metrics.render(ctx.store, ctx.now())
     return web.Response(body=body, headers={"Content-Type": METRICS_CONTENT_TYPE})
 
 

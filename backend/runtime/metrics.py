@@ -144,6 +144,13 @@ class Metrics:
             ["status"],
             registry=r,
         )
+        self.busy_sources = Gauge(
+            "slotbook_busy_sources",
+            "Providers' calendars busy times are read from, by state: ok, or failing (three of"
+            " its refresh periods without a successful refresh)",
+            ["state"],
+            registry=r,
+        )
         self.mail_attempts = Counter(
             "slotbook_mail_attempts",
             "Attempts to send a message by this process, by outcome: sent, retry (a temporary"
@@ -167,7 +174,7 @@ class Metrics:
         began = time.perf_counter()
         return lambda: self.roll_seconds.observe(time.perf_counter() - began)
 
-    async def render(self, store: Store) -> bytes:
+    async def render(self, store: Store, now: float) -> bytes:
         """The text exposition, with the gauges that need the database read now."""
         hooks = await store.list_webhooks(None)
         _, newest = await store.change_bounds()
@@ -178,4 +185,7 @@ class Metrics:
         counts = await store.notification_counts()
         for status in ("queued", "sent", "failed"):
             self.notifications.labels(status).set(counts.get(status, 0))
+        states = await store.busy_source_states(now)
+        for state in ("ok", "failing"):
+            self.busy_sources.labels(state).set(states.get(state, 0))
         return generate_latest(self.registry)

@@ -911,6 +911,10 @@ class Store(Protocol):
         """The provider's live holds and bookings that a busy interval of theirs overlaps."""
         ...
 
+    async def busy_source_states(self, now: float) -> dict[str, int]:
+        """How many sources are ok and how many failing (SOURCE_STATES)."""
+        ...
+
     async def sealed_passwords(self) -> int:
         """How many sources hold a password sealed with the server's secret key."""
         ...

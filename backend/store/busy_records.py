@@ -82,6 +82,15 @@ class Refreshed:
     next_due: float
 
 
+SOURCE_STATES = (
+    "SELECT CASE WHEN failures > 0 AND {now} - coalesce(last_success_at, created_at)"
+    " >= 3 * refresh_minutes * 60 THEN 'failing' ELSE 'ok' END AS state, COUNT(*)"
+    " FROM busy_sources GROUP BY state"
+)
+"""Sources by state: failing after three of its refresh periods without success, else ok (the
+refresher's `failing` says the same of one source)."""
+
+
 @dataclass(frozen=True)
 class Conflict:
     """A hold or booking made before the provider's calendar said they were busy then: it stays,

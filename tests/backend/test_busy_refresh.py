@@ -103,6 +103,18 @@ async def refresh(ctx: AppContext) -> BusySource:
     return found
 
 
+async def failing_sources(people: People) -> float:
+    """What /metrics says of failing sources."""
+    metrics = await people["admin"].get("/metrics")
+    assert metrics.status_code == 200, metrics.text
+    (line,) = [
+        l
+        for l in metrics.text.splitlines()
+        if l.startswith('slotbook_busy_sources{state="failing"}')
+    ]
+    return float(line.split()[-1])
+
+
 async def test_an_ics_calendar_closes_its_busy_times_and_is_read_again_only_when_changed(
     people: People, secure_server: TestServer, ics_server: tuple[IcsServer, str]
 ) -> None:
@@ -148,6 +160,10 @@ async def test_a_caldav_calendar_behind_a_password_and_what_its_failures_say(
 
     with radicale.stopped():
         down = await refresh(ctx)
+        assert await failing_sources(people) == 0.0  # one failure is not yet failing
+        for _ in range(3):  # three periods without success
+            await refresh(ctx)
+        assert await failing_sources(people) == 1.0
     assert down.failures == 1
     assert down.last_error is not None
     assert "could not connect" in down.last_error

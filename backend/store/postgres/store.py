@@ -113,7 +113,13 @@ from backend.store.base import (
     stored_events,
     stored_webhook,
 )
-from backend.store.busy_records import BusySource, Conflict, Refreshed, StoredBusy
+from backend.store.busy_records import (
+    SOURCE_STATES,
+    BusySource,
+    Conflict,
+    Refreshed,
+    StoredBusy,
+)
 from backend.store.mail_records import (
     ManagedAppointment,
     NotificationFilter,
@@ -1125,6 +1131,11 @@ class PostgresStore:
     async def busy_conflicts(self, provider_id: str, now: float) -> list[Conflict]:
         async with self._pool.acquire() as conn:
             return await busy.conflicts(conn, provider_id, now)
+
+    async def busy_source_states(self, now: float) -> dict[str, int]:
+        sql = SOURCE_STATES.format(now="$1::float8")
+        async with self._pool.acquire() as conn:
+            return {str(row[0]): int(row[1]) for row in await conn.fetch(sql, now)}
 
     async def sealed_passwords(self) -> int:
         sql = "SELECT COUNT(*) FROM busy_sources WHERE password_sealed IS NOT NULL"

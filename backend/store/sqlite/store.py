@@ -97,7 +97,13 @@ from backend.store.base import (
     stored_events,
     stored_webhook,
 )
-from backend.store.busy_records import BusySource, Conflict, Refreshed, StoredBusy
+from backend.store.busy_records import (
+    SOURCE_STATES,
+    BusySource,
+    Conflict,
+    Refreshed,
+    StoredBusy,
+)
 from backend.store.mail_records import (
     ManagedAppointment,
     NotificationFilter,
@@ -1308,6 +1314,12 @@ class SQLiteStore:
 
     async def busy_conflicts(self, provider_id: str, now: float) -> list[Conflict]:
         return await self._readers.run(lambda conn: busy.conflicts(conn, provider_id, now))
+
+    async def busy_source_states(self, now: float) -> dict[str, int]:
+        sql = SOURCE_STATES.format(now=":now")
+        return await self._readers.run(
+            lambda conn: {str(s): int(n) for s, n in conn.execute(sql, {"now": now})}
+        )
 
     async def sealed_passwords(self) -> int:
         sql = "SELECT COUNT(*) FROM busy_sources WHERE password_sealed IS NOT NULL"
