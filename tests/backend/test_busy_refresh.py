@@ -107,11 +107,8 @@ async def failing_sources(people: People) -> float:
     """What /metrics says of failing sources."""
     metrics = await people["admin"].get("/metrics")
     assert metrics.status_code == 200, metrics.text
-    (line,) = [
-        l
-        for l in metrics.text.splitlines()
-        if l.startswith('slotbook_busy_sources{state="failing"}')
-    ]
+    failing = 'slotbook_busy_sources{state="failing"}'
+    (line,) = [row for row in metrics.text.splitlines() if row.startswith(failing)]
     return float(line.split()[-1])
 
 
