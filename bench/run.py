@@ -159,6 +159,15 @@ def goals(
             0.15,
             postgres,
         )
+    free_day = _find(standard, "GET /availability, one provider, one day", "-")
+    busy_day = _find(standard, server_bench.BUSY_SCENARIO, "-")
+    if free_day is not None and busy_day is not None:
+        share = busy_day.rps / free_day.rps
+        lines.append(
+            f"| one provider's day with {server_bench.BUSY_SOURCES} calendars"
+            f" ({server_bench.BUSY_INTERVALS} busy times) at 90% or more of one without"
+            f" | {share:.0%} | {'yes' if share >= 0.9 else 'no'} |"
+        )
     fewer = server_bench.FEWER_CONNECTIONS
     r = _find(standard, f"reserve, distinct slots, {fewer} connections", "FULL")
     if r is not None:

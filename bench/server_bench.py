@@ -33,6 +33,7 @@ from backend.rules.booking import Rules, SlotRow
 from backend.rules.service_types import ServiceType
 from backend.runtime.settings import is_postgresql_url
 from backend.store.base import Store
+from backend.store.busy_records import BusySource, Refreshed
 from backend.store.opening import open_store
 from shared.timefmt import format_time
 from tests.e2e.server_process import ServerProcess
@@ -132,8 +133,8 @@ def reserve_providers(scale: Scale, sync: str) -> range:
 
 def fewer_connections_providers(scale: Scale) -> range:
     """Whose slots the durable reserve at FEWER_CONNECTIONS takes (the last two providers are
-    the contention and fan-out scenarios', the two before them the listings' of a day)."""
-    return range(8 * _quarter(scale), scale.providers - 4)
+    the contention and fan-out scenarios', the three before them the listings' of a day)."""
+    return range(8 * _quarter(scale), scale.providers - 5)
 
 
 def typed_provider(scale: Scale) -> str:
@@ -141,6 +142,15 @@ def typed_provider(scale: Scale) -> str:
     write scenarios' holds, so no write scenario takes this provider's slots)."""
     return provider(scale.providers - 4)
 
+
+def busy_provider(scale: Scale) -> str:
+    """Whose own calendars (BUSY_SOURCES of them, BUSY_INTERVALS busy times in all) close some of
+    their slots; no write scenario takes this provider's slots."""
+    return provider(scale.providers - 5)
+
+
+BUSY_SOURCES = 3
+BUSY_INTERVALS = 500
 
 FEWER_CONNECTIONS = 32
 """The load at which the p99 goal is set."""
@@ -178,6 +188,7 @@ async def seed(db: str, scale: Scale, first_day: int) -> Seeded:
             end = first_day + scale.days * DAY
             await store.submit_availability(provider(p), first_day, end, now)
         await offer_a_type(store, scale, first_day, now, seeded.clients)
+        await connect_calendars(store, scale, first_day, now)
     finally:
         await store.close()
     held = [provider(p) for sync in ("FULL", "NORMAL") for p in confirm_providers(scale, sync)]
@@ -204,6 +215,29 @@ async def offer_a_type(
     for hour, client in zip((9, 12, 15), sorted(clients), strict=False):
         slot = by_start[day + hour * 3600]
         await store.reserve(slot.id, slot.start, client, now, length=3600, service_id=BENCH_SERVICE)
+
+
+async def connect_calendars(store: Store, scale: Scale, first_day: int, now: float) -> None:
+    """BUSY_SOURCES calendars of the busy provider's, with BUSY_INTERVALS half-hour busy times in
+    all spread evenly over its days (about a dozen fall on the listed day), written as the
+    refresher writes them."""
+    owner = busy_provider(scale)
+    step = max(900, scale.days * DAY // BUSY_INTERVALS // 900 * 900)
+    for n in range(BUSY_SOURCES):
+        source = BusySource(
+            f"bench-source-{n}", owner, f"Calendar {n}", "ics",
+            f"https://calendar.example.org/{n}.ics", None, None, 15, "busy", now, now, now + DAY,
+        )  # fmt: skip
+        await store.create_busy_source(source)
+        times = [
+            (start, start + 1800)
+            for start in range(
+                first_day + n * step, first_day + scale.days * DAY, BUSY_SOURCES * step
+            )
+        ][: BUSY_INTERVALS // BUSY_SOURCES + (n < BUSY_INTERVALS % BUSY_SOURCES)]
+        await store.record_busy_refresh(
+            source.source_id, Refreshed(times, len(times), None, None, None, now + DAY), now
+        )
 
 
 async def hold_for_confirm(db: str, providers: list[str], now: float) -> None:
@@ -448,6 +482,12 @@ def _url_time(epoch: int) -> str:
     return format_time(epoch).replace(" ", "%20")
 
 
+BUSY_SCENARIO = (
+    f"GET /availability, one provider with {BUSY_SOURCES} calendars"
+    f" ({BUSY_INTERVALS} busy times), one day"
+)
+
+
 def get_scenarios(scale: Scale, first_day: int) -> list[tuple[str, str]]:
     """(name, path) of the read scenarios: a day of one provider whose slots are all open, and an
     hour of every provider."""
@@ -461,10 +501,15 @@ def get_scenarios(scale: Scale, first_day: int) -> list[tuple[str, str]]:
         f"/availability?startTime={_url_time(day)}&endTime={_url_time(day + DAY)}"
         f"&serviceId={BENCH_SERVICE}"
     )
+    busy = (
+        f"/availability?startTime={_url_time(day)}&endTime={_url_time(day + DAY)}"
+        f"&providerId={busy_provider(scale)}"
+    )
     return [
         ("GET /availability, one provider, one day", one_provider),
         ("GET /availability, all providers, one hour", every_provider),
         ("GET /availability, one provider's type, one day", typed),
+        (BUSY_SCENARIO, busy),
     ]
 
 

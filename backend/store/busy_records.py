@@ -1,6 +1,6 @@
 """What the stores keep of a provider's own calendars: busy intervals, each from one source, in
-pieces of at most a day, so that the probe for one overlapping a time reads a day's worth at
-most (`start > t - MAX_PIECE`)."""
+pieces of at most an hour, so that the probe for one overlapping a time reads an hour's worth at
+most (`start > t - MAX_PIECE`): a listing asks it of every slot it lists."""
 
 from __future__ import annotations
 
@@ -8,8 +8,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-MAX_PIECE = 86_400
-"""Seconds: no busy interval is stored longer (longer ones are kept as consecutive pieces)."""
+MAX_PIECE = 3_600
+"""Seconds: no busy interval is stored longer (longer ones are kept as consecutive pieces; a
+day-long event is 24 rows, and the probe of a slot reads the pieces that began in the hour
+before it)."""
 
 
 @dataclass(frozen=True)

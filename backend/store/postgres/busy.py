@@ -67,9 +67,7 @@ async def record_refresh(
                 for start, ends in pieces(whole_start, whole_ends)
             ],
         )
-    count = await conn.fetchval(
-        "SELECT COUNT(*) FROM busy_intervals WHERE source_id = $1", source_id
-    )
+    count = None if refreshed.intervals is None or failed else len(refreshed.intervals)
     await conn.execute(
         """
         UPDATE busy_sources
@@ -77,7 +75,7 @@ async def record_refresh(
                last_success_at = CASE WHEN $2 THEN last_success_at ELSE $1 END,
                last_error = $3,
                events = coalesce($4, events),
-               busy_intervals = $5,
+               busy_intervals = coalesce($5::int, busy_intervals),
                failures = CASE WHEN $2 THEN failures + 1 ELSE 0 END,
                etag = CASE WHEN $2 THEN etag ELSE $6 END,
                last_modified = CASE WHEN $2 THEN last_modified ELSE $7 END,

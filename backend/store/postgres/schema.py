@@ -850,7 +850,7 @@ MIGRATIONS = (
         # The provider's own calendars: the sources busy times are read from (a password
         # sealed with --secret-key; the status of the last refresh; when the next is due, and
         # the lease of the process refreshing it), and the busy intervals each gave, in pieces
-        # of at most a day (so a listing's probe for one that overlaps a slot reads a day's
+        # of at most an hour (so a listing's probe for one that overlaps a slot reads an hour's
         # worth at most). The calendar a provider's bookings are written back to, the writes
         # queued in the transactions of the bookings' changes, and each written event's ETag.
         # The lean hold of one slot now leaves a busy slot to the general path, which says why.
@@ -976,7 +976,7 @@ MIGRATIONS = (
                        AND NOT EXISTS (
                            SELECT FROM busy_intervals AS bz
                             WHERE bz.provider_id = s.provider_id
-                              AND bz.start > s.start - 86400
+                              AND bz.start > s.start - 3600
                               AND bz.start < s.start + s.duration AND bz.ends > s.start)
                     RETURNING s.*
                 ), logged AS (

@@ -1,5 +1,5 @@
 """A provider's own calendars in the SQLite store: the sources busy times are read from, what
-each refresh of one came to (its busy intervals replaced whole, in pieces of at most a day), and
+each refresh of one came to (its busy intervals replaced whole, in pieces of at most an hour), and
 the intervals a time range holds. Each a function over a connection, run by the writer inside
 its transaction (or by a reader)."""
 
@@ -62,9 +62,7 @@ def record_refresh(
                 for start, ends in pieces(whole_start, whole_ends)
             ],
         )
-    (count,) = conn.execute(
-        "SELECT COUNT(*) FROM busy_intervals WHERE source_id = ?", [source_id]
-    ).fetchone()
+    count = None if refreshed.intervals is None or failed else len(refreshed.intervals)
     conn.execute(
         """
         UPDATE busy_sources
@@ -72,7 +70,7 @@ def record_refresh(
                last_success_at = CASE WHEN :failed THEN last_success_at ELSE :now END,
                last_error = :error,
                events = coalesce(:events, events),
-               busy_intervals = :count,
+               busy_intervals = coalesce(:count, busy_intervals),
                failures = CASE WHEN :failed THEN failures + 1 ELSE 0 END,
                etag = CASE WHEN :failed THEN etag ELSE :etag END,
                last_modified = CASE WHEN :failed THEN last_modified ELSE :last_modified END,

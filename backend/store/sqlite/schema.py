@@ -355,8 +355,8 @@ def _booking_page(db: Database) -> None:
 def _busy_times(db: Database) -> None:
     """The provider's own calendars: the sources busy times are read from (a password sealed
     with --secret-key; the status of the last refresh; when the next is due), and the busy
-    intervals each gave, in pieces of at most a day (so a listing's probe for one that overlaps
-    a slot reads a day's worth at most). And the calendar a provider's bookings are written back
+    intervals each gave, in pieces of at most an hour (so a listing's probe for one that overlaps
+    a slot reads an hour's worth at most). And the calendar a provider's bookings are written back
     to (one per provider), the writes queued in the transactions of the bookings' changes, and
     the ETag of each event written there."""
     db.execute(BUSY_SOURCES)
