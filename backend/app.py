@@ -12,6 +12,7 @@ from aiohttp import web
 
 from backend.api import (
     availability,
+    busy_sources,
     calendar_feeds,
     changes,
     me,
@@ -59,6 +60,7 @@ OPERATIONS: list[Operation] = [
     *provider_profile.OPERATIONS,
     *schedules.OPERATIONS,
     *services.OPERATIONS,
+    *busy_sources.OPERATIONS,
     *tokens.OPERATIONS,
     *me.OPERATIONS,
     *notifications.OPERATIONS,
