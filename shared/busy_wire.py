@@ -62,7 +62,7 @@ SourceUrl = Annotated[
         " public addresses only (the server's --allow-private-addresses opens loopback and"
         " private ones; link-local ones never), with no user name or password in it. It is"
         " stored normalised, as a webhook's URL is.",
-        examples=["https://calendar.example.org/dav/ana/personal/"],
+        examples=["http://localhost:5232/ana/personal/"],
     ),
 ]
 Username = Annotated[
