@@ -107,9 +107,9 @@ async def _checked(
 
     if "kind" in given and given["kind"] not in KINDS:
         refuse("kind", "must be one of " + ", ".join(f"'{k}'" for k in KINDS))
-    minutes = given.get("refresh_minutes", REFRESH_MINUTES[0])
-    if not REFRESH_MINUTES[0] <= cast(int, minutes) <= REFRESH_MINUTES[1]:
-        refuse("refresh_minutes", "must be a whole number from {} to {}".format(*REFRESH_MINUTES))
+    fewest, most = REFRESH_MINUTES
+    if "refresh_minutes" in given and not fewest <= cast(int, given["refresh_minutes"]) <= most:
+        refuse("refresh_minutes", f"must be a whole number from {fewest} to {most}")
     if "all_day_events" in given and given["all_day_events"] not in ALL_DAY_EVENTS:
         refuse("all_day_events", "must be one of " + ", ".join(f"'{a}'" for a in ALL_DAY_EVENTS))
     username = given.get("username", None if before is None else before.username)
