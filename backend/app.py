@@ -12,6 +12,7 @@ from aiohttp import web
 
 from backend.api import (
     availability,
+    busy_sources,
     calendar_feeds,
     changes,
     conflicts,
@@ -61,6 +62,7 @@ OPERATIONS: list[Operation] = [
     *schedules.OPERATIONS,
     *conflicts.OPERATIONS,
     *services.OPERATIONS,
+    *busy_sources.OPERATIONS,
     *tokens.OPERATIONS,
     *me.OPERATIONS,
     *notifications.OPERATIONS,

@@ -226,25 +226,31 @@ def webhook_scope(caller: Caller) -> str | None:
     )
 
 
-def _provider_or_admin(caller: Caller, provider_id: str, sets: str) -> None:
+def _provider_or_admin(caller: Caller, provider_id: str, does: str) -> None:
     if caller.trusted or caller.role == "admin":
         return
     if caller.role == "provider" and caller.subject == provider_id:
         return
     raise forbidden(
-        f"Only provider {provider_id} (or an admin) sets {sets}; {caller.describe()} may not"
+        f"Only provider {provider_id} (or an admin) {does}; {caller.describe()} may not"
     )
 
 
 def may_offer(caller: Caller, provider_id: str) -> None:
     """A provider's appointment types are made by that provider, or an admin."""
-    _provider_or_admin(caller, provider_id, "what it offers")
+    _provider_or_admin(caller, provider_id, "sets what it offers")
 
 
 def may_present(caller: Caller, provider_id: str) -> None:
     """A provider's public profile, and whether their booking page is on, are set by that
     provider, or an admin."""
-    _provider_or_admin(caller, provider_id, "its profile and booking page")
+    _provider_or_admin(caller, provider_id, "sets its profile and booking page")
+
+
+def may_keep_calendars(caller: Caller, provider_id: str) -> None:
+    """The calendars a provider's busy times come from (their addresses are often secret) are
+    seen and changed by that provider, or an admin."""
+    _provider_or_admin(caller, provider_id, "sees and changes the calendars it is busy in")
 
 
 def service_scope(caller: Caller) -> str | None:

@@ -25,6 +25,7 @@ from backend.store.base import (
     TooManyWebhooks,
     WebhookNotFound,
 )
+from backend.store.busy_records import BusySourceNotFound, TooManyBusySources
 from backend.store.page_records import TooManyPageHolds
 from shared.wire import FieldError, Problem, encode_line
 
@@ -74,6 +75,19 @@ _TYPES = [
         "Too many webhooks",
         "Remove an endpoint you no longer use (GET /webhooks lists them), then register the new"
         " one.",
+    ),
+    ProblemType(
+        "busy-source-not-found",
+        404,
+        "Calendar not found",
+        "GET /providers/{providerId}/busy-sources lists the provider's calendars.",
+    ),
+    ProblemType(
+        "too-many-busy-sources",
+        409,
+        "Too many calendars",
+        "Remove a calendar the provider no longer uses (GET /providers/{providerId}/busy-sources"
+        " lists them), then add the new one.",
     ),
     ProblemType(
         "calendar-feed-not-found",
@@ -230,6 +244,8 @@ _BOOKING_SLUGS: Mapping[type[booking.BookingError], str] = {
     CalendarFeedNotFound: "calendar-feed-not-found",
     WebhookNotFound: "webhook-not-found",
     TooManyWebhooks: "too-many-webhooks",
+    BusySourceNotFound: "busy-source-not-found",
+    TooManyBusySources: "too-many-busy-sources",
 }
 
 

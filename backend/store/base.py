@@ -891,7 +891,11 @@ class Store(Protocol):
 
     # A provider's own calendars (backend/store/busy_records.py).
 
-    async def create_busy_source(self, source: BusySource) -> BusySource: ...
+    async def create_busy_source(
+        self, source: BusySource, *, most: int | None = None, once: Once | None = None
+    ) -> BusySource:
+        """Add the source; TooManyBusySources when its provider has `most` already."""
+        ...
 
     async def find_busy_source(self, source_id: str) -> BusySource | None: ...
 
@@ -924,8 +928,25 @@ class Store(Protocol):
         process) holds, for `lease` seconds; the refresh's record ends the lease."""
         ...
 
-    async def delete_busy_source(self, source_id: str) -> bool:
-        """Remove the source and its busy intervals; False when there was none."""
+    async def update_busy_source(
+        self, source_id: str, changes: dict[str, object], now: float
+    ) -> BusySource | None:
+        """Change the source's settings (busy_records.CHANGEABLE, by column). Its busy intervals
+        stay until the next refresh replaces them; a change to what a refresh reads (the kind,
+        the address, the credentials, how all-day events count) makes that refresh due now and
+        forgets the last fetch's validators. None when the source is gone."""
+        ...
+
+    async def delete_busy_source(
+        self,
+        source_id: str,
+        now: float,
+        *,
+        provider_id: str | None = None,
+        once: Once | None = None,
+    ) -> BusySource:
+        """Remove the source (the provider's, when one is named) and its busy intervals; the
+        source as it was, or BusySourceNotFound."""
         ...
 
     async def busy_intervals(self, provider_id: str, start: float, end: float) -> list[StoredBusy]:

@@ -4,9 +4,11 @@ most (`start > t - MAX_PIECE`): a listing asks it of every slot it lists."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
+
+from backend.rules.booking import BookingError
 
 MAX_PIECE = 3_600
 """Seconds: no busy interval is stored longer (longer ones are kept as consecutive pieces; a
@@ -59,6 +61,73 @@ class BusySource:
     """Refreshes that failed since the last that succeeded."""
     etag: str | None = None
     last_modified: str | None = None
+
+    def failing(self, now: float) -> bool:
+        """Its last refresh failed, and none has succeeded for FAILING_PERIODS refresh periods
+        (counted from when it was added, when none ever has)."""
+        if self.failures == 0:
+            return False
+        since = self.created_at if self.last_success_at is None else self.last_success_at
+        return now - since >= FAILING_PERIODS * self.refresh_minutes * 60
+
+
+FAILING_PERIODS = 3
+"""Refresh periods without a success after which a failing source is called failing."""
+
+CHANGEABLE = frozenset(
+    {"name", "kind", "url", "username", "password_sealed", "refresh_minutes", "all_day_events"}
+)
+"""The columns an update may change (BusySource's fields of the same names)."""
+
+_READ_BY = frozenset({"kind", "url", "username", "password_sealed", "all_day_events"})
+"""What a refresh reads by: a change to one of them makes the next refresh due at once, without
+the validators of the last fetch (what it gave may not be what the source gives now)."""
+
+
+def update_values(
+    source: BusySource, changes: Mapping[str, object], now: float
+) -> dict[str, object]:
+    """The columns an update of the source writes: the changes; when it was made; when the next
+    refresh is due: at once (and unconditionally) when what a refresh reads changed, else no
+    later than one new period after the last refresh. A sealed password differs at each sealing,
+    so giving one counts as a change."""
+    unknown = set(changes) - CHANGEABLE
+    if unknown:
+        raise ValueError(f"not columns an update may change: {sorted(unknown)}")
+    values: dict[str, object] = {**changes, "updated_at": now}
+    if any(
+        getattr(source, column) != value or (column == "password_sealed" and value is not None)
+        for column, value in changes.items()
+        if column in _READ_BY
+    ):
+        values |= {"due_at": now, "etag": None, "last_modified": None}
+    elif isinstance(minutes := changes.get("refresh_minutes"), int):
+        last = source.created_at if source.last_sync_at is None else source.last_sync_at
+        values["due_at"] = min(source.due_at, last + minutes * 60)
+    return values
+
+
+class BusySourceNotFound(BookingError):
+    """No source of the provider's has this id."""
+
+    @classmethod
+    def of(cls, source_id: str) -> BusySourceNotFound:
+        return cls(
+            f"No calendar of this provider's has id {source_id};"
+            " GET /providers/{providerId}/busy-sources lists them"
+        )
+
+
+class TooManyBusySources(BookingError):
+    """The provider already has as many sources as one provider may."""
+
+    @classmethod
+    def of(cls, provider_id: str, most: int) -> TooManyBusySources:
+        return cls(
+            f"Provider {provider_id} already has {most} calendars, the most one provider may"
+            " have; remove one (DELETE /providers/{providerId}/busy-sources/{sourceId}) before"
+            " adding another"
+        )
 
 
 SOURCE_COLUMNS = (

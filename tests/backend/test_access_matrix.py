@@ -13,7 +13,8 @@ once over SQLite files and once over PostgreSQL databases):
     c1's address, so B's confirmation was mailed (to a Maildir) with its manage link, whose
     page's form tokens are kept; B's reminder is queued, not yet due
     a spare client token ("victim", for c3) to revoke
-    a calendar feed of p1's ("feed", and its secret address), and a webhook of p1's ("hook")
+    a calendar feed of p1's ("feed", and its secret address), a webhook of p1's ("hook"), and
+    a calendar p1's busy times come from ("busy")
 
 The refused cells and the reads of a row share one server, and the database dump is compared
 before and after each of them: so they changed nothing, and each started from the template state.
@@ -65,7 +66,8 @@ A_AT, B_AT, C_AT, D_AT = (f"{DAY} 11:{m}:00" for m in ("00", "15", "30", "45"))
 WHOLE_DAY = {"startTime": f"{DAY} 00:00:00", "endTime": "2030-03-07 00:00:00"}
 NEW_WINDOW = {"startTime": f"{DAY} 14:00:00", "endTime": f"{DAY} 15:00:00"}
 NEW_SLOTS = [f"{DAY} 14:{m}:00" for m in ("00", "15", "30", "45")]
-PUBLIC_RECEIVER = "http://93.184.216.34/hook"
+PUBLIC_SERVER = "http://93.184.216.34"
+PUBLIC_RECEIVER = f"{PUBLIC_SERVER}/hook"
 """A public address (no name to resolve): the webhooks of the table are sent nothing they
 could receive, since the changes they would get are made after the template."""
 TOKEN_SHAPE = re.compile(r"^sbk_[0-9a-f]{16}_[A-Za-z0-9_-]{43}$")
@@ -150,6 +152,11 @@ async def build_template(db: str, postgres: PostgresForTests | None, mail: Path)
                 "/providers/p1/services", json={"name": "Follow-up", "minutes": 30}
             )
             assert service.status_code == 201, service.text
+            busy = await people["p1"].post(
+                "/providers/p1/busy-sources",
+                json={"name": "Personal", "kind": "ics", "url": f"{PUBLIC_SERVER}/p1.ics"},
+            )
+            assert busy.status_code == 201, busy.text
             await server.app[CONTEXT].mail.deliver_due()
             manage = manage_path(mail)
             page = await people["admin"].get(manage)
@@ -167,6 +174,7 @@ async def build_template(db: str, postgres: PostgresForTests | None, mail: Path)
         "feed": feed.json()["feed"]["feedId"],
         "hook": hook.json()["webhook"]["webhookId"],
         "service": service.json()["service"]["serviceId"],
+        "busy": busy.json()["source"]["sourceId"],
         "feedSecret": feed.json()["url"].rsplit("/", 1)[1].removesuffix(".ics"),
         "manage": manage,
         "cancelToken": tokens_of_page["cancel"],
@@ -582,6 +590,35 @@ async def service_archived(world: World, who: Who, response: httpx.Response) -> 
     assert (await world.as_admin("GET", path)).json()["service"]["archived"] is True
 
 
+async def busy_source_added(world: World, who: Who, response: httpx.Response) -> None:
+    assert response.json()["source"]["name"] == "Work"
+    listed = await world.as_admin("GET", "/providers/p1/busy-sources")
+    assert sorted(s["name"] for s in listed.json()["sources"]) == ["Personal", "Work"]
+
+
+async def busy_sources_listed(world: World, who: Who, response: httpx.Response) -> None:
+    listed = [(s["sourceId"], s["name"]) for s in response.json()["sources"]]
+    assert listed == [(world.template.ids["busy"], "Personal")]
+
+
+async def busy_source_shown(world: World, who: Who, response: httpx.Response) -> None:
+    shown = response.json()["source"]
+    assert (shown["sourceId"], shown["url"]) == (
+        world.template.ids["busy"],
+        f"{PUBLIC_SERVER}/p1.ics",
+    )
+
+
+async def busy_source_changed(world: World, who: Who, response: httpx.Response) -> None:
+    path = f"/providers/p1/busy-sources/{world.template.ids['busy']}"
+    assert (await world.as_admin("GET", path)).json()["source"]["refreshMinutes"] == 60
+
+
+async def busy_source_removed(world: World, who: Who, response: httpx.Response) -> None:
+    listed = await world.as_admin("GET", "/providers/p1/busy-sources")
+    assert listed.json() == {"sources": []}
+
+
 async def p1_profile_shown(world: World, who: Who, response: httpx.Response) -> None:
     shown = response.json()
     assert (shown["providerId"], shown["name"], shown["bookingPage"]) == ("p1", "Dr One", False)
@@ -832,6 +869,18 @@ CHANGE_SERVICE = Request(
     "PATCH", SERVICE, "(p1's)", path="/services/{service}", json={"dailyLimit": 4}
 )
 ARCHIVE_SERVICE = Request("DELETE", SERVICE, "(p1's)", path="/services/{service}")
+BUSY_SOURCES = "/providers/{providerId}/busy-sources"
+BUSY_SOURCE, P1_BUSY = BUSY_SOURCES + "/{sourceId}", "/providers/p1/busy-sources/{busy}"
+ADD_P1_BUSY = Request(
+    "POST",
+    BUSY_SOURCES,
+    path="/providers/p1/busy-sources",
+    json={"name": "Work", "kind": "ics", "url": f"{PUBLIC_SERVER}/work.ics"},
+)
+LIST_P1_BUSY = Request("GET", BUSY_SOURCES, path="/providers/p1/busy-sources")
+GET_P1_BUSY = Request("GET", BUSY_SOURCE, path=P1_BUSY)
+CHANGE_P1_BUSY = Request("PATCH", BUSY_SOURCE, path=P1_BUSY, json={"refreshMinutes": 60})
+REMOVE_P1_BUSY = Request("DELETE", BUSY_SOURCE, path=P1_BUSY)
 PROFILE = "/providers/{providerId}"
 GET_P1_PROFILE = Request("GET", PROFILE, path="/providers/p1")
 SET_P1_PROFILE = Request(
@@ -925,6 +974,11 @@ ROWS = [
     row(GET_SERVICE,        401, 401, 401, 401, 200, 200, 200, 200, 200, service_shown),
     row(CHANGE_SERVICE,     401, 401, 401, 401, 200, 200, 404, 403, 403, service_changed),
     row(ARCHIVE_SERVICE,    401, 401, 401, 401, 200, 200, 404, 403, 403, service_archived),
+    row(ADD_P1_BUSY,        401, 401, 401, 401, 201, 201, 403, 403, 403, busy_source_added),
+    row(LIST_P1_BUSY,       401, 401, 401, 401, 200, 200, 403, 403, 403, busy_sources_listed),
+    row(GET_P1_BUSY,        401, 401, 401, 401, 200, 200, 403, 403, 403, busy_source_shown),
+    row(CHANGE_P1_BUSY,     401, 401, 401, 401, 200, 200, 403, 403, 403, busy_source_changed),
+    row(REMOVE_P1_BUSY,     401, 401, 401, 401, 200, 200, 403, 403, 403, busy_source_removed),
     row(ME,                 401, 401, 401, 401, 200, 200, 200, 200, 200, me_described),
     row(SET_DETAILS,        401, 401, 401, 401, 403, 200, 200, 200, 200, details_set),
     row(NOTIFICATIONS,      401, 401, 401, 401, 200, 200, 200, 200, 200, notifications_listed),

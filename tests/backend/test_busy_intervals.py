@@ -150,7 +150,7 @@ async def test_what_was_held_stays_a_failed_refresh_keeps_the_busy_times_and_rem
     await refreshed(ctx, [(AT["10:00"], AT["10:00"] + 3 * 86_400)])  # three days: 72 hours
     assert len(await ctx.store.busy_intervals("p1", AT["10:00"], AT["10:00"] + 4 * 86_400)) == 72
     assert await listed(people) == []
-    assert await ctx.store.delete_busy_source("s1")
+    assert (await ctx.store.delete_busy_source("s1", ctx.now())).source_id == "s1"
     ctx.forget_listings("p1")
     assert await listed(people) == [AT["10:00"], AT["10:30"], AT["10:45"]]
 

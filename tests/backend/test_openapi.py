@@ -21,6 +21,7 @@ import pytest
 from aiohttp.test_utils import TestServer
 
 import shared.booking_page_wire
+import shared.busy_wire
 import shared.calendar_wire
 import shared.conflict_wire
 import shared.mail_wire
@@ -84,6 +85,7 @@ WIRE_MODULES = (
     shared.booking_page_wire,
     shared.conflict_wire,
     shared.profile_wire,
+    shared.busy_wire,
 )
 """The modules of the wire contract: shared/wire.py, and the shapes of schedules, calendar feeds
 and webhooks beside it."""
@@ -422,6 +424,7 @@ async def exercise_every_operation(rec: Recorder, clock: ManualClock) -> None:
     await exercise_calendar_feeds(rec)
     await exercise_webhooks(rec)
     await exercise_services(rec)
+    await exercise_busy_sources(rec)
     await exercise_provider_profile(rec)
     await exercise_manage_page(rec)
     await exercise_booking_pages(rec)
@@ -505,6 +508,34 @@ async def exercise_services(rec: Recorder) -> None:
     await rec.call("PATCH", SERVICE, 404, ids=nothing, json={"name": "x"})
     await rec.call("DELETE", SERVICE, 200, ids=service)
     await rec.call("DELETE", SERVICE, 404, ids=nothing)
+
+
+BUSY_SOURCES = "/providers/{providerId}/busy-sources"
+BUSY_SOURCE = BUSY_SOURCES + "/{sourceId}"
+
+
+async def exercise_busy_sources(rec: Recorder) -> None:
+    """A calendar of p1's added (a public address: nothing resolves here), listed, read, changed
+    and removed; refused when wrong (a private address; a password, since this server has no
+    secret key)."""
+    p1 = {"providerId": "p1"}
+    calendar = {"name": "Personal", "kind": "ics", "url": "https://93.184.216.34/p1.ics"}
+    made = await rec.call("POST", BUSY_SOURCES, 201, ids=p1, json=calendar)
+    await rec.call("POST", BUSY_SOURCES, 400, ids=p1, json={**calendar, "refreshMinutes": "5"})
+    private = {**calendar, "url": "http://10.0.0.5/p1.ics"}
+    await rec.call("POST", BUSY_SOURCES, 422, ids=p1, json=private)
+    await rec.call("GET", BUSY_SOURCES, 200, ids=p1)
+    source = {**p1, "sourceId": made.json()["source"]["sourceId"]}
+    nothing = {**p1, "sourceId": "0" * 16}
+    await rec.call("GET", BUSY_SOURCE, 200, ids=source)
+    await rec.call("GET", BUSY_SOURCE, 404, ids=nothing)
+    await rec.call("PATCH", BUSY_SOURCE, 200, ids=source, json={"refreshMinutes": 60})
+    await rec.call("PATCH", BUSY_SOURCE, 400, ids=source, json={"providerId": "p2"})
+    secret = {"username": "ana", "password": "app-password"}
+    await rec.call("PATCH", BUSY_SOURCE, 422, ids=source, json=secret)
+    await rec.call("PATCH", BUSY_SOURCE, 404, ids=nothing, json={"name": "x"})
+    await rec.call("DELETE", BUSY_SOURCE, 200, ids=source)
+    await rec.call("DELETE", BUSY_SOURCE, 404, ids=source)
 
 
 HOOK = "/webhooks/{webhookId}"

@@ -12,17 +12,28 @@ from backend.store.busy_records import (
     MAX_PIECE,
     SOURCE_COLUMNS,
     BusySource,
+    BusySourceNotFound,
     Conflict,
     Refreshed,
     StoredBusy,
+    TooManyBusySources,
     pieces,
+    update_values,
 )
 from backend.store.postgres.schema import Connection
 
 _FIELDS = len(SOURCE_COLUMNS.split(","))
 
 
-async def create(conn: Connection, source: BusySource) -> BusySource:
+async def create(conn: Connection, source: BusySource, most: int | None = None) -> BusySource:
+    """Add the source; TooManyBusySources when its provider has `most` already (the caller holds
+    the provider's lock, so two at once cannot both pass the count)."""
+    if most is not None:
+        count = await conn.fetchval(
+            "SELECT COUNT(*) FROM busy_sources WHERE provider_id = $1", source.provider_id
+        )
+        if count >= most:
+            raise TooManyBusySources.of(source.provider_id, most)
     placeholders = ", ".join(f"${n}" for n in range(1, _FIELDS + 1))
     await conn.execute(
         f"INSERT INTO busy_sources ({SOURCE_COLUMNS}) VALUES ({placeholders})", *astuple(source)
@@ -88,10 +99,32 @@ async def record_refresh(
     return await find(conn, source_id)
 
 
-async def delete(conn: Connection, source_id: str) -> bool:
+async def update(
+    conn: Connection, source_id: str, changes: dict[str, object], now: float
+) -> BusySource | None:
+    """Change the source's settings (columns by name); its busy intervals stay until the next
+    refresh replaces them, which a change to what a refresh reads makes due at once. None when
+    the source is gone."""
+    source = await find(conn, source_id, lock=True)
+    if source is None:
+        return None
+    values = update_values(source, changes, now)
+    assignments = ", ".join(f"{column} = ${n}" for n, column in enumerate(values, start=2))
+    await conn.execute(
+        f"UPDATE busy_sources SET {assignments} WHERE id = $1", source_id, *values.values()
+    )
+    return await find(conn, source_id)
+
+
+async def delete(conn: Connection, source_id: str, provider_id: str | None = None) -> BusySource:
+    """Remove the source (the provider's, when one is named) and its busy intervals; the source
+    as it was, or BusySourceNotFound."""
+    source = await find(conn, source_id, lock=True)
+    if source is None or (provider_id is not None and source.provider_id != provider_id):
+        raise BusySourceNotFound.of(source_id)
     await conn.execute("DELETE FROM busy_intervals WHERE source_id = $1", source_id)
-    status = await conn.execute("DELETE FROM busy_sources WHERE id = $1", source_id)
-    return bool(status != "DELETE 0")
+    await conn.execute("DELETE FROM busy_sources WHERE id = $1", source_id)
+    return source
 
 
 async def intervals(

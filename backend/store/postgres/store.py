@@ -145,9 +145,10 @@ CLOSE_SECONDS = 10.0
 """How long close() lets running queries finish before cutting their connections."""
 
 CLIENT_LOCKS, PROVIDER_LOCKS, KEY_LOCKS, WEBHOOK_OWNER_LOCKS, PAGE_ADDRESS_LOCKS = 1, 2, 3, 5, 6
+BUSY_SOURCE_OWNER_LOCKS = 7
 """Advisory lock classes (the first of the two keys): a client's holds, a provider's slots, one
-Idempotency-Key, one owner's webhook endpoints, the booking page's holds from one network address
-(the sequencer's is 4)."""
+Idempotency-Key, one owner's webhook endpoints, the booking page's holds from one network address,
+one provider's calendar sources (the sequencer's is 4)."""
 
 BIGINT_MAX = 2**63 - 1
 
@@ -1112,8 +1113,15 @@ class PostgresStore:
 
     # --- a provider's own calendars ----------------------------------------------------------
 
-    async def create_busy_source(self, source: BusySource) -> BusySource:
-        return await self._write(lambda conn: busy.create(conn, source))
+    async def create_busy_source(
+        self, source: BusySource, *, most: int | None = None, once: Once | None = None
+    ) -> BusySource:
+        async def create(conn: Connection) -> BusySource:
+            if most is not None:  # two at once cannot both pass the count
+                await _lock(conn, BUSY_SOURCE_OWNER_LOCKS, source.provider_id)
+            return await busy.create(conn, source, most)
+
+        return await self._write(lambda conn: _at_most_once(conn, once, source.created_at, create))
 
     async def find_busy_source(self, source_id: str) -> BusySource | None:
         async with self._pool.acquire() as conn:
@@ -1145,8 +1153,23 @@ class PostgresStore:
     async def claim_busy_sources(self, now: float, limit: int, lease: float) -> list[BusySource]:
         return await self._write(lambda conn: busy.claim(conn, now, limit, lease))
 
-    async def delete_busy_source(self, source_id: str) -> bool:
-        return await self._write(lambda conn: busy.delete(conn, source_id))
+    async def update_busy_source(
+        self, source_id: str, changes: dict[str, object], now: float
+    ) -> BusySource | None:
+        return await self._write(lambda conn: busy.update(conn, source_id, changes, now))
+
+    async def delete_busy_source(
+        self,
+        source_id: str,
+        now: float,
+        *,
+        provider_id: str | None = None,
+        once: Once | None = None,
+    ) -> BusySource:
+        async def delete(conn: Connection) -> BusySource:
+            return await busy.delete(conn, source_id, provider_id)
+
+        return await self._write(lambda conn: _at_most_once(conn, once, now, delete))
 
     async def busy_intervals(self, provider_id: str, start: float, end: float) -> list[StoredBusy]:
         async with self._pool.acquire() as conn:

@@ -13,14 +13,24 @@ from backend.store.busy_records import (
     MAX_PIECE,
     SOURCE_COLUMNS,
     BusySource,
+    BusySourceNotFound,
     Conflict,
     Refreshed,
     StoredBusy,
+    TooManyBusySources,
     pieces,
+    update_values,
 )
 
 
-def create(conn: sqlite3.Connection, source: BusySource) -> BusySource:
+def create(conn: sqlite3.Connection, source: BusySource, most: int | None = None) -> BusySource:
+    """Add the source; TooManyBusySources when its provider has `most` already."""
+    if most is not None:
+        (count,) = conn.execute(
+            "SELECT COUNT(*) FROM busy_sources WHERE provider_id = ?", [source.provider_id]
+        ).fetchone()
+        if count >= most:
+            raise TooManyBusySources.of(source.provider_id, most)
     placeholders = ", ".join("?" for _ in SOURCE_COLUMNS.split(","))
     conn.execute(
         f"INSERT INTO busy_sources ({SOURCE_COLUMNS}) VALUES ({placeholders})", astuple(source)
@@ -92,9 +102,33 @@ def record_refresh(
     return find(conn, source_id)
 
 
-def delete(conn: sqlite3.Connection, source_id: str) -> bool:
+def update(
+    conn: sqlite3.Connection, source_id: str, changes: dict[str, object], now: float
+) -> BusySource | None:
+    """Change the source's settings (columns by name); its busy intervals stay until the next
+    refresh replaces them, which a change to what a refresh reads makes due at once. None when
+    the source is gone."""
+    source = find(conn, source_id)
+    if source is None:
+        return None
+    values = update_values(source, changes, now)
+    assignments = ", ".join(f"{column} = :{column}" for column in values)
+    conn.execute(
+        f"UPDATE busy_sources SET {assignments} WHERE id = :source_id",
+        {**values, "source_id": source_id},
+    )
+    return find(conn, source_id)
+
+
+def delete(conn: sqlite3.Connection, source_id: str, provider_id: str | None = None) -> BusySource:
+    """Remove the source (the provider's, when one is named) and its busy intervals; the source
+    as it was, or BusySourceNotFound."""
+    source = find(conn, source_id)
+    if source is None or (provider_id is not None and source.provider_id != provider_id):
+        raise BusySourceNotFound.of(source_id)
     conn.execute("DELETE FROM busy_intervals WHERE source_id = ?", [source_id])
-    return conn.execute("DELETE FROM busy_sources WHERE id = ?", [source_id]).rowcount > 0
+    conn.execute("DELETE FROM busy_sources WHERE id = ?", [source_id])
+    return source
 
 
 def intervals(

@@ -1296,8 +1296,13 @@ class SQLiteStore:
 
     # --- a provider's own calendars --------------------------------------------------------
 
-    async def create_busy_source(self, source: BusySource) -> BusySource:
-        return await self._writer.run(lambda db: busy.create(db.conn, source))
+    async def create_busy_source(
+        self, source: BusySource, *, most: int | None = None, once: Once | None = None
+    ) -> BusySource:
+        def create(db: Database) -> BusySource:
+            return busy.create(db.conn, source, most)
+
+        return await self._writer.run(_at_most_once(once, source.created_at, create))
 
     async def find_busy_source(self, source_id: str) -> BusySource | None:
         return await self._readers.run(lambda conn: busy.find(conn, source_id))
@@ -1328,8 +1333,23 @@ class SQLiteStore:
     async def claim_busy_sources(self, now: float, limit: int, lease: float) -> list[BusySource]:
         return await self._writer.run(lambda db: busy.claim(db.conn, now, limit, lease))
 
-    async def delete_busy_source(self, source_id: str) -> bool:
-        return await self._writer.run(lambda db: busy.delete(db.conn, source_id))
+    async def update_busy_source(
+        self, source_id: str, changes: dict[str, object], now: float
+    ) -> BusySource | None:
+        return await self._writer.run(lambda db: busy.update(db.conn, source_id, changes, now))
+
+    async def delete_busy_source(
+        self,
+        source_id: str,
+        now: float,
+        *,
+        provider_id: str | None = None,
+        once: Once | None = None,
+    ) -> BusySource:
+        def delete(db: Database) -> BusySource:
+            return busy.delete(db.conn, source_id, provider_id)
+
+        return await self._writer.run(_at_most_once(once, now, delete))
 
     async def busy_intervals(self, provider_id: str, start: float, end: float) -> list[StoredBusy]:
         return await self._readers.run(lambda conn: busy.intervals(conn, provider_id, start, end))
