@@ -19,7 +19,12 @@ ZoneName = Annotated[
     ),
 ]
 StartEpoch = Annotated[
-    int, Meta(ge=0, description="The start's time, in seconds since 1970 (UTC).")
+    int,
+    Meta(
+        ge=0,
+        le=253_370_000_000,
+        description="The start's time, in seconds since 1970 (UTC), before the year 9999.",
+    ),
 ]
 
 

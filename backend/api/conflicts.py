@@ -11,6 +11,7 @@ from backend.api.providers import provider_id_from_path
 from backend.gate.access import Caller, caller_of, forbidden
 from shared.conflict_wire import Conflict, Conflicts
 from shared.timefmt import format_time
+from shared.wire import PartyId
 
 
 def may_see_conflicts(caller: Caller, provider_id: str) -> None:
@@ -59,7 +60,7 @@ OPERATIONS = [
         description="Made before the calendar said the provider was busy then: slotbook keeps"
         " them, and lists them here (one per appointment and calendar, soonest first) for the"
         " provider to decide. The provider or an admin.",
-        path_params={"providerId": str},
+        path_params={"providerId": PartyId},
         answers={200: (Conflicts, "The conflicts, soonest first")},
         problems={403: "Another provider's, or a client's"},
     ),

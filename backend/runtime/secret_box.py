@@ -56,5 +56,9 @@ class SecretBox:
 
 
 def new_key() -> str:
-    """A new random key, as --secret-key takes it."""
-    return Fernet.generate_key().decode("ascii")
+    """A new random key, as --secret-key takes it: never one that begins with "-", which a
+    command line would read as a flag (`--secret-key -x...`)."""
+    while True:
+        key = Fernet.generate_key().decode("ascii")
+        if not key.startswith("-"):
+            return key

@@ -167,7 +167,7 @@ async def test_a_caldav_calendar_behind_a_password_and_what_its_failures_say(
     assert PASSWORD not in down.last_error
     assert await listed(people) == [AT["10:30"], AT["10:45"]]  # kept while it is away
 
-    await ctx.store.delete_busy_source("s1")
+    await ctx.store.delete_busy_source("s1", ctx.now())
     await ctx.store.create_busy_source(source(ctx, "caldav", calendar, "not the password"))
     refused = await refresh(ctx)
     assert refused.last_error is not None

@@ -111,3 +111,8 @@ def test_each_new_key_is_new_and_works() -> None:
         assert len(key) == 44
         box = SecretBox(key)
         assert box.open(box.seal(key)) == key
+
+
+def test_a_new_key_never_begins_with_a_dash_a_command_line_would_take_for_a_flag() -> None:
+    keys = [new_key() for _ in range(2000)]  # one in 64 would begin with "-" by chance
+    assert not [key for key in keys if key.startswith("-")]
