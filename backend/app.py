@@ -14,6 +14,7 @@ from backend.api import (
     availability,
     busy_sources,
     calendar_feeds,
+    calendar_write,
     changes,
     conflicts,
     me,
@@ -67,6 +68,7 @@ OPERATIONS: list[Operation] = [
     *me.OPERATIONS,
     *notifications.OPERATIONS,
     *calendar_feeds.OPERATIONS,
+    *calendar_write.OPERATIONS,
     *manage.OPERATIONS,
     *booking.OPERATIONS,
     *booking_hold.OPERATIONS,
@@ -150,11 +152,13 @@ def create_app(
         ctx.webhooks.start()
         ctx.mail.start()
         ctx.busy.start()
+        ctx.write_back.start()
         ctx.credentials.start()
         ctx.authenticator.start()
         yield
         await ctx.authenticator.stop()
         await ctx.credentials.stop()
+        await ctx.write_back.stop()
         await ctx.busy.stop()
         await ctx.mail.stop()
         await ctx.webhooks.stop()

@@ -11,6 +11,7 @@ from aiohttp import web
 from backend.gate.auth import CACHE_SECONDS, Authenticator
 from backend.gate.credential_watch import CredentialWatch
 from backend.live.busy.refresher import BusyRefresher
+from backend.live.busy.write_back import WriteBack, wakes_writer
 from backend.live.feed import ChangeHub
 from backend.live.listing_cache import ListingCache
 from backend.live.mail.sender import MAILING_KINDS, MailSender
@@ -36,6 +37,8 @@ class AppContext:
     sweeper: Sweeper = field(init=False, repr=False)
     webhooks: WebhookSender = field(init=False, repr=False)
     mail: MailSender = field(init=False, repr=False)
+    write_back: WriteBack = field(init=False, repr=False)
+    """Writes bookings into the calendars providers name for them."""
     listening_url: str = field(default="", init=False)
     """Where the server listens, once it does (the manage links' address without --public-url)."""
     metrics: Metrics = field(init=False, repr=False)
@@ -85,6 +88,14 @@ class AppContext:
             allow_private=self.settings.allow_private_addresses,
             changed=self.forget_listings,
         )
+        self.write_back = WriteBack(
+            lambda: self.store,
+            self.clock,
+            box=self.settings.secret_box,
+            allow_private=self.settings.allow_private_addresses,
+            mail_from=self.settings.mail_from,
+        )
+        self.hub.listen(lambda changes: self.write_back.wake() if wakes_writer(changes) else None)
 
     def _wake_mail(self, changes: Sequence[ChangeRow]) -> None:
         """Only a confirm, a move or a cancel can have queued mail to send now (reminders come

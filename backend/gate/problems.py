@@ -108,6 +108,12 @@ _TYPES = [
         "The provider has no weekly schedule: PUT one to /providers/{providerId}/schedule.",
     ),
     ProblemType(
+        "calendar-write-not-found",
+        404,
+        "No calendar to write bookings to",
+        "The provider has none set: PUT one to /providers/{providerId}/calendar-write.",
+    ),
+    ProblemType(
         "changes-gone",
         410,
         "Changes no longer kept",

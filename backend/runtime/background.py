@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
+from collections.abc import Awaitable, Callable
 
 
 async def cancel_and_wait(task: asyncio.Task[None] | None) -> None:
@@ -32,3 +34,44 @@ async def wait_at_most(event: asyncio.Event, seconds: float) -> None:
     with contextlib.suppress(TimeoutError):
         async with asyncio.timeout(seconds):
             await event.wait()
+
+
+class Rounds:
+    """A background task that does its work in rounds: one each time it is woken, and one every
+    `every` seconds at the least. A round that fails is logged and the next one tries again; no
+    two rounds of one Rounds overlap, whether the task or a caller (`run`) starts them."""
+
+    def __init__(
+        self, name: str, work: Callable[[], Awaitable[int]], *, every: float, log: logging.Logger
+    ) -> None:
+        self._name = name
+        self._work = work
+        self._every = every
+        self._log = log
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._round = asyncio.Lock()
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name=self._name)
+
+    def wake(self) -> None:
+        """There may be work: a round now."""
+        self._wake.set()
+
+    async def stop(self) -> None:
+        await cancel_and_wait(self._task)
+
+    async def run(self) -> int:
+        """One round now, after the one under way if there is one; what the work counted."""
+        async with self._round:
+            return await self._work()
+
+    async def _run(self) -> None:
+        while True:
+            await wait_at_most(self._wake, self._every)
+            self._wake.clear()
+            try:
+                await self.run()
+            except Exception:  # the next round tries again
+                self._log.exception("%s: a round failed", self._name)

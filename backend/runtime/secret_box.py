@@ -55,6 +55,18 @@ class SecretBox:
         return "SecretBox(key=<hidden>)"
 
 
+def opened(box: SecretBox | None, sealed: str | None) -> str | None:
+    """The password `sealed` holds (None: none was stored), opened with the server's box (None:
+    the server has no key, which SecretKeyMismatch says)."""
+    if sealed is None:
+        return None
+    if box is None:
+        raise SecretKeyMismatch(
+            "the server has no --secret-key, so the calendar's password cannot be read"
+        )
+    return box.open(sealed)
+
+
 def new_key() -> str:
     """A new random key, as --secret-key takes it: never one that begins with "-", which a
     command line would read as a flag (`--secret-key -x...`)."""

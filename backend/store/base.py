@@ -21,6 +21,7 @@ from backend.rules.notices import NoticeStatus
 from backend.rules.schedule import Schedule
 from backend.rules.service_types import ServiceType
 from backend.store.busy_records import BusySource, Conflict, Refreshed, StoredBusy
+from backend.store.calendar_write_records import ClaimedWrite, WriteCalendar, WriteOutcome
 from backend.store.mail_records import (
     ManagedAppointment,
     NotificationFilter,
@@ -920,7 +921,8 @@ class Store(Protocol):
         ...
 
     async def sealed_passwords(self) -> int:
-        """How many sources hold a password sealed with the server's secret key."""
+        """How many sources and write-back calendars hold a password sealed with the server's
+        secret key."""
         ...
 
     async def claim_busy_sources(self, now: float, limit: int, lease: float) -> list[BusySource]:
@@ -951,6 +953,46 @@ class Store(Protocol):
 
     async def busy_intervals(self, provider_id: str, start: float, end: float) -> list[StoredBusy]:
         """The provider's busy intervals, as stored, that overlap [start, end)."""
+        ...
+
+    # The calendar a provider's bookings are written back to
+    # (backend/store/calendar_write_records.py).
+
+    async def set_write_calendar(
+        self,
+        provider_id: str,
+        url: str,
+        username: str | None,
+        password_sealed: str | None,
+        now: float,
+    ) -> tuple[WriteCalendar, bool]:
+        """Set the provider's write-back calendar (and whether it is new): from then on each
+        booking change of theirs queues a write there, in its own transaction. Every booking not
+        yet over is queued to be written there, and the other queued writes waiting out a
+        back-off are due at once."""
+        ...
+
+    async def write_calendar(self, provider_id: str) -> WriteCalendar | None:
+        """The provider's write-back calendar with how its writes go; None when they have none."""
+        ...
+
+    async def delete_write_calendar(self, provider_id: str) -> WriteCalendar | None:
+        """Stop writing the provider's bookings to their calendar (its queued writes dropped;
+        what was written stays there); the calendar removed, None when there was none."""
+        ...
+
+    async def claim_calendar_writes(
+        self, now: float, limit: int, lease: float
+    ) -> list[ClaimedWrite]:
+        """Lease up to `limit` queued writes due by `now` that no writer (of any process) holds,
+        for `lease` seconds, only the oldest queued of each event; each with the calendar, the
+        event's last ETag and the appointment as it stands."""
+        ...
+
+    async def record_calendar_write(self, write_id: str, outcome: WriteOutcome, now: float) -> None:
+        """What an attempt at a claimed write came to: the write done (the event's ETag kept, or
+        forgotten after a delete), failed, or queued again; the calendar's status. The lease
+        ends."""
         ...
 
     async def managed_appointment(self, secret: str) -> ManagedAppointment | None:

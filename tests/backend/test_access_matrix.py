@@ -70,6 +70,8 @@ PUBLIC_SERVER = "http://93.184.216.34"
 PUBLIC_RECEIVER = f"{PUBLIC_SERVER}/hook"
 """A public address (no name to resolve): the webhooks of the table are sent nothing they
 could receive, since the changes they would get are made after the template."""
+PUBLIC_CALENDAR = "http://93.184.216.34/dav/p1/bookings/"
+"""A public address for a write-back calendar: set only in worlds of their own."""
 TOKEN_SHAPE = re.compile(r"^sbk_[0-9a-f]{16}_[A-Za-z0-9_-]{43}$")
 
 
@@ -738,6 +740,17 @@ async def b_moved_to_d_by_link(world: World, who: Who, response: httpx.Response)
     assert (calendar[D_AT]["status"], calendar[D_AT]["clientId"]) == ("CONFIRMED", "c1")
 
 
+async def p1_calendar_write_set(world: World, who: Who, response: httpx.Response) -> None:
+    made = response.json()["calendar"]
+    assert (made["providerId"], made["url"], made["username"]) == ("p1", PUBLIC_CALENDAR, None)
+    shown = (await world.as_admin("GET", "/providers/p1/calendar-write")).json()["calendar"]
+    assert shown["url"] == PUBLIC_CALENDAR
+
+
+async def no_calendar_write_yet(world: World, who: Who, response: httpx.Response) -> None:
+    raise AssertionError("p1 has no write-back calendar in the template: GET and DELETE are 404")
+
+
 async def problem_described(world: World, who: Who, response: httpx.Response) -> None:
     assert response.json()["type"] == "/problems/slot-taken"
     assert response.json()["status"] == 409
@@ -894,6 +907,13 @@ MONDAYS = {"timeZone": "UTC", "weekly": [{"day": "mon", "start": "09:00", "end":
 PUT_P1_SCHEDULE = Request("PUT", SCHEDULE, path="/providers/p1/schedule", json=MONDAYS)
 GET_P1_SCHEDULE = Request("GET", SCHEDULE, path="/providers/p1/schedule")
 DELETE_P1_SCHEDULE = Request("DELETE", SCHEDULE, path="/providers/p1/schedule")
+CALENDAR_WRITE = "/providers/{providerId}/calendar-write"
+P1_CALENDAR_WRITE = "/providers/p1/calendar-write"
+PUT_WRITE_CALENDAR = Request(
+    "PUT", CALENDAR_WRITE, path=P1_CALENDAR_WRITE, json={"url": PUBLIC_CALENDAR}
+)
+GET_WRITE_CALENDAR = Request("GET", CALENDAR_WRITE, path=P1_CALENDAR_WRITE)
+DEL_WRITE_CALENDAR = Request("DELETE", CALENDAR_WRITE, path=P1_CALENDAR_WRITE)
 
 
 @dataclass(frozen=True)
@@ -942,6 +962,9 @@ ROWS = [
     row(PUT_P1_SCHEDULE,    401, 401, 401, 401, 200, 200, 403, 403, 403, p1_schedule_set),
     row(GET_P1_SCHEDULE,    401, 401, 401, 401, 404, 404, 403, 403, 403, no_schedule_yet),
     row(DELETE_P1_SCHEDULE, 401, 401, 401, 401, 404, 404, 403, 403, 403, no_schedule_yet),
+    row(PUT_WRITE_CALENDAR, 401, 401, 401, 401, 201, 201, 403, 403, 403, p1_calendar_write_set),
+    row(GET_WRITE_CALENDAR, 401, 401, 401, 401, 404, 404, 403, 403, 403, no_calendar_write_yet),
+    row(DEL_WRITE_CALENDAR, 401, 401, 401, 401, 404, 404, 403, 403, 403, no_calendar_write_yet),
     row(MAKE_TOKEN,         401, 401, 401, 401, 201, 403, 403, 403, 403, token_made),
     row(LIST_TOKENS,        401, 401, 401, 401, 200, 403, 403, 403, 403, tokens_listed),
     row(REVOKE_TOKEN,       401, 401, 401, 401, 200, 403, 403, 403, 403, victim_revoked),

@@ -23,6 +23,7 @@ from aiohttp.test_utils import TestServer
 import shared.booking_page_wire
 import shared.busy_wire
 import shared.calendar_wire
+import shared.calendar_write_wire
 import shared.conflict_wire
 import shared.mail_wire
 import shared.manage_wire
@@ -86,6 +87,7 @@ WIRE_MODULES = (
     shared.conflict_wire,
     shared.profile_wire,
     shared.busy_wire,
+    shared.calendar_write_wire,
 )
 """The modules of the wire contract: shared/wire.py, and the shapes of schedules, calendar feeds
 and webhooks beside it."""
@@ -420,6 +422,7 @@ async def exercise_every_operation(rec: Recorder, clock: ManualClock) -> None:
     await exercise_cancel_and_the_rest(rec, slots)
     await exercise_access(rec)
     await exercise_schedule(rec)
+    await exercise_calendar_write(rec)
     await exercise_feed(rec)
     await exercise_calendar_feeds(rec)
     await exercise_webhooks(rec)
@@ -603,6 +606,24 @@ async def exercise_schedule(rec: Recorder) -> None:
     await rec.call("PUT", SCHEDULE, 422, ids=p7, json=off_grid)
     await rec.call("DELETE", SCHEDULE, 200, ids=p7)
     await rec.call("DELETE", SCHEDULE, 404, ids=p7)
+
+
+CALENDAR_WRITE = "/providers/{providerId}/calendar-write"
+
+
+async def exercise_calendar_write(rec: Recorder) -> None:
+    """p1's write-back calendar set (a public address: nothing resolves here), set again, shown,
+    refused when wrong (a password on a server without --secret-key), and removed."""
+    p1 = {"providerId": "p1"}
+    calendar = {"url": "http://93.184.216.34/dav/p1/bookings/", "username": "p1"}
+    await rec.call("GET", CALENDAR_WRITE, 404, ids=p1)
+    await rec.call("PUT", CALENDAR_WRITE, 201, ids=p1, json=calendar)
+    await rec.call("PUT", CALENDAR_WRITE, 200, ids=p1, json=calendar)
+    await rec.call("PUT", CALENDAR_WRITE, 422, ids=p1, json={**calendar, "password": "secret"})
+    await rec.call("PUT", CALENDAR_WRITE, 400, ids=p1, json={"url": 5})
+    await rec.call("GET", CALENDAR_WRITE, 200, ids=p1)
+    await rec.call("DELETE", CALENDAR_WRITE, 200, ids=p1)
+    await rec.call("DELETE", CALENDAR_WRITE, 404, ids=p1)
 
 
 async def exercise_feed(rec: Recorder) -> None:

@@ -22,7 +22,14 @@ from backend.live.busy.calendar_http import (
     status_failure,
 )
 
-__all__ = ["FetchFailed", "WriteConflict", "delete_event", "event_url", "put_event"]
+__all__ = [
+    "FetchFailed",
+    "WriteConflict",
+    "current_etag",
+    "delete_event",
+    "event_url",
+    "put_event",
+]
 
 
 def event_url(collection_url: str, uid: str) -> URL:
@@ -64,14 +71,19 @@ async def put_event(
         given = response.headers.get("ETag")
     if given:
         return given
-    return await current_etag(session, target, username=username, password=password)
+    stored = await current_etag(session, target, username=username, password=password)
+    if stored is None:
+        raise FetchFailed("the calendar took the event but does not hold it")
+    return stored
 
 
 async def current_etag(
     session: aiohttp.ClientSession, target: URL, *, username: str | None, password: str | None
-) -> str:
-    """The ETag of the event as the calendar holds it now."""
+) -> str | None:
+    """The ETag of the event as the calendar holds it now; None when it holds no such event."""
     async with exchange(session, "GET", target, username=username, password=password) as response:
+        if response.status in (404, 410):
+            return None
         if not 200 <= response.status < 300:
             raise status_failure(response.status, action="read", credentials=username is not None)
         etag = response.headers.get("ETag")

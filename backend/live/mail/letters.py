@@ -248,16 +248,29 @@ def _party(address: str, name: str) -> vCalAddress:
     return party
 
 
-def invitation(letter: Letter, method: str) -> bytes:
-    """The VCALENDAR of an invitation (REQUEST) or a cancellation (CANCEL): one VEVENT. The
-    ORGANIZER is the provider (their address, or the server's From when they have none), the
-    ATTENDEE the client (left out when the client has no address: a calendar address is an
-    address)."""
+def calendar_of(event: Event, method: str | None = None) -> bytes:
+    """A VCALENDAR of one VEVENT, with an iTIP METHOD (an invitation's) or none (an event stored
+    in a calendar collection, which carries none: RFC 4791, 4.1)."""
     calendar = Calendar()
     calendar.add("prodid", f"-//slotbook//slotbook {slotbook_version()}//EN")
     calendar.add("version", "2.0")
     calendar.add("calscale", "GREGORIAN")
-    calendar.add("method", method)
+    if method is not None:
+        calendar.add("method", method)
+    calendar.add_component(event)
+    body: bytes = calendar.to_ical()
+    return body
+
+
+def invitation(letter: Letter, method: str) -> bytes:
+    """The VCALENDAR of an invitation (REQUEST) or a cancellation (CANCEL): one VEVENT."""
+    return calendar_of(appointment_event(letter, cancelled=method == "CANCEL"), method)
+
+
+def appointment_event(letter: Letter, *, cancelled: bool) -> Event:
+    """The VEVENT of the appointment a letter is about. The ORGANIZER is the provider (their
+    address, or the server's From when they have none), the ATTENDEE the client (left out when
+    the client has no address: a calendar address is an address)."""
     event = Event()
     event.add("uid", letter.uid)
     event.add("sequence", letter.sequence)
@@ -274,14 +287,11 @@ def invitation(letter: Letter, method: str) -> bytes:
         )
         attendee.params["RSVP"] = "FALSE"
         event.add("attendee", attendee)
-    cancelled = method == "CANCEL"
     event.add("status", "CANCELLED" if cancelled else "CONFIRMED")
     event.add("transp", "TRANSPARENT" if cancelled else "OPAQUE")
     if letter.manage_url and not cancelled:
         event.add("description", f"To cancel or reschedule: {clean(letter.manage_url)}")
-    calendar.add_component(event)
-    body: bytes = calendar.to_ical()
-    return body
+    return event
 
 
 def compose(letter: Letter) -> EmailMessage:

@@ -1,7 +1,8 @@
 """E-mail in the PostgreSQL store: the calendar ledger's writes with the notices they queue, the
 parties' addresses, the mail sender's queue (several processes may claim from it: each claim skips
 the rows another holds) and the manage links. Each a coroutine over a connection, run inside the
-operation's transaction. Whom a write tells is decided by backend/rules/notices.py."""
+operation's transaction. Whom a write tells is decided by backend/rules/notices.py; what it asks of
+the provider's write-back calendar is queued beside its notices (calendar_write.py)."""
 
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ from backend.store.mail_records import (
     hash_secret,
     outgoing,
 )
+from backend.store.postgres import calendar_write
 from backend.store.postgres.schema import Connection
 
 _LEDGER_OPEN = """
@@ -61,7 +63,8 @@ async def write_ledger(
     conn: Connection, writes: Sequence[LedgerWrite], now: float, rules: Rules | None
 ) -> None:
     """Run one operation's ledger writes, and queue the notices of those that tell something
-    (`rules` says when reminders are due; None for writes that can tell nobody)."""
+    (`rules` says when reminders are due; None for writes that can tell nobody) and the writes
+    they ask of the provider's write-back calendar."""
     carried: dict[str, tuple[str, int]] = {}  # appointment id left -> its invitation, as left
     for w in writes:
         if w.find is None:
@@ -82,6 +85,7 @@ async def write_ledger(
             invite, sequence = row[0], row[1]
             if w.tells == "moved-away":
                 carried[w.appointment_id] = (invite, sequence)
+        await calendar_write.queue(conn, w, invite, now)
         if w.tells is not None:
             assert rules is not None, f"a write that tells someone: {w.tells}"
             await _queue(conn, w, invite, sequence, now, rules)

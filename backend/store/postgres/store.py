@@ -120,6 +120,12 @@ from backend.store.busy_records import (
     Refreshed,
     StoredBusy,
 )
+from backend.store.calendar_write_records import (
+    SEALED_PASSWORDS,
+    ClaimedWrite,
+    WriteCalendar,
+    WriteOutcome,
+)
 from backend.store.mail_records import (
     ManagedAppointment,
     NotificationFilter,
@@ -129,7 +135,15 @@ from backend.store.mail_records import (
     Unchanged,
 )
 from backend.store.page_records import HoldLink, PageHold, ProviderProfile
-from backend.store.postgres import busy, notifications, pages, profiles, schedules, services
+from backend.store.postgres import (
+    busy,
+    calendar_write,
+    notifications,
+    pages,
+    profiles,
+    schedules,
+    services,
+)
 from backend.store.postgres.listener import ChangeListener
 from backend.store.postgres.schema import Connection, apply_migrations
 from backend.store.postgres.sequencer import Sequencer
@@ -257,8 +271,14 @@ _HOLD_OPEN_SLOT = (
 )
 """A hold of one open slot in one round trip, or no row (the lean-writes lever; migration 0007)."""
 
-_CONFIRM_ONE_SLOT = f"SELECT {SLOT_FIELDS} FROM slotbook_confirm_one_slot($1, $2, $3, $4)"
-"""The confirm of a one-slot hold in one round trip, or no row (the lean-writes lever)."""
+_CONFIRM_ONE_SLOT = f"""
+WITH booked AS (SELECT * FROM slotbook_confirm_one_slot($1, $2, $3, $4)),
+     queued AS ({calendar_write.LEAN_CONFIRM_QUEUES.format(now="$4")})
+SELECT {SLOT_FIELDS} FROM booked
+"""
+"""The confirm of a one-slot hold in one round trip, or no row (the lean-writes lever); with it,
+in the same statement, the write it asks of its provider's write-back calendar, if they have one
+(the function predates those calendars)."""
 
 _LAST_KIND = """
 SELECT kind, service_id FROM (
@@ -1040,6 +1060,7 @@ class PostgresStore:
             )
             await notifications.purge(conn, now - KEEP_SECONDS)
             await pages.purge(conn, now - DAY_SECONDS)
+            await calendar_write.purge(conn, now - KEEP_SECONDS)
 
         await self._write(purge)
 
@@ -1146,9 +1167,8 @@ class PostgresStore:
             return {str(row[0]): int(row[1]) for row in await conn.fetch(sql, now)}
 
     async def sealed_passwords(self) -> int:
-        sql = "SELECT COUNT(*) FROM busy_sources WHERE password_sealed IS NOT NULL"
         async with self._pool.acquire() as conn:
-            return int(await conn.fetchval(sql))
+            return int(await conn.fetchval(SEALED_PASSWORDS))
 
     async def claim_busy_sources(self, now: float, limit: int, lease: float) -> list[BusySource]:
         return await self._write(lambda conn: busy.claim(conn, now, limit, lease))
@@ -1174,6 +1194,37 @@ class PostgresStore:
     async def busy_intervals(self, provider_id: str, start: float, end: float) -> list[StoredBusy]:
         async with self._pool.acquire() as conn:
             return await busy.intervals(conn, provider_id, start, end)
+
+    # --- the calendar bookings are written back to -----------------------------------------
+
+    async def set_write_calendar(
+        self,
+        provider_id: str,
+        url: str,
+        username: str | None,
+        password_sealed: str | None,
+        now: float,
+    ) -> tuple[WriteCalendar, bool]:
+        return await self._write(
+            lambda conn: calendar_write.set_calendar(
+                conn, provider_id, url, username, password_sealed, now
+            )
+        )
+
+    async def write_calendar(self, provider_id: str) -> WriteCalendar | None:
+        async with self._pool.acquire() as conn:
+            return await calendar_write.find(conn, provider_id)
+
+    async def delete_write_calendar(self, provider_id: str) -> WriteCalendar | None:
+        return await self._write(lambda conn: calendar_write.delete_calendar(conn, provider_id))
+
+    async def claim_calendar_writes(
+        self, now: float, limit: int, lease: float
+    ) -> list[ClaimedWrite]:
+        return await self._write(lambda conn: calendar_write.claim(conn, now, limit, lease))
+
+    async def record_calendar_write(self, write_id: str, outcome: WriteOutcome, now: float) -> None:
+        await self._write(lambda conn: calendar_write.record(conn, write_id, outcome, now))
 
     # --- the booking page --------------------------------------------------------------------
 

@@ -1,7 +1,8 @@
 """E-mail in the SQLite store: the calendar ledger's writes with the notices they queue, the
 parties' addresses, the mail sender's queue and the manage links. Each a function over a
 connection, run by the writer inside its transaction (or by a reader). Whom a write tells is
-decided by backend/rules/notices.py."""
+decided by backend/rules/notices.py; what it asks of the provider's write-back calendar is queued
+beside its notices (calendar_write.py)."""
 
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ from backend.store.mail_records import (
     hash_secret,
     outgoing,
 )
+from backend.store.sqlite import calendar_write
 
 _LEDGER_OPEN = """
 INSERT INTO calendar_entries
@@ -63,7 +65,8 @@ def write_ledger(
     conn: sqlite3.Connection, writes: Sequence[LedgerWrite], now: float, rules: Rules | None
 ) -> None:
     """Run one operation's ledger writes, and queue the notices of those that tell something
-    (`rules` says when reminders are due; None for writes that can tell nobody)."""
+    (`rules` says when reminders are due; None for writes that can tell nobody) and the writes
+    they ask of the provider's write-back calendar."""
     carried: dict[str, tuple[str, int]] = {}  # appointment id left -> its invitation, as left
     for write in writes:
         params = {**write.as_params(), "now": now}
@@ -81,6 +84,7 @@ def write_ledger(
             invite, sequence = row
             if write.tells == "moved-away":
                 carried[write.appointment_id] = (invite, sequence)
+        calendar_write.queue(conn, write, invite, now)
         if write.tells is not None:
             assert rules is not None, f"a write that tells someone: {write.tells}"
             _queue(conn, write, invite, sequence, now, rules)

@@ -104,6 +104,12 @@ from backend.store.busy_records import (
     Refreshed,
     StoredBusy,
 )
+from backend.store.calendar_write_records import (
+    SEALED_PASSWORDS,
+    ClaimedWrite,
+    WriteCalendar,
+    WriteOutcome,
+)
 from backend.store.mail_records import (
     ManagedAppointment,
     NotificationFilter,
@@ -113,7 +119,15 @@ from backend.store.mail_records import (
     Unchanged,
 )
 from backend.store.page_records import HoldLink, PageHold, ProviderProfile
-from backend.store.sqlite import busy, notifications, pages, profiles, schedules, services
+from backend.store.sqlite import (
+    busy,
+    calendar_write,
+    notifications,
+    pages,
+    profiles,
+    schedules,
+    services,
+)
 from backend.store.sqlite.readers import SQLiteReaders
 from backend.store.sqlite.schema import apply_migrations
 from backend.store.sqlite.writer import SQLiteWriter
@@ -927,6 +941,7 @@ class SQLiteStore:
             db.execute("DELETE FROM webhook_deliveries WHERE at <= ?", [now - DELIVERIES_KEPT])
             notifications.purge(db.conn, now - KEEP_SECONDS)
             pages.purge(db.conn, now - DAY_SECONDS)
+            calendar_write.purge(db.conn, now - KEEP_SECONDS)
 
         await self._writer.run(purge)
 
@@ -1327,8 +1342,9 @@ class SQLiteStore:
         )
 
     async def sealed_passwords(self) -> int:
-        sql = "SELECT COUNT(*) FROM busy_sources WHERE password_sealed IS NOT NULL"
-        return await self._readers.run(lambda conn: int(conn.execute(sql).fetchone()[0]))
+        return await self._readers.run(
+            lambda conn: int(conn.execute(SEALED_PASSWORDS).fetchone()[0])
+        )
 
     async def claim_busy_sources(self, now: float, limit: int, lease: float) -> list[BusySource]:
         return await self._writer.run(lambda db: busy.claim(db.conn, now, limit, lease))
@@ -1353,6 +1369,38 @@ class SQLiteStore:
 
     async def busy_intervals(self, provider_id: str, start: float, end: float) -> list[StoredBusy]:
         return await self._readers.run(lambda conn: busy.intervals(conn, provider_id, start, end))
+
+    # --- the calendar bookings are written back to ---------------------------------------
+
+    async def set_write_calendar(
+        self,
+        provider_id: str,
+        url: str,
+        username: str | None,
+        password_sealed: str | None,
+        now: float,
+    ) -> tuple[WriteCalendar, bool]:
+        return await self._writer.run(
+            lambda db: calendar_write.set_calendar(
+                db.conn, provider_id, url, username, password_sealed, now
+            )
+        )
+
+    async def write_calendar(self, provider_id: str) -> WriteCalendar | None:
+        return await self._readers.run(lambda conn: calendar_write.find(conn, provider_id))
+
+    async def delete_write_calendar(self, provider_id: str) -> WriteCalendar | None:
+        return await self._writer.run(
+            lambda db: calendar_write.delete_calendar(db.conn, provider_id)
+        )
+
+    async def claim_calendar_writes(
+        self, now: float, limit: int, lease: float
+    ) -> list[ClaimedWrite]:
+        return await self._writer.run(lambda db: calendar_write.claim(db.conn, now, limit, lease))
+
+    async def record_calendar_write(self, write_id: str, outcome: WriteOutcome, now: float) -> None:
+        await self._writer.run(lambda db: calendar_write.record(db.conn, write_id, outcome, now))
 
     # --- the booking page ------------------------------------------------------------------
 
