@@ -26,7 +26,7 @@ CalendarUrl = Annotated[
         " loopback and private ones; link-local ones never), with no user name or password in"
         " it. It is stored normalised, as a webhook's URL is. Each booking is the event"
         " `<url>/<uid>.ics`.",
-        examples=["https://calendar.example.org/dav/ana/bookings/"],
+        examples=["http://localhost:5232/ana/bookings/"],
     ),
 ]
 CalendarUsername = Annotated[

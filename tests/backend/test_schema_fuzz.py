@@ -31,14 +31,14 @@ from tests.e2e.server_process import ServerProcess
 from tests.helpers import STORES
 from tests.postgres_server import PostgresForTests
 
-MAX_EXAMPLES = 15
+MAX_EXAMPLES = 10
 """Fuzzing examples per operation (the examples and coverage phases add their own few)."""
 SEED = 20300304
 REQUEST_TIMEOUT = 5.0
 """Seconds: no answer may take longer."""
 STREAM_READ_SECONDS = 1.0
 """Seconds an /events stream is read before the check looks at what came."""
-WORKFLOWS = 25
+WORKFLOWS = 20
 """Stateful scenarios: chains of calls that feed one answer's ids into the next request."""
 WORKFLOW_STEPS = 8
 LONG_POLL_CAP = 0.2

@@ -18,7 +18,7 @@ from backend.live.busy.calendar_http import FetchFailed, calendar_session
 from backend.live.busy.fetch import Fetched, fetch_caldav, fetch_ics
 from backend.live.retries import retry_delay
 from backend.rules.busy_times import CalendarUnreadable, busy_times
-from backend.runtime.background import cancel_and_wait, wait_at_most
+from backend.runtime.background import Rounds
 from backend.runtime.clock import Clock
 from backend.runtime.secret_box import SecretBox, SecretKeyMismatch
 from backend.store.base import Store
@@ -66,40 +66,33 @@ class BusyRefresher:
         self._allow_private = allow_private
         self._backoff = backoff
         self._changed = changed
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
-        self._round = asyncio.Lock()
+        self._rounds = Rounds(
+            "slotbook-busy-refresher", self._refresh_all_due, every=POLL_SECONDS, log=log
+        )
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="slotbook-busy-refresher")
+        self._rounds.start()
 
     def wake(self) -> None:
         """A source was added or changed: look now."""
-        self._wake.set()
+        self._rounds.wake()
 
     async def stop(self) -> None:
-        await cancel_and_wait(self._task)
-
-    async def _run(self) -> None:
-        while True:
-            await wait_at_most(self._wake, POLL_SECONDS)
-            self._wake.clear()
-            try:
-                await self.refresh_due()
-            except Exception:  # the next round tries again
-                log.exception("busy-time refresh round failed")
+        await self._rounds.stop()
 
     async def refresh_due(self) -> int:
         """Refresh every source due now (by the injected clock); how many were refreshed."""
+        return await self._rounds.run()
+
+    async def _refresh_all_due(self) -> int:
         done = 0
-        async with self._round:
-            while True:
-                now = self._clock.now()
-                claimed = await self._store().claim_busy_sources(now, BATCH, LEASE_SECONDS)
-                if not claimed:
-                    return done
-                await asyncio.gather(*(self.refresh(source) for source in claimed))
-                done += len(claimed)
+        while True:
+            now = self._clock.now()
+            claimed = await self._store().claim_busy_sources(now, BATCH, LEASE_SECONDS)
+            if not claimed:
+                return done
+            await asyncio.gather(*(self.refresh(source) for source in claimed))
+            done += len(claimed)
 
     async def refresh(self, source: BusySource) -> BusySource | None:
         """Fetch and read one source now and write down what came of it."""
