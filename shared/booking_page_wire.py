@@ -95,7 +95,7 @@ class BookHoldForm(_Body):
         Meta(
             max_length=500,
             description="Left empty by people: the form hides it. A form that fills it in is a"
-            " program's, and is refused (400, with a page that says so).",
+            " program's, and is refused (422, with a page that says so).",
             # Published as empty, the only value a person sends; the server reads any, to say
             # why it refuses a program's.
             extra_json_schema={"maxLength": 0},

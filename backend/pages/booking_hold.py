@@ -76,7 +76,7 @@ async def hold_start(request: web.Request) -> web.Response:
     now = ctx.now()
     if form.website:
         raise Refusal(
-            400,
+            422,
             "Not sent",
             "The form came back with a field filled in that people do not see, as programs that"
             " send forms do; nothing was held. If you are a person, open the page again and send"
@@ -231,12 +231,12 @@ async def hold_sent(request: web.Request) -> web.Response:
 
 
 HOLD_PROBLEMS = {
-    400: "The form filled in the field only programs see",
     403: "The form came from another site",
     404: "No provider has a booking page at this address, or theirs is off",
     409: "The start was just taken (the page offers the nearest others) or is too soon",
     410: "A field is wrong and the start has passed meanwhile",
-    422: "A field is wrong (the form says which), or the rules refuse the hold",
+    422: "A field is wrong (the form says which), the form filled in the field only programs"
+    " see, or the rules refuse the hold",
     429: "Too many forms from this network or for this e-mail address, or too many live holds",
 }
 

@@ -291,7 +291,7 @@ async def test_two_visitors_racing_for_one_start_get_one_hold_and_a_page_with_th
     [
         ({}, {"Origin": "https://evil.example"}, 403, "another web site"),
         ({}, {"Sec-Fetch-Site": "cross-site"}, 403, "another web site"),
-        ({"website": "http://spam.example"}, OWN, 400, "programs"),
+        ({"website": "http://spam.example"}, OWN, 422, "programs"),
         ({"email": "not an address"}, OWN, 422, "not an e-mail address"),
         ({"name": ""}, OWN, 422, "Your name"),
     ],
