@@ -4,7 +4,7 @@
 source. A refresh that fails keeps the last good busy times in force, says why in words in the
 source's status, and is tried again after a back-off (the outboxes' doubling, from a minute),
 never later than the source's own refresh period; a source with three periods without success is
-failing. A success that changes the busy times drops the provider's
+failing (`BusySource.failing`). A success that changes the busy times drops the provider's
 cached listings."""
 
 from __future__ import annotations
@@ -39,14 +39,6 @@ HORIZON_SECONDS = 400 * 86_400
 """How far ahead busy times are read: past any slot a schedule opens (a year ahead)."""
 BACKOFF_SECONDS = 60.0
 """The wait before a failed refresh is first tried again; doubled at each failure after it."""
-FAILING_PERIODS = 3
-"""Refresh periods without success after which a source is failing."""
-
-
-def failing(source: BusySource, now: float) -> bool:
-    """Whether the source has gone FAILING_PERIODS of its refresh periods without success."""
-    since = source.last_success_at if source.last_success_at is not None else source.created_at
-    return source.failures > 0 and now - since >= FAILING_PERIODS * source.refresh_minutes * 60
 
 
 class BusyRefresher:
