@@ -61,7 +61,8 @@ SourceUrl = Annotated[
         description="Where the calendar is: an http or https URL whose host is, or resolves to,"
         " public addresses only (the server's --allow-private-addresses opens loopback and"
         " private ones; link-local ones never), with no user name or password in it. It is"
-        " stored normalised, as a webhook's URL is.",
+        " stored normalised, as a webhook's URL is; a webcal:// address (a calendar's"
+        " subscribe link) is stored as the https:// one it names.",
         examples=["http://localhost:5232/ana/personal/"],
     ),
 ]
@@ -117,6 +118,11 @@ class BusySourceRequest(_Body):
     password: Password | UnsetType = UNSET
     refresh_minutes: RefreshMinutes = DEFAULT_REFRESH_MINUTES
     all_day_events: AllDay = "busy"
+
+
+class BusyRefreshRequest(_Body):
+    """POST /providers/{providerId}/busy-sources/{sourceId}/refresh: no fields; the body may be
+    left out."""
 
 
 class BusySourcePatch(_Body):

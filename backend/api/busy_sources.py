@@ -1,6 +1,7 @@
 """A provider's own calendars over HTTP: the sources their busy times are read from, added,
 listed, changed and removed (/providers/{providerId}/busy-sources), by that provider or an admin.
-Reading them is the refresher's work, in the background, never a request's.
+Reading them is the refresher's work, in the background; a request may ask for one to be read
+now (POST .../{sourceId}/refresh), which waits for that read and answers how it went.
 
 A password is sealed with the server's --secret-key before it is stored and never answered: no
 answer, problem document or log line carries it."""
@@ -21,6 +22,7 @@ from backend.api.operation import Operation, answer, answered, read_body
 from backend.api.providers import provider_id_from_path
 from backend.gate.access import caller_of, may_keep_calendars
 from backend.gate.problems import ProblemError, shown
+from backend.live.busy.refresher import StillRefreshing
 from backend.live.outbound.urls import UrlRefused, checked_url
 from backend.runtime.secret_box import KEY_COMMAND
 from backend.store.base import Answer, Once
@@ -31,6 +33,7 @@ from shared.busy_wire import (
     KINDS,
     REFRESH_MINUTES,
     AllDayEvents,
+    BusyRefreshRequest,
     BusySource,
     BusySourceAnswer,
     BusySourceId,
@@ -137,7 +140,7 @@ async def _checked(
     if "url" in given:
         try:
             columns["url"] = await checked_url(
-                cast(str, given["url"]),
+                _https_for_webcal(cast(str, given["url"])),
                 allow_private=ctx.settings.allow_private_addresses,
                 opened_by="--allow-private-addresses",
             )
@@ -148,6 +151,16 @@ async def _checked(
             "rule-violation", "; ".join(f"{e.field}: {e.message}" for e in wrong), errors=wrong
         )
     return columns
+
+
+_WEBCAL = re.compile(r"webcals?://", re.IGNORECASE)
+
+
+def _https_for_webcal(url: str) -> str:
+    """A webcal:// address (what calendars' "subscribe" links give) as the https one it names:
+    webcal is HTTP under another scheme name, and the calendars that hand it out serve https."""
+    prefix = _WEBCAL.match(url)
+    return url if prefix is None else "https://" + url[prefix.end() :]
 
 
 def _given(body: msgspec.Struct) -> dict[str, object]:
@@ -241,8 +254,30 @@ async def remove_busy_source(request: web.Request) -> web.Response:
     return await perform(request, caller, render, remove)
 
 
+async def refresh_busy_source(request: web.Request) -> web.Response:
+    ctx = context(request)
+    provider_id = provider_id_from_path(request)
+    may_keep_calendars(caller_of(request), provider_id)
+    source_id = _source_id_from_path(request)
+    await read_body(request, BusyRefreshRequest, required=False)
+    await _yours(ctx, provider_id, source_id)
+    try:
+        refreshed = await ctx.busy.refresh_now(source_id)
+    except StillRefreshing:
+        raise ProblemError(
+            "busy-source-refreshing",
+            f"Calendar {source_id} has been being read for a while and is not done yet; GET it"
+            " in a minute to see how its refresh went",
+            headers={"Retry-After": "30"},
+        ) from None
+    if refreshed is None:  # removed meanwhile
+        raise BusySourceNotFound.of(source_id)
+    return answer(BusySourceAnswer(source=present_source(refreshed, ctx.now())))
+
+
 _SOURCES = "/providers/{providerId}/busy-sources"
 _SOURCE = _SOURCES + "/{sourceId}"
+_REFRESH = _SOURCE + "/refresh"
 _KEEP = "Only the provider itself (or an admin) sees and changes its calendars"
 _NOT_FOUND = "No calendar of this provider's has this id"
 _RULES = (
@@ -309,6 +344,27 @@ OPERATIONS = [
         path_params=_SOURCE_PARAMS,
         answers={200: (BusySourceAnswer, "The calendar as it now is")},
         problems={403: _KEEP, 404: _NOT_FOUND, 422: _RULES},
+    ),
+    Operation(
+        "POST",
+        _REFRESH,
+        refresh_busy_source,
+        summary="Read one of a provider's calendars now, and answer how it went",
+        tag="busy-sources",
+        description="Reads the calendar at once, whether its refresh is due or not, and answers"
+        " it with the new `status`. A read that fails is still a 200: `status.lastError` says"
+        " why, and the busy times it last gave stay in force. When the calendar is being read"
+        " already (by the background refresh, here or in another process), the answer waits"
+        " for that read and gives its outcome.",
+        body=BusyRefreshRequest,
+        body_required=False,
+        path_params=_SOURCE_PARAMS,
+        answers={200: (BusySourceAnswer, "The calendar, just read")},
+        problems={
+            403: _KEEP,
+            404: _NOT_FOUND,
+            409: "A read already under way has not finished after 40 s",
+        },
     ),
     Operation(
         "DELETE",

@@ -925,9 +925,12 @@ class Store(Protocol):
         secret key."""
         ...
 
-    async def claim_busy_sources(self, now: float, limit: int, lease: float) -> list[BusySource]:
-        """Lease up to `limit` sources whose refresh is due, none another refresher (of any
-        process) holds, for `lease` seconds; the refresh's record ends the lease."""
+    async def claim_busy_sources(
+        self, now: float, limit: int, lease: float, *, only: str | None = None
+    ) -> list[BusySource]:
+        """Lease up to `limit` sources whose refresh is due (or the one source `only` names, due
+        or not), none another refresher (of any process) holds, for `lease` seconds; the
+        refresh's record ends the lease."""
         ...
 
     async def update_busy_source(

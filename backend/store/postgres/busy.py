@@ -18,6 +18,7 @@ from backend.store.busy_records import (
     StoredBusy,
     TooManyBusySources,
     pieces,
+    read_by,
     update_values,
 )
 from backend.store.postgres.schema import Connection
@@ -66,6 +67,9 @@ async def record_refresh(
     source = await find(conn, source_id, lock=True)
     if source is None:
         return None
+    if refreshed.read_by is not None and refreshed.read_by != read_by(source):
+        await conn.execute("UPDATE busy_sources SET leased_until = NULL WHERE id = $1", source_id)
+        return await find(conn, source_id)
     failed = refreshed.error is not None
     if refreshed.intervals is not None and not failed:
         await conn.execute("DELETE FROM busy_intervals WHERE source_id = $1", source_id)
@@ -139,18 +143,22 @@ async def intervals(
     return [StoredBusy(row[0], int(row[1]), int(row[2])) for row in rows]
 
 
-async def claim(conn: Connection, now: float, limit: int, lease: float) -> list[BusySource]:
-    """Lease up to `limit` sources whose refresh is due for `lease` seconds, skipping those
-    another process is leasing at this moment (so each refresh runs in one process)."""
+async def claim(
+    conn: Connection, now: float, limit: int, lease: float, only: str | None = None
+) -> list[BusySource]:
+    """Lease up to `limit` sources whose refresh is due (or the one source `only` names, due or
+    not) for `lease` seconds, skipping those another process is leasing at this moment (so each
+    refresh runs in one process)."""
     rows = await conn.fetch(
         f"""
         UPDATE busy_sources SET leased_until = $1
          WHERE id IN (SELECT id FROM busy_sources
-                       WHERE due_at <= $2 AND (leased_until IS NULL OR leased_until <= $2)
+                       WHERE (CASE WHEN $4::text IS NULL THEN due_at <= $2 ELSE id = $4 END)
+                         AND (leased_until IS NULL OR leased_until <= $2)
                        ORDER BY due_at, id LIMIT $3 FOR UPDATE SKIP LOCKED)
         RETURNING {SOURCE_COLUMNS}
         """,
-        now + lease, now, limit,
+        now + lease, now, limit, only,
     )  # fmt: skip
     return sorted((BusySource(*row) for row in rows), key=lambda s: (s.due_at, s.source_id))
 

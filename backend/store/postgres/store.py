@@ -1170,8 +1170,10 @@ class PostgresStore:
         async with self._pool.acquire() as conn:
             return int(await conn.fetchval(SEALED_PASSWORDS))
 
-    async def claim_busy_sources(self, now: float, limit: int, lease: float) -> list[BusySource]:
-        return await self._write(lambda conn: busy.claim(conn, now, limit, lease))
+    async def claim_busy_sources(
+        self, now: float, limit: int, lease: float, *, only: str | None = None
+    ) -> list[BusySource]:
+        return await self._write(lambda conn: busy.claim(conn, now, limit, lease, only))
 
     async def update_busy_source(
         self, source_id: str, changes: dict[str, object], now: float

@@ -19,6 +19,7 @@ from backend.store.busy_records import (
     StoredBusy,
     TooManyBusySources,
     pieces,
+    read_by,
     update_values,
 )
 
@@ -61,6 +62,9 @@ def record_refresh(
     source = find(conn, source_id)
     if source is None:
         return None
+    if refreshed.read_by is not None and refreshed.read_by != read_by(source):
+        conn.execute("UPDATE busy_sources SET leased_until = NULL WHERE id = ?", [source_id])
+        return find(conn, source_id)
     failed = refreshed.error is not None
     if refreshed.intervals is not None and not failed:
         conn.execute("DELETE FROM busy_intervals WHERE source_id = ?", [source_id])
@@ -143,18 +147,21 @@ def intervals(
     return [StoredBusy(*row) for row in rows]
 
 
-def claim(conn: sqlite3.Connection, now: float, limit: int, lease: float) -> list[BusySource]:
-    """Lease up to `limit` sources whose refresh is due (none another refresher holds) for
-    `lease` seconds, soonest due first."""
+def claim(
+    conn: sqlite3.Connection, now: float, limit: int, lease: float, only: str | None = None
+) -> list[BusySource]:
+    """Lease up to `limit` sources whose refresh is due (or the one source `only` names, due or
+    not), none another refresher holds, for `lease` seconds, soonest due first."""
+    which = "due_at <= :now" if only is None else "id = :only"
     rows = conn.execute(
         f"""
         UPDATE busy_sources SET leased_until = :until
          WHERE id IN (SELECT id FROM busy_sources
-                       WHERE due_at <= :now AND (leased_until IS NULL OR leased_until <= :now)
+                       WHERE {which} AND (leased_until IS NULL OR leased_until <= :now)
                        ORDER BY due_at, id LIMIT :limit)
         RETURNING {SOURCE_COLUMNS}
         """,
-        {"until": now + lease, "now": now, "limit": limit},
+        {"until": now + lease, "now": now, "limit": limit, "only": only},
     )
     return sorted((BusySource(*row) for row in rows), key=lambda s: (s.due_at, s.source_id))
 

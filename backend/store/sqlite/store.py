@@ -1346,8 +1346,10 @@ class SQLiteStore:
             lambda conn: int(conn.execute(SEALED_PASSWORDS).fetchone()[0])
         )
 
-    async def claim_busy_sources(self, now: float, limit: int, lease: float) -> list[BusySource]:
-        return await self._writer.run(lambda db: busy.claim(db.conn, now, limit, lease))
+    async def claim_busy_sources(
+        self, now: float, limit: int, lease: float, *, only: str | None = None
+    ) -> list[BusySource]:
+        return await self._writer.run(lambda db: busy.claim(db.conn, now, limit, lease, only))
 
     async def update_busy_source(
         self, source_id: str, changes: dict[str, object], now: float
