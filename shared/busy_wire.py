@@ -13,7 +13,7 @@ from typing import Annotated, Literal
 from msgspec import UNSET, Meta, UnsetType
 
 from shared.patterns import TEXT_PATTERN, TEXT_RULE, URL_PATTERN
-from shared.wire import ResponseTime, _Answer, _Body
+from shared.wire import PartyId, ResponseTime, _Answer, _Body
 
 KINDS = ("ics", "caldav")
 ALL_DAY_EVENTS = ("busy", "ignore")
@@ -197,3 +197,11 @@ class BusySourceList(_Answer):
     """Answer to GET /providers/{providerId}/busy-sources: oldest first."""
 
     sources: list[BusySource]
+
+
+class SourceFailing(_Answer):
+    """A calendar that has just become failing (the `data` of a `busy-source-failing` webhook
+    event): whose it is, and the source as GET .../busy-sources/{sourceId} shows it then."""
+
+    provider_id: PartyId
+    source: BusySource

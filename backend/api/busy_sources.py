@@ -26,6 +26,7 @@ from backend.live.busy.refresher import StillRefreshing
 from backend.live.outbound.urls import UrlRefused, checked_url
 from backend.runtime.secret_box import KEY_COMMAND
 from backend.store.base import Answer, Once
+from backend.store.busy_presenters import present_source
 from backend.store.busy_records import BusySource as StoredSource
 from backend.store.busy_records import BusySourceNotFound
 from shared.busy_wire import (
@@ -34,16 +35,13 @@ from shared.busy_wire import (
     REFRESH_MINUTES,
     AllDayEvents,
     BusyRefreshRequest,
-    BusySource,
     BusySourceAnswer,
     BusySourceId,
     BusySourceList,
     BusySourcePatch,
     BusySourceRequest,
-    BusySourceStatus,
     SourceKind,
 )
-from shared.timefmt import format_time
 from shared.wire import FieldError, PartyId
 
 MAX_SOURCES = 10
@@ -51,31 +49,6 @@ MAX_SOURCES = 10
 
 _SOURCE_ID = re.compile(r"[0-9a-f]{16}")
 _WIRE_NAMES = {"refresh_minutes": "refreshMinutes", "all_day_events": "allDayEvents"}
-
-
-def present_source(source: StoredSource, now: float) -> BusySource:
-    """The source as the API shows it: never its password."""
-
-    def when(at: float | None) -> str | None:
-        return None if at is None else format_time(at)
-
-    return BusySource(
-        source_id=source.source_id,
-        name=source.name,
-        kind=source.kind,
-        url=source.url,
-        username=source.username,
-        refresh_minutes=source.refresh_minutes,
-        all_day_events=source.all_day_events,
-        status=BusySourceStatus(
-            last_sync_at=when(source.last_sync_at),
-            last_success_at=when(source.last_success_at),
-            last_error=source.last_error,
-            events=source.events,
-            busy_intervals=source.busy_intervals,
-            failing=source.failing(now),
-        ),
-    )
 
 
 def _source_id_from_path(request: web.Request) -> str:

@@ -59,18 +59,23 @@ LUNCH_IDEA = event("idea", "20300306T100000Z", "20300306T101500Z", "TRANSP:TRANS
 
 @dataclass
 class IcsServer:
-    """An iCalendar URL, as Google's or Outlook's secret address: GET with ETag and 304."""
+    """An iCalendar URL, as Google's or Outlook's secret address: GET with ETag and 304; or,
+    while `broken` names a status, that error."""
 
     body: str = ""
     answered: list[int] = field(default_factory=list)
     gate: asyncio.Event | None = None
     """When set, requests wait for it before they are answered."""
     arrived: int = 0
+    broken: int | None = None
 
     async def handle(self, request: web.Request) -> web.Response:
         self.arrived += 1
         if self.gate is not None:
             await self.gate.wait()
+        if self.broken is not None:
+            self.answered.append(self.broken)
+            return web.Response(status=self.broken, text="the calendar server is unwell")
         tag = '"' + hashlib.sha256(self.body.encode()).hexdigest()[:16] + '"'
         if request.headers.get("If-None-Match") == tag:
             self.answered.append(304)
@@ -102,10 +107,10 @@ def source(ctx: AppContext, kind: SourceKind, url: str, password: str | None = N
     )  # fmt: skip
 
 
-async def refresh(ctx: AppContext) -> BusySource:
+async def refresh(ctx: AppContext, source_id: str = "s1") -> BusySource:
     ctx.clock.advance(PERIOD)  # type: ignore[attr-defined]
     await ctx.busy.refresh_due()  # (or the server's own round got there first: one refresh)
-    found = await ctx.store.find_busy_source("s1")
+    found = await ctx.store.find_busy_source(source_id)
     assert found is not None
     return found
 

@@ -874,7 +874,7 @@ async def test_webhook_deliveries_match_the_schemas_the_document_declares(
     finally:
         await running.close()
 
-    assert set(spec["webhooks"]) == {"changes", "change"}
+    assert set(spec["webhooks"]) == {"changes", "change", "conflict", "busy-source-failing"}
     registry = closed_registry(spec)
     failures = []
     for name, receiver in (("changes", batched), ("change", single)):

@@ -8,6 +8,7 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import astuple
 
+from backend.store.busy_events import EVENT_COLUMNS, arisen, became_failing
 from backend.store.busy_records import (
     CONFLICTS,
     MAX_PIECE,
@@ -22,6 +23,12 @@ from backend.store.busy_records import (
     read_by,
     update_values,
 )
+
+_LOG_EVENT = (
+    f"INSERT INTO changes ({EVENT_COLUMNS})"
+    f" VALUES ({', '.join('?' for _ in EVENT_COLUMNS.split(','))})"
+)
+"""An event's row of the change log (backend/store/busy_events.py)."""
 
 
 def create(conn: sqlite3.Connection, source: BusySource, most: int | None = None) -> BusySource:
@@ -58,7 +65,8 @@ def record_refresh(
     conn: sqlite3.Connection, source_id: str, refreshed: Refreshed, now: float
 ) -> BusySource | None:
     """Write down one refresh: a success replaces the source's busy intervals whole; a failure
-    keeps the last good ones in force and counts itself. None when the source is gone."""
+    keeps the last good ones in force and counts itself. The events it raises (conflicts that
+    arose, the source becoming failing) are logged with it. None when the source is gone."""
     source = find(conn, source_id)
     if source is None:
         return None
@@ -66,17 +74,19 @@ def record_refresh(
         conn.execute("UPDATE busy_sources SET leased_until = NULL WHERE id = ?", [source_id])
         return find(conn, source_id)
     failed = refreshed.error is not None
-    if refreshed.intervals is not None and not failed:
+    intervals = None if failed else refreshed.intervals
+    before = [] if intervals is None else conflicts(conn, source.provider_id, now)
+    if intervals is not None:
         conn.execute("DELETE FROM busy_intervals WHERE source_id = ?", [source_id])
         conn.executemany(
             "INSERT INTO busy_intervals (source_id, provider_id, start, ends) VALUES (?, ?, ?, ?)",
             [
                 (source_id, source.provider_id, start, ends)
-                for whole_start, whole_ends in refreshed.intervals
+                for whole_start, whole_ends in intervals
                 for start, ends in pieces(whole_start, whole_ends)
             ],
         )
-    count = None if refreshed.intervals is None or failed else len(refreshed.intervals)
+    count = None if intervals is None else len(intervals)
     conn.execute(
         """
         UPDATE busy_sources
@@ -103,7 +113,14 @@ def record_refresh(
             "id": source_id,
         },
     )
-    return find(conn, source_id)
+    recorded = find(conn, source_id)
+    if recorded is None:  # pragma: no cover - found above, in this transaction
+        return None
+    raised = became_failing(source, recorded, now)
+    if intervals is not None:
+        raised += arisen(source.provider_id, before, conflicts(conn, source.provider_id, now))
+    conn.executemany(_LOG_EVENT, [event.values(now) for event in raised])
+    return recorded
 
 
 def update(

@@ -438,7 +438,7 @@ def _token_values(record: TokenRecord) -> list[Any]:
 _CHANGES_SINCE = """
 SELECT ch.seq, ch.kind, ch.slot_id, ch.provider_id, ch.start, ch.status, ch.client_id, ch.at,
        cl.name, ch.appointment_id, ch.note, ch.held_until, ch.from_slot_id, ch.from_provider_id,
-       ch.from_start, ch.service_id, sv.name
+       ch.from_start, ch.service_id, sv.name, ch.data
   FROM changes ch LEFT JOIN clients cl ON cl.id = ch.client_id
   LEFT JOIN services sv ON sv.id = ch.service_id
  WHERE ch.seq > ? ORDER BY ch.seq LIMIT ?
