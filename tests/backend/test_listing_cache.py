@@ -174,10 +174,11 @@ def moved_clock(rng: random.Random, clock: ManualClock, slots: list[dict[str, An
     return f"clock {how} to {stamp(clock.now())}"
 
 
-@pytest.mark.parametrize("seed", range(2))
 async def test_cached_listings_match_fresh_reads_through_writes_lapses_and_clock_jumps(
-    pair: tuple[httpx.AsyncClient, httpx.AsyncClient, Any], seed: int
+    pair: tuple[httpx.AsyncClient, httpx.AsyncClient, Any],
 ) -> None:
+    """One walk of 150 steps (a second seed doubled the cost and found nothing the first did
+    not)."""
     cached, plain, services = pair
     clock: ManualClock = services.clock
     for provider in PROVIDERS:
@@ -190,7 +191,7 @@ async def test_cached_listings_match_fresh_reads_through_writes_lapses_and_clock
             },
         )
         assert response.status_code == 201, response.text
-    rng = random.Random(seed)
+    rng = random.Random(0)
     await compare(cached, plain, "the first availability")
     for n in range(150):
         done = await step(rng, cached, clock, services)
