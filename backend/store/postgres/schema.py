@@ -1054,6 +1054,15 @@ MIGRATIONS = (
             """,
         ),
     ),
+    Migration(
+        # Each new write of an event supersedes that event's queued ones, and the writer's claim
+        # looks for an older queued write of the same event: both find them by event.
+        "0017_calendar_writes_by_event",
+        (
+            "CREATE INDEX calendar_write_queue_by_event"
+            " ON calendar_write_queue (provider_id, uid, status)",
+        ),
+    ),
 )
 
 

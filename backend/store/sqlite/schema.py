@@ -380,6 +380,16 @@ def _change_events(db: Database) -> None:
     db.execute("ALTER TABLE changes ADD COLUMN data TEXT")
 
 
+@migrations(name="0017_calendar_writes_by_event")
+def _calendar_writes_by_event(db: Database) -> None:
+    """Each new write of an event supersedes that event's queued ones, and the writer's claim
+    looks for an older queued write of the same event: both find them by event."""
+    db.execute(
+        "CREATE INDEX calendar_write_queue_by_event"
+        " ON calendar_write_queue (provider_id, uid, status)"
+    )
+
+
 BUSY_SOURCES = """
 CREATE TABLE busy_sources (
     id TEXT PRIMARY KEY,
