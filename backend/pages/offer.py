@@ -14,6 +14,7 @@ from backend.pages.rendering import Refusal
 from backend.pages.week_starts import length_in_words
 from backend.rules.service_types import ServiceType
 from backend.store.page_records import ProviderProfile
+from backend.store.provider_zone import provider_zone
 from shared.zones import is_zone_name
 
 MOST_MINUTES_OFFERED = 120
@@ -106,7 +107,11 @@ async def offer_of(
         ):
             chosen = choice
     given = isinstance(zone, str) and is_zone_name(zone)
-    shown_zone = zone if isinstance(zone, str) and given else await provider_zone(ctx, profile)
+    shown_zone = (
+        zone
+        if isinstance(zone, str) and given
+        else await provider_zone(ctx.store, profile.provider_id)
+    )
     return Offer(profile, choices, chosen, shown_zone, given)
 
 
@@ -123,11 +128,3 @@ async def choices_of(ctx: AppContext, provider_id: str) -> list[Choice]:
     longest = min(MOST_MINUTES_OFFERED, ctx.rules.max_appointment_seconds // 60)
     lengths = [m for m in (slot, 30, 45, 60, 90, 120) if m % slot == 0 and slot <= m <= longest]
     return [Choice(None, m, length_in_words(m * 60), "") for m in sorted(set(lengths))]
-
-
-async def provider_zone(ctx: AppContext, profile: ProviderProfile) -> str:
-    """The provider's zone: their schedule's, else the one they set, else UTC."""
-    stored = await ctx.store.get_schedule(profile.provider_id)
-    if stored is not None:
-        return stored.schedule.zone
-    return profile.time_zone or "UTC"

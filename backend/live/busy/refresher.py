@@ -23,6 +23,7 @@ from backend.runtime.clock import Clock
 from backend.runtime.secret_box import SecretBox, SecretKeyMismatch
 from backend.store.base import Store
 from backend.store.busy_records import BusySource, Refreshed, read_by
+from backend.store.provider_zone import provider_zone
 
 log = logging.getLogger(__name__)
 
@@ -171,7 +172,7 @@ class BusyRefresher:
                 None, None, None, fetched.etag, fetched.last_modified, next_due,
                 read_by=read_by(source),
             )  # fmt: skip
-        zone = await self._provider_zone(source.provider_id)
+        zone = await provider_zone(self._store(), source.provider_id)
         found = await asyncio.to_thread(  # pure CPU: a big calendar takes a while to read
             functools.partial(
                 busy_times, fetched.calendars, window_start=start, window_end=end,
@@ -183,12 +184,3 @@ class BusyRefresher:
             intervals, found.events, None, fetched.etag, fetched.last_modified, next_due,
             read_by=read_by(source),
         )  # fmt: skip
-
-    async def _provider_zone(self, provider_id: str) -> str:
-        """The zone a floating time is read in: the provider's schedule's, else theirs, else UTC."""
-        store = self._store()
-        schedule = await store.get_schedule(provider_id)
-        if schedule is not None:
-            return schedule.schedule.zone
-        details = await store.party_details("provider", provider_id)
-        return (details.time_zone if details is not None else None) or "UTC"
