@@ -16,6 +16,7 @@ import msgspec
 from aiohttp import web
 from msgspec import UNSET
 
+from backend.api.calendar_access import allowed_url, check_username, sealed_password
 from backend.api.context import AppContext, context
 from backend.api.idempotency import perform
 from backend.api.operation import Operation, answer, answered, read_body
@@ -23,8 +24,6 @@ from backend.api.providers import provider_id_from_path
 from backend.gate.access import caller_of, may_keep_calendars
 from backend.gate.problems import ProblemError, shown
 from backend.live.busy.refresher import StillRefreshing
-from backend.live.outbound.urls import UrlRefused, checked_url
-from backend.runtime.secret_box import KEY_COMMAND
 from backend.store.base import Answer, Once
 from backend.store.busy_presenters import present_source
 from backend.store.busy_records import BusySource as StoredSource
@@ -89,20 +88,12 @@ async def _checked(
     if "all_day_events" in given and given["all_day_events"] not in ALL_DAY_EVENTS:
         refuse("all_day_events", "must be one of " + ", ".join(f"'{a}'" for a in ALL_DAY_EVENTS))
     username = given.get("username", None if before is None else before.username)
-    if isinstance(username, str) and ":" in username:
-        refuse("username", "must not contain ':' (HTTP Basic authentication cannot carry one)")
+    check_username(username if isinstance(username, str) else None, refuse)
     password = columns.pop("password", UNSET)
     if isinstance(password, str):
-        box = ctx.settings.secret_box
-        if box is None:
-            refuse(
-                "password",
-                "cannot be stored: this server has no --secret-key to seal it with; start it"
-                f" with one (`{KEY_COMMAND}` prints a new one; see 'The secret key' in"
-                " docs/operating.md)",
-            )
-        else:
-            columns["password_sealed"] = box.seal(password)
+        sealed = sealed_password(ctx, password, refuse)
+        if sealed is not None:
+            columns["password_sealed"] = sealed
     elif password is None:
         columns["password_sealed"] = None
     has_password = isinstance(password, str) or (
@@ -111,14 +102,7 @@ async def _checked(
     if has_password and username is None:
         refuse("username", "is required with a password")
     if "url" in given:
-        try:
-            columns["url"] = await checked_url(
-                _https_for_webcal(cast(str, given["url"])),
-                allow_private=ctx.settings.allow_private_addresses,
-                opened_by="--allow-private-addresses",
-            )
-        except UrlRefused as why:
-            refuse("url", str(why))
+        columns["url"] = await allowed_url(ctx, _https_for_webcal(cast(str, given["url"])), refuse)
     if wrong:
         raise ProblemError(
             "rule-violation", "; ".join(f"{e.field}: {e.message}" for e in wrong), errors=wrong

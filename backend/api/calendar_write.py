@@ -10,13 +10,12 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from backend.api.calendar_access import allowed_url, check_username, sealed_password
 from backend.api.context import AppContext, context
 from backend.api.operation import Operation, answer, read_body
 from backend.api.providers import provider_id_from_path
 from backend.gate.access import Caller, caller_of, forbidden
 from backend.gate.problems import ProblemError
-from backend.live.outbound.urls import UrlRefused, checked_url
-from backend.runtime.secret_box import KEY_COMMAND
 from backend.store.calendar_write_records import WriteCalendar as StoredCalendar
 from shared.calendar_write_wire import (
     CalendarWriteAnswer,
@@ -67,40 +66,17 @@ async def _checked(
     """The calendar's address (normalised), user name and sealed password, once every rule holds
     for them; else one 422 naming each field that breaks one, before anything is written."""
     wrong: list[FieldError] = []
+
+    def refuse(field: str, message: str) -> None:
+        wrong.append(FieldError(field=field, message=message))
+
     username = body.username if isinstance(body.username, str) else None
     password = body.password if isinstance(body.password, str) else None
-    if username is not None and ":" in username:
-        wrong.append(
-            FieldError(
-                field="username",
-                message="must not contain ':' (HTTP Basic authentication cannot carry one)",
-            )
-        )
+    check_username(username, refuse)
     if password is not None and username is None:
-        wrong.append(FieldError(field="username", message="is required with a password"))
-    sealed = None
-    if password is not None:
-        box = ctx.settings.secret_box
-        if box is None:
-            wrong.append(
-                FieldError(
-                    field="password",
-                    message="cannot be stored: this server has no --secret-key to seal it with;"
-                    f" start it with one (`{KEY_COMMAND}` prints a new one; see 'The secret key'"
-                    " in docs/operating.md)",
-                )
-            )
-        else:
-            sealed = box.seal(password)
-    url = body.url
-    try:
-        url = await checked_url(
-            body.url,
-            allow_private=ctx.settings.allow_private_addresses,
-            opened_by="--allow-private-addresses",
-        )
-    except UrlRefused as why:
-        wrong.append(FieldError(field="url", message=str(why)))
+        refuse("username", "is required with a password")
+    sealed = None if password is None else sealed_password(ctx, password, refuse)
+    url = await allowed_url(ctx, body.url, refuse)
     if wrong:
         raise ProblemError(
             "rule-violation", "; ".join(f"{e.field}: {e.message}" for e in wrong), errors=wrong
