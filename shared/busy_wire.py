@@ -13,7 +13,7 @@ from typing import Annotated, Literal
 from msgspec import UNSET, Meta, UnsetType
 
 from shared.patterns import TEXT_PATTERN, TEXT_RULE, URL_PATTERN
-from shared.wire import ResponseTime, _Answer, _Body
+from shared.wire import PartyId, ResponseTime, _Answer, _Body
 
 KINDS = ("ics", "caldav")
 ALL_DAY_EVENTS = ("busy", "ignore")
@@ -61,7 +61,8 @@ SourceUrl = Annotated[
         description="Where the calendar is: an http or https URL whose host is, or resolves to,"
         " public addresses only (the server's --allow-private-addresses opens loopback and"
         " private ones; link-local ones never), with no user name or password in it. It is"
-        " stored normalised, as a webhook's URL is.",
+        " stored normalised, as a webhook's URL is; a webcal:// address (a calendar's"
+        " subscribe link) is stored as the https:// one it names.",
         examples=["http://localhost:5232/ana/personal/"],
     ),
 ]
@@ -117,6 +118,11 @@ class BusySourceRequest(_Body):
     password: Password | UnsetType = UNSET
     refresh_minutes: RefreshMinutes = DEFAULT_REFRESH_MINUTES
     all_day_events: AllDay = "busy"
+
+
+class BusyRefreshRequest(_Body):
+    """POST /providers/{providerId}/busy-sources/{sourceId}/refresh: no fields; the body may be
+    left out."""
 
 
 class BusySourcePatch(_Body):
@@ -191,3 +197,11 @@ class BusySourceList(_Answer):
     """Answer to GET /providers/{providerId}/busy-sources: oldest first."""
 
     sources: list[BusySource]
+
+
+class SourceFailing(_Answer):
+    """A calendar that has just become failing (the `data` of a `busy-source-failing` webhook
+    event): whose it is, and the source as GET .../busy-sources/{sourceId} shows it then."""
+
+    provider_id: PartyId
+    source: BusySource

@@ -1,5 +1,6 @@
-"""Conflicts on the wire (GET /providers/{providerId}/conflicts): holds and bookings made before
-the provider's own calendar said they were busy then. They stay; the provider decides."""
+"""Conflicts on the wire (GET /providers/{providerId}/conflicts, and the `conflict` webhook event):
+holds and bookings made before the provider's own calendar said they were busy then. They stay;
+the provider decides."""
 
 from __future__ import annotations
 
@@ -26,3 +27,10 @@ class Conflict(_Answer):
 
 class Conflicts(_Answer):
     conflicts: list[Conflict]
+
+
+class ConflictRaised(Conflict):
+    """A conflict that has just arisen (the `data` of a `conflict` webhook event): the object GET
+    /providers/{providerId}/conflicts lists for it, and whose provider it is."""
+
+    provider_id: PartyId

@@ -5,9 +5,11 @@ Every delivery is a POST signed by the Standard Webhooks scheme (`webhook-id`,
 `webhook-timestamp`, `webhook-signature`). An endpoint of `format` "batch" (the default) is sent
 an envelope, an object whose `type` says what it carries: `{"type": "changes", "changes": [...]}`
 holds up to 100 changes in `seq` order. The envelope is a union tagged by `type`, so that events
-other capabilities add arrive as new members, `{"type": "<event>", "data": {...}}`, beside
-`changes`; a receiver answers 2xx to a `type` it does not know. An endpoint of `format` "single"
-is sent one change per delivery, as the bare JSON object /changes gives, and nothing else.
+arrive as members of their own, `{"type": "<event>", "data": {...}}`, beside `changes`: so far
+`conflict` (a busy time of the provider's own calendar overlaps a hold or booking) and
+`busy-source-failing` (one of their calendars has failed for three refresh periods). A receiver
+answers 2xx to a `type` it does not know. An endpoint of `format` "single" is sent one change per
+delivery, as the bare JSON object /changes gives, and the events in their envelopes.
 """
 
 from __future__ import annotations
@@ -16,8 +18,15 @@ from typing import Annotated, Literal
 
 from msgspec import UNSET, Meta, Struct, UnsetType
 
+from shared.busy_wire import SourceFailing
+from shared.conflict_wire import ConflictRaised
 from shared.patterns import TEXT_PATTERN, URL_PATTERN
 from shared.wire import Change, ChangeKind, ResponseTime, _Answer, _Body
+
+EventKind = Literal["conflict", "busy-source-failing"]
+"""The events an endpoint is sent beside changes, each alone in its envelope."""
+WebhookKind = Literal[ChangeKind, EventKind]
+"""What an endpoint may ask for in `events`: kinds of change, and events."""
 
 WebhookId = Annotated[
     str,
@@ -58,17 +67,30 @@ DeliveryFormat = Annotated[
         description="How changes are sent: `batch`, up to 100 a delivery in a"
         ' `{"type": "changes", "changes": [...]}` envelope; `single`, one change a'
         " delivery as the bare object /changes gives (the way of endpoints registered before"
-        " batches existed).",
+        ' batches existed). Either way each event comes alone, as `{"type": "<event>",'
+        ' "data": {...}}`.',
     ),
 ]
 
 
 class WebhookRequest(_Body):
-    """POST /webhooks: an endpoint to deliver changes to. An admin's gets every change, a
-    provider's the changes to its own slots; `events` narrows them to some kinds."""
+    """POST /webhooks: an endpoint to deliver changes to. An admin's gets every change and event,
+    a provider's the changes to its own slots and its own events; `events` narrows them to some
+    kinds."""
 
     url: WebhookUrl
-    events: Annotated[list[ChangeKind], Meta(min_length=1, max_length=8)] | UnsetType = UNSET
+    events: (
+        Annotated[
+            list[WebhookKind],
+            Meta(
+                min_length=1,
+                max_length=10,
+                description="The kinds of change, and the events (`conflict`,"
+                " `busy-source-failing`), to send; left out: all of them.",
+            ),
+        ]
+        | UnsetType
+    ) = UNSET
     description: Description | UnsetType = UNSET
     format: DeliveryFormat = "batch"
 
@@ -78,8 +100,8 @@ class WebhookInfo(_Answer):
 
     webhook_id: WebhookId
     url: str
-    events: list[ChangeKind] | None
-    """The kinds delivered; null: every kind."""
+    events: list[WebhookKind] | None
+    """The kinds of change and the events delivered; null: all of them."""
     description: str | None
     provider_id: str | None
     """The provider whose slots' changes are delivered; null: every change (an admin's)."""
@@ -169,6 +191,22 @@ class ChangeBatch(_Envelope, tag="changes"):
     changes: Annotated[list[Change], Meta(min_length=1, max_length=100)]
 
 
-Envelope = ChangeBatch
-"""Every body a `batch` endpoint may be sent, tagged by `type` (`changes` so far); events that
-later capabilities add join this union as `{"type": "<event>", "data": {...}}` members."""
+class ConflictEvent(_Envelope, tag="conflict"):
+    """A hold or booking that a busy time of the provider's own calendar now overlaps, sent once,
+    when a refresh of that calendar makes it so (one per appointment and calendar). It stays
+    booked; the provider decides. Alone in its delivery, to either format of endpoint."""
+
+    data: ConflictRaised
+
+
+class BusySourceFailingEvent(_Envelope, tag="busy-source-failing"):
+    """One of the provider's calendars has failed for three refresh periods, sent once, at the
+    refresh that made it so (again only after it has been read successfully since). Its last
+    good busy times stay in force. Alone in its delivery, to either format of endpoint."""
+
+    data: SourceFailing
+
+
+Envelope = ChangeBatch | ConflictEvent | BusySourceFailingEvent
+"""Every body a `batch` endpoint may be sent, tagged by `type`: changes, or one event (events
+that later capabilities add join this union as `{"type": "<event>", "data": {...}}` members)."""

@@ -1,6 +1,7 @@
 """A provider's own calendars over HTTP: the sources their busy times are read from, added,
 listed, changed and removed (/providers/{providerId}/busy-sources), by that provider or an admin.
-Reading them is the refresher's work, in the background, never a request's.
+Reading them is the refresher's work, in the background; a request may ask for one to be read
+now (POST .../{sourceId}/refresh), which waits for that read and answers how it went.
 
 A password is sealed with the server's --secret-key before it is stored and never answered: no
 answer, problem document or log line carries it."""
@@ -21,9 +22,11 @@ from backend.api.operation import Operation, answer, answered, read_body
 from backend.api.providers import provider_id_from_path
 from backend.gate.access import caller_of, may_keep_calendars
 from backend.gate.problems import ProblemError, shown
+from backend.live.busy.refresher import StillRefreshing
 from backend.live.outbound.urls import UrlRefused, checked_url
 from backend.runtime.secret_box import KEY_COMMAND
 from backend.store.base import Answer, Once
+from backend.store.busy_presenters import present_source
 from backend.store.busy_records import BusySource as StoredSource
 from backend.store.busy_records import BusySourceNotFound
 from shared.busy_wire import (
@@ -31,16 +34,14 @@ from shared.busy_wire import (
     KINDS,
     REFRESH_MINUTES,
     AllDayEvents,
-    BusySource,
+    BusyRefreshRequest,
     BusySourceAnswer,
     BusySourceId,
     BusySourceList,
     BusySourcePatch,
     BusySourceRequest,
-    BusySourceStatus,
     SourceKind,
 )
-from shared.timefmt import format_time
 from shared.wire import FieldError, PartyId
 
 MAX_SOURCES = 10
@@ -48,31 +49,6 @@ MAX_SOURCES = 10
 
 _SOURCE_ID = re.compile(r"[0-9a-f]{16}")
 _WIRE_NAMES = {"refresh_minutes": "refreshMinutes", "all_day_events": "allDayEvents"}
-
-
-def present_source(source: StoredSource, now: float) -> BusySource:
-    """The source as the API shows it: never its password."""
-
-    def when(at: float | None) -> str | None:
-        return None if at is None else format_time(at)
-
-    return BusySource(
-        source_id=source.source_id,
-        name=source.name,
-        kind=source.kind,
-        url=source.url,
-        username=source.username,
-        refresh_minutes=source.refresh_minutes,
-        all_day_events=source.all_day_events,
-        status=BusySourceStatus(
-            last_sync_at=when(source.last_sync_at),
-            last_success_at=when(source.last_success_at),
-            last_error=source.last_error,
-            events=source.events,
-            busy_intervals=source.busy_intervals,
-            failing=source.failing(now),
-        ),
-    )
 
 
 def _source_id_from_path(request: web.Request) -> str:
@@ -137,7 +113,7 @@ async def _checked(
     if "url" in given:
         try:
             columns["url"] = await checked_url(
-                cast(str, given["url"]),
+                _https_for_webcal(cast(str, given["url"])),
                 allow_private=ctx.settings.allow_private_addresses,
                 opened_by="--allow-private-addresses",
             )
@@ -148,6 +124,16 @@ async def _checked(
             "rule-violation", "; ".join(f"{e.field}: {e.message}" for e in wrong), errors=wrong
         )
     return columns
+
+
+_WEBCAL = re.compile(r"webcals?://", re.IGNORECASE)
+
+
+def _https_for_webcal(url: str) -> str:
+    """A webcal:// address (what calendars' "subscribe" links give) as the https one it names:
+    webcal is HTTP under another scheme name, and the calendars that hand it out serve https."""
+    prefix = _WEBCAL.match(url)
+    return url if prefix is None else "https://" + url[prefix.end() :]
 
 
 def _given(body: msgspec.Struct) -> dict[str, object]:
@@ -241,8 +227,30 @@ async def remove_busy_source(request: web.Request) -> web.Response:
     return await perform(request, caller, render, remove)
 
 
+async def refresh_busy_source(request: web.Request) -> web.Response:
+    ctx = context(request)
+    provider_id = provider_id_from_path(request)
+    may_keep_calendars(caller_of(request), provider_id)
+    source_id = _source_id_from_path(request)
+    await read_body(request, BusyRefreshRequest, required=False)
+    await _yours(ctx, provider_id, source_id)
+    try:
+        refreshed = await ctx.busy.refresh_now(source_id)
+    except StillRefreshing:
+        raise ProblemError(
+            "busy-source-refreshing",
+            f"Calendar {source_id} has been being read for a while and is not done yet; GET it"
+            " in a minute to see how its refresh went",
+            headers={"Retry-After": "30"},
+        ) from None
+    if refreshed is None:  # removed meanwhile
+        raise BusySourceNotFound.of(source_id)
+    return answer(BusySourceAnswer(source=present_source(refreshed, ctx.now())))
+
+
 _SOURCES = "/providers/{providerId}/busy-sources"
 _SOURCE = _SOURCES + "/{sourceId}"
+_REFRESH = _SOURCE + "/refresh"
 _KEEP = "Only the provider itself (or an admin) sees and changes its calendars"
 _NOT_FOUND = "No calendar of this provider's has this id"
 _RULES = (
@@ -309,6 +317,27 @@ OPERATIONS = [
         path_params=_SOURCE_PARAMS,
         answers={200: (BusySourceAnswer, "The calendar as it now is")},
         problems={403: _KEEP, 404: _NOT_FOUND, 422: _RULES},
+    ),
+    Operation(
+        "POST",
+        _REFRESH,
+        refresh_busy_source,
+        summary="Read one of a provider's calendars now, and answer how it went",
+        tag="busy-sources",
+        description="Reads the calendar at once, whether its refresh is due or not, and answers"
+        " it with the new `status`. A read that fails is still a 200: `status.lastError` says"
+        " why, and the busy times it last gave stay in force. When the calendar is being read"
+        " already (by the background refresh, here or in another process), the answer waits"
+        " for that read and gives its outcome.",
+        body=BusyRefreshRequest,
+        body_required=False,
+        path_params=_SOURCE_PARAMS,
+        answers={200: (BusySourceAnswer, "The calendar, just read")},
+        problems={
+            403: _KEEP,
+            404: _NOT_FOUND,
+            409: "A read already under way has not finished after 40 s",
+        },
     ),
     Operation(
         "DELETE",

@@ -1,6 +1,8 @@
 """The change feed: GET /changes (pages, with long-polling) and GET /events (Server-Sent Events).
 
-Both start after a `since` seq and hand out changes in commit order, each exactly once. A caller
+Both start after a `since` seq and hand out changes in commit order, each exactly once. The rows
+of the log that are events for the webhooks (backend/store/busy_events.py) are passed by: their
+seqs are skipped, and `lastSeq` moves past them. A caller
 sees a `clientId`, and the client's display name as `clientName`, only on its own reservations (a
 client) or on its own slots (a provider); an admin sees them everywhere.
 """
@@ -78,8 +80,8 @@ async def list_changes(request: web.Request) -> web.Response:
             rows = [] if not lease.active else await ctx.store.changes_since(since, query.limit)
         if not lease.active:  # revoked while this request waited: it answers nothing
             raise _revoked()
-    last = rows[-1].seq if rows else max(since, newest)
-    changes = [present_change(r, caller, ctx.rules) for r in rows]
+    last = rows[-1].seq if rows else max(since, newest)  # past events' rows too
+    changes = [present_change(r, caller, ctx.rules) for r in rows if not r.is_event]
     return answer(Changes(changes=changes, last_seq=last))
 
 
@@ -149,9 +151,12 @@ async def _stream(
         while not subscription.closed:
             subscription.ready.clear()
             while rows := await ctx.hub.after(last):
-                batch = b"".join(_event(present_change(r, caller, ctx.rules)) for r in rows)
+                batch = b"".join(
+                    _event(present_change(r, caller, ctx.rules)) for r in rows if not r.is_event
+                )
                 last = rows[-1].seq  # once written, it is on its way even if the client stalls
-                await stream.send(batch)
+                if batch:  # (only events' rows, which the feed passes by)
+                    await stream.send(batch)
             await wait_at_most(subscription.ready, ctx.settings.heartbeat_seconds)
             if not subscription.ready.is_set():
                 await stream.send(b": keep-alive\n\n")

@@ -9,8 +9,8 @@ from backend.api.context import context
 from backend.api.operation import Operation, answer
 from backend.api.providers import provider_id_from_path
 from backend.gate.access import Caller, caller_of, forbidden
-from shared.conflict_wire import Conflict, Conflicts
-from shared.timefmt import format_time
+from backend.store.busy_presenters import present_conflict
+from shared.conflict_wire import Conflicts
 from shared.wire import PartyId
 
 
@@ -30,24 +30,7 @@ async def list_conflicts(request: web.Request) -> web.Response:
     provider_id = provider_id_from_path(request)
     may_see_conflicts(caller, provider_id)
     found = await ctx.store.busy_conflicts(provider_id, ctx.now())
-    return answer(
-        Conflicts(
-            conflicts=[
-                Conflict(
-                    time_slot_id=c.appointment_id,
-                    start=format_time(c.start),
-                    end=format_time(c.ends),
-                    status="CONFIRMED" if c.status == "CONFIRMED" else "RESERVED",
-                    client_id=c.client_id,
-                    source_id=c.source_id,
-                    source_name=c.source_name,
-                    busy_start=format_time(c.busy_start),
-                    busy_end=format_time(c.busy_ends),
-                )
-                for c in found
-            ]
-        )
-    )
+    return answer(Conflicts(conflicts=[present_conflict(c) for c in found]))
 
 
 OPERATIONS = [

@@ -142,7 +142,7 @@ def _outgoing(item: Outgoing) -> dict[str, Any]:
     """A request the server sends, as a Path Item of the document's `webhooks`."""
     return {
         "post": {
-            "operationId": f"send_{item.name}",
+            "operationId": f"send_{item.name.replace('-', '_')}",
             "summary": item.summary,
             "description": item.description,
             "tags": ["webhooks"],

@@ -27,18 +27,21 @@ from backend.live.webhooks.signing import new_secret
 from backend.store.base import Answer, DeliveryRecord, StoredWebhook
 from shared.timefmt import format_time
 from shared.webhook_wire import (
+    BusySourceFailingEvent,
     ChangeBatch,
+    ConflictEvent,
     Deliveries,
     Delivery,
     ReplayRequest,
     WebhookCreated,
     WebhookInfo,
+    WebhookKind,
     WebhookRemoved,
     WebhookReplaying,
     WebhookRequest,
     Webhooks,
 )
-from shared.wire import Change, ChangeKind, FieldError
+from shared.wire import Change, FieldError
 
 _WEBHOOK_ID = re.compile(r"[0-9a-f]{16}")
 DELIVERIES_SHOWN = 100
@@ -49,7 +52,7 @@ def webhook_info(hook: StoredWebhook) -> WebhookInfo:
     return WebhookInfo(
         webhook_id=hook.webhook_id,
         url=hook.url,
-        events=None if hook.events is None else [cast(ChangeKind, e) for e in hook.events],
+        events=None if hook.events is None else [cast(WebhookKind, e) for e in hook.events],
         description=hook.description,
         provider_id=hook.provider_id,
         format=hook.format,
@@ -227,11 +230,15 @@ OPERATIONS = [
         create_webhook,
         summary="Register a webhook: every change (or some kinds) POSTed to a URL, signed",
         tag="webhooks",
-        description="An admin's endpoint gets every change, a provider's the changes to its own"
-        " slots. With `format` `batch` (the default) each delivery is an envelope"
-        ' `{"type": "changes", "changes": [...]}` of up to 100 changes in seq order, as'
-        " GET /changes shows them (see the document's `webhooks`); with `single`, each delivery"
-        " is one change, the bare object. Every delivery has the Standard Webhooks headers"
+        description="An admin's endpoint gets every change and event, a provider's the changes"
+        " to its own slots and the events about itself. With `format` `batch` (the default)"
+        ' each delivery is an envelope `{"type": "changes", "changes": [...]}` of up to 100'
+        " changes in seq order, as GET /changes shows them (see the document's `webhooks`);"
+        " with `single`, each delivery is one change, the bare object. The events, `conflict`"
+        " (a busy time of the provider's own calendar overlaps a hold or booking) and"
+        " `busy-source-failing` (one of their calendars has failed for three refresh periods),"
+        ' come to both formats, each alone, as `{"type": "<event>", "data": {...}}`; `events`'
+        " may name them beside kinds of change. Every delivery has the Standard Webhooks headers"
         " webhook-id, webhook-timestamp and webhook-signature. Deliveries are retried with a"
         " doubling back-off for about a day, then the endpoint is disabled. A provider (and the"
         " admins together) may have the server's --max-webhooks-per-owner endpoints (10 by"
@@ -327,9 +334,10 @@ DELIVERIES = [
         summary="What an endpoint of format `batch` (the default) is sent: up to 100 changes",
         description="An envelope whose `type` says what it carries. `changes` carries the changes"
         " waiting for the endpoint, up to 100, in seq order, each as GET /changes shows it to"
-        " the endpoint's owner; a delivery never waits to fill up. Events that later capabilities"
-        ' add come in the same envelope, as `{"type": "<event>", "data": {...}}`: answer'
-        " 2xx to a type you do not know.",
+        " the endpoint's owner; a delivery never waits to fill up. Events come in the same"
+        ' envelope, each alone, as `{"type": "<event>", "data": {...}}` (`conflict`,'
+        " `busy-source-failing`, and any later versions add): answer 2xx to a type you do not"
+        " know.",
         headers=_SIGNED,
         received=_RECEIVED,
     ),
@@ -338,7 +346,35 @@ DELIVERIES = [
         Change,
         summary="What an endpoint of format `single` is sent: one change",
         description="One change a delivery, the bare object GET /changes gives, as endpoints"
-        " registered before batches existed are sent.",
+        " registered before batches existed are sent. Events come to these endpoints too, in"
+        " their envelopes (`conflict`, `busy-source-failing`).",
+        headers=_SIGNED,
+        received=_RECEIVED,
+    ),
+    Outgoing(
+        "conflict",
+        ConflictEvent,
+        summary="A hold or booking a busy time of the provider's own calendar now overlaps",
+        description="Sent once, when a refresh of one of the provider's calendars makes a"
+        " live hold or booking overlap a busy time of it (one per appointment and calendar;"
+        " reserves and moves refuse busy times, so only a refresh makes one). `data` is the"
+        " conflict as GET /providers/{providerId}/conflicts lists it, with `providerId`."
+        " Slotbook leaves the appointment as it is: the provider decides. To both formats of"
+        " endpoint, alone in its delivery; `webhook-id` is `msg_<webhookId>_<seq>`.",
+        headers=_SIGNED,
+        received=_RECEIVED,
+    ),
+    Outgoing(
+        "busy-source-failing",
+        BusySourceFailingEvent,
+        summary="One of the provider's calendars has failed for three refresh periods",
+        description="Sent once, at the refresh that makes a calendar `failing` (its refreshes"
+        " fail and none has succeeded for three of its refresh periods); again only after a"
+        " success and three more periods of failures. Its last good busy times stay in force."
+        " `data` is `providerId` and the source as GET"
+        " /providers/{providerId}/busy-sources/{sourceId} shows it (never its password), its"
+        " `status.lastError` saying why. To both formats of endpoint, alone in its delivery;"
+        " `webhook-id` is `msg_<webhookId>_<seq>`.",
         headers=_SIGNED,
         received=_RECEIVED,
     ),

@@ -90,6 +90,13 @@ _TYPES = [
         " lists them), then add the new one.",
     ),
     ProblemType(
+        "busy-source-refreshing",
+        409,
+        "Calendar still being read",
+        "Another refresh of this calendar is still under way; its status will say how it went"
+        " (GET /providers/{providerId}/busy-sources/{sourceId}).",
+    ),
+    ProblemType(
         "calendar-feed-not-found",
         404,
         "Calendar feed not found",

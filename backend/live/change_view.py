@@ -6,17 +6,21 @@ from __future__ import annotations
 
 from backend.gate.access import Caller, sees_client
 from backend.rules.booking import Rules, SlotStatus
-from backend.store.base import ChangeRow
+from backend.store.base import ChangeRow, is_slot_change
 from shared.timefmt import format_time
 from shared.wire import Change
 
 
 def present_change(change: ChangeRow, caller: Caller, rules: Rules) -> Change:
     """`change` as `caller` may see it: its client, their name, the appointment and the note only
-    to that client, the slot's provider and admins."""
+    to that client, the slot's provider and admins. (An event's row is no change to a slot: the
+    feed passes it by, and the webhooks send it as its own envelope.)"""
+    kind = change.kind
+    if not is_slot_change(kind):
+        raise ValueError(f"seq {change.seq} is a {kind} event, not a change to a slot")
     shown = Change(
         seq=change.seq,
-        kind=change.kind,
+        kind=kind,
         time_slot_id=change.slot_id,
         provider_id=change.provider_id,
         timestamp=format_time(change.start),

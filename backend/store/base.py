@@ -13,7 +13,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
-from typing import Any, Literal, NamedTuple, Protocol, TypeVar
+from typing import Any, Literal, NamedTuple, Protocol, TypeGuard, TypeVar, get_args
 
 from backend.rules.appointments import ChangeEntry
 from backend.rules.booking import BookingError, SlotRow, SlotStatus
@@ -31,6 +31,7 @@ from backend.store.mail_records import (
     Unchanged,
 )
 from backend.store.page_records import HoldLink, PageHold, ProviderProfile
+from shared.webhook_wire import EventKind
 
 R = TypeVar("R")
 Role = Literal["admin", "provider", "client"]
@@ -190,14 +191,24 @@ class ProviderSummary:
 ChangeKind = Literal[
     "created", "deleted", "reserved", "confirmed", "cancelled", "expired", "moved", "noted"
 ]
+LogKind = Literal[ChangeKind, EventKind]
+"""What a row of the change log is: a change to a slot, or an event for the webhooks alone
+(backend/store/busy_events.py)."""
+EVENT_KINDS: frozenset[str] = frozenset(get_args(EventKind))
+
+
+def is_slot_change(kind: LogKind) -> TypeGuard[ChangeKind]:
+    """Whether a row of this kind is a change to a slot (which the feed shows), not an event."""
+    return kind not in EVENT_KINDS
 
 
 class ChangeRow(NamedTuple):
     """One entry of the change log, as stored, with the display name its client has as it is read
-    (so that the feed's shared ring carries the name with the change)."""
+    (so that the feed's shared ring carries the name with the change). An event's row (a kind of
+    EventKind) carries the event's `data`, and the slot columns its appointment's, if any."""
 
     seq: int
-    kind: ChangeKind
+    kind: LogKind
     slot_id: str
     provider_id: str
     start: int
@@ -215,6 +226,12 @@ class ChangeRow(NamedTuple):
     """The appointment's type, on a change to a typed appointment."""
     service_name: str | None = None
     """That type's name as it is read."""
+    data: str | None = None
+    """An event's data, as JSON rendered when it was logged; None on a change to a slot."""
+
+    @property
+    def is_event(self) -> bool:
+        return not is_slot_change(self.kind)
 
 
 CHANGE_COLUMNS = (
@@ -925,9 +942,12 @@ class Store(Protocol):
         secret key."""
         ...
 
-    async def claim_busy_sources(self, now: float, limit: int, lease: float) -> list[BusySource]:
-        """Lease up to `limit` sources whose refresh is due, none another refresher (of any
-        process) holds, for `lease` seconds; the refresh's record ends the lease."""
+    async def claim_busy_sources(
+        self, now: float, limit: int, lease: float, *, only: str | None = None
+    ) -> list[BusySource]:
+        """Lease up to `limit` sources whose refresh is due (or the one source `only` names, due
+        or not), none another refresher (of any process) holds, for `lease` seconds; the
+        refresh's record ends the lease."""
         ...
 
     async def update_busy_source(

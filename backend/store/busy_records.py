@@ -107,6 +107,11 @@ def update_values(
     return values
 
 
+def read_by(source: BusySource) -> tuple[object, ...]:
+    """What a refresh of the source reads by, as it is now."""
+    return tuple(getattr(source, column) for column in sorted(_READ_BY))
+
+
 class BusySourceNotFound(BookingError):
     """No source of the provider's has this id."""
 
@@ -151,6 +156,10 @@ class Refreshed:
     etag: str | None
     last_modified: str | None
     next_due: float
+    read_by: tuple[object, ...] | None = None
+    """What the refresh read by (`read_by` of the source as it was claimed): when the source has
+    changed what a refresh reads since (a PATCH of its address while the fetch ran), the outcome
+    is of a calendar it no longer names, and only the lease is given up."""
 
 
 SOURCE_STATES = (

@@ -43,6 +43,7 @@ from backend.app import OPERATIONS, create_app
 from backend.gate.tokens import split_token
 from backend.runtime.clock import ManualClock
 from backend.runtime.settings import Settings
+from backend.store.busy_records import Refreshed
 from shared.timefmt import parse_time
 from tests.backend.test_manage_page import words_of
 from tests.helpers import STORES, T0, People, assert_problem, dump_database
@@ -154,11 +155,16 @@ async def build_template(db: str, postgres: PostgresForTests | None, mail: Path)
                 "/providers/p1/services", json={"name": "Follow-up", "minutes": 30}
             )
             assert service.status_code == 201, service.text
+            ctx = server.app[CONTEXT]
+            await ctx.busy.stop()  # the calendar is read by no one: the worlds stay as made
             busy = await people["p1"].post(
                 "/providers/p1/busy-sources",
                 json={"name": "Personal", "kind": "ics", "url": f"{PUBLIC_SERVER}/p1.ics"},
             )
             assert busy.status_code == 201, busy.text
+            unread = Refreshed(None, None, None, None, None, next_due=ctx.now() + 86_400 * 3650)
+            source_id = busy.json()["source"]["sourceId"]
+            assert await ctx.store.record_busy_refresh(source_id, unread, ctx.now()) is not None
             await server.app[CONTEXT].mail.deliver_due()
             manage = manage_path(mail)
             page = await people["admin"].get(manage)
@@ -616,6 +622,14 @@ async def busy_source_changed(world: World, who: Who, response: httpx.Response) 
     assert (await world.as_admin("GET", path)).json()["source"]["refreshMinutes"] == 60
 
 
+async def busy_source_read(world: World, who: Who, response: httpx.Response) -> None:
+    """Read now: the address serves no calendar (no answer, or not one), and the status says so."""
+    path = f"/providers/p1/busy-sources/{world.template.ids['busy']}"
+    status = response.json()["source"]["status"]
+    assert status == (await world.as_admin("GET", path)).json()["source"]["status"]
+    assert status["lastError"] is not None
+
+
 async def busy_source_removed(world: World, who: Who, response: httpx.Response) -> None:
     listed = await world.as_admin("GET", "/providers/p1/busy-sources")
     assert listed.json() == {"sources": []}
@@ -901,6 +915,7 @@ LIST_P1_BUSY = Request("GET", BUSY_SOURCES, path="/providers/p1/busy-sources")
 GET_P1_BUSY = Request("GET", BUSY_SOURCE, path=P1_BUSY)
 CHANGE_P1_BUSY = Request("PATCH", BUSY_SOURCE, path=P1_BUSY, json={"refreshMinutes": 60})
 REMOVE_P1_BUSY = Request("DELETE", BUSY_SOURCE, path=P1_BUSY)
+REFRESH_P1_BUSY = Request("POST", BUSY_SOURCE + "/refresh", path=P1_BUSY + "/refresh")
 PROFILE = "/providers/{providerId}"
 GET_P1_PROFILE = Request("GET", PROFILE, path="/providers/p1")
 SET_P1_PROFILE = Request(
@@ -1010,6 +1025,7 @@ ROWS = [
     row(GET_P1_BUSY,        401, 401, 401, 401, 200, 200, 403, 403, 403, busy_source_shown),
     row(CHANGE_P1_BUSY,     401, 401, 401, 401, 200, 200, 403, 403, 403, busy_source_changed),
     row(REMOVE_P1_BUSY,     401, 401, 401, 401, 200, 200, 403, 403, 403, busy_source_removed),
+    row(REFRESH_P1_BUSY,    401, 401, 401, 401, 200, 200, 403, 403, 403, busy_source_read),
     row(ME,                 401, 401, 401, 401, 200, 200, 200, 200, 200, me_described),
     row(SET_DETAILS,        401, 401, 401, 401, 403, 200, 200, 200, 200, details_set),
     row(NOTIFICATIONS,      401, 401, 401, 401, 200, 200, 200, 200, 200, notifications_listed),

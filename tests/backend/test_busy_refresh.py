@@ -8,9 +8,10 @@ HTTP API is tests/backend/test_busy_sources_api.py's."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
-from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pytest
@@ -58,12 +59,23 @@ LUNCH_IDEA = event("idea", "20300306T100000Z", "20300306T101500Z", "TRANSP:TRANS
 
 @dataclass
 class IcsServer:
-    """An iCalendar URL, as Google's or Outlook's secret address: GET with ETag and 304."""
+    """An iCalendar URL, as Google's or Outlook's secret address: GET with ETag and 304; or,
+    while `broken` names a status, that error."""
 
     body: str = ""
     answered: list[int] = field(default_factory=list)
+    gate: asyncio.Event | None = None
+    """When set, requests wait for it before they are answered."""
+    arrived: int = 0
+    broken: int | None = None
 
     async def handle(self, request: web.Request) -> web.Response:
+        self.arrived += 1
+        if self.gate is not None:
+            await self.gate.wait()
+        if self.broken is not None:
+            self.answered.append(self.broken)
+            return web.Response(status=self.broken, text="the calendar server is unwell")
         tag = '"' + hashlib.sha256(self.body.encode()).hexdigest()[:16] + '"'
         if request.headers.get("If-None-Match") == tag:
             self.answered.append(304)
@@ -95,10 +107,10 @@ def source(ctx: AppContext, kind: SourceKind, url: str, password: str | None = N
     )  # fmt: skip
 
 
-async def refresh(ctx: AppContext) -> BusySource:
+async def refresh(ctx: AppContext, source_id: str = "s1") -> BusySource:
     ctx.clock.advance(PERIOD)  # type: ignore[attr-defined]
     await ctx.busy.refresh_due()  # (or the server's own round got there first: one refresh)
-    found = await ctx.store.find_busy_source("s1")
+    found = await ctx.store.find_busy_source(source_id)
     assert found is not None
     return found
 
@@ -172,3 +184,71 @@ async def test_a_caldav_calendar_behind_a_password_and_what_its_failures_say(
     refused = await refresh(ctx)
     assert refused.last_error is not None
     assert "refused the user name and password" in refused.last_error
+
+
+async def until(condition: Callable[[], bool]) -> None:
+    """Wait (for another task's progress, not for time to pass) until the condition holds."""
+    async with asyncio.timeout(10):
+        while not condition():  # noqa: ASYNC110 - no event marks those moments
+            await asyncio.sleep(0.01)
+
+
+SID = "5eed5eed5eed5eed"
+
+
+async def test_a_calendar_is_read_on_request_once_however_many_ask_and_never_for_an_old_address(
+    people: People, secure_server: TestServer, ics_server: tuple[IcsServer, str]
+) -> None:
+    ctx = secure_server.app[CONTEXT]
+    served, url = ics_server
+    served.body = ics(DENTIST)
+    await open_morning(people)
+    await ctx.store.create_busy_source(
+        replace(source(ctx, "ics", url), source_id=SID, due_at=ctx.now() + PERIOD)
+    )
+    refresh_path = f"/providers/p1/busy-sources/{SID}/refresh"
+
+    read = await people["p1"].post(refresh_path)
+    assert read.status_code == 200, read.text
+    status = read.json()["source"]["status"]
+    assert status["lastError"] is None
+    assert status["events"] == status["busyIntervals"] > 50  # a weekly event, a year ahead
+    assert served.answered == [200]
+    assert await listed(people) == [AT["10:00"], AT["10:45"]]
+
+    # A read under way (the background's) and two requests: the calendar is read once.
+    served.body, served.gate = ics(), asyncio.Event()  # the dentist is cancelled
+    ctx.clock.advance(PERIOD)  # type: ignore[attr-defined]
+    background = asyncio.create_task(ctx.busy.refresh_due())
+    await until(lambda: served.arrived == 2)
+    asking = [asyncio.create_task(people[who].post(refresh_path)) for who in ("p1", "admin")]
+    await until(lambda: ctx.busy.waiting == 2)
+    served.gate.set()
+    answers = await asyncio.gather(*asking)
+    assert await background == 1
+    assert served.answered == [200, 200]
+    assert [a.json()["source"]["status"]["busyIntervals"] for a in answers] == [0, 0]
+    assert await listed(people) == [AT["10:00"], AT["10:15"], AT["10:30"], AT["10:45"]]
+
+    # The address changes while a read is under way: what the old address gave is not kept.
+    served.body, served.gate = ics(DENTIST), asyncio.Event()
+    ctx.clock.advance(PERIOD)  # type: ignore[attr-defined]
+    background = asyncio.create_task(ctx.busy.refresh_due())
+    await until(lambda: served.arrived == 3)
+    moved = await people["p1"].patch(
+        f"/providers/p1/busy-sources/{SID}", json={"url": url.replace("http://", "webcal://")}
+    )
+    assert moved.status_code == 200, moved.text
+    assert moved.json()["source"]["url"] == url.replace("http://", "https://")
+    served.gate.set()
+    await background
+    kept = await ctx.store.find_busy_source(SID)
+    assert kept is not None
+    assert kept.busy_intervals == 0  # not the dentist the old address gave
+    assert kept.last_error is not None  # the new address was read at once (it speaks no TLS)
+    assert "secure connection" in kept.last_error
+    assert await listed(people) == [AT["10:00"], AT["10:15"], AT["10:30"], AT["10:45"]]
+
+    gone = await people["p1"].post("/providers/p1/busy-sources/0123456789abcdef/refresh")
+    assert gone.status_code == 404
+    assert gone.json()["type"].endswith("busy-source-not-found")

@@ -541,6 +541,9 @@ async def exercise_busy_sources(rec: Recorder) -> None:
     secret = {"username": "ana", "password": "app-password"}
     await rec.call("PATCH", BUSY_SOURCE, 422, ids=source, json=secret)
     await rec.call("PATCH", BUSY_SOURCE, 404, ids=nothing, json={"name": "x"})
+    refresh = BUSY_SOURCE + "/refresh"
+    await rec.call("POST", refresh, 400, ids=source, json={"now": True})
+    await rec.call("POST", refresh, 404, ids=nothing)
     await rec.call("DELETE", BUSY_SOURCE, 200, ids=source)
     await rec.call("DELETE", BUSY_SOURCE, 404, ids=source)
 
@@ -875,7 +878,7 @@ async def test_webhook_deliveries_match_the_schemas_the_document_declares(
     finally:
         await running.close()
 
-    assert set(spec["webhooks"]) == {"changes", "change"}
+    assert set(spec["webhooks"]) == {"changes", "change", "conflict", "busy-source-failing"}
     registry = closed_registry(spec)
     failures = []
     for name, receiver in (("changes", batched), ("change", single)):

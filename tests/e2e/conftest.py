@@ -22,7 +22,9 @@ CHILDREN_UNTRACED = frozenset(
     {
         "test_backups.py",
         "test_booking_page_browser.py",
+        "test_busy_two_processes.py",
         "test_litestream.py",
+        "test_mail_two_processes.py",
         "test_readme_walkthrough.py",
         "test_two_processes.py",
         "test_webhooks_after_crash.py",

@@ -60,15 +60,16 @@ class TwoServers:
 
 @asynccontextmanager
 async def two_servers(
-    postgres: PostgresForTests, http_timeout: float = 30
+    postgres: PostgresForTests, http_timeout: float = 30, flags: tuple[str, ...] = ()
 ) -> AsyncIterator[TwoServers]:
-    """An admin token, two servers over one fresh database, and an HTTP client of each."""
+    """An admin token, two servers over one fresh database (with `flags` besides `--rate 0`),
+    and an HTTP client of each."""
     db = postgres.copy()
     try:
         token = admin_token(db)
         with ExitStack() as both:
-            first = both.enter_context(ServerProcess(db, "--rate", "0"))
-            second = both.enter_context(ServerProcess(db, "--rate", "0"))
+            first = both.enter_context(ServerProcess(db, "--rate", "0", *flags))
+            second = both.enter_context(ServerProcess(db, "--rate", "0", *flags))
             async with (
                 httpx.AsyncClient(base_url=first.url, timeout=http_timeout) as a,
                 httpx.AsyncClient(base_url=second.url, timeout=http_timeout) as b,

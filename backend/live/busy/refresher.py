@@ -22,7 +22,7 @@ from backend.runtime.background import Rounds
 from backend.runtime.clock import Clock
 from backend.runtime.secret_box import SecretBox, SecretKeyMismatch
 from backend.store.base import Store
-from backend.store.busy_records import BusySource, Refreshed
+from backend.store.busy_records import BusySource, Refreshed, read_by
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +39,15 @@ HORIZON_SECONDS = 400 * 86_400
 """How far ahead busy times are read: past any slot a schedule opens (a year ahead)."""
 BACKOFF_SECONDS = 60.0
 """The wait before a failed refresh is first tried again; doubled at each failure after it."""
+WAIT_SECONDS = 40.0
+"""How long a refresh asked for now waits for one already under way (a fetch gives up after
+30 s) before it says the calendar is still being read."""
+WAIT_STEP = 0.1
+"""How often that wait looks again."""
+
+
+class StillRefreshing(Exception):
+    """Another refresh of the source is still under way."""
 
 
 class BusyRefresher:
@@ -58,6 +67,8 @@ class BusyRefresher:
         self._allow_private = allow_private
         self._backoff = backoff
         self._changed = changed
+        self.waiting = 0
+        """Requests waiting now for a refresh under way to finish (refresh_now)."""
         self._rounds = Rounds(
             "slotbook-busy-refresher", self._refresh_all_due, every=POLL_SECONDS, log=log
         )
@@ -86,6 +97,36 @@ class BusyRefresher:
             await asyncio.gather(*(self.refresh(source) for source in claimed))
             done += len(claimed)
 
+    async def refresh_now(self, source_id: str) -> BusySource | None:
+        """Refresh the source now, whether due or not, and answer it as the refresh left it: the
+        outcome of a refresh already under way (here or in another process) when there is one,
+        since it is as fresh as another would be. None when the source is gone; StillRefreshing
+        when one under way outlasts WAIT_SECONDS."""
+        loop = asyncio.get_running_loop()
+        give_up = loop.time() + WAIT_SECONDS
+        store = self._store()
+        seen: BusySource | None = None
+        while True:
+            claimed = await store.claim_busy_sources(
+                self._clock.now(), 1, LEASE_SECONDS, only=source_id
+            )
+            if claimed:
+                return await self.refresh(claimed[0])
+            if seen is None:
+                seen = await store.find_busy_source(source_id)
+                if seen is None:
+                    return None
+            if loop.time() >= give_up:
+                raise StillRefreshing(source_id)
+            self.waiting += 1
+            try:
+                await asyncio.sleep(WAIT_STEP)
+            finally:
+                self.waiting -= 1
+            now = await store.find_busy_source(source_id)
+            if now is None or now.last_sync_at != seen.last_sync_at:
+                return now  # the refresh under way has written down what it found
+
     async def refresh(self, source: BusySource) -> BusySource | None:
         """Fetch and read one source now and write down what came of it."""
         now = self._clock.now()
@@ -94,7 +135,9 @@ class BusyRefresher:
             refreshed = await self._read(source, now)
         except (FetchFailed, CalendarUnreadable, SecretKeyMismatch) as error:
             wait = min(period, retry_delay(source.failures + 1, self._backoff))
-            refreshed = Refreshed(None, None, str(error), None, None, now + wait)
+            refreshed = Refreshed(
+                None, None, str(error), None, None, now + wait, read_by=read_by(source)
+            )
             log.warning("calendar %s of %s: %s", source.source_id, source.provider_id, error)
         recorded = await self._store().record_busy_refresh(source.source_id, refreshed, now)
         if refreshed.intervals is not None:
@@ -124,7 +167,10 @@ class BusyRefresher:
                 )  # fmt: skip
         next_due = now + source.refresh_minutes * 60
         if fetched.calendars is None:  # not modified: the busy times stand
-            return Refreshed(None, None, None, fetched.etag, fetched.last_modified, next_due)
+            return Refreshed(
+                None, None, None, fetched.etag, fetched.last_modified, next_due,
+                read_by=read_by(source),
+            )  # fmt: skip
         zone = await self._provider_zone(source.provider_id)
         found = await asyncio.to_thread(  # pure CPU: a big calendar takes a while to read
             functools.partial(
@@ -134,8 +180,9 @@ class BusyRefresher:
         )  # fmt: skip
         intervals = [(interval.start, interval.ends) for interval in found.intervals]
         return Refreshed(
-            intervals, found.events, None, fetched.etag, fetched.last_modified, next_due
-        )
+            intervals, found.events, None, fetched.etag, fetched.last_modified, next_due,
+            read_by=read_by(source),
+        )  # fmt: skip
 
     async def _provider_zone(self, provider_id: str) -> str:
         """The zone a floating time is read in: the provider's schedule's, else theirs, else UTC."""

@@ -5,8 +5,10 @@ holds. Each a function over a connection, run inside the caller's transaction.""
 from __future__ import annotations
 
 import math
+from collections.abc import Awaitable, Callable
 from dataclasses import astuple
 
+from backend.store.busy_events import EVENT_COLUMNS, arisen, became_failing
 from backend.store.busy_records import (
     CONFLICTS,
     MAX_PIECE,
@@ -18,11 +20,19 @@ from backend.store.busy_records import (
     StoredBusy,
     TooManyBusySources,
     pieces,
+    read_by,
     update_values,
 )
 from backend.store.postgres.schema import Connection
 
 _FIELDS = len(SOURCE_COLUMNS.split(","))
+
+_LOG_EVENT = (
+    f"INSERT INTO pending_changes ({EVENT_COLUMNS})"
+    f" VALUES ({', '.join(f'${n}' for n in range(1, len(EVENT_COLUMNS.split(',')) + 1))})"
+)
+"""An event's row of the change log, numbered by the next sequencer round
+(backend/store/busy_events.py)."""
 
 
 async def create(conn: Connection, source: BusySource, most: int | None = None) -> BusySource:
@@ -59,26 +69,40 @@ async def of_provider(conn: Connection, provider_id: str) -> list[BusySource]:
 
 
 async def record_refresh(
-    conn: Connection, source_id: str, refreshed: Refreshed, now: float
-) -> BusySource | None:
-    """Write down one refresh: a success replaces the source's busy intervals whole; a failure
-    keeps the last good ones in force and counts itself. None when the source is gone."""
+    conn: Connection,
+    source_id: str,
+    refreshed: Refreshed,
+    now: float,
+    lock_provider: Callable[[Connection, str], Awaitable[None]],
+) -> tuple[BusySource | None, bool]:
+    """Write down one refresh: a success replaces the source's busy intervals whole (under the
+    provider's lock, which reserves and moves take too, so that the conflicts it finds before
+    and after are exact); a failure keeps the last good ones in force and counts itself. The
+    events it raises (conflicts that arose, the source becoming failing) are logged with it.
+    The source (None when it is gone), and whether events were logged."""
     source = await find(conn, source_id, lock=True)
     if source is None:
-        return None
+        return None, False
+    if refreshed.read_by is not None and refreshed.read_by != read_by(source):
+        await conn.execute("UPDATE busy_sources SET leased_until = NULL WHERE id = $1", source_id)
+        return await find(conn, source_id), False
     failed = refreshed.error is not None
-    if refreshed.intervals is not None and not failed:
+    intervals = None if failed else refreshed.intervals
+    before: list[Conflict] = []
+    if intervals is not None:
+        await lock_provider(conn, source.provider_id)
+        before = await conflicts(conn, source.provider_id, now)
         await conn.execute("DELETE FROM busy_intervals WHERE source_id = $1", source_id)
         await conn.executemany(
             "INSERT INTO busy_intervals (source_id, provider_id, start, ends)"
             " VALUES ($1, $2, $3, $4)",
             [
                 (source_id, source.provider_id, start, ends)
-                for whole_start, whole_ends in refreshed.intervals
+                for whole_start, whole_ends in intervals
                 for start, ends in pieces(whole_start, whole_ends)
             ],
         )
-    count = None if refreshed.intervals is None or failed else len(refreshed.intervals)
+    count = None if intervals is None else len(intervals)
     await conn.execute(
         """
         UPDATE busy_sources
@@ -96,7 +120,15 @@ async def record_refresh(
         now, failed, refreshed.error, refreshed.events, count, refreshed.etag,
         refreshed.last_modified, refreshed.next_due, source_id,
     )  # fmt: skip
-    return await find(conn, source_id)
+    recorded = await find(conn, source_id)
+    if recorded is None:  # pragma: no cover - locked above, in this transaction
+        return None, False
+    raised = became_failing(source, recorded, now)
+    if intervals is not None:
+        raised += arisen(source.provider_id, before, await conflicts(conn, source.provider_id, now))
+    if raised:
+        await conn.executemany(_LOG_EVENT, [event.values(now) for event in raised])
+    return recorded, bool(raised)
 
 
 async def update(
@@ -139,18 +171,22 @@ async def intervals(
     return [StoredBusy(row[0], int(row[1]), int(row[2])) for row in rows]
 
 
-async def claim(conn: Connection, now: float, limit: int, lease: float) -> list[BusySource]:
-    """Lease up to `limit` sources whose refresh is due for `lease` seconds, skipping those
-    another process is leasing at this moment (so each refresh runs in one process)."""
+async def claim(
+    conn: Connection, now: float, limit: int, lease: float, only: str | None = None
+) -> list[BusySource]:
+    """Lease up to `limit` sources whose refresh is due (or the one source `only` names, due or
+    not) for `lease` seconds, skipping those another process is leasing at this moment (so each
+    refresh runs in one process)."""
     rows = await conn.fetch(
         f"""
         UPDATE busy_sources SET leased_until = $1
          WHERE id IN (SELECT id FROM busy_sources
-                       WHERE due_at <= $2 AND (leased_until IS NULL OR leased_until <= $2)
+                       WHERE (CASE WHEN $4::text IS NULL THEN due_at <= $2 ELSE id = $4 END)
+                         AND (leased_until IS NULL OR leased_until <= $2)
                        ORDER BY due_at, id LIMIT $3 FOR UPDATE SKIP LOCKED)
         RETURNING {SOURCE_COLUMNS}
         """,
-        now + lease, now, limit,
+        now + lease, now, limit, only,
     )  # fmt: skip
     return sorted((BusySource(*row) for row in rows), key=lambda s: (s.due_at, s.source_id))
 

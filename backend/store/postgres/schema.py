@@ -1001,6 +1001,59 @@ MIGRATIONS = (
             """,
         ),
     ),
+    Migration(
+        # Events for the webhooks ride in the change log, their outbox: a row whose kind is an
+        # event's carries the event's data as JSON (backend/store/busy_events.py). A round
+        # moves it into the log with the rest, and returns it.
+        "0016_change_events",
+        (
+            "ALTER TABLE changes ADD COLUMN data text",
+            "ALTER TABLE pending_changes ADD COLUMN data text",
+            "DROP FUNCTION slotbook_sequence_changes(text, int4, text)",
+            """
+            CREATE FUNCTION slotbook_sequence_changes(channel text, lock_class int4, sender text)
+            RETURNS TABLE (
+                r_seq bigint, r_kind text, r_slot_id text, r_provider_id text, r_start bigint,
+                r_status text, r_client_id text, r_at float8, r_client_name text,
+                r_appointment_id text, r_note text, r_held_until float8, r_from_slot_id text,
+                r_from_provider_id text, r_from_start bigint, r_service_id text,
+                r_service_name text, r_data text)
+            LANGUAGE plpgsql VOLATILE SET jit = off AS $$
+            BEGIN
+                PERFORM pg_advisory_xact_lock(lock_class, 0);
+                RETURN QUERY
+                WITH pending AS (
+                    DELETE FROM pending_changes RETURNING *
+                ), counter AS (
+                    UPDATE change_counter SET last = last + (SELECT COUNT(*) FROM pending)
+                     WHERE EXISTS (SELECT FROM pending)
+                    RETURNING last - (SELECT COUNT(*) FROM pending) AS before
+                ), numbered AS (
+                    INSERT INTO changes (seq, kind, slot_id, provider_id, start, status,
+                                         client_id, at, appointment_id, note, held_until,
+                                         from_slot_id, from_provider_id, from_start, service_id,
+                                         data)
+                    SELECT (SELECT before FROM counter) + row_number() OVER (ORDER BY p.id),
+                           p.kind, p.slot_id, p.provider_id, p.start, p.status, p.client_id,
+                           p.at, p.appointment_id, p.note, p.held_until, p.from_slot_id,
+                           p.from_provider_id, p.from_start, p.service_id, p.data
+                      FROM pending AS p
+                    RETURNING *
+                )
+                SELECT n.seq, n.kind, n.slot_id, n.provider_id, n.start, n.status, n.client_id,
+                       n.at, cl.name, n.appointment_id, n.note, n.held_until, n.from_slot_id,
+                       n.from_provider_id, n.from_start, n.service_id, sv.name, n.data
+                  FROM numbered AS n LEFT JOIN clients AS cl ON cl.id = n.client_id
+                  LEFT JOIN services AS sv ON sv.id = n.service_id
+                 ORDER BY n.seq;
+                IF FOUND THEN
+                    PERFORM pg_notify(channel, sender);
+                END IF;
+            END
+            $$
+            """,
+        ),
+    ),
 )
 
 

@@ -173,7 +173,7 @@ _S_FIELDS = ", ".join(f"s.{name}" for name in SLOT_FIELDS.split(", "))
 _CHANGES_SINCE = """
 SELECT ch.seq, ch.kind, ch.slot_id, ch.provider_id, ch.start, ch.status, ch.client_id, ch.at,
        cl.name, ch.appointment_id, ch.note, ch.held_until, ch.from_slot_id, ch.from_provider_id,
-       ch.from_start, ch.service_id, sv.name
+       ch.from_start, ch.service_id, sv.name, ch.data
   FROM changes ch LEFT JOIN clients cl ON cl.id = ch.client_id
   LEFT JOIN services sv ON sv.id = ch.service_id
  WHERE ch.seq > $1 ORDER BY ch.seq LIMIT $2
@@ -1155,7 +1155,15 @@ class PostgresStore:
     async def record_busy_refresh(
         self, source_id: str, refreshed: Refreshed, now: float
     ) -> BusySource | None:
-        return await self._write(lambda conn: busy.record_refresh(conn, source_id, refreshed, now))
+        async def record(conn: Connection) -> BusySource | None:
+            recorded, logged = await busy.record_refresh(
+                conn, source_id, refreshed, now, _lock_provider
+            )
+            if logged:
+                _appended.set(True)  # events: a sequencer round is owed
+            return recorded
+
+        return await self._write(record)
 
     async def busy_conflicts(self, provider_id: str, now: float) -> list[Conflict]:
         async with self._pool.acquire() as conn:
@@ -1170,8 +1178,10 @@ class PostgresStore:
         async with self._pool.acquire() as conn:
             return int(await conn.fetchval(SEALED_PASSWORDS))
 
-    async def claim_busy_sources(self, now: float, limit: int, lease: float) -> list[BusySource]:
-        return await self._write(lambda conn: busy.claim(conn, now, limit, lease))
+    async def claim_busy_sources(
+        self, now: float, limit: int, lease: float, *, only: str | None = None
+    ) -> list[BusySource]:
+        return await self._write(lambda conn: busy.claim(conn, now, limit, lease, only))
 
     async def update_busy_source(
         self, source_id: str, changes: dict[str, object], now: float

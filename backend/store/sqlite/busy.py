@@ -8,6 +8,7 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import astuple
 
+from backend.store.busy_events import EVENT_COLUMNS, arisen, became_failing
 from backend.store.busy_records import (
     CONFLICTS,
     MAX_PIECE,
@@ -19,8 +20,15 @@ from backend.store.busy_records import (
     StoredBusy,
     TooManyBusySources,
     pieces,
+    read_by,
     update_values,
 )
+
+_LOG_EVENT = (
+    f"INSERT INTO changes ({EVENT_COLUMNS})"
+    f" VALUES ({', '.join('?' for _ in EVENT_COLUMNS.split(','))})"
+)
+"""An event's row of the change log (backend/store/busy_events.py)."""
 
 
 def create(conn: sqlite3.Connection, source: BusySource, most: int | None = None) -> BusySource:
@@ -57,22 +65,28 @@ def record_refresh(
     conn: sqlite3.Connection, source_id: str, refreshed: Refreshed, now: float
 ) -> BusySource | None:
     """Write down one refresh: a success replaces the source's busy intervals whole; a failure
-    keeps the last good ones in force and counts itself. None when the source is gone."""
+    keeps the last good ones in force and counts itself. The events it raises (conflicts that
+    arose, the source becoming failing) are logged with it. None when the source is gone."""
     source = find(conn, source_id)
     if source is None:
         return None
+    if refreshed.read_by is not None and refreshed.read_by != read_by(source):
+        conn.execute("UPDATE busy_sources SET leased_until = NULL WHERE id = ?", [source_id])
+        return find(conn, source_id)
     failed = refreshed.error is not None
-    if refreshed.intervals is not None and not failed:
+    intervals = None if failed else refreshed.intervals
+    before = [] if intervals is None else conflicts(conn, source.provider_id, now)
+    if intervals is not None:
         conn.execute("DELETE FROM busy_intervals WHERE source_id = ?", [source_id])
         conn.executemany(
             "INSERT INTO busy_intervals (source_id, provider_id, start, ends) VALUES (?, ?, ?, ?)",
             [
                 (source_id, source.provider_id, start, ends)
-                for whole_start, whole_ends in refreshed.intervals
+                for whole_start, whole_ends in intervals
                 for start, ends in pieces(whole_start, whole_ends)
             ],
         )
-    count = None if refreshed.intervals is None or failed else len(refreshed.intervals)
+    count = None if intervals is None else len(intervals)
     conn.execute(
         """
         UPDATE busy_sources
@@ -99,7 +113,14 @@ def record_refresh(
             "id": source_id,
         },
     )
-    return find(conn, source_id)
+    recorded = find(conn, source_id)
+    if recorded is None:  # pragma: no cover - found above, in this transaction
+        return None
+    raised = became_failing(source, recorded, now)
+    if intervals is not None:
+        raised += arisen(source.provider_id, before, conflicts(conn, source.provider_id, now))
+    conn.executemany(_LOG_EVENT, [event.values(now) for event in raised])
+    return recorded
 
 
 def update(
@@ -143,18 +164,21 @@ def intervals(
     return [StoredBusy(*row) for row in rows]
 
 
-def claim(conn: sqlite3.Connection, now: float, limit: int, lease: float) -> list[BusySource]:
-    """Lease up to `limit` sources whose refresh is due (none another refresher holds) for
-    `lease` seconds, soonest due first."""
+def claim(
+    conn: sqlite3.Connection, now: float, limit: int, lease: float, only: str | None = None
+) -> list[BusySource]:
+    """Lease up to `limit` sources whose refresh is due (or the one source `only` names, due or
+    not), none another refresher holds, for `lease` seconds, soonest due first."""
+    which = "due_at <= :now" if only is None else "id = :only"
     rows = conn.execute(
         f"""
         UPDATE busy_sources SET leased_until = :until
          WHERE id IN (SELECT id FROM busy_sources
-                       WHERE due_at <= :now AND (leased_until IS NULL OR leased_until <= :now)
+                       WHERE {which} AND (leased_until IS NULL OR leased_until <= :now)
                        ORDER BY due_at, id LIMIT :limit)
         RETURNING {SOURCE_COLUMNS}
         """,
-        {"until": now + lease, "now": now, "limit": limit},
+        {"until": now + lease, "now": now, "limit": limit, "only": only},
     )
     return sorted((BusySource(*row) for row in rows), key=lambda s: (s.due_at, s.source_id))
 

@@ -373,6 +373,13 @@ def _busy_times(db: Database) -> None:
     )
 
 
+@migrations(name="0016_change_events")
+def _change_events(db: Database) -> None:
+    """Events for the webhooks ride in the change log, their outbox: a row whose kind is an
+    event's carries the event's data as JSON (backend/store/busy_events.py)."""
+    db.execute("ALTER TABLE changes ADD COLUMN data TEXT")
+
+
 BUSY_SOURCES = """
 CREATE TABLE busy_sources (
     id TEXT PRIMARY KEY,

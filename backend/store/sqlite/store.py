@@ -438,7 +438,7 @@ def _token_values(record: TokenRecord) -> list[Any]:
 _CHANGES_SINCE = """
 SELECT ch.seq, ch.kind, ch.slot_id, ch.provider_id, ch.start, ch.status, ch.client_id, ch.at,
        cl.name, ch.appointment_id, ch.note, ch.held_until, ch.from_slot_id, ch.from_provider_id,
-       ch.from_start, ch.service_id, sv.name
+       ch.from_start, ch.service_id, sv.name, ch.data
   FROM changes ch LEFT JOIN clients cl ON cl.id = ch.client_id
   LEFT JOIN services sv ON sv.id = ch.service_id
  WHERE ch.seq > ? ORDER BY ch.seq LIMIT ?
@@ -1346,8 +1346,10 @@ class SQLiteStore:
             lambda conn: int(conn.execute(SEALED_PASSWORDS).fetchone()[0])
         )
 
-    async def claim_busy_sources(self, now: float, limit: int, lease: float) -> list[BusySource]:
-        return await self._writer.run(lambda db: busy.claim(db.conn, now, limit, lease))
+    async def claim_busy_sources(
+        self, now: float, limit: int, lease: float, *, only: str | None = None
+    ) -> list[BusySource]:
+        return await self._writer.run(lambda db: busy.claim(db.conn, now, limit, lease, only))
 
     async def update_busy_source(
         self, source_id: str, changes: dict[str, object], now: float
