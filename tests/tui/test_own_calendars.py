@@ -143,9 +143,11 @@ async def test_connected_calendars_adds_reads_and_removes_one_and_sets_bookings_
         assert (made["name"], made["kind"], made["url"]) == ("Personal", "ics", served.url)
         assert (made["refreshMinutes"], made["allDayEvents"]) == (5, "ignore")
 
-        # Read by the server: the list asks again until it has been, and says how it went.
-        await read_calendars(backend)
+        # Read now (f): the server reads it at once and says how it went, as the list does.
+        assert key_bar_shows(listed, "f")
+        await pilot.press("f")
         await until(lambda: listed.rows[0].status.last_sync_at is not None, pilot.pause)
+        assert toasts.texts()[-1] == "Read now: Personal: last read 09:00, 2 events, 2 busy times"
         assert said(listed, "#detail-status") == "Last read 09:00, 2 events, 2 busy times"
         assert said(listed, "#detail-url") == served.url
         assert said(listed, "#detail-name") == (
