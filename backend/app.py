@@ -13,6 +13,7 @@ from aiohttp import web
 from backend.api import (
     availability,
     busy_sources,
+    busy_times,
     calendar_feeds,
     calendar_write,
     changes,
@@ -62,6 +63,7 @@ OPERATIONS: list[Operation] = [
     *provider_profile.OPERATIONS,
     *schedules.OPERATIONS,
     *conflicts.OPERATIONS,
+    *busy_times.OPERATIONS,
     *services.OPERATIONS,
     *busy_sources.OPERATIONS,
     *tokens.OPERATIONS,

@@ -126,7 +126,7 @@ class SlotbookClient:
 
     # --- plumbing ------------------------------------------------------------------------------
 
-    async def _call(
+    async def call(
         self,
         method: str,
         path: str,
@@ -135,6 +135,9 @@ class SlotbookClient:
         params: Mapping[str, Any] | None = None,
         body: Any = None,
     ) -> T:
+        """One request, its answer decoded into `answer`, or the problem raised as an ApiError
+        (Unreachable when the server does not answer); a write carries an Idempotency-Key and is
+        sent again with it when its answer was lost."""
         write = method in {"POST", "PUT", "PATCH", "DELETE"}
         headers = {"Idempotency-Key": uuid.uuid4().hex} if write else {}
         content = None if body is None else msgspec.json.encode(body)
@@ -162,7 +165,7 @@ class SlotbookClient:
     # --- reads -----------------------------------------------------------------------------------
 
     async def me(self) -> Me:
-        return await self._call("GET", "/me", Me)
+        return await self.call("GET", "/me", Me)
 
     async def my_details(self) -> Details:
         """Your e-mail address and the zone your mail's times are in (None: not set)."""
@@ -185,14 +188,14 @@ class SlotbookClient:
             params["status"] = status
         if appointment_id is not None:
             params["appointmentId"] = appointment_id
-        answer = await self._call("GET", "/notifications", Notifications, params=params)
+        answer = await self.call("GET", "/notifications", Notifications, params=params)
         return answer.notifications
 
     async def rules(self) -> RulesInForce:
-        return await self._call("GET", "/rules", RulesInForce)
+        return await self.call("GET", "/rules", RulesInForce)
 
     async def providers(self) -> list[Provider]:
-        return (await self._call("GET", "/providers", Providers)).providers
+        return (await self.call("GET", "/providers", Providers)).providers
 
     async def open_slots(
         self,
@@ -223,7 +226,7 @@ class SlotbookClient:
             params["providerId"] = provider_id
         found: list[TimeSlot] = []
         while True:
-            page = await self._call("GET", "/availability", OpenSlotsPage, params=params)
+            page = await self.call("GET", "/availability", OpenSlotsPage, params=params)
             found += page.available_time_slots
             if page.next_cursor is None:
                 return found
@@ -231,15 +234,13 @@ class SlotbookClient:
 
     async def provider_slots(self, provider_id: str, start: float, end: float) -> list[TimeSlot]:
         params = {"startTime": format_time(start), "endTime": format_time(end)}
-        path = _provider_path(provider_id, "slots")
-        return (await self._call("GET", path, ProviderSlots, params=params)).time_slots
+        path = provider_path(provider_id, "slots")
+        return (await self.call("GET", path, ProviderSlots, params=params)).time_slots
 
     async def schedule(self, provider_id: str) -> Schedule | None:
         """The provider's usual week and the dates that differ from it; None when it has none."""
         try:
-            answer = await self._call(
-                "GET", _provider_path(provider_id, "schedule"), ScheduleAnswer
-            )
+            answer = await self.call("GET", provider_path(provider_id, "schedule"), ScheduleAnswer)
         except NotFound as error:
             if error.slug == NO_SCHEDULE:
                 return None
@@ -250,39 +251,39 @@ class SlotbookClient:
         """The appointment types the provider offers (and, with `archived`, used to), oldest
         first."""
         params = {"archived": "true"} if archived else None
-        path = _provider_path(provider_id, "services")
-        return (await self._call("GET", path, ServiceList, params=params)).services
+        path = provider_path(provider_id, "services")
+        return (await self.call("GET", path, ServiceList, params=params)).services
 
     async def provider_profile(self, provider_id: str) -> ProfileAnswer:
         """What the provider's booking page shows of them, whether it is on, and its address."""
-        return await self._call("GET", _provider_path(provider_id), ProfileAnswer)
+        return await self.call("GET", provider_path(provider_id), ProfileAnswer)
 
     async def reservations(self, client_id: str | None = None) -> list[Reservation]:
         """The client's live holds and bookings, one entry an appointment, soonest first."""
         params = {"clientId": client_id} if client_id else None
-        return (await self._call("GET", "/reservations", Reservations, params=params)).reservations
+        return (await self.call("GET", "/reservations", Reservations, params=params)).reservations
 
     async def head(self) -> int:
         """Where the change log stands now."""
-        return (await self._call("GET", "/changes", Changes)).last_seq
+        return (await self.call("GET", "/changes", Changes)).last_seq
 
     async def changes(self, since: int, *, wait: float = 0, limit: int = 500) -> Changes:
         params = {"since": since, "wait": wait, "limit": limit}
-        return await self._call("GET", "/changes", Changes, params=params)
+        return await self.call("GET", "/changes", Changes, params=params)
 
     # --- writes ----------------------------------------------------------------------------------
 
     async def submit(
         self, start: float, end: float, provider_id: str | None = None
     ) -> AvailabilitySubmitted:
-        return await self._call(
+        return await self.call(
             "POST", "/availability", AvailabilitySubmitted, body=_window(start, end, provider_id)
         )
 
     async def remove(
         self, start: float, end: float, provider_id: str | None = None
     ) -> AvailabilityRemoved:
-        return await self._call(
+        return await self.call(
             "DELETE", "/availability", AvailabilityRemoved, body=_window(start, end, provider_id)
         )
 
@@ -306,61 +307,61 @@ class SlotbookClient:
             body["serviceId"] = service_id
         if note:
             body["note"] = note
-        return await self._call("POST", "/availability/reserve", ReservationAnswer, body=body)
+        return await self.call("POST", "/availability/reserve", ReservationAnswer, body=body)
 
     async def confirm(self, slot: TimeSlot, client_id: str | None = None) -> ReservationAnswer:
         body = {"timeSlot": slot.timestamp}
         if client_id:
             body["clientId"] = client_id
         path = f"/availability/confirm/{slot.time_slot_id}"
-        return await self._call("PUT", path, ReservationAnswer, body=body)
+        return await self.call("PUT", path, ReservationAnswer, body=body)
 
     async def cancel(self, slot_id: str) -> CancelAnswer:
         """Cancel the hold or booking that this slot is part of (all of its slots)."""
-        return await self._call("DELETE", f"/reservations/{slot_id}", CancelAnswer)
+        return await self.call("DELETE", f"/reservations/{slot_id}", CancelAnswer)
 
     async def move(self, slot_id: str, to: TimeSlot) -> ReservationAnswer:
         """Move the hold or booking that `slot_id` is part of, same length, to start at `to`;
         its old place is let go only once the new one is held (one step on the server)."""
         body = {"toTimeSlotId": to.time_slot_id, "timeSlot": to.timestamp}
         path = f"/reservations/{slot_id}/move"
-        return await self._call("POST", path, ReservationAnswer, body=body)
+        return await self.call("POST", path, ReservationAnswer, body=body)
 
     async def set_note(self, slot_id: str, note: str) -> ReservationAnswer:
         """Change the note of the hold or booking that `slot_id` is part of ("" drops it)."""
         path = f"/reservations/{slot_id}"
-        return await self._call("PATCH", path, ReservationAnswer, body={"note": note})
+        return await self.call("PATCH", path, ReservationAnswer, body={"note": note})
 
     async def set_schedule(self, provider_id: str, request: ScheduleRequest) -> ScheduleSet:
         """Set the provider's usual week (and, when the request names them, its exceptions)."""
-        path = _provider_path(provider_id, "schedule")
-        return await self._call("PUT", path, ScheduleSet, body=request)
+        path = provider_path(provider_id, "schedule")
+        return await self.call("PUT", path, ScheduleSet, body=request)
 
     async def remove_schedule(self, provider_id: str) -> ScheduleRemoved:
         """Drop the provider's schedule and the open slots it made; NotFound when there is none."""
-        path = _provider_path(provider_id, "schedule")
-        return await self._call("DELETE", path, ScheduleRemoved)
+        path = provider_path(provider_id, "schedule")
+        return await self.call("DELETE", path, ScheduleRemoved)
 
     async def offer(self, provider_id: str, request: ServiceRequest) -> Service:
         """Offer a new appointment type."""
-        path = _provider_path(provider_id, "services")
-        return (await self._call("POST", path, ServiceAnswer, body=request)).service
+        path = provider_path(provider_id, "services")
+        return (await self.call("POST", path, ServiceAnswer, body=request)).service
 
     async def change_service(self, service_id: str, patch: ServicePatch) -> Service:
         """Change an appointment type (what `patch` sets; `archived: false` offers it again)."""
         path = f"/services/{service_id}"
-        return (await self._call("PATCH", path, ServiceAnswer, body=patch)).service
+        return (await self.call("PATCH", path, ServiceAnswer, body=patch)).service
 
     async def archive_service(self, service_id: str) -> Service:
         """Archive an appointment type: no longer offered; its appointments keep it."""
-        return (await self._call("DELETE", f"/services/{service_id}", ServiceAnswer)).service
+        return (await self.call("DELETE", f"/services/{service_id}", ServiceAnswer)).service
 
     async def set_provider_profile(
         self, provider_id: str, request: ProfileRequest
     ) -> ProfileAnswer:
         """Change the provider's public profile (what the request names) and turn their booking
         page on or off; a bad field is refused (Invalid, naming each field)."""
-        return await self._call("PATCH", _provider_path(provider_id), ProfileAnswer, body=request)
+        return await self.call("PATCH", provider_path(provider_id), ProfileAnswer, body=request)
 
     async def set_my_details(
         self, *, email: str | None = None, time_zone: str | None = None
@@ -371,11 +372,11 @@ class SlotbookClient:
             email=UNSET if email is None else email,
             time_zone=UNSET if time_zone is None else time_zone,
         )
-        return await self._call("PATCH", "/me", DetailsAnswer, body=body)
+        return await self.call("PATCH", "/me", DetailsAnswer, body=body)
 
     async def create_token(self, role: str, subject: str | None, name: str) -> TokenCreated:
         body = {"role": role, "name": name} | ({"subject": subject} if subject else {})
-        return await self._call("POST", "/tokens", TokenCreated, body=body)
+        return await self.call("POST", "/tokens", TokenCreated, body=body)
 
     # --- the feed --------------------------------------------------------------------------------
 
@@ -430,7 +431,7 @@ class SlotbookClient:
                 delay = min(delay * 2, max_backoff)
 
 
-def _provider_path(provider_id: str, tail: str = "") -> str:
+def provider_path(provider_id: str, tail: str = "") -> str:
     """/providers/{providerId}/{tail} (or the provider's own path, without a tail), the id escaped
     as one path segment."""
     path = f"/providers/{httpx.URL(provider_id).raw_path.decode()}"

@@ -713,6 +713,10 @@ async def no_conflicts(world: World, who: Who, response: httpx.Response) -> None
     assert response.json() == {"conflicts": []}  # no calendar of p1's in the template
 
 
+async def no_busy_times(world: World, who: Who, response: httpx.Response) -> None:
+    assert response.json() == {"busy": []}  # p1's calendar in the template was never read
+
+
 async def page_off(world: World, who: Who, response: httpx.Response) -> None:
     raise AssertionError("no booking page is on, and no hold has a link, in the template")
 
@@ -843,6 +847,9 @@ CONFIRM_POST = Request(
 )
 PAGE_STYLE = Request("GET", "/assets/{name}", path="/assets/pages.css")
 P1_CONFLICTS = Request("GET", "/providers/{providerId}/conflicts", path="/providers/p1/conflicts")
+P1_BUSY_TIMES = Request(
+    "GET", "/providers/{providerId}/busy", path="/providers/p1/busy", params=WHOLE_DAY
+)
 MANAGE = "/manage/{secret}"
 PAGES = ("/manage/", "/book", "/confirm/")
 """The routes of the server's pages, whose every answer is HTML."""
@@ -981,6 +988,7 @@ ROWS = [
     row(CONFIRM_POST,       400, 400, 400, 400, 400, 400, 400, 400, 400, page_off),
     row(PAGE_STYLE,         200, 200, 200, 200, 200, 200, 200, 200, 200, style_read),
     row(P1_CONFLICTS,       401, 401, 401, 401, 200, 200, 403, 403, 403, no_conflicts),
+    row(P1_BUSY_TIMES,      401, 401, 401, 401, 200, 200, 403, 403, 403, no_busy_times),
     row(MAKE_WEBHOOK,       401, 401, 401, 401, 201, 201, 201, 403, 403, webhook_made),
     row(LIST_WEBHOOKS,      401, 401, 401, 401, 200, 200, 200, 403, 403, webhooks_listed),
     row(GET_WEBHOOK,        401, 401, 401, 401, 200, 200, 404, 403, 403, webhook_shown),

@@ -433,6 +433,10 @@ async def exercise_every_operation(rec: Recorder, clock: ManualClock) -> None:
     await exercise_booking_pages(rec)
     p1 = {"providerId": "p1"}
     await rec.call("GET", "/providers/{providerId}/conflicts", 200, ids=p1)
+    busy = "/providers/{providerId}/busy"
+    await rec.call("GET", busy, 200, ids=p1, params=LISTING)
+    await rec.call("GET", busy, 400, ids=p1, params={**LISTING, "startTime": "soon"})
+    await rec.call("GET", busy, 422, ids=p1, params={**LISTING, "endTime": LISTING["startTime"]})
 
 
 async def exercise_booking_pages(rec: Recorder) -> None:

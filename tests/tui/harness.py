@@ -18,7 +18,7 @@ from textual.pilot import Pilot
 from textual.screen import Screen
 from textual.widgets import DataTable, Static
 
-from backend.api.context import CONTEXT
+from backend.api.context import CONTEXT, AppContext
 from backend.app import create_app
 from backend.gate.tokens import issue
 from backend.runtime.clock import ManualClock
@@ -49,6 +49,11 @@ class BackendThread:
         """Run a coroutine on the server's loop and wait for its result."""
         future: Future[T] = asyncio.run_coroutine_threadsafe(make(), self._loop)
         return future.result(timeout=30)
+
+    async def run_async(self, make: Callable[[], Coroutine[Any, Any, T]]) -> T:
+        """Run a coroutine on the server's loop and await it from the caller's loop, which keeps
+        running meanwhile (the server may be talking to something the caller's loop serves)."""
+        return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(make(), self._loop))
 
     @property
     def url(self) -> str:
@@ -89,6 +94,13 @@ class BackendThread:
         assert self._runner is not None
         sweeper = self._runner.app[CONTEXT].sweeper
         return self.run(sweeper.sweep_once)
+
+    @property
+    def context(self) -> AppContext:
+        """The running server's own parts (its store, its refresher), for what a test sets up
+        beneath the API; run their coroutines with `run`."""
+        assert self._runner is not None
+        return self._runner.app[CONTEXT]
 
     def http(self, token: str) -> httpx.Client:
         return httpx.Client(

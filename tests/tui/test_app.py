@@ -700,9 +700,10 @@ def palette_names_in_the_readme() -> set[str]:
     return set(re.findall(r"(?<!\*)\*([A-Z][a-z]+(?: [a-z]+)*)\*(?!\*)", text))
 
 
-PROVIDERS_ONLY = {"Booking page"}
+PROVIDERS_ONLY = {"Booking page", "Connected calendars"}
 """Commands docs/using.md's terminal-app section names that only a provider's week offers
-(tests/tui/test_booking_page_form.py opens it there by that name)."""
+(tests/tui/test_booking_page_form.py and tests/tui/test_own_calendars.py open them there by
+those names)."""
 
 
 async def test_the_palette_offers_our_commands_by_the_names_the_readme_gives(

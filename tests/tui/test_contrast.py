@@ -20,13 +20,17 @@ from tests.tui.contrast import Finding, illegible
 from tests.tui.harness import BackendThread, app_for, until
 from tests.tui.test_snapshots import (
     book_an_assessment,
+    calendars_shown,
     client_ready,
+    connect_two_calendars,
     listing,
     populate,
     week_loaded,
 )
 from tui.app import SlotbookApp
 from tui.screens.bookings import BookingsScreen
+from tui.screens.busy_source_form import BusySourceForm
+from tui.screens.calendars import CalendarsScreen
 from tui.screens.confirm import ConfirmDialog
 from tui.screens.help import HelpScreen
 from tui.screens.hold import HoldDialog
@@ -197,6 +201,33 @@ async def test_what_i_offer_its_form_and_buffers_read_well_in_every_theme(
         "the provider's week with a booking's buffers",
         "what I offer",
         "a type's form, a field to put right",
+    )
+
+
+async def test_the_providers_own_calendars_read_well_in_every_theme(
+    backend: BackendThread,
+) -> None:
+    world = populate(backend)
+    connect_two_calendars(backend)
+
+    async def walk(s: Survey) -> None:
+        app, pilot = s.app, s.pilot
+        await settled(pilot, lambda: app.feed_state == "live" and calendars_shown(app))
+        await s.measure("the provider's week with busy times, a conflict and a failing calendar")
+        app.screen.run_worker(app.screen.run_action("calendars"))
+        await settled(pilot, lambda: listing(app, CalendarsScreen, 2))
+        await s.measure("connected calendars")
+        await pilot.press("a")
+        await settled(pilot, lambda: isinstance(app.screen, BusySourceForm))
+        await pilot.press("tab", "tab", *"calendar", "ctrl+s")  # no name, no scheme
+        await settled(pilot, lambda: bool(app.screen.query(".-wrong")))
+        await s.measure("a calendar's form, fields to put right")
+
+    done = await survey(backend, world.ada, walk)
+    done.check(
+        "the provider's week with busy times, a conflict and a failing calendar",
+        "connected calendars",
+        "a calendar's form, fields to put right",
     )
 
 

@@ -24,8 +24,11 @@ from textual.widgets import DataTable, OptionList
 
 from shared.timefmt import parse_time
 from tests.tui.harness import BackendThread, app_for, until, window
+from tests.tui.own_calendars import connected
+from tests.tui.test_app import run_from_palette
 from tui.app import SlotbookApp
 from tui.screens.bookings import BookingsScreen
+from tui.screens.calendars import CalendarsScreen
 from tui.screens.client import ClientScreen
 from tui.screens.confirm import ConfirmDialog
 from tui.screens.help import HelpScreen
@@ -665,5 +668,77 @@ def test_moving_a_booking_asks_first(snap_compare: SnapCompare, backend: Backend
         )
         await pilot.press("k", "k", "k", "k", "enter")
         await settle(pilot, app, lambda: isinstance(app.screen, ConfirmDialog))
+
+    assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
+
+
+# --- the provider's own calendars ------------------------------------------------------------
+
+
+def connect_two_calendars(backend: BackendThread) -> None:
+    """Dr Ada's Personal calendar, read now: busy Wednesday 10:30-11:15 (over open slots) and
+    Thursday 08:30-09:30 (not open); her Work calendar, last read two hours ago and refused
+    since (failing): busy Tuesday 11:00-11:30, over cy's booking at 11:00 (a conflict)."""
+    connected(
+        backend, "ada", "0000000000000001", "Personal",
+        [("2030-03-06 10:30:00", "2030-03-06 11:15:00"),
+         ("2030-03-07 08:30:00", "2030-03-07 09:30:00")],
+    )  # fmt: skip
+    connected(
+        backend, "ada", "0000000000000002", "Work",
+        [("2030-03-05 11:00:00", "2030-03-05 11:30:00")],
+        read_at=backend.clock.now() - 7200,
+        error="the calendar refused the user name and password (401)",
+    )  # fmt: skip
+
+
+def test_provider_week_with_busy_times_a_conflict_and_a_failing_calendar(
+    snap_compare: SnapCompare, backend: BackendThread
+) -> None:
+    """Dr Ada's week in UTC: the line under the status says her Work calendar has not been read
+    since 07:00 and why; Wednesday 10:30-11:15 and Thursday 08:30-09:30 are busy in her Personal
+    calendar (⊠, its name on top, in a style of their own, open or not); cy's booking on Tuesday
+    11:00 is marked ! (Work has her busy then); the cursor on Tuesday 11:15, open but busy in
+    Work, as the line under the grid says."""
+    world = populate(backend)
+    connect_two_calendars(backend)
+    app = app_for(backend, token=world.ada, zone="UTC")
+
+    async def run_before(pilot: Pilot[None]) -> None:
+        await settle(pilot, app, lambda: calendars_shown(app))
+        screen = app.screen
+        assert isinstance(screen, ProviderScreen)
+        assert screen.grid.move_to(int(at("2030-03-05 11:15:00")))
+        await settle(pilot, app, lambda: calendars_shown(app))
+
+    assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
+
+
+def calendars_shown(app: SlotbookApp) -> bool:
+    """The provider's week is drawn with what their calendars say."""
+    screen = app.screen
+    return (
+        isinstance(screen, ProviderScreen)
+        and screen.loaded
+        and len(screen.calendars.sources) == 2
+        and not any(w.is_running for w in app.workers if w.node is screen)
+    )
+
+
+def test_connected_calendars_one_read_one_failing(
+    snap_compare: SnapCompare, backend: BackendThread
+) -> None:
+    """ctrl+p → Connected calendars on Dr Ada's week: Work (the oldest: failing, not read since
+    07:00, and why; highlighted, so its status is whole under the table with its address) and
+    Personal (last read 09:00, its events and busy times); under them, that no calendar is
+    written to, and how to set one; the keys."""
+    world = populate(backend)
+    connect_two_calendars(backend)
+    app = app_for(backend, token=world.ada, zone="UTC")
+
+    async def run_before(pilot: Pilot[None]) -> None:
+        await settle(pilot, app, lambda: calendars_shown(app))
+        await run_from_palette(app, pilot, "Connected calendars")
+        await settle(pilot, app, lambda: listing(app, CalendarsScreen, 2))
 
     assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)

@@ -127,19 +127,24 @@ class NoteView(ModalScreen[None]):
     NoteView #what { width: 100%; text-align: center; margin: 1 0; }
     NoteView #note { width: 100%; }
     NoteView #note.none { color: $text-muted; text-style: italic; text-align: center; }
+    NoteView #warning { width: 100%; margin-bottom: 1; color: $text-error; text-style: bold; }
     """
 
-    def __init__(self, title: str, what: str, note: str) -> None:
+    def __init__(self, title: str, what: str, note: str, warning: str = "") -> None:
         super().__init__()
         self.title_text = title
         self.what = what
         self.note = note
+        self.warning = warning
+        """Something the provider should know of the appointment (a calendar has them busy)."""
 
     def compose(self) -> ComposeResult:
         with Vertical() as shown:
             shown.border_subtitle = CLOSES
             yield Label(self.title_text, id="title", markup=False)  # the client's name
             yield Static(self.what, id="what")
+            if self.warning:
+                yield Static(self.warning, id="warning", markup=False)  # a calendar's name
             text = self.note or "No note."
             yield Static(text, id="note", classes="" if self.note else "none", markup=False)
 
@@ -147,10 +152,12 @@ class NoteView(ModalScreen[None]):
         self.dismiss(None)
 
 
-def appointment_view(session: Session, run: list[TimeSlot]) -> NoteView:
-    """What a provider reads of an appointment (its slots in time order): who, when, its note."""
+def appointment_view(session: Session, run: list[TimeSlot], warning: str = "") -> NoteView:
+    """What a provider reads of an appointment (its slots in time order): who, when, what they
+    should know of it (`warning`), its note."""
     first = run[0]
     what = "hold" if first.status == "RESERVED" else "booking"
     minutes = round(len(run) * first.duration)
     when = session.span(start_of(first), minutes, "%A %d %B, %H:%M")
-    return NoteView(f"{client_label(first)}'s {what}", f"{when} ({minutes} min)", note_of(first))
+    title = f"{client_label(first)}'s {what}"
+    return NoteView(title, f"{when} ({minutes} min)", note_of(first), warning)

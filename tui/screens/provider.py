@@ -7,16 +7,29 @@ from datetime import date
 from typing import ClassVar
 
 from textual import work
+from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
+from textual.widgets import Static
 
+from shared.conflict_wire import Conflict
 from shared.schedule_wire import Schedule
 from shared.timefmt import parse_time
 from shared.wire import TimeSlot
+from tui import own_calendars
 from tui.buffers import Buffer, buffers
 from tui.draft import Draft, Existing, Refusal
 from tui.errors import ApiError, Unreachable
 from tui.messages import FeedChanged
+from tui.own_calendars import (
+    CONNECTED_CALENDARS,
+    Busy,
+    OwnCalendars,
+    conflict_words,
+    span_words,
+    warning,
+)
 from tui.screens.booking_page_form import BookingPageForm
+from tui.screens.calendars import CalendarsScreen
 from tui.screens.note import appointment_view, first_words
 from tui.screens.offerings import OfferingsScreen
 from tui.screens.usual_week import UsualWeekScreen, kept_words
@@ -33,6 +46,11 @@ NOT_USUAL = "differs from your usual week"
 
 NOTE_HINT = 40
 """How much of a note the line under the grid shows."""
+
+CALENDARS_POLL_SECONDS = 60.0
+"""How often the provider's own calendars (busy times, conflicts, how reading them goes) are
+asked for again while the week is shown: the server reads them in the background, and says so on
+no feed."""
 
 
 class ProviderScreen(WeekScreen):
@@ -95,6 +113,26 @@ class ProviderScreen(WeekScreen):
         """The provider's usual week and the dates that differ from it, if it has one."""
         self.buffers: dict[int, Buffer] = {}
         """The starts kept clear before or after an appointment, as last drawn."""
+        self.calendars = OwnCalendars()
+        """What the provider's own calendars say, as last loaded."""
+
+    DEFAULT_CSS = """
+    ProviderScreen #calendar-warning {
+        display: none; height: auto; max-height: 2; padding: 0 1;
+        color: $text-error; background: $error-muted; text-style: bold;
+    }
+    ProviderScreen #calendar-warning.-shown { display: block; }
+    """
+
+    def compose_body(self) -> ComposeResult:
+        yield Static(
+            "", id="calendar-warning", markup=False
+        )  # a calendar's name, the server's words
+        yield from super().compose_body()
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.set_interval(CALENDARS_POLL_SECONDS, self.load_calendars)
 
     @property
     def acting_for(self) -> str | None:
@@ -112,7 +150,25 @@ class ProviderScreen(WeekScreen):
             self.session.follow_schedule(self.schedule.time_zone)
         if self.week.zone.key != self.session.zone.key:  # followed here, or in the usual week
             self.call_later(self._zone_changed)
+        self.load_calendars()
         return slots
+
+    @work(exclusive=True, group="calendars")
+    async def load_calendars(self) -> None:
+        """Ask for the busy times of the week shown, the conflicts and the calendars again, then
+        redraw; when they cannot be had, what was known stays (the next load tries again)."""
+        assert self.provider_id is not None
+        window = self._window()
+        try:
+            found = await own_calendars.load(
+                self.session.client, self.provider_id, window.start, window.end
+            )
+        except (ApiError, Unreachable):
+            return
+        if window != self._window():  # another week meanwhile: its own load draws it
+            return
+        self.calendars = found
+        self.redraw()
 
     def _zone_changed(self) -> None:
         """Times are now shown in the schedule's (new) zone: lay the week out in it again."""
@@ -121,6 +177,10 @@ class ProviderScreen(WeekScreen):
 
     def redraw(self) -> None:
         self.grid.headings = DatedHeadings(frozenset(exception_dates(self.schedule)), NOT_USUAL)
+        said = warning(self.session, self.calendars)
+        line = self.query_one("#calendar-warning", Static)
+        line.update(said)
+        line.set_class(bool(said), "-shown")
         super().redraw()
 
     # --- what each cell shows ---------------------------------------------------------------
@@ -154,6 +214,9 @@ class ProviderScreen(WeekScreen):
         if start in self.draft.erase:
             return Cell(CellState.PENDING_ERASE, "remove")
         slot = self.mirror.at(self.provider_id or "", start)
+        busy = self._busy(start, now)
+        if (slot is None or slot.status == "AVAILABLE") and busy is not None:
+            return self._busy_cell(start, busy)
         if (slot is None or slot.status == "AVAILABLE") and start >= now and start in self.buffers:
             return Cell(CellState.BUFFER, "buffer")
         if slot is None:
@@ -166,9 +229,40 @@ class ProviderScreen(WeekScreen):
             return Cell(CellState.OPEN, "open")
         if start < now:
             state = CellState.PAST
+        elif self._conflicts(slot):
+            state = CellState.CONFLICT
         else:
             state = CellState.HELD if slot.status == "RESERVED" else CellState.BOOKED
         return self._appointment_cell(slot, state)
+
+    def _busy(self, start: int, now: float) -> Busy | None:
+        """The busy time of the provider's calendars over a cell still to come, if any."""
+        if start < now:
+            return None
+        return self.calendars.busy_during(start, start + self.session.slot_seconds)
+
+    def _busy_cell(self, start: int, busy: Busy) -> Cell:
+        """A busy time reads as one block, as an appointment does: its calendar's name where it
+        begins (or at the top of the day's column, or below an appointment), the rest of it the
+        glyph alone."""
+        found = self.week.find(start)
+        above = None
+        if found is not None and found[0] > 0:
+            above = self.week.cells[found[0] - 1][found[1]]
+        held = None if above is None else self.mirror.at(self.provider_id or "", above)
+        continues = (
+            above is not None
+            and busy.start < above + self.session.slot_seconds
+            and (held is None or held.status == "AVAILABLE")  # drawn as busy too
+        )
+        return Cell(CellState.BUSY, "" if continues else busy.source_name)
+
+    def _conflicts(self, slot: TimeSlot) -> list[Conflict]:
+        """The calendars that have the provider busy during the appointment this slot is in."""
+        appointment = slot.appointment_id
+        return self.calendars.conflicts_of(
+            appointment if isinstance(appointment, str) else slot.time_slot_id
+        )
 
     def _appointment_cell(self, slot: TimeSlot, state: CellState) -> Cell:
         """An appointment reads as one block: the client's name on its first cell, the first
@@ -180,9 +274,12 @@ class ProviderScreen(WeekScreen):
         return Cell(state, note_of(slot) if place == 1 else "", mark=CONTINUED)
 
     def after_change(self, message: FeedChanged) -> None:
-        """An appointment of a type comes from the feed without its buffers (the feed does not
-        carry them): load the week again, so that they show (and go with it)."""
+        """A change to the provider's slots may make or end a conflict: ask for them again. An
+        appointment of a type comes from the feed without its buffers (the feed does not carry
+        them): load the week again, so that they show (and go with it)."""
         change = message.change
+        if change.provider_id == self.provider_id:  # a hold or booking may clash, or no longer
+            self.load_calendars()
         if (
             isinstance(change.service_id, str)
             and change.status != "AVAILABLE"
@@ -200,6 +297,10 @@ class ProviderScreen(WeekScreen):
                 parts.append("new, not saved yet")
             elif start in self.draft.erase:
                 parts.append("to be removed, not saved yet")
+            elif (busy := self._busy(start, self.session.now())) is not None and (
+                slot is None or slot.status == "AVAILABLE"
+            ):
+                parts.append(self._busy_words(busy, open=slot is not None))
             elif start in self.buffers and start >= self.session.now():
                 parts.append(self._buffer_words(self.buffers[start], open=slot is not None))
             elif slot is None:
@@ -210,6 +311,9 @@ class ProviderScreen(WeekScreen):
                 parts.append("open")
             else:
                 parts.append(self._who_holds(slot))
+                clashes = self._conflicts(slot) if start >= self.session.now() else []
+                if clashes:
+                    parts.append(conflict_words(self.session, clashes))
                 note = note_of(slot)
                 if note:
                     parts.append(f"“{first_words(note, NOTE_HINT)}” (Enter reads it)")
@@ -226,6 +330,12 @@ class ProviderScreen(WeekScreen):
     def cursor_date(self) -> date:
         """The date of the cursor's column."""
         return self.week.days[self.grid.cursor[1]]
+
+    def _busy_words(self, busy: Busy, *, open: bool) -> str:
+        """What the info line says of a cell a calendar of the provider's has them busy in."""
+        when = span_words(self.session, busy.start, busy.end)
+        kept = "open, but not bookable: " if open else ""
+        return f"{kept}busy in your calendar '{busy.source_name}' ({when})"
 
     def _buffer_words(self, buffer: Buffer, *, open: bool) -> str:
         """What the info line says of a cell kept clear around an appointment."""
@@ -357,7 +467,10 @@ class ProviderScreen(WeekScreen):
         if slot is None or slot.status == "AVAILABLE":
             self.notify("No appointment there: Enter reads a held or booked one.")
             return
-        self.app.push_screen(appointment_view(self.session, self.mirror.appointment(slot)))
+        run = self.mirror.appointment(slot)
+        clashes = self._conflicts(slot) if start is not None and start >= self.session.now() else []
+        said = conflict_words(self.session, clashes) if clashes else ""
+        self.app.push_screen(appointment_view(self.session, run, said))
 
     def action_bookings(self) -> None:
         from tui.screens.bookings import BookingsScreen
@@ -372,6 +485,15 @@ class ProviderScreen(WeekScreen):
     def action_booking_page(self) -> None:
         assert self.provider_id is not None
         self.app.push_screen(BookingPageForm(self.session, self.provider_id))
+
+    def action_calendars(self) -> None:
+        """Connected calendars; once it closes, what they say is asked for again."""
+        assert self.provider_id is not None
+
+        def back(_: None) -> None:
+            self.load_calendars()
+
+        self.app.push_screen(CalendarsScreen(self.session, self.provider_id), back)
 
     # --- the usual week --------------------------------------------------------------------------
 
@@ -446,6 +568,14 @@ class ProviderScreen(WeekScreen):
                 CellState.BUFFER.glyph,
                 "buffer: kept clear beside an appointment, not bookable",
             ),
+            (
+                CellState.BUSY.glyph,
+                "busy in a calendar of yours: not bookable, open or not",
+            ),
+            (
+                CellState.CONFLICT.glyph,
+                "a hold or booking your calendar has you busy during",
+            ),
             (CellState.PAST.glyph, "past"),
             (CellState.PENDING_PAINT.glyph, "painted, not saved yet"),
             (CellState.PENDING_ERASE.glyph, "to be removed, not saved yet"),
@@ -464,6 +594,11 @@ class ProviderScreen(WeekScreen):
                 "Booking page",
                 "What your public booking page shows of you, and whether it is on",
                 "booking_page",
+            ),
+            (
+                CONNECTED_CALENDARS,
+                "The calendars you are busy in, and the one your bookings are written to",
+                "calendars",
             ),
             (
                 "Close or restore this date",

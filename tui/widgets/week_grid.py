@@ -39,6 +39,8 @@ class CellState(Enum):
     HELD = ("◍", "held")
     BOOKED = ("◉", "booked")
     BUFFER = ("⋯", "buffer")
+    BUSY = ("⊠", "busy")
+    CONFLICT = ("!", "conflict")
     TAKEN = ("⊘", "taken")
     MINE_HELD = ("◍", "mine-held")
     MINE_BOOKED = ("◉", "mine-booked")
@@ -157,6 +159,8 @@ class WeekGrid(ScrollView, can_focus=True):
     WeekGrid > .week-grid--buffer {
         color: $text-secondary; background: $secondary-muted; text-style: italic;
     }
+    WeekGrid > .week-grid--busy { color: $text-primary; background: $primary-muted; }
+    WeekGrid > .week-grid--conflict { color: $text; background: $error; text-style: bold; }
     WeekGrid > .week-grid--taken { color: $text-muted; }
     WeekGrid > .week-grid--mine-held {
         color: $text-warning; background: $warning-muted; text-style: bold;
