@@ -151,12 +151,12 @@ async def create_busy_source(request: web.Request) -> web.Response:
     def render(made: StoredSource) -> Answer:
         return answered(BusySourceAnswer(source=present_source(made, now)), 201)
 
-    return await perform(
-        request,
-        caller,
-        render,
-        lambda once: ctx.store.create_busy_source(source, most=MAX_SOURCES, once=once),
-    )
+    async def create(once: Once | None) -> StoredSource:
+        made = await ctx.store.create_busy_source(source, most=MAX_SOURCES, once=once)
+        ctx.busy.wake()  # read at once, not at the refresher's next look
+        return made
+
+    return await perform(request, caller, render, create)
 
 
 async def list_busy_sources(request: web.Request) -> web.Response:
@@ -188,6 +188,8 @@ async def update_busy_source(request: web.Request) -> web.Response:
     changed = await ctx.store.update_busy_source(source_id, columns, now)
     if changed is None:  # removed meanwhile
         raise BusySourceNotFound.of(source_id)
+    if changed.due_at <= now:
+        ctx.busy.wake()  # what a refresh reads changed: read again at once
     return answer(BusySourceAnswer(source=present_source(changed, now)))
 
 
