@@ -7,14 +7,22 @@ one does not take the other down: the app can `restart` a server that died.
 
 The app reaches its own server with an admin token kept beside the database (`admin.token`, mode
 0600); with it, it makes the provider and client tokens of the people the user acts as.
+
+It is one person's server on their own machine, so it reaches what they reach: calendars on
+loopback and private networks too (a Radicale at home, the office's Nextcloud), which a shared
+server refuses unless told. And it seals the passwords of those calendars with a secret key of its
+own, kept beside the database (`secret.key`, mode 0600) and handed to it in its environment, never
+on its command line.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import os
 import re
+import secrets
 import signal
 import sys
 from collections import deque
@@ -30,6 +38,8 @@ LOG_LINES = 200
 """How many of the server's last log lines are kept, to explain a failure."""
 
 ADMIN_TOKEN_FILE = "admin.token"  # noqa: S105 - a file name, not a secret
+SECRET_KEY_FILE = "secret.key"
+"""Beside the database: the key the server seals calendar passwords with."""
 ADMIN_TOKEN_NAME = "slotbook app"  # noqa: S105 - a label, not a secret
 HEALTH_POLL_SECONDS = 0.05
 """Pause between /healthz attempts while the server finishes starting."""
@@ -76,6 +86,7 @@ class EmbeddedServer:
             self.python,
             *("-m", "backend", "serve"),
             *("--host", "127.0.0.1", "--port", "0", "--db", str(self.db)),
+            "--allow-private-addresses",
             *self.flags,
         ]
 
@@ -159,7 +170,7 @@ class EmbeddedServer:
                 stdout=asyncio.subprocess.DEVNULL,
                 stderr=asyncio.subprocess.PIPE,
                 limit=_STREAM_LIMIT,
-                env=child_environment(),
+                env={**child_environment(), "SLOTBOOK_SECRET_KEY": secret_key(self.db)},
                 preexec_fn=_die_with_parent,
             )
         except OSError as error:
@@ -258,6 +269,20 @@ async def _finish(task: asyncio.Task[None]) -> None:
             await task
 
 
+def secret_key(db: Path) -> str:
+    """The key the server of `db` seals passwords with: the saved one, or a new one (32 random
+    bytes in URL-safe base64, as Fernet takes them) saved (mode 0600) beside the database. Kept
+    for good: passwords sealed with it cannot be read without it."""
+    path = db.parent / SECRET_KEY_FILE
+    saved = _read_saved(path)
+    if saved is not None:
+        return saved
+    db.parent.mkdir(parents=True, exist_ok=True)
+    key = base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
+    write_private_file(path, (key + "\n").encode())
+    return key
+
+
 # --- the app's admin token -------------------------------------------------------------------
 
 
@@ -270,7 +295,7 @@ async def admin_token(db: Path, *, python: str = sys.executable) -> str:
     """The app's admin token for `db`: the saved one, or a new one made with
     `python -m backend token create` and saved (mode 0600) beside the database."""
     path = admin_token_path(db)
-    saved = _read_token(path)
+    saved = _read_saved(path)
     if saved is not None:
         return saved
     db.parent.mkdir(parents=True, exist_ok=True)
@@ -284,7 +309,7 @@ def forget_admin_token(db: Path) -> None:
     admin_token_path(db).unlink(missing_ok=True)
 
 
-def _read_token(path: Path) -> str | None:
+def _read_saved(path: Path) -> str | None:
     """The token saved in `path`, if there is one."""
     try:
         text = path.read_text(encoding="utf-8").strip()

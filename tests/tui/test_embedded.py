@@ -209,6 +209,30 @@ async def test_restart_after_the_child_was_killed_gives_a_working_server(
     assert (await get(url, "/healthz")).status_code == 200
 
 
+async def test_a_calendar_at_home_behind_a_password_is_taken_and_its_key_outlives_a_restart(
+    server: EmbeddedServer, db: Path
+) -> None:
+    """One person's server reaches what they reach (a Radicale on this machine) and seals the
+    calendar's password with a key of its own: a server holding sealed passwords starts only
+    with the key they were sealed with."""
+    assert server.url is not None
+    token = await admin_token(db)
+    async with httpx.AsyncClient(base_url=server.url, timeout=10) as http:
+        added = await http.post(
+            "/providers/p1/busy-sources",
+            json={"name": "Home", "kind": "caldav", "url": "http://127.0.0.1:5232/ana/home/",
+                  "username": "ana", "password": "the home password"},
+            headers={"Authorization": f"Bearer {token}"},
+        )  # fmt: skip
+    assert added.status_code == 201, added.text
+    key = db.parent / "secret.key"
+    assert stat.S_IMODE(key.stat().st_mode) == 0o600
+    assert key.read_text().strip() not in " ".join(server.command())  # not for `ps` to show
+    await server.stop()
+    url = await server.restart()
+    assert (await get(url, "/healthz")).status_code == 200
+
+
 async def test_the_servers_environment_variables_do_not_reach_it(
     monkeypatch: pytest.MonkeyPatch, db: Path
 ) -> None:
