@@ -38,7 +38,7 @@ LOG_LINES = 200
 """How many of the server's last log lines are kept, to explain a failure."""
 
 ADMIN_TOKEN_FILE = "admin.token"  # noqa: S105 - a file name, not a secret
-SECRET_KEY_FILE = "secret.key"
+SECRET_KEY_FILE = "secret.key"  # noqa: S105 - a file name, not a secret
 """Beside the database: the key the server seals calendar passwords with."""
 ADMIN_TOKEN_NAME = "slotbook app"  # noqa: S105 - a label, not a secret
 HEALTH_POLL_SECONDS = 0.05
