@@ -50,6 +50,13 @@ def secure_settings(db: str, db_path: Path) -> Settings:
     )
 
 
+@pytest.fixture(autouse=True)
+async def unread(secure_server: TestServer) -> None:
+    """The calendars here are never read (their reading is tests/backend/test_busy_refresh.py's):
+    the server's refresher stays still, so what changes is what the requests change."""
+    await secure_server.app[CONTEXT].busy.stop()
+
+
 def row_of(db: str, source_id: str) -> dict[str, Any]:
     columns = ("password_sealed", "due_at", "etag", "username", "url")
     (found,) = query(db, f"SELECT {', '.join(columns)} FROM busy_sources WHERE id = ?", source_id)

@@ -535,3 +535,25 @@ async def test_a_narrow_grid_shows_fewer_days_and_scrolls_sideways_to_the_cursor
         assert grid._cell_under(x, y) == (0, 6)
         await pilot.press(*["h"] * 6)
         assert grid.first_day == 0
+
+
+async def test_a_jump_to_what_is_sought_shows_what_follows_it_not_just_its_row() -> None:
+    """Late at night the view opens at midnight; the next free time, at 11:00, is a jump away.
+    The fewest rows scrolled would leave it on the last line, the times after it out of sight:
+    a leading jump brings it a third of the way down instead. A step of the cursor still scrolls
+    the fewest rows."""
+    app = GridApp(top_hour=0)
+    async with app.run_test(size=(80, 24)) as pilot:
+        grid = grid_of(app)
+        shown = grid.size.height - HEADER_LINES
+        assert grid.move_to(at(3, 11), leading=True)
+        await pilot.pause()
+        line = cursor_line(grid) - HEADER_LINES
+        assert line == shown // 3
+        assert grid.scroll_offset.y + shown > row_of(12)  # the hour after it is in sight
+        assert grid.move_to(at(3, 11, 15))  # a step: nothing else moves
+        await pilot.pause()
+        assert cursor_line(grid) - HEADER_LINES == line + 1
+        assert grid.move_to(at(3, 20))  # not leading: the fewest rows, onto the last line
+        await pilot.pause()
+        assert cursor_line(grid) == grid.size.height - 1

@@ -144,7 +144,7 @@ class ClientScreen(WeekScreen):
             return
         starts = [s for s in self._starts_after(self.session.now()) if self.week.find(s)]
         if starts:
-            self.grid.move_to(min(starts))
+            self.grid.move_to(min(starts), leading=True)
 
     def _window(self) -> Window:
         """The week, and as far past its end as the longest appointment reaches: whether one
@@ -840,7 +840,7 @@ class ClientScreen(WeekScreen):
         )
         if loading is not None:
             await loading.wait()
-        self.grid.move_to(start)
+        self.grid.move_to(start, leading=True)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in ("stop_moving", "move_here"):

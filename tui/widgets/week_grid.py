@@ -316,12 +316,20 @@ class WeekGrid(ScrollView, can_focus=True):
         row, day = self.cursor
         return self._week.cells[row][day]
 
-    def move_to(self, start: int) -> bool:
-        """Put the cursor on this slot, if it is in this week."""
+    def move_to(self, start: int, *, leading: bool = False) -> bool:
+        """Put the cursor on this slot, if it is in this week. `leading`: a jump to what the user
+        looks for (the next free time), which must not land in the view's last third, where the
+        fewest rows scrolled would leave it (on the last line, all that follows it out of sight):
+        there its row comes a third of the way down instead, what precedes and follows it in
+        sight."""
         found = self._week.find(start)
         if found is None:
             return False
         self.cursor = found
+        shown = self.size.height - HEADER_LINES
+        if leading and shown > 0 and found[0] - self.scroll_offset.y >= shown * 2 // 3:
+            top = max(0, found[0] - shown // 3)
+            self.scroll_to(y=top, animate=False, force=True, immediate=True)
         return True
 
     def scroll_to_hour(self, hour: int) -> None:
