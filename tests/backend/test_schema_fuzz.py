@@ -1,4 +1,5 @@
 """Schemathesis against a real server: every operation of the served /openapi.json, every check.
+(The server runs untraced by coverage: what it runs, the in-process tests measure.)
 
 A `python -m backend serve` child process runs with the rate limit off, over a temporary SQLite
 file and then over a PostgreSQL database (the module runs once for each store); an admin token
@@ -99,7 +100,7 @@ def target(fuzzed_db: str) -> Iterator[Target]:
     db = fuzzed_db
     token = make_token(db, "--role", "admin", "--name", "Schemathesis")
     decoy = make_token(db, "--role", "client", "--subject", "decoy", "--name", "Decoy")
-    with ServerProcess(db, "--rate", "0") as server:
+    with ServerProcess(db, "--rate", "0", traced=False) as server:
         target = Target(server.url, token, token_id(decoy))
         yield target
         me = httpx.get(f"{target.url}/me", headers=target.headers, timeout=REQUEST_TIMEOUT)
