@@ -38,16 +38,16 @@ UNTRACED_IN_PROCESS = (
     "tests/tui/test_contrast.py",
     "tests/backend/test_store_model.py",
 )
-"""Tests that coverage does not trace in this process, while their body runs (their fixtures
-are measured): their own process runs next to no product code that other tests leave unrun, and
-tracing made them cost 1.7 times as much. The end-to-end tests drive server processes, which
-coverage still measures but where tests/e2e/conftest.py says (the fuzzer's server runs untraced
-too: its requests reach no code the in-process tests leave unrun); the contrast checks show
-screens the screen tests show, in every theme. (When this was decided, with every test traced, these covered one line and
-three branches of the app that no other test did: the theme timer firing with no preferences
-folder, and the identity switch cut short by the app's exit.) The store model drives the stores
-through the operations the contract, API and race tests drive them through, thousands of times:
-traced, it was the suite's longest test."""
+"""Tests that coverage does not trace in this process, while their body runs (their fixtures are
+measured): their own process runs next to no product code that other tests leave unrun, and tracing
+made them cost 1.7 times as much. The end-to-end tests drive server processes, which coverage still
+measures but where tests/e2e/conftest.py says (the fuzzer's server runs untraced too: its requests
+reach no code the in-process tests leave unrun); the contrast checks show screens the screen tests
+show, in every theme. (When this was decided, with every test traced, these covered one line and
+three branches of the app that no other test did: the theme timer firing with no preferences folder,
+and the identity switch cut short by the app's exit.) The store model drives the stores through the
+operations the contract, API and race tests drive them through, thousands of times: traced, it was
+the suite's longest test."""
 
 
 @pytest.hookimpl(wrapper=True)
