@@ -37,7 +37,8 @@ HOLD = RULES.hold_seconds
 SLOT = RULES.slot_seconds
 START = int(T0) + 2 * 86_400 + 3_600
 WAKE_SECONDS = 1.0
-"""Another process's change must reach every feed within a second (DESIGN section 5)."""
+"""Another process's change must reach every feed within a second (docs/ARCHITECTURE.md, How the
+feed works)."""
 
 
 def at(n: int) -> int:

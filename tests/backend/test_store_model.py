@@ -1,8 +1,9 @@
 """Each store against a model: a Hypothesis state machine drives the real store (on a real SQLite
-file, then on a real PostgreSQL database) through submit and delete availability, reserve,
-confirm, cancel, the sweeper and a clock that jumps forward, next to a plain in-memory model of
-the rules in DESIGN section 3, and checks after every step that each answer and each view agree
-and that the invariants hold.
+file, then on a real PostgreSQL database) through submit and delete availability, reserve, confirm,
+cancel, the sweeper, a clock that jumps forward and the busy times the providers' own calendars give
+(never a listed start, a hold or a move overlapping one), next to a plain in-memory model of the
+booking rules (README.md, docs/api.md), and checks after every step that each answer and each view
+agree and that the invariants hold.
 
 The model is written from the rules, not from the store: a dict of slots and a few lines per rule.
 A handful of providers, clients and times keeps collisions frequent; two holds per client makes
@@ -31,6 +32,7 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
+from backend.rules.appointments import ProviderBusy
 from backend.rules.booking import (
     BookingError,
     HoldLapsed,
@@ -67,6 +69,7 @@ from backend.store.base import (
     Store,
     SubmitResult,
 )
+from backend.store.busy_records import BusySource, Refreshed
 from backend.store.postgres.store import PostgresStore
 from backend.store.sqlite.store import SQLiteStore
 from tests.helpers import T0
@@ -195,12 +198,18 @@ class Model:
         self.providers: set[str] = set()
         self.log: list[Change] = []
         """The changes the current operation should append, in order."""
+        self.busy: dict[str, list[tuple[int, int]]] = {}
+        """Each provider's busy intervals, as their calendar last gave them."""
 
     # --- views -----------------------------------------------------------------------------
 
     def slots_of(self, provider: str, start: float = 0, end: float = 2**40) -> list[Slot]:
         mine = [s for s in self.slots.values() if s.provider == provider and start <= s.start < end]
         return sorted(mine, key=lambda s: s.start)
+
+    def is_busy(self, provider: str, start: int, end: int) -> bool:
+        """The provider's calendar has them busy during some of [start, end)."""
+        return any(b < end and e > start for b, e in self.busy.get(provider, []))
 
     def bookable(self, slot: Slot) -> bool:
         """A client could hold it now: open, and a hold taken now would not end before it began."""
@@ -218,6 +227,7 @@ class Model:
             and start <= s.start < end
             and provider in (None, s.provider)
             and not (buffers and self.in_a_buffer(s.provider, s.start, s.start + SLOT))
+            and not (buffers and self.is_busy(s.provider, s.start, s.start + SLOT))
         ]
         return sorted(found, key=lambda s: (s.start, s.provider))
 
@@ -284,6 +294,7 @@ class Model:
             and s.start - notice > self.now
             and self.run(s.provider, s.start, length) is not None
             and not self.in_a_buffer(s.provider, s.start, s.start + length, before, after)
+            and not self.is_busy(s.provider, s.start, s.start + length)
             and self.refusal_by_type(service, s.start) is None
         ]
 
@@ -339,6 +350,7 @@ class Model:
             for s in self.open_slots(*EVERYTHING, buffers=False)
             if self.run(s.provider, s.start, length)
             and not self.in_a_buffer(s.provider, s.start, s.start + length)
+            and not self.is_busy(s.provider, s.start, s.start + length)
         ]
 
     def next_open(self, provider: str) -> int | None:
@@ -458,6 +470,8 @@ class Model:
         if run is None:
             return SlotTaken
         end = slot.start + (length or SLOT)
+        if self.is_busy(slot.provider, slot.start, end):
+            return ProviderBusy
         if self.in_a_buffer(slot.provider, slot.start, end, before, after):
             return BufferConflict
         if service is not None and self.refusal_by_type(service, slot.start) is not None:
@@ -578,6 +592,8 @@ class Model:
         run = self.run(target.provider, target.start, length, own=head.appointment)
         if run is None:
             return SlotTaken
+        if self.is_busy(target.provider, target.start, target.start + length):
+            return ProviderBusy
         if self.in_a_buffer(
             target.provider, target.start, target.start + length, head.buffer_before,
             head.buffer_after, own=head.appointment,
@@ -733,6 +749,19 @@ DELETED = (SLOT, 2 * SLOT, 3 * SLOT, 8 * SLOT, DAY, -SLOT, 0, 31 * DAY + SLOT)
 """Window lengths: mostly sound, some empty, backwards or longer than the cap."""
 
 
+BUSY_FOR = (0, SLOT, 2 * SLOT, 3 * SLOT + 450, 5 * SLOT, 12 * SLOT)
+"""Busy times: none (the calendar cleared), a slot, a few (one off the grid), over an hour."""
+
+
+def calendar_of(provider: str, now: float) -> BusySource:
+    return BusySource(
+        source_id=f"{provider}-calendar", provider_id=provider, name="Own", kind="ics",
+        url=f"https://calendar.example.org/{provider}.ics", username=None, password_sealed=None,
+        refresh_minutes=15, all_day_events="busy", created_at=now, updated_at=now,
+        due_at=now + 900,
+    )  # fmt: skip
+
+
 def choices(*pools: str) -> st.SearchStrategy[tuple[str, int]]:
     """Which slot an operation names: a kind (one a client could hold now, one with a live hold,
     one booked, one whose hold lapsed, any, one deleted or never made), then which of that kind."""
@@ -868,7 +897,8 @@ class StoreAgainstModel(RuleBasedStateMachine):
         assert [c.seq for c in appended] == list(
             range(self.seen_seq + 1, self.seen_seq + 1 + len(appended))
         )
-        got: list[Change] = [change_of(c) for c in appended]
+        # (a calendar's news of a conflict rides in the log too: tests/backend/test_busy_events.py)
+        got: list[Change] = [change_of(c) for c in appended if not c.is_event]
         if in_any_order:
             got, expected = sorted(got, key=repr), sorted(expected, key=repr)
         assert got == expected
@@ -1117,6 +1147,30 @@ class StoreAgainstModel(RuleBasedStateMachine):
         start = slot.start if slot is not None else FIXED
         return {"slot": start, "next slot": start + SLOT, "a minute late": start + 60}[stamp]
 
+    # --- the providers' own calendars ---------------------------------------------------------
+
+    @rule(
+        provider=st.sampled_from(PROVIDERS),
+        anchor=st.sampled_from(ANCHORS),
+        first=st.integers(-2, 8),
+        length=st.sampled_from(BUSY_FOR),
+        skew=st.sampled_from(SKEWS),
+    )
+    def calendar_says_busy(
+        self, provider: str, anchor: str, first: int, length: int, skew: int
+    ) -> None:
+        """The provider's calendar is read: busy for `length` from a moment near the slots (or,
+        at length 0, free again). Holds and bookings under it stay."""
+        start = self.anchor(anchor) + first * SLOT + skew
+        intervals = [(start, start + length)] if length else []
+        source = f"{provider}-calendar"
+        if self.run(self.store.find_busy_source(source)) is None:
+            self.run(self.store.create_busy_source(calendar_of(provider, self.now)))
+        read = Refreshed(intervals, len(intervals), None, None, None, self.now + 900)
+        assert self.run(self.store.record_busy_refresh(source, read, self.now)) is not None
+        self.model.busy[provider] = intervals
+        self.expect_changes()
+
     # --- time --------------------------------------------------------------------------------
 
     @rule(step=st.sampled_from(STEPS))
@@ -1162,6 +1216,7 @@ class StoreAgainstModel(RuleBasedStateMachine):
         self.check_bookings_end_only_by_cancel(view)
         self.check_change_log(view)
         self.check_buffer_rule(view)
+        self.check_no_listed_start_is_busy(view)
 
     async def look(self) -> View:
         """Everything the store shows, read in one go."""
@@ -1277,6 +1332,17 @@ class StoreAgainstModel(RuleBasedStateMachine):
                 assert s.held_until is None, s
         assert all(len(held) <= RULES.max_holds for held in live.values()), live
 
+    def check_no_listed_start_is_busy(self, view: View) -> None:
+        """No listing offers a time a provider's own calendar has them busy during: not a slot,
+        not a run of slots, not an appointment type's length."""
+        listed = [(SLOT, s) for s in view.open_everywhere + view.open_near + view.open_by_pages]
+        listed += [(length, s) for length, found in view.open_runs.items() for s in found]
+        for service, found in view.open_fits.items():
+            listed += [(TYPES[service].minutes * 60, s) for s in found]
+        for length, s in listed:
+            busy = self.model.is_busy(s.provider_id, s.start, s.start + length)
+            assert not busy, (s, length, self.model.busy)
+
     def check_buffer_rule(self, view: View) -> None:
         """For any two live appointments A and B of one provider, A ending before B starts:
         B.start - A.end >= max(A.bufferAfter, B.bufferBefore); and no daily limit is exceeded."""
@@ -1314,7 +1380,7 @@ class StoreAgainstModel(RuleBasedStateMachine):
         ends up with the store's slots."""
         assert [c.seq for c in view.log] == list(range(1, len(view.log) + 1))
         assert len(view.log) == self.seen_seq, "a change appeared outside any operation"
-        mirror = replay(change_of(c) for c in view.log)
+        mirror = replay(change_of(c) for c in view.log if not c.is_event)
         assert sorted(mirror.values()) == sorted(
             (s.id, s.provider_id, s.start, s.status, s.client_id) for s in view.slots
         )
