@@ -165,8 +165,8 @@ class ProviderScreen(WeekScreen):
             )
         except (ApiError, Unreachable):
             return
-        if window != self._window():  # another week meanwhile: its own load draws it
-            return
+        if not self.is_mounted or window != self._window():
+            return  # the screen has gone (the app ending), or another week's load draws it
         self.calendars = found
         self.redraw()
 
@@ -178,9 +178,9 @@ class ProviderScreen(WeekScreen):
     def redraw(self) -> None:
         self.grid.headings = DatedHeadings(frozenset(exception_dates(self.schedule)), NOT_USUAL)
         said = warning(self.session, self.calendars)
-        line = self.query_one("#calendar-warning", Static)
-        line.update(said)
-        line.set_class(bool(said), "-shown")
+        for line in self.query("#calendar-warning").results(Static):  # none once unmounted
+            line.update(said)
+            line.set_class(bool(said), "-shown")
         super().redraw()
 
     # --- what each cell shows ---------------------------------------------------------------
