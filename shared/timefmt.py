@@ -128,6 +128,12 @@ def format_time(epoch: float) -> str:
     return _format_whole_second(int(epoch // 1))
 
 
+def format_moment(epoch: float | None) -> str | None:
+    """`format_time` of a moment that may not have come yet (None stays None): when something
+    was last done, revoked or sent."""
+    return None if epoch is None else format_time(epoch)
+
+
 @lru_cache(maxsize=1 << 16)
 def _format_whole_second(epoch: int) -> str:
     # Slot starts repeat across requests: formatting each once is a measurable saving.

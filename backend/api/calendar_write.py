@@ -23,7 +23,7 @@ from shared.calendar_write_wire import (
     CalendarWriteStatus,
     WriteCalendar,
 )
-from shared.timefmt import format_time
+from shared.timefmt import format_moment
 from shared.wire import FieldError, PartyId
 
 
@@ -42,17 +42,13 @@ def may_write_back(caller: Caller, provider_id: str) -> None:
 
 def present_calendar(stored: StoredCalendar) -> WriteCalendar:
     """The calendar as the API shows it: never its password."""
-
-    def when(at: float | None) -> str | None:
-        return None if at is None else format_time(at)
-
     return WriteCalendar(
         provider_id=stored.provider_id,
         url=stored.url,
         username=stored.username,
         status=CalendarWriteStatus(
-            last_write_at=when(stored.last_write_at),
-            last_success_at=when(stored.last_success_at),
+            last_write_at=format_moment(stored.last_write_at),
+            last_success_at=format_moment(stored.last_success_at),
             last_error=stored.last_error,
             failures=stored.failures,
             waiting=stored.waiting,

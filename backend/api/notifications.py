@@ -12,7 +12,7 @@ from backend.gate.access import caller_of
 from backend.gate.problems import ProblemError
 from backend.store.mail_records import NotificationFilter, StoredNotification
 from shared.mail_wire import Notifications, NotificationShown, NotificationsQuery
-from shared.timefmt import format_time
+from shared.timefmt import format_moment, format_time
 
 
 async def list_notifications(request: web.Request) -> web.Response:
@@ -54,7 +54,7 @@ def shown(n: StoredNotification) -> NotificationShown:
         last_error=n.last_error,
         created_at=format_time(n.created_at),
         due_at=format_time(n.due_at),
-        sent_at=None if n.sent_at is None else format_time(n.sent_at),
+        sent_at=format_moment(n.sent_at),
     )
 
 

@@ -14,7 +14,7 @@ from backend.gate.access import caller_of, must_be_admin
 from backend.gate.problems import ProblemError, shown
 from backend.gate.tokens import TokenRequestError, issue
 from backend.store.base import Answer, RevokeResult, TokenRecord
-from shared.timefmt import format_time
+from shared.timefmt import format_moment, format_time
 from shared.wire import (
     FieldError,
     TokenCreated,
@@ -34,7 +34,7 @@ def token_info(record: TokenRecord) -> TokenInfo:
         subject=record.subject,
         name=record.name,
         created_at=format_time(record.created_at),
-        revoked_at=None if record.revoked_at is None else format_time(record.revoked_at),
+        revoked_at=format_moment(record.revoked_at),
     )
 
 

@@ -8,15 +8,11 @@ from backend.store.busy_records import BusySource as StoredSource
 from backend.store.busy_records import Conflict as StoredConflict
 from shared.busy_wire import BusySource, BusySourceStatus
 from shared.conflict_wire import Conflict
-from shared.timefmt import format_time
+from shared.timefmt import format_moment, format_time
 
 
 def present_source(source: StoredSource, now: float) -> BusySource:
     """The source as the API shows it: never its password."""
-
-    def when(at: float | None) -> str | None:
-        return None if at is None else format_time(at)
-
     return BusySource(
         source_id=source.source_id,
         name=source.name,
@@ -26,8 +22,8 @@ def present_source(source: StoredSource, now: float) -> BusySource:
         refresh_minutes=source.refresh_minutes,
         all_day_events=source.all_day_events,
         status=BusySourceStatus(
-            last_sync_at=when(source.last_sync_at),
-            last_success_at=when(source.last_success_at),
+            last_sync_at=format_moment(source.last_sync_at),
+            last_success_at=format_moment(source.last_success_at),
             last_error=source.last_error,
             events=source.events,
             busy_intervals=source.busy_intervals,
