@@ -46,6 +46,8 @@ class ChangeEntry(NamedTuple):
     status: SlotStatus
     client_id: str | None
     moved_from: SlotRow | None = None
+    waitlist_id: str | None = None
+    """On a hold that is a waitlist entry's offer: the entry."""
 
 
 @dataclass(frozen=True)

@@ -137,6 +137,10 @@ class Rules:
     max_appointment_seconds: int = 7200
     reminder_seconds: tuple[int, ...] = (86_400,)
     """When the client is reminded of a booked appointment: these offsets before it starts."""
+    offer_seconds: float = 1800
+    """How long a waitlist offer is held (never past the notice period)."""
+    max_waitlist: int = 10
+    """How many waiting or offered waitlist entries a client may have at once."""
 
     def hold_expiry(self, reserved_at: float, slot_start: int) -> float:
         """A hold ends after the hold period, or when the notice period begins if that is sooner."""

@@ -31,6 +31,7 @@ from backend.store.mail_records import (
     Unchanged,
 )
 from backend.store.page_records import HoldLink, PageHold, ProviderProfile
+from backend.store.waitlist_records import NewEntry, StoredEntry, WaitlistFilter
 from shared.webhook_wire import EventKind
 
 R = TypeVar("R")
@@ -228,6 +229,8 @@ class ChangeRow(NamedTuple):
     """That type's name as it is read."""
     data: str | None = None
     """An event's data, as JSON rendered when it was logged; None on a change to a slot."""
+    waitlist_id: str | None = None
+    """On a hold that is a waitlist entry's offer: the entry."""
 
     @property
     def is_event(self) -> bool:
@@ -236,7 +239,7 @@ class ChangeRow(NamedTuple):
 
 CHANGE_COLUMNS = (
     "kind, slot_id, provider_id, start, status, client_id, at, appointment_id, note, held_until,"
-    " from_slot_id, from_provider_id, from_start, service_id"
+    " from_slot_id, from_provider_id, from_start, service_id, waitlist_id"
 )
 """The columns of the change log that an append writes, in the order change_values gives them."""
 
@@ -259,6 +262,7 @@ def change_values(entry: ChangeEntry, now: float) -> tuple[Any, ...]:
         None if was is None else was.provider_id,
         None if was is None else was.start,
         slot.service_id,
+        entry.waitlist_id,
     )
 
 
@@ -973,6 +977,30 @@ class Store(Protocol):
 
     async def busy_intervals(self, provider_id: str, start: float, end: float) -> list[StoredBusy]:
         """The provider's busy intervals, as stored, that overlap [start, end)."""
+        ...
+
+    # The waitlist (backend/store/waitlist_records.py, backend/rules/waitlist.py).
+
+    async def join_waitlist(
+        self, entry: NewEntry, now: float, *, once: Once | None = None
+    ) -> StoredEntry:
+        """Put the client last in the provider's line (ProviderNotFound for a provider with no
+        slots and no profile, ServiceNotFound or ServiceArchived for a type it does not offer,
+        TooManyWaitlistEntries past `rules.max_waitlist` live entries of the client's) and, in
+        the same transaction, offer what is free in its window already, as any freed time."""
+        ...
+
+    async def waitlist(self, query: WaitlistFilter, now: float) -> list[StoredEntry]:
+        """The entries the filter names, oldest place first, each with its place in line."""
+        ...
+
+    async def find_waitlist_entry(self, waitlist_id: str, now: float) -> StoredEntry | None: ...
+
+    async def leave_waitlist(
+        self, waitlist_id: str, now: float, *, once: Once | None = None
+    ) -> StoredEntry:
+        """Take the entry out of its line for good (WaitlistEntryNotFound when there is none);
+        an offer it holds stays the client's hold. Answers the entry as it was."""
         ...
 
     # The calendar a provider's bookings are written back to

@@ -1063,6 +1063,80 @@ MIGRATIONS = (
             " ON calendar_write_queue (provider_id, uid, status)",
         ),
     ),
+    Migration(
+        # The waitlist: a client's place in a provider's line for a window, and the offer (a
+        # hold) it was given; a hold that is an offer names its entry on its `reserved` change.
+        "0018_waitlist",
+        (
+            """
+            CREATE TABLE waitlist_entries (
+                id text COLLATE "C" PRIMARY KEY,
+                provider_id text COLLATE "C" NOT NULL,
+                client_id text COLLATE "C" NOT NULL,
+                window_start bigint NOT NULL,
+                window_end bigint NOT NULL,
+                minutes integer NOT NULL,
+                service_id text COLLATE "C",
+                joined_at float8 NOT NULL,
+                status text NOT NULL,
+                appointment_id text COLLATE "C",
+                offer_start bigint,
+                offer_until float8,
+                updated_at float8 NOT NULL
+            )
+            """,
+            "CREATE INDEX waitlist_line ON waitlist_entries (provider_id, status, joined_at, id)",
+            "CREATE INDEX waitlist_of_client ON waitlist_entries (client_id, status)",
+            "CREATE INDEX waitlist_offers ON waitlist_entries (appointment_id)"
+            " WHERE appointment_id IS NOT NULL",
+            "ALTER TABLE changes ADD COLUMN waitlist_id text",
+            "ALTER TABLE pending_changes ADD COLUMN waitlist_id text",
+            "DROP FUNCTION slotbook_sequence_changes(text, int4, text)",
+            """
+            CREATE FUNCTION slotbook_sequence_changes(channel text, lock_class int4, sender text)
+            RETURNS TABLE (
+                r_seq bigint, r_kind text, r_slot_id text, r_provider_id text, r_start bigint,
+                r_status text, r_client_id text, r_at float8, r_client_name text,
+                r_appointment_id text, r_note text, r_held_until float8, r_from_slot_id text,
+                r_from_provider_id text, r_from_start bigint, r_service_id text,
+                r_service_name text, r_data text, r_waitlist_id text)
+            LANGUAGE plpgsql VOLATILE SET jit = off AS $$
+            BEGIN
+                PERFORM pg_advisory_xact_lock(lock_class, 0);
+                RETURN QUERY
+                WITH pending AS (
+                    DELETE FROM pending_changes RETURNING *
+                ), counter AS (
+                    UPDATE change_counter SET last = last + (SELECT COUNT(*) FROM pending)
+                     WHERE EXISTS (SELECT FROM pending)
+                    RETURNING last - (SELECT COUNT(*) FROM pending) AS before
+                ), numbered AS (
+                    INSERT INTO changes (seq, kind, slot_id, provider_id, start, status,
+                                         client_id, at, appointment_id, note, held_until,
+                                         from_slot_id, from_provider_id, from_start, service_id,
+                                         data, waitlist_id)
+                    SELECT (SELECT before FROM counter) + row_number() OVER (ORDER BY p.id),
+                           p.kind, p.slot_id, p.provider_id, p.start, p.status, p.client_id,
+                           p.at, p.appointment_id, p.note, p.held_until, p.from_slot_id,
+                           p.from_provider_id, p.from_start, p.service_id, p.data, p.waitlist_id
+                      FROM pending AS p
+                    RETURNING *
+                )
+                SELECT n.seq, n.kind, n.slot_id, n.provider_id, n.start, n.status, n.client_id,
+                       n.at, cl.name, n.appointment_id, n.note, n.held_until, n.from_slot_id,
+                       n.from_provider_id, n.from_start, n.service_id, sv.name, n.data,
+                       n.waitlist_id
+                  FROM numbered AS n LEFT JOIN clients AS cl ON cl.id = n.client_id
+                  LEFT JOIN services AS sv ON sv.id = n.service_id
+                 ORDER BY n.seq;
+                IF FOUND THEN
+                    PERFORM pg_notify(channel, sender);
+                END IF;
+            END
+            $$
+            """,
+        ),
+    ),
 )
 
 

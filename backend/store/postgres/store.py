@@ -173,7 +173,7 @@ _S_FIELDS = ", ".join(f"s.{name}" for name in SLOT_FIELDS.split(", "))
 _CHANGES_SINCE = """
 SELECT ch.seq, ch.kind, ch.slot_id, ch.provider_id, ch.start, ch.status, ch.client_id, ch.at,
        cl.name, ch.appointment_id, ch.note, ch.held_until, ch.from_slot_id, ch.from_provider_id,
-       ch.from_start, ch.service_id, sv.name, ch.data
+       ch.from_start, ch.service_id, sv.name, ch.data, ch.waitlist_id
   FROM changes ch LEFT JOIN clients cl ON cl.id = ch.client_id
   LEFT JOIN services sv ON sv.id = ch.service_id
  WHERE ch.seq > $1 ORDER BY ch.seq LIMIT $2
@@ -253,13 +253,14 @@ RETURNING lapsed.client_id AS former, lapsed.appointment_id AS former_appointmen
 _APPEND_CHANGES = f"""
 INSERT INTO pending_changes ({CHANGE_COLUMNS})
 SELECT c.kind, c.slot_id, c.provider_id, c.start, c.status, c.client_id, $7, c.appointment_id,
-       c.note, c.held_until, c.from_slot_id, c.from_provider_id, c.from_start, c.service_id
+       c.note, c.held_until, c.from_slot_id, c.from_provider_id, c.from_start, c.service_id,
+       c.waitlist_id
   FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::text[],
               $8::text[], $9::text[], $10::float8[], $11::text[], $12::text[], $13::bigint[],
-              $14::text[])
+              $14::text[], $15::text[])
        WITH ORDINALITY AS c(kind, slot_id, provider_id, start, status, client_id, appointment_id,
                             note, held_until, from_slot_id, from_provider_id, from_start,
-                            service_id, n)
+                            service_id, waitlist_id, n)
  ORDER BY c.n
 """
 """A write's changes, in order, with ids and without seqs: a sequencer round numbers them once

@@ -390,6 +390,40 @@ def _calendar_writes_by_event(db: Database) -> None:
     )
 
 
+@migrations(name="0018_waitlist")
+def _waitlist(db: Database) -> None:
+    """The waitlist: a client's place in a provider's line for a window, and the offer (a hold)
+    it was given; a hold that is an offer names its entry on its `reserved` change."""
+    db.execute(WAITLIST_ENTRIES)
+    db.execute(
+        "CREATE INDEX waitlist_line ON waitlist_entries (provider_id, status, joined_at, id)"
+    )
+    db.execute("CREATE INDEX waitlist_of_client ON waitlist_entries (client_id, status)")
+    db.execute(
+        "CREATE INDEX waitlist_offers ON waitlist_entries (appointment_id)"
+        " WHERE appointment_id IS NOT NULL"
+    )
+    db.execute("ALTER TABLE changes ADD COLUMN waitlist_id TEXT")
+
+
+WAITLIST_ENTRIES = """
+CREATE TABLE waitlist_entries (
+    id TEXT PRIMARY KEY,
+    provider_id TEXT NOT NULL,
+    client_id TEXT NOT NULL,
+    window_start INTEGER NOT NULL,
+    window_end INTEGER NOT NULL,
+    minutes INTEGER NOT NULL,
+    service_id TEXT,
+    joined_at REAL NOT NULL,
+    status TEXT NOT NULL,
+    appointment_id TEXT,
+    offer_start INTEGER,
+    offer_until REAL,
+    updated_at REAL NOT NULL
+) STRICT
+"""
+
 BUSY_SOURCES = """
 CREATE TABLE busy_sources (
     id TEXT PRIMARY KEY,

@@ -313,7 +313,7 @@ def _append(db: Database, changes: Sequence[ChangeEntry], now: float, rules: Rul
     """Append to the change log, and write what the changes do to the calendar ledger (with the
     notices that queues), in the transaction that made them."""
     db.conn.executemany(
-        f"INSERT INTO changes ({CHANGE_COLUMNS}) VALUES ({', '.join(['?'] * 14)})",
+        f"INSERT INTO changes ({CHANGE_COLUMNS}) VALUES ({', '.join(['?'] * 15)})",
         [change_values(change, now) for change in changes],
     )
     notifications.write_ledger(db.conn, ledger_writes(changes), now, rules)
@@ -438,7 +438,7 @@ def _token_values(record: TokenRecord) -> list[Any]:
 _CHANGES_SINCE = """
 SELECT ch.seq, ch.kind, ch.slot_id, ch.provider_id, ch.start, ch.status, ch.client_id, ch.at,
        cl.name, ch.appointment_id, ch.note, ch.held_until, ch.from_slot_id, ch.from_provider_id,
-       ch.from_start, ch.service_id, sv.name, ch.data
+       ch.from_start, ch.service_id, sv.name, ch.data, ch.waitlist_id
   FROM changes ch LEFT JOIN clients cl ON cl.id = ch.client_id
   LEFT JOIN services sv ON sv.id = ch.service_id
  WHERE ch.seq > ? ORDER BY ch.seq LIMIT ?
