@@ -352,6 +352,16 @@ def _ranges(slots: Iterable[SlotRow]) -> list[tuple[int, int]]:
     return [(s.start, s.start + s.duration) for s in slots]
 
 
+def _freed_by(appointment: Sequence[SlotRow]) -> list[tuple[int, int]]:
+    """The time an appointment leaving these slots frees: the slots, and for a typed one the days
+    around (a daily limit may have room again anywhere on its day)."""
+    freed = _ranges(appointment)
+    if appointment and appointment[0].service_id is not None:
+        start = appointment[0].start
+        freed.append((start - DAY_SECONDS, start + DAY_SECONDS))
+    return freed
+
+
 class _FreedBySchedules:
     """The schedules' writes' change recorder, noting the time they open by provider, so that it
     is handed to the waitlist before the write commits."""
@@ -385,6 +395,8 @@ def _lapsed_to_the_line(
     waitlist in the same transaction: a lapsed offer's entry leaves the line, and the freed time
     goes to the first entry in line it suits before anyone else may take it."""
     where = "held_until <= :now AND status = 'RESERVED'"
+    if provider_id is not None and not waitlist.anyone_waiting(db.conn, provider_id, now):
+        return 0  # nobody waits: a lapsed hold is open to anyone, as it always was
     if provider_id is not None:
         where += " AND provider_id = :provider AND start >= :low AND start < :high"
     reach = rules.max_appointment_seconds
@@ -914,9 +926,8 @@ class SQLiteStore:
             held = effective_status(named, now) == "RESERVED"
             waitlist.settle(db, "cancelled", [named.appointment_id], now)
             place = _placing(now, rules)
-            waitlist.offer_freed(
-                db, named.provider_id, _ranges(plan.appointment), now, rules, place
-            )
+            freed = _freed_by(appointment)
+            waitlist.offer_freed(db, named.provider_id, freed, now, rules, place)
             if held:
                 waitlist.client_freed(db, named.client_id, now, rules, place)
             return CancelResult(plan.appointment, former_client_id=named.client_id)
@@ -960,7 +971,8 @@ class SQLiteStore:
                 kept = {s.id for s in plan.appointment}
                 freed = [s for s in appointment if s.id not in kept]
                 place = _placing(now, rules)
-                waitlist.offer_freed(db, named.provider_id, _ranges(freed), now, rules, place)
+                freed_ranges = _freed_by(freed) if freed else []
+                waitlist.offer_freed(db, named.provider_id, freed_ranges, now, rules, place)
             return MoveResult(plan.appointment, plan.repeated)
 
         return await self._writer.run(

@@ -158,7 +158,7 @@ def offer_freed(
     them goes, start by start, to the first waiting entry in line it suits, as an ordinary hold
     of that entry's client held for the offer's time. Answers how many offers were made."""
     ranges = sorted(freed)
-    if not ranges or not _anyone_waiting(db.conn, provider_id, now):
+    if not ranges or not anyone_waiting(db.conn, provider_id, now):
         return 0
     reach = rules.max_appointment_seconds
     around = _slots_between(db.conn, provider_id, ranges[0][0] - reach, ranges[-1][1] + reach)
@@ -170,7 +170,7 @@ def offer_freed(
     return made
 
 
-def _anyone_waiting(conn: sqlite3.Connection, provider_id: str, now: float) -> bool:
+def anyone_waiting(conn: sqlite3.Connection, provider_id: str, now: float) -> bool:
     sql = (
         "SELECT 1 FROM waitlist_entries WHERE provider_id = ? AND status = 'waiting'"
         " AND window_end > ? LIMIT 1"
