@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from typing import Literal, Protocol
 
 from backend.rules.booking import Rules, SlotRow, effective_status
-from backend.rules.service_types import ServiceType, Terms
+from backend.rules.service_types import MAX_BUFFER_SECONDS, ServiceType, Terms
 
 WaitlistStatus = Literal["waiting", "offered", "fulfilled", "declined", "lapsed", "expired"]
 
@@ -73,6 +73,12 @@ def rooms(slots: Sequence[SlotRow], freed: Iterable[tuple[int, int]], now: float
         runs.append(Room(start, end))
     ranges = list(freed)
     return [room for room in runs if any(s < room.end and e > room.start for s, e in ranges)]
+
+
+def widened(freed: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Freed ranges, each widened by the longest buffer: an appointment's buffer reaches that far,
+    so a start that far off may have become possible (over a gap in the slots, too)."""
+    return sorted((start - MAX_BUFFER_SECONDS, end + MAX_BUFFER_SECONDS) for start, end in freed)
 
 
 def first_start(window_start: int, room: Room, horizon: float) -> int:

@@ -421,7 +421,8 @@ def _lapsed_to_the_line(
     for slot in lapsed:
         by_provider.setdefault(slot.provider_id, []).append(slot)
     for provider, freed in by_provider.items():
-        waitlist.offer_freed(db, provider, _ranges(freed), now, rules, place)
+        ranges = [r for slot in freed for r in _freed_by([slot])]
+        waitlist.offer_freed(db, provider, ranges, now, rules, place)
     for client_id in dict.fromkeys(s.client_id for s in lapsed):
         waitlist.client_freed(db, client_id, now, rules, place)
     return len(lapsed)

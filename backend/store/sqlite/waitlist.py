@@ -26,6 +26,7 @@ from backend.rules.waitlist import (
     offer_rules,
     rooms,
     shown_status,
+    widened,
 )
 from backend.store import profile_rows
 from backend.store.sqlite import services
@@ -157,7 +158,7 @@ def offer_freed(
     """Hand the provider's time freed in these ranges to its line: each room of open time around
     them goes, start by start, to the first waiting entry in line it suits, as an ordinary hold
     of that entry's client held for the offer's time. Answers how many offers were made."""
-    ranges = sorted(freed)
+    ranges = widened(freed)
     if not ranges or not anyone_waiting(db.conn, provider_id, now):
         return 0
     reach = rules.max_appointment_seconds
