@@ -14,8 +14,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Literal, Protocol
 
+from backend.rules.appointments import Plan
 from backend.rules.booking import Rules, SlotRow, effective_status
 from backend.rules.service_types import MAX_BUFFER_SECONDS, ServiceType, Terms
+from shared.grid import DAY_SECONDS
 
 WaitlistStatus = Literal["waiting", "offered", "fulfilled", "declined", "lapsed", "expired"]
 
@@ -25,6 +27,14 @@ ENDED_BY: dict[str, WaitlistStatus] = {
     "expired": "lapsed",
 }
 """What an offered entry becomes when its hold ends by a change of this kind."""
+
+
+def offer_plan(plan: Plan, waitlist_id: str) -> Plan:
+    """The plan of an offer: a reserve's, its `reserved` changes naming the entry."""
+    changes = [
+        c._replace(waitlist_id=waitlist_id) if c.kind == "reserved" else c for c in plan.changes
+    ]
+    return replace(plan, changes=changes)
 
 
 def offer_rules(rules: Rules) -> Rules:
@@ -73,6 +83,34 @@ def rooms(slots: Sequence[SlotRow], freed: Iterable[tuple[int, int]], now: float
         runs.append(Room(start, end))
     ranges = list(freed)
     return [room for room in runs if any(s < room.end and e > room.start for s, e in ranges)]
+
+
+def spans(slots: Iterable[SlotRow]) -> list[tuple[int, int]]:
+    """The time these slots cover, each [start, end)."""
+    return [(s.start, s.start + s.duration) for s in slots]
+
+
+def freed_by(appointment: Sequence[SlotRow]) -> list[tuple[int, int]]:
+    """The time an appointment leaving these slots frees: the slots, and for a typed one the days
+    around (a daily limit may have room again anywhere on its day)."""
+    freed = spans(appointment)
+    if appointment and appointment[0].service_id is not None:
+        start = appointment[0].start
+        freed.append((start - DAY_SECONDS, start + DAY_SECONDS))
+    return freed
+
+
+class Opened:
+    """The time a schedule's write or roll opens, by provider, noted as its slots are created so
+    that it is handed to the waitlist before the write commits."""
+
+    def __init__(self) -> None:
+        self.by_provider: dict[str, list[tuple[int, int]]] = {}
+
+    def note(self, kind: str, slots: Iterable[SlotRow]) -> None:
+        if kind == "created":
+            for slot in slots:
+                self.by_provider.setdefault(slot.provider_id, []).extend(spans([slot]))
 
 
 def widened(freed: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:

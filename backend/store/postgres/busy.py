@@ -74,25 +74,27 @@ async def record_refresh(
     refreshed: Refreshed,
     now: float,
     lock_provider: Callable[[Connection, str], Awaitable[None]],
-) -> tuple[BusySource | None, bool]:
+) -> tuple[BusySource | None, bool, list[tuple[int, int]]]:
     """Write down one refresh: a success replaces the source's busy intervals whole (under the
     provider's lock, which reserves and moves take too, so that the conflicts it finds before
     and after are exact); a failure keeps the last good ones in force and counts itself. The
     events it raises (conflicts that arose, the source becoming failing) are logged with it.
-    The source (None when it is gone), and whether events were logged."""
+    The source (None when it is gone), whether events were logged, and the busy intervals the
+    refresh replaced (the time it may have freed)."""
     source = await find(conn, source_id, lock=True)
     if source is None:
-        return None, False
+        return None, False, []
     if refreshed.read_by is not None and refreshed.read_by != read_by(source):
         await conn.execute("UPDATE busy_sources SET leased_until = NULL WHERE id = $1", source_id)
-        return await find(conn, source_id), False
+        return await find(conn, source_id), False, []
     failed = refreshed.error is not None
     intervals = None if failed else refreshed.intervals
     before: list[Conflict] = []
+    gone: list[tuple[int, int]] = []
     if intervals is not None:
         await lock_provider(conn, source.provider_id)
         before = await conflicts(conn, source.provider_id, now)
-        await conn.execute("DELETE FROM busy_intervals WHERE source_id = $1", source_id)
+        gone = await _delete_intervals(conn, source_id)
         await conn.executemany(
             "INSERT INTO busy_intervals (source_id, provider_id, start, ends)"
             " VALUES ($1, $2, $3, $4)",
@@ -122,13 +124,21 @@ async def record_refresh(
     )  # fmt: skip
     recorded = await find(conn, source_id)
     if recorded is None:  # pragma: no cover - locked above, in this transaction
-        return None, False
+        return None, False, gone
     raised = became_failing(source, recorded, now)
     if intervals is not None:
         raised += arisen(source.provider_id, before, await conflicts(conn, source.provider_id, now))
     if raised:
         await conn.executemany(_LOG_EVENT, [event.values(now) for event in raised])
-    return recorded, bool(raised)
+    return recorded, bool(raised), gone
+
+
+async def _delete_intervals(conn: Connection, source_id: str) -> list[tuple[int, int]]:
+    """Delete the source's busy intervals; those it had."""
+    rows = await conn.fetch(
+        "DELETE FROM busy_intervals WHERE source_id = $1 RETURNING start, ends", source_id
+    )
+    return [(int(row[0]), int(row[1])) for row in rows]
 
 
 async def update(
@@ -148,15 +158,22 @@ async def update(
     return await find(conn, source_id)
 
 
-async def delete(conn: Connection, source_id: str, provider_id: str | None = None) -> BusySource:
-    """Remove the source (the provider's, when one is named) and its busy intervals; the source
-    as it was, or BusySourceNotFound."""
+async def delete(
+    conn: Connection,
+    source_id: str,
+    provider_id: str | None,
+    lock_provider: Callable[[Connection, str], Awaitable[None]],
+) -> tuple[BusySource, list[tuple[int, int]]]:
+    """Remove the source (the provider's, when one is named) and its busy intervals, under the
+    provider's lock as a refresh replaces them; the source as it was and the intervals it had
+    (the time it frees), or BusySourceNotFound."""
     source = await find(conn, source_id, lock=True)
     if source is None or (provider_id is not None and source.provider_id != provider_id):
         raise BusySourceNotFound.of(source_id)
-    await conn.execute("DELETE FROM busy_intervals WHERE source_id = $1", source_id)
+    await lock_provider(conn, source.provider_id)
+    gone = await _delete_intervals(conn, source_id)
     await conn.execute("DELETE FROM busy_sources WHERE id = $1", source_id)
-    return source
+    return source, gone
 
 
 async def intervals(

@@ -1137,6 +1137,141 @@ MIGRATIONS = (
             """,
         ),
     ),
+    Migration(
+        # The waitlist's lock order (backend/store/postgres/locks.py): the lean hold takes its
+        # provider's lock before its client's, as every write now does (a hand-over to a
+        # provider's line locks the clients it offers to); the lean confirm takes the holder's
+        # lock and leaves to the general path a hold that is a waitlist offer, or whose holder
+        # waits in a line (confirming frees one of their holds, which may let them be offered).
+        "0019_waitlist_lock_order",
+        (
+            """
+            CREATE OR REPLACE FUNCTION slotbook_hold_open_slot(
+                p_client text, p_now float8, p_id text, p_time_slot bigint, p_hold float8,
+                p_notice float8, p_horizon float8, p_length int8, p_note text,
+                p_max_holds int8, p_lock_class int4, p_provider_lock_class int4,
+                p_reach int8, p_buffer_reach int8)
+            RETURNS SETOF slots LANGUAGE plpgsql VOLATILE AS $$
+            DECLARE
+                v_provider text;
+            BEGIN
+                SELECT provider_id INTO v_provider FROM slots WHERE id = p_id;
+                IF v_provider IS NULL THEN
+                    RETURN;
+                END IF;
+                PERFORM pg_advisory_xact_lock(p_provider_lock_class, hashtext(v_provider));
+                PERFORM pg_advisory_xact_lock(p_lock_class, hashtext(p_client));
+                RETURN QUERY
+                WITH taken AS (
+                    UPDATE slots AS s
+                       SET status = 'RESERVED', client_id = p_client, reserved_at = p_now,
+                           held_until = LEAST(p_now + p_hold, s.start - p_notice),
+                           confirmed_at = NULL, appointment_id = s.id, note = p_note,
+                           service_id = NULL, buffer_before = 0, buffer_after = 0
+                     WHERE s.id = p_id AND s.start = p_time_slot AND s.status = 'AVAILABLE'
+                       AND s.start > p_horizon AND (p_length IS NULL OR s.duration = p_length)
+                       AND (SELECT COUNT(DISTINCT h.appointment_id) FROM slots AS h
+                             WHERE h.client_id = p_client AND h.status = 'RESERVED'
+                               AND h.held_until > p_now) < p_max_holds
+                       AND NOT EXISTS (
+                           SELECT FROM slots AS nb
+                            WHERE nb.provider_id = s.provider_id
+                              AND nb.start >= s.start - p_reach
+                              AND nb.start < s.start + s.duration + p_buffer_reach
+                              AND (nb.buffer_before > 0 OR nb.buffer_after > 0)
+                              AND (nb.status = 'CONFIRMED'
+                                   OR (nb.status = 'RESERVED' AND nb.held_until > p_now))
+                              AND ((nb.start + nb.duration <= s.start
+                                    AND nb.start + nb.duration + nb.buffer_after > s.start)
+                                   OR (nb.start >= s.start + s.duration
+                                       AND nb.start - nb.buffer_before < s.start + s.duration)))
+                       AND NOT EXISTS (
+                           SELECT FROM busy_intervals AS bz
+                            WHERE bz.provider_id = s.provider_id
+                              AND bz.start > s.start - 3600
+                              AND bz.start < s.start + s.duration AND bz.ends > s.start)
+                    RETURNING s.*
+                ), logged AS (
+                    INSERT INTO pending_changes (kind, slot_id, provider_id, start, status,
+                                                 client_id, at, appointment_id, note,
+                                                 held_until)
+                    SELECT 'reserved', t.id, t.provider_id, t.start, 'RESERVED', p_client, p_now,
+                           t.appointment_id, t.note, t.held_until
+                      FROM taken AS t
+                ), entered AS (
+                    INSERT INTO calendar_entries (uid, appointment_id, provider_id, client_id,
+                                                  start, ends, status, held_until, note,
+                                                  sequence, created_at, updated_at)
+                    SELECT md5(random()::text || clock_timestamp()::text || t.id), t.id,
+                           t.provider_id, p_client, t.start, t.start + t.duration, 'RESERVED',
+                           t.held_until, t.note, 0, p_now, p_now
+                      FROM taken AS t
+                )
+                SELECT * FROM taken;
+            END
+            $$
+            """,
+            "DROP FUNCTION slotbook_confirm_one_slot(text, bigint, text, float8)",
+            """
+            CREATE FUNCTION slotbook_confirm_one_slot(
+                p_id text, p_time_slot bigint, p_client text, p_now float8, p_lock_class int4)
+            RETURNS SETOF slots LANGUAGE plpgsql VOLATILE AS $$
+            DECLARE
+                v_holder text;
+            BEGIN
+                SELECT client_id INTO v_holder FROM slots WHERE id = p_id;
+                IF v_holder IS NULL THEN
+                    RETURN;
+                END IF;
+                PERFORM pg_advisory_xact_lock(p_lock_class, hashtext(v_holder));
+                PERFORM 1 FROM slots WHERE id = p_id FOR UPDATE;
+                RETURN QUERY
+                WITH booked AS (
+                    UPDATE slots AS s
+                       SET status = 'CONFIRMED', confirmed_at = p_now, held_until = NULL
+                     WHERE s.id = p_id AND s.appointment_id = s.id AND s.start = p_time_slot
+                       AND s.status = 'RESERVED' AND s.held_until > p_now
+                       AND s.client_id = v_holder
+                       AND (p_client IS NULL OR s.client_id = p_client)
+                       AND (s.service_id IS NULL
+                            OR s.start > p_now + (SELECT sv.notice_minutes * 60 FROM services
+                                                   AS sv WHERE sv.id = s.service_id))
+                       AND NOT EXISTS (SELECT FROM clients AS c
+                                        WHERE c.id = s.client_id AND c.email IS NOT NULL)
+                       AND NOT EXISTS (SELECT FROM providers AS p
+                                        WHERE p.id = s.provider_id AND p.email IS NOT NULL)
+                       AND NOT EXISTS (
+                           SELECT FROM slots AS o
+                            WHERE o.appointment_id = s.id AND o.id <> s.id
+                              AND (o.status = 'CONFIRMED'
+                                   OR (o.status = 'RESERVED' AND o.held_until > p_now)))
+                       AND NOT EXISTS (
+                           SELECT FROM waitlist_entries AS w
+                            WHERE w.client_id = s.client_id
+                              AND (w.status = 'waiting'
+                                   OR (w.status = 'offered' AND w.appointment_id = s.id)))
+                    RETURNING s.*
+                ), logged AS (
+                    INSERT INTO pending_changes (kind, slot_id, provider_id, start, status,
+                                                 client_id, at, appointment_id, note,
+                                                 service_id)
+                    SELECT 'confirmed', b.id, b.provider_id, b.start, 'CONFIRMED', b.client_id,
+                           p_now, b.appointment_id, b.note, b.service_id
+                      FROM booked AS b
+                ), entered AS (
+                    UPDATE calendar_entries AS e
+                       SET status = 'CONFIRMED', held_until = NULL, start = b.start,
+                           ends = b.start + b.duration, note = b.note,
+                           sequence = e.sequence + 1, updated_at = p_now
+                      FROM booked AS b
+                     WHERE e.appointment_id = b.id AND e.status <> 'CANCELLED'
+                )
+                SELECT * FROM booked;
+            END
+            $$
+            """,
+        ),
+    ),
 )
 
 

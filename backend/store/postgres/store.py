@@ -61,6 +61,7 @@ from backend.rules.notices import NoticeStatus
 from backend.rules.occupancy import occupied_cells
 from backend.rules.schedule import Schedule
 from backend.rules.service_types import ServiceType, Terms
+from backend.rules.waitlist import Opened, freed_by, spans
 from backend.runtime.levers import ALL, Levers
 from backend.store.base import (
     CALENDAR_ENTRY_COLUMNS,
@@ -143,10 +144,24 @@ from backend.store.postgres import (
     profiles,
     schedules,
     services,
+    waitlist,
 )
 from backend.store.postgres.listener import ChangeListener
+from backend.store.postgres.locks import (
+    BUSY_SOURCE_OWNER_LOCKS,
+    CLIENT_LOCKS,
+    KEY_LOCKS,
+    PAGE_ADDRESS_LOCKS,
+    PROVIDER_LOCKS,
+    WEBHOOK_OWNER_LOCKS,
+    lock,
+    lock_client,
+    lock_provider,
+    lock_providers,
+)
 from backend.store.postgres.schema import Connection, apply_migrations
 from backend.store.postgres.sequencer import Sequencer
+from backend.store.waitlist_records import NewEntry, StoredEntry, WaitlistFilter
 from shared.grid import DAY_SECONDS, slot_starts
 
 Operation = Callable[[Connection], Awaitable[R]]
@@ -157,12 +172,6 @@ the pool, so a few are plenty."""
 
 CLOSE_SECONDS = 10.0
 """How long close() lets running queries finish before cutting their connections."""
-
-CLIENT_LOCKS, PROVIDER_LOCKS, KEY_LOCKS, WEBHOOK_OWNER_LOCKS, PAGE_ADDRESS_LOCKS = 1, 2, 3, 5, 6
-BUSY_SOURCE_OWNER_LOCKS = 7
-"""Advisory lock classes (the first of the two keys): a client's holds, a provider's slots, one
-Idempotency-Key, one owner's webhook endpoints, the booking page's holds from one network address,
-one provider's calendar sources (the sequencer's is 4)."""
 
 BIGINT_MAX = 2**63 - 1
 
@@ -192,8 +201,6 @@ def _open_at(now: str, prefix: str = "") -> str:
 def _live_at(now: str) -> str:
     return f"(status = 'CONFIRMED' OR (status = 'RESERVED' AND held_until > {now}))"
 
-
-_LOCK = "SELECT pg_advisory_xact_lock($1::int4, hashtext($2::text))"
 
 _SLOT = f"SELECT {SLOT_FIELDS} FROM slots WHERE id = $1"
 
@@ -233,23 +240,6 @@ _FITS = f"""
 """
 """The slot starts a run of open slots `span` seconds long (see the SQLite store)."""
 
-_EXPIRE = f"""
-WITH lapsed AS (
-    SELECT id, client_id, appointment_id, note, service_id, buffer_before, buffer_after FROM slots
-     WHERE status = 'RESERVED' AND held_until <= $1
-     ORDER BY id
-       FOR UPDATE SKIP LOCKED
-)
-UPDATE slots AS s
-   SET status = 'AVAILABLE', client_id = NULL, reserved_at = NULL, held_until = NULL,
-       appointment_id = NULL, note = NULL, service_id = NULL, buffer_before = 0, buffer_after = 0
-  FROM lapsed
- WHERE s.id = lapsed.id AND s.status = 'RESERVED' AND s.held_until <= $1
-RETURNING lapsed.client_id AS former, lapsed.appointment_id AS former_appointment,
-          lapsed.note AS former_note, lapsed.service_id AS former_service,
-          lapsed.buffer_before AS former_before, lapsed.buffer_after AS former_after, {_S_FIELDS}
-"""
-
 _APPEND_CHANGES = f"""
 INSERT INTO pending_changes ({CHANGE_COLUMNS})
 SELECT c.kind, c.slot_id, c.provider_id, c.start, c.status, c.client_id, $7, c.appointment_id,
@@ -273,7 +263,7 @@ _HOLD_OPEN_SLOT = (
 """A hold of one open slot in one round trip, or no row (the lean-writes lever; migration 0007)."""
 
 _CONFIRM_ONE_SLOT = f"""
-WITH booked AS (SELECT * FROM slotbook_confirm_one_slot($1, $2, $3, $4)),
+WITH booked AS (SELECT * FROM slotbook_confirm_one_slot($1, $2, $3, $4, $5)),
      queued AS ({calendar_write.LEAN_CONFIRM_QUEUES.format(now="$4")})
 SELECT {SLOT_FIELDS} FROM booked
 """
@@ -395,15 +385,6 @@ async def _existing_slot(conn: Connection, slot_id: str, *, lock: bool = False) 
     return slot
 
 
-async def _lock(conn: Connection, kind: int, name: str) -> None:
-    """Wait for, then hold until the transaction ends, the advisory lock of this kind and name."""
-    await conn.execute(_LOCK, kind, name)
-
-
-async def _lock_provider(conn: Connection, provider_id: str) -> None:
-    await _lock(conn, PROVIDER_LOCKS, provider_id)
-
-
 _appended: ContextVar[bool] = ContextVar("slotbook_appended", default=False)
 """Whether the running write appended changes (so a sequencer round is owed once it commits)."""
 
@@ -489,6 +470,120 @@ async def _with_name(conn: Connection, result: A) -> A:
     return named(result, None if found is None else found.name)
 
 
+async def _lock_freeing(
+    conn: Connection, provider_ids: Sequence[str], holder: str | None, now: float
+) -> None:
+    """Before a write that may free time at these providers, or free one of the holder's holds:
+    the locks of these providers and of those in whose lines the holder waits (where a hold
+    freed may let the holder be offered time), in name order, then the holder's (so that a join
+    of theirs that passed them over for the hold is seen, or sees the hold gone)."""
+    waits = await waitlist.waiting_providers(conn, [holder], now)
+    await lock_providers(conn, [*provider_ids, *waits])
+    if holder is not None:
+        await lock_client(conn, holder)
+
+
+def _placing(now: float, rules: Rules) -> waitlist.Place:
+    """How the waitlist writes an offer: as a reserve's plan is written."""
+
+    async def place(conn: Connection, plan: Plan) -> None:
+        await _apply(conn, plan, now, rules)
+
+    return place
+
+
+class _FreedBySchedules(Opened):
+    """The schedules' writes' change recorder, noting the time they open by provider, so that it
+    is handed to the waitlist before the write commits (under the provider's lock, which the
+    schedule's write, or the roll of that provider, holds)."""
+
+    async def record(
+        self,
+        conn: Connection,
+        kind: str,
+        slots: Sequence[SlotRow],
+        now: float,
+        client_ids: Sequence[str | None],
+    ) -> None:
+        await _record_changes(conn, kind, slots, now, client_ids)
+        self.note(kind, slots)
+
+    async def hand_over(self, conn: Connection, now: float, rules: Rules) -> None:
+        for provider_id, ranges in self.by_provider.items():
+            await waitlist.offer_freed(conn, provider_id, ranges, now, rules, _placing(now, rules))
+
+
+_RELEASE_LAPSED = f"""
+WITH lapsed AS (
+    SELECT id, client_id, appointment_id, note, service_id, buffer_before, buffer_after FROM slots
+     WHERE status = 'RESERVED' AND held_until <= $1 AND provider_id = ANY($2::text[])
+       AND start >= $3 AND start < $4
+     ORDER BY provider_id, start
+       FOR UPDATE{{skip}}
+)
+UPDATE slots AS s
+   SET status = 'AVAILABLE', client_id = NULL, reserved_at = NULL, held_until = NULL,
+       appointment_id = NULL, note = NULL, service_id = NULL, buffer_before = 0, buffer_after = 0
+  FROM lapsed
+ WHERE s.id = lapsed.id AND s.status = 'RESERVED' AND s.held_until <= $1
+RETURNING lapsed.client_id AS former, lapsed.appointment_id AS former_appointment,
+          lapsed.note AS former_note, lapsed.service_id AS former_service,
+          lapsed.buffer_before AS former_before, lapsed.buffer_after AS former_after, {_S_FIELDS}
+"""
+"""Lapsed holds of these providers in [$3, $4) reopened, each row as it was before (the sweep
+skips rows another write holds; a reserve or move waits for them)."""
+
+_LAPSED_SEEN = """
+SELECT DISTINCT provider_id, client_id FROM slots WHERE status = 'RESERVED' AND held_until <= $1
+"""
+
+
+async def _lapsed_to_the_line(
+    conn: Connection,
+    provider_ids: Sequence[str],
+    now: float,
+    rules: Rules,
+    *,
+    near: int | None = None,
+) -> int:
+    """Reopen lapsed holds (of these providers, near a start when one is named) and hand them to
+    the waitlist in the same transaction: a lapsed offer's entry leaves the line, and the freed
+    time goes to the first entry in line it suits before anyone else may take it. The caller holds
+    the providers' locks."""
+    low, high = -BIGINT_MAX, BIGINT_MAX
+    if near is not None:
+        reach = rules.max_appointment_seconds
+        low, high = near - reach, near + 2 * reach
+    sql = _RELEASE_LAPSED.format(skip=" SKIP LOCKED" if near is None else "")
+    rows = sorted(
+        await conn.fetch(sql, now, list(provider_ids), low, high),
+        key=lambda r: (r["start"], r["provider_id"]),
+    )
+    if not rows:
+        return 0
+    lapsed = [  # as they were: the log keeps which appointment lapsed
+        SlotRow._make(tuple(r)[6:])._replace(
+            appointment_id=r["former_appointment"],
+            note=r["former_note"],
+            service_id=r["former_service"],
+            buffer_before=r["former_before"],
+            buffer_after=r["former_after"],
+        )
+        for r in rows
+    ]
+    await _record_changes(conn, "expired", lapsed, now, [r["former"] for r in rows])
+    await waitlist.settle(conn, "expired", (s.appointment_id for s in lapsed), now)
+    place = _placing(now, rules)
+    by_provider: dict[str, list[tuple[int, int]]] = {}
+    for slot in lapsed:
+        by_provider.setdefault(slot.provider_id, []).extend(freed_by([slot]))
+    for provider, freed in by_provider.items():
+        await waitlist.offer_freed(conn, provider, freed, now, rules, place)
+    for client_id in dict.fromkeys(r["former"] for r in rows):
+        await waitlist.client_freed(conn, client_id, now, rules, place)
+    return len(lapsed)
+
+
 async def _at_most_once(
     conn: Connection, once: Once | None, now: float, operation: Operation[R]
 ) -> R:
@@ -499,7 +594,7 @@ async def _at_most_once(
     """
     if once is None:
         return await operation(conn)
-    await _lock(conn, KEY_LOCKS, f"{once.scope}\n{once.key}")
+    await lock(conn, KEY_LOCKS, f"{once.scope}\n{once.key}")
     stored = await conn.fetchrow(
         "SELECT fingerprint, status, body, content_type FROM idempotency"
         " WHERE scope = $1 AND key = $2 AND created_at > $3",
@@ -655,7 +750,7 @@ class PostgresStore:
         slot_seconds = self.rules.slot_seconds
 
         async def submit(conn: Connection) -> SubmitResult:
-            await _lock(conn, PROVIDER_LOCKS, provider_id)
+            await lock(conn, PROVIDER_LOCKS, provider_id)
             existing = await conn.fetch(
                 "SELECT start, duration FROM slots"
                 " WHERE provider_id = $1 AND start >= $2 AND start < $3",
@@ -697,8 +792,10 @@ class PostgresStore:
                 now,
             )
             await _record_changes(conn, "created", new, now, [None] * len(new))
-            window = await conn.fetch(_WINDOW + " ORDER BY start", provider_id, start, end)
             await schedules.note_hand_edit(conn, provider_id, start, end, now, self.rules)
+            place = _placing(now, self.rules)
+            await waitlist.offer_freed(conn, provider_id, spans(new), now, self.rules, place)
+            window = await conn.fetch(_WINDOW + " ORDER BY start", provider_id, start, end)
             return SubmitResult(created=len(new), slots=_slots(window))
 
         return await self._write(lambda conn: _at_most_once(conn, once, now, submit))
@@ -707,7 +804,7 @@ class PostgresStore:
         self, provider_id: str, start: int, end: int, now: float, *, once: Once | None = None
     ) -> RemoveResult:
         async def remove(conn: Connection) -> RemoveResult:
-            await _lock(conn, PROVIDER_LOCKS, provider_id)
+            await lock(conn, PROVIDER_LOCKS, provider_id)
             deleted = await conn.fetch(
                 f"DELETE FROM slots WHERE provider_id = $1 AND start >= $2 AND start < $3"
                 f" AND {_open_at('$4')} RETURNING {SLOT_FIELDS}",
@@ -741,10 +838,13 @@ class PostgresStore:
         once: Once | None = None,
     ) -> ScheduleResult:
         async def put(conn: Connection) -> ScheduleResult:
-            return await schedules.set_schedule(
-                conn, provider_id, schedule, now, self.rules, _record_changes, _lock_provider,
+            freed = _FreedBySchedules()
+            result = await schedules.set_schedule(
+                conn, provider_id, schedule, now, self.rules, freed.record, lock_provider,
                 keep_exceptions=keep_exceptions,
             )  # fmt: skip
+            await freed.hand_over(conn, now, self.rules)
+            return result
 
         return await self._write(lambda conn: _at_most_once(conn, once, now, put))
 
@@ -753,15 +853,19 @@ class PostgresStore:
     ) -> RemoveResult:
         async def drop(conn: Connection) -> RemoveResult:
             return await schedules.remove_schedule(
-                conn, provider_id, now, _record_changes, _lock_provider
+                conn, provider_id, now, _record_changes, lock_provider
             )
 
         return await self._write(lambda conn: _at_most_once(conn, once, now, drop))
 
     async def roll_schedules(self, now: float) -> RollResult:
-        return await self._write(
-            lambda conn: schedules.roll(conn, now, self.rules, _record_changes, PROVIDER_LOCKS)
-        )
+        async def roll(conn: Connection) -> RollResult:
+            freed = _FreedBySchedules()  # each provider it opens slots for is one whose lock it got
+            result = await schedules.roll(conn, now, self.rules, freed.record, PROVIDER_LOCKS)
+            await freed.hand_over(conn, now, self.rules)
+            return result
+
+        return await self._write(roll)
 
     async def reserve(
         self,
@@ -788,11 +892,11 @@ class PostgresStore:
                 return ReserveResult([taken])
 
         async def reserve(conn: Connection) -> ReserveResult:
-            # The client's lock keeps its holds still while they are counted; the provider's
-            # keeps the appointments around the run still while the buffer rule and the daily
-            # limit read them; the run's row locks make what the plan reads the state it replaces.
-            await _lock(conn, CLIENT_LOCKS, client_id)
-            await _lock(conn, PROVIDER_LOCKS, (await _existing_slot(conn, slot_id)).provider_id)
+            # The provider's lock (taken first, by _lapses_first) keeps the appointments around
+            # the run still while the buffer rule and the daily limit read them; the client's
+            # keeps its holds still while they are counted; the run's row locks make what the
+            # plan reads the state it replaces.
+            await lock_client(conn, client_id)
             # The first slot has the run's earliest start, so locking it before the rest keeps
             # the (provider, start) order.
             first = await _existing_slot(conn, slot_id, lock=True)
@@ -828,16 +932,20 @@ class PostgresStore:
             # keep the live page holds still while they are counted.
             nonlocal client_id
             assert page is not None
-            await _lock(conn, PAGE_ADDRESS_LOCKS, page.remote)
+            await lock(conn, PAGE_ADDRESS_LOCKS, page.remote)
             client_id = await pages.page_client(conn, page, now)
-            await _lock(conn, CLIENT_LOCKS, client_id)
+            await lock_client(conn, client_id)
             await pages.check_limits(conn, page, client_id, now)
             held = await reserve(conn)
             await pages.link_hold(conn, page, held.slots, now)
             return held
 
         write = reserve if page is None else page_hold
-        return await self._write(lambda conn: _at_most_once(conn, once, now, _naming(write)))
+        return await self._write(
+            self._lapses_first(
+                [slot_id], slot_id, now, lambda conn: _at_most_once(conn, once, now, _naming(write))
+            )
+        )
 
     async def confirm(
         self,
@@ -851,7 +959,7 @@ class PostgresStore:
         rules = self.rules
         if once is None and self.levers.lean_writes:
             booked = await self._lean(
-                _CONFIRM_ONE_SLOT, slot_id, _exactly(time_slot), client_id, now
+                _CONFIRM_ONE_SLOT, slot_id, _exactly(time_slot), client_id, now, CLIENT_LOCKS
             )
             if booked is not None:
                 if booked.service_id is None:
@@ -860,6 +968,7 @@ class PostgresStore:
                     return await _with_name(conn, ConfirmResult([booked]))
 
         async def confirm(conn: Connection) -> ConfirmResult:
+            await _lock_freeing(conn, [], (await _existing_slot(conn, slot_id)).client_id, now)
             named, appointment = await _locked_appointment(conn, slot_id)
             holder = client_id is None or named.client_id == client_id
             last = None
@@ -873,6 +982,8 @@ class PostgresStore:
                 None if found is None else found.terms(),
             )  # fmt: skip
             await _apply(conn, plan, now, self.rules)
+            if not plan.repeated:
+                await self._confirmed(conn, plan.appointment, now)
             return ConfirmResult(plan.appointment, plan.repeated)
 
         return await self._write(lambda conn: _at_most_once(conn, once, now, _naming(confirm)))
@@ -890,9 +1001,19 @@ class PostgresStore:
         rules = self.rules
 
         async def cancel(conn: Connection) -> CancelResult:
+            seen = await _existing_slot(conn, slot_id)
+            held = effective_status(seen, now) == "RESERVED"
+            await _lock_freeing(conn, [seen.provider_id], seen.client_id if held else None, now)
             named, appointment = await _locked_appointment(conn, slot_id)
             plan = plan_cancel(named, appointment, client_id, provider_id, now, rules, admin=admin)
             await _apply(conn, plan, now, self.rules)
+            held = effective_status(named, now) == "RESERVED"
+            await waitlist.settle(conn, "cancelled", [named.appointment_id], now)
+            place = _placing(now, rules)
+            freed = freed_by(appointment)
+            await waitlist.offer_freed(conn, named.provider_id, freed, now, rules, place)
+            if held:
+                await waitlist.client_freed(conn, named.client_id, now, rules, place)
             return CancelResult(plan.appointment, former_client_id=named.client_id)
 
         return await self._write(lambda conn: _at_most_once(conn, once, now, cancel))
@@ -910,10 +1031,10 @@ class PostgresStore:
         rules = self.rules
 
         async def move(conn: Connection) -> MoveResult:
+            # Both providers' locks (taken first, by _lapses_first) keep the buffers around both
+            # places still, and let the move hand what it leaves to the line.
             named = await _existing_slot(conn, slot_id)
             target = await _existing_slot(conn, to_slot_id)
-            for provider in sorted({named.provider_id, target.provider_id}):
-                await _lock(conn, PROVIDER_LOCKS, provider)  # the buffers around both stay still
             appointment: list[SlotRow] = []
             if named.appointment_id is not None:
                 found = await conn.fetch(_BY_APPOINTMENT, named.appointment_id)
@@ -947,9 +1068,21 @@ class PostgresStore:
                 now_named, mine, fresh_target, time_slot, span, client_id, now, rules, terms, near
             )
             await _apply(conn, plan, now, self.rules)
+            if not plan.repeated:
+                await waitlist.follow_move(conn, named.appointment_id, plan.appointment, now)
+                kept = {s.id for s in plan.appointment}
+                freed = [s for s in mine if s.id not in kept]
+                place = _placing(now, rules)
+                left = freed_by(freed) if freed else []
+                await waitlist.offer_freed(conn, named.provider_id, left, now, rules, place)
             return MoveResult(plan.appointment, plan.repeated)
 
-        return await self._write(lambda conn: _at_most_once(conn, once, now, _naming(move)))
+        def guarded(conn: Connection) -> Awaitable[MoveResult]:
+            return _at_most_once(conn, once, now, _naming(move))
+
+        return await self._write(
+            self._lapses_first([slot_id, to_slot_id], to_slot_id, now, guarded)
+        )
 
     async def set_note(
         self,
@@ -970,22 +1103,86 @@ class PostgresStore:
 
     async def expire_lapsed(self, now: float) -> int:
         async def expire(conn: Connection) -> int:
-            rows = await conn.fetch(_EXPIRE, now)
-            rows = sorted(rows, key=lambda r: (r["start"], r["provider_id"]))
-            lapsed = [  # as they were: the log keeps which appointment lapsed
-                SlotRow._make(tuple(r)[6:])._replace(
-                    appointment_id=r["former_appointment"],
-                    note=r["former_note"],
-                    service_id=r["former_service"],
-                    buffer_before=r["former_before"],
-                    buffer_after=r["former_after"],
-                )
-                for r in rows
-            ]
-            await _record_changes(conn, "expired", lapsed, now, [r["former"] for r in rows])
-            return len(lapsed)
+            await waitlist.expire_windows(conn, now)
+            seen = await conn.fetch(_LAPSED_SEEN, now)
+            if not seen:
+                return 0
+            providers = sorted({row[0] for row in seen})
+            waits = await waitlist.waiting_providers(conn, {row[1] for row in seen}, now)
+            await lock_providers(conn, [*providers, *waits])
+            return await _lapsed_to_the_line(conn, providers, now, self.rules)
 
         return await self._write(expire)
+
+    def _lapses_first(
+        self, slot_ids: Sequence[str], near_id: str, now: float, write: Operation[R]
+    ) -> Operation[R]:
+        """`write` (a reserve or a move onto `near_id`), once the providers of these slots are
+        locked, in name order (`write` counts on them), and the lapsed holds near that slot handed
+        to the line when someone waits there. The hand-over comes before an Idempotency-Key's lock
+        and savepoint, and is kept when `write` then refuses (the lapsed time may be a waiting
+        entry's offer now, which is why it refuses), while what the refused write did is undone as
+        any refusal's."""
+
+        async def handing(conn: Connection) -> R:
+            rows = await conn.fetch(
+                "SELECT id, provider_id, start FROM slots WHERE id = ANY($1::text[])", slot_ids
+            )
+            await lock_providers(conn, (row[1] for row in rows))
+            near = next((row for row in rows if row[0] == near_id), None)
+            if near is None or not await waitlist.anyone_waiting(conn, near[1], now):
+                return await write(conn)
+            if not await _lapsed_to_the_line(conn, [near[1]], now, self.rules, near=near[2]):
+                return await write(conn)
+            savepoint = conn.transaction()
+            await savepoint.start()
+            try:
+                result = await write(conn)
+            except CommitThenRaise:  # a refusal an Idempotency-Key's answer was stored for
+                await savepoint.commit()
+                raise
+            except BookingError as refusal:
+                await savepoint.rollback()
+                raise CommitThenRaise(refusal) from None
+            await savepoint.commit()
+            return result
+
+        return handing
+
+    async def _confirmed(self, conn: Connection, booked: Sequence[SlotRow], now: float) -> None:
+        """A hold became a booking: an offer's entry is fulfilled, and its client holds one
+        appointment fewer (their waiting entries may be offered time now)."""
+        if not booked:
+            return
+        await waitlist.settle(conn, "confirmed", [booked[0].appointment_id], now)
+        place = _placing(now, self.rules)
+        await waitlist.client_freed(conn, booked[0].client_id, now, self.rules, place)
+
+    # --- the waitlist (backend/store/postgres/waitlist.py) -------------------------------------
+
+    async def join_waitlist(
+        self, entry: NewEntry, now: float, *, once: Once | None = None
+    ) -> StoredEntry:
+        async def join(conn: Connection) -> StoredEntry:
+            return await waitlist.join(conn, entry, now, self.rules, _placing(now, self.rules))
+
+        return await self._write(lambda conn: _at_most_once(conn, once, now, join))
+
+    async def waitlist(self, query: WaitlistFilter, now: float) -> list[StoredEntry]:
+        async with self._pool.acquire() as conn:
+            return await waitlist.entries(conn, query, now)
+
+    async def find_waitlist_entry(self, waitlist_id: str, now: float) -> StoredEntry | None:
+        async with self._pool.acquire() as conn:
+            return await waitlist.find(conn, waitlist_id, now)
+
+    async def leave_waitlist(
+        self, waitlist_id: str, now: float, *, once: Once | None = None
+    ) -> StoredEntry:
+        async def leave(conn: Connection) -> StoredEntry:
+            return await waitlist.leave(conn, waitlist_id, now)
+
+        return await self._write(lambda conn: _at_most_once(conn, once, now, leave))
 
     async def create_token(
         self,
@@ -1140,7 +1337,7 @@ class PostgresStore:
     ) -> BusySource:
         async def create(conn: Connection) -> BusySource:
             if most is not None:  # two at once cannot both pass the count
-                await _lock(conn, BUSY_SOURCE_OWNER_LOCKS, source.provider_id)
+                await lock(conn, BUSY_SOURCE_OWNER_LOCKS, source.provider_id)
             return await busy.create(conn, source, most)
 
         return await self._write(lambda conn: _at_most_once(conn, once, source.created_at, create))
@@ -1157,11 +1354,13 @@ class PostgresStore:
         self, source_id: str, refreshed: Refreshed, now: float
     ) -> BusySource | None:
         async def record(conn: Connection) -> BusySource | None:
-            recorded, logged = await busy.record_refresh(
-                conn, source_id, refreshed, now, _lock_provider
+            recorded, logged, gone = await busy.record_refresh(
+                conn, source_id, refreshed, now, lock_provider
             )
             if logged:
                 _appended.set(True)  # events: a sequencer round is owed
+            if recorded is not None and gone:
+                await self._busy_gone(conn, recorded.provider_id, gone, now)
             return recorded
 
         return await self._write(record)
@@ -1198,9 +1397,19 @@ class PostgresStore:
         once: Once | None = None,
     ) -> BusySource:
         async def delete(conn: Connection) -> BusySource:
-            return await busy.delete(conn, source_id, provider_id)
+            gone, intervals = await busy.delete(conn, source_id, provider_id, lock_provider)
+            await self._busy_gone(conn, gone.provider_id, intervals, now)
+            return gone
 
         return await self._write(lambda conn: _at_most_once(conn, once, now, delete))
+
+    async def _busy_gone(
+        self, conn: Connection, provider_id: str, before: list[tuple[int, int]], now: float
+    ) -> None:
+        """Busy times that went away free what they covered: the waitlist is offered it (under
+        the provider's lock, which the refresh or removal took)."""
+        place = _placing(now, self.rules)
+        await waitlist.offer_freed(conn, provider_id, before, now, self.rules, place)
 
     async def busy_intervals(self, provider_id: str, start: float, end: float) -> list[StoredBusy]:
         async with self._pool.acquire() as conn:
@@ -1320,7 +1529,7 @@ class PostgresStore:
     ) -> StoredWebhook:
         async def create(conn: Connection) -> StoredWebhook:
             owner = "" if hook.provider_id is None else hook.provider_id
-            await _lock(conn, WEBHOOK_OWNER_LOCKS, owner)  # two at once cannot both pass the count
+            await lock(conn, WEBHOOK_OWNER_LOCKS, owner)  # two at once cannot both pass the count
             count = await conn.fetchval(
                 "SELECT COUNT(*) FROM webhooks WHERE provider_id IS NOT DISTINCT FROM $1",
                 hook.provider_id,

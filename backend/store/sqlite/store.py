@@ -45,6 +45,7 @@ from backend.rules.notices import NoticeStatus
 from backend.rules.occupancy import occupied_cells
 from backend.rules.schedule import Schedule
 from backend.rules.service_types import ServiceType, Terms
+from backend.rules.waitlist import Opened, freed_by, spans
 from backend.runtime.levers import ALL, Levers
 from backend.store.base import (
     CALENDAR_ENTRY_COLUMNS,
@@ -348,26 +349,9 @@ def _placing(now: float, rules: Rules) -> waitlist.Place:
     return place
 
 
-def _ranges(slots: Iterable[SlotRow]) -> list[tuple[int, int]]:
-    return [(s.start, s.start + s.duration) for s in slots]
-
-
-def _freed_by(appointment: Sequence[SlotRow]) -> list[tuple[int, int]]:
-    """The time an appointment leaving these slots frees: the slots, and for a typed one the days
-    around (a daily limit may have room again anywhere on its day)."""
-    freed = _ranges(appointment)
-    if appointment and appointment[0].service_id is not None:
-        start = appointment[0].start
-        freed.append((start - DAY_SECONDS, start + DAY_SECONDS))
-    return freed
-
-
-class _FreedBySchedules:
+class _FreedBySchedules(Opened):
     """The schedules' writes' change recorder, noting the time they open by provider, so that it
     is handed to the waitlist before the write commits."""
-
-    def __init__(self) -> None:
-        self.opened: dict[str, list[tuple[int, int]]] = {}
 
     def record(
         self,
@@ -379,12 +363,10 @@ class _FreedBySchedules:
     ) -> None:
         listed = list(slots)
         _record_changes(db, kind, listed, now, client_ids)
-        if kind == "created":
-            for slot in listed:
-                self.opened.setdefault(slot.provider_id, []).extend(_ranges([slot]))
+        self.note(kind, listed)
 
     def hand_over(self, db: Database, now: float, rules: Rules) -> None:
-        for provider_id, ranges in self.opened.items():
+        for provider_id, ranges in self.by_provider.items():
             waitlist.offer_freed(db, provider_id, ranges, now, rules, _placing(now, rules))
 
 
@@ -421,11 +403,37 @@ def _lapsed_to_the_line(
     for slot in lapsed:
         by_provider.setdefault(slot.provider_id, []).append(slot)
     for provider, freed in by_provider.items():
-        ranges = [r for slot in freed for r in _freed_by([slot])]
+        ranges = [r for slot in freed for r in freed_by([slot])]
         waitlist.offer_freed(db, provider, ranges, now, rules, place)
     for client_id in dict.fromkeys(s.client_id for s in lapsed):
         waitlist.client_freed(db, client_id, now, rules, place)
     return len(lapsed)
+
+
+def _lapses_first(
+    slot_id: str, now: float, rules: Rules, write: Callable[[Database], R]
+) -> Callable[[Database], R]:
+    """`write` (a reserve or a move onto `slot_id`), once the lapsed holds near that slot are
+    handed to the line. The hand-over comes before an Idempotency-Key's SAVEPOINT and is kept
+    when `write` then refuses (the lapsed time may be a waiting entry's offer now, which is why
+    it refuses), while what the refused write did is undone as any refusal's."""
+
+    def handing(db: Database) -> R:
+        sql = f"SELECT {SLOT_COLUMNS} FROM slots WHERE id = ?"
+        found = _slot(db.execute(sql, [slot_id]).fetchone())
+        near = None if found is None else found.start
+        if found is None or not _lapsed_to_the_line(db, found.provider_id, now, rules, near=near):
+            return write(db)
+        db.conn.execute("SAVEPOINT handed")
+        try:
+            return write(db)
+        except BookingError as refusal:
+            db.conn.execute("ROLLBACK TO handed")
+            raise CommitThenRaise(refusal) from None
+        finally:
+            db.conn.execute("RELEASE handed")
+
+    return handing
 
 
 def _busy_of(db: Database, source_id: str) -> list[tuple[int, int]]:
@@ -678,7 +686,7 @@ class SQLiteStore:
             )
             schedules.note_hand_edit(db, provider_id, start, end, now, self.rules)
             place = _placing(now, self.rules)
-            waitlist.offer_freed(db, provider_id, _ranges(new), now, self.rules, place)
+            waitlist.offer_freed(db, provider_id, spans(new), now, self.rules, place)
             window = db.execute(
                 f"SELECT {SLOT_COLUMNS} FROM slots WHERE provider_id = ? AND start >= ?"
                 " AND start < ? ORDER BY start",
@@ -808,8 +816,6 @@ class SQLiteStore:
                     return ReserveResult([taken])
             first = _existing_slot(db, slot_id)
             rules.check_slot_time(first, time_slot)
-            if _lapsed_to_the_line(db, first.provider_id, now, rules, near=first.start):
-                first = _existing_slot(db, slot_id)
             params = {"client": client_id, "now": now}
             terms = Terms.plain(rules, length)
             if service_id is not None:
@@ -856,7 +862,7 @@ class SQLiteStore:
 
         # A page hold makes its client before it may refuse: it needs its SAVEPOINT.
         return await self._writer.run(
-            _at_most_once(once, now, _naming(reserve)),
+            _lapses_first(slot_id, now, rules, _at_most_once(once, now, _naming(reserve))),
             refuses_first=self.levers.lean_writes and page is None,
         )
 
@@ -927,7 +933,7 @@ class SQLiteStore:
             held = effective_status(named, now) == "RESERVED"
             waitlist.settle(db, "cancelled", [named.appointment_id], now)
             place = _placing(now, rules)
-            freed = _freed_by(appointment)
+            freed = freed_by(appointment)
             waitlist.offer_freed(db, named.provider_id, freed, now, rules, place)
             if held:
                 waitlist.client_freed(db, named.client_id, now, rules, place)
@@ -952,8 +958,6 @@ class SQLiteStore:
         def move(db: Database) -> MoveResult:
             named = _existing_slot(db, slot_id)
             target = _existing_slot(db, to_slot_id)
-            if _lapsed_to_the_line(db, target.provider_id, now, rules, near=target.start):
-                named, target = _existing_slot(db, slot_id), _existing_slot(db, to_slot_id)
             appointment = _appointment(db, named)
             whole = live(appointment, now)
             length = length_of(whole) if whole else target.duration
@@ -972,12 +976,13 @@ class SQLiteStore:
                 kept = {s.id for s in plan.appointment}
                 freed = [s for s in appointment if s.id not in kept]
                 place = _placing(now, rules)
-                freed_ranges = _freed_by(freed) if freed else []
+                freed_ranges = freed_by(freed) if freed else []
                 waitlist.offer_freed(db, named.provider_id, freed_ranges, now, rules, place)
             return MoveResult(plan.appointment, plan.repeated)
 
         return await self._writer.run(
-            _at_most_once(once, now, _naming(move)), refuses_first=self.levers.lean_writes
+            _lapses_first(to_slot_id, now, rules, _at_most_once(once, now, _naming(move))),
+            refuses_first=self.levers.lean_writes,
         )
 
     async def set_note(

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import replace
 from typing import Any
 
 from sqlite_utils import Database
@@ -23,47 +22,37 @@ from backend.rules.waitlist import (
     entry_terms,
     first_start,
     last_start,
+    offer_plan,
     offer_rules,
     rooms,
-    shown_status,
     widened,
 )
 from backend.store import profile_rows
 from backend.store.sqlite import services
 from backend.store.waitlist_records import (
-    WAITLIST_COLUMNS,
+    ANYONE_WAITING,
+    EXPIRE_WINDOWS,
+    FOLLOW_MOVE,
+    LAPSE_OFFERS,
+    LINE,
+    LIVE_ENTRIES,
+    OFFERED,
+    SELECT_ENTRIES,
+    SETTLE,
+    WAITING_OF_CLIENT,
     NewEntry,
     StoredEntry,
     TooManyWaitlistEntries,
     WaitlistEntryNotFound,
     WaitlistFilter,
+    shown,
 )
 
 Place = Callable[[Database, Plan], None]
 """Write a plan as the store writes a reserve's."""
 
-_ENTRY_COLUMNS = ", ".join(f"e.{name}" for name in WAITLIST_COLUMNS.split(", "))
-
-_SELECT_ENTRIES = f"""
-SELECT {_ENTRY_COLUMNS},
-       CASE WHEN e.status = 'waiting' THEN 1 + (
-            SELECT COUNT(*) FROM waitlist_entries AS o
-             WHERE o.provider_id = e.provider_id AND o.status = 'waiting' AND o.window_end > :now
-               AND (o.joined_at < e.joined_at OR (o.joined_at = e.joined_at AND o.id < e.id)))
-            ELSE 0 END,
-       cl.name, sv.name
-  FROM waitlist_entries AS e
-  LEFT JOIN clients AS cl ON cl.id = e.client_id
-  LEFT JOIN services AS sv ON sv.id = e.service_id
-"""
-
-_LINE = """
-SELECT id, client_id, window_start, window_end, minutes, service_id FROM waitlist_entries
- WHERE provider_id = :provider AND status = 'waiting'
-   AND window_start < :end AND window_end > :start AND minutes * 60 <= :room
- ORDER BY joined_at, id
-"""
-"""The waiting entries a room of open time could suit, in line order (the line's index)."""
+_SELECT_ENTRIES = SELECT_ENTRIES.format(now=":now")
+_LINE = LINE.format(provider=":provider", start=":start", end=":end", room=":room")
 
 _LIVE_HOLDS = """
 SELECT COUNT(DISTINCT appointment_id) FROM slots
@@ -77,16 +66,11 @@ SELECT id FROM slots
  ORDER BY start
 """
 
-_LIVE_ENTRIES = """
-SELECT COUNT(*) FROM waitlist_entries
- WHERE client_id = :client AND status IN ('waiting', 'offered') AND window_end > :now
-"""
+_LIVE_ENTRIES = LIVE_ENTRIES.format(client=":client", now=":now")
 
 
 def _entry(row: Sequence[Any], now: float) -> StoredEntry:
-    stored = StoredEntry(*row)
-    status = shown_status(stored, now)
-    return replace(stored, status=status, position=stored.position if status == "waiting" else 0)
+    return shown(StoredEntry(*row), now)
 
 
 def entries(conn: sqlite3.Connection, query: WaitlistFilter, now: float) -> list[StoredEntry]:
@@ -115,10 +99,7 @@ def join(db: Database, entry: NewEntry, now: float, rules: Rules, place: Place) 
         services.offered(db.conn, entry.service_id, entry.provider_id)
     live: int = db.execute(_LIVE_ENTRIES, {"client": entry.client_id, "now": now}).fetchone()[0]
     if live >= rules.max_waitlist:
-        raise TooManyWaitlistEntries(
-            f"You are waiting on {live} waitlist entries, the most allowed at once; leave one"
-            " (DELETE /waitlist/{waitlistId}) first"
-        )
+        raise TooManyWaitlistEntries.of(live)
     db.execute(
         "INSERT INTO waitlist_entries (id, provider_id, client_id, window_start, window_end,"
         " minutes, service_id, joined_at, status, updated_at)"
@@ -144,7 +125,7 @@ def join(db: Database, entry: NewEntry, now: float, rules: Rules, place: Place) 
 def leave(db: Database, waitlist_id: str, now: float) -> StoredEntry:
     found = find(db.conn, waitlist_id, now)
     if found is None:
-        raise WaitlistEntryNotFound(f"No waitlist entry has id {waitlist_id}")
+        raise WaitlistEntryNotFound.of(waitlist_id)
     db.execute("DELETE FROM waitlist_entries WHERE id = ?", [waitlist_id])
     return found
 
@@ -174,11 +155,8 @@ def offer_freed(
 
 
 def anyone_waiting(conn: sqlite3.Connection, provider_id: str, now: float) -> bool:
-    sql = (
-        "SELECT 1 FROM waitlist_entries WHERE provider_id = ? AND status = 'waiting'"
-        " AND window_end > ? LIMIT 1"
-    )
-    return conn.execute(sql, [provider_id, now]).fetchone() is not None
+    sql = ANYONE_WAITING.format(provider=":provider", now=":now")
+    return conn.execute(sql, {"provider": provider_id, "now": now}).fetchone() is not None
 
 
 def _slots_between(
@@ -230,10 +208,9 @@ def _offer(
             plan = plan_reserve(head, span, [], client_id, terms, None, holds, now, offering, near)
         except BookingError:
             continue
-        place(db, _naming_entry(plan, waitlist_id))
+        place(db, offer_plan(plan, waitlist_id))
         db.execute(
-            "UPDATE waitlist_entries SET status = 'offered', appointment_id = ?, offer_start = ?,"
-            " offer_until = ?, updated_at = ? WHERE id = ?",
+            OFFERED.format(head="?", start="?", until="?", now="?", entry="?"),
             [head.id, head.start, plan.appointment[0].held_until, now, waitlist_id],
         )
         return 1
@@ -242,13 +219,18 @@ def _offer(
 
 def settle(db: Database, kind: str, appointment_ids: Iterable[str | None], now: float) -> None:
     """The offers among these appointments ended by a change of `kind` (a confirm, a release or
-    a lapse): their entries leave the line as fulfilled, declined or lapsed."""
+    a lapse): their entries leave the line as fulfilled, declined or lapsed. A confirm or a
+    release ends only a live offer: an offer that lapsed unswept, its slot since held by someone
+    else under the same appointment id, stays lapsed."""
     ids = [i for i in appointment_ids if i is not None]
     if ids:
+        sql = SETTLE.format(status=":status", now=":now", appointment=":id", kind=":kind")
         db.conn.executemany(
-            "UPDATE waitlist_entries SET status = ?, updated_at = ?"
-            " WHERE appointment_id = ? AND status = 'offered'",
-            [(ENDED_BY[kind], now, i) for i in dict.fromkeys(ids)],
+            sql,
+            [
+                {"status": ENDED_BY[kind], "now": now, "id": i, "kind": kind}
+                for i in dict.fromkeys(ids)
+            ],
         )
 
 
@@ -258,8 +240,7 @@ def follow_move(db: Database, old_id: str | None, moved: Sequence[SlotRow], now:
         return
     head = moved[0]
     db.execute(
-        "UPDATE waitlist_entries SET appointment_id = ?, offer_start = ?, offer_until = ?,"
-        " updated_at = ? WHERE appointment_id = ? AND status = 'offered'",
+        FOLLOW_MOVE.format(head="?", start="?", until="?", now="?", old="?"),
         [head.id, head.start, head.held_until, now, old_id],
     )
 
@@ -271,11 +252,8 @@ def client_freed(
     the most allowed, may be offered what is open in their windows now."""
     if client_id is None:
         return 0
-    waiting = db.execute(
-        "SELECT provider_id, window_start, window_end FROM waitlist_entries"
-        " WHERE client_id = ? AND status = 'waiting' AND window_end > ? ORDER BY joined_at, id",
-        [client_id, now],
-    ).fetchall()
+    sql = WAITING_OF_CLIENT.format(client=":client", now=":now")
+    waiting = db.execute(sql, {"client": client_id, "now": now}).fetchall()
     return sum(
         offer_freed(db, provider_id, [(start, end)], now, rules, place)
         for provider_id, start, end in waiting
@@ -283,23 +261,14 @@ def client_freed(
 
 
 def expire_windows(db: Database, now: float) -> int:
-    """Waiting entries whose window has passed leave the line as expired."""
-    cursor = db.execute(
-        "UPDATE waitlist_entries SET status = 'expired', updated_at = ?"
-        " WHERE status = 'waiting' AND window_end <= ?",
-        [now, now],
-    )
+    """Waiting entries whose window has passed leave the line as expired, and offers whose time
+    ran out are written down as lapsed (those whose hold lapsed are settled with it; this is for
+    an offer whose slot someone else took once it had lapsed)."""
+    cursor = db.execute(EXPIRE_WINDOWS.format(now=":now"), {"now": now})
+    db.execute(LAPSE_OFFERS.format(now=":now"), {"now": now})
     return cursor.rowcount
 
 
 def _slot(conn: sqlite3.Connection, slot_id: str) -> SlotRow:
     row = conn.execute(f"SELECT {SLOT_COLUMNS} FROM slots WHERE id = ?", [slot_id]).fetchone()
     return SlotRow._make(row)
-
-
-def _naming_entry(plan: Plan, waitlist_id: str) -> Plan:
-    """The plan of an offer: its `reserved` changes name the entry."""
-    changes = [
-        c._replace(waitlist_id=waitlist_id) if c.kind == "reserved" else c for c in plan.changes
-    ]
-    return replace(plan, changes=changes)
