@@ -24,6 +24,16 @@ from backend.store.base import (
     Replayed,
     ReserveResult,
 )
+from backend.store.postgres.locks import (
+    CLIENT_LOCKS,
+    PROVIDER_LOCKS,
+    Locking,
+    StartOver,
+    lock_client,
+    lock_provider,
+    track,
+    untrack,
+)
 from backend.store.postgres.schema import MIGRATIONS, apply_migrations
 from backend.store.postgres.sequencer import SWEEP_SECONDS
 from backend.store.postgres.store import PostgresStore, printable_url
@@ -387,6 +397,61 @@ async def test_the_listener_keeps_trying_while_the_database_refuses_it_and_comes
     await second.submit_availability("p1", at(0), at(1), NOW)
 
     await asyncio.wait_for(woken.wait(), WAKE_SECONDS)
+
+
+# --- the lock order (backend/store/postgres/locks.py) ---------------------------------------------
+
+TAKE = "SELECT pg_advisory_xact_lock($1, hashtext($2))"
+TRY = "SELECT pg_try_advisory_xact_lock($1, hashtext($2))"
+
+
+async def test_a_lock_met_out_of_order_is_tried_and_the_write_starts_over_to_take_it_in_order(
+    url: str,
+) -> None:
+    other, mine, third = await asyncio.gather(*(asyncpg.connect(url) for _ in range(3)))
+    held = other.transaction()
+    await held.start()
+    await other.execute(TAKE, PROVIDER_LOCKS, "p2")  # another write holds p2
+    locking = Locking()
+    token = track(locking)
+    try:
+        locking.attempt(1)
+        async with mine.transaction():
+            await lock_client(mine, "c1")
+            with pytest.raises(StartOver):  # holding a client, it does not wait for a provider
+                await asyncio.wait_for(lock_provider(mine, "p2"), 5)
+        locking.attempt(2)
+        again = mine.transaction()
+        await again.start()
+        taking = asyncio.ensure_future(lock_provider(mine, "p1"))  # its first: p1, then p2
+        await asyncio.sleep(0.2)
+        assert not taking.done()  # in order, it waits for p2
+        assert not await third.fetchval(TRY, PROVIDER_LOCKS, "p1")  # having taken p1
+        await held.commit()
+        await asyncio.wait_for(taking, 5)
+        assert locking.providers == {"p1", "p2"}
+        await again.rollback()
+    finally:
+        untrack(token)
+        await asyncio.gather(other.close(), mine.close(), third.close())
+
+
+async def test_a_lean_hold_takes_its_providers_lock_before_its_clients(url: str) -> None:
+    store = await PostgresStore.open(url, RULES)
+    other = await asyncpg.connect(url)
+    try:
+        [slot] = (await store.submit_availability("p1", at(0), at(1), NOW)).slots
+        async with other.transaction():
+            await other.execute(TAKE, PROVIDER_LOCKS, "p1")  # a hand-over at p1, say, that
+            holding = asyncio.ensure_future(store.reserve(slot.id, slot.start, "c1", NOW))
+            await asyncio.sleep(0.2)  # will offer c1 a slot
+            assert not holding.done()
+            # c1's lock is free while the hold waits for p1: the hand-over can take it
+            assert await other.fetchval(TRY, CLIENT_LOCKS, "c1")
+        assert (await asyncio.wait_for(holding, 5)).slot.client_id == "c1"
+    finally:
+        await other.close()
+        await store.close()
 
 
 # --- Idempotency-Key across processes ------------------------------------------------------------

@@ -8,16 +8,19 @@ that safe with any number of processes:
   lock makes a second writer wait, and PostgreSQL re-checks the WHERE clause against the row the
   first one committed, so only one of them can win.
 - The hold limit counts a client's holds across different slots, which row locks cannot protect
-  (write skew), so a reserve first takes a transaction-scoped advisory lock on its client id.
-  Availability changes lock their provider id the same way, so two overlapping windows submitted
-  at once cannot create one slot twice, and an Idempotency-Key locks itself, so a retry sent to
-  another process waits for the first answer and then replays it.
+  (write skew), so a reserve (and a waitlist offer) takes a transaction-scoped advisory lock on
+  its client id. Writes to a provider's slots lock their provider id the same way, so two
+  overlapping windows submitted at once cannot create one slot twice, and time freed there is
+  handed to the provider's waitlist exactly once, in line order (backend/store/postgres/
+  waitlist.py); an Idempotency-Key locks itself, so a retry sent to another process waits for the
+  first answer and then replays it.
 - Changes are appended without a seq, so writers never queue on a counter: once a write has
   committed, a sequencer round numbers every committed change in id order, gap-free, and NOTIFYs
   every process's change feed (postgres_sequencer, postgres_listener).
 
-Locks are always taken in the same order (Idempotency-Key, client or provider, slot rows), so
-writers wait for each other but never deadlock.
+Locks are taken in one order (Idempotency-Key, providers, clients, slot rows; see
+backend/store/postgres/locks.py for the few exceptions and how a lock met out of order is taken),
+so writers wait for each other but do not deadlock.
 
 Times are epoch seconds (double precision; a slot's start is a bigint), as in the SQLite store, so
 the rules in backend/rules/booking.py apply unchanged.
@@ -26,6 +29,7 @@ the rules in backend/rules/booking.py apply unchanged.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import math
 import secrets
 from collections.abc import Awaitable, Callable, Collection, Iterable, Sequence
@@ -154,10 +158,14 @@ from backend.store.postgres.locks import (
     PAGE_ADDRESS_LOCKS,
     PROVIDER_LOCKS,
     WEBHOOK_OWNER_LOCKS,
+    Locking,
+    StartOver,
     lock,
     lock_client,
     lock_provider,
     lock_providers,
+    track,
+    untrack,
 )
 from backend.store.postgres.schema import Connection, apply_migrations
 from backend.store.postgres.sequencer import Sequencer
@@ -708,16 +716,26 @@ class PostgresStore:
     async def _write(self, op: Operation[R]) -> R:
         """Run `op` in a transaction of its own; tell the change feed once it has committed.
 
-        Locks are taken in one order, so a deadlock should not happen; should PostgreSQL still
-        find one (its own row-lock order inside a statement is not promised), the transaction it
-        cancelled wrote nothing and runs again."""
-        for attempt in range(1, DEADLOCK_RETRIES + 1):
+        Locks are taken in one order (backend/store/postgres/locks.py), so a deadlock should not
+        happen: a lock met out of order that another write holds starts the write over, to take
+        it in order. Should PostgreSQL still find one (its own row-lock order inside a statement
+        is not promised), the transaction it cancelled wrote nothing and runs again."""
+        locking = Locking()
+        deadlocks = 0
+        for attempt in itertools.count(1):
+            locking.attempt(attempt)
+            token = track(locking)
             try:
                 outcome = await self._write_once(op)
             except asyncpg.DeadlockDetectedError:
-                if attempt == DEADLOCK_RETRIES:
+                deadlocks += 1
+                if deadlocks == DEADLOCK_RETRIES:
                     raise
                 continue
+            except StartOver:
+                continue  # (a patient try never starts over)
+            finally:
+                untrack(token)
             break
         if isinstance(outcome, CommitThenRaise):
             raise outcome.error
@@ -725,8 +743,13 @@ class PostgresStore:
 
     async def _lean(self, sql: str, *args: Any) -> SlotRow | None:
         """Run a one-statement write in a transaction of its own; the slot it wrote, or None when
-        it wrote nothing (then the general path runs, and says why)."""
-        slot = _slot(await self._pool.fetchrow(sql, *args))
+        it wrote nothing (then the general path runs, and says why; so it does when PostgreSQL
+        chose this statement to end a deadlock: it waits for its locks in the order every write
+        takes them, but a write that holds rows may come to wait for the same client)."""
+        try:
+            slot = _slot(await self._pool.fetchrow(sql, *args))
+        except asyncpg.DeadlockDetectedError:
+            return None
         if slot is not None:
             await self.sequencer.after_commit()  # numbered, and handed to the change feed
         return slot
@@ -750,7 +773,7 @@ class PostgresStore:
         slot_seconds = self.rules.slot_seconds
 
         async def submit(conn: Connection) -> SubmitResult:
-            await lock(conn, PROVIDER_LOCKS, provider_id)
+            await lock_provider(conn, provider_id)
             existing = await conn.fetch(
                 "SELECT start, duration FROM slots"
                 " WHERE provider_id = $1 AND start >= $2 AND start < $3",
@@ -804,7 +827,7 @@ class PostgresStore:
         self, provider_id: str, start: int, end: int, now: float, *, once: Once | None = None
     ) -> RemoveResult:
         async def remove(conn: Connection) -> RemoveResult:
-            await lock(conn, PROVIDER_LOCKS, provider_id)
+            await lock_provider(conn, provider_id)
             deleted = await conn.fetch(
                 f"DELETE FROM slots WHERE provider_id = $1 AND start >= $2 AND start < $3"
                 f" AND {_open_at('$4')} RETURNING {SLOT_FIELDS}",
