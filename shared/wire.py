@@ -378,6 +378,10 @@ class RulesInForce(_Answer):
     max_holds: int
     max_window_days: float
     max_appointment_minutes: int
+    max_waitlist: int
+    """Waitlist entries a client may wait on (or hold an offer of) at once."""
+    offer_minutes: int
+    """How long a waitlist offer is held unless confirmed (never past the notice period)."""
 
 
 class FieldError(_Answer):

@@ -165,4 +165,6 @@ def rules_from(settings: Settings) -> Rules:
         max_window_seconds=settings.max_window_seconds,
         max_appointment_seconds=settings.max_appointment_seconds,
         reminder_seconds=settings.reminders,
+        offer_seconds=settings.offer_seconds,
+        max_waitlist=settings.max_waitlist,
     )

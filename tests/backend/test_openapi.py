@@ -730,6 +730,8 @@ async def exercise_cancel_and_the_rest(rec: Recorder, slots: list[dict[str, Any]
         "maxHolds": 5,
         "maxWindowDays": 31,
         "maxAppointmentMinutes": 120,
+        "maxWaitlist": 10,
+        "offerMinutes": 30,
     }
     await rec.call("GET", "/openapi.json", 200)
     await rec.call("GET", "/problems/{slug}", 200, ids={"slug": "slot-taken"})
