@@ -32,7 +32,7 @@ from backend.gate.access import (
 from backend.gate.problems import shown
 from backend.rules.booking import FieldProblem, Rules, RuleViolation
 from backend.rules.service_types import ServiceNotFound, ServiceType, offered_by
-from backend.store.base import Answer, Once, new_slot_id
+from backend.store.base import Answer, new_slot_id
 from backend.store.waitlist_records import (
     NewEntry,
     StoredEntry,
@@ -45,11 +45,11 @@ from shared.waitlist_wire import (
     WaitlistEntries,
     WaitlistEntry,
     WaitlistEntryAnswer,
-    WaitlistId,
     WaitlistOffer,
     WaitlistQuery,
     WaitlistRequest,
 )
+from shared.wire import WaitlistId
 
 _WAITLIST_ID = re.compile(r"[0-9a-f]{32}")
 
@@ -74,7 +74,8 @@ def present_entry(entry: StoredEntry) -> WaitlistEntry:
         if entry.service_name is not None:
             shown_entry.service_name = entry.service_name
     if entry.appointment_id is not None:
-        assert entry.offer_start is not None and entry.offer_until is not None, entry
+        assert entry.offer_start is not None, entry
+        assert entry.offer_until is not None, entry
         shown_entry.offer = WaitlistOffer(
             time_slot_id=entry.appointment_id,
             timestamp=format_time(entry.offer_start),
@@ -237,8 +238,7 @@ OPERATIONS = [
         problems={
             403: "A client token naming another client, or a provider token (providers wait in"
             " no line)",
-            404: "No such provider, or the provider offers no appointment type with this"
-            " serviceId",
+            404: "No such provider, or the provider offers no appointment type with this serviceId",
             409: "The client already waits on the most entries allowed (--max-waitlist), or the"
             " type is archived",
             422: "to not after from, a window that has passed (to within the notice period),"
