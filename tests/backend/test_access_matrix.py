@@ -906,9 +906,7 @@ MANAGE_MOVE = Request(
 )
 WAITLIST_ENTRY = "/waitlist/{waitlistId}"
 JOIN_WAITLIST = Request("POST", "/waitlist", "without clientId", json=WAITING)
-JOIN_WAITLIST_FOR_C1 = Request(
-    "POST", "/waitlist", "clientId=c1", json={**WAITING, "clientId": "c1"}
-)
+JOIN_FOR_C1 = Request("POST", "/waitlist", "clientId=c1", json={**WAITING, "clientId": "c1"})
 LIST_WAITLIST = Request("GET", "/waitlist")
 GET_WAITLIST_ENTRY = Request("GET", WAITLIST_ENTRY, "(c1's)", path="/waitlist/{wl}")
 LEAVE_WAITLIST = Request("DELETE", WAITLIST_ENTRY, "(c1's)", path="/waitlist/{wl}")
@@ -1006,7 +1004,7 @@ ROWS = [
     row(MOVE_B_TO_D,        401, 401, 401, 401, 200, 403, 403, 200, 403, b_moved_to_d),
     row(NOTE_A,             401, 401, 401, 401, 200, 403, 403, 200, 403, a_noted),
     row(JOIN_WAITLIST,      401, 401, 401, 401, 422, 403, 403, 201, 201, joined_waitlist),
-    row(JOIN_WAITLIST_FOR_C1, 401, 401, 401, 401, 201, 403, 403, 201, 403, joined_waitlist),
+    row(JOIN_FOR_C1,        401, 401, 401, 401, 201, 403, 403, 201, 403, joined_waitlist),
     row(LIST_WAITLIST,      401, 401, 401, 401, 200, 200, 200, 200, 200, waitlist_listed),
     row(GET_WAITLIST_ENTRY, 401, 401, 401, 401, 200, 200, 404, 200, 404, waitlist_entry_shown),
     row(LEAVE_WAITLIST,     401, 401, 401, 401, 200, 200, 404, 200, 404, waitlist_entry_left),
