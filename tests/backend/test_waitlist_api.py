@@ -113,18 +113,20 @@ async def test_each_role_sees_and_removes_only_what_it_may(people: People, db: s
     for who in ("c2", "p1", "admin"):
         assert entry_of(await people[who].get(path))["waitlistId"] == theirs["waitlistId"]
     before = dump_database(db)
-    for who, method, where, request, status, slug in [
-        ("c1", "GET", path, {}, 404, "waitlist-entry-not-found"),
-        ("p2", "GET", path, {}, 404, "waitlist-entry-not-found"),
-        ("c1", "DELETE", path, {}, 404, "waitlist-entry-not-found"),
-        ("p2", "DELETE", path, {}, 404, "waitlist-entry-not-found"),
-        ("p1", "POST", "/waitlist", {"json": AFTERNOON}, 403, "forbidden"),
-        ("c1", "POST", "/waitlist", {"json": {**AFTERNOON, "clientId": "c2"}}, 403, "forbidden"),
-        ("admin", "POST", "/waitlist", {"json": AFTERNOON}, 422, "actor-required"),
-        ("c1", "GET", "/waitlist", {"params": {"clientId": "c2"}}, 403, "forbidden"),
-        ("p2", "GET", "/waitlist", {"params": {"providerId": "p1"}}, 403, "forbidden"),
-    ]:
-        response = await people[who].request(method, where, **request)
+    refusals: list[tuple[str, str, str, dict[str, str] | None, dict[str, str], int, str]] = [
+        # who, method, path, body, query, status, problem
+        ("c1", "GET", path, None, {}, 404, "waitlist-entry-not-found"),
+        ("p2", "GET", path, None, {}, 404, "waitlist-entry-not-found"),
+        ("c1", "DELETE", path, None, {}, 404, "waitlist-entry-not-found"),
+        ("p2", "DELETE", path, None, {}, 404, "waitlist-entry-not-found"),
+        ("p1", "POST", "/waitlist", AFTERNOON, {}, 403, "forbidden"),
+        ("c1", "POST", "/waitlist", {**AFTERNOON, "clientId": "c2"}, {}, 403, "forbidden"),
+        ("admin", "POST", "/waitlist", AFTERNOON, {}, 422, "actor-required"),
+        ("c1", "GET", "/waitlist", None, {"clientId": "c2"}, 403, "forbidden"),
+        ("p2", "GET", "/waitlist", None, {"providerId": "p1"}, 403, "forbidden"),
+    ]
+    for who, method, where, json, params, status, slug in refusals:
+        response = await people[who].request(method, where, json=json, params=params)
         assert_problem(response, status, slug)
         assert dump_database(db) == before, (who, method, where)
     # An entry one may not see is refused exactly as one that does not exist.
@@ -169,7 +171,8 @@ async def test_a_bad_join_is_a_problem_naming_its_field_and_changes_nothing(
     archived = await http.delete(f"/services/{types['Old']}")
     assert archived.status_code == 200, archived.text
     before = dump_database(db)
-    for fields, status, slug, field in [
+    cases: list[tuple[dict[str, Any], int, str, str | None]] = [
+        # what the join changes, status, problem, the field it names
         ({"from": "soon"}, 400, "invalid-request", "from"),
         ({"minutes": "15"}, 400, "invalid-request", "minutes"),
         ({"to": f"{DAY} 14:00:00"}, 422, "rule-violation", "to"),
@@ -186,7 +189,8 @@ async def test_a_bad_join_is_a_problem_naming_its_field_and_changes_nothing(
         ({"serviceId": "0" * 32}, 404, "service-not-found", None),
         ({"serviceId": types["Ot"]}, 404, "service-not-found", None),
         ({"serviceId": types["Old"]}, 409, "service-archived", None),
-    ]:
+    ]
+    for fields, status, slug, field in cases:
         problem = assert_problem(await join(http, **fields), status, slug)
         if field is not None:
             assert [e["field"] for e in problem["errors"]] == [field], (fields, problem)
