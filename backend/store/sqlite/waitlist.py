@@ -48,7 +48,7 @@ _SELECT_ENTRIES = f"""
 SELECT {_ENTRY_COLUMNS},
        CASE WHEN e.status = 'waiting' THEN 1 + (
             SELECT COUNT(*) FROM waitlist_entries AS o
-             WHERE o.provider_id = e.provider_id AND o.status = 'waiting'
+             WHERE o.provider_id = e.provider_id AND o.status = 'waiting' AND o.window_end > :now
                AND (o.joined_at < e.joined_at OR (o.joined_at = e.joined_at AND o.id < e.id)))
             ELSE 0 END,
        cl.name, sv.name
@@ -85,7 +85,8 @@ SELECT COUNT(*) FROM waitlist_entries
 
 def _entry(row: Sequence[Any], now: float) -> StoredEntry:
     stored = StoredEntry(*row)
-    return replace(stored, status=shown_status(stored, now))
+    status = shown_status(stored, now)
+    return replace(stored, status=status, position=stored.position if status == "waiting" else 0)
 
 
 def entries(conn: sqlite3.Connection, query: WaitlistFilter, now: float) -> list[StoredEntry]:
@@ -93,13 +94,14 @@ def entries(conn: sqlite3.Connection, query: WaitlistFilter, now: float) -> list
         f"{_SELECT_ENTRIES} WHERE (:client IS NULL OR e.client_id = :client)"
         " AND (:provider IS NULL OR e.provider_id = :provider) ORDER BY e.joined_at, e.id"
     )
-    params = {"client": query.client_id, "provider": query.provider_id}
+    params = {"client": query.client_id, "provider": query.provider_id, "now": now}
     found = [_entry(row, now) for row in conn.execute(sql, params)]
     return [e for e in found if query.status is None or e.status == query.status]
 
 
 def find(conn: sqlite3.Connection, waitlist_id: str, now: float) -> StoredEntry | None:
-    row = conn.execute(f"{_SELECT_ENTRIES} WHERE e.id = ?", [waitlist_id]).fetchone()
+    sql = f"{_SELECT_ENTRIES} WHERE e.id = :id"
+    row = conn.execute(sql, {"id": waitlist_id, "now": now}).fetchone()
     return None if row is None else _entry(row, now)
 
 
