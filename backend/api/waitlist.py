@@ -55,8 +55,7 @@ _WAITLIST_ID = re.compile(r"[0-9a-f]{32}")
 
 
 def present_entry(entry: StoredEntry) -> WaitlistEntry:
-    """A stored entry as the wire shows it: a place in line only while it waits, its offer only
-    once it was given one."""
+    """A stored entry as the wire shows it: its offer only once it was given one."""
     shown_entry = WaitlistEntry(
         waitlist_id=entry.waitlist_id,
         provider_id=entry.provider_id,
@@ -66,7 +65,7 @@ def present_entry(entry: StoredEntry) -> WaitlistEntry:
         client_id=entry.client_id,
         joined_at=format_time(entry.joined_at),
         status=entry.status,
-        position=entry.position if entry.status == "waiting" else 0,
+        position=entry.position,
     )
     if entry.client_name is not None:
         shown_entry.client_name = entry.client_name
