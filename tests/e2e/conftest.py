@@ -27,6 +27,7 @@ CHILDREN_UNTRACED = frozenset(
         "test_mail_two_processes.py",
         "test_readme_walkthrough.py",
         "test_two_processes.py",
+        "test_waitlist_two_processes.py",
         "test_webhooks_after_crash.py",
     }
 )

@@ -211,6 +211,7 @@ def _live_at(now: str) -> str:
 
 
 _SLOT = f"SELECT {SLOT_FIELDS} FROM slots WHERE id = $1"
+_SLOTS_NAMED = f"SELECT {SLOT_FIELDS} FROM slots WHERE id = ANY($1::text[])"
 
 _WRITE_SLOTS = """
 UPDATE slots AS s
@@ -964,9 +965,13 @@ class PostgresStore:
             return held
 
         write = reserve if page is None else page_hold
+
+        def guarded(conn: Connection) -> Awaitable[ReserveResult]:
+            return _at_most_once(conn, once, now, _naming(write))
+
         return await self._write(
             self._lapses_first(
-                [slot_id], slot_id, now, lambda conn: _at_most_once(conn, once, now, _naming(write))
+                [slot_id], now, guarded, lambda first: rules.check_slot_time(first, time_slot)
             )
         )
 
@@ -1103,9 +1108,7 @@ class PostgresStore:
         def guarded(conn: Connection) -> Awaitable[MoveResult]:
             return _at_most_once(conn, once, now, _naming(move))
 
-        return await self._write(
-            self._lapses_first([slot_id, to_slot_id], to_slot_id, now, guarded)
-        )
+        return await self._write(self._lapses_first([slot_id, to_slot_id], now, guarded))
 
     async def set_note(
         self,
@@ -1138,24 +1141,36 @@ class PostgresStore:
         return await self._write(expire)
 
     def _lapses_first(
-        self, slot_ids: Sequence[str], near_id: str, now: float, write: Operation[R]
+        self,
+        slot_ids: Sequence[str],
+        now: float,
+        write: Operation[R],
+        check: Callable[[SlotRow], None] = lambda slot: None,
     ) -> Operation[R]:
-        """`write` (a reserve or a move onto `near_id`), once the providers of these slots are
-        locked, in name order (`write` counts on them), and the lapsed holds near that slot handed
-        to the line when someone waits there. The hand-over comes before an Idempotency-Key's lock
-        and savepoint, and is kept when `write` then refuses (the lapsed time may be a waiting
-        entry's offer now, which is why it refuses), while what the refused write did is undone as
-        any refusal's."""
+        """`write` (a reserve or a move onto the last of `slot_ids`), once the providers of these
+        slots are locked, in name order (`write` counts on them), and the lapsed holds near that
+        slot handed to the line when someone waits there. The hand-over comes before an
+        Idempotency-Key's lock and savepoint, and is kept when `write` then refuses (the lapsed
+        time may be a waiting entry's offer now, which is why it refuses), while what the refused
+        write did is undone as any refusal's. A write that refuses before it looks at the time (a
+        slot that does not exist, a time that is not the slot's: `check`) is left to refuse
+        without one."""
 
         async def handing(conn: Connection) -> R:
-            rows = await conn.fetch(
-                "SELECT id, provider_id, start FROM slots WHERE id = ANY($1::text[])", slot_ids
-            )
-            await lock_providers(conn, (row[1] for row in rows))
-            near = next((row for row in rows if row[0] == near_id), None)
-            if near is None or not await waitlist.anyone_waiting(conn, near[1], now):
+            found = _slots(await conn.fetch(_SLOTS_NAMED, list(slot_ids)))
+            await lock_providers(conn, (slot.provider_id for slot in found))
+            near = next((slot for slot in found if slot.id == slot_ids[-1]), None)
+            if near is None or len(found) < len(set(slot_ids)):
                 return await write(conn)
-            if not await _lapsed_to_the_line(conn, [near[1]], now, self.rules, near=near[2]):
+            try:
+                check(near)
+            except BookingError:
+                return await write(conn)
+            if not await waitlist.anyone_waiting(conn, near.provider_id, now):
+                return await write(conn)
+            if not await _lapsed_to_the_line(
+                conn, [near.provider_id], now, self.rules, near=near.start
+            ):
                 return await write(conn)
             savepoint = conn.transaction()
             await savepoint.start()

@@ -411,18 +411,30 @@ def _lapsed_to_the_line(
 
 
 def _lapses_first(
-    slot_id: str, now: float, rules: Rules, write: Callable[[Database], R]
+    slot_ids: Sequence[str],
+    now: float,
+    rules: Rules,
+    write: Callable[[Database], R],
+    check: Callable[[SlotRow], None] = lambda slot: None,
 ) -> Callable[[Database], R]:
-    """`write` (a reserve or a move onto `slot_id`), once the lapsed holds near that slot are
-    handed to the line. The hand-over comes before an Idempotency-Key's SAVEPOINT and is kept
-    when `write` then refuses (the lapsed time may be a waiting entry's offer now, which is why
-    it refuses), while what the refused write did is undone as any refusal's."""
+    """`write` (a reserve or a move onto the last of `slot_ids`), once the lapsed holds near that
+    slot are handed to the line. The hand-over comes before an Idempotency-Key's SAVEPOINT and is
+    kept when `write` then refuses (the lapsed time may be a waiting entry's offer now, which is
+    why it refuses), while what the refused write did is undone as any refusal's. A write that
+    refuses before it looks at the time (a slot that does not exist, a time that is not the
+    slot's: `check`) is left to refuse without one."""
 
     def handing(db: Database) -> R:
         sql = f"SELECT {SLOT_COLUMNS} FROM slots WHERE id = ?"
-        found = _slot(db.execute(sql, [slot_id]).fetchone())
-        near = None if found is None else found.start
-        if found is None or not _lapsed_to_the_line(db, found.provider_id, now, rules, near=near):
+        found = [_slot(db.execute(sql, [slot_id]).fetchone()) for slot_id in slot_ids]
+        near = found[-1]
+        if near is None or None in found:
+            return write(db)
+        try:
+            check(near)
+        except BookingError:
+            return write(db)
+        if not _lapsed_to_the_line(db, near.provider_id, now, rules, near=near.start):
             return write(db)
         db.conn.execute("SAVEPOINT handed")
         try:
@@ -862,7 +874,13 @@ class SQLiteStore:
 
         # A page hold makes its client before it may refuse: it needs its SAVEPOINT.
         return await self._writer.run(
-            _lapses_first(slot_id, now, rules, _at_most_once(once, now, _naming(reserve))),
+            _lapses_first(
+                [slot_id],
+                now,
+                rules,
+                _at_most_once(once, now, _naming(reserve)),
+                lambda first: rules.check_slot_time(first, time_slot),
+            ),
             refuses_first=self.levers.lean_writes and page is None,
         )
 
@@ -981,7 +999,9 @@ class SQLiteStore:
             return MoveResult(plan.appointment, plan.repeated)
 
         return await self._writer.run(
-            _lapses_first(to_slot_id, now, rules, _at_most_once(once, now, _naming(move))),
+            _lapses_first(
+                [slot_id, to_slot_id], now, rules, _at_most_once(once, now, _naming(move))
+            ),
             refuses_first=self.levers.lean_writes,
         )
 
