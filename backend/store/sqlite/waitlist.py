@@ -65,6 +65,19 @@ SELECT id, client_id, window_start, window_end, minutes, service_id FROM waitlis
 """
 """The waiting entries a room of open time could suit, in line order (the line's index)."""
 
+_WISHES = """
+SELECT MIN(minutes), MAX(minutes) FROM waitlist_entries
+ WHERE provider_id = :provider AND status = 'waiting' AND window_end > :now
+   AND window_start < :end AND window_end > :start
+"""
+"""The shortest and the longest appointment a waiting entry whose window overlaps [start, end)
+wants (NULL: nobody waits for time there)."""
+
+_CELLS = """
+SELECT start, duration, status, held_until FROM slots
+ WHERE provider_id = :provider AND start >= :start AND start < :end ORDER BY start
+"""
+
 _LIVE_HOLDS = """
 SELECT COUNT(DISTINCT appointment_id) FROM slots
  WHERE client_id = :client AND status = 'RESERVED' AND held_until > :now
@@ -161,12 +174,17 @@ def offer_freed(
     them goes, start by start, to the first waiting entry in line it suits, as an ordinary hold
     of that entry's client held for the offer's time. Answers how many offers were made."""
     ranges = widened(freed)
-    if not ranges or not anyone_waiting(db.conn, provider_id, now):
+    if not ranges:
         return 0
-    reach = rules.max_appointment_seconds
-    around = _slots_between(db.conn, provider_id, ranges[0][0] - reach, ranges[-1][1] + reach)
+    low, high = ranges[0][0], ranges[-1][1]
+    params = {"provider": provider_id, "now": now, "start": low, "end": high}
+    shortest, longest = db.execute(_WISHES, params).fetchone()
+    if shortest is None:
+        return 0  # nobody waits for time there
+    reach = longest * 60
+    around = db.execute(_CELLS, {**params, "start": low - reach, "end": high + reach}).fetchall()
     made = 0
-    for room in rooms(around, ranges, now):
+    for room in rooms(around, ranges, now, shortest * 60):
         params = {"provider": provider_id, "start": room.start, "end": room.end}
         for row in db.execute(_LINE, {**params, "room": room.length}).fetchall():
             made += _offer(db, provider_id, row, room, now, rules, place)
