@@ -5,11 +5,9 @@ what fits and when an entry's state moves on; both stores hand freed time over w
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
 
 from backend.rules.booking import BookingError
-
-WaitlistStatus = Literal["waiting", "offered", "fulfilled", "declined", "lapsed", "expired"]
+from backend.rules.waitlist import WaitlistStatus as WaitlistStatus
 
 WAITLIST_COLUMNS = (
     "id, provider_id, client_id, window_start, window_end, minutes, service_id, joined_at,"

@@ -127,10 +127,12 @@ from backend.store.sqlite import (
     profiles,
     schedules,
     services,
+    waitlist,
 )
 from backend.store.sqlite.readers import SQLiteReaders
 from backend.store.sqlite.schema import apply_migrations
 from backend.store.sqlite.writer import SQLiteWriter
+from backend.store.waitlist_records import NewEntry, StoredEntry, WaitlistFilter
 from shared.grid import DAY_SECONDS, slot_starts
 
 log = logging.getLogger(__name__)
@@ -335,6 +337,101 @@ def _apply(db: Database, plan: Plan, now: float, rules: Rules) -> None:
     """Write what a plan decided: each slot's new state, then its changes."""
     db.conn.executemany(_WRITE_SLOT, [slot._asdict() for slot in plan.writes])
     _append(db, plan.changes, now, rules)
+
+
+def _placing(now: float, rules: Rules) -> waitlist.Place:
+    """How the waitlist writes an offer: as a reserve's plan is written."""
+
+    def place(db: Database, plan: Plan) -> None:
+        _apply(db, plan, now, rules)
+
+    return place
+
+
+def _ranges(slots: Iterable[SlotRow]) -> list[tuple[int, int]]:
+    return [(s.start, s.start + s.duration) for s in slots]
+
+
+def _freed_by(appointment: Sequence[SlotRow]) -> list[tuple[int, int]]:
+    """The time an appointment leaving these slots frees: the slots, and for a typed one the days
+    around (a daily limit may have room again anywhere on its day)."""
+    freed = _ranges(appointment)
+    if appointment and appointment[0].service_id is not None:
+        start = appointment[0].start
+        freed.append((start - DAY_SECONDS, start + DAY_SECONDS))
+    return freed
+
+
+class _FreedBySchedules:
+    """The schedules' writes' change recorder, noting the time they open by provider, so that it
+    is handed to the waitlist before the write commits."""
+
+    def __init__(self) -> None:
+        self.opened: dict[str, list[tuple[int, int]]] = {}
+
+    def record(
+        self,
+        db: Database,
+        kind: str,
+        slots: Iterable[SlotRow],
+        now: float,
+        client_ids: Iterable[str | None],
+    ) -> None:
+        listed = list(slots)
+        _record_changes(db, kind, listed, now, client_ids)
+        if kind == "created":
+            for slot in listed:
+                self.opened.setdefault(slot.provider_id, []).extend(_ranges([slot]))
+
+    def hand_over(self, db: Database, now: float, rules: Rules) -> None:
+        for provider_id, ranges in self.opened.items():
+            waitlist.offer_freed(db, provider_id, ranges, now, rules, _placing(now, rules))
+
+
+def _lapsed_to_the_line(
+    db: Database, provider_id: str | None, now: float, rules: Rules, *, near: int | None = None
+) -> int:
+    """Reopen lapsed holds (one provider's near a start, when named, or all) and hand them to the
+    waitlist in the same transaction: a lapsed offer's entry leaves the line, and the freed time
+    goes to the first entry in line it suits before anyone else may take it."""
+    where = "held_until <= :now AND status = 'RESERVED'"
+    if provider_id is not None and not waitlist.anyone_waiting(db.conn, provider_id, now):
+        return 0  # nobody waits: a lapsed hold is open to anyone, as it always was
+    if provider_id is not None:
+        where += " AND provider_id = :provider AND start >= :low AND start < :high"
+    reach = rules.max_appointment_seconds
+    lapsed = _slots(
+        db.execute(
+            f"SELECT {SLOT_COLUMNS} FROM slots WHERE {where} ORDER BY start, provider_id",
+            {
+                "now": now,
+                "provider": provider_id,
+                "low": (near or 0) - reach,
+                "high": (near or 0) + 2 * reach,
+            },
+        )
+    )
+    if not lapsed:
+        return 0
+    db.conn.executemany(_RELEASE_LAPSED, [{"id": s.id, "now": now} for s in lapsed])
+    _record_changes(db, "expired", lapsed, now, [s.client_id for s in lapsed])
+    waitlist.settle(db, "expired", (s.appointment_id for s in lapsed), now)
+    place = _placing(now, rules)
+    by_provider: dict[str, list[SlotRow]] = {}
+    for slot in lapsed:
+        by_provider.setdefault(slot.provider_id, []).append(slot)
+    for provider, freed in by_provider.items():
+        ranges = [r for slot in freed for r in _freed_by([slot])]
+        waitlist.offer_freed(db, provider, ranges, now, rules, place)
+    for client_id in dict.fromkeys(s.client_id for s in lapsed):
+        waitlist.client_freed(db, client_id, now, rules, place)
+    return len(lapsed)
+
+
+def _busy_of(db: Database, source_id: str) -> list[tuple[int, int]]:
+    """A calendar source's busy intervals as they stand, before a refresh replaces them."""
+    rows = db.execute("SELECT start, ends FROM busy_intervals WHERE source_id = ?", [source_id])
+    return [(int(start), int(ends)) for start, ends in rows]
 
 
 def _appointment(db: Database, slot: SlotRow) -> list[SlotRow]:
@@ -579,12 +676,14 @@ class SQLiteStore:
                 "INSERT INTO providers (id, created_at) VALUES (?, ?) ON CONFLICT (id) DO NOTHING",
                 [provider_id, now],
             )
+            schedules.note_hand_edit(db, provider_id, start, end, now, self.rules)
+            place = _placing(now, self.rules)
+            waitlist.offer_freed(db, provider_id, _ranges(new), now, self.rules, place)
             window = db.execute(
                 f"SELECT {SLOT_COLUMNS} FROM slots WHERE provider_id = ? AND start >= ?"
                 " AND start < ? ORDER BY start",
                 [provider_id, start, end],
             )
-            schedules.note_hand_edit(db, provider_id, start, end, now, self.rules)
             return SubmitResult(created=len(new), slots=_slots(window))
 
         return await self._writer.run(_at_most_once(once, now, submit))
@@ -627,10 +726,13 @@ class SQLiteStore:
         once: Once | None = None,
     ) -> ScheduleResult:
         def put(db: Database) -> ScheduleResult:
-            return schedules.set_schedule(
-                db, provider_id, schedule, now, self.rules, _record_changes,
+            freed = _FreedBySchedules()
+            result = schedules.set_schedule(
+                db, provider_id, schedule, now, self.rules, freed.record,
                 keep_exceptions=keep_exceptions,
             )  # fmt: skip
+            freed.hand_over(db, now, self.rules)
+            return result
 
         return await self._writer.run(_at_most_once(once, now, put))
 
@@ -643,9 +745,13 @@ class SQLiteStore:
         return await self._writer.run(_at_most_once(once, now, drop))
 
     async def roll_schedules(self, now: float) -> RollResult:
-        return await self._writer.run(
-            lambda db: schedules.roll(db, now, self.rules, _record_changes)
-        )
+        def roll(db: Database) -> RollResult:
+            freed = _FreedBySchedules()
+            result = schedules.roll(db, now, self.rules, freed.record)
+            freed.hand_over(db, now, self.rules)
+            return result
+
+        return await self._writer.run(roll)
 
     async def reserve(
         self,
@@ -702,6 +808,8 @@ class SQLiteStore:
                     return ReserveResult([taken])
             first = _existing_slot(db, slot_id)
             rules.check_slot_time(first, time_slot)
+            if _lapsed_to_the_line(db, first.provider_id, now, rules, near=first.start):
+                first = _existing_slot(db, slot_id)
             params = {"client": client_id, "now": now}
             terms = Terms.plain(rules, length)
             if service_id is not None:
@@ -772,6 +880,7 @@ class SQLiteStore:
                 if booked is not None:
                     entry = ChangeEntry("confirmed", booked, "CONFIRMED", booked.client_id)
                     _append(db, [entry], now, self.rules)
+                    self._confirmed(db, [booked], now)
                     return ConfirmResult([booked])
             named = _existing_slot(db, slot_id)
 
@@ -790,6 +899,8 @@ class SQLiteStore:
             terms = None if service is None else service.terms()
             plan = plan_confirm(named, appointment, client_id, time_slot, lapsed, now, rules, terms)
             _apply(db, plan, now, self.rules)
+            if not plan.repeated:
+                self._confirmed(db, plan.appointment, now)
             return ConfirmResult(plan.appointment, plan.repeated)
 
         return await self._writer.run(
@@ -813,6 +924,13 @@ class SQLiteStore:
             appointment = _appointment(db, named)
             plan = plan_cancel(named, appointment, client_id, provider_id, now, rules, admin=admin)
             _apply(db, plan, now, self.rules)
+            held = effective_status(named, now) == "RESERVED"
+            waitlist.settle(db, "cancelled", [named.appointment_id], now)
+            place = _placing(now, rules)
+            freed = _freed_by(appointment)
+            waitlist.offer_freed(db, named.provider_id, freed, now, rules, place)
+            if held:
+                waitlist.client_freed(db, named.client_id, now, rules, place)
             return CancelResult(plan.appointment, former_client_id=named.client_id)
 
         return await self._writer.run(
@@ -833,8 +951,10 @@ class SQLiteStore:
 
         def move(db: Database) -> MoveResult:
             named = _existing_slot(db, slot_id)
-            appointment = _appointment(db, named)
             target = _existing_slot(db, to_slot_id)
+            if _lapsed_to_the_line(db, target.provider_id, now, rules, near=target.start):
+                named, target = _existing_slot(db, slot_id), _existing_slot(db, to_slot_id)
+            appointment = _appointment(db, named)
             whole = live(appointment, now)
             length = length_of(whole) if whole else target.duration
             span = _run(db, target.provider_id, target.start, length)
@@ -847,6 +967,13 @@ class SQLiteStore:
                 named, appointment, target, time_slot, span, client_id, now, rules, terms, near
             )
             _apply(db, plan, now, self.rules)
+            if not plan.repeated:
+                waitlist.follow_move(db, named.appointment_id, plan.appointment, now)
+                kept = {s.id for s in plan.appointment}
+                freed = [s for s in appointment if s.id not in kept]
+                place = _placing(now, rules)
+                freed_ranges = _freed_by(freed) if freed else []
+                waitlist.offer_freed(db, named.provider_id, freed_ranges, now, rules, place)
             return MoveResult(plan.appointment, plan.repeated)
 
         return await self._writer.run(
@@ -874,18 +1001,43 @@ class SQLiteStore:
 
     async def expire_lapsed(self, now: float) -> int:
         def expire(db: Database) -> int:
-            lapsed = _slots(
-                db.execute(
-                    f"SELECT {SLOT_COLUMNS} FROM slots"
-                    " WHERE held_until <= ? AND status = 'RESERVED' ORDER BY start, provider_id",
-                    [now],
-                )
-            )
-            db.conn.executemany(_RELEASE_LAPSED, [{"id": s.id, "now": now} for s in lapsed])
-            _record_changes(db, "expired", lapsed, now, [s.client_id for s in lapsed])
-            return len(lapsed)
+            waitlist.expire_windows(db, now)
+            return _lapsed_to_the_line(db, None, now, self.rules)
 
         return await self._writer.run(expire)
+
+    def _confirmed(self, db: Database, booked: Sequence[SlotRow], now: float) -> None:
+        """A hold became a booking: an offer's entry is fulfilled, and its client holds one
+        appointment fewer (their waiting entries may be offered time now)."""
+        if not booked:
+            return
+        waitlist.settle(db, "confirmed", [booked[0].appointment_id], now)
+        place = _placing(now, self.rules)
+        waitlist.client_freed(db, booked[0].client_id, now, self.rules, place)
+
+    # --- the waitlist (backend/store/sqlite/waitlist.py) ------------------------------------
+
+    async def join_waitlist(
+        self, entry: NewEntry, now: float, *, once: Once | None = None
+    ) -> StoredEntry:
+        def join(db: Database) -> StoredEntry:
+            return waitlist.join(db, entry, now, self.rules, _placing(now, self.rules))
+
+        return await self._writer.run(_at_most_once(once, now, join))
+
+    async def waitlist(self, query: WaitlistFilter, now: float) -> list[StoredEntry]:
+        return await self._readers.run(lambda conn: waitlist.entries(conn, query, now))
+
+    async def find_waitlist_entry(self, waitlist_id: str, now: float) -> StoredEntry | None:
+        return await self._readers.run(lambda conn: waitlist.find(conn, waitlist_id, now))
+
+    async def leave_waitlist(
+        self, waitlist_id: str, now: float, *, once: Once | None = None
+    ) -> StoredEntry:
+        def leave(db: Database) -> StoredEntry:
+            return waitlist.leave(db, waitlist_id, now)
+
+        return await self._writer.run(_at_most_once(once, now, leave))
 
     async def create_token(
         self,
@@ -1328,9 +1480,15 @@ class SQLiteStore:
     async def record_busy_refresh(
         self, source_id: str, refreshed: Refreshed, now: float
     ) -> BusySource | None:
-        return await self._writer.run(
-            lambda db: busy.record_refresh(db.conn, source_id, refreshed, now)
-        )
+        def record(db: Database) -> BusySource | None:
+            was = busy.find(db.conn, source_id)
+            before = _busy_of(db, source_id)
+            recorded = busy.record_refresh(db.conn, source_id, refreshed, now)
+            if was is not None and refreshed.intervals is not None:
+                self._busy_gone(db, was.provider_id, before, now)
+            return recorded
+
+        return await self._writer.run(record)
 
     async def busy_conflicts(self, provider_id: str, now: float) -> list[Conflict]:
         return await self._readers.run(lambda conn: busy.conflicts(conn, provider_id, now))
@@ -1365,9 +1523,19 @@ class SQLiteStore:
         once: Once | None = None,
     ) -> BusySource:
         def delete(db: Database) -> BusySource:
-            return busy.delete(db.conn, source_id, provider_id)
+            before = _busy_of(db, source_id)
+            gone = busy.delete(db.conn, source_id, provider_id)
+            self._busy_gone(db, gone.provider_id, before, now)
+            return gone
 
         return await self._writer.run(_at_most_once(once, now, delete))
+
+    def _busy_gone(
+        self, db: Database, provider_id: str, before: list[tuple[int, int]], now: float
+    ) -> None:
+        """Busy times that went away free what they covered: the waitlist is offered it."""
+        place = _placing(now, self.rules)
+        waitlist.offer_freed(db, provider_id, before, now, self.rules, place)
 
     async def busy_intervals(self, provider_id: str, start: float, end: float) -> list[StoredBusy]:
         return await self._readers.run(lambda conn: busy.intervals(conn, provider_id, start, end))
