@@ -27,6 +27,7 @@ from backend.api import (
     services,
     system,
     tokens,
+    waitlist,
     webhooks,
 )
 from backend.api.context import CONTEXT, AppContext, rules_from
@@ -59,6 +60,7 @@ MAX_BODY_BYTES = 1024 * 1024
 OPERATIONS: list[Operation] = [
     *availability.OPERATIONS,
     *reservations.OPERATIONS,
+    *waitlist.OPERATIONS,
     *providers.OPERATIONS,
     *provider_profile.OPERATIONS,
     *schedules.OPERATIONS,

@@ -28,7 +28,7 @@ ZoneText = Annotated[
         examples=["Europe/Lisbon"],
     ),
 ]
-NotificationKind = Literal["confirmation", "update", "cancellation", "reminder", "hold"]
+NotificationKind = Literal["confirmation", "update", "cancellation", "reminder", "hold", "offer"]
 NotificationStatus = Literal["queued", "sent", "failed"]
 
 

@@ -7,7 +7,6 @@ from typing import Annotated, Literal
 
 from msgspec import UNSET, Meta, UnsetType, field
 
-from shared.patterns import END
 from shared.wire import (
     AppointmentMinutes,
     DisplayName,
@@ -20,6 +19,9 @@ from shared.wire import (
     TimeSlotId,
     _Answer,
     _Body,
+)
+from shared.wire import (
+    WaitlistId as WaitlistId,  # defined beside Change, which names an entry
 )
 
 WaitlistStatus = Literal["waiting", "offered", "fulfilled", "declined", "lapsed", "expired"]
@@ -34,15 +36,6 @@ WAITLIST_STATUSES: tuple[WaitlistStatus, ...] = (
     "lapsed",
     "expired",
 )
-
-WaitlistId = Annotated[
-    str,
-    Meta(
-        pattern=rf"^[0-9a-f]{{32}}{END}",
-        description="The id the server gave a waitlist entry: 32 lowercase hex digits.",
-        examples=["3e1b7c9a2d4f4a6e8b0c1d3e5f7a9b2c"],
-    ),
-]
 
 
 class WaitlistRequest(_Body):

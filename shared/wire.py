@@ -43,6 +43,14 @@ TimeSlotId = Annotated[
         examples=["4f9a0c2e6b1d4e8f9a7c3b2d1e0f5a6b"],
     ),
 ]
+WaitlistId = Annotated[
+    str,
+    Meta(
+        pattern=rf"^[0-9a-f]{{32}}{END}",
+        description="The id the server gave a waitlist entry: 32 lowercase hex digits.",
+        examples=["3e1b7c9a2d4f4a6e8b0c1d3e5f7a9b2c"],
+    ),
+]
 RequestTime = Annotated[
     str,
     Meta(
@@ -378,6 +386,10 @@ class RulesInForce(_Answer):
     max_holds: int
     max_window_days: float
     max_appointment_minutes: int
+    max_waitlist: int
+    """Waitlist entries a client may wait on (or hold an offer of) at once."""
+    offer_minutes: int
+    """How long a waitlist offer is held unless confirmed (never past the notice period)."""
 
 
 class FieldError(_Answer):
@@ -550,6 +562,8 @@ class Change(_Answer):
     service_id: ServiceId | UnsetType = UNSET
     """The appointment's type, when it was booked as one. Shown with `clientId`."""
     service_name: ServiceName | UnsetType = UNSET
+    waitlist_id: WaitlistId | UnsetType = UNSET
+    """On a `reserved` change that is a waitlist offer: the entry. Shown with `clientId`."""
 
 
 class Changes(_Answer):

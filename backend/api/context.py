@@ -98,10 +98,10 @@ class AppContext:
         self.hub.listen(lambda changes: self.write_back.wake() if wakes_writer(changes) else None)
 
     def _wake_mail(self, changes: Sequence[ChangeRow]) -> None:
-        """Only a confirm, a move or a cancel can have queued mail to send now (reminders come
-        due with the clock, which the sender's own round looks at): other commits, such as a
-        flood of holds, leave the sender asleep."""
-        if any(change.kind in MAILING_KINDS for change in changes):
+        """Only a confirm, a move, a cancel or a waitlist offer can have queued mail to send now
+        (reminders come due with the clock, which the sender's own round looks at): other
+        commits, such as a flood of holds, leave the sender asleep."""
+        if any(c.kind in MAILING_KINDS or c.waitlist_id is not None for c in changes):
             self.mail.wake()
 
     def public_base(self) -> str:
@@ -165,4 +165,6 @@ def rules_from(settings: Settings) -> Rules:
         max_window_seconds=settings.max_window_seconds,
         max_appointment_seconds=settings.max_appointment_seconds,
         reminder_seconds=settings.reminders,
+        offer_seconds=settings.offer_seconds,
+        max_waitlist=settings.max_waitlist,
     )

@@ -33,6 +33,8 @@ async def rules_in_force(request: web.Request) -> web.Response:
             max_holds=s.max_holds,
             max_appointment_minutes=s.max_appointment_seconds // 60,
             max_window_days=s.max_window_days,
+            max_waitlist=s.max_waitlist,
+            offer_minutes=s.offer_minutes,
         )
     )
 
@@ -84,7 +86,7 @@ OPERATIONS = [
         "GET",
         "/rules",
         rules_in_force,
-        summary="The booking rules in force: slot length, hold, notice and limits",
+        summary="The booking rules in force: slot length, hold, notice, limits and the waitlist's",
         tag="system",
         public=True,
         answers={200: (RulesInForce, "The rules")},

@@ -263,3 +263,30 @@ def service_scope(caller: Caller) -> str | None:
     raise forbidden(
         f"Only a provider (or an admin) changes what it offers; {caller.describe()} may not"
     )
+
+
+def joining_waitlist(caller: Caller, named: str | UnsetType) -> str:
+    """The client whose place in a provider's line a POST /waitlist asks for: a client token's
+    own, or the one an admin (or the no-auth caller) names. A provider waits in no line."""
+    if caller.role == "provider" and not caller.trusted:
+        raise forbidden(
+            f"Only a client waits in a provider's line (or an admin, for one);"
+            f" {caller.describe()} may not join one"
+        )
+    return acting_client(caller, named)
+
+
+def waitlist_scope(
+    caller: Caller, named_client: str | UnsetType, named_provider: str | UnsetType
+) -> tuple[str | None, str | None]:
+    """Whose waitlist entries a GET /waitlist lists, as (client, provider), None for anyone: a
+    client token's own, those in a provider token's own line, an admin's (or the no-auth
+    caller's) all; an id named narrows that further, and one naming someone else is refused.
+    (One entry is seen by whom `sees_client` says: its client, its provider and admins.)"""
+    client = None if named_client is UNSET else named_client
+    provider = None if named_provider is UNSET else named_provider
+    if caller.trusted or caller.role == "admin":
+        return client, provider
+    if caller.role == "client":
+        return _as_subject(caller, named_client, "clientId"), provider
+    return client, _as_subject(caller, named_provider, "providerId")

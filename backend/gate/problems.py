@@ -27,6 +27,7 @@ from backend.store.base import (
 )
 from backend.store.busy_records import BusySourceNotFound, TooManyBusySources
 from backend.store.page_records import TooManyPageHolds
+from backend.store.waitlist_records import TooManyWaitlistEntries, WaitlistEntryNotFound
 from shared.wire import FieldError, Problem, encode_line
 
 REPLAYED_HEADER = "Idempotent-Replayed"
@@ -107,6 +108,19 @@ _TYPES = [
         404,
         "Provider not found",
         "GET /providers lists the providers; a provider is known once they have a token.",
+    ),
+    ProblemType(
+        "waitlist-entry-not-found",
+        404,
+        "Waitlist entry not found",
+        "GET /waitlist lists your entries; an entry that left its line is gone.",
+    ),
+    ProblemType(
+        "too-many-waitlist-entries",
+        409,
+        "Too many waitlist entries",
+        "Leave an entry you no longer need (GET /waitlist lists them; DELETE /waitlist/{waitlistId}"
+        " leaves one), then join again.",
     ),
     ProblemType(
         "schedule-not-found",
@@ -259,6 +273,8 @@ _BOOKING_SLUGS: Mapping[type[booking.BookingError], str] = {
     TooManyWebhooks: "too-many-webhooks",
     BusySourceNotFound: "busy-source-not-found",
     TooManyBusySources: "too-many-busy-sources",
+    WaitlistEntryNotFound: "waitlist-entry-not-found",
+    TooManyWaitlistEntries: "too-many-waitlist-entries",
 }
 
 

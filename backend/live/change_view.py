@@ -12,9 +12,10 @@ from shared.wire import Change
 
 
 def present_change(change: ChangeRow, caller: Caller, rules: Rules) -> Change:
-    """`change` as `caller` may see it: its client, their name, the appointment and the note only
-    to that client, the slot's provider and admins. (An event's row is no change to a slot: the
-    feed passes it by, and the webhooks send it as its own envelope.)"""
+    """`change` as `caller` may see it: its client, their name, the appointment, the note and
+    the waitlist entry a hold was offered to only to that client, the slot's provider and
+    admins. (An event's row is no change to a slot: the feed passes it by, and the webhooks
+    send it as its own envelope.)"""
     kind = change.kind
     if not is_slot_change(kind):
         raise ValueError(f"seq {change.seq} is a {kind} event, not a change to a slot")
@@ -38,6 +39,8 @@ def present_change(change: ChangeRow, caller: Caller, rules: Rules) -> Change:
             shown.service_id = change.service_id
             if change.service_name is not None:
                 shown.service_name = change.service_name
+        if change.waitlist_id is not None:
+            shown.waitlist_id = change.waitlist_id
     if change.held_until is not None:
         shown.expires_at = format_time(change.held_until)
     elif change.kind == "reserved":  # a change logged before holds' ends were kept with them

@@ -20,11 +20,12 @@ from backend.rules.booking import SlotRow
 
 EntryStatus = Literal["RESERVED", "CONFIRMED", "CANCELLED"]
 
-Tell = Literal["booked", "moved", "cancelled", "moved-away", "moved-here"]
+Tell = Literal["booked", "moved", "cancelled", "moved-away", "moved-here", "offered"]
 """What a write means to the people of a booked appointment (backend/rules/notices.py says whom
 it reaches): it was booked, moved, or cancelled; or, moved to another provider, it left the
 entry of the provider it had (`moved-away`) for a new one (`moved-here`). A hold's life (held,
-moved, let go, lapsed) and a note tell nobody."""
+moved, let go, lapsed) and a note tell nobody, but for a hold that is a waitlist offer
+(`offered`): time freed for the next client in line, who has to hear of it to take it."""
 
 KEEP_SECONDS = 30 * 86_400
 """How far back a feed reaches: reservations that ended, and cancellations made, this long ago."""
@@ -48,6 +49,8 @@ class LedgerWrite:
     tells: Tell | None = None
     follows: str | None = None
     """For `moved-here`: the appointment id of the entry it left, whose invitation it carries on."""
+    waitlist_id: str | None = None
+    """For `offered`: the waitlist entry the hold was offered to."""
 
     def as_params(self) -> dict[str, object]:
         return {
@@ -115,6 +118,8 @@ def ledger_writes(changes: Iterable[ChangeEntry]) -> list[LedgerWrite]:
         status = _STATUS.get(change.kind, live)
         made = _entry(find, slot, change.client_id, status)
         made.tells = _tells(change.kind, booked, slot.status == "CONFIRMED")
+        if change.kind == "reserved" and change.waitlist_id is not None:
+            made.tells, made.waitlist_id = "offered", change.waitlist_id
         write((change.kind, find, slot.appointment_id), slot, made)
     return list(writes.values())
 

@@ -32,6 +32,8 @@ _ACTIONS: dict[Tell, WriteAction] = {
 
 def planned_write(write: LedgerWrite) -> WriteAction | None:
     """The write one ledger write asks of its provider's calendar, or None (a hold's life)."""
+    if write.tells == "offered":
+        return None  # a waitlist offer is a hold
     if write.tells is not None:
         return _ACTIONS[write.tells]
     if write.find is not None and write.status == "CONFIRMED":

@@ -4,9 +4,10 @@ A store asks this in the transaction of each write whose ledger write tells some
 (backend/rules/calendar_ledger.py): the notices it plans are queued in that transaction, so a
 change and the mail it causes commit together, and the mail sender (backend/live/mail/) delivers
 them afterwards. The client hears of everything; the provider too, when they have an address. A
-booking also queues the client's reminders, each due its offset before the start (those whose
-time has already passed are left out); a move or a cancel drops the reminders still queued, and a
-move queues them again for the new time.
+hold tells nobody but when it is a waitlist offer, which its client hears of (the provider sees
+it in their calendar, as any hold). A booking also queues the client's reminders, each due its
+offset before the start (those whose time has already passed are left out); a move or a cancel
+drops the reminders still queued, and a move queues them again for the new time.
 """
 
 from __future__ import annotations
@@ -18,8 +19,10 @@ from typing import Literal
 from backend.rules.booking import SlotRow
 from backend.rules.calendar_ledger import LedgerWrite, Tell
 
-NoticeKind = Literal["confirmation", "update", "cancellation", "reminder", "hold"]
-"""`hold`: the link that confirms a hold the booking page placed (sent to the client only)."""
+NoticeKind = Literal["confirmation", "update", "cancellation", "reminder", "hold", "offer"]
+"""`hold`: the link that confirms a hold the booking page placed; `offer`: a hold made for the
+next client in a waitlist's line, until when it is theirs and how to take it (both sent to the
+client only)."""
 PartyRole = Literal["client", "provider"]
 
 NoticeStatus = Literal["queued", "sent", "failed"]
@@ -73,6 +76,7 @@ _TO_BOTH: dict[Tell, tuple[NoticeKind | None, NoticeKind | None]] = {
     "cancelled": ("cancellation", "cancellation"),
     "moved-away": (None, "cancellation"),
     "moved-here": ("update", "confirmation"),
+    "offered": ("offer", None),
 }
 
 
@@ -109,6 +113,7 @@ def plan_notices(
             ends=write.ends,
             due_at=due_at,
             reminder_before=before,
+            held_until=write.held_until if kind == "offer" else None,
         )
 
     to_client, to_provider = _TO_BOTH[tell]
@@ -122,7 +127,7 @@ def plan_notices(
             due = write.start - before
             if due > now:
                 queue.append(notice("reminder", "client", addresses.client, due, before))
-    return Notices(queue, drop_reminders=tell != "booked")
+    return Notices(queue, drop_reminders=tell not in ("booked", "offered"))
 
 
 def hold_notice(

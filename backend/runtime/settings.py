@@ -45,6 +45,10 @@ class Settings:
     notice_hours: float = 24
     max_holds: int = 5
     max_appointment_minutes: int = 120
+    max_waitlist: int = 10
+    """Waitlist entries a client may wait on (or hold an offer of) at once."""
+    offer_minutes: int = 30
+    """How long a waitlist offer is held for its client (never past the notice period)."""
     no_auth: bool = False
     synchronous: Synchronous = "FULL"
     max_window_days: float = 31
@@ -134,6 +138,10 @@ class Settings:
         return self.hold_minutes * 60
 
     @property
+    def offer_seconds(self) -> float:
+        return self.offer_minutes * 60
+
+    @property
     def notice_seconds(self) -> float:
         return self.notice_hours * 3600
 
@@ -167,8 +175,13 @@ class Settings:
             raise SettingsError(f"--hold-minutes {self.hold_minutes:g}: must be more than 0")
         if self.notice_hours < 0:
             raise SettingsError(f"--notice-hours {self.notice_hours:g}: must be 0 or more")
-        if self.max_holds < 1:
-            raise SettingsError(f"--max-holds {self.max_holds}: must be at least 1")
+        for flag, count in (
+            ("--max-holds", self.max_holds),
+            ("--max-waitlist", self.max_waitlist),
+            ("--offer-minutes", self.offer_minutes),
+        ):
+            if count < 1:
+                raise SettingsError(f"{flag} {count}: must be at least 1")
         if not 1 <= self.max_appointment_minutes <= 1440:
             raise SettingsError(
                 f"--max-appointment-minutes {self.max_appointment_minutes}: must be between 1"
@@ -321,6 +334,19 @@ def add_server_arguments(parser: argparse.ArgumentParser, environ: Mapping[str, 
         base.max_appointment_minutes,
     )
     option("--max-window-days", float, "longest window or listing range", base.max_window_days)
+    option(
+        "--max-waitlist",
+        int,
+        "waitlist entries a client may wait on (or hold an offer of) at once",
+        base.max_waitlist,
+    )
+    option(
+        "--offer-minutes",
+        int,
+        "how long time freed for the next in a waitlist is held for them unless confirmed"
+        " (never past the notice period)",
+        base.offer_minutes,
+    )
     option("--synchronous", str.upper, "SQLite synchronous mode: FULL or NORMAL", base.synchronous)
     option(
         "--read-threads",
@@ -493,6 +519,8 @@ def settings_from_namespace(args: argparse.Namespace) -> Settings:
         max_holds=int(args.max_holds),
         max_appointment_minutes=int(args.max_appointment_minutes),
         max_window_days=float(args.max_window_days),
+        max_waitlist=int(args.max_waitlist),
+        offer_minutes=int(args.offer_minutes),
         no_auth=bool(args.no_auth),
         synchronous=args.synchronous,
         read_threads=int(args.read_threads),

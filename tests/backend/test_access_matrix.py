@@ -18,6 +18,8 @@ fixture), and hostile requests meet a PostgreSQL server in tests/backend/test_sc
     a spare client token ("victim", for c3) to revoke
     a calendar feed of p1's ("feed", and its secret address), a webhook of p1's ("hook"), and
     a calendar p1's busy times come from ("busy")
+    c1 waiting in p1's line for an afternoon with no slots ("wl"), so that no write of the table
+    frees time it would be offered
 
 The refused cells and the reads of a row share one server, and the database dump is compared
 before and after each of them: so they changed nothing, and each started from the template state.
@@ -69,6 +71,8 @@ A_AT, B_AT, C_AT, D_AT = (f"{DAY} 11:{m}:00" for m in ("00", "15", "30", "45"))
 WHOLE_DAY = {"startTime": f"{DAY} 00:00:00", "endTime": "2030-03-07 00:00:00"}
 NEW_WINDOW = {"startTime": f"{DAY} 14:00:00", "endTime": f"{DAY} 15:00:00"}
 NEW_SLOTS = [f"{DAY} 14:{m}:00" for m in ("00", "15", "30", "45")]
+WAITING = {"providerId": "p1", "from": f"{DAY} 16:00:00", "to": f"{DAY} 17:00:00"}
+"""A window of p1's with no slots, in which no row of the table makes any: a place there waits."""
 PUBLIC_SERVER = "http://93.184.216.34"
 PUBLIC_RECEIVER = f"{PUBLIC_SERVER}/hook"
 """A public address (no name to resolve): the webhooks of the table are sent nothing they
@@ -114,9 +118,8 @@ FORM_TOKEN = re.compile(
 
 
 async def build_template(db: str, mail: Path) -> Template:
-    server = TestServer(
-        create_app(Settings(db=db, rate=0, mail_dir=str(mail)), clock=ManualClock(T0))
-    )
+    clock = ManualClock(T0)
+    server = TestServer(create_app(Settings(db=db, rate=0, mail_dir=str(mail)), clock=clock))
     await server.start_server()
     try:
         async with People.issue(server) as people:
@@ -165,6 +168,10 @@ async def build_template(db: str, mail: Path) -> Template:
             unread = Refreshed(None, None, None, None, None, next_due=ctx.now() + 86_400 * 3650)
             source_id = busy.json()["source"]["sourceId"]
             assert await ctx.store.record_busy_refresh(source_id, unread, ctx.now()) is not None
+            clock.set(T0 - 60)  # a minute before the worlds' clock: a place joined there is behind
+            waiting = await people["c1"].post("/waitlist", json=WAITING)
+            assert waiting.status_code == 201, waiting.text
+            clock.set(T0)
             await server.app[CONTEXT].mail.deliver_due()
             manage = manage_path(mail)
             page = await people["admin"].get(manage)
@@ -183,6 +190,7 @@ async def build_template(db: str, mail: Path) -> Template:
         "hook": hook.json()["webhook"]["webhookId"],
         "service": service.json()["service"]["serviceId"],
         "busy": busy.json()["source"]["sourceId"],
+        "wl": waiting.json()["entry"]["waitlistId"],
         "feedSecret": feed.json()["url"].rsplit("/", 1)[1].removesuffix(".ics"),
         "manage": manage,
         "cancelToken": tokens_of_page["cancel"],
@@ -749,6 +757,39 @@ async def no_calendar_write_yet(world: World, who: Who, response: httpx.Response
     raise AssertionError("p1 has no write-back calendar in the template: GET and DELETE are 404")
 
 
+async def waitlist_of(world: World) -> list[tuple[str, int]]:
+    """p1's line, as the admin sees it: each entry's client and place."""
+    listed = (await world.as_admin("GET", "/waitlist")).json()["entries"]
+    return [(e["clientId"], e["position"]) for e in listed]
+
+
+async def joined_waitlist(world: World, who: Who, response: httpx.Response) -> None:
+    client = "c1" if who == "admin" else who
+    joined = response.json()["entry"]
+    assert (joined["clientId"], joined["status"], joined["position"]) == (client, "waiting", 2)
+    assert await waitlist_of(world) == [("c1", 1), (client, 2)]
+
+
+async def waitlist_listed(world: World, who: Who, response: httpx.Response) -> None:
+    listed = [(e["waitlistId"], e.get("clientName")) for e in response.json()["entries"]]
+    wl = world.template.ids["wl"]
+    assert listed == ([(wl, "Client One")] if who in ("admin", "p1", "c1") else [])
+
+
+async def waitlist_entry_shown(world: World, who: Who, response: httpx.Response) -> None:
+    shown = response.json()["entry"]
+    assert (shown["waitlistId"], shown["clientId"], shown["position"]) == (
+        world.template.ids["wl"],
+        "c1",
+        1,
+    )
+
+
+async def waitlist_entry_left(world: World, who: Who, response: httpx.Response) -> None:
+    assert response.json()["entry"]["waitlistId"] == world.template.ids["wl"]
+    assert await waitlist_of(world) == []
+
+
 async def problem_described(world: World, who: Who, response: httpx.Response) -> None:
     assert response.json()["type"] == "/problems/slot-taken"
     assert response.json()["status"] == 409
@@ -864,6 +905,12 @@ MANAGE_MOVE = Request(
     path="{manage}/move",
     form={"token": "{moveToken}", "slot": "{D}", "at": "{dAt}"},
 )
+WAITLIST_ENTRY = "/waitlist/{waitlistId}"
+JOIN_WAITLIST = Request("POST", "/waitlist", "without clientId", json=WAITING)
+JOIN_FOR_C1 = Request("POST", "/waitlist", "clientId=c1", json={**WAITING, "clientId": "c1"})
+LIST_WAITLIST = Request("GET", "/waitlist")
+GET_WAITLIST_ENTRY = Request("GET", WAITLIST_ENTRY, "(c1's)", path="/waitlist/{wl}")
+LEAVE_WAITLIST = Request("DELETE", WAITLIST_ENTRY, "(c1's)", path="/waitlist/{wl}")
 HOOK = "/webhooks/{webhookId}"
 MAKE_WEBHOOK = Request("POST", "/webhooks", json={"url": PUBLIC_RECEIVER})
 LIST_WEBHOOKS = Request("GET", "/webhooks")
@@ -957,6 +1004,11 @@ ROWS = [
     row(CANCEL_B,           401, 401, 401, 401, 200, 200, 403, 200, 403, b_open_again),
     row(MOVE_B_TO_D,        401, 401, 401, 401, 200, 403, 403, 200, 403, b_moved_to_d),
     row(NOTE_A,             401, 401, 401, 401, 200, 403, 403, 200, 403, a_noted),
+    row(JOIN_WAITLIST,      401, 401, 401, 401, 422, 403, 403, 201, 201, joined_waitlist),
+    row(JOIN_FOR_C1,        401, 401, 401, 401, 201, 403, 403, 201, 403, joined_waitlist),
+    row(LIST_WAITLIST,      401, 401, 401, 401, 200, 200, 200, 200, 200, waitlist_listed),
+    row(GET_WAITLIST_ENTRY, 401, 401, 401, 401, 200, 200, 404, 200, 404, waitlist_entry_shown),
+    row(LEAVE_WAITLIST,     401, 401, 401, 401, 200, 200, 404, 200, 404, waitlist_entry_left),
     row(PROVIDERS,          401, 401, 401, 401, 200, 200, 200, 200, 200, providers_named),
     row(P1_CALENDAR,        401, 401, 401, 401, 200, 200, 403, 403, 403, p1_calendar),
     row(GET_P1_PROFILE,     401, 401, 401, 401, 200, 200, 200, 200, 200, p1_profile_shown),

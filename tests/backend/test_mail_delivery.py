@@ -2,11 +2,13 @@
 a real SMTP server on loopback (tests/smtp_server.py), read back with the standard library's
 `email` and with `icalendar`. One invitation through confirm, move and cancel; reminders driven by
 the injected clock, across a restart; a relay that answers 4xx then 2xx, one that refuses, one
-that is down; and the Maildir a server without a relay writes to."""
+that is down; and the Maildir a server without a relay writes to. A waitlist offer, a hold, is
+mailed to its client (and only one that has not lapsed)."""
 
 from __future__ import annotations
 
 import mailbox
+import re
 import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -27,7 +29,7 @@ from backend.runtime.clock import ManualClock
 from backend.runtime.settings import Settings, SettingsError, parse_serve_args
 from tests.backend.test_calendar_feeds import DAY, cancel, confirm, hold, new_feed, open_morning
 from tests.backend.test_mail_queue import listed, set_email
-from tests.helpers import People
+from tests.helpers import JSON, People
 from tests.smtp_server import MailServer
 
 PUBLIC = "https://book.example.org"
@@ -297,3 +299,62 @@ async def test_an_address_never_reaches_the_change_feed_or_a_calendar_feed(
         assert "@" not in text.replace(f"@{UID_DOMAIN}", "")
     assert client not in changes.text
     assert provider not in calendar
+
+
+async def join_morning(people: People, who: str) -> dict[str, Any]:
+    """`who` waits in p1's line for a slot between 10:00 and 11:00 on DAY: the offer it gets."""
+    window = {"providerId": "p1", "from": f"{DAY} 10:00:00", "to": f"{DAY} 11:00:00"}
+    joined = await people[who].post("/waitlist", json=window)
+    assert joined.status_code == 201, joined.text
+    offer: dict[str, Any] = joined.json()["entry"]["offer"]
+    return offer
+
+
+async def test_a_waitlist_offer_is_mailed_to_its_client_with_how_to_take_it(
+    people: People, secure_server: TestServer, smtp: MailServer
+) -> None:
+    """Time freed for the next in line is a hold of theirs: they are mailed (in their zone) until
+    when it is theirs and the calls that confirm or release it, and the call works as written.
+    An ordinary hold is mailed to nobody."""
+    client, bystander = smtp.address("waiting"), smtp.address("bystander")
+    await set_email(people, "c1", client, "America/New_York")
+    await set_email(people, "c2", bystander)
+    slots = await open_morning(people)
+    await hold(people, "c2", slots[0])
+    offer = await join_morning(people, "c1")
+    assert offer["timeSlotId"] == slots[1]["timeSlotId"]
+    await deliver(secure_server)
+    assert smtp.received(bystander) == []
+    (letter,) = smtp.received(client)
+    message = letter.message()
+    assert message["Subject"] == (
+        "Held for you from the waitlist: Appointment with Dr One, Wednesday 6 March 2030 05:15"
+    )
+    assert [part.get_content_type() for part in message.walk()] == ["text/plain"]  # no invitation
+    words = text_of(message)
+    assert "When: Wednesday 6 March 2030, 05:15–05:30 (America/New_York)" in words
+    # Held for --offer-minutes (30) from the join at 09:00 UTC, 04:00 in New York.
+    assert "It is yours until Monday 4 March 2030, 04:30 (America/New_York)." in words
+    assert f"DELETE /reservations/{offer['timeSlotId']}" in words
+    call = re.search(r"PUT (/availability/confirm/[0-9a-f]{32}) with (\{[^}]*\})", words)
+    assert call is not None, words
+    confirmed = await people["c1"].put(call[1], content=call[2], headers=JSON)
+    assert confirmed.status_code == 200, confirmed.text
+    assert confirmed.json()["reservation"]["timeSlotId"] == offer["timeSlotId"]
+    sent = {(n["kind"], n["status"]) for n in await listed(people, "c1", kind="offer")}
+    assert sent == {("offer", "sent")}
+
+
+async def test_an_offer_that_lapsed_before_its_letter_went_is_not_sent(
+    people: People, secure_server: TestServer, smtp: MailServer, clock: ManualClock
+) -> None:
+    client = smtp.address("late")
+    await set_email(people, "c1", client)
+    await secure_server.app[CONTEXT].mail.stop()  # sent by hand below, after the lapse
+    await open_morning(people)
+    await join_morning(people, "c1")
+    clock.advance(31 * 60)
+    await deliver(secure_server)
+    assert smtp.received(client) == []
+    (notice,) = await listed(people, "c1", kind="offer")
+    assert (notice["status"], notice["lastError"]) == ("failed", "not sent: the hold had lapsed")

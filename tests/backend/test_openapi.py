@@ -30,6 +30,7 @@ import shared.manage_wire
 import shared.profile_wire
 import shared.schedule_wire
 import shared.service_wire
+import shared.waitlist_wire
 import shared.webhook_wire
 import shared.wire
 from backend.app import OPERATIONS, create_app
@@ -88,6 +89,7 @@ WIRE_MODULES = (
     shared.profile_wire,
     shared.busy_wire,
     shared.calendar_write_wire,
+    shared.waitlist_wire,
 )
 """The modules of the wire contract: shared/wire.py, and the shapes of schedules, calendar feeds
 and webhooks beside it."""
@@ -431,6 +433,7 @@ async def exercise_every_operation(rec: Recorder, clock: ManualClock) -> None:
     await exercise_provider_profile(rec)
     await exercise_manage_page(rec)
     await exercise_booking_pages(rec)
+    await exercise_waitlist(rec)
     p1 = {"providerId": "p1"}
     await rec.call("GET", "/providers/{providerId}/conflicts", 200, ids=p1)
     busy = "/providers/{providerId}/busy"
@@ -470,6 +473,33 @@ async def exercise_manage_page(rec: Recorder) -> None:
     await rec.call("POST", "/manage/{secret}/cancel", 403, ids=nothing, headers=evil)
     await rec.call("POST", "/manage/{secret}/move", 404, ids=nothing, data={"token": "x"})
     await rec.call("POST", "/manage/{secret}/move", 403, ids=nothing, headers=evil)
+
+
+WAITLIST_ENTRY = "/waitlist/{waitlistId}"
+
+
+async def exercise_waitlist(rec: Recorder) -> None:
+    """c5 waits in p8's line twice: offered at once where p8 has a free start, waiting where it
+    has none; listed, read and left; refused when wrong."""
+    morning = {"providerId": "p8", "from": "2030-03-06 09:00:00", "to": "2030-03-06 10:00:00"}
+    slots = {"providerId": "p8", "startTime": morning["from"], "endTime": morning["to"]}
+    await rec.call("POST", "/availability", 201, json=slots)
+    afternoon = {**morning, "from": "2030-03-06 14:00:00", "to": "2030-03-06 16:00:00"}
+    offered = await rec.call("POST", "/waitlist", 201, json={**morning, "clientId": "c5"})
+    assert offered.json()["entry"]["offer"]
+    waiting = await rec.call("POST", "/waitlist", 201, json={**afternoon, "clientId": "c5"})
+    await rec.call("POST", "/waitlist", 400, json={**afternoon, "clientId": "c5", "minutes": "x"})
+    await rec.call("POST", "/waitlist", 422, json={**afternoon, "clientId": "c5", "minutes": 20})
+    nobody = {**afternoon, "providerId": "nobody", "clientId": "c5"}
+    await rec.call("POST", "/waitlist", 404, json=nobody)
+    await rec.call("GET", "/waitlist", 200, params={"clientId": "c5"})
+    await rec.call("GET", "/waitlist", 400, params={"status": "gone"})
+    shown = {"waitlistId": offered.json()["entry"]["waitlistId"]}
+    await rec.call("GET", WAITLIST_ENTRY, 200, ids=shown)
+    entry = {"waitlistId": waiting.json()["entry"]["waitlistId"]}
+    await rec.call("DELETE", WAITLIST_ENTRY, 200, ids=entry)
+    await rec.call("GET", WAITLIST_ENTRY, 404, ids=entry)
+    await rec.call("DELETE", WAITLIST_ENTRY, 404, ids=entry)
 
 
 PROFILE = "/providers/{providerId}"
@@ -730,6 +760,8 @@ async def exercise_cancel_and_the_rest(rec: Recorder, slots: list[dict[str, Any]
         "maxHolds": 5,
         "maxWindowDays": 31,
         "maxAppointmentMinutes": 120,
+        "maxWaitlist": 10,
+        "offerMinutes": 30,
     }
     await rec.call("GET", "/openapi.json", 200)
     await rec.call("GET", "/problems/{slug}", 200, ids={"slug": "slot-taken"})

@@ -64,6 +64,8 @@ EVERY_FLAG = {
     "--max-holds": "SLOTBOOK_MAX_HOLDS",
     "--max-appointment-minutes": "SLOTBOOK_MAX_APPOINTMENT_MINUTES",
     "--max-window-days": "SLOTBOOK_MAX_WINDOW_DAYS",
+    "--max-waitlist": "SLOTBOOK_MAX_WAITLIST",
+    "--offer-minutes": "SLOTBOOK_OFFER_MINUTES",
     "--synchronous": "SLOTBOOK_SYNCHRONOUS",
     "--read-threads": "SLOTBOOK_READ_THREADS",
     "--log-level": "SLOTBOOK_LOG_LEVEL",
@@ -86,6 +88,8 @@ ENV_VALUES = {
     "SLOTBOOK_MAX_HOLDS": "7",
     "SLOTBOOK_MAX_APPOINTMENT_MINUTES": "90",
     "SLOTBOOK_MAX_WINDOW_DAYS": "3",
+    "SLOTBOOK_MAX_WAITLIST": "4",
+    "SLOTBOOK_OFFER_MINUTES": "15",
     "SLOTBOOK_SYNCHRONOUS": "NORMAL",
     "SLOTBOOK_READ_THREADS": "2",
     "SLOTBOOK_LOG_LEVEL": "DEBUG",
@@ -264,6 +268,8 @@ def servers(workdir: Path) -> Iterator[dict[str, Process]]:
             SLOTBOOK_NOTICE_HOURS="2",
             SLOTBOOK_MAX_HOLDS="7",
             SLOTBOOK_MAX_WINDOW_DAYS="2",
+            SLOTBOOK_MAX_WAITLIST="3",
+            SLOTBOOK_OFFER_MINUTES="20",
             SLOTBOOK_SYNCHRONOUS="normal",
             SLOTBOOK_READ_THREADS="2",
             SLOTBOOK_LOG_LEVEL="info",
@@ -372,6 +378,8 @@ def test_every_setting_is_read_from_its_environment_variable(
         timeout=OUTPUT_TIMEOUT,
     )
     assert three_days.status_code == 422, "SLOTBOOK_MAX_WINDOW_DAYS=2 caps a listing at 2 days"
+    rules = httpx.get(f"{started.url}/rules", timeout=OUTPUT_TIMEOUT).json()
+    assert (rules["maxWaitlist"], rules["offerMinutes"]) == (3, 20)
 
 
 def test_flags_beat_environment_variables(servers: dict[str, Process], workdir: Path) -> None:
@@ -477,6 +485,10 @@ BAD_SETTINGS = {
     "hold-nan": BadSetting(["--hold-minutes", "nan"], "--hold-minutes"),
     "max-holds-zero": BadSetting(["--max-holds", "0"], "--max-holds"),
     "max-holds-zero-from-env": BadSetting([], "--max-holds", {"SLOTBOOK_MAX_HOLDS": "0"}),
+    "max-waitlist-zero": BadSetting(["--max-waitlist", "0"], "--max-waitlist"),
+    "offer-minutes-zero-from-env": BadSetting(
+        [], "--offer-minutes", {"SLOTBOOK_OFFER_MINUTES": "0"}
+    ),
     "synchronous-unknown": BadSetting(["--synchronous", "SOMETIMES"], "--synchronous"),
     "read-threads-negative": BadSetting(["--read-threads", "-1"], "--read-threads"),
     "log-level-unknown": BadSetting(["--log-level", "LOUD"], "--log-level"),

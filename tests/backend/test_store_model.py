@@ -8,6 +8,13 @@ agree and that the invariants hold.
 The model is written from the rules, not from the store: a dict of slots and a few lines per rule.
 A handful of providers, clients and times keeps collisions frequent; two holds per client makes
 the limit easy to reach.
+
+Clients also join providers' waitlists. Which waiting entry the store offers freed time to is
+read from its change log (a `reserved` change naming the entry) and checked against the model:
+the entry was waiting, its client below the hold limit, the start in its window and one the model
+lets it hold, and no entry earlier in line could have held it; the model then holds it for them.
+After every step: the entries' states and places agree, and no open start fits a waiting entry
+whose client could hold it (the hand-over happened in the write that freed the time).
 """
 
 from __future__ import annotations
@@ -64,6 +71,7 @@ from backend.store.base import (
     NoteResult,
     OpenSlot,
     OpenSlotsCursor,
+    ProviderNotFound,
     RemoveResult,
     ReserveResult,
     Store,
@@ -72,6 +80,13 @@ from backend.store.base import (
 from backend.store.busy_records import BusySource, Refreshed
 from backend.store.postgres.store import PostgresStore
 from backend.store.sqlite.store import SQLiteStore
+from backend.store.waitlist_records import (
+    NewEntry,
+    StoredEntry,
+    TooManyWaitlistEntries,
+    WaitlistEntryNotFound,
+    WaitlistFilter,
+)
 from tests.helpers import T0
 from tests.postgres_server import PostgresForTests
 
@@ -80,9 +95,10 @@ pytestmark = pytest.mark.timeout(600)
 
 T = TypeVar("T")
 
-RULES = Rules(max_holds=2)
+RULES = Rules(max_holds=2, offer_seconds=1200, max_waitlist=3)
 SLOT = RULES.slot_seconds
 HOLD = RULES.hold_seconds
+OFFER = RULES.offer_seconds
 NOTICE = RULES.notice_seconds
 DAY = 86_400
 
@@ -96,10 +112,21 @@ Row = tuple[object, ...]
 """A slot as the store returns it: the fields of SlotRow, in order."""
 
 Change = tuple[
-    str, str, str, int, str, str | None, float, str | None, str | None, str | None, str | None
+    str,
+    str,
+    str,
+    int,
+    str,
+    str | None,
+    float,
+    str | None,
+    str | None,
+    str | None,
+    str | None,
+    str | None,
 ]
 """(kind, slot id, provider, start, status after, client, at, appointment, note, slot moved from,
-appointment type): a change without its seq."""
+appointment type, waitlist entry): a change without its seq."""
 
 LENGTHS = (None, None, None, SLOT, 2 * SLOT, 2 * SLOT, 3 * SLOT, 4 * SLOT)
 """Appointment lengths asked for: mostly one slot (None: whatever the slot's length), often
@@ -188,6 +215,38 @@ class Slot:
         self.buffer_before = self.buffer_after = 0
 
 
+@dataclass
+class Waiting:
+    """A place in a provider's line."""
+
+    id: str
+    provider: str
+    client: str
+    start: int
+    end: int
+    minutes: int
+    service: str | None
+    status: str = "waiting"
+    """As stored: waiting, offered, fulfilled, declined, lapsed or expired."""
+    offer: str | None = None
+    offer_until: float | None = None
+
+    @property
+    def length(self) -> int:
+        return self.minutes * 60
+
+    def shown(self, now: float) -> str:
+        """The status as the store shows it before any sweep writes it down."""
+        if self.status == "waiting" and self.end <= now:
+            return "expired"
+        if self.status == "offered" and self.offer_until is not None and self.offer_until <= now:
+            return "lapsed"
+        return self.status
+
+    def waiting_at(self, now: float) -> bool:
+        return self.status == "waiting" and self.end > now
+
+
 class Model:
     """What the store should hold and answer, kept by the rules written out plainly."""
 
@@ -200,6 +259,8 @@ class Model:
         """The changes the current operation should append, in order."""
         self.busy: dict[str, list[tuple[int, int]]] = {}
         """Each provider's busy intervals, as their calendar last gave them."""
+        self.line: list[Waiting] = []
+        """Waitlist entries, in the order they joined (the line's order)."""
 
     # --- views -----------------------------------------------------------------------------
 
@@ -368,6 +429,7 @@ class Model:
         *,
         was: tuple[str | None, str | None, str | None] | None = None,
         moved_from: str | None = None,
+        waitlist: str | None = None,
     ) -> None:
         """Log a change: `was` is the (appointment, note, type) a release took from the slot."""
         slot.last_change = kind
@@ -380,13 +442,14 @@ class Model:
             slot.last_service[client] = service
         self.log.append(
             (kind, slot.id, slot.provider, slot.start, status, client, self.now, appointment, note,
-             moved_from, service)
+             moved_from, service, waitlist)
         )  # fmt: skip
 
     def lapse(self, slot: Slot) -> None:
         client = slot.client
         assert client is not None
         was = (slot.appointment, slot.note, slot.service)
+        self.settle(slot.appointment, "lapsed")
         slot.clear()
         slot.lapsed_for.add(client)
         self.note("expired", slot, client, was=was)
@@ -436,7 +499,13 @@ class Model:
         length: int | None = None,
         note: str | None = None,
         service_id: str | None = None,
+        *,
+        hold: float = HOLD,
+        waitlist: str | None = None,
+        dry: bool = False,
     ) -> Expected:
+        """A client's hold (an offer's, with `waitlist` and the offer's `hold`); with `dry` the
+        answer alone, nothing changed."""
         slot = self.slots.get(slot_id)
         if slot is None:
             return SlotNotFound
@@ -478,17 +547,19 @@ class Model:
             return DailyLimitReached
         if self.live_holds(client) >= RULES.max_holds:
             return TooManyHolds
+        if dry:
+            return ([], False)
         for taken in run:
             if taken.status == "RESERVED":  # somebody's lapsed hold, not swept yet: it ends here
                 self.lapse(taken)
         for taken in run:
             taken.status, taken.client = "RESERVED", client
             taken.reserved_at = self.now
-            taken.held_until = min(self.now + HOLD, slot.start - notice)
+            taken.held_until = min(self.now + hold, slot.start - notice)
             taken.appointment, taken.note = slot.id, note
             taken.service, taken.buffer_before, taken.buffer_after = service_id, before, after
             taken.lapsed_for.discard(client)
-            self.note("reserved", taken, client)
+            self.note("reserved", taken, client, waitlist=waitlist)
         return ([s.row() for s in run], False)
 
     def confirm(self, slot_id: str, time_slot: float, client: str | None) -> Expected:
@@ -510,6 +581,7 @@ class Model:
                 return NoticeTooShort
         if slot.held_at(self.now) and mine:
             whole = self.appointment_of(slot)
+            self.settle(whole[0].appointment, "fulfilled")
             for booked in whole:
                 booked.status, booked.held_until, booked.confirmed_at = "CONFIRMED", None, self.now
                 self.note("confirmed", booked, booked.client)
@@ -543,6 +615,7 @@ class Model:
         if whole[0].start <= self.now:
             return NothingToCancel
         former = slot.client
+        self.settle(whole[0].appointment, "declined")
         for freed in whole:
             was = (freed.appointment, freed.note, freed.service)
             freed.clear()
@@ -614,6 +687,9 @@ class Model:
             assert reserved_at is not None
             held_until = min(reserved_at + HOLD, target.start - notice)
         old_ids = [s.id for s in whole]
+        for entry in self.line:
+            if entry.status == "offered" and entry.offer == head.appointment:
+                entry.offer, entry.offer_until = target.id, held_until
         for freed in whole:
             freed.clear()
         for taken in run:
@@ -647,12 +723,109 @@ class Model:
         return ([s.row() for s in whole], False)
 
     def sweep(self) -> int:
+        for entry in self.line:
+            if entry.status == "waiting" and entry.end <= self.now:
+                entry.status = "expired"
         lapsed = [
             s for s in self.slots.values() if s.status == "RESERVED" and not s.held_at(self.now)
         ]
         for slot in lapsed:
             self.lapse(slot)
         return len(lapsed)
+
+    # --- the waitlist ------------------------------------------------------------------------
+
+    def settle(self, appointment: str | None, status: str) -> None:
+        """An offer's hold ended (confirmed, released or lapsed): its entry leaves the line."""
+        for entry in self.line:
+            if entry.status == "offered" and entry.offer == appointment:
+                entry.status = status
+
+    def join(self, entry: Waiting) -> Expected:
+        if entry.provider not in self.providers:
+            return ProviderNotFound
+        live = [
+            e
+            for e in self.line
+            if e.client == entry.client and e.status in ("waiting", "offered") and e.end > self.now
+        ]
+        if len(live) >= RULES.max_waitlist:
+            return TooManyWaitlistEntries
+        self.line.append(entry)
+        return entry.id
+
+    def leave(self, waitlist_id: str) -> Expected:
+        found = [e for e in self.line if e.id == waitlist_id]
+        if not found:
+            return WaitlistEntryNotFound
+        self.line.remove(found[0])
+        return (found[0].id, found[0].shown(self.now))
+
+    def held(self, client: str) -> int:
+        """The client's held appointments, counting holds that lapsed unswept."""
+        return len(
+            {
+                s.appointment
+                for s in self.slots.values()
+                if s.client == client and s.status == "RESERVED"
+            }
+        )
+
+    def could_hold(self, entry: Waiting, start: int, *, swept_only: bool = False) -> bool:
+        """The entry's client could be offered `start`: in the window, and a reserve of its length
+        (or type) there would take. `swept_only`: over slots no hold sits on, lapsed or not."""
+        if not (entry.start <= start and start + entry.length <= entry.end):
+            return False
+        head = next((s for s in self.slots_of(entry.provider, start, start + 1)), None)
+        if head is None:
+            return False
+        if swept_only and any(
+            s.status != "AVAILABLE"
+            for s in self.slots_of(entry.provider, start, start + entry.length)
+        ):
+            return False
+        length = None if entry.service is not None else entry.length
+        outcome = self.reserve(head.id, start, entry.client, length, None, entry.service, dry=True)
+        return isinstance(outcome, tuple)
+
+    def offer(self, waitlist_id: str, head_id: str, slots: int) -> None:
+        """The store offered the entry the hold from `head_id`: check that it was the entry's due
+        and that no earlier entry in line could have had it, then hold it for them."""
+        entry = next(e for e in self.line if e.id == waitlist_id)
+        head = self.slots[head_id]
+        assert entry.waiting_at(self.now), entry
+        assert entry.provider == head.provider, (entry, head)
+        assert slots * SLOT == entry.length, (entry, slots)
+        assert self.live_holds(entry.client) < RULES.max_holds, entry
+        assert self.could_hold(entry, head.start), (entry, head)
+        for earlier in self.line[: self.line.index(entry)]:
+            if earlier.provider == entry.provider and earlier.waiting_at(self.now):
+                due = self.live_holds(earlier.client) < RULES.max_holds
+                assert not (due and self.could_hold(earlier, head.start)), (earlier, entry, head)
+        length = None if entry.service is not None else entry.length
+        outcome = self.reserve(
+            head.id, head.start, entry.client, length, None, entry.service, hold=OFFER,
+            waitlist=entry.id,
+        )  # fmt: skip
+        assert isinstance(outcome, tuple), outcome
+        entry.status, entry.offer, entry.offer_until = "offered", head.id, head.held_until
+
+    def anyone_waiting(self, provider: str) -> bool:
+        return any(e.provider == provider and e.waiting_at(self.now) for e in self.line)
+
+    def lapsed_to_the_line(self, provider: str, near: int) -> None:
+        """A reserve or move near a lapsed hold, while someone waits for the provider: the lapsed
+        holds around it end first (the store then offers the time to the line)."""
+        if not self.anyone_waiting(provider):
+            return
+        reach = RULES.max_appointment_seconds
+        lapsed = [
+            s
+            for s in self.slots_of(provider, near - reach, near + 2 * reach)
+            if s.status == "RESERVED" and not s.held_at(self.now)
+        ]
+        for slot in lapsed:
+            self.lapse(slot)
 
 
 # --- how the store's answers compare with the model's --------------------------------------------
@@ -694,7 +867,7 @@ Mirrored = tuple[str, str, int, str, str | None]
 def replay(changes: Iterable[Change]) -> dict[str, Mirrored]:
     """The slots a client of the change feed would see, by id, after applying it in order."""
     mirror: dict[str, Mirrored] = {}
-    for kind, slot_id, provider, start, status, client, _, _, _, moved_from, _ in changes:
+    for kind, slot_id, provider, start, status, client, _, _, _, moved_from, _, _ in changes:
         if kind == "moved":  # takes its slot, releases the one it came from
             assert moved_from is not None
             source, source_provider, source_start, _, _ = mirror[moved_from]
@@ -716,7 +889,7 @@ def replay(changes: Iterable[Change]) -> dict[str, Mirrored]:
 def change_of(c: ChangeRow) -> Change:
     return (
         c.kind, c.slot_id, c.provider_id, c.start, c.status, c.client_id, c.at, c.appointment_id,
-        c.note, c.from_slot_id, c.service_id,
+        c.note, c.from_slot_id, c.service_id, c.waitlist_id,
     )  # fmt: skip
 
 
@@ -737,6 +910,7 @@ class View:
     reservations: dict[str, list[SlotRow]]
     providers: list[tuple[str, int | None]]
     log: list[ChangeRow]
+    waitlist: list[StoredEntry]
 
 
 # --- the machine ----------------------------------------------------------------------------------
@@ -834,6 +1008,8 @@ class StoreAgainstModel(RuleBasedStateMachine):
         self.seen_seq = 0
         self.booked: dict[str, str | None] = {}
         """Bookings seen in the store so far, slot id to client: only a cancel may end one."""
+        self.left: set[str] = set()
+        """Waitlist entries that left (their ids are not used again)."""
 
     def teardown(self) -> None:
         try:
@@ -890,15 +1066,39 @@ class StoreAgainstModel(RuleBasedStateMachine):
         missing = [*self.model.gone, UNKNOWN_ID]
         return missing[n % len(missing)], None
 
+    def appended(self) -> list[Change]:
+        """The changes logged since the last step (a calendar's news of a conflict rides in the
+        log too, and is left out: tests/backend/test_busy_events.py)."""
+        logged = self.run(self.store.changes_since(self.seen_seq, 100_000))
+        return [change_of(c) for c in logged if not c.is_event]
+
+    def absorb_offers(self, got: list[Change], at: int) -> None:
+        """The offers the store made, from `got[at]` on (each: the lapsed holds its hold ended,
+        then its `reserved` changes naming the entry), checked and made in the model too."""
+        while True:
+            named = [i for i in range(at, len(got)) if got[i][11] is not None]
+            if not named or any(c[0] != "expired" for c in got[at : named[0]]):
+                return
+            first = named[0]
+            waitlist_id = got[first][11]
+            assert waitlist_id is not None
+            slots = 1
+            while first + slots < len(got) and got[first + slots][11] == waitlist_id:
+                slots += 1
+            self.model.offer(waitlist_id, got[first][1], slots)
+            event("an offer made")
+            at = len(self.model.log)
+
     def expect_changes(self, *, in_any_order: bool = False) -> None:
-        """The operation appended exactly the changes the model made, with the next seqs."""
+        """The operation appended exactly the changes the model made, with the next seqs; offers
+        the waitlist was made after it are checked and made in the model first."""
         appended = self.run(self.store.changes_since(self.seen_seq, 100_000))
-        expected, self.model.log = self.model.log, []
         assert [c.seq for c in appended] == list(
             range(self.seen_seq + 1, self.seen_seq + 1 + len(appended))
         )
-        # (a calendar's news of a conflict rides in the log too: tests/backend/test_busy_events.py)
         got: list[Change] = [change_of(c) for c in appended if not c.is_event]
+        self.absorb_offers(got, len(self.model.log))
+        expected, self.model.log = self.model.log, []
         if in_any_order:
             got, expected = sorted(got, key=repr), sorted(expected, key=repr)
         assert got == expected
@@ -962,6 +1162,7 @@ class StoreAgainstModel(RuleBasedStateMachine):
                 assert ids[slot_start] not in self.model.gone
                 self.model.create(provider, slot_start, ids[slot_start])
             self.model.providers.add(provider)
+            self.absorb_offers(self.appended(), len(self.model.log))  # the window's new slots
             assert rows(outcome.slots) == [
                 s.row() for s in self.model.slots_of(provider, start, end)
             ]
@@ -1052,6 +1253,7 @@ class StoreAgainstModel(RuleBasedStateMachine):
                 slot_id, time_slot, client, self.now, length=length, note=note, service_id=service
             )
         )
+        self.lapsed_to_the_line(slot_id, time_slot, client, length, service)
         kind = "" if service is None else f" {TYPES[service].name}"
         event(outcome_name(f"reserve {length or SLOT}s{kind}", outcome))
         expected = self.model.reserve(slot_id, time_slot, client, length, note, service)
@@ -1071,6 +1273,10 @@ class StoreAgainstModel(RuleBasedStateMachine):
         time_slot = self.stamp(target, stamp)
         old = [s.id for s in self.model.appointment_of(slot)] if slot is not None else []
         outcome = self.attempt(self.store.move(slot_id, to_id, time_slot, client, self.now))
+        if slot is not None and target is not None:
+            self.model.lapsed_to_the_line(target.provider, target.start)
+            self.absorb_offers(self.appended(), len(self.model.log))
+            old = [s.id for s in self.model.appointment_of(slot)]
         event(outcome_name(f"move as {'admin' if client is None else caller}", outcome))
         assert shown(outcome) == self.model.move(slot_id, to_id, time_slot, client)
         if isinstance(outcome, MoveResult):  # a booking moved: its old slots may be open now
@@ -1142,10 +1348,84 @@ class StoreAgainstModel(RuleBasedStateMachine):
             "admin": (None, None, True),
         }[caller]
 
+    def lapsed_to_the_line(
+        self,
+        slot_id: str,
+        time_slot: float,
+        client: str,
+        length: int | None,
+        service: str | None,
+    ) -> None:
+        """A reserve that the one-statement hold of an open slot does not take goes the general
+        way, which first hands lapsed holds near it to a provider's line (when anyone waits)."""
+        slot = self.model.slots.get(slot_id)
+        if slot is None or time_slot != slot.start:
+            return
+        if service is None and length in (None, SLOT) and slot.status == "AVAILABLE":
+            outcome = self.model.reserve(slot_id, time_slot, client, length, dry=True)
+            if isinstance(outcome, tuple):
+                return
+        self.model.lapsed_to_the_line(slot.provider, slot.start)
+        self.absorb_offers(self.appended(), len(self.model.log))
+
     def stamp(self, slot: Slot | None, stamp: str) -> float:
         """The timeSlot sent with the id: the slot's own time, or a wrong one."""
         start = slot.start if slot is not None else FIXED
         return {"slot": start, "next slot": start + SLOT, "a minute late": start + 60}[stamp]
+
+    # --- the waitlist --------------------------------------------------------------------------
+
+    @rule(
+        client=st.sampled_from(CLIENTS),
+        provider=st.sampled_from((*PROVIDERS, *PROVIDERS, "p3")),
+        anchor=st.sampled_from(ANCHORS),
+        first=st.integers(-4, 8),
+        span=st.sampled_from((2 * SLOT, 4 * SLOT, 12 * SLOT, DAY, DAY, DAY)),
+        wants=st.sampled_from((SLOT, SLOT, 2 * SLOT, 4 * SLOT, "a type")),
+    )
+    def join_waitlist(
+        self, client: str, provider: str, anchor: str, first: int, span: int, wants: int | str
+    ) -> None:
+        """A client waits for any start in a window where a length (or a type of the provider's)
+        fits; what is open there already is offered at once, to them or to whoever is first."""
+        start = self.anchor(anchor) + first * SLOT
+        service = next((t for t in TYPES.values() if t.provider_id == provider), None)
+        service_id = service.service_id if wants == "a type" and service is not None else None
+        if isinstance(wants, int):
+            minutes = wants // 60
+        else:
+            minutes = service.minutes if service is not None else 15
+        waitlist_id = f"{len(self.model.line) + len(self.left):032x}"
+        entry = NewEntry(waitlist_id, provider, client, start, start + span, minutes, service_id)
+        outcome = self.attempt(self.store.join_waitlist(entry, self.now))
+        event(outcome_name("join the waitlist", outcome))
+        waiting = Waiting(waitlist_id, provider, client, start, start + span, minutes, service_id)
+        expected = self.model.join(waiting)
+        assert (outcome.waitlist_id if isinstance(outcome, StoredEntry) else outcome) == expected
+        self.expect_changes()
+
+    @rule(
+        client=st.sampled_from(CLIENTS),
+        provider=st.sampled_from(PROVIDERS),
+        wants=st.sampled_from((SLOT, 2 * SLOT, "a type")),
+    )
+    def wait_for_the_whole_day(self, client: str, provider: str, wants: int | str) -> None:
+        """The commonest wish, and the one that keeps a line long: any time that day."""
+        self.join_waitlist(client, provider, "fixed", -8, DAY, wants)
+
+    @rule(n=st.integers(0, 15))
+    def leave_waitlist(self, n: int) -> None:
+        known = [e.id for e in self.model.line] + ["f" * 32]
+        waitlist_id = known[n % len(known)]
+        outcome = self.attempt(self.store.leave_waitlist(waitlist_id, self.now))
+        event(outcome_name("leave the waitlist", outcome))
+        expected = self.model.leave(waitlist_id)
+        if isinstance(outcome, StoredEntry):
+            self.left.add(waitlist_id)
+            assert (outcome.waitlist_id, outcome.status) == expected
+        else:
+            assert outcome == expected
+        self.expect_changes()
 
     # --- the providers' own calendars ---------------------------------------------------------
 
@@ -1217,6 +1497,7 @@ class StoreAgainstModel(RuleBasedStateMachine):
         self.check_change_log(view)
         self.check_buffer_rule(view)
         self.check_no_listed_start_is_busy(view)
+        self.check_waitlist(view)
 
     async def look(self) -> View:
         """Everything the store shows, read in one go."""
@@ -1255,6 +1536,7 @@ class StoreAgainstModel(RuleBasedStateMachine):
             reservations=dict(zip(CLIENTS, reservations, strict=True)),
             providers=[(p.provider_id, p.next_available) for p in await store.providers(now)],
             log=await store.changes_since(0, 100_000),
+            waitlist=await store.waitlist(WaitlistFilter(), now),
         )
 
     def check_views(self, view: View) -> None:
@@ -1294,6 +1576,10 @@ class StoreAgainstModel(RuleBasedStateMachine):
             # Every slot of an appointment tells the same story as its first slot, and follows
             # it without a gap.
             assert s.appointment_id is not None, s
+            if s.appointment_id not in by_id:  # its first slot deleted once the hold had lapsed
+                assert s.status == "RESERVED", s
+                assert (s.held_until or 0) <= self.now, s
+                continue
             first = by_id[s.appointment_id]
             assert first.provider_id == s.provider_id, s
             assert first.start <= s.start < first.start + RULES.max_appointment_seconds, s
@@ -1365,6 +1651,32 @@ class StoreAgainstModel(RuleBasedStateMachine):
         for (service_id, day), count in per_day.items():
             limit = TYPES[service_id].daily_limit
             assert limit is None or count <= limit, (service_id, day, count)
+
+    def check_waitlist(self, view: View) -> None:
+        """The entries, their states, places and offers agree with the model's; and no open start
+        fits a waiting entry whose client could hold it: freed time was offered as it was freed.
+        (Not a type's start that time alone brought inside its booking window: that is offered
+        when time near it is next freed.)"""
+        now, model = self.now, self.model
+        ahead: dict[str, int] = {}
+        expected = []
+        for e in model.line:
+            place = 0
+            if e.waiting_at(now):
+                place = ahead[e.provider] = ahead.get(e.provider, 0) + 1
+            expected.append((e.id, e.client, e.shown(now), place, e.offer))
+        got = [
+            (e.waitlist_id, e.client_id, e.status, e.position, e.appointment_id)
+            for e in view.waitlist
+        ]
+        assert got == expected
+        for e in model.line:
+            if not e.waiting_at(now) or model.held(e.client) >= RULES.max_holds:
+                continue
+            if e.service is not None and TYPES[e.service].max_advance_days is not None:
+                continue
+            for slot in model.slots_of(e.provider, e.start, e.end):
+                assert not model.could_hold(e, slot.start, swept_only=True), (e, slot)
 
     def check_bookings_end_only_by_cancel(self, view: View) -> None:
         """A booking ends only by a cancel (or moves away)."""

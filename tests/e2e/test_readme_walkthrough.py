@@ -167,3 +167,29 @@ def test_the_appointment_types_example_runs_as_written(tmp_path: Path) -> None:
     reservation = held["reservation"]
     assert (reservation["serviceName"], reservation["minutes"]) == ("First assessment", 60)
     assert reservation["timestamp"] == "2030-08-30 12:15:00"
+
+
+def test_the_waitlist_example_runs_as_written(tmp_path: Path) -> None:
+    blocks = code_blocks(API, "Waitlist")
+    assert len(blocks) == 1, "one example: wait, the line, a cancel, the offer, booked"
+    db = tmp_path / "slotbook.db"
+    with ServerProcess(db) as server:
+        script = "\n".join([*walkthrough_blocks(), blocks[0]])
+        script = script.replace("http://127.0.0.1:8080", server.url)
+        script = script.replace(".venv/bin/slotbook-server", f"{sys.executable} -m backend")
+        done = run_script(script, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    *_, listed, cancelled, entry, confirmed = answers(done.stdout)
+    assert [(e["clientName"], e["status"], e["position"]) for e in listed["entries"]] == [
+        ("Alan Turing", "waiting", 1)
+    ]
+    booked = confirmed["reservation"]
+    assert cancelled["timeSlot"]["timeSlotId"] == booked["timeSlotId"]
+    shown = entry["entry"]
+    assert (shown["status"], shown["position"]) == ("offered", 0)
+    assert shown["offer"]["timeSlotId"] == booked["timeSlotId"]
+    assert shown["offer"]["timestamp"] == "2030-08-30 12:00:00"
+    assert (confirmed["message"], booked["clientId"]) == (
+        "Reservation confirmed successfully",
+        shown["clientId"],
+    )

@@ -6,7 +6,9 @@ built with the `icalendar` package) carries METHOD:REQUEST and one VEVENT; an up
 with a higher SEQUENCE, so a calendar replaces the event rather than adding a second. A
 cancellation has the same shape with METHOD:CANCEL and STATUS:CANCELLED (RFC 5546 3.2.5), which
 takes the event out of the calendar. The MIME `method=` parameter always equals the METHOD inside.
-A reminder is plain text only.
+A reminder is plain text only, and so is the letter of a hold: the link that confirms one the
+booking page placed, or a waitlist offer (a hold made for the next client in line, until when it
+is theirs and how to confirm or release it): nothing is booked yet.
 
 Nothing a person typed (a name, a type's name) can add a header: control, format and line or
 paragraph separator characters become spaces before anything goes into a header, a CN parameter
@@ -31,8 +33,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from icalendar import Calendar, Event, vCalAddress
 
 from backend.runtime.version import slotbook_version
+from shared.timefmt import format_time
 
-Kind = Literal["confirmation", "update", "cancellation", "reminder", "hold"]
+Kind = Literal["confirmation", "update", "cancellation", "reminder", "hold", "offer"]
 
 METHODS: dict[Kind, str | None] = {
     "confirmation": "REQUEST",
@@ -40,9 +43,10 @@ METHODS: dict[Kind, str | None] = {
     "cancellation": "CANCEL",
     "reminder": None,
     "hold": None,
+    "offer": None,
 }
-"""Each kind's iTIP method (RFC 5546); a reminder carries no invitation, nor does the link that
-confirms a hold (nothing is booked yet)."""
+"""Each kind's iTIP method (RFC 5546); a reminder carries no invitation, nor does a hold's letter
+(the link that confirms it, a waitlist offer): nothing is booked yet."""
 
 POLICY = SMTP.clone(cte_type="7bit")
 """CRLF line ends, and every part ASCII on the wire (quoted-printable or base64 where the text is
@@ -104,7 +108,9 @@ class Letter:
     confirm_url: str | None = None
     """`<public URL>/confirm/<secret>`, for the link that confirms a hold."""
     held_until: float | None = None
-    """When the hold lapses, for the link that confirms it."""
+    """When the hold lapses, for the link that confirms it and for an offer."""
+    time_slot_id: str | None = None
+    """For an offer: the hold's first slot, which the API's confirm and release name."""
 
 
 def clean(text: str) -> str:
@@ -180,6 +186,7 @@ def _subject(letter: Letter) -> str:
         "cancellation": f"Cancelled: {what}, {when}",
         "reminder": f"Reminder: {what}, {when}",
         "hold": f"Confirm your booking: {what}, {when}",
+        "offer": f"Held for you from the waitlist: {what}, {when}",
     }[letter.kind]
 
 
@@ -192,6 +199,8 @@ def _opening(letter: Letter) -> str:
             "cancellation": f"Your appointment with {provider} is cancelled.",
             "reminder": f"A reminder of your appointment with {provider}.",
             "hold": f"This time with {provider} is held for you. It is not booked yet.",
+            "offer": f"A time with {provider} has come free, and you are next on the waitlist:"
+            " it is held for you. It is not booked yet.",
         }[letter.kind]
     return {
         "confirmation": f"{client} booked an appointment with you.",
@@ -199,6 +208,7 @@ def _opening(letter: Letter) -> str:
         "cancellation": f"Your appointment with {client} is cancelled.",
         "reminder": f"A reminder of your appointment with {client}.",
         "hold": f"A time is held for {client}.",
+        "offer": f"A time is held for {client} from the waitlist.",
     }[letter.kind]
 
 
@@ -212,7 +222,9 @@ def text_of(letter: Letter) -> str:
     lines.append(f"When: {when_in_words(letter.start, letter.ends, letter.zone)}")
     if letter.kind == "hold":
         lines += _confirming(letter)
-    if letter.manage_url and letter.kind != "cancellation":
+    if letter.kind == "offer":
+        lines += _offering(letter)
+    elif letter.manage_url and letter.kind != "cancellation":
         lines += ["", f"To cancel or reschedule: {clean(letter.manage_url)}"]
     if letter.kind == "cancellation":
         lines += ["", "This time is no longer booked; your calendar removes it."]
@@ -236,6 +248,35 @@ def _confirming(letter: Letter) -> list[str]:
         "If you did not ask for this, do nothing: the time is released by itself when the"
         " hold lapses.",
     ]
+
+
+def _offering(letter: Letter) -> list[str]:
+    """What an offer's letter says: until when the time is the client's, and how to confirm it
+    or let it go (in the terminal app, over the API, or on the manage page its link opens)."""
+    lines = [""]
+    if letter.held_until is not None:
+        where, name = zone_named(letter.zone)
+        until = local_time(letter.held_until, where)
+        lines.append(
+            f"It is yours until {day_in_words(until)}, {until:%H:%M} ({name}). Unless you"
+            " confirm it by then, it goes to the next in line."
+        )
+    confirm = release = ""
+    if letter.time_slot_id is not None:
+        slot = clean(letter.time_slot_id)
+        confirm = (
+            f"; or over the API: PUT /availability/confirm/{slot}"
+            f' with {{"timeSlot": "{format_time(letter.start)}"}}'
+        )
+        release = f", or DELETE /reservations/{slot}"
+    lines += [
+        "",
+        f"To book it, confirm it: in the slotbook app, m lists your holds and c confirms{confirm}.",
+        f"If you do not want it, release it (x in that list{release}) for the next in line.",
+    ]
+    if letter.manage_url:
+        lines += ["", f"To release it or move it to another time: {clean(letter.manage_url)}"]
+    return lines
 
 
 def _utc(seconds: float) -> datetime:

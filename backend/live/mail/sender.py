@@ -45,6 +45,9 @@ POLL_SECONDS = 1.0
 MAILING_KINDS = frozenset({"confirmed", "moved", "cancelled"})
 """The kinds of change whose commit may have queued a message to send at once."""
 
+HOLDS = frozenset({"hold", "offer"})
+"""The kinds of message about a hold, not sent once it has lapsed."""
+
 BATCH = 20
 """Messages leased at once."""
 
@@ -133,7 +136,7 @@ class MailSender:
         if n.kind == "reminder" and now >= n.start:
             await self._record(item, Verdict("failed", "not sent: the appointment had begun", None))
             return
-        if n.kind == "hold" and item.held_until is not None and now >= item.held_until:
+        if n.kind in HOLDS and item.held_until is not None and now >= item.held_until:
             await self._record(item, Verdict("failed", "not sent: the hold had lapsed", None))
             return
         async with self._sending:
@@ -194,4 +197,5 @@ class MailSender:
             reminder_before=n.reminder_before,
             confirm_url=confirm,
             held_until=item.held_until,
+            time_slot_id=n.appointment_id if n.kind == "offer" else None,
         )
