@@ -1,6 +1,7 @@
 """The waitlist in the terminal app, against a real server: a client joins a provider's line from
 the week (W, or the palette) and is told their place, My reservations lists the place and leaves
-it, and an offer arriving while the app is open counts its hold down and is confirmed there."""
+it, an offer arriving while the app is open counts its hold down and is confirmed there, and a
+provider sees how many wait for each day of their week."""
 
 from __future__ import annotations
 
@@ -13,12 +14,14 @@ from textual.widgets import DataTable, Input, Static
 from shared.timefmt import format_time, parse_time
 from tests.tui.harness import BackendThread, app_for, until, window
 from tests.tui.test_app import client_screen, run_from_palette
+from tests.tui.test_provider_screen import provider_screen
 from tui.app import SlotbookApp
 from tui.screens.confirm import ConfirmDialog
 from tui.screens.offer import OfferDialog
 from tui.screens.reservations import ReservationsScreen
 from tui.screens.waitlist import JoinWaitlistForm
 from tui.widgets.columns import Columns
+from tui.widgets.day_notes import DayNotes
 
 TUESDAY_10 = "2030-03-05 10:00:00"
 TUESDAY_1015 = "2030-03-05 10:15:00"
@@ -257,3 +260,36 @@ async def test_an_offer_arriving_live_counts_its_hold_down_and_is_confirmed_ther
         [done] = entries_of(backend, line.sam)
         assert (done["waitlistId"], done["status"]) == (entry["waitlistId"], "fulfilled")
         await until(lambda: status_of(listed) == "booked", pilot.pause)
+
+
+async def test_a_provider_sees_how_many_wait_for_each_day_kept_live(
+    backend: BackendThread,
+) -> None:
+    line = a_full_tuesday(backend)
+    join(backend, line.kim, *TUESDAY)
+    join(backend, line.lee, *TUESDAY)
+    join(backend, line.sam, TUESDAY[0], "2030-03-07 00:00:00")  # Tuesday and Wednesday
+    app = app_for(backend, token=line.ada)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await provider_screen(app, pilot)
+        notes = screen.query_one(DayNotes)
+        await until(lambda: "3 waiting" in notes.text(), pilot.pause)
+        columns = {day.isoformat(): (left, width) for day, left, width in screen.grid.day_columns()}
+
+        def under(day: str) -> str:
+            left, width = columns[day]
+            return notes.text()[left : left + width].strip()
+
+        assert [under(d) for d in sorted(columns)] == [
+            "",
+            "3 waiting",
+            "1 waiting",
+            "",
+            "",
+            "",
+            "",
+        ]
+        await until(lambda: app.feed_state == "live", pilot.pause)
+        cancel(backend, line.cy, line.cy_booking)  # Kim is offered 10:00: two wait on Tuesday
+        await until(lambda: under("2030-03-05") == "2 waiting", pilot.pause)
+        assert under("2030-03-06") == "1 waiting"
