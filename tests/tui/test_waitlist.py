@@ -12,7 +12,7 @@ from textual.pilot import Pilot
 from textual.widgets import DataTable, Input, Static
 
 from shared.timefmt import format_time, parse_time
-from tests.tui.harness import BackendThread, app_for, until, window
+from tests.tui.harness import BackendThread, app_for, key_bar_shows, until, window
 from tests.tui.test_app import client_screen, run_from_palette
 from tests.tui.test_provider_screen import provider_screen
 from tui.app import SlotbookApp
@@ -198,6 +198,7 @@ async def test_a_client_joins_the_line_for_a_full_day_is_told_its_place_lists_it
             "You are 3rd in line with Dr Ada for 15 min, any start Tue 05 Mar 09:00–24:00."
         )
         [mine] = entries_of(backend, line.sam)
+        assert not key_bar_shows(form, "ctrl+s"), "nothing left to send"
         assert (mine["from"], mine["to"], mine["position"]) == (
             "2030-03-05 09:00:00",
             TUESDAY[1],
@@ -246,7 +247,10 @@ async def test_an_offer_arriving_live_counts_its_hold_down_and_is_confirmed_ther
         offer = app.screen
         assert isinstance(offer, OfferDialog)
         assert text_of(offer, "#title") == "Offered to you from the waitlist"
-        assert "Tue 05 Mar 00:00–24:00" in text_of(offer, "#lead")
+        focused = offer.focused
+        assert focused is not None
+        assert focused.id == "close", "a stray Enter keeps it; c confirms, x releases"
+        assert "(Tue 05 Mar 00:00–24:00) is held for you" in text_of(offer, "#lead")
         assert text_of(offer, "#when").endswith("Tuesday 05 March, 10:00 (15\N{NO-BREAK SPACE}min)")
         [held] = entries_of(backend, line.sam)
         expires = parse_time(held["offer"]["expiresAt"])

@@ -17,6 +17,9 @@ class OfferDialog(HoldDialog):
     """The hold an entry was offered, counting down until its offer lapses."""
 
     HEADLINE = "Offered to you from the waitlist"
+    AUTO_FOCUS = "#close"
+    """It comes unbidden, perhaps under a key meant for what was on screen: Enter keeps the hold
+    for now; confirming or releasing it takes c or x (or their button)."""
 
     def __init__(
         self, session: Session, slot: Reservation, provider_name: str, entry: WaitlistEntry
@@ -27,8 +30,8 @@ class OfferDialog(HoldDialog):
     def lead(self) -> str:
         window = waitlist_words.window(self.session, self.entry)
         return (
-            f"Time freed up in the window you waited for ({window}). It is held for you: confirm"
-            " it, or release it for the next in line."
+            f"Time in the window you wait for ({window}) is held for you: confirm it, or release"
+            " it for the next in line."
         )
 
     @property

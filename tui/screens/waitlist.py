@@ -171,11 +171,16 @@ class JoinWaitlistForm(FieldForm[WaitlistEntry]):
         back = self.query_one("#back", Button)
         back.add_class("-shown")
         back.focus()
+        self.refresh_bindings()
         self.set_info("Enter or Esc: back to the week  ·  m lists your places in line")
 
     def action_save(self) -> None:
         if self.joined is None:
             super().action_save()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Once joined, nothing is left to send."""
+        return not (action == "save" and self.joined is not None)
 
     @on(Button.Pressed, "#back")
     def action_leave(self) -> None:
