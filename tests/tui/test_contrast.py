@@ -362,7 +362,7 @@ async def test_the_waitlist_reads_well_in_every_theme(backend: BackendThread) ->
     async def as_the_provider(s: Survey) -> None:
         app, pilot = s.app, s.pilot
         await settled(pilot, lambda: app.feed_state == "live" and week_loaded(app, ProviderScreen))
-        await settled(pilot, lambda: "waiting" in app.screen.query_one(DayNotes).text())
+        await settled(pilot, lambda: "1 wait" in app.screen.query_one(DayNotes).text())
         await s.measure("the provider's week with clients in line")
 
     done = await survey(backend, line.ada, as_the_provider, size=(80, 24))

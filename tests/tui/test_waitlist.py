@@ -293,7 +293,11 @@ async def test_a_provider_sees_how_many_wait_for_each_day_kept_live(
             "",
             "",
         ]
+        assert screen.grid.move_to(int(parse_time(TUESDAY_10)))
+        await pilot.pause()
+        assert text_of(screen, "#info").endswith("3 clients in line for time this day")
         await until(lambda: app.feed_state == "live", pilot.pause)
         cancel(backend, line.cy, line.cy_booking)  # Kim is offered 10:00: two wait on Tuesday
         await until(lambda: under("2030-03-05") == "2 waiting", pilot.pause)
         assert under("2030-03-06") == "1 waiting"
+        assert "2 clients in line for time this day" in text_of(screen, "#info")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from datetime import date
 from typing import ClassVar
 
@@ -120,6 +121,8 @@ class ProviderScreen(WeekScreen):
         """The starts kept clear before or after an appointment, as last drawn."""
         self.calendars = OwnCalendars()
         """What the provider's own calendars say, as last loaded."""
+        self.waiting: Counter[date] = Counter()
+        """How many clients wait in line for each day, as last loaded."""
 
     DEFAULT_CSS = """
     ProviderScreen #calendar-warning {
@@ -189,9 +192,10 @@ class ProviderScreen(WeekScreen):
             entries = await waitlist_calls.waiting_for(self.session.client, self.provider_id)
         except (ApiError, Unreachable):
             return
-        counts = waitlist_words.waiting_by_day(self.session, entries)
+        self.waiting = waitlist_words.waiting_by_day(self.session, entries)
         for notes in self.query("#waiting").results(DayNotes):  # none once unmounted
-            notes.show(waitlist_words.waiting_notes(counts))
+            notes.show(waitlist_words.waiting_notes(self.waiting))
+            self.describe_cursor()
 
     def _zone_changed(self) -> None:
         """Times are now shown in the schedule's (new) zone: lay the week out in it again."""
@@ -345,6 +349,9 @@ class ProviderScreen(WeekScreen):
         if closed is not None:
             kind = "closed" if closed else "own hours"
             parts.append(f"{DATE_MARK} {kind} this date: o restores the usual hours")
+        waiting = self.waiting.get(self.cursor_date, 0)
+        if waiting:
+            parts.append(f"{counted(waiting, 'client')} in line for time this day")
         if self.draft.pending:
             parts.append(f"{self.draft.pending} unsaved: ctrl+s saves, u undoes")
         self.set_info("  ·  ".join(parts))

@@ -1,11 +1,13 @@
 """A line under the week grid that says something of each day, in line with the day's column (the
 provider's week: how many clients wait in line for that day). Hidden while it has nothing to say.
-Each note comes in forms from the longest to the shortest; a column shows the first that fits."""
+Each note comes in forms from the longest to the shortest; a column shows the first that fits with
+a space to spare either side, so that two notes side by side never read as one."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import date
+from typing import ClassVar
 
 from rich.cells import cell_len
 from rich.segment import Segment
@@ -18,11 +20,12 @@ from tui.widgets.week_grid import WeekGrid
 class DayNotes(Widget):
     """One line: each day's note (a form that fits its column), centred under it."""
 
+    COMPONENT_CLASSES: ClassVar[set[str]] = {"day-notes--note"}
+
     DEFAULT_CSS = """
-    DayNotes {
-        height: 1; display: none; background: $panel; color: $text-warning; text-style: bold;
-    }
+    DayNotes { height: 1; display: none; background: $panel; }
     DayNotes.-shown { display: block; }
+    DayNotes > .day-notes--note { color: $text-warning; text-style: bold; }
     """
 
     def __init__(self, grid: WeekGrid, *, id: str | None = None) -> None:
@@ -43,16 +46,29 @@ class DayNotes(Widget):
         self.set_class(bool(self.notes), "-shown")
         self.refresh()
 
-    def text(self) -> str:
-        """The line as drawn, for the width the grid has now."""
-        line = ""
+    def placed(self) -> list[tuple[int, str]]:
+        """Each note to draw, for the width the grid has now: where it begins, and the form."""
+        found: list[tuple[int, str]] = []
         for day, left, width in self.grid.day_columns():
             forms = self.notes.get(day, ())
-            note = next((f for f in forms if cell_len(f) < width), "")
-            room = width - cell_len(note)
-            line = line.ljust(left) + " " * (room // 2) + note + " " * (room - room // 2)
+            note = next((f for f in forms if cell_len(f) <= width - 2), "")
+            if note:
+                found.append((left + (width - cell_len(note)) // 2, note))
+        return found
+
+    def text(self) -> str:
+        """The line as drawn."""
+        line = ""
+        for left, note in self.placed():
+            line = line.ljust(left) + note
         return line
 
     def render_line(self, y: int) -> Strip:
-        style = self.rich_style
-        return Strip([Segment(self.text(), style)]).crop_extend(0, self.size.width, style)
+        base = self.rich_style
+        style = base + self.get_component_rich_style("day-notes--note")
+        segments: list[Segment] = []
+        end = 0
+        for left, note in self.placed():
+            segments += [Segment(" " * (left - end), base), Segment(note, style)]
+            end = left + cell_len(note)
+        return Strip(segments).crop_extend(0, self.size.width, base)
