@@ -612,7 +612,7 @@ class ProviderScreen(WeekScreen):
             (CellState.PENDING_ERASE.glyph, "to be removed, not saved yet"),
             (CellState.EMPTY.glyph, "not open"),
             (DATE_MARK, f"after a date: the date {NOT_USUAL}"),
-            ("3 waiting", "under a date: clients in line for time that frees up that day"),
+            ("3 waiting", "under a day: how many clients wait in line for it"),
         ]
 
     def palette_commands(self) -> list[tuple[str, str, str]]:

@@ -70,7 +70,7 @@ class ReservationsScreen(LastKnownList[Row]):
         Binding("c", "confirm", "Confirm", id="reservations.confirm"),
         Binding("v", "move", "Move", id="reservations.move"),
         Binding("e", "note", "Note", id="reservations.note"),
-        Binding("x,delete", "cancel_it", "Cancel or leave", id="reservations.cancel"),
+        Binding("x,delete", "cancel_it", "Cancel", id="reservations.cancel"),
         Binding("escape,m", "app.pop_screen", "Back to the week", id="reservations.back"),
         *reload_bindings("reservations"),
     ]
