@@ -66,6 +66,7 @@ from shared.wire import (
     TokenCreated,
 )
 from tui.errors import ApiError, Gone, NotFound, Unreachable, error_for
+from tui.known_changes import decode_change, decode_changes
 
 T = TypeVar("T")
 
@@ -265,11 +266,12 @@ class SlotbookClient:
 
     async def head(self) -> int:
         """Where the change log stands now."""
-        return (await self.call("GET", "/changes", Changes)).last_seq
+        return decode_changes(await self.call("GET", "/changes", msgspec.Raw)).last_seq
 
     async def changes(self, since: int, *, wait: float = 0, limit: int = 500) -> Changes:
+        """The changes after `since` (of the kinds this app knows: tui/known_changes.py)."""
         params = {"since": since, "wait": wait, "limit": limit}
-        return await self.call("GET", "/changes", Changes, params=params)
+        return decode_changes(await self.call("GET", "/changes", msgspec.Raw, params=params))
 
     # --- writes ----------------------------------------------------------------------------------
 
@@ -383,7 +385,8 @@ class SlotbookClient:
     async def follow(
         self, since: int, *, read_timeout: float = 45.0, max_backoff: float = 10.0
     ) -> AsyncIterator[FeedEvent]:
-        """Changes after `since`, for as long as the caller iterates.
+        """Changes after `since`, for as long as the caller iterates (of the kinds this app
+        knows: the others are passed by, tui/known_changes.py).
 
         Drops are retried with backoff and resumed with Last-Event-ID, so no change is missed or
         repeated. When the server cannot resume (its log moved on, or we fell behind) this yields a
@@ -414,7 +417,10 @@ class SlotbookClient:
                             last = await self.head()
                             yield Resync(reason=reason, last_seq=last)
                             break
-                        change = msgspec.json.decode(event.data, type=Change)
+                        change = decode_change(event.data)
+                        if isinstance(change, int):  # of a kind this app does not know
+                            last = change
+                            continue
                         last = change.seq
                         yield change
                     else:

@@ -4,7 +4,7 @@ where the table has one, else beside the status ("held, 29:41 left", at phone wi
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from textual.widgets import DataTable
@@ -24,21 +24,29 @@ def time_left(slot: TimeSlot, now: float) -> str:
     return countdown(parse_time(slot.expires_at) - now)
 
 
-def status_cells(slot: TimeSlot, now: float, headings: tuple[str, ...]) -> dict[str, str]:
+def status_cells(
+    slot: TimeSlot, now: float, headings: tuple[str, ...], held: str = "held"
+) -> dict[str, str]:
     """The cells of the status and the time a hold has left, by heading: in one ("held, 29:41
-    left") where the table (`headings`) has no column for the time left."""
-    status = "held" if slot.status == "RESERVED" else "booked"
+    left") where the table (`headings`) has no column for the time left. `held` is what a hold
+    is called (an offer from the waitlist is one)."""
+    status = held if slot.status == "RESERVED" else "booked"
     left = time_left(slot, now)
     if HEADING in headings:
         return {"Status": status, HEADING: left}
     return {"Status": f"{status}, {left}" if left else status}
 
 
-def count_down(table: DataTable[Any], rows: Iterable[tuple[str, TimeSlot]], now: float) -> None:
+def count_down(
+    table: DataTable[Any],
+    rows: Iterable[tuple[str, TimeSlot]],
+    now: float,
+    held: Callable[[str], str] = lambda key: "held",
+) -> None:
     """Bring the time left on each hold in the table up to date: `rows` are (row key, the row's
-    first slot)."""
+    first slot); `held` says what the hold of a row (by key) is called."""
     headings = Columns.shown(table)
     for key, slot in rows:
         if slot.status == "RESERVED" and key in table.rows:
-            for column, text in status_cells(slot, now, headings).items():
+            for column, text in status_cells(slot, now, headings, held(key)).items():
                 table.update_cell(key, column, text)

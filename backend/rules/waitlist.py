@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from typing import Literal, Protocol
 
 from backend.rules.appointments import Plan
-from backend.rules.booking import Rules, SlotRow, effective_status
+from backend.rules.booking import Rules, SlotRow
 from backend.rules.service_types import MAX_BUFFER_SECONDS, ServiceType, Terms
 from shared.grid import DAY_SECONDS
 
@@ -62,27 +62,36 @@ class Room:
         return self.end - self.start
 
 
-def rooms(slots: Sequence[SlotRow], freed: Iterable[tuple[int, int]], now: float) -> list[Room]:
-    """The runs of open, back-to-back slots among `slots` (a provider's, in time order, read
-    around the freed ranges) that overlap a freed range [start, end)."""
+Cell = tuple[int, int, str, float | None]
+"""A provider's slot as a room is measured from it: (start, duration, status, held_until)."""
+
+
+def rooms(
+    cells: Sequence[Cell], freed: Iterable[tuple[int, int]], now: float, shortest: int = 0
+) -> list[Room]:
+    """The runs of open, back-to-back slots among `cells` (a provider's, in time order, read
+    around the freed ranges) that overlap a freed range [start, end) and are `shortest` seconds
+    long or longer."""
     runs: list[Room] = []
     start: int | None = None
     end = 0
-    for slot in slots:
-        if effective_status(slot, now) != "AVAILABLE":
+    for cell_start, duration, status, held_until in cells:
+        is_open = status == "AVAILABLE" or (
+            status == "RESERVED" and held_until is not None and held_until <= now
+        )
+        if not is_open or start is None or cell_start != end:
             if start is not None:
                 runs.append(Room(start, end))
-            start = None
-            continue
-        if start is None or slot.start != end:
-            if start is not None:
-                runs.append(Room(start, end))
-            start = slot.start
-        end = slot.start + slot.duration
+            start = cell_start if is_open else None
+        end = cell_start + duration
     if start is not None:
         runs.append(Room(start, end))
     ranges = list(freed)
-    return [room for room in runs if any(s < room.end and e > room.start for s, e in ranges)]
+    return [
+        room
+        for room in runs
+        if room.length >= shortest and any(s < room.end and e > room.start for s, e in ranges)
+    ]
 
 
 def spans(slots: Iterable[SlotRow]) -> list[tuple[int, int]]:

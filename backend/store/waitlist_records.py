@@ -84,6 +84,14 @@ SELECT id, client_id, window_start, window_end, minutes, service_id FROM waitlis
 """
 """The waiting entries a room of open time could suit, in line order (the line's index)."""
 
+WISHES = """
+SELECT MIN(minutes), MAX(minutes) FROM waitlist_entries
+ WHERE provider_id = {provider} AND status = 'waiting' AND window_end > {now}
+   AND window_start < {end} AND window_end > {start}
+"""
+"""The shortest and the longest appointment a waiting entry whose window overlaps [start, end)
+wants (NULL: nobody waits for time there)."""
+
 LIVE_ENTRIES = """
 SELECT COUNT(*) FROM waitlist_entries
  WHERE client_id = {client} AND window_end > {now}

@@ -16,6 +16,7 @@ from textual.pilot import Pilot
 from textual.widgets import Static
 
 from backend.runtime.clock import ManualClock
+from shared.timefmt import parse_time
 from tests.tui.contrast import Finding, illegible
 from tests.tui.harness import BackendThread, app_for, until
 from tests.tui.test_snapshots import (
@@ -27,23 +28,28 @@ from tests.tui.test_snapshots import (
     populate,
     week_loaded,
 )
+from tests.tui.test_waitlist import TUESDAY, TUESDAY_10, a_full_tuesday, cancel, join
 from tui.app import SlotbookApp
 from tui.screens.bookings import BookingsScreen
 from tui.screens.busy_source_form import BusySourceForm
 from tui.screens.calendars import CalendarsScreen
+from tui.screens.client import ClientScreen
 from tui.screens.confirm import ConfirmDialog
 from tui.screens.help import HelpScreen
 from tui.screens.hold import HoldDialog
 from tui.screens.identity import IdentityScreen
 from tui.screens.my_details import MyDetailsDialog
+from tui.screens.offer import OfferDialog
 from tui.screens.offerings import OfferingsScreen
 from tui.screens.provider import ProviderScreen
 from tui.screens.reservations import ReservationsScreen
 from tui.screens.type_picker import TypePicker
 from tui.screens.usual_week import UsualWeekScreen
+from tui.screens.waitlist import JoinWaitlistForm
 from tui.screens.welcome import WelcomeScreen
 from tui.screens.zone import ZoneDialog
 from tui.themes import offered_themes
+from tui.widgets.day_notes import DayNotes
 
 SIZE = (100, 30)
 
@@ -325,6 +331,47 @@ async def test_the_first_start_and_switching_identity_read_well_in_every_theme(
 
 
 def client_ready_or_empty(app: SlotbookApp) -> bool:
-    from tui.screens.client import ClientScreen
-
     return isinstance(app.screen, ClientScreen)
+
+
+async def test_the_waitlist_reads_well_in_every_theme(backend: BackendThread) -> None:
+    line = a_full_tuesday(backend)
+    join(backend, line.kim, *TUESDAY)
+
+    async def as_a_client(s: Survey) -> None:
+        app, pilot = s.app, s.pilot
+        await settled(pilot, lambda: app.feed_state == "live" and week_loaded(app, ClientScreen))
+        assert isinstance(app.screen, ClientScreen)
+        assert app.screen.grid.move_to(int(parse_time(TUESDAY_10)))
+        await pilot.press("W")
+        await settled(pilot, lambda: isinstance(app.screen, JoinWaitlistForm))
+        await pilot.press("ctrl+u", *"soon", "ctrl+s")  # From: not a time, said beside it
+        await settled(pilot, lambda: bool(app.screen.query(".-wrong")))
+        await s.measure("the waitlist form, a field to put right")
+        await pilot.press("ctrl+u", *"2030-03-05 09:00", "ctrl+s")
+        await settled(pilot, lambda: getattr(app.screen, "joined", None) is not None)
+        await s.measure("the waitlist form, joined")
+        await pilot.press("enter", "m")
+        await settled(pilot, lambda: listing(app, ReservationsScreen, 1))
+        await s.measure("my reservations with a place in line")
+        cancel(backend, line.cy, line.cy_booking)  # Kim is offered 10:00
+        cancel(backend, line.dee, line.dee_booking)  # and Sam 10:15
+        await settled(pilot, lambda: isinstance(app.screen, OfferDialog))
+        await s.measure("an offer from the waitlist")
+
+    async def as_the_provider(s: Survey) -> None:
+        app, pilot = s.app, s.pilot
+        await settled(pilot, lambda: app.feed_state == "live" and week_loaded(app, ProviderScreen))
+        await settled(pilot, lambda: "1 wait" in app.screen.query_one(DayNotes).text())
+        await s.measure("the provider's week with clients in line")
+
+    done = await survey(backend, line.ada, as_the_provider, size=(80, 24))
+    done.check("the provider's week with clients in line")
+
+    done = await survey(backend, line.sam, as_a_client, size=(80, 24))
+    done.check(
+        "the waitlist form, a field to put right",
+        "the waitlist form, joined",
+        "my reservations with a place in line",
+        "an offer from the waitlist",
+    )

@@ -26,6 +26,7 @@ from shared.timefmt import parse_time
 from tests.tui.harness import BackendThread, app_for, until, window
 from tests.tui.own_calendars import connected
 from tests.tui.test_app import run_from_palette
+from tests.tui.test_waitlist import TUESDAY, TUESDAY_10, a_full_tuesday, cancel, join
 from tui.app import SlotbookApp
 from tui.screens.bookings import BookingsScreen
 from tui.screens.calendars import CalendarsScreen
@@ -34,12 +35,16 @@ from tui.screens.confirm import ConfirmDialog
 from tui.screens.help import HelpScreen
 from tui.screens.hold import HoldDialog
 from tui.screens.note import NoteView
+from tui.screens.offer import OfferDialog
 from tui.screens.offerings import OfferingsScreen
 from tui.screens.provider import ProviderScreen
 from tui.screens.reservations import ReservationsScreen
 from tui.screens.type_picker import TypePicker
 from tui.screens.usual_week import UsualWeekScreen
+from tui.screens.waitlist import JoinWaitlistForm
 from tui.screens.week import WeekScreen
+from tui.widgets.day_notes import DayNotes
+from tui.widgets.week_grid import CellState
 
 SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((120, 40), id="120x40")]
 """Every screenshot at the smallest terminal the app promises to fit, and at a roomy one."""
@@ -740,5 +745,89 @@ def test_connected_calendars_one_read_one_failing(
         await settle(pilot, app, lambda: calendars_shown(app))
         await run_from_palette(app, pilot, "Connected calendars")
         await settle(pilot, app, lambda: listing(app, CalendarsScreen, 2))
+
+    assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
+
+
+# --- the waitlist ------------------------------------------------------------------------------
+
+
+async def on_tuesday(pilot: Pilot[None], app: SlotbookApp) -> ClientScreen:
+    """The client's week loaded, the cursor on Tuesday 10:00."""
+    await settle(pilot, app, lambda: week_loaded(app, ClientScreen))
+    week = app.screen
+    assert isinstance(week, ClientScreen)
+    assert week.grid.move_to(int(at(TUESDAY_10)))
+    return week
+
+
+def test_joining_the_waitlist_says_the_place_in_line(
+    snap_compare: SnapCompare, backend: BackendThread
+) -> None:
+    """Sam, on Dr Ada's full Tuesday (UTC), presses W and joins with what the form offers (the
+    whole day, 15 min) behind Kim and Lee: the form says "You are 3rd in line", all of it, the
+    fields as sent and the way back, in 24 lines."""
+    line = a_full_tuesday(backend)
+    join(backend, line.kim, *TUESDAY)
+    join(backend, line.lee, *TUESDAY)
+    app = app_for(backend, token=line.sam, zone="UTC")
+
+    async def run_before(pilot: Pilot[None]) -> None:
+        await on_tuesday(pilot, app)
+        await pilot.press("W")
+        await settle(pilot, app, lambda: isinstance(app.screen, JoinWaitlistForm))
+        await pilot.press("ctrl+s")
+        await settle(pilot, app, lambda: getattr(app.screen, "joined", None) is not None)
+
+    assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
+
+
+def test_an_offer_from_the_waitlist_over_the_week(
+    snap_compare: SnapCompare, backend: BackendThread
+) -> None:
+    """Sam waits for Dr Ada's Tuesday; Cy cancels 10:00 and it is held for Sam at once: the
+    dialog over the week says so, whose and when, the window waited for, "30:00 left" and the
+    keys; Close has the focus. Behind it the week shows 10:00 held by Sam."""
+    line = a_full_tuesday(backend)
+    join(backend, line.sam, *TUESDAY)
+    app = app_for(backend, token=line.sam, zone="UTC")
+
+    async def run_before(pilot: Pilot[None]) -> None:
+        week = await on_tuesday(pilot, app)
+        cancel(backend, line.cy, line.cy_booking)
+        await settle(
+            pilot,
+            app,
+            lambda: (
+                isinstance(app.screen, OfferDialog)
+                and week.grid.cell_at(int(at(TUESDAY_10))).state is CellState.MINE_HELD
+                and not any(w.is_running for w in app.workers if w.node is week)
+            ),
+        )
+
+    assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
+
+
+def test_provider_week_with_clients_in_line(
+    snap_compare: SnapCompare, backend: BackendThread
+) -> None:
+    """Dr Ada's week (UTC) with Kim and Lee waiting for Tuesday and Sam for Tuesday and
+    Wednesday: under the grid, "3 wait" under Tuesday and "1 wait" under Wednesday (at 80 columns
+    "3 waiting" would touch the next day's note), in line with their columns."""
+    line = a_full_tuesday(backend)
+    join(backend, line.kim, *TUESDAY)
+    join(backend, line.lee, *TUESDAY)
+    join(backend, line.sam, TUESDAY[0], "2030-03-07 00:00:00")
+    app = app_for(backend, token=line.ada, zone="UTC")
+
+    async def run_before(pilot: Pilot[None]) -> None:
+        await settle(
+            pilot,
+            app,
+            lambda: (
+                week_loaded(app, ProviderScreen)
+                and "3 wait" in app.screen.query_one(DayNotes).text()
+            ),
+        )
 
     assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)

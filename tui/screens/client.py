@@ -13,6 +13,7 @@ start on the grid and confirms."""
 
 from __future__ import annotations
 
+from datetime import date
 from typing import ClassVar
 
 from textual import on, work
@@ -35,6 +36,7 @@ from tui.screens.week import WeekScreen
 from tui.session import Session
 from tui.sync import Window, as_open, as_reservation, minutes_of, slots_of, start_of
 from tui.type_choice import Fitting, TypeChoice, label, notice_words
+from tui.waitlist_words import day_window
 from tui.widgets.provider_list import ChosenProvider, ProviderList, ProviderPane
 from tui.widgets.status_line import StatusLine
 from tui.widgets.week_grid import Cell, CellState, WeekGrid
@@ -65,6 +67,15 @@ class ClientScreen(WeekScreen):
             id="client.types",
         ),
         Binding("m", "reservations", "My reservations", id="client.reservations"),
+        Binding(
+            "W",
+            "join_waitlist",
+            "Waitlist",
+            tooltip="Join the waitlist for the day under the cursor: time that frees up there is"
+            " held for you",
+            show=False,
+            id="client.waitlist",
+        ),
         Binding("p", "providers", "Providers", show=False, id="client.providers"),
         Binding(
             "slash",
@@ -121,6 +132,8 @@ class ClientScreen(WeekScreen):
         """The hold or booking being moved, while its new start is being picked."""
         self._told: set[str] = set()
         """Slots whose cancellation by someone else the user has been told of."""
+        self._offers_shown: set[str] = set()
+        """The waitlist entries whose offer has been shown (one dialog for all its slots)."""
         self._opening_cursor: tuple[int, int] | None = None
         """Where the cursor stood when the screen opened, before the week was loaded."""
 
@@ -578,6 +591,12 @@ class ClientScreen(WeekScreen):
             CellState.TAKEN: "taken",
             CellState.PAST: "past",
         }.get(cell.state, "not open")
+        if (
+            cell.state in (CellState.TAKEN, CellState.SHORT, CellState.EMPTY)
+            and self.session.bookable(start)
+            and not self._free_on(self.session.local(start).date())
+        ):
+            what += "  ·  nothing free this day: W joins its waitlist"
         # Whose week it is, the line above the grid says: here, the cell and what Enter does.
         self.set_info(f"{self.session.when(start)}  ·  {what}")
 
@@ -634,8 +653,13 @@ class ClientScreen(WeekScreen):
 
     def _mine_changed(self, change: Change) -> None:
         """News of one of the client's own slots: tell of a cancel by someone else (once for an
-        appointment of several slots), and read the holds and bookings again."""
+        appointment of several slots), show an offer from the waitlist, and read the holds and
+        bookings again."""
         slot_id, kind = change.time_slot_id, change.kind
+        offered = change.waitlist_id
+        if kind == "reserved" and isinstance(offered, str) and offered not in self._offers_shown:
+            self._offers_shown.add(offered)
+            self.show_offer(offered)
         was = self.reservation_for(slot_id)
         if was is not None and kind in ("cancelled", "expired"):
             del self.mine[was.time_slot_id]
@@ -665,6 +689,22 @@ class ClientScreen(WeekScreen):
 
     def refresh_providers_soon(self) -> None:
         self.set_timer(0.5, self.load_providers)
+
+    @work(group="offers")
+    async def show_offer(self, waitlist_id: str) -> None:
+        """Time freed up for a place of the client's in line, and is held for them: the dialog
+        that counts it down (unless it has gone meanwhile)."""
+        from tui.screens.offer import OfferDialog, offer_of
+
+        try:
+            found = await offer_of(self.session, waitlist_id)
+        except (ApiError, Unreachable):
+            self._offers_shown.discard(waitlist_id)  # its next change may show it
+            return
+        if found is not None:
+            entry, held = found
+            self.mine[held.time_slot_id] = held
+            self.app.push_screen(OfferDialog(self.session, held, self._provider_name(held), entry))
 
     # --- holding -------------------------------------------------------------------------------
 
@@ -1022,6 +1062,43 @@ class ClientScreen(WeekScreen):
         )
         return [start_of(s) for s in found[:1]]
 
+    def action_join_waitlist(self) -> None:
+        """The join form, for the day under the cursor with the length or type chosen."""
+        from tui.screens.waitlist import JoinWaitlistForm, Wanted
+
+        self._back_to_the_week()
+        start = self.grid.cursor_start
+        if self.provider_id is None or start is None or self.moving is not None:
+            return
+        day = self.session.local(start).date()
+        window = day_window(self.session, day)
+        if window is None:
+            self.notify("That day has passed: W on a day to come joins its waitlist.")
+            return
+        chosen = self.types.chosen
+        wanted = Wanted(
+            provider_id=self.provider_id,
+            provider_name=self._name_of(self.provider_id),
+            day=day,
+            start=window[0],
+            end=window[1],
+            services=tuple(self.types.offers(self.provider_id)),
+            minutes=self.length,
+            service_id=chosen.service_id if chosen is not None else None,
+            free_now=self._free_on(day),
+        )
+        self.app.push_screen(JoinWaitlistForm(self.session, wanted))
+
+    def _starts_on(self, day: date) -> list[int]:
+        if day not in self.week.days:
+            return []
+        column = self.week.days.index(day)
+        return [s for s in (r[column] for r in self.week.cells) if s is not None]
+
+    def _free_on(self, day: date) -> bool:
+        """Does the week show a start on this day where a hold from it fits now?"""
+        return any(self.fits(start) for start in self._starts_on(day))
+
     def action_reservations(self) -> None:
         from tui.screens.reservations import ReservationsScreen
 
@@ -1058,7 +1135,12 @@ class ClientScreen(WeekScreen):
     def palette_commands(self) -> list[tuple[str, str, str]]:
         return [
             ("Next open slot", "Jump to this provider's next free slot", "next_open"),
-            ("My reservations", "Your holds and bookings", "reservations"),
+            ("My reservations", "Your holds and bookings, and your places in line", "reservations"),
+            (
+                "Join the waitlist",
+                "Wait in line for time with this provider on the day under the cursor",
+                "join_waitlist",
+            ),
             ("Providers", "Choose another provider", "providers"),
             ("Appointment type", "Choose one the provider offers, or any length", "types"),
             ("Longer appointment", "Hold one slot more from now on", "length(1)"),

@@ -47,6 +47,13 @@ class FieldForm(Screen[T | None]):
 
     HEADING: ClassVar[str]
     EXPLAIN: ClassVar[str] = ""
+    SENDING: ClassVar[str] = "Saving…"
+    """The line under the form while what it says is sent."""
+    NOT_DONE: ClassVar[str] = "Not saved"
+    """How the line under the form begins when it was not sent, or was refused."""
+    FIELD_ALIASES: ClassVar[dict[str, str]] = {}
+    """Fields a refusal may name by another name on the wire, and the key of the field that
+    says them here."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+s", "save", "Save", id="field_form.save"),
@@ -194,17 +201,21 @@ class FieldForm(Screen[T | None]):
         """`submit` what the fields say: the answer closes the form; a refusal is said beside
         each field it names, and the form stays."""
         self.busy = True
-        self.set_info("Saving…")
+        self.set_info(self.SENDING)
         try:
-            done = await self.submit(values)
+            answer = await self.submit(values)
         except ApiError as error:
             self.refused(error)
         except Unreachable as error:
             self.not_saved(f"{error}. {error.advice}")
         else:
-            self.dismiss(done)
+            self.done(answer)
         finally:
             self.busy = False
+
+    def done(self, answer: T) -> None:
+        """The server took what the form sent: close it, answering what the server said."""
+        self.dismiss(answer)
 
     def refused(self, error: ApiError) -> None:
         """Each field the refusal names, with what is wrong beside it; anything else in the line
@@ -212,7 +223,8 @@ class FieldForm(Screen[T | None]):
         elsewhere: list[FieldError] = []
         named = 0
         for found in error.errors:
-            key = self._key_of(f"field-{found.field}")
+            wire = self.FIELD_ALIASES.get(found.field, found.field)
+            key = self._key_of(f"field-{wire}")
             if key is None:
                 elsewhere.append(found)
             else:
@@ -225,7 +237,7 @@ class FieldForm(Screen[T | None]):
             self.not_saved(f"{others or error}.")
 
     def not_saved(self, why: str) -> None:
-        self.set_info(f"Not saved: {why}")
+        self.set_info(f"{self.NOT_DONE}: {why}")
         for field in self.fields():
             if self.query_one(f"#note-{field.key}").has_class("-wrong"):
                 self.query_one(f"#field-{field.key}").focus()

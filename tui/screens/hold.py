@@ -36,6 +36,8 @@ class HoldDialog(ModalScreen[str | None]):
 
     AUTO_FOCUS = "#confirm"
 
+    HEADLINE = "Held for you"
+
     PLACEHOLDER = "A note for the provider: e writes one"
     NARROW_PLACEHOLDER = "A note for the provider (e)"
     """The placeholder at phone width, where the longer one is cut."""
@@ -48,6 +50,7 @@ class HoldDialog(ModalScreen[str | None]):
     }
     HoldDialog #title { text-style: bold; width: 100%; content-align: center middle; }
     HoldDialog #when { width: 100%; text-align: center; margin: 1 0; }
+    HoldDialog #lead { width: 100%; text-align: center; margin-bottom: 1; }
     HoldDialog #countdown { width: 100%; text-align: center; text-style: bold; }
     HoldDialog #countdown.lapsed { color: $error; }
     HoldDialog #why { width: 100%; text-align: center; color: $text-muted; }
@@ -74,7 +77,7 @@ class HoldDialog(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Label("Held for you", id="title")
+            yield Label(self.HEADLINE, id="title")
             minutes = minutes_of(self.slot)
             when = self.session.span(start_of(self.slot), minutes, "%A %d %B, %H:%M")
             # "(30 min)" is never broken over two lines (a no-break space); the rest is, where
@@ -84,6 +87,9 @@ class HoldDialog(ModalScreen[str | None]):
                 id="when",
                 markup=False,
             )
+            lead = Static(self.lead(), id="lead", markup=False)
+            lead.display = bool(lead.content)
+            yield lead
             yield Static("", id="countdown")
             why = Static(self.why_shorter(), id="why")
             why.display = bool(why.content)  # no blank line where nothing needs saying
@@ -138,13 +144,27 @@ class HoldDialog(ModalScreen[str | None]):
             self.NARROW_PLACEHOLDER if narrow else self.PLACEHOLDER
         )
 
+    def lead(self) -> str:
+        """What the dialog says of the hold before its countdown (nothing, for a hold of the
+        client's own making)."""
+        return ""
+
+    def released(self) -> str:
+        """What the client is told once they have released it."""
+        return f"Released: {the_time(len(self.slot.time_slot_ids))} is open for others again."
+
+    @property
+    def usual_minutes(self) -> float:
+        """How long a hold like this one is held, when the notice period does not cut it short."""
+        return self.session.rules.hold_minutes
+
     def why_shorter(self) -> str:
         """Why the hold ends before the usual hold time is up, if it does: the slot's notice
         period begins first."""
         expires, reserved = self.expires, self.slot.reserved_at
         if expires is None or not isinstance(reserved, str):
             return ""
-        usual = self.session.rules.hold_minutes
+        usual = self.usual_minutes
         if expires - parse_time(reserved) >= usual * 60 - 1:
             return ""
         return (
@@ -259,7 +279,4 @@ class HoldDialog(ModalScreen[str | None]):
             self._acting = False
             self.notify(f"Not released: {error}. {error.advice}", severity="error")
             return
-        self._close(
-            "released",
-            f"Released: {the_time(len(self.slot.time_slot_ids))} is open for others again.",
-        )
+        self._close("released", self.released())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from datetime import date
 from typing import ClassVar
 
@@ -15,7 +16,7 @@ from shared.conflict_wire import Conflict
 from shared.schedule_wire import Schedule
 from shared.timefmt import parse_time
 from shared.wire import TimeSlot
-from tui import own_calendars
+from tui import own_calendars, waitlist_calls, waitlist_words
 from tui.buffers import Buffer, buffers
 from tui.draft import Draft, Existing, Refusal
 from tui.errors import ApiError, Unreachable
@@ -37,6 +38,7 @@ from tui.screens.week import WeekScreen
 from tui.session import Session, client_label, countdown
 from tui.sync import Window, note_of, start_of
 from tui.weekly import exception_dates, on_date, toggled
+from tui.widgets.day_notes import DayNotes
 from tui.widgets.grid_headings import DATE_MARK, DatedHeadings
 from tui.widgets.week_grid import CONTINUED, Cell, CellState, WeekGrid
 from tui.words import counted
@@ -46,6 +48,10 @@ NOT_USUAL = "differs from your usual week"
 
 NOTE_HINT = 40
 """How much of a note the line under the grid shows."""
+
+WAITING_POLL_SECONDS = 60.0
+"""How often the provider's week asks again how many wait in line on each day: a client joining
+or leaving a line makes no change to a slot, so no feed brings it."""
 
 CALENDARS_POLL_SECONDS = 60.0
 """How often the provider's own calendars (busy times, conflicts, how reading them goes) are
@@ -115,6 +121,8 @@ class ProviderScreen(WeekScreen):
         """The starts kept clear before or after an appointment, as last drawn."""
         self.calendars = OwnCalendars()
         """What the provider's own calendars say, as last loaded."""
+        self.waiting: Counter[date] = Counter()
+        """How many clients wait in line for each day, as last loaded."""
 
     DEFAULT_CSS = """
     ProviderScreen #calendar-warning {
@@ -128,11 +136,15 @@ class ProviderScreen(WeekScreen):
         yield Static(
             "", id="calendar-warning", markup=False
         )  # a calendar's name, the server's words
-        yield from super().compose_body()
+        for part in super().compose_body():
+            yield part
+            if isinstance(part, WeekGrid):
+                yield DayNotes(part, id="waiting")  # how many wait in line, under each day
 
     def on_mount(self) -> None:
         super().on_mount()
         self.set_interval(CALENDARS_POLL_SECONDS, self.load_calendars)
+        self.set_interval(WAITING_POLL_SECONDS, self.load_waiting)
 
     @property
     def acting_for(self) -> str | None:
@@ -151,6 +163,7 @@ class ProviderScreen(WeekScreen):
         if self.week.zone.key != self.session.zone.key:  # followed here, or in the usual week
             self.call_later(self._zone_changed)
         self.load_calendars()
+        self.load_waiting()
         return slots
 
     @work(exclusive=True, group="calendars")
@@ -169,6 +182,20 @@ class ProviderScreen(WeekScreen):
             return  # the screen has gone (the app ending), or another week's load draws it
         self.calendars = found
         self.redraw()
+
+    @work(exclusive=True, group="waiting")
+    async def load_waiting(self) -> None:
+        """How many clients wait in line for each day of the week (GET /waitlist), said under
+        the grid; when it cannot be had, what was known stays."""
+        assert self.provider_id is not None
+        try:
+            entries = await waitlist_calls.waiting_for(self.session.client, self.provider_id)
+        except (ApiError, Unreachable):
+            return
+        self.waiting = waitlist_words.waiting_by_day(self.session, entries)
+        for notes in self.query("#waiting").results(DayNotes):  # none once unmounted
+            notes.show(waitlist_words.waiting_notes(self.waiting))
+            self.describe_cursor()
 
     def _zone_changed(self) -> None:
         """Times are now shown in the schedule's (new) zone: lay the week out in it again."""
@@ -280,6 +307,7 @@ class ProviderScreen(WeekScreen):
         change = message.change
         if change.provider_id == self.provider_id:  # a hold or booking may clash, or no longer
             self.load_calendars()
+            self.load_waiting()  # an offer, or time freed, moves the line
         if (
             isinstance(change.service_id, str)
             and change.status != "AVAILABLE"
@@ -321,6 +349,9 @@ class ProviderScreen(WeekScreen):
         if closed is not None:
             kind = "closed" if closed else "own hours"
             parts.append(f"{DATE_MARK} {kind} this date: o restores the usual hours")
+        waiting = self.waiting.get(self.cursor_date, 0)
+        if waiting:
+            parts.append(f"{counted(waiting, 'client')} in line for time this day")
         if self.draft.pending:
             parts.append(f"{self.draft.pending} unsaved: ctrl+s saves, u undoes")
         self.set_info("  ·  ".join(parts))
@@ -581,6 +612,7 @@ class ProviderScreen(WeekScreen):
             (CellState.PENDING_ERASE.glyph, "to be removed, not saved yet"),
             (CellState.EMPTY.glyph, "not open"),
             (DATE_MARK, f"after a date: the date {NOT_USUAL}"),
+            ("3 waiting", "under a day: how many clients wait in line for it"),
         ]
 
     def palette_commands(self) -> list[tuple[str, str, str]]:

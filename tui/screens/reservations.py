@@ -1,5 +1,8 @@
 """My reservations: holds with their countdown, and bookings; confirm, move, note or cancel them.
-Once one of them is of an appointment type, a column says what each is: its type and length. Once
+Beside them, the client's places in a waitlist (what they wait for, where, their place in line),
+which x leaves, and the holds that are offers from one, called so. Once one of them is of an
+appointment type (or a place in line is listed), a column says what each is: its type and length.
+Once
 the client has an e-mail address (or has had mail), a column says whether each booking's
 confirmation was sent (tui/mail_status.py).
 
@@ -10,15 +13,20 @@ by itself as soon as the change feed is back."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Iterable
 from typing import ClassVar
 
+from msgspec import UNSET
 from textual import work
 from textual.binding import Binding, BindingType
 from textual.widgets import DataTable
 
+from shared.timefmt import parse_time
+from shared.waitlist_wire import WaitlistEntry
 from shared.wire import Change, Provider, Reservation
-from tui.errors import ApiError, Gone, Unreachable
+from tui import waitlist_calls, waitlist_words
+from tui.errors import ApiError, Gone, NotFound, Unreachable
 from tui.mail_status import HEADING as MAIL
 from tui.mail_status import MailStatus, mail_status
 from tui.screens.confirm import ConfirmDialog
@@ -35,8 +43,12 @@ TYPE_ROOM = 20
 """The most of a type's name the table shows (a name may take 80 characters)."""
 
 
-class ReservationsScreen(LastKnownList[Reservation]):
-    """A table of the client's live holds and bookings, soonest first."""
+Row = Reservation | WaitlistEntry
+"""A hold or booking, or a place in line."""
+
+
+class ReservationsScreen(LastKnownList[Row]):
+    """A table of the client's live holds and bookings and places in line, soonest first."""
 
     HEADING = "My reservations"
     COLUMNS = Columns(
@@ -82,44 +94,92 @@ class ReservationsScreen(LastKnownList[Reservation]):
     ) -> None:
         """`known`: the client's holds and bookings as last heard (the week loads them too),
         shown until the list is loaded, and instead of it when it cannot be."""
-        super().__init__(session, sorted(known, key=lambda r: (r.timestamp, r.provider_id)))
+        ordered = sorted(known, key=lambda r: (r.timestamp, r.provider_id))
+        super().__init__(session, ordered)
         self.providers = providers
         self.on_move = on_move
         self.mail = MailStatus()
+        self.offers: dict[str, WaitlistEntry] = {}
+        """The entries whose offer is one of the holds listed, by the hold's first slot."""
 
     def on_mount(self) -> None:  # as well as LastKnownList's (Textual calls every class's)
         self.set_interval(1, self.tick)
 
-    async def fetch(self) -> list[Reservation]:
-        rows = await self.session.client.reservations()
-        self.mail = await mail_status(self.session.client)
-        return rows
+    async def fetch(self) -> list[Row]:
+        client = self.session.client
+        reservations, entries = await asyncio.gather(client.reservations(), self._entries())
+        self.mail = await mail_status(client)
+        self.offers = {
+            e.offer.time_slot_id: e
+            for e in entries
+            if e.status == "offered" and e.offer is not UNSET
+        }
+        waiting = [e for e in entries if e.status == "waiting"]
+        rows: list[Row] = [*reservations, *waiting]
+        return sorted(rows, key=lambda r: (parse_time(self.starts(r)), r.provider_id))
 
-    def cells(self, row: Reservation, headings: tuple[str, ...]) -> dict[str, str]:
-        status = status_cells(row, self.session.now(), headings)
+    async def _entries(self) -> list[WaitlistEntry]:
+        try:
+            return await waitlist_calls.entries(self.session.client)
+        except NotFound:  # a server from before the waitlist
+            return []
+
+    @staticmethod
+    def starts(row: Row) -> str:
+        return row.from_ if isinstance(row, WaitlistEntry) else row.timestamp
+
+    def held(self, key: str) -> str:
+        """What the hold of this row is called: an offer from the waitlist is one."""
+        return "offered" if key in self.offers else "held"
+
+    def cells(self, row: Row, headings: tuple[str, ...]) -> dict[str, str]:
+        if isinstance(row, WaitlistEntry):
+            return dict.fromkeys(headings, "") | {
+                "When": waitlist_words.window(self.session, row),
+                "What": waitlist_words.length(row),
+                "With": self.with_whom(row),
+                "Status": waitlist_words.status(row),
+            }
+        status = status_cells(row, self.session.now(), headings, self.held(row.time_slot_id))
         what = {"When": self.when(row), "What": self.what(row), "With": self.with_whom(row)}
         return what | status | {MAIL: self.mail.cell(row)}
 
     def columns(self) -> Columns:
-        typed = any(isinstance(row.service_name, str) for row in self.rows)
+        typed = any(
+            isinstance(row, WaitlistEntry) or isinstance(row.service_name, str) for row in self.rows
+        )
         if self.mail.shown:
             return self.MAILED_TYPED_COLUMNS if typed else self.MAILED_COLUMNS
         return self.TYPED_COLUMNS if typed else self.COLUMNS
 
-    def note(self, row: Reservation) -> str:
-        return note_of(row)
+    def note(self, row: Row) -> str:
+        return "" if isinstance(row, WaitlistEntry) else note_of(row)
 
-    def key(self, row: Reservation) -> str:
-        return row.time_slot_id
+    def key(self, row: Row) -> str:
+        return row.waitlist_id if isinstance(row, WaitlistEntry) else row.time_slot_id
 
     def current_info(self) -> str:
         if not self.rows:
             return "Nothing held or booked yet."
-        return "c confirms a hold, v moves, e changes the note, x cancels"
+        said = "c confirms a hold, v moves, e changes the note, x cancels"
+        if any(isinstance(row, WaitlistEntry) for row in self.rows):
+            said += " or leaves a line"
+        return said
 
     def concerns(self, change: Change) -> bool:
-        return change.client_id == self.session.me.subject or any(
-            change.time_slot_id in r.time_slot_ids for r in self.rows
+        """News of the client's own slots, of a slot listed, or of a provider in whose line the
+        client waits (time freed or taken there moves the line)."""
+        return (
+            change.client_id == self.session.me.subject
+            or any(
+                isinstance(r, WaitlistEntry)
+                and r.provider_id in (change.provider_id, change.from_provider_id)
+                for r in self.rows
+            )
+            or any(
+                isinstance(r, Reservation) and change.time_slot_id in r.time_slot_ids
+                for r in self.rows
+            )
         )
 
     def when(self, reservation: Reservation) -> str:
@@ -132,16 +192,28 @@ class ReservationsScreen(LastKnownList[Reservation]):
         kind = reservation.service_name
         return f"{first_words(kind, TYPE_ROOM)}, {length}" if isinstance(kind, str) else length
 
-    def with_whom(self, reservation: Reservation) -> str:
-        provider = self.providers.get(reservation.provider_id)
-        return provider.name if provider and provider.name else reservation.provider_id
+    def with_whom(self, row: Row) -> str:
+        provider = self.providers.get(row.provider_id)
+        return provider.name if provider and provider.name else row.provider_id
 
     def tick(self) -> None:
-        rows = ((r.time_slot_id, r) for r in self.rows)
-        count_down(self.query_one(DataTable), rows, self.session.now())
+        rows = ((r.time_slot_id, r) for r in self.rows if isinstance(r, Reservation))
+        count_down(self.query_one(DataTable), rows, self.session.now(), self.held)
+
+    def chosen_reservation(self) -> Reservation | None:
+        """The hold or booking under the cursor; on a place in line, None, having said that
+        there is nothing of the kind to act on yet."""
+        row = self.chosen()
+        if isinstance(row, WaitlistEntry):
+            self.notify(
+                f"You are {waitlist_words.place(row)}: nothing is held for you yet. When time"
+                " frees up it is held for you, and it shows here. x leaves the line."
+            )
+            return None
+        return row
 
     def action_confirm(self) -> None:
-        reservation = self.chosen()
+        reservation = self.chosen_reservation()
         if reservation is None:
             return
         if reservation.status != "RESERVED":
@@ -163,7 +235,7 @@ class ReservationsScreen(LastKnownList[Reservation]):
 
     def action_move(self) -> None:
         """Back to the week, to pick where the highlighted one goes."""
-        reservation = self.chosen()
+        reservation = self.chosen_reservation()
         if reservation is None or self.on_move is None:
             return
         on_move = self.on_move
@@ -171,7 +243,7 @@ class ReservationsScreen(LastKnownList[Reservation]):
         on_move(reservation)
 
     def action_note(self) -> None:
-        reservation = self.chosen()
+        reservation = self.chosen_reservation()
         if reservation is None:
             return
         what = f"{self.when(reservation)} with {self.with_whom(reservation)}"
@@ -195,6 +267,9 @@ class ReservationsScreen(LastKnownList[Reservation]):
     def action_cancel_it(self) -> None:
         reservation = self.chosen()
         if reservation is None:
+            return
+        if isinstance(reservation, WaitlistEntry):
+            self.ask_to_leave(reservation)
             return
         what = "hold" if reservation.status == "RESERVED" else "booking"
         question = (
@@ -224,11 +299,42 @@ class ReservationsScreen(LastKnownList[Reservation]):
             self.notify(f"Cancelled {self.when(reservation)}.")
         self.reload()
 
+    def ask_to_leave(self, entry: WaitlistEntry) -> None:
+        window = waitlist_words.window(self.session, entry)
+        what = f"{waitlist_words.length(entry)}, any start {window}"
+        question = (
+            f"Leave your place with {self.with_whom(entry)} ({waitlist_words.place(entry)}) for"
+            f" {what}? Joining again puts you at the end of the line."
+        )
+
+        def answered(going_ahead: bool | None) -> None:
+            if going_ahead:
+                self.leave(entry)
+
+        self.app.push_screen(
+            ConfirmDialog("Leave the waitlist?", question, yes="Leave it", no="Stay in line"),
+            answered,
+        )
+
+    @work(group="reservations-write")
+    async def leave(self, entry: WaitlistEntry) -> None:
+        try:
+            await waitlist_calls.leave(self.session.client, entry.waitlist_id)
+        except (ApiError, Unreachable) as error:
+            self.notify(f"Still in line: {error}. {error.advice}", severity="error")
+        else:
+            self.notify(f"You left the line with {self.with_whom(entry)}.")
+        self.reload()
+
     def palette_commands(self) -> list[tuple[str, str, str]]:
         return [
             ("Confirm", "Book the highlighted hold", "confirm"),
             ("Move", "Pick a new time for the highlighted hold or booking", "move"),
             ("Note", "Write or change the note for the provider", "note"),
-            ("Cancel reservation", "Release the highlighted hold or booking", "cancel_it"),
+            (
+                "Cancel reservation",
+                "Release the highlighted hold or booking, or leave the line",
+                "cancel_it",
+            ),
             ("Reload", "Load the list again", "reload"),
         ]

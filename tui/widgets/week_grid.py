@@ -394,6 +394,13 @@ class WeekGrid(ScrollView, can_focus=True):
         usable = self.scrollable_content_region.width - self._label_width
         return max(MIN_COLUMN, usable // self.visible_days)
 
+    def day_columns(self) -> list[tuple[date, int, int]]:
+        """The days shown, each with where its column begins (from the grid's left edge) and how
+        wide it is: for a line drawn in line with them (tui/widgets/day_notes.py)."""
+        column, first = self._column_width, self.first_day
+        shown = self._week.days[first : first + self.visible_days]
+        return [(day, self._label_width + i * column, column) for i, day in enumerate(shown)]
+
     def _keep_cursor_day_shown(self) -> None:
         """Scroll sideways, a day at a time, so that the cursor's day is among those shown."""
         first, shown, day = self.first_day, self.visible_days, self.cursor[1]

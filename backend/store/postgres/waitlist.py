@@ -18,10 +18,11 @@ from collections.abc import Awaitable, Callable, Collection, Iterable, Sequence
 import asyncpg
 
 from backend.rules.appointments import Plan, plan_reserve
-from backend.rules.booking import SLOT_COLUMNS, BookingError, Rules, SlotRow, effective_status
+from backend.rules.booking import SLOT_COLUMNS, BookingError, Rules, SlotRow
 from backend.rules.service_types import ServiceType
 from backend.rules.waitlist import (
     ENDED_BY,
+    Cell,
     Room,
     entry_terms,
     first_start,
@@ -46,6 +47,7 @@ from backend.store.waitlist_records import (
     SELECT_ENTRIES,
     SETTLE,
     WAITING_OF_CLIENT,
+    WISHES,
     NewEntry,
     StoredEntry,
     TooManyWaitlistEntries,
@@ -65,6 +67,13 @@ _WAITING_OF_CLIENT = WAITING_OF_CLIENT.format(client="$1", now="$2")
 _SETTLE = SETTLE.format(status="$1", now="$2", appointment="$3", kind="$4")
 _FOLLOW_MOVE = FOLLOW_MOVE.format(head="$1", start="$2", until="$3", now="$4", old="$5")
 _OFFERED = OFFERED.format(head="$1", start="$2", until="$3", now="$4", entry="$5")
+_WISHES = WISHES.format(provider="$1", now="$2", start="$3", end="$4")
+
+_CELLS = """
+SELECT id, start, duration, status, held_until FROM slots
+ WHERE provider_id = $1 AND start >= $2 AND start < $3 ORDER BY start
+"""
+"""The provider's slots around freed time: their ids, and each as a room is measured from it."""
 
 _LIVE_HOLDS = """
 SELECT COUNT(DISTINCT appointment_id) FROM slots
@@ -178,31 +187,41 @@ async def offer_freed(
     line it suits, as an ordinary hold of that entry's client held for the offer's time. Answers
     how many offers were made."""
     ranges = widened(freed)
-    if not ranges or not await anyone_waiting(conn, provider_id, now):
+    if not ranges:
         return 0
-    reach = rules.max_appointment_seconds
-    around = await _between(conn, provider_id, ranges[0][0] - reach, ranges[-1][1] + reach)
-    offer = _Offers(conn, provider_id, around, now, rules, place)
-    for room in rooms(around, ranges, now):
+    low, high = ranges[0][0], ranges[-1][1]
+    wishes = await conn.fetchrow(_WISHES, provider_id, now, low, high)
+    shortest, longest = (None, None) if wishes is None else wishes
+    if shortest is None or longest is None:
+        return 0  # nobody waits for time there
+    reach = longest * 60
+    around = await conn.fetch(_CELLS, provider_id, low - reach, high + reach)
+    cells: list[Cell] = [(row[1], row[2], row[3], row[4]) for row in around]
+    opened = [(row[0], row[1]) for row, cell in zip(around, cells, strict=True) if _open(cell, now)]
+    offer = _Offers(conn, provider_id, opened, now, rules, place)
+    for room in rooms(cells, ranges, now, shortest * 60):
         for row in await conn.fetch(_LINE, provider_id, room.start, room.end, room.length):
             await offer.make(row, room)
     return offer.made
 
 
-async def _between(conn: Connection, provider_id: str, start: int, end: int) -> list[SlotRow]:
-    rows = await conn.fetch(_BETWEEN + " ORDER BY start", provider_id, start, end)
-    return [SlotRow._make(row) for row in rows]
+def _open(cell: Cell, now: float) -> bool:
+    _, _, status, held_until = cell
+    return status == "AVAILABLE" or (
+        status == "RESERVED" and held_until is not None and held_until <= now
+    )
 
 
 class _Offers:
-    """One hand-over's offers: the provider's slots around the freed time as read under its lock,
-    less those offered since, so that an entry with nothing left to be offered costs no query."""
+    """One hand-over's offers: the open slots (id, start) around the freed time as read under the
+    provider's lock, less those offered since, so that an entry with nothing left to be offered
+    costs no query."""
 
     def __init__(
         self,
         conn: Connection,
         provider_id: str,
-        around: list[SlotRow],
+        opened: list[tuple[str, int]],
         now: float,
         rules: Rules,
         place: Place,
@@ -210,7 +229,7 @@ class _Offers:
         self.conn, self.provider_id, self.now, self.rules, self.place = (
             conn, provider_id, now, rules, place,
         )  # fmt: skip
-        self.open = [s for s in around if effective_status(s, now) == "AVAILABLE"]
+        self.open = opened
         self.made = 0
         self._services: dict[str, ServiceType | None] = {}
 
@@ -228,7 +247,7 @@ class _Offers:
         length = terms.length or self.rules.slot_seconds
         first = first_start(window_start, room, terms.horizon(self.now))
         last = last_start(window_end, room, length)
-        starts = [s for s in self.open if first <= s.start <= last]
+        starts = [(slot_id, start) for slot_id, start in self.open if first <= start <= last]
         if not starts:
             return
         conn, now = self.conn, self.now
@@ -236,9 +255,9 @@ class _Offers:
         holds: int = await conn.fetchval(_LIVE_HOLDS, client_id, now)
         if holds >= self.rules.max_holds:
             return  # passed over: it keeps its place for the next freed time
-        for candidate in starts:
-            span = await _locked_run(conn, self.provider_id, candidate.start, length)
-            if not span or span[0].id != candidate.id:
+        for slot_id, start in starts:
+            span = await _locked_run(conn, self.provider_id, start, length)
+            if not span or span[0].id != slot_id:
                 continue
             head = span[0]
             near = await services.surroundings(
@@ -255,7 +274,7 @@ class _Offers:
             until = plan.appointment[0].held_until
             await conn.execute(_OFFERED, head.id, head.start, until, now, waitlist_id)
             taken = {s.id for s in plan.appointment}
-            self.open = [s for s in self.open if s.id not in taken]
+            self.open = [(i, start) for i, start in self.open if i not in taken]
             self.made += 1
             return
 

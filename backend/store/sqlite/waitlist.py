@@ -40,6 +40,7 @@ from backend.store.waitlist_records import (
     SELECT_ENTRIES,
     SETTLE,
     WAITING_OF_CLIENT,
+    WISHES,
     NewEntry,
     StoredEntry,
     TooManyWaitlistEntries,
@@ -53,6 +54,13 @@ Place = Callable[[Database, Plan], None]
 
 _SELECT_ENTRIES = SELECT_ENTRIES.format(now=":now")
 _LINE = LINE.format(provider=":provider", start=":start", end=":end", room=":room")
+
+_WISHES = WISHES.format(provider=":provider", now=":now", start=":start", end=":end")
+
+_CELLS = """
+SELECT start, duration, status, held_until FROM slots
+ WHERE provider_id = :provider AND start >= :start AND start < :end ORDER BY start
+"""
 
 _LIVE_HOLDS = """
 SELECT COUNT(DISTINCT appointment_id) FROM slots
@@ -142,12 +150,17 @@ def offer_freed(
     them goes, start by start, to the first waiting entry in line it suits, as an ordinary hold
     of that entry's client held for the offer's time. Answers how many offers were made."""
     ranges = widened(freed)
-    if not ranges or not anyone_waiting(db.conn, provider_id, now):
+    if not ranges:
         return 0
-    reach = rules.max_appointment_seconds
-    around = _slots_between(db.conn, provider_id, ranges[0][0] - reach, ranges[-1][1] + reach)
+    low, high = ranges[0][0], ranges[-1][1]
+    params = {"provider": provider_id, "now": now, "start": low, "end": high}
+    shortest, longest = db.execute(_WISHES, params).fetchone()
+    if shortest is None:
+        return 0  # nobody waits for time there
+    reach = longest * 60
+    around = db.execute(_CELLS, {**params, "start": low - reach, "end": high + reach}).fetchall()
     made = 0
-    for room in rooms(around, ranges, now):
+    for room in rooms(around, ranges, now, shortest * 60):
         params = {"provider": provider_id, "start": room.start, "end": room.end}
         for row in db.execute(_LINE, {**params, "room": room.length}).fetchall():
             made += _offer(db, provider_id, row, room, now, rules, place)
