@@ -94,10 +94,10 @@ wants (NULL: nobody waits for time there)."""
 
 LIVE_ENTRIES = """
 SELECT COUNT(*) FROM waitlist_entries
- WHERE client_id = {client} AND window_end > {now}
-   AND (status = 'waiting' OR (status = 'offered' AND offer_until > {now}))
+ WHERE client_id = {client} AND status IN ('waiting', 'offered') AND window_end > {now}
 """
-"""A client's entries that count against the most: waiting, or holding an offer that is live."""
+"""A client's entries that count against the most: waiting, or offered (until a sweep writes a
+lapsed offer down)."""
 
 ANYONE_WAITING = """
 SELECT 1 FROM waitlist_entries
