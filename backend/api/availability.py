@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from aiohttp import web
 
 from backend.api.context import AppContext, context
@@ -15,7 +17,7 @@ from backend.api.operation import (
     read_query,
     slot_id_from_path,
 )
-from backend.api.presenters import appointment_answer, present_open, present_slot
+from backend.api.presenters import appointment_answer, present_open, present_slot, shown_clients
 from backend.api.services import find_service
 from backend.gate.access import (
     acting_client,
@@ -33,6 +35,7 @@ from backend.store.base import (
     OpenSlotsCursor,
     RemoveResult,
     ReserveResult,
+    Store,
     SubmitResult,
 )
 from shared.wire import (
@@ -66,7 +69,10 @@ async def submit_availability(request: web.Request) -> web.Response:
             AvailabilitySubmitted(
                 message="Availability submitted successfully",
                 created=result.created,
-                time_slots=[present_slot(s, now, with_client=True) for s in result.slots],
+                time_slots=[
+                    present_slot(s, now, with_client=True, client_names=result.client_names)
+                    for s in result.slots
+                ],
             ),
             status=201 if result.created else 200,
         )
@@ -75,8 +81,18 @@ async def submit_availability(request: web.Request) -> web.Response:
         request,
         caller,
         render,
-        lambda once: ctx.store.submit_availability(provider_id, start, end, now, once=once),
+        lambda once: submitted_with_names(ctx.store, provider_id, start, end, now, once),
     )
+
+
+async def submitted_with_names(
+    store: Store, provider_id: str, start: int, end: int, now: float, once: Once | None
+) -> SubmitResult:
+    """Submit the window, and name its holders (a waitlist may have been offered its new slots
+    in the same write) as the provider's slot list names them."""
+    result = await store.submit_availability(provider_id, start, end, now, once=once)
+    names = await store.client_names(shown_clients(result.slots, now))
+    return replace(result, client_names=names)
 
 
 async def remove_availability(request: web.Request) -> web.Response:

@@ -10,8 +10,8 @@ import json
 import math
 import secrets
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Collection, Iterable, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any, Literal, NamedTuple, Protocol, TypeGuard, TypeVar, get_args
 
@@ -71,6 +71,8 @@ class SlotWrite(ABC):
 class SubmitResult(SlotWrite):
     created: int
     slots: list[SlotRow]
+    client_names: Mapping[str, str] = field(default_factory=dict)
+    """The display names of the window's holders, when the caller asked for them."""
 
     @property
     def slots_changed(self) -> int:

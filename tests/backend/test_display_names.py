@@ -124,6 +124,9 @@ async def test_the_calendar_names_each_holder_beside_its_id(
 
     assert holders(await calendar(people["p1"])) == EVERY_HOLDER
     assert holders(await calendar(people["admin"])) == EVERY_HOLDER
+    window = {"startTime": f"{DAY} 11:00:00", "endTime": f"{DAY} 12:00:00"}
+    again = await people["p1"].post("/availability", json=window)  # the same window, submitted
+    assert holders(again) == EVERY_HOLDER  # its answer names them too
     for outsider in ("p2", "c1"):  # another provider, a client: no calendar, so no names
         refused = await calendar(people[outsider])
         assert_problem(refused, 403, "forbidden")
