@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections import Counter
 from datetime import date
 from typing import ClassVar
@@ -10,6 +11,7 @@ from typing import ClassVar
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
+from textual.css.query import NoMatches
 from textual.widgets import Static
 
 from shared.conflict_wire import Conflict
@@ -181,7 +183,8 @@ class ProviderScreen(WeekScreen):
         if not self.is_mounted or window != self._window():
             return  # the screen has gone (the app ending), or another week's load draws it
         self.calendars = found
-        self.redraw()
+        with contextlib.suppress(NoMatches):  # the screen is being taken down meanwhile
+            self.redraw()
 
     @work(exclusive=True, group="waiting")
     async def load_waiting(self) -> None:
