@@ -124,6 +124,19 @@ async def test_the_indexes_exist(store: SQLiteStore, db_path: Path) -> None:
     assert any(cols[0] == "slot_id" for cols in changes), changes
 
 
+async def test_the_sweeper_reads_lapsed_holds_off_the_index_of_hold_ends(
+    store: SQLiteStore, db_path: Path
+) -> None:
+    """Not by walking every slot: the sweeper asks every second or so, on the writer thread, and
+    a walk of a large calendar there holds up every write queued behind it."""
+    await store.submit_availability("p1", int(T0) + 86_400, int(T0) + 2 * 86_400, T0)
+    with closing(sqlite3.connect(db_path)) as conn:
+        conn.execute("ANALYZE")
+        plan = conn.execute(f"EXPLAIN QUERY PLAN {sqlite_store.LAPSED_HOLDS}", {"now": T0})
+        steps = [row[3] for row in plan]
+    assert steps == ["SEARCH slots USING INDEX slots_by_hold_end (held_until<?)"], steps
+
+
 # --- the writer --------------------------------------------------------------------------------
 
 

@@ -370,29 +370,35 @@ class _FreedBySchedules(Opened):
             waitlist.offer_freed(db, provider_id, ranges, now, rules, _placing(now, rules))
 
 
+LAPSED_HOLDS = f"SELECT {SLOT_COLUMNS} FROM slots WHERE held_until <= :now AND status = 'RESERVED'"
+"""The holds that have lapsed, off the index of hold ends (no ORDER BY: see below)."""
+
+
 def _lapsed_to_the_line(
     db: Database, provider_id: str | None, now: float, rules: Rules, *, near: int | None = None
 ) -> int:
     """Reopen lapsed holds (one provider's near a start, when named, or all) and hand them to the
     waitlist in the same transaction: a lapsed offer's entry leaves the line, and the freed time
     goes to the first entry in line it suits before anyone else may take it."""
-    where = "held_until <= :now AND status = 'RESERVED'"
+    sql = LAPSED_HOLDS
     if provider_id is not None and not waitlist.anyone_waiting(db.conn, provider_id, now):
         return 0  # nobody waits: a lapsed hold is open to anyone, as it always was
     if provider_id is not None:
-        where += " AND provider_id = :provider AND start >= :low AND start < :high"
+        sql += " AND provider_id = :provider AND start >= :low AND start < :high"
     reach = rules.max_appointment_seconds
-    lapsed = _slots(
-        db.execute(
-            f"SELECT {SLOT_COLUMNS} FROM slots WHERE {where} ORDER BY start, provider_id",
-            {
-                "now": now,
-                "provider": provider_id,
-                "low": (near or 0) - reach,
-                "high": (near or 0) + 2 * reach,
-            },
-        )
+    # Sorted here, not by the query: an ORDER BY made SQLite walk every slot in time order
+    # (11 ms at 173k slots, once a second from the sweeper, with every write waiting behind it)
+    # rather than read the few lapsed holds off the index of hold ends.
+    found = db.execute(
+        sql,
+        {
+            "now": now,
+            "provider": provider_id,
+            "low": (near or 0) - reach,
+            "high": (near or 0) + 2 * reach,
+        },
     )
+    lapsed = sorted(_slots(found), key=lambda s: (s.start, s.provider_id))
     if not lapsed:
         return 0
     db.conn.executemany(_RELEASE_LAPSED, [{"id": s.id, "now": now} for s in lapsed])
