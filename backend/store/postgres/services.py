@@ -228,3 +228,10 @@ def buffer_values(rules: Rules, terms: Terms | None, span: int | None) -> list[A
         MAX_BUFFER_SECONDS + rules.max_appointment_seconds,
         MAX_BUFFER_SECONDS,
     ]
+
+
+LIVE_HOLDS = """
+SELECT COUNT(DISTINCT appointment_id) FROM slots
+ WHERE client_id = $1 AND status = 'RESERVED' AND held_until > $2
+"""
+"""The client's held appointments: what --max-holds counts (a reserve's, and a waitlist offer's)."""

@@ -226,10 +226,6 @@ UPDATE slots AS s
  WHERE s.id = n.id
 """
 
-_LIVE_HOLDS = """
-SELECT COUNT(DISTINCT appointment_id) FROM slots
- WHERE client_id = $1 AND status = 'RESERVED' AND held_until > $2
-"""
 
 _LOCKED = f"SELECT {SLOT_FIELDS} FROM slots WHERE {{}} ORDER BY provider_id, start FOR UPDATE"
 """Rows locked in one statement and always in (provider, start) order, so that two operations
@@ -941,7 +937,7 @@ class PostgresStore:
             holds = 0  # the plan asks only when the run is open, so its first slot is
             near = NOTHING_AROUND  # nor does it look around a run it refuses
             if effective_status(first, now) == "AVAILABLE":
-                holds = await conn.fetchval(_LIVE_HOLDS, client_id, now)
+                holds = await conn.fetchval(services.LIVE_HOLDS, client_id, now)
                 near = await services.surroundings(
                     conn, first.provider_id, first.start, run_length, terms, now, rules
                 )

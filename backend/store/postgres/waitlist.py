@@ -75,10 +75,6 @@ SELECT id, start, duration, status, held_until FROM slots
 """
 """The provider's slots around freed time: their ids, and each as a room is measured from it."""
 
-_LIVE_HOLDS = """
-SELECT COUNT(DISTINCT appointment_id) FROM slots
- WHERE client_id = $1 AND status = 'RESERVED' AND held_until > $2
-"""
 
 _BETWEEN = f"SELECT {SLOT_COLUMNS} FROM slots WHERE provider_id = $1 AND start >= $2 AND start < $3"
 
@@ -252,7 +248,7 @@ class _Offers:
             return
         conn, now = self.conn, self.now
         await lock_client(conn, client_id)
-        holds: int = await conn.fetchval(_LIVE_HOLDS, client_id, now)
+        holds: int = await conn.fetchval(services.LIVE_HOLDS, client_id, now)
         if holds >= self.rules.max_holds:
             return  # passed over: it keeps its place for the next freed time
         for slot_id, start in starts:

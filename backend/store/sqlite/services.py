@@ -220,3 +220,10 @@ def buffer_params(rules: Rules, terms: Terms | None, span: int | None) -> dict[s
 
 def unpack(rows: Iterable[Sequence[Any]]) -> list[SlotRow]:
     return [SlotRow._make(row) for row in rows]
+
+
+LIVE_HOLDS = """
+SELECT COUNT(DISTINCT appointment_id) FROM slots
+ WHERE client_id = :client AND status = 'RESERVED' AND held_until > :now
+"""
+"""The client's held appointments: what --max-holds counts (a reserve's, and a waitlist offer's)."""

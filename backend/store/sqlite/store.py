@@ -178,10 +178,6 @@ UPDATE slots
  WHERE id = :id AND status = 'RESERVED' AND held_until <= :now
 """
 
-_LIVE_HOLDS = """
-SELECT COUNT(DISTINCT appointment_id) FROM slots
- WHERE client_id = :client AND status = 'RESERVED' AND held_until > :now
-"""
 
 _HOLD_ONE = """
 UPDATE slots
@@ -192,7 +188,7 @@ UPDATE slots
 """What a hold of one slot writes (the conditions are the statement's own)."""
 
 _RESERVE_ONE = f"""{_HOLD_ONE}
- WHERE id = :id AND start > :horizon AND {_OPEN} AND ({_LIVE_HOLDS}) < :max_holds
+ WHERE id = :id AND start > :horizon AND {_OPEN} AND ({services.LIVE_HOLDS}) < :max_holds
    AND {services.clear_of_buffers()} AND {services.clear_of_busy()}
 RETURNING {SLOT_COLUMNS}
 """
@@ -202,7 +198,7 @@ planner says why."""
 
 _TAKE_OPEN_ONE = f"""{_HOLD_ONE}
  WHERE id = :id AND start = :time_slot AND status = 'AVAILABLE' AND start > :horizon
-   AND (:length IS NULL OR duration = :length) AND ({_LIVE_HOLDS}) < :max_holds
+   AND (:length IS NULL OR duration = :length) AND ({services.LIVE_HOLDS}) < :max_holds
    AND {services.clear_of_buffers()} AND {services.clear_of_busy()}
 RETURNING {SLOT_COLUMNS}
 """
@@ -871,7 +867,7 @@ class SQLiteStore:
                 )
 
             def holds() -> int:
-                count: int = db.execute(_LIVE_HOLDS, params).fetchone()[0]
+                count: int = db.execute(services.LIVE_HOLDS, params).fetchone()[0]
                 return count
 
             plan = plan_reserve(first, span, mine, client_id, terms, note, holds, now, rules, near)

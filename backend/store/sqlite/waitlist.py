@@ -62,10 +62,6 @@ SELECT start, duration, status, held_until FROM slots
  WHERE provider_id = :provider AND start >= :start AND start < :end ORDER BY start
 """
 
-_LIVE_HOLDS = """
-SELECT COUNT(DISTINCT appointment_id) FROM slots
- WHERE client_id = :client AND status = 'RESERVED' AND held_until > :now
-"""
 
 _OPEN_STARTS = """
 SELECT id FROM slots
@@ -206,7 +202,9 @@ def _offer(
         return 0
 
     def holds() -> int:
-        count: int = db.execute(_LIVE_HOLDS, {"client": client_id, "now": now}).fetchone()[0]
+        count: int = db.execute(services.LIVE_HOLDS, {"client": client_id, "now": now}).fetchone()[
+            0
+        ]
         return count
 
     if holds() >= rules.max_holds:
